@@ -1,0 +1,48 @@
+"""Secrets kept as owner-only files under the home folder.
+
+A secret is read from the environment first (``ORDERHUB_SECRET_<NAME>``), then
+from ``<home>/secrets/<name>``; when neither exists it is generated and written
+with mode 0600. Nothing here logs or prints a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from orderhub.settings import Settings
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that only the owner can ever read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    path.chmod(0o600)
+
+
+def secret_path(settings: Settings, name: str) -> Path:
+    """File that holds secret ``name`` under the home folder."""
+    return settings.secrets_dir / name
+
+
+def get_secret(settings: Settings, name: str, generate: Callable[[], str] = _token) -> str:
+    """Return secret ``name``: environment, then file, else generate and store it."""
+    env_name = "ORDERHUB_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = secret_path(settings, name)
+    if path.exists():
+        return path.read_text().strip()
+    value = generate()
+    write_private(path, value.encode())
+    return value

