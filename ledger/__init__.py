@@ -1,1 +1,67 @@
-"""ledger package."""
+"""orderhub's provenance ledger: a library of proofs.
+
+Events handed in by the steps of the flow become RFC 8785 canonical JSON leaves
+of an RFC 9162 Merkle log stored in PostgreSQL; the log signs C2SP checkpoints
+with Ed25519; anyone holding a checkpoint, a verifier key and a proof can check
+an entry offline. It knows no source system and no model.
+
+The public surface:
+
+- :class:`ProvenanceLog`, :func:`latest_checkpoint`, :data:`KINDS` — recording;
+- :func:`verify_inclusion`, :func:`verify_consistency`, :func:`open_checkpoint`
+  — what an auditor runs;
+- :func:`canonical_json`, :func:`leaf_hash`, :func:`node_hash`, :data:`EMPTY_ROOT`,
+  :func:`sign_checkpoint`, :class:`Checkpoint`, :class:`Signer`,
+  :func:`load_or_create_signer` — the building blocks;
+- :mod:`ledger.store`, :mod:`ledger.tree`, :mod:`ledger.reference` — the log
+  in PostgreSQL, in memory, and as the RFC writes it.
+"""
+
+from ledger.canonical import canonical_json
+from ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from ledger.errors import (
+    BadSignatureError,
+    CanonicalJSONError,
+    CheckpointConflictError,
+    CheckpointError,
+    KeyFileError,
+    LedgerError,
+    MalformedNoteError,
+    ProofError,
+    StoreError,
+    UnknownKeyError,
+)
+from ledger.hashing import EMPTY_ROOT, leaf_hash, node_hash
+from ledger.keys import Signer, load_or_create_signer
+from ledger.log import KINDS, ProvenanceLog, SignedCheckpoint, latest_checkpoint
+from ledger.proofs import verify_consistency, verify_inclusion
+from ledger.tree import MerkleTree
+
+__all__ = [
+    "EMPTY_ROOT",
+    "KINDS",
+    "BadSignatureError",
+    "CanonicalJSONError",
+    "Checkpoint",
+    "CheckpointConflictError",
+    "CheckpointError",
+    "KeyFileError",
+    "LedgerError",
+    "MalformedNoteError",
+    "MerkleTree",
+    "ProofError",
+    "ProvenanceLog",
+    "SignedCheckpoint",
+    "Signer",
+    "StoreError",
+    "UnknownKeyError",
+    "canonical_json",
+    "latest_checkpoint",
+    "leaf_hash",
+    "load_or_create_signer",
+    "node_hash",
+    "open_checkpoint",
+    "sign_checkpoint",
+    "verify_consistency",
+    "verify_inclusion",
+]

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(default=0, description="Sandbox port; 0 picks a free one.")
     scenario_seed: int = Field(default=7, description="Seed of the sandbox scenario.")
     scenario_orders: int = Field(default=400, description="Orders the sandbox scenario creates.")
+    erp_url: str | None = Field(default=None, description="Base URL of the ERP (SAP OData).")
+    crm_url: str | None = Field(default=None, description="Base URL of the CRM (Salesforce).")
+    wms_url: str | None = Field(default=None, description="Base URL of the WMS.")
+    tms_url: str | None = Field(default=None, description="Base URL of the TMS (EasyPost).")
+    sync_start_date: str = Field(
+        default="2020-01-01T00:00:00Z", description="Cursor start of a connector's first sync."
+    )
     api_host: str = Field(default="127.0.0.1", description="Host PostgREST listens on.")
     api_port: int = Field(default=3000, description="Port PostgREST listens on.")
     mlflow_tracking_uri: str | None = Field(

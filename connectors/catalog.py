@@ -1,0 +1,108 @@
+"""The registry of source systems: which manifest, streams, keys and raw schema each one has.
+
+One Airbyte low-code declarative manifest per system lives in ``connectors/manifests``; this
+module names them and what the loader needs to know about their streams (primary key, cursor
+field, raw table). The values follow docs/sources.md; a test checks them against the manifests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream of a connector and the raw table it lands in."""
+
+    name: str
+    primary_key: str
+    cursor_field: str
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """One source system: its manifest, streams and raw schema."""
+
+    name: str
+    manifest_path: Path
+    streams: tuple[StreamSpec, ...]
+    raw_schema: str
+
+    @property
+    def stream_names(self) -> tuple[str, ...]:
+        return tuple(stream.name for stream in self.streams)
+
+    def stream(self, name: str) -> StreamSpec:
+        """The stream called ``name`` (KeyError naming the system otherwise)."""
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        raise KeyError(
+            f"{self.name} has no stream {name!r} (it has {', '.join(self.stream_names)})"
+        )
+
+    def raw_table(self, stream: str) -> str:
+        """Qualified raw table of ``stream``, e.g. ``raw_erp.sales_orders``."""
+        return f"{self.raw_schema}.{self.stream(stream).name}"
+
+    def manifest(self) -> dict[str, Any]:
+        """The declarative manifest, parsed with ``yaml.safe_load`` (read once)."""
+        return _load_manifest(self.manifest_path)
+
+    def connection_specification(self) -> dict[str, Any]:
+        """The JSON schema of the config this connector takes (the manifest's ``spec``)."""
+        return dict(self.manifest()["spec"]["connection_specification"])
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        """Config fields the manifest marks ``airbyte_secret``: credentials, never logged."""
+        properties = self.connection_specification().get("properties", {})
+        return tuple(name for name, prop in properties.items() if prop.get("airbyte_secret"))
+
+
+@cache
+def _load_manifest(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        manifest = yaml.safe_load(handle)
+    if not isinstance(manifest, dict):
+        raise ValueError(f"manifest {path} is not a YAML mapping")
+    return manifest
+
+
+def _connector(name: str, stream: str, primary_key: str, cursor_field: str) -> ConnectorSpec:
+    return ConnectorSpec(
+        name=name,
+        manifest_path=MANIFEST_DIR / f"{name}.yaml",
+        streams=(StreamSpec(stream, primary_key, cursor_field),),
+        raw_schema=f"raw_{name}",
+    )
+
+
+SYSTEMS: dict[str, ConnectorSpec] = {
+    "erp": _connector("erp", "sales_orders", "SalesOrder", "LastChangeDateTime"),
+    "crm": _connector("crm", "fulfillment_orders", "Id", "LastModifiedDate"),
+    "wms": _connector("wms", "pickings", "id", "write_date"),
+    "tms": _connector("tms", "trackers", "id", "updated_at"),
+}
+
+
+def get_connector(system: str) -> ConnectorSpec:
+    """The registered connector for ``system`` (KeyError naming the known systems otherwise)."""
+    try:
+        return SYSTEMS[system]
+    except KeyError:
+        raise KeyError(
+            f"unknown source system {system!r}; known: {', '.join(sorted(SYSTEMS))}"
+        ) from None
+
+
+def load_manifest(system: str) -> dict[str, Any]:
+    """The parsed manifest of ``system``."""
+    return get_connector(system).manifest()

@@ -1,0 +1,60 @@
+"""Build a connector's config (the manifest's ``spec``) without knowing its field names.
+
+Credentials are passed by the name the manifest gives them (``ConnectorSpec.secret_fields``:
+``api_key`` for erp and tms, ``access_token`` for crm and wms); a missing or unknown one is an
+error that names the system and the expected fields. The config holds secrets: it is handed to
+the runner, which writes it owner-only and never logs it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.catalog import get_connector
+
+DEFAULT_START_DATE = "2020-01-01T00:00:00Z"
+_ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def source_config(
+    system: str,
+    base_url: str,
+    credentials: Mapping[str, str],
+    start_date: str = DEFAULT_START_DATE,
+    page_size: int | None = None,
+    *,
+    max_retries: int | None = None,
+    backoff_factor: float | None = None,
+) -> dict[str, Any]:
+    """The config of ``system``'s connector: base URL, credentials, start date and options.
+
+    ``max_retries`` and ``backoff_factor`` tune the retry of 429/5xx/connection errors (the
+    manifests default to 5 retries, waiting ``5 * 2^n`` s unless ``Retry-After`` says otherwise).
+    """
+    connector = get_connector(system)
+    expected = set(connector.secret_fields)
+    given = set(credentials)
+    if given != expected:
+        missing = ", ".join(sorted(expected - given)) or "none"
+        unknown = ", ".join(sorted(given - expected)) or "none"
+        raise ValueError(
+            f"{system} credentials must be exactly {sorted(expected)} "
+            f"(missing: {missing}; unknown: {unknown})"
+        )
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError(f"{system} base_url must be an http(s) URL, got {base_url!r}")
+    if not _ISO_Z.match(start_date):
+        raise ValueError(
+            f"{system} start_date must look like 2020-01-01T00:00:00Z, got {start_date!r}"
+        )
+    config: dict[str, Any] = {"base_url": base_url.rstrip("/"), "start_date": start_date}
+    config.update({name: str(credentials[name]) for name in connector.secret_fields})
+    if page_size is not None:
+        config["page_size"] = int(page_size)
+    if max_retries is not None:
+        config["max_retries"] = int(max_retries)
+    if backoff_factor is not None:
+        config["backoff_factor"] = float(backoff_factor)
+    return config

@@ -1,0 +1,356 @@
+"""Write a connector's RECORDs into ``raw_<system>.<stream>``, committed together with its STATE.
+
+Per docs/sources.md every row is ``(record_key, content_hash, data, cursor_value, batch_id,
+extracted_at)`` with primary key ``(record_key, content_hash)``; ``content_hash`` is the hex
+SHA-256 of the record's RFC 8785 canonical JSON (``connectors.canonical``: the ``rfc8785``
+package, with an exact ``orjson`` fast path). Rows are staged with COPY into a temporary
+table and moved with ``insert ... select ... on conflict do nothing``, so a record seen again
+(inclusive cursors) is not stored twice. The tables are created by ``connectors.schema``.
+
+Rows and state commit in one transaction at each STATE message. When the run fails (non-zero
+exit, a TRACE error, a malformed line, rows that no STATE ever covered) the uncommitted rows
+are rolled back, the previous state and rows stay as they were, the batch is marked
+``failed`` in ``orderhub_meta.extraction_batches`` and :class:`ConnectorError` is raised.
+Batch status is ``running`` while the run lasts, then ``succeeded`` or ``failed``;
+``merkle_root`` is left null for provenance to fill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from connectors.canonical import canonical_hash, canonical_json
+from connectors.catalog import ConnectorSpec, StreamSpec
+from connectors.errors import ConnectorError
+from connectors.schema import ensure_schema
+
+__all__ = [
+    "NULL_FIELDS",
+    "Batch",
+    "BatchResult",
+    "StreamLoader",
+    "content_hash",
+    "ensure_schema",
+    "load_messages",
+    "restore_record",
+]
+
+LOGGER = logging.getLogger("connectors.loader")
+#: Rows staged per COPY while a checkpoint is open (bounds memory on big pages).
+FLUSH_ROWS = 5000
+_STAGE = "orderhub_connector_stage"
+#: Field the manifests add to name a record's top-level nulls, which airbyte-cdk drops when it
+#: serializes a RECORD; the loader puts them back and removes the field.
+NULL_FIELDS = "_orderhub_null_fields"
+
+
+def restore_record(data: dict[str, Any]) -> dict[str, Any]:
+    """The record as the API sent it: top-level nulls put back, the manifest's marker removed."""
+    nulls = data.pop(NULL_FIELDS, None)
+    if isinstance(nulls, list):
+        for name in nulls:
+            data.setdefault(str(name), None)
+    return data
+
+
+def content_hash(record: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the record's RFC 8785 canonical JSON."""
+    return canonical_hash(record)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one extraction batch (one stream of one sync) did."""
+
+    batch_id: str
+    system: str
+    stream: str
+    records_read: int
+    records_new: int
+    cursor_from: str | None
+    cursor_to: str | None
+    started_at: datetime
+    finished_at: datetime
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The identity of a batch being loaded."""
+
+    batch_id: str
+    system: str
+    stream: str
+    started_at: datetime
+    cursor_from: str | None
+
+
+class StreamLoader:
+    """Loads one stream of one run on its own connection; one open transaction per checkpoint."""
+
+    def __init__(
+        self,
+        database_url: str,
+        connector: ConnectorSpec,
+        stream: StreamSpec,
+        batch: Batch,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.connector = connector
+        self.stream = stream
+        self.batch = batch
+        self.progress = progress
+        self.conn = psycopg.connect(database_url)
+        self.records_read = 0
+        self.records_new = 0
+        self.cursor_to: str | None = None
+        self.checkpoints = 0
+        self._pending: list[tuple[str, str, str, str | None]] = []
+        self._uncommitted = 0
+        self._stage_exists = False
+        self._staged = 0
+        self._table = sql.Identifier(connector.raw_schema, stream.name)
+        self._where = f"{connector.name}.{stream.name}"
+
+    # -- batch bookkeeping -------------------------------------------------------------
+    def open_batch(self) -> None:
+        """Record the batch as ``running``."""
+        with self.conn.transaction():
+            self.conn.execute(
+                "insert into orderhub_meta.extraction_batches (batch_id, system, stream,"
+                " started_at, cursor_from, status) values (%s, %s, %s, %s, %s, 'running')",
+                (
+                    self.batch.batch_id,
+                    self.batch.system,
+                    self.batch.stream,
+                    self.batch.started_at,
+                    self.batch.cursor_from,
+                ),
+            )
+
+    def _close_batch(self, status: str) -> datetime:
+        with self.conn.transaction():
+            row = self.conn.execute(
+                "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
+                " records_read = %s, records_new = %s, cursor_to = %s where batch_id = %s"
+                " returning finished_at",
+                (status, self.records_read, self.records_new, self.cursor_to, self.batch.batch_id),
+            ).fetchone()
+        assert row is not None
+        return row[0]
+
+    # -- rows ----------------------------------------------------------------------------
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Buffer one record (it commits with the next STATE of this stream)."""
+        key = record.get(self.stream.primary_key)
+        if key is None:
+            raise ConnectorError(
+                self.connector.name,
+                f"a record has no primary key {self.stream.primary_key!r}",
+                self.stream.name,
+            )
+        try:
+            canonical = canonical_json(record)
+        except Exception as error:  # rfc8785 refuses e.g. integers beyond 2^53
+            raise ConnectorError(
+                self.connector.name,
+                f"record {key!r} has no RFC 8785 form: {error}",
+                self.stream.name,
+            ) from error
+        cursor = record.get(self.stream.cursor_field)
+        self._pending.append(
+            (
+                str(key),
+                hashlib.sha256(canonical).hexdigest(),
+                canonical.decode(),
+                None if cursor is None else str(cursor),
+            )
+        )
+        self._uncommitted += 1
+        if len(self._pending) >= FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if not self._stage_exists:
+            self.conn.execute(
+                f"create temp table if not exists {_STAGE} (record_key text, content_hash text,"
+                " data text, cursor_value text) on commit delete rows"
+            )
+            self._stage_exists = True
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(
+                f"copy {_STAGE} (record_key, content_hash, data, cursor_value) from stdin"
+            ) as copy,
+        ):
+            for row in self._pending:
+                copy.write_row(row)
+        self._staged += len(self._pending)
+        self._pending.clear()
+
+    @property
+    def uncommitted(self) -> int:
+        """Records received since the last committed STATE."""
+        return self._uncommitted
+
+    def commit(self, state: Mapping[str, Any], expected: int | None = None) -> None:
+        """Move staged rows into the raw table and store ``state``, in one transaction."""
+        if expected is not None and expected != self._uncommitted:
+            raise ConnectorError(
+                self.connector.name,
+                f"STATE says {expected} records since the last checkpoint, the loader got "
+                f"{self._uncommitted}: output was lost",
+                self.stream.name,
+            )
+        self._flush()
+        inserted = 0
+        if self._staged:
+            cur = self.conn.execute(
+                sql.SQL(
+                    "insert into {table} (record_key, content_hash, data, cursor_value, batch_id,"
+                    " extracted_at) select record_key, content_hash, data::jsonb, cursor_value,"
+                    " %s, %s from {stage} on conflict (record_key, content_hash) do nothing"
+                ).format(table=self._table, stage=sql.Identifier(_STAGE)),
+                (self.batch.batch_id, self.batch.started_at),
+            )
+            inserted = max(cur.rowcount, 0)
+        cursor_to = state.get(self.stream.cursor_field)
+        self.conn.execute(
+            "insert into orderhub_meta.connector_state (system, stream, state, updated_at)"
+            " values (%s, %s, %s, now()) on conflict (system, stream)"
+            " do update set state = excluded.state, updated_at = excluded.updated_at",
+            (self.connector.name, self.stream.name, orjson.dumps(dict(state)).decode()),
+        )
+        self.conn.execute(
+            "update orderhub_meta.extraction_batches set records_read = %s, records_new = %s,"
+            " cursor_to = %s where batch_id = %s",
+            (
+                self.records_read + self._uncommitted,
+                self.records_new + inserted,
+                None if cursor_to is None else str(cursor_to),
+                self.batch.batch_id,
+            ),
+        )
+        self.conn.commit()
+        self._staged = 0
+        self.records_read += self._uncommitted
+        self.records_new += inserted
+        self.cursor_to = None if cursor_to is None else str(cursor_to)
+        committed, self._uncommitted = self._uncommitted, 0
+        self.checkpoints += 1
+        if self.progress is not None and (committed or self.checkpoints == 1):
+            self.progress(
+                f"{self._where}: checkpoint at {self.cursor_to}: {self.records_read} records read,"
+                f" {self.records_new} new"
+            )
+
+    def rollback(self) -> None:
+        """Drop everything since the last committed STATE."""
+        self._pending.clear()
+        self._uncommitted = 0
+        self._staged = 0
+        self._stage_exists = False
+        self.conn.rollback()
+
+    def succeed(self, started: float, now: float) -> BatchResult:
+        """Mark the batch ``succeeded`` and describe it."""
+        finished_at = self._close_batch("succeeded")
+        return BatchResult(
+            batch_id=self.batch.batch_id,
+            system=self.batch.system,
+            stream=self.batch.stream,
+            records_read=self.records_read,
+            records_new=self.records_new,
+            cursor_from=self.batch.cursor_from,
+            cursor_to=self.cursor_to or self.batch.cursor_from,
+            started_at=self.batch.started_at,
+            finished_at=finished_at,
+            seconds=now - started,
+        )
+
+    def fail(self) -> None:
+        """Roll back the open checkpoint and mark the batch ``failed``."""
+        try:
+            self.rollback()
+            self._close_batch("failed")
+        except psycopg.Error:
+            LOGGER.exception("could not mark batch %s failed", self.batch.batch_id)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def load_messages(
+    system: str,
+    messages: Iterable[Mapping[str, Any]],
+    loaders: Mapping[str, StreamLoader],
+    progress: Callable[[str], None] | None = None,
+    every: int = 10_000,
+) -> None:
+    """Drive ``loaders`` from a connector's messages; raise :class:`ConnectorError` on failure.
+
+    On failure the open checkpoint of every stream is rolled back (the caller marks the
+    batches failed). Messages after a TRACE error are drained but not loaded.
+    """
+    error: str | None = None
+    seen = 0
+    for message in messages:
+        kind = message["type"]
+        if kind == "RECORD" and error is None:
+            record = message.get("record") or {}
+            loader = loaders.get(record.get("stream", ""))
+            if loader is None:
+                LOGGER.warning(
+                    "%s sent a record of unknown stream %r", system, record.get("stream")
+                )
+                continue
+            loader.add(restore_record(record.get("data") or {}))
+            seen += 1
+            if progress is not None and seen % every == 0:
+                progress(f"{system}: {seen} records received")
+        elif kind == "STATE" and error is None:
+            _checkpoint(system, message.get("state") or {}, loaders)
+        elif (
+            kind == "TRACE"
+            and error is None
+            and (message.get("trace") or {}).get("type") == "ERROR"
+        ):
+            error = str(((message["trace"].get("error") or {}).get("message")) or "error")
+            for loader in loaders.values():
+                loader.rollback()
+    if error is not None:
+        raise ConnectorError(system, error)
+    for name, loader in loaders.items():
+        if loader.uncommitted or not loader.checkpoints:
+            raise ConnectorError(
+                system,
+                f"the connector ended without a STATE covering {loader.uncommitted} records",
+                name,
+            )
+
+
+def _checkpoint(system: str, state: Mapping[str, Any], loaders: Mapping[str, StreamLoader]) -> None:
+    if state.get("type", "STREAM") != "STREAM":
+        raise ConnectorError(system, f"unsupported {state.get('type')} state message")
+    stream = state.get("stream") or {}
+    name = (stream.get("stream_descriptor") or {}).get("name", "")
+    loader = loaders.get(name)
+    if loader is None:
+        LOGGER.warning("%s sent state for unknown stream %r", system, name)
+        return
+    blob = stream.get("stream_state")
+    if not isinstance(blob, Mapping):
+        raise ConnectorError(system, "a STATE message carries no stream_state", name)
+    expected = (state.get("sourceStats") or {}).get("recordCount")
+    loader.commit(blob, None if expected is None else int(expected))

@@ -1,0 +1,71 @@
+"""The warehouse tables the connectors write (docs/sources.md, "Raw tables").
+
+``orderhub_meta.connector_state`` and ``orderhub_meta.extraction_batches``, and one
+``raw_<system>.<stream>`` table per registered stream, primary key ``(record_key,
+content_hash)`` with an index on ``batch_id`` (provenance reads a batch's rows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from connectors.catalog import SYSTEMS
+
+META_DDL = """
+create schema if not exists orderhub_meta;
+create table if not exists orderhub_meta.connector_state (
+    system text not null,
+    stream text not null,
+    state jsonb not null,
+    updated_at timestamptz not null default now(),
+    primary key (system, stream)
+);
+create table if not exists orderhub_meta.extraction_batches (
+    batch_id text primary key,
+    system text not null,
+    stream text not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    records_read bigint not null default 0,
+    records_new bigint not null default 0,
+    cursor_from text,
+    cursor_to text,
+    merkle_root text,
+    status text not null
+);
+create index if not exists extraction_batches_system_stream_idx
+    on orderhub_meta.extraction_batches (system, stream, started_at);
+"""
+
+RAW_DDL = """
+create schema if not exists {schema};
+create table if not exists {table} (
+    record_key text not null,
+    content_hash text not null,
+    data jsonb not null,
+    cursor_value text,
+    batch_id text not null,
+    extracted_at timestamptz not null,
+    primary key (record_key, content_hash)
+);
+create index if not exists {index} on {table} (batch_id);
+"""
+
+
+def ensure_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create ``orderhub_meta`` and every ``raw_<system>.<stream>`` table (idempotent)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('orderhub.connectors.schema'))")
+        conn.execute(META_DDL)
+        for connector in SYSTEMS.values():
+            for stream in connector.streams:
+                conn.execute(
+                    sql.SQL(RAW_DDL).format(
+                        schema=sql.Identifier(connector.raw_schema),
+                        table=sql.Identifier(connector.raw_schema, stream.name),
+                        index=sql.Identifier(f"{stream.name}_batch_id_idx"),
+                    )
+                )

@@ -1,0 +1,163 @@
+"""Sync source systems into the warehouse: run the connector, load its records, keep its state.
+
+:func:`sync_system` reads the stored state of a system's streams, runs its declarative
+connector (``connectors.runner``) from there, and loads what it emits into
+``raw_<system>.<stream>`` (``connectors.loader``), one extraction batch per stream. It returns
+one :class:`BatchResult` per stream, or raises :class:`ConnectorError` naming the system, the
+stream and the cause, with the previous rows and state intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from connectors import runner
+from connectors.catalog import SYSTEMS, get_connector
+from connectors.errors import ConnectorError
+from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
+
+__all__ = ["BatchResult", "ConnectorError", "SyncError", "read_state", "sync_all", "sync_system"]
+
+LOGGER = logging.getLogger("connectors.sync")
+Progress = Callable[[str], None]
+
+
+class SyncError(ConnectorError):
+    """Some systems of :func:`sync_all` failed; the others' results are in ``results``."""
+
+    def __init__(self, errors: Mapping[str, ConnectorError], results: list[BatchResult]) -> None:
+        self.errors = dict(errors)
+        self.results = results
+        causes = "; ".join(str(error) for error in self.errors.values())
+        super().__init__(",".join(self.errors), causes)
+
+
+def read_state(conn: psycopg.Connection[Any], system: str) -> dict[str, dict[str, Any]]:
+    """The stored per-stream state of ``system`` (empty before its first sync)."""
+    rows = conn.execute(
+        "select stream, state from orderhub_meta.connector_state where system = %s", (system,)
+    ).fetchall()
+    return {stream: dict(state) for stream, state in rows}
+
+
+def _batch_id(system: str, stream: str, started_at: datetime) -> str:
+    return f"{system}-{stream}-{started_at:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
+
+
+def sync_system(
+    system: str,
+    config: Mapping[str, Any],
+    database_url: str,
+    *,
+    progress: Progress | None = None,
+    timeout: float | None = None,
+) -> list[BatchResult]:
+    """Extract ``system`` incrementally into its raw tables; one result per stream.
+
+    ``config`` is the connector's config (see :func:`connectors.config.source_config`);
+    ``timeout`` bounds the connector process in seconds. Two syncs of one system never run
+    at once (a PostgreSQL advisory lock): the second fails at once naming the first.
+    """
+    connector = get_connector(system)
+    streams = ",".join(connector.stream_names)
+    with psycopg.connect(database_url, autocommit=True) as guard:
+        ensure_schema(guard)
+        lock = guard.execute(
+            "select pg_try_advisory_lock(hashtext(%s))", (f"orderhub.connectors.sync.{system}",)
+        ).fetchone()
+        if not lock or not lock[0]:
+            raise ConnectorError(system, "another sync of this system is running", streams)
+        state = read_state(guard, system)
+        try:
+            results = _extract(system, config, database_url, state, progress, timeout)
+        except ConnectorError as error:
+            LOGGER.error("%s", error)
+            if error.stream:
+                raise
+            raise error.for_stream(streams) from error
+    if progress is not None:
+        for result in results:
+            rate = result.records_read / result.seconds if result.seconds else 0.0
+            progress(
+                f"{system}.{result.stream}: {result.records_read} records read,"
+                f" {result.records_new} new, in {result.seconds:.1f} s ({rate:.0f} records/s)"
+            )
+    return results
+
+
+def _extract(
+    system: str,
+    config: Mapping[str, Any],
+    database_url: str,
+    state: Mapping[str, Mapping[str, Any]],
+    progress: Progress | None,
+    timeout: float | None,
+) -> list[BatchResult]:
+    """One connector run from ``state``, one batch per stream; failed batches on any error."""
+    connector = get_connector(system)
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    loaders: dict[str, StreamLoader] = {}
+    try:
+        for stream in connector.streams:
+            cursor_from = state.get(stream.name, {}).get(stream.cursor_field)
+            batch = Batch(
+                batch_id=_batch_id(system, stream.name, started_at),
+                system=system,
+                stream=stream.name,
+                started_at=started_at,
+                cursor_from=str(cursor_from or config.get("start_date") or "") or None,
+            )
+            loaders[stream.name] = StreamLoader(database_url, connector, stream, batch, progress)
+            loaders[stream.name].open_batch()
+            if progress is not None:
+                progress(f"{system}.{stream.name}: reading from {batch.cursor_from}")
+        with runner.read(system, config, state=state, timeout=timeout) as messages:
+            load_messages(system, messages, loaders, progress)
+        return [loader.succeed(started, time.monotonic()) for loader in loaders.values()]
+    except BaseException:
+        for loader in loaders.values():
+            loader.fail()
+        raise
+    finally:
+        for loader in loaders.values():
+            loader.close()
+
+
+def sync_all(
+    configs: Mapping[str, Mapping[str, Any]],
+    database_url: str,
+    progress: Progress | None = None,
+    *,
+    timeout: float | None = None,
+) -> list[BatchResult]:
+    """Sync every configured system (in registry order); a failure does not stop the others.
+
+    Raises :class:`SyncError` (a ``ConnectorError``) after trying them all if any failed.
+    """
+    unknown = sorted(set(configs) - set(SYSTEMS))
+    if unknown:
+        raise KeyError(f"unknown source systems {unknown}; known: {', '.join(SYSTEMS)}")
+    results: list[BatchResult] = []
+    errors: dict[str, ConnectorError] = {}
+    for system in SYSTEMS:
+        if system not in configs:
+            continue
+        try:
+            results += sync_system(
+                system, configs[system], database_url, progress=progress, timeout=timeout
+            )
+        except ConnectorError as error:
+            errors[system] = error
+            if progress is not None:
+                progress(str(error))
+    if errors:
+        raise SyncError(errors, results)
+    return results

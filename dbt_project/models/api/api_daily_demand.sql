@@ -1,0 +1,24 @@
+with
+
+demand as (
+
+    select * from {{ ref('fct_daily_demand') }}
+
+),
+
+final as (
+
+    select
+        sku,
+        store_id,
+        region,
+        demand_date,
+        units,
+        orders,
+        net_amount
+
+    from demand
+
+)
+
+select * from final

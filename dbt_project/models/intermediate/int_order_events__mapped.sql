@@ -1,0 +1,67 @@
+-- Each observation with its canonical meaning. A code that is not in the crosswalk
+-- is kept with is_mapped = false (and null canonical columns), never guessed.
+with
+
+events as (
+
+    select * from {{ ref('int_order_events__unioned') }}
+
+),
+
+crosswalk as (
+
+    select * from {{ ref('int_status_crosswalk__versioned') }}
+
+),
+
+precedence as (
+
+    select * from {{ ref('source_precedence') }}
+
+),
+
+crosswalk_version as (
+
+    select max(crosswalk_version) as crosswalk_version from crosswalk
+
+),
+
+mapped as (
+
+    select
+        events.order_id,
+        events.source_system,
+        events.source_field,
+        events.source_code,
+        crosswalk.canonical_status,
+        crosswalk.cbv_biz_step,
+        crosswalk.cbv_disposition,
+        crosswalk.lifecycle_rank,
+        crosswalk.is_terminal,
+        crosswalk.source_code is not null as is_mapped,
+        coalesce(precedence.precedence, 99) as source_precedence,
+        case
+            when crosswalk.canonical_status = precedence.authority_on then 0
+            else coalesce(precedence.precedence, 99)
+        end as status_precedence,
+        events.event_time,
+        events.node,
+        events.node_country,
+        crosswalk_version.crosswalk_version,
+        events.source_record_key,
+        events.content_hash,
+        events.batch_id,
+        events.extracted_at
+
+    from events
+    cross join crosswalk_version
+    left join crosswalk
+        on events.source_system = crosswalk.source_system
+        and events.source_field = crosswalk.source_field
+        and events.source_code = crosswalk.source_code
+    left join precedence
+        on events.source_system = precedence.source_system
+
+)
+
+select * from mapped

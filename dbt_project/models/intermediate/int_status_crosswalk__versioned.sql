@@ -1,0 +1,76 @@
+-- The crosswalk with its version: the hex SHA-256 of its rows in key order
+-- (C collation), each row the jsonb text of an array of its nine columns, rows
+-- joined by a newline. Recompute it from the CSV with
+-- json.dumps([...], ensure_ascii=False) per row (see tests/dbt_project).
+with
+
+crosswalk as (
+
+    select * from {{ ref('status_crosswalk') }}
+
+),
+
+serialized as (
+
+    select
+        source_system,
+        source_field,
+        source_code,
+        jsonb_build_array(
+            source_system,
+            source_field,
+            source_code,
+            canonical_status,
+            cbv_biz_step,
+            cbv_disposition,
+            lifecycle_rank,
+            is_terminal,
+            notes
+        )::text as row_text
+
+    from crosswalk
+
+),
+
+versioned as (
+
+    select
+        encode(
+            sha256(convert_to(
+                string_agg(
+                    row_text,
+                    E'\n'
+                    order by
+                        source_system collate "C",
+                        source_field collate "C",
+                        source_code collate "C"
+                ),
+                'UTF8'
+            )),
+            'hex'
+        ) as crosswalk_version
+
+    from serialized
+
+),
+
+final as (
+
+    select
+        crosswalk.source_system,
+        crosswalk.source_field,
+        crosswalk.source_code,
+        crosswalk.canonical_status,
+        crosswalk.cbv_biz_step,
+        crosswalk.cbv_disposition,
+        crosswalk.lifecycle_rank,
+        crosswalk.is_terminal,
+        crosswalk.notes,
+        versioned.crosswalk_version
+
+    from crosswalk
+    cross join versioned
+
+)
+
+select * from final

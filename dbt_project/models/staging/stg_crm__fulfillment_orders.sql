@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('crm', 'fulfillment_orders') }}
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        data ->> 'Id' as fulfillment_order_id,
+        data ->> 'FulfillmentOrderNumber' as fulfillment_order_number,
+        data -> 'OrderSummary' ->> 'OrderNumber' as order_id,
+
+        ---------- strings
+        data ->> 'Status' as status,
+        data -> 'FulfilledFromLocation' ->> 'Name' as fulfilled_from_location,
+        data ->> 'DeliveryMethod' as delivery_method,
+        data ->> 'FulfilledToCountryCode' as fulfilled_to_country,
+
+        ---------- timestamps
+        cast(data ->> 'CreatedDate' as timestamptz) as created_at,
+        cast(data ->> 'LastModifiedDate' as timestamptz) as changed_at,
+
+        ---------- provenance
+        record_key,
+        content_hash,
+        batch_id,
+        extracted_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,73 @@
+with
+
+source as (
+
+    select * from {{ source('erp', 'sales_orders') }}
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        data ->> 'SalesOrder' as order_id,
+        data ->> 'SoldToParty' as customer_id,
+        data ->> 'SalesOffice' as store_id,
+
+        ---------- strings
+        data ->> 'SalesOrderType' as order_type,
+        data ->> 'SalesOrganization' as sales_organization,
+        data ->> 'DistributionChannel' as distribution_channel,
+        case data ->> 'DistributionChannel'
+            when '10' then 'web'
+            when '20' then 'store'
+            else data ->> 'DistributionChannel'
+        end as channel,
+        data ->> 'SalesDistrict' as region,
+        data ->> 'ShipToCountry' as ship_to_country,
+        data ->> 'ShipToRegion' as ship_to_region,
+        data ->> 'TransactionCurrency' as currency,
+
+        ---------- status codes (text, as sent; an empty delivery status is BLANK)
+        data ->> 'OverallSDProcessStatus' as overall_sd_process_status,
+        coalesce(
+            nullif(data ->> 'OverallTotalDeliveryStatus', ''),
+            'BLANK'
+        ) as overall_total_delivery_status,
+        data ->> 'OverallSDDocumentRejectionSts' as overall_sd_document_rejection_status,
+
+        ---------- numerics
+        cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
+
+        ---------- timestamps
+        cast(data ->> 'CreationDate' as timestamptz) as created_at,
+        cast(data ->> 'LastChangeDateTime' as timestamptz) as changed_at,
+
+        ---------- provenance
+        record_key,
+        content_hash,
+        batch_id,
+        extracted_at,
+
+        ---------- the raw items of this version, unnested in stg_erp__sales_order_items
+        data -> 'to_Item' -> 'results' as items
+
+    from source
+
+),
+
+final as (
+
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by changed_at desc, extracted_at desc, content_hash desc
+        ) = 1 as is_latest_version
+
+    from renamed
+
+)
+
+select * from final

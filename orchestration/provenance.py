@@ -1,0 +1,117 @@
+"""Provenance events: what each step tells the ledger about itself.
+
+The ledger is a library of proofs that knows no source system; this module is
+where a step's facts become an event. Each function returns the payload of one
+event kind (``extraction_batch``, ``dbt_build``, ``validation``,
+``model_training``, ``publish``).
+
+A batch's Merkle root covers the records that batch stored, ordered by
+``(record_key, content_hash)``; each leaf is the 32 bytes of the record's
+content hash (SHA-256 of its RFC 8785 canonical JSON), hashed as an RFC 9162 leaf.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from connectors.sync import BatchResult
+from ledger.hashing import leaf_hash
+from ledger.tree import root as merkle_root
+from psycopg import sql
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def code_revision() -> str:
+    """The git commit the code runs from, or ``unknown``."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def batch_record_hashes(
+    conn: psycopg.Connection, system: str, stream: str, batch_id: str
+) -> list[bytes]:
+    """Content hashes of the records a batch stored, in leaf order."""
+    query = sql.SQL(
+        "select content_hash from {}.{} where batch_id = %s order by record_key, content_hash"
+    ).format(sql.Identifier(f"raw_{system}"), sql.Identifier(stream))
+    return [bytes.fromhex(row[0]) for row in conn.execute(query, (batch_id,))]
+
+
+def batch_root(hashes: list[bytes]) -> str:
+    """Hex RFC 9162 Merkle root over a batch's record hashes."""
+    return merkle_root([leaf_hash(h) for h in hashes]).hex()
+
+
+def extraction_event(database_url: str, batch: BatchResult) -> dict[str, Any]:
+    """The ``extraction_batch`` payload; also stores the root on the batch row."""
+    with psycopg.connect(database_url) as conn:
+        hashes = batch_record_hashes(conn, batch.system, batch.stream, batch.batch_id)
+        root = batch_root(hashes)
+        conn.execute(
+            "update orderhub_meta.extraction_batches set merkle_root = %s where batch_id = %s",
+            (root, batch.batch_id),
+        )
+    return {
+        "system": batch.system,
+        "stream": batch.stream,
+        "batch_id": batch.batch_id,
+        "cursor_from": batch.cursor_from,
+        "cursor_to": batch.cursor_to,
+        "records_read": batch.records_read,
+        "records_stored": len(hashes),
+        "merkle_root": root,
+        "leaf": "sha256(0x00 || content_hash) ordered by (record_key, content_hash)",
+    }
+
+
+def dbt_build_event(
+    manifest: Mapping[str, Any],
+    run_results: Mapping[str, Any],
+    crosswalk_version: str | None,
+) -> dict[str, Any]:
+    """The ``dbt_build`` payload: invocation, checksums of what ran, crosswalk version."""
+    ran = {result["unique_id"]: result["status"] for result in run_results.get("results", [])}
+    nodes = manifest.get("nodes", {})
+    checksums = {
+        unique_id: nodes[unique_id]["checksum"]["checksum"]
+        for unique_id in sorted(ran)
+        if unique_id in nodes and "checksum" in nodes[unique_id]
+    }
+    return {
+        "invocation_id": run_results.get("metadata", {}).get("invocation_id"),
+        "dbt_version": run_results.get("metadata", {}).get("dbt_version"),
+        "statuses": dict(sorted(ran.items())),
+        "checksums": checksums,
+        "crosswalk_version": crosswalk_version,
+        "code_revision": code_revision(),
+    }
+
+
+def crosswalk_version(database_url: str) -> str | None:
+    """The crosswalk version the last build used (None before the first build)."""
+    with psycopg.connect(database_url) as conn:
+        exists = conn.execute(
+            "select to_regclass('marts.fct_order_status_events') is not null"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return None
+        row = conn.execute(
+            "select max(crosswalk_version) from marts.fct_order_status_events"
+        ).fetchone()
+        return row[0] if row else None

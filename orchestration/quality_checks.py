@@ -1,0 +1,69 @@
+"""Great Expectations suites as blocking Dagster asset checks on the marts.
+
+A failing suite stops the ``api`` views from being rebuilt in the same run
+(write-audit-publish), and every validation is recorded as a ``validation``
+provenance event.
+"""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    asset_check,
+)
+
+from orchestration.dbt_assets import model_key
+from orchestration.resources import LedgerResource, WarehouseResource
+from quality.runner import validate
+from quality.suites import SUITES, Suite
+
+
+def suite_check(suite: Suite) -> AssetChecksDefinition:
+    """A blocking asset check that validates ``suite`` on its table."""
+
+    @asset_check(
+        asset=model_key(suite.table),
+        name=f"gx_{suite.name}",
+        blocking=True,
+        description=f"Great Expectations suite `{suite.name}` on {suite.schema}.{suite.table}.",
+    )
+    def _check(
+        context: AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        ledger: LedgerResource,
+    ) -> AssetCheckResult:
+        url = warehouse.url()
+        outcome = validate(url, suite)
+        failed = [
+            {"type": f.type, "column": f.column, "unexpected_count": f.unexpected_count}
+            for f in outcome.failures
+        ]
+        ledger.log(url).append_event(
+            "validation",
+            {
+                "suite": suite.name,
+                "suite_version": outcome.suite_version,
+                "table": outcome.table,
+                "success": outcome.success,
+                "failed": failed,
+            },
+        )
+        context.log.info(outcome.summary())
+        return AssetCheckResult(
+            passed=outcome.success,
+            severity=AssetCheckSeverity.ERROR,
+            description=outcome.summary(),
+            metadata={
+                "suite_version": outcome.suite_version,
+                "expectations": len(outcome.expectations),
+                "failed": len(failed),
+            },
+        )
+
+    return _check
+
+
+QUALITY_CHECKS: list[AssetChecksDefinition] = [suite_check(suite) for suite in SUITES.values()]

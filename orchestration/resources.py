@@ -1,0 +1,90 @@
+"""Dagster resources: the warehouse, the source systems and the provenance log.
+
+Each resource is a thin, typed view of :class:`orderhub.settings.Settings`, so a
+run in the UI, a schedule and the demo all read the same configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from connectors.config import source_config
+from dagster import ConfigurableResource
+from ledger.keys import Signer, load_or_create_signer
+from ledger.log import ProvenanceLog
+
+from orderhub.secrets import get_secret
+from orderhub.settings import Settings, get_settings
+from orderhub.warehouse import warehouse_url
+
+#: The credential each system's connector presents, by secret name.
+SOURCE_CREDENTIALS: dict[str, dict[str, str]] = {
+    "erp": {"api_key": "erp-api-key"},
+    "crm": {"token": "crm-token"},
+    "wms": {"token": "wms-token"},
+    "tms": {"api_key": "tms-api-key"},
+}
+SIGNING_KEY_FILE = "ledger-signing-key.pem"
+
+
+def source_credentials(settings: Settings, system: str) -> dict[str, str]:
+    """The credentials orderhub presents to ``system`` (generated per home if absent)."""
+    return {field: get_secret(settings, name) for field, name in SOURCE_CREDENTIALS[system].items()}
+
+
+def sandbox_urls(settings: Settings) -> dict[str, str]:
+    """Base URLs a running ``orderhub sandbox`` published under the home folder."""
+    path = settings.home_dir / "run" / "sandbox.json"
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text()))
+
+
+class WarehouseResource(ConfigurableResource):
+    """The PostgreSQL warehouse: the configured URL, or the embedded server."""
+
+    database_url: str | None = None
+
+    def url(self) -> str:
+        from orchestration.bootstrap import prepare_warehouse
+
+        settings = get_settings()
+        url = self.database_url or warehouse_url(settings)
+        prepare_warehouse(settings, url)
+        return url
+
+
+class SourcesResource(ConfigurableResource):
+    """Where each source system is and how to authenticate to it."""
+
+    page_size: int | None = None
+
+    def config(self, system: str) -> dict[str, Any]:
+        settings = get_settings()
+        url = getattr(settings, f"{system}_url") or sandbox_urls(settings).get(system)
+        if not url:
+            raise ValueError(
+                f"no base URL for source system '{system}': set ORDERHUB_{system.upper()}_URL "
+                "or start the sandbox with `orderhub sandbox`"
+            )
+        return source_config(
+            system,
+            url,
+            source_credentials(settings, system),
+            start_date=settings.sync_start_date,
+            page_size=self.page_size,
+        )
+
+
+class LedgerResource(ConfigurableResource):
+    """The provenance log and the key that signs its checkpoints."""
+
+    def signer(self) -> Signer:
+        settings = get_settings()
+        return load_or_create_signer(
+            settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin
+        )
+
+    def log(self, database_url: str) -> ProvenanceLog:
+        return ProvenanceLog(database_url, get_settings().ledger_origin, self.signer())

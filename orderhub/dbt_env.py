@@ -1,0 +1,48 @@
+"""Environment for the dbt project: turn a libpq URL into the variables its profile reads.
+
+``dbt_project/profiles.yml`` has one target whose connection comes from
+``ORDERHUB_PGHOST``, ``ORDERHUB_PGPORT``, ``ORDERHUB_PGUSER``, ``ORDERHUB_PGPASSWORD``
+and ``ORDERHUB_PGDATABASE`` (plus ``ORDERHUB_PGSSLMODE``, optional). Whoever runs dbt
+(the CLI, Dagster, the tests) sets them from the warehouse URL with :func:`dbt_env`,
+so the URL and its password are never written to a file.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from orderhub.settings import TELEMETRY_OFF
+
+__all__ = ["dbt_env"]
+
+
+def dbt_env(database_url: str) -> dict[str, str]:
+    """Variables for ``dbt_project/profiles.yml`` from a libpq URL (or key=value string).
+
+    Missing parts take libpq's defaults: host ``localhost``, port 5432, the current
+    user, and a database named like the user. Percent-escapes in the URL are decoded.
+    ``DBT_SEND_ANONYMOUS_USAGE_STATS=false`` is always included.
+
+    >>> env = dbt_env("postgresql://app:s%40cret@127.0.0.1:5433/orderhub")
+    >>> env["ORDERHUB_PGPASSWORD"], env["ORDERHUB_PGPORT"]
+    ('s@cret', '5433')
+    """
+    try:
+        parts = conninfo_to_dict(database_url)
+    except psycopg.ProgrammingError as exc:
+        raise ValueError(f"not a valid libpq connection URL: {exc}") from exc
+    user = str(parts.get("user") or getpass.getuser())
+    env = {
+        "ORDERHUB_PGHOST": str(parts.get("host") or "localhost"),
+        "ORDERHUB_PGPORT": str(parts.get("port") or "5432"),
+        "ORDERHUB_PGUSER": user,
+        "ORDERHUB_PGPASSWORD": str(parts.get("password") or ""),
+        "ORDERHUB_PGDATABASE": str(parts.get("dbname") or user),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": TELEMETRY_OFF["DBT_SEND_ANONYMOUS_USAGE_STATS"],
+    }
+    if parts.get("sslmode"):
+        env["ORDERHUB_PGSSLMODE"] = str(parts["sslmode"])
+    return env

@@ -1,0 +1,199 @@
+"""``orderhub demo``: the whole flow once, on the embedded default.
+
+Starts (or reuses) the warehouse, starts the sandbox source systems, runs every
+Dagster asset once in-process against a persistent instance under the home
+folder, and prints a summary read back from the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from orderhub.progress import DagsterProgressHandler, say
+from orderhub.settings import Settings, disable_telemetry, get_settings
+from orderhub.warehouse import EmbeddedPostgres, warehouse_url
+
+SYSTEMS = ("erp", "crm", "wms", "tms")
+
+
+@dataclass
+class DemoSummary:
+    """What the demo found, read back from the warehouse after the run."""
+
+    success: bool
+    failed_steps: list[str] = field(default_factory=list)
+    records_per_system: dict[str, int] = field(default_factory=dict)
+    events_per_system: dict[str, tuple[int, int]] = field(default_factory=dict)
+    orders_per_status: dict[str, int] = field(default_factory=dict)
+    exceptions: dict[str, int] = field(default_factory=dict)
+    unmapped_codes: int = 0
+    forecast: dict[str, Any] = field(default_factory=dict)
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        lines = ["", "orderhub demo — summary", "=" * 23]
+        lines.append("records loaded / canonical events (orders) per system:")
+        for system in SYSTEMS:
+            events, orders = self.events_per_system.get(system, (0, 0))
+            records = self.records_per_system.get(system, 0)
+            lines.append(f"  {system:4} {records:7d} records  {events:7d} events ({orders} orders)")
+        lines.append("orders per canonical status:")
+        for status, count in self.orders_per_status.items():
+            lines.append(f"  {status:20} {count:6d}")
+        total = sum(self.exceptions.values())
+        lines.append(f"exceptions found: {total}")
+        for kind, count in self.exceptions.items():
+            lines.append(f"  {kind:28} {count:6d}")
+        lines.append(f"unmapped status codes: {self.unmapped_codes}")
+        if self.forecast:
+            f = self.forecast
+            lines.append(
+                f"forecast: {f['series']} series, {f['horizon_days']} days ahead; backtest MAE "
+                f"{f['model_mae']:.3f} vs seasonal naive {f['baseline_mae']:.3f} "
+                f"(WAPE {f['model_wape']:.1%} vs {f['baseline_wape']:.1%}); "
+                f"model {f['model_name']} v{f['model_version']}"
+            )
+        if self.checkpoint:
+            lines.append(
+                f"ledger checkpoint: tree size {self.checkpoint['tree_size']}, "
+                f"root {self.checkpoint['root_hash']}"
+            )
+        if self.failed_steps:
+            lines.append(f"FAILED steps: {', '.join(self.failed_steps)}")
+        return "\n".join(lines)
+
+
+def _table_exists(conn: psycopg.Connection, name: str) -> bool:
+    row = conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> DemoSummary:
+    """Read the figures of the summary back from the warehouse."""
+    summary = DemoSummary(success=success, failed_steps=failed_steps)
+    with psycopg.connect(database_url) as conn:
+        for system, stream in (
+            ("erp", "sales_orders"),
+            ("crm", "fulfillment_orders"),
+            ("wms", "pickings"),
+            ("tms", "trackers"),
+        ):
+            if _table_exists(conn, f"raw_{system}.{stream}"):
+                row = conn.execute(f"select count(*) from raw_{system}.{stream}").fetchone()
+                summary.records_per_system[system] = int(row[0]) if row else 0
+        if _table_exists(conn, "marts.fct_order_status_events"):
+            for system, events, orders in conn.execute(
+                "select source_system, count(*), count(distinct order_id)"
+                " from marts.fct_order_status_events group by 1"
+            ):
+                summary.events_per_system[system] = (int(events), int(orders))
+        if _table_exists(conn, "marts.fct_order_current_status"):
+            summary.orders_per_status = {
+                status: int(n)
+                for status, n in conn.execute(
+                    "select canonical_status, count(*) from marts.fct_order_current_status"
+                    " group by 1 order by 2 desc, 1"
+                )
+            }
+        if _table_exists(conn, "marts.fct_order_exceptions"):
+            summary.exceptions = {
+                kind: int(n)
+                for kind, n in conn.execute(
+                    "select exception_type, count(*) from marts.fct_order_exceptions"
+                    " group by 1 order by 2 desc, 1"
+                )
+            }
+        if _table_exists(conn, "marts.unmapped_status_codes"):
+            row = conn.execute("select count(*) from marts.unmapped_status_codes").fetchone()
+            summary.unmapped_codes = int(row[0]) if row else 0
+        if _table_exists(conn, "ml.forecast_runs"):
+            cur = conn.execute(
+                "select run_id, model_name, model_version, horizon_days, series, model_mae,"
+                " baseline_mae, model_wape, baseline_wape from ml.forecast_runs"
+                " order by created_at desc limit 1"
+            )
+            row = cur.fetchone()
+            if row:
+                names = [d.name for d in cur.description or []]
+                summary.forecast = dict(zip(names, row, strict=True))
+        if _table_exists(conn, "ledger.checkpoints"):
+            row = conn.execute(
+                "select tree_size, root_hash from ledger.checkpoints"
+                " order by tree_size desc limit 1"
+            ).fetchone()
+            if row:
+                root = row[1].hex() if isinstance(row[1], bytes | memoryview) else str(row[1])
+                summary.checkpoint = {"tree_size": int(row[0]), "root_hash": root}
+    return summary
+
+
+def run_flow(settings: Settings) -> tuple[bool, list[str]]:
+    """Run every asset and check once, in-process; returns (success, failed step keys)."""
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.instance import ensure_dagster_home
+
+    ensure_dagster_home(settings)
+    handler = DagsterProgressHandler()
+    dagster_logger = logging.getLogger("dagster")
+    dagster_logger.addHandler(handler)
+    try:
+        job = defs.get_job_def("orderhub_full_flow")
+        with DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+    finally:
+        dagster_logger.removeHandler(handler)
+    failed = [event.step_key or "?" for event in result.all_events if event.is_step_failure]
+    return result.success, failed
+
+
+def run_demo(settings: Settings, *, orders: int, seed: int) -> DemoSummary:
+    """Run the demo end to end and return its summary."""
+    from orchestration.resources import source_credentials
+    from orderhub.sandbox.credentials import SandboxCredentials
+    from orderhub.sandbox.scenario import Scenario
+    from orderhub.sandbox.server import SandboxServer
+
+    disable_telemetry()
+    embedded = settings.database_url is None
+    already_running = embedded and EmbeddedPostgres(settings).is_running()
+    say(
+        "warehouse: "
+        + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
+    )
+    url = warehouse_url(settings)
+    say(f"scenario: {orders} orders, seed {seed}")
+    scenario = Scenario(seed=seed, orders=orders)
+    credentials = SandboxCredentials(
+        erp_api_key=source_credentials(settings, "erp")["api_key"],
+        crm_token=source_credentials(settings, "crm")["token"],
+        wms_token=source_credentials(settings, "wms")["token"],
+        tms_api_key=source_credentials(settings, "tms")["api_key"],
+    )
+    try:
+        with SandboxServer(scenario, credentials, host=settings.sandbox_host) as sandbox:
+            root = sandbox.base_url("erp").rsplit("/", 1)[0]
+            say(f"sandbox: ERP, CRM, WMS and TMS serving on {root}")
+            os.environ["ORDERHUB_HOME"] = str(settings.home_dir)
+            os.environ["ORDERHUB_DATABASE_URL"] = url
+            for system in SYSTEMS:
+                os.environ[f"ORDERHUB_{system.upper()}_URL"] = sandbox.base_url(system)
+            get_settings.cache_clear()
+            say("loading the Dagster definitions (dbt manifest prepared once per project change)")
+            success, failed = run_flow(get_settings())
+        summary = read_summary(url, success, failed)
+    finally:
+        if embedded and not already_running:
+            EmbeddedPostgres(settings).stop()
+            say("warehouse: embedded PostgreSQL stopped (`orderhub api` starts it again)")
+    return summary

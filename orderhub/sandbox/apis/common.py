@@ -1,0 +1,84 @@
+"""What the four sandbox apps share: credential checks, query-parameter parsing, JSON replies."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from orderhub.sandbox.clock import lower_bound
+
+
+class BadParameter(ValueError):
+    """A query parameter (or request option) the API cannot accept; its message names it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+
+
+def reply(body: Any, status: int = 200) -> JSONResponse:
+    """A JSON response (compact, UTF-8)."""
+    return JSONResponse(body, status_code=status)
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a presented credential with the expected one."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def bearer_ok(request: Request, token: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return scheme.lower() == "bearer" and same_secret(value.strip(), token)
+
+
+def basic_user_ok(request: Request, user: str) -> bool:
+    """Whether the request carries HTTP Basic with user name ``user`` and an empty password."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    name, colon, password = decoded.partition(":")
+    return bool(colon) and password == "" and same_secret(name, user)
+
+
+def optional(request: Request, name: str) -> str | None:
+    """A query parameter's value, ``None`` when absent or empty."""
+    value = request.query_params.get(name)
+    return value if value else None
+
+
+def instant_param(value: str | None, name: str) -> str | None:
+    """An inclusive lower time bound in the sandbox's form, or ``None`` when not given."""
+    if value is None:
+        return None
+    try:
+        return lower_bound(value)
+    except ValueError:
+        raise BadParameter(name, f"not an ISO 8601 date-time: {value!r}") from None
+
+
+def int_param(value: str | None, name: str, *, default: int, low: int, high: int | None) -> int:
+    """An integer parameter within ``[low, high]`` (``high=None``: no upper bound)."""
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadParameter(name, f"not an integer: {value!r}") from None
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"{low} or more"
+        raise BadParameter(name, f"must be {bound}, got {number}")
+    return number

@@ -1,0 +1,149 @@
+"""What the scenario is made of: orders, their lines, the steps of their lifecycle, stages.
+
+An :class:`Order` carries everything the four systems know about it. Its ``steps`` are
+the changes the systems saw, in strictly rising time; each system's record is the state
+those steps left it in (see :mod:`orderhub.sandbox.records`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from orderhub.sandbox.clock import from_epoch
+
+#: Where an order is in its life. Each stage implies one canonical order status.
+STAGES: tuple[str, ...] = (
+    "placed",
+    "processing",
+    "on_hold",
+    "in_transit",
+    "pickup_available",
+    "delivered",
+    "problem",
+    "cancelled",
+    "returned",
+)
+
+#: The canonical status (DESIGN.md §3) each stage implies, written from the stage itself.
+CANONICAL_STATUS: dict[str, str] = {
+    "placed": "placed",
+    "processing": "processing",
+    "on_hold": "on_hold",
+    "in_transit": "in_transit",
+    "pickup_available": "pickup_available",
+    "delivered": "delivered",
+    "problem": "problem",
+    "cancelled": "cancelled",
+    "returned": "returned",
+}
+
+
+class StepKind:
+    """Names of the lifecycle steps, ``<system>.<what happened>`` (``cancel`` hits three)."""
+
+    ERP_CREATED = "erp.created"
+    CRM_DRAFT = "crm.draft"
+    CRM_ALLOCATED = "crm.allocated"
+    CRM_ASSIGNED = "crm.assigned"
+    ERP_DELIVERY_DUE = "erp.delivery_due"
+    WMS_CREATED = "wms.created"
+    WMS_PICK_RESERVED = "wms.pick_reserved"
+    WMS_PICK_WAITING_STOCK = "wms.pick_waiting_stock"
+    CRM_PICKPACK = "crm.pickpack"
+    CRM_PRINTED = "crm.printed"
+    WMS_PICK_DONE = "wms.pick_done"
+    CRM_PICK_COMPLETE = "crm.pick_complete"
+    WMS_PACK_DONE = "wms.pack_done"
+    TMS_LABEL = "tms.label"
+    CRM_PACK_COMPLETE = "crm.pack_complete"
+    WMS_OUT_DONE = "wms.out_done"
+    ERP_GOODS_ISSUE = "erp.goods_issue"
+    CRM_FULFILLED = "crm.fulfilled"
+    TMS_IN_TRANSIT = "tms.in_transit"
+    TMS_OUT_FOR_DELIVERY = "tms.out_for_delivery"
+    TMS_AVAILABLE_FOR_PICKUP = "tms.available_for_pickup"
+    TMS_DELIVERED = "tms.delivered"
+    TMS_PICKED_UP = "tms.picked_up"
+    TMS_FAILURE = "tms.failure"
+    TMS_RETURN_TO_SENDER = "tms.return_to_sender"
+    CANCEL = "cancel"
+
+
+class Step(NamedTuple):
+    """One change in an order's life: when (epoch seconds), what, and where (TMS only).
+
+    ``where`` is ``"wh"`` (the shipping warehouse), ``"dest"`` (the ship-to place) or
+    ``"hub:<n>"`` (a carrier hub of :data:`orderhub.sandbox.catalog.HUBS`).
+    """
+
+    at: int
+    kind: str
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One sales order item: item number ("10", "20", ...), SKU, units, net amount in cents."""
+
+    item: str
+    sku: str
+    quantity: int
+    net_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One order as the four systems know it, with the ids each system gave it."""
+
+    order_id: str
+    stage: str
+    created_at: datetime
+    store: str
+    region: str
+    customer: str
+    customer_name: str
+    channel: str
+    ship_to_country: str
+    ship_to_region: str
+    ship_to_city: str
+    ship_to_zip: str
+    warehouse: str
+    delivery_method: str
+    carrier: str
+    lines: tuple[OrderLine, ...]
+    steps: tuple[Step, ...]
+    #: Sequence number of the CRM fulfillment order (0 when the CRM has none).
+    fulfillment_number: int
+    #: Odoo ids of the PICK, PACK and OUT pickings (empty when the WMS has none).
+    picking_ids: tuple[int, ...]
+    #: Per-warehouse sequence numbers in the PICK, PACK and OUT picking names.
+    picking_numbers: tuple[int, ...]
+    tracker_id: str
+    tracking_code: str
+    signed_by: str | None
+
+    @property
+    def created_ts(self) -> int:
+        """Creation time in epoch seconds."""
+        return self.steps[0].at
+
+    @property
+    def last_event_at(self) -> datetime:
+        """Time of the order's last change in any system."""
+        return from_epoch(self.steps[-1].at)
+
+    @property
+    def total_cents(self) -> int:
+        """Net amount of all lines, in cents."""
+        return sum(line.net_cents for line in self.lines)
+
+    @property
+    def expected_status(self) -> str:
+        """The canonical status this order's stage implies."""
+        return CANONICAL_STATUS[self.stage]
+
+    def step_kinds(self) -> tuple[str, ...]:
+        """The kinds of the order's steps, in order."""
+        return tuple(step.kind for step in self.steps)

@@ -1,0 +1,296 @@
+"""Render an order's steps into the records each system serves (docs/sources.md).
+
+Each system's record is the state the order's steps left it in, and its cursor field is
+the time of the last step that changed it. These functions build fresh dicts on every
+call, exactly as the APIs put them on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderhub.sandbox.catalog import CUSTOMERS_LOCATION, HUBS, WAREHOUSES, Place
+from orderhub.sandbox.clock import iso
+from orderhub.sandbox.model import Order, Step
+from orderhub.sandbox.model import StepKind as K
+
+Record = dict[str, Any]
+
+CRM_API = "/crm/services/data/v60.0"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62(number: int, width: int) -> str:
+    """``number`` in base 62 (Salesforce id alphabet), left-padded with zeros to ``width``."""
+    digits = []
+    while number:
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def salesforce_id(prefix: str, number: int) -> str:
+    """An 18-character Salesforce-style id: 3-character key prefix, pod, sequence."""
+    return f"{prefix}Wt00000{base62(number, 8)}"
+
+
+def cents(amount: int) -> str:
+    """Cents as a string decimal with two places (``12345`` → ``"123.45"``)."""
+    return f"{amount // 100}.{amount % 100:02d}"
+
+
+# ---------------------------------------------------------------------------- erp
+
+
+def erp_record(order: Order) -> Record:
+    """The ``A_SalesOrder`` entity, with ``to_Item`` expanded."""
+    process, delivery, rejection = "A", "", "A"
+    changed = order.created_ts
+    for step in order.steps:
+        if step.kind == K.ERP_DELIVERY_DUE:
+            process, delivery, changed = "B", "A", step.at
+        elif step.kind == K.ERP_GOODS_ISSUE:
+            process, delivery, changed = "C", "C", step.at
+        elif step.kind == K.CANCEL:
+            process, rejection, changed = "C", "C", step.at
+    return {
+        "SalesOrder": order.order_id,
+        "SalesOrderType": "OR",
+        "SalesOrganization": "1010",
+        "DistributionChannel": "10" if order.channel == "web" else "20",
+        "SoldToParty": order.customer,
+        "SalesOffice": order.store,
+        "SalesDistrict": order.region,
+        "ShipToCountry": order.ship_to_country,
+        "ShipToRegion": order.ship_to_region,
+        "CreationDate": iso(order.created_ts),
+        "LastChangeDateTime": iso(changed),
+        "TotalNetAmount": cents(order.total_cents),
+        "TransactionCurrency": "EUR",
+        "OverallSDProcessStatus": process,
+        "OverallTotalDeliveryStatus": delivery,
+        "OverallSDDocumentRejectionSts": rejection,
+        "to_Item": {
+            "results": [
+                {
+                    "SalesOrder": order.order_id,
+                    "SalesOrderItem": line.item,
+                    "Material": line.sku,
+                    "RequestedQuantity": str(line.quantity),
+                    "NetAmount": cents(line.net_cents),
+                }
+                for line in order.lines
+            ]
+        },
+    }
+
+
+# ---------------------------------------------------------------------------- crm
+
+_CRM_STATUS: dict[str, str] = {
+    K.CRM_DRAFT: "Draft",
+    K.CRM_ALLOCATED: "Allocated",
+    K.CRM_ASSIGNED: "Assigned",
+    K.CRM_PICKPACK: "Pickpack",
+    K.CRM_PRINTED: "Printed",
+    K.CRM_PICK_COMPLETE: "Pick Complete",
+    K.CRM_PACK_COMPLETE: "Pack Complete",
+    K.CRM_FULFILLED: "Fulfilled",
+}
+
+#: Salesforce ``Location`` ids of the warehouses.
+LOCATION_IDS: dict[str, str] = {
+    code: salesforce_id("131", n) for n, code in enumerate(sorted(WAREHOUSES), start=1)
+}
+
+
+def _sobject(kind: str, record_id: str) -> dict[str, str]:
+    return {"type": kind, "url": f"{CRM_API}/sobjects/{kind}/{record_id}"}
+
+
+def crm_record(order: Order) -> Record | None:
+    """The ``FulfillmentOrder``, or ``None`` while order management has not created one."""
+    created = status = None
+    changed = 0
+    for step in order.steps:
+        if step.kind == K.CRM_DRAFT:
+            created = step.at
+        if created is None:
+            continue
+        if step.kind in _CRM_STATUS:
+            status, changed = _CRM_STATUS[step.kind], step.at
+        elif step.kind == K.CANCEL:
+            status, changed = "Canceled", step.at
+    if created is None:
+        return None
+    record_id = salesforce_id("0a3", order.fulfillment_number)
+    summary_id = salesforce_id("1Os", int(order.order_id))
+    location_id = LOCATION_IDS[order.warehouse]
+    return {
+        "attributes": _sobject("FulfillmentOrder", record_id),
+        "Id": record_id,
+        "FulfillmentOrderNumber": f"FO-{order.fulfillment_number:07d}",
+        "Status": status,
+        "OrderSummary": {
+            "attributes": _sobject("OrderSummary", summary_id),
+            "OrderNumber": order.order_id,
+        },
+        "FulfilledFromLocation": {
+            "attributes": _sobject("Location", location_id),
+            "Name": order.warehouse,
+        },
+        "DeliveryMethod": order.delivery_method,
+        "FulfilledToCountryCode": order.ship_to_country,
+        "CreatedDate": iso(created),
+        "LastModifiedDate": iso(changed),
+    }
+
+
+# ---------------------------------------------------------------------------- wms
+
+PICKING_TYPES: tuple[str, ...] = ("PICK", "PACK", "OUT")
+#: Hours after creation each picking is scheduled for.
+_SCHEDULED_AFTER: tuple[int, ...] = (1, 3, 6)
+
+
+def wms_records(order: Order) -> list[Record]:
+    """The PICK, PACK and OUT pickings (none before the WMS got the order)."""
+    created = None
+    states: list[str] = []
+    written: list[int] = []
+    done: list[int | None] = [None, None, None]
+    for step in order.steps:
+        kind, at = step.kind, step.at
+        if kind == K.WMS_CREATED:
+            created = at
+            states, written = ["draft", "waiting", "waiting"], [at, at, at]
+        elif created is None:
+            continue
+        elif kind == K.WMS_PICK_RESERVED:
+            states[0], written[0] = "assigned", at
+        elif kind == K.WMS_PICK_WAITING_STOCK:
+            states[0], written[0] = "confirmed", at
+        elif kind in (K.WMS_PICK_DONE, K.WMS_PACK_DONE):
+            n = 0 if kind == K.WMS_PICK_DONE else 1
+            states[n], written[n], done[n] = "done", at, at
+            states[n + 1], written[n + 1] = "assigned", at
+        elif kind == K.WMS_OUT_DONE:
+            states[2], written[2], done[2] = "done", at, at
+        elif kind == K.CANCEL:
+            for n in range(3):
+                if states[n] != "done":
+                    states[n], written[n] = "cancel", at
+    if created is None:
+        return []
+    warehouse = WAREHOUSES[order.warehouse]
+    code = warehouse.code
+    stock = [warehouse.stock_location, f"{code}/Stock"]
+    pack_zone = [warehouse.pack_location, f"{code}/Pack Zone"]
+    output = [warehouse.output_location, f"{code}/Output"]
+    customers = list(CUSTOMERS_LOCATION)
+    routes = ((stock, pack_zone), (pack_zone, output), (output, customers))
+    moves = [{"product": line.sku, "quantity": float(line.quantity)} for line in order.lines]
+    records = []
+    for n, type_code in enumerate(PICKING_TYPES):
+        source, destination = routes[n]
+        finished = done[n]
+        records.append(
+            {
+                "id": order.picking_ids[n],
+                "name": f"{code}/{type_code}/{order.picking_numbers[n]:05d}",
+                "origin": order.order_id,
+                "picking_type_code": type_code,
+                "state": states[n],
+                "location_id": list(source),
+                "location_dest_id": list(destination),
+                "warehouse": code,
+                "scheduled_date": iso(created + _SCHEDULED_AFTER[n] * 3600),
+                "date_done": iso(finished) if finished is not None else False,
+                "create_date": iso(created),
+                "write_date": iso(written[n]),
+                "move_ids": [dict(move) for move in moves],
+            }
+        )
+    return records
+
+
+# ---------------------------------------------------------------------------- tms
+
+#: Per TMS step: EasyPost status, status_detail and message.
+_TRACKING: dict[str, tuple[str, str, str]] = {
+    K.TMS_LABEL: ("pre_transit", "label_created", "Shipping label created"),
+    K.TMS_OUT_FOR_DELIVERY: ("out_for_delivery", "out_for_delivery", "Out for delivery"),
+    K.TMS_AVAILABLE_FOR_PICKUP: (
+        "available_for_pickup",
+        "arrived_at_pickup_location",
+        "Available for pickup at the access point",
+    ),
+    K.TMS_DELIVERED: ("delivered", "arrived_at_destination", "Delivered"),
+    K.TMS_PICKED_UP: ("delivered", "arrived_at_destination", "Picked up by the recipient"),
+    K.TMS_FAILURE: ("failure", "delivery_exception", "Delivery failed: recipient not found"),
+    K.TMS_RETURN_TO_SENDER: ("return_to_sender", "return", "Returned to sender"),
+}
+_FIRST_SCAN = ("in_transit", "received_at_origin_facility", "Received at the origin facility")
+_HUB_SCAN = ("in_transit", "arrived_at_facility", "Arrived at a carrier facility")
+
+#: Days from the label to the estimated delivery.
+_DAYS_TO_DELIVERY: dict[str, int] = {"Express": 1, "Standard": 3, "Pickup": 3}
+
+
+def _place(order: Order, where: str) -> Place:
+    if where == "dest":
+        return Place(
+            order.ship_to_country, order.ship_to_region, order.ship_to_city, order.ship_to_zip
+        )
+    if where.startswith("hub:"):
+        return HUBS[int(where[4:])]
+    return WAREHOUSES[order.warehouse].place
+
+
+def _detail(order: Order, step: Step) -> Record:
+    if step.kind == K.TMS_IN_TRANSIT:
+        status, status_detail, message = _FIRST_SCAN if step.where == "wh" else _HUB_SCAN
+    else:
+        status, status_detail, message = _TRACKING[step.kind]
+    place = _place(order, step.where)
+    return {
+        "object": "TrackingDetail",
+        "message": message,
+        "status": status,
+        "status_detail": status_detail,
+        "datetime": iso(step.at),
+        "source": order.carrier,
+        "tracking_location": {
+            "object": "TrackingLocation",
+            "city": place.city,
+            "state": place.region,
+            "country": place.country,
+            "zip": place.zip,
+        },
+    }
+
+
+def tms_record(order: Order) -> Record | None:
+    """The EasyPost ``Tracker``, or ``None`` before a label was bought."""
+    steps = [step for step in order.steps if step.kind.startswith("tms.")]
+    if not steps:
+        return None
+    details = [_detail(order, step) for step in steps]
+    last = details[-1]
+    created = steps[0].at
+    delivered = last["status"] == "delivered"
+    return {
+        "id": order.tracker_id,
+        "object": "Tracker",
+        "mode": "test",
+        "tracking_code": order.tracking_code,
+        "carrier": order.carrier,
+        "reference": order.order_id,
+        "status": last["status"],
+        "status_detail": last["status_detail"],
+        "created_at": iso(created),
+        "updated_at": last["datetime"],
+        "est_delivery_date": iso(created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400),
+        "signed_by": order.signed_by if delivered else None,
+        "tracking_details": details,
+    }

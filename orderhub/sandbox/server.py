@@ -1,0 +1,181 @@
+"""Run the four sandbox systems on one HTTP server: ``/erp``, ``/crm``, ``/wms``, ``/tms``.
+
+``SandboxServer`` serves a scenario's records (through a :class:`SandboxStore`) with
+uvicorn, either in a background thread (``start()``/``stop()``, or ``with``) or in the
+foreground (``serve_forever()``, until Ctrl-C). Port 0 picks a free port; the socket is
+bound before the server starts, so ``base_url()`` is known at once.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from orderhub.sandbox.apis import crm, erp, tms, wms
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.store import SYSTEMS, SandboxStore
+
+
+def build_app(store: SandboxStore, credentials: SandboxCredentials) -> Starlette:
+    """One ASGI app with each system mounted under ``/<system>`` (and ``GET /`` listing them)."""
+
+    async def index(request: Request) -> JSONResponse:
+        return JSONResponse({"systems": {s: store.count(s) for s in SYSTEMS}})
+
+    return Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Mount("/erp", app=erp.create_app(store, credentials.erp_api_key)),
+            Mount("/crm", app=crm.create_app(store, credentials.crm_token)),
+            Mount("/wms", app=wms.create_app(store, credentials.wms_token)),
+            Mount("/tms", app=tms.create_app(store, credentials.tms_api_key)),
+        ]
+    )
+
+
+class SandboxServer:
+    """The sandbox's HTTP server on ``host``:``port`` (``port=0``: a free one)."""
+
+    def __init__(
+        self,
+        scenario: Scenario | None,
+        credentials: SandboxCredentials,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        store: SandboxStore | None = None,
+    ) -> None:
+        if store is None:
+            if scenario is None:
+                raise ValueError("give a scenario or a store")
+            store = SandboxStore.from_scenario(scenario)
+        self.scenario = scenario
+        self.store = store
+        self.host = host
+        self.app = build_app(store, credentials)
+        self._requested_port = port
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._foreground = False
+
+    # ---------------------------------------------------------------- addresses
+
+    @property
+    def port(self) -> int:
+        """The bound port (binds the socket on first use)."""
+        return int(self._bind().getsockname()[1])
+
+    @property
+    def root_url(self) -> str:
+        """``http://<host>:<port>``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def base_url(self, system: str) -> str:
+        """A connector's ``base_url`` for ``system``: ``http://<host>:<port>/<system>``."""
+        if system not in SYSTEMS:
+            raise ValueError(f"unknown system {system!r}; expected one of {SYSTEMS}")
+        return f"{self.root_url}/{system}"
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def _bind(self) -> socket.socket:
+        with self._lock:
+            return self._bind_locked()
+
+    def _bind_locked(self) -> socket.socket:
+        if self._socket is None:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((self.host, self._requested_port))
+            except OSError:
+                sock.close()
+                raise
+            sock.set_inheritable(True)
+            self._socket = sock
+        return self._socket
+
+    def _uvicorn(self) -> uvicorn.Server:
+        if self._server is not None:
+            raise RuntimeError("this sandbox server has already been started")
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(config)
+        return self._server
+
+    def start(self, timeout: float = 15.0) -> SandboxServer:
+        """Serve in a background thread; return once the server accepts connections."""
+        sock = self._bind()
+        server = self._uvicorn()
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="orderhub-sandbox", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the sandbox server stopped while starting")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"the sandbox server did not start within {timeout} s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and release the port (safe to call twice)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._foreground:
+            return  # serve_forever releases the socket once uvicorn has shut down
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (Ctrl-C or SIGTERM in the main thread)."""
+        sock = self._bind()
+        server = self._uvicorn()
+        self._foreground = True
+        try:
+            server.run(sockets=[sock])
+        finally:
+            self._foreground = False
+            self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the background server is up."""
+        return bool(self._server and self._server.started and self._thread is not None)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,68 @@
+"""The fast canonical JSON writes exactly what the ``rfc8785`` reference writes."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.canonical import _orjson_is_canonical, canonical_hash, canonical_json
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def reference(value: Any) -> bytes | type[Exception]:
+    try:
+        return rfc8785.dumps(value)
+    except Exception as error:
+        return type(error)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES)
+def test_same_bytes_as_the_reference(value: Any) -> None:
+    expected = reference(value)
+    if isinstance(expected, bytes):
+        assert canonical_json(value) == expected
+        assert canonical_hash(value) == hashlib.sha256(expected).hexdigest()
+    else:
+        with pytest.raises(expected):
+            canonical_json(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "fast"),
+    [
+        ({"a": [1, "x", None, True, {"b": -(2**53 - 1)}]}, True),
+        ({"quantity": 2.0}, False),
+        ({"n": 2**52 * 3.0}, False),
+        ({"\U0001f600": 1, "\ue000": 2}, False),
+        ({"é": "\u2028\x00\x7f"}, True),
+    ],
+)
+def test_fast_path_only_where_it_is_exact(value: Any, fast: bool) -> None:
+    assert _orjson_is_canonical(value) is fast
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_integers_beyond_the_safe_range_are_refused_like_the_reference() -> None:
+    assert not _orjson_is_canonical({"n": 2**53})
+    with pytest.raises(rfc8785.IntegerDomainError):
+        canonical_json({"n": 2**53})

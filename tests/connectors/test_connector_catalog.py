@@ -1,0 +1,47 @@
+"""The registry of systems agrees with the manifests and with docs/sources.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.catalog import SYSTEMS, get_connector, load_manifest
+
+CONTRACT = {
+    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
+    "crm": ("fulfillment_orders", "Id", "LastModifiedDate"),
+    "wms": ("pickings", "id", "write_date"),
+    "tms": ("trackers", "id", "updated_at"),
+}
+
+
+@pytest.mark.parametrize("system", sorted(CONTRACT))
+def test_registry_matches_contract_and_manifest(system: str) -> None:
+    connector = get_connector(system)
+    name, key, cursor = CONTRACT[system]
+    assert connector.stream_names == (name,)
+    assert connector.raw_schema == f"raw_{system}"
+    assert connector.raw_table(name) == f"raw_{system}.{name}"
+    stream = connector.stream(name)
+    assert (stream.primary_key, stream.cursor_field) == (key, cursor)
+    manifest = load_manifest(system)
+    (declared,) = manifest["streams"]
+    assert declared["name"] == name
+    assert declared["primary_key"] == [key]
+    assert declared["incremental_sync"]["cursor_field"] == cursor
+    assert manifest["check"]["stream_names"] == [name]
+
+
+def test_secret_fields_come_from_the_manifest_spec() -> None:
+    assert {s: c.secret_fields for s, c in SYSTEMS.items()} == {
+        "erp": ("api_key",),
+        "crm": ("access_token",),
+        "wms": ("access_token",),
+        "tms": ("api_key",),
+    }
+
+
+def test_unknown_names_are_named() -> None:
+    with pytest.raises(KeyError, match=r"unknown source system 'pos'.*crm, erp, tms, wms"):
+        get_connector("pos")
+    with pytest.raises(KeyError, match="erp has no stream 'items'"):
+        SYSTEMS["erp"].stream("items")

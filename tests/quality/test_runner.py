@@ -1,0 +1,64 @@
+"""Great Expectations suites against a real PostgreSQL table."""
+
+from __future__ import annotations
+
+import psycopg
+
+from quality.runner import validate
+from quality.suites import CANONICAL_EVENTS, CURRENT_STATUS
+
+
+def _make_events(db_url: str, rows: list[tuple]) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "create schema if not exists marts;"
+            "create table marts.fct_order_status_events(event_id text, order_id text,"
+            " source_system text, canonical_status text, event_time timestamptz,"
+            " lifecycle_rank int, crosswalk_version text)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into marts.fct_order_status_events values (%s,%s,%s,%s,%s,%s,%s)", rows
+            )
+
+
+def test_valid_events_pass(db_url: str) -> None:
+    _make_events(
+        db_url,
+        [
+            ("e1", "1000001", "erp", "placed", "2026-10-01T00:00:00Z", 10, "v1"),
+            ("e2", "1000001", "tms", "delivered", "2026-10-03T00:00:00Z", 70, "v1"),
+            ("e3", "1000002", "wms", None, "2026-10-02T00:00:00Z", None, "v1"),
+        ],
+    )
+    outcome = validate(db_url, CANONICAL_EVENTS)
+    assert outcome.success, outcome.summary()
+    assert outcome.suite_version == CANONICAL_EVENTS.version
+
+
+def test_bad_events_fail_and_name_what_is_wrong(db_url: str) -> None:
+    _make_events(
+        db_url,
+        [
+            ("e1", "1000001", "erp", "placed", "2026-10-01T00:00:00Z", 10, "v1"),
+            ("e1", "1000001", "erp", "teleported", "2026-10-01T00:00:00Z", 10, "v2"),
+            ("e2", None, "sap", "placed", "2026-10-01T00:00:00Z", 10, "v1"),
+        ],
+    )
+    outcome = validate(db_url, CANONICAL_EVENTS)
+    assert not outcome.success
+    failed = {(f.type, f.column) for f in outcome.failures}
+    assert ("ExpectColumnValuesToBeUnique", "event_id") in failed
+    assert ("ExpectColumnValuesToNotBeNull", "order_id") in failed
+    assert ("ExpectColumnValuesToBeInSet", "canonical_status") in failed
+    assert ("ExpectColumnValuesToBeInSet", "source_system") in failed
+    assert ("ExpectColumnUniqueValueCountToBeBetween", "crosswalk_version") in failed
+    summary = outcome.summary()
+    assert "marts.fct_order_status_events" in summary
+    assert "teleported" in summary
+    assert "sap" in summary
+
+
+def test_suite_version_changes_with_the_suite() -> None:
+    assert CANONICAL_EVENTS.version != CURRENT_STATUS.version
+    assert len(CANONICAL_EVENTS.version) == 64

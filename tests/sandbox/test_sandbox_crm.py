@@ -1,0 +1,171 @@
+"""The CRM app over real HTTP: SOQL, nextRecordsUrl paging, batch size, auth, 400s."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.server import SandboxServer
+
+SOQL = (
+    "SELECT Id, Status, OrderSummary.OrderNumber, LastModifiedDate FROM FulfillmentOrder{where} "
+    "ORDER BY LastModifiedDate, Id"
+)
+
+pytestmark = pytest.mark.timeout(60)
+#: A walk that takes more pages than this is looping.
+MAX_PAGES = 500
+
+
+def auth(credentials: SandboxCredentials, batch: int | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {credentials.crm_token}"}
+    if batch is not None:
+        headers["Sforce-Query-Options"] = f"batchSize={batch}"
+    return headers
+
+
+def walk(
+    http: httpx.Client, sandbox: SandboxServer, headers: dict[str, str], soql: str
+) -> list[dict]:
+    response = http.get(
+        sandbox.base_url("crm") + "/services/data/v60.0/query", params={"q": soql}, headers=headers
+    )
+    rows: list[dict] = []
+    total = None
+    for _ in range(MAX_PAGES):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        total = body["totalSize"] if total is None else total
+        assert body["totalSize"] == total
+        rows.extend(body["records"])
+        if body["done"]:
+            assert "nextRecordsUrl" not in body
+            assert len(rows) == total
+            return rows
+        assert re.fullmatch(
+            r"/crm/services/data/v60\.0/query/01g[0-9A-F]{15}-\d+", body["nextRecordsUrl"]
+        )
+        response = http.get(sandbox.root_url + body["nextRecordsUrl"], headers=headers)
+    raise AssertionError(f"paging did not end within {MAX_PAGES} pages")
+
+
+def test_paging_walks_every_record_once_in_order(
+    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    rows = walk(http, sandbox, auth(credentials, 53), SOQL.format(where=""))
+    expected = sorted(
+        scenario.crm_fulfillment_orders(), key=lambda r: (r["LastModifiedDate"], r["Id"])
+    )
+    assert rows == expected
+    assert rows[0]["attributes"]["type"] == "FulfillmentOrder"
+
+
+def test_default_batch_is_200(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    response = http.get(
+        sandbox.base_url("crm") + "/services/data/v60.0/query",
+        params={"q": SOQL.format(where="")},
+        headers=auth(credentials),
+    )
+    assert len(response.json()["records"]) == 200
+
+
+def test_filter_is_inclusive(
+    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    records = scenario.crm_fulfillment_orders()
+    since = sorted(r["LastModifiedDate"] for r in records)[300]
+    rows = walk(
+        http,
+        sandbox,
+        auth(credentials, 17),
+        SOQL.format(where=f" WHERE LastModifiedDate >= {since}"),
+    )
+    assert rows[0]["LastModifiedDate"] == since
+    assert sorted(r["Id"] for r in rows) == sorted(
+        r["Id"] for r in records if r["LastModifiedDate"] >= since
+    )
+
+
+def test_multiline_lowercase_soql_is_understood(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    soql = (
+        "select Id,\n  Status\nfrom FulfillmentOrder\n"
+        "where LastModifiedDate >= 2026-10-20T00:00:00Z\norder by LastModifiedDate, Id"
+    )
+    rows = walk(http, sandbox, auth(credentials, 5), soql)
+    assert rows and all(r["LastModifiedDate"] >= "2026-10-20T00:00:00Z" for r in rows)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDo="}],
+)
+def test_auth_rejected(sandbox: SandboxServer, http: httpx.Client, headers: dict[str, str]) -> None:
+    for path in (
+        "/services/data/v60.0/query?q=SELECT+Id+FROM+FulfillmentOrder",
+        "/services/data/v60.0/query/01g000000000000000-200",
+    ):
+        response = http.get(sandbox.base_url("crm") + path, headers=headers)
+        assert response.status_code == 401
+        assert response.json() == [
+            {"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}
+        ]
+
+
+@pytest.mark.parametrize(
+    ("soql", "named"),
+    [
+        (None, "q"),
+        ("SELECT Id FROM Account", "Account"),
+        ("DELETE FROM FulfillmentOrder", "q"),
+        ("SELECT Id FROM FulfillmentOrder WHERE Status = 'Draft'", "q"),
+        ("SELECT Id FROM FulfillmentOrder WHERE LastModifiedDate >= tomorrow", "LastModifiedDate"),
+    ],
+)
+def test_malformed_queries_are_400(
+    sandbox: SandboxServer,
+    credentials: SandboxCredentials,
+    http: httpx.Client,
+    soql: str | None,
+    named: str,
+) -> None:
+    params = {} if soql is None else {"q": soql}
+    response = http.get(
+        sandbox.base_url("crm") + "/services/data/v60.0/query",
+        params=params,
+        headers=auth(credentials),
+    )
+    assert response.status_code == 400
+    [error] = response.json()
+    assert error["errorCode"] == "MALFORMED_QUERY" and named in error["message"]
+
+
+@pytest.mark.parametrize("size", ["0", "2001", "many"])
+def test_bad_batch_size_is_400(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client, size: str
+) -> None:
+    headers = {**auth(credentials), "Sforce-Query-Options": f"batchSize={size}"}
+    response = http.get(
+        sandbox.base_url("crm") + "/services/data/v60.0/query",
+        params={"q": SOQL.format(where="")},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert "batchSize" in response.json()[0]["message"]
+
+
+def test_bad_locator_is_400(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    response = http.get(
+        sandbox.base_url("crm") + "/services/data/v60.0/query/nonsense", headers=auth(credentials)
+    )
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"

@@ -1,0 +1,160 @@
+"""The ERP app over real HTTP: OData paging by __next, inclusive filter, auth, 400s."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.server import SandboxServer
+
+PATH = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
+
+pytestmark = pytest.mark.timeout(60)
+#: A walk that takes more pages than this is looping.
+MAX_PAGES = 500
+
+
+def url(sandbox: SandboxServer) -> str:
+    return sandbox.base_url("erp") + PATH
+
+
+def walk(http: httpx.Client, sandbox: SandboxServer, key: str, **params: str) -> list[dict]:
+    rows: list[dict] = []
+    response = http.get(url(sandbox), params=params, headers={"APIKey": key})
+    for _ in range(MAX_PAGES):
+        assert response.status_code == 200, response.text
+        body = response.json()["d"]
+        rows.extend(body["results"])
+        if "__next" not in body:
+            return rows
+        assert body["__next"].startswith(url(sandbox) + "?")
+        response = http.get(body["__next"], headers={"APIKey": key})
+    raise AssertionError(f"paging did not end within {MAX_PAGES} pages")
+
+
+def test_paging_walks_every_record_once_in_order(
+    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    rows = walk(
+        http,
+        sandbox,
+        credentials.erp_api_key,
+        **{"$format": "json", "$top": "37", "$orderby": "LastChangeDateTime", "$expand": "to_Item"},
+    )
+    expected = sorted(
+        scenario.erp_sales_orders(), key=lambda r: (r["LastChangeDateTime"], r["SalesOrder"])
+    )
+    assert rows == expected
+    assert len({r["SalesOrder"] for r in rows}) == len(scenario)
+
+
+def test_filter_is_inclusive_and_next_keeps_it(
+    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    records = scenario.erp_sales_orders()
+    since = sorted(r["LastChangeDateTime"] for r in records)[len(records) // 2]
+    condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
+    rows = walk(
+        http,
+        sandbox,
+        credentials.erp_api_key,
+        **{"$filter": condition, "$top": "10", "$expand": "to_Item"},
+    )
+    assert rows[0]["LastChangeDateTime"] == since
+    assert sorted(r["SalesOrder"] for r in rows) == sorted(
+        r["SalesOrder"] for r in records if r["LastChangeDateTime"] >= since
+    )
+    # an offset or a fraction of a second means the same instants
+    later = walk(
+        http,
+        sandbox,
+        credentials.erp_api_key,
+        **{
+            "$filter": f"LastChangeDateTime ge datetimeoffset'{since[:-1]}.5+00:00'",
+            "$top": "1000",
+        },
+    )
+    assert all(r["LastChangeDateTime"] > since for r in later)
+    assert len(later) == sum(r["LastChangeDateTime"] > since for r in records)
+
+
+def test_next_link_carries_the_query(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    condition = "LastChangeDateTime ge datetimeoffset'2026-01-01T00:00:00Z'"
+    params = {"$top": "5", "$filter": condition, "$expand": "to_Item", "$format": "json"}
+    body = http.get(url(sandbox), params=params, headers={"APIKey": credentials.erp_api_key}).json()
+    query = parse_qs(urlsplit(body["d"]["__next"]).query)
+    assert query["$skip"] == ["5"] and query["$top"] == ["5"]
+    assert query["$filter"] == [condition] and query["$expand"] == ["to_Item"]
+
+
+def test_default_page_is_100_and_items_are_deferred_unless_expanded(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    body = http.get(url(sandbox), headers={"APIKey": credentials.erp_api_key}).json()["d"]
+    assert len(body["results"]) == 100
+    first = body["results"][0]
+    assert first["to_Item"]["__deferred"]["uri"].endswith(
+        f"A_SalesOrder('{first['SalesOrder']}')/to_Item"
+    )
+    expanded = http.get(
+        url(sandbox),
+        params={"$expand": "to_Item", "$top": "1"},
+        headers={"APIKey": credentials.erp_api_key},
+    ).json()["d"]["results"][0]
+    assert expanded["to_Item"]["results"][0]["SalesOrder"] == expanded["SalesOrder"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"APIKey": "wrong"}, {"Authorization": "Bearer x"}])
+def test_auth_rejected(sandbox: SandboxServer, http: httpx.Client, headers: dict[str, str]) -> None:
+    response = http.get(url(sandbox), headers=headers)
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == "401"
+    assert body["error"]["message"]["lang"] == "en" and body["error"]["message"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("$top", "0"),
+        ("$top", "1001"),
+        ("$top", "ten"),
+        ("$skip", "-1"),
+        ("$filter", "SalesOrder eq '1000001'"),
+        ("$filter", "LastChangeDateTime ge datetimeoffset'yesterday'"),
+        ("$orderby", "CreationDate"),
+        ("$expand", "to_Partner"),
+        ("$format", "xml"),
+        ("$select", "SalesOrder"),
+    ],
+)
+def test_bad_options_are_400_naming_the_option(
+    sandbox: SandboxServer,
+    credentials: SandboxCredentials,
+    http: httpx.Client,
+    name: str,
+    value: str,
+) -> None:
+    response = http.get(
+        url(sandbox), params={name: value}, headers={"APIKey": credentials.erp_api_key}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "400" and name in error["message"]["value"]
+
+
+def test_top_1000_is_allowed(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    response = http.get(
+        url(sandbox), params={"$top": "1000"}, headers={"APIKey": credentials.erp_api_key}
+    )
+    assert response.status_code == 200
+    assert len(response.json()["d"]["results"]) == 400
+    assert "__next" not in response.json()["d"]

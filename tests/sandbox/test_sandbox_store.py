@@ -1,0 +1,125 @@
+"""SandboxStore: sorted by cursor then id, upsert keeps the order, paging by binary search."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from orderhub.sandbox.clock import iso
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.store import SandboxStore
+
+
+def picking(picking_id: int, write_date: str, state: str = "assigned") -> dict:
+    return {"id": picking_id, "write_date": write_date, "state": state}
+
+
+def order(store: SandboxStore, system: str) -> list[tuple]:
+    cursor = {"wms": "write_date", "tms": "updated_at"}[system]
+    return [(r[cursor], r["id"]) for r in store.records(system)]
+
+
+def test_loads_scenario_sorted_by_cursor_then_id() -> None:
+    scenario = Scenario(seed=2, orders=120)
+    store = SandboxStore.from_scenario(scenario)
+    for system, cursor, key in (
+        ("erp", "LastChangeDateTime", "SalesOrder"),
+        ("crm", "LastModifiedDate", "Id"),
+        ("wms", "write_date", "id"),
+        ("tms", "updated_at", "id"),
+    ):
+        rows = store.records(system)
+        assert len(rows) == store.count(system) == len(scenario.records(system))
+        keys = [(r[cursor], r[key]) for r in rows]
+        assert keys == sorted(keys)
+
+
+def test_upsert_replaces_and_moves_with_its_cursor() -> None:
+    store = SandboxStore(
+        {
+            "wms": [
+                picking(3, "2026-10-01T00:00:00Z"),
+                picking(1, "2026-10-01T00:00:00Z"),
+                picking(2, "2026-10-02T00:00:00Z"),
+            ]
+        }
+    )
+    assert order(store, "wms") == [
+        ("2026-10-01T00:00:00Z", 1),
+        ("2026-10-01T00:00:00Z", 3),
+        ("2026-10-02T00:00:00Z", 2),
+    ]
+    store.upsert("wms", picking(1, "2026-10-03T00:00:00Z", "done"))
+    assert order(store, "wms") == [
+        ("2026-10-01T00:00:00Z", 3),
+        ("2026-10-02T00:00:00Z", 2),
+        ("2026-10-03T00:00:00Z", 1),
+    ]
+    assert store.get("wms", 1)["state"] == "done"
+    store.upsert("wms", picking(0, "2026-10-02T00:00:00Z"))
+    assert [key for _, key in order(store, "wms")] == [3, 0, 2, 1]
+    assert store.count("wms") == 4
+
+
+def test_upsert_copies_and_get_copies() -> None:
+    store = SandboxStore()
+    record = picking(7, "2026-10-01T00:00:00Z")
+    store.upsert("wms", record)
+    record["state"] = "cancel"
+    got = store.get("wms", 7)
+    assert got["state"] == "assigned"
+    got["state"] = "done"
+    assert store.get("wms", 7)["state"] == "assigned"
+    assert store.get("wms", 8) is None
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"id": 1, "write_date": "2026-10-01 00:00:00"},
+        {"id": 1, "write_date": "2026-10-01T00:00:00.000Z"},
+        {"id": 1},
+        {"write_date": "2026-10-01T00:00:00Z"},
+    ],
+)
+def test_upsert_rejects_records_without_a_proper_cursor_or_key(record: dict) -> None:
+    with pytest.raises(ValueError):
+        SandboxStore().upsert("wms", record)
+
+
+def test_unknown_system_and_duplicate_keys() -> None:
+    with pytest.raises(ValueError, match="unknown system"):
+        SandboxStore().count("oms")
+    with pytest.raises(ValueError, match="repeat"):
+        SandboxStore(
+            {"wms": [picking(1, "2026-10-01T00:00:00Z"), picking(1, "2026-10-02T00:00:00Z")]}
+        )
+
+
+def test_window_and_after() -> None:
+    rows = [picking(n, iso(1_790_000_000 + 60 * (n // 2))) for n in range(10)]
+    store = SandboxStore({"wms": rows})
+    since = rows[4]["write_date"]
+    page, total = store.window("wms", since, 1, 3)
+    assert total == 6 and [r["id"] for r in page] == [5, 6, 7]
+    page, more = store.after("wms", since, None, 4)
+    assert [r["id"] for r in page] == [4, 5, 6, 7] and more
+    page, more = store.after("wms", since, (rows[7]["write_date"], 7), 4)
+    assert [r["id"] for r in page] == [8, 9] and not more
+    page, more = store.after("wms", None, (rows[1]["write_date"], 1), 2)
+    assert [r["id"] for r in page] == [2, 3] and more
+
+
+def test_paging_100k_records_is_fast() -> None:
+    base = 1_790_000_000
+    store = SandboxStore(
+        {"tms": [{"id": f"trk_{n:032x}", "updated_at": iso(base + n // 3)} for n in range(100_000)]}
+    )
+    started = time.perf_counter()
+    for n in range(0, 100_000, 1_000):
+        page, _ = store.after("tms", iso(base + n // 3), None, 100)
+        assert page[0]["updated_at"] == iso(base + n // 3)
+        store.window("tms", iso(base + n // 3), 500, 100)
+    store.upsert("tms", {"id": "trk_" + "0" * 32, "updated_at": iso(base + 50_000)})
+    assert time.perf_counter() - started < 1.0
