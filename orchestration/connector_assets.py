@@ -5,12 +5,10 @@ Airbyte-protocol runner, then records one ``extraction_batch`` provenance event
 per batch (with the batch's Merkle root).
 """
 
-from __future__ import annotations
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 
 from connectors.catalog import SYSTEMS
 from connectors.sync import sync_system
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
-
 from orchestration.provenance import extraction_event
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 
@@ -25,7 +23,7 @@ def raw_asset_key(system: str, stream: str) -> AssetKey:
 def connector_asset(system: str) -> AssetsDefinition:
     """The asset that syncs ``system``'s stream into its raw table."""
     spec = SYSTEMS[system]
-    stream = spec.streams[0]
+    stream = spec.streams[0].name
 
     @asset(
         key=raw_asset_key(system, stream),
@@ -46,7 +44,13 @@ def connector_asset(system: str) -> AssetsDefinition:
         ledger: LedgerResource,
     ) -> MaterializeResult:
         url = warehouse.url()
-        batches = sync_system(system, sources.config(system), url, progress=context.log.info)
+        batches = sync_system(
+            system,
+            sources.config(system),
+            url,
+            progress=context.log.info,
+            timeout=sources.timeout_seconds,
+        )
         log = ledger.log(url)
         roots = []
         for batch in batches:
@@ -54,8 +58,7 @@ def connector_asset(system: str) -> AssetsDefinition:
             index = log.append_event("extraction_batch", event)
             roots.append(event["merkle_root"])
             context.log.info(
-                f"{system}.{batch.stream}: {batch.records_read} read, {batch.records_new} new "
-                f"in {batch.seconds:.1f}s; provenance leaf {index}"
+                f"{system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}"
             )
         return MaterializeResult(
             metadata={

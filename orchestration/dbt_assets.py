@@ -6,14 +6,17 @@ tests; the Great Expectations checks on the marts are blocking; only then does
 ``dbt_build`` provenance event.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from orchestration.dbt_project import dbt_project, set_dbt_environment
 from orchestration.provenance import crosswalk_version, dbt_build_event
@@ -28,8 +31,23 @@ _READ_ONLY_SOURCES = ("ml", "ledger")
 PROJECT = dbt_project(get_settings())
 
 
+def model_key(name: str) -> AssetKey:
+    """Asset key of the dbt model ``name`` (its model name, not its alias or folder)."""
+    return AssetKey([name])
+
+
 class OrderhubTranslator(DagsterDbtTranslator):
-    """Default dagster-dbt keys; owners on every asset; no deps on read-only sources."""
+    """Model keys by model name, source keys by ``[schema, table]``; owners on every asset.
+
+    A source's key is the key of the asset that writes it (``raw_erp/sales_orders`` is the
+    ERP connector's asset), so the graph runs connectors → dbt without extra wiring. The
+    api views do not depend on the read-only ``ml``/``ledger`` sources (that would be a cycle).
+    """
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return model_key(dbt_resource_props["name"])
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any
@@ -37,6 +55,10 @@ class OrderhubTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         deps = [d for d in spec.deps if d.asset_key.path[0] not in _READ_ONLY_SOURCES]
         return spec.replace_attributes(deps=deps, owners=["team:data-platform"])
+
+
+#: Source tests (keys and freshness of the raw tables) run as checks on the connector assets.
+TRANSLATOR = OrderhubTranslator(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
 def _run_dbt(
@@ -65,7 +87,7 @@ def _run_dbt(
     project=PROJECT,
     exclude=API_SELECTION,
     name="canonical_models",
-    dagster_dbt_translator=OrderhubTranslator(),
+    dagster_dbt_translator=TRANSLATOR,
 )
 def canonical_models(
     context: AssetExecutionContext,
@@ -82,7 +104,7 @@ def canonical_models(
     project=PROJECT,
     select=API_SELECTION,
     name="api_views",
-    dagster_dbt_translator=OrderhubTranslator(),
+    dagster_dbt_translator=TRANSLATOR,
 )
 def api_views(
     context: AssetExecutionContext,
@@ -96,8 +118,3 @@ def api_views(
 
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=PROJECT, profiles_dir=str(PROJECT.profiles_dir))
-
-
-def model_key(name: str) -> AssetKey:
-    """Asset key dagster-dbt gives a model."""
-    return AssetKey([name])

@@ -10,6 +10,7 @@ from dagster import Definitions
 from orchestration.connector_assets import CONNECTOR_ASSETS
 from orchestration.dbt_assets import api_views, canonical_models, dbt_resource
 from orchestration.forecast_assets import demand_forecasts
+from orchestration.progress_logger import LOGGERS
 from orchestration.publish_assets import ledger_checkpoint
 from orchestration.quality_checks import QUALITY_CHECKS
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
@@ -23,6 +24,7 @@ defs = Definitions(
     asset_checks=QUALITY_CHECKS,
     jobs=[everything_job],
     schedules=[incremental_sync_schedule],
+    loggers=LOGGERS,
     resources={
         "warehouse": WarehouseResource(),
         "sources": SourcesResource(),

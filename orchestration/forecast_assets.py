@@ -4,11 +4,9 @@ Records a ``model_training`` provenance event naming the MLflow run, the
 registered model version and the hash of the data it trained on.
 """
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
-from ml.forecast import run_forecast
 
+from ml.forecast import run_forecast
 from orchestration.dbt_assets import model_key
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings

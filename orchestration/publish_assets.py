@@ -5,21 +5,21 @@ checkpoint of the log (C2SP signed note), and tells PostgREST to reload its
 schema cache so the API sees the new views at once.
 """
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
+from orchestration.dbt_assets import api_views
 from orchestration.forecast_assets import FORECAST_KEY
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.api import reload_schema_cache
 
 CHECKPOINT_KEY = AssetKey(["ledger", "checkpoint"])
-API_VIEWS = ("orders", "order_events", "order_timeline", "order_exceptions", "daily_demand")
+#: The api views this checkpoint publishes (the dbt models under models/api).
+API_VIEWS: tuple[AssetKey, ...] = tuple(sorted(api_views.keys, key=AssetKey.to_user_string))
 
 
 @asset(
     key=CHECKPOINT_KEY,
-    deps=[FORECAST_KEY, *(AssetKey([view]) for view in API_VIEWS)],
+    deps=[FORECAST_KEY, *API_VIEWS],
     group_name="ledger",
     kinds={"postgres"},
     owners=["team:data-platform"],
@@ -31,11 +31,15 @@ def ledger_checkpoint(
     url = warehouse.url()
     log = ledger.log(url)
     log.append_event(
-        "publish", {"schema": "api", "views": list(API_VIEWS), "run_id": context.run_id}
+        "publish",
+        {
+            "schema": "api",
+            "views": [key.to_user_string() for key in API_VIEWS],
+            "run_id": context.run_id,
+        },
     )
     checkpoint = log.checkpoint()
     reload_schema_cache(url)
-    context.log.info(f"checkpoint: tree size {checkpoint.tree_size}, root {checkpoint.root_hex}")
-    return MaterializeResult(
-        metadata={"tree_size": checkpoint.tree_size, "root": checkpoint.root_hex}
-    )
+    root = checkpoint.root_hash.hex()
+    context.log.info(f"checkpoint: tree size {checkpoint.size}, root {root}")
+    return MaterializeResult(metadata={"tree_size": checkpoint.size, "root": root})

@@ -5,8 +5,6 @@ A failing suite stops the ``api`` views from being rebuilt in the same run
 provenance event.
 """
 
-from __future__ import annotations
-
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,

@@ -4,33 +4,19 @@ Each resource is a thin, typed view of :class:`orderhub.settings.Settings`, so a
 run in the UI, a schedule and the demo all read the same configuration.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any
 
-from connectors.config import source_config
 from dagster import ConfigurableResource
+
+from connectors.config import source_config
 from ledger.keys import Signer, load_or_create_signer
 from ledger.log import ProvenanceLog
-
-from orderhub.secrets import get_secret
+from orderhub.secrets import source_credentials
 from orderhub.settings import Settings, get_settings
 from orderhub.warehouse import warehouse_url
 
-#: The credential each system's connector presents, by secret name.
-SOURCE_CREDENTIALS: dict[str, dict[str, str]] = {
-    "erp": {"api_key": "erp-api-key"},
-    "crm": {"token": "crm-token"},
-    "wms": {"token": "wms-token"},
-    "tms": {"api_key": "tms-api-key"},
-}
 SIGNING_KEY_FILE = "ledger-signing-key.pem"
-
-
-def source_credentials(settings: Settings, system: str) -> dict[str, str]:
-    """The credentials orderhub presents to ``system`` (generated per home if absent)."""
-    return {field: get_secret(settings, name) for field, name in SOURCE_CREDENTIALS[system].items()}
 
 
 def sandbox_urls(settings: Settings) -> dict[str, str]:
@@ -59,6 +45,8 @@ class SourcesResource(ConfigurableResource):
     """Where each source system is and how to authenticate to it."""
 
     page_size: int | None = None
+    #: Upper bound on one connector run; a hung source fails the run instead of blocking it.
+    timeout_seconds: float = 1800.0
 
     def config(self, system: str) -> dict[str, Any]:
         settings = get_settings()

@@ -70,18 +70,12 @@ def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.resources import source_credentials
     from orderhub.sandbox.credentials import SandboxCredentials
     from orderhub.sandbox.scenario import Scenario
     from orderhub.sandbox.server import SandboxServer
 
     scenario = Scenario(seed=args.seed, orders=args.orders or settings.scenario_orders)
-    credentials = SandboxCredentials(
-        erp_api_key=source_credentials(settings, "erp")["api_key"],
-        crm_token=source_credentials(settings, "crm")["token"],
-        wms_token=source_credentials(settings, "wms")["token"],
-        tms_api_key=source_credentials(settings, "tms")["api_key"],
-    )
+    credentials = SandboxCredentials.from_settings(settings)
     server = SandboxServer(scenario, credentials, host=settings.sandbox_host, port=args.port)
     server.start()
     urls = {system: server.base_url(system) for system in ("erp", "crm", "wms", "tms")}

@@ -7,14 +7,13 @@ folder, and prints a summary read back from the warehouse.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from orderhub.progress import DagsterProgressHandler, say
+from orderhub.progress import dbt_output_summarised, say
 from orderhub.settings import Settings, disable_telemetry, get_settings
 from orderhub.warehouse import EmbeddedPostgres, warehouse_url
 
@@ -140,26 +139,17 @@ def run_flow(settings: Settings) -> tuple[bool, list[str]]:
     from orchestration.instance import ensure_dagster_home
 
     ensure_dagster_home(settings)
-    handler = DagsterProgressHandler()
-    dagster_logger = logging.getLogger("dagster")
-    dagster_logger.addHandler(handler)
-    try:
-        job = defs.get_job_def("orderhub_full_flow")
-        with DagsterInstance.get() as instance:
-            result = job.execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            )
-    finally:
-        dagster_logger.removeHandler(handler)
+    job = defs.resolve_job_def("orderhub_full_flow")
+    with DagsterInstance.get() as instance, dbt_output_summarised():
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}}
+        )
     failed = [event.step_key or "?" for event in result.all_events if event.is_step_failure]
     return result.success, failed
 
 
 def run_demo(settings: Settings, *, orders: int, seed: int) -> DemoSummary:
     """Run the demo end to end and return its summary."""
-    from orchestration.resources import source_credentials
     from orderhub.sandbox.credentials import SandboxCredentials
     from orderhub.sandbox.scenario import Scenario
     from orderhub.sandbox.server import SandboxServer
@@ -174,12 +164,7 @@ def run_demo(settings: Settings, *, orders: int, seed: int) -> DemoSummary:
     url = warehouse_url(settings)
     say(f"scenario: {orders} orders, seed {seed}")
     scenario = Scenario(seed=seed, orders=orders)
-    credentials = SandboxCredentials(
-        erp_api_key=source_credentials(settings, "erp")["api_key"],
-        crm_token=source_credentials(settings, "crm")["token"],
-        wms_token=source_credentials(settings, "wms")["token"],
-        tms_api_key=source_credentials(settings, "tms")["api_key"],
-    )
+    credentials = SandboxCredentials.from_settings(settings)
     try:
         with SandboxServer(scenario, credentials, host=settings.sandbox_host) as sandbox:
             root = sandbox.base_url("erp").rsplit("/", 1)[0]

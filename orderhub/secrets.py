@@ -46,3 +46,21 @@ def get_secret(settings: Settings, name: str, generate: Callable[[], str] = _tok
     value = generate()
     write_private(path, value.encode())
     return value
+
+
+#: The credential each source system's connector presents: config field and secret name.
+#: The sandbox accepts the same secrets, so a home's sandbox and connectors always agree.
+SOURCE_SECRETS: dict[str, tuple[str, str]] = {
+    "erp": ("api_key", "erp-api-key"),
+    "crm": ("access_token", "crm-access-token"),
+    "wms": ("access_token", "wms-access-token"),
+    "tms": ("api_key", "tms-api-key"),
+}
+
+
+def source_credentials(settings: Settings, system: str) -> dict[str, str]:
+    """The credentials orderhub presents to ``system``, keyed by the connector's field name."""
+    if system not in SOURCE_SECRETS:
+        raise ValueError(f"unknown source system {system!r} (known: {', '.join(SOURCE_SECRETS)})")
+    field, name = SOURCE_SECRETS[system]
+    return {field: get_secret(settings, name)}

@@ -7,8 +7,10 @@ home, or the server named by ``ORDERHUB_TEST_DATABASE_URL`` when that is set.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,20 +22,36 @@ from orderhub.warehouse import EmbeddedPostgres
 disable_telemetry()
 
 
+def _server_home(prefix: str) -> Path:
+    """A fresh folder for an embedded server's home, outside pytest's temporary tree.
+
+    When tests run as root the server runs as another user, which must traverse every
+    parent folder; pytest re-creates its own base folder owner-only, so it cannot be used.
+    """
+    return Path(tempfile.mkdtemp(prefix=f"orderhub-{prefix}-"))
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_home() -> Callable[[str], Path]:
+    """Factory of home folders an embedded PostgreSQL can run in (the caller removes them)."""
+    return _server_home
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
     """URL of a maintenance database on a running PostgreSQL server."""
     external = os.environ.get("ORDERHUB_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    home = tmp_path_factory.mktemp("pg-home")
+    home = _server_home("test-pg")
     server = EmbeddedPostgres(Settings(home=home))
     server.start()
     try:
         yield server.url("postgres")
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def create_database(server_url: str, prefix: str = "t") -> str:

@@ -1,8 +1,7 @@
 """The credentials the sandbox systems accept, one per system.
 
-They come from the home folder's secrets (``sandbox-<system>-<kind>``, see
-:mod:`orderhub.secrets`), so the sandbox and the connector configs share them and
-nothing is hard-coded.
+They come from the home folder's source secrets (:data:`orderhub.secrets.SOURCE_SECRETS`),
+so the sandbox and the connector configs share them and nothing is hard-coded.
 """
 
 from __future__ import annotations
@@ -10,15 +9,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from orderhub.secrets import get_secret
+from orderhub.secrets import SOURCE_SECRETS, get_secret
 from orderhub.settings import Settings
 
-#: Secret name of each credential (docs/sources.md: ``sandbox-<system>-<kind>``).
+#: Secret name of each credential: the one the system's connector presents.
 SECRET_NAMES: dict[str, str] = {
-    "erp_api_key": "sandbox-erp-api-key",
-    "crm_token": "sandbox-crm-token",
-    "wms_token": "sandbox-wms-token",
-    "tms_api_key": "sandbox-tms-api-key",
+    "erp_api_key": SOURCE_SECRETS["erp"][1],
+    "crm_token": SOURCE_SECRETS["crm"][1],
+    "wms_token": SOURCE_SECRETS["wms"][1],
+    "tms_api_key": SOURCE_SECRETS["tms"][1],
 }
 
 
