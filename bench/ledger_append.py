@@ -15,15 +15,9 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import psycopg
 
 from ledger import (
     MerkleTree,
@@ -34,33 +28,10 @@ from ledger import (
     verify_inclusion,
 )
 from orderhub.progress import say
-from orderhub.settings import Settings, disable_telemetry
-from orderhub.warehouse import EmbeddedPostgres
+from orderhub.settings import disable_telemetry
+from orderhub.warehouse import scratch_database
 
 ORIGIN = "orderhub.bench/provenance"
-
-
-@contextmanager
-def fresh_database(url: str | None, keep: bool) -> Iterator[str]:
-    """URL of an empty database: on the server of ``url``, or on an embedded one."""
-    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
-        server: EmbeddedPostgres | None = None
-        if url is None:
-            say(f"starting an embedded PostgreSQL under {tmp}")
-            server = EmbeddedPostgres(Settings(home=Path(tmp)))
-            server.start()
-            url = server.url("postgres")
-        name = f"ledger_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'create database "{name}"')
-        try:
-            yield url.rpartition("/")[0] + "/" + name
-        finally:
-            if not keep:
-                with psycopg.connect(url, autocommit=True) as admin:
-                    admin.execute(f'drop database if exists "{name}" with (force)')
-            if server is not None:
-                server.stop()
 
 
 def payload(i: int, rng: random.Random) -> dict[str, Any]:
@@ -184,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.events < 2:
         parser.error("--events must be at least 2")
     disable_telemetry()
-    with fresh_database(args.database_url, args.keep) as url:
+    with scratch_database(args.database_url, prefix="ledger_bench", keep=args.keep) as url:
         run(url, args.events, args.batch, args.samples)
     return 0
 

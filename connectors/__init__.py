@@ -2,9 +2,13 @@
 
 - :mod:`connectors.catalog`: the registry ``SYSTEMS`` (manifest, streams, keys, raw schema);
 - :mod:`connectors.config`: ``source_config(system, base_url, credentials, ...)``;
-- :mod:`connectors.runner`: ``source-declarative-manifest`` as an Airbyte-protocol subprocess;
-- :mod:`connectors.loader`: RECORDs into ``raw_<system>.<stream>``, committed with their STATE;
-- :mod:`connectors.sync`: ``sync_system`` / ``sync_all``, the entry points.
+- :mod:`connectors.runner`: airbyte-cdk's declarative launcher as an Airbyte-protocol
+  subprocess (:mod:`connectors.launch` by default, ``source-declarative-manifest`` on request);
+- :mod:`connectors.validation`: schema drift, decided per record (quarantine or load);
+- :mod:`connectors.loader`: RECORDs into ``raw_<system>.<stream>`` (or the quarantine),
+  committed with their STATE;
+- :mod:`connectors.sync`: ``sync_system`` / ``sync_all``, the entry points;
+- :mod:`connectors.airbyte_server`: ``deploy`` the manifests to an Airbyte server.
 
 Nothing here imports airbyte-cdk (its import prints to stdout); the cdk runs in the subprocess.
 """

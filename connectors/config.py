@@ -1,9 +1,11 @@
 """Build a connector's config (the manifest's ``spec``) without knowing its field names.
 
 Credentials are passed by the name the manifest gives them (``ConnectorSpec.secret_fields``:
-``api_key`` for erp and tms, ``access_token`` for crm and wms); a missing or unknown one is an
-error that names the system and the expected fields. The config holds secrets: it is handed to
-the runner, which writes it owner-only and never logs it.
+``api_key`` for erp and tms, OAuth 2.0 ``client_id``/``client_secret`` for wms, plus a
+``refresh_token`` for crm; :data:`orderhub.secrets.SOURCE_SECRETS` names where orderhub keeps
+them); a missing or unknown one is an error that names the system and the expected fields.
+The config holds secrets: it is handed to the runner, which writes it owner-only and never
+logs it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from connectors.catalog import get_connector
 
 DEFAULT_START_DATE = "2020-01-01T00:00:00Z"
 _ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+#: The ISO 8601 durations the manifests' ``lookback_window`` takes (days, hours, minutes, s).
+_DURATION = re.compile(r"^P(?!$)([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+S)?)?$")
 
 
 def source_config(
@@ -27,11 +31,14 @@ def source_config(
     *,
     max_retries: int | None = None,
     backoff_factor: float | None = None,
+    lookback_window: str | None = None,
 ) -> dict[str, Any]:
     """The config of ``system``'s connector: base URL, credentials, start date and options.
 
     ``max_retries`` and ``backoff_factor`` tune the retry of 429/5xx/connection errors (the
-    manifests default to 5 retries, waiting ``5 * 2^n`` s unless ``Retry-After`` says otherwise).
+    manifests default to 5 retries, waiting ``5 * 2^n`` s unless ``Retry-After`` says otherwise);
+    ``lookback_window`` (ISO 8601 duration, default ``PT10M``) is re-read before the stored
+    cursor on each sync, so writes that land late with an earlier timestamp are not missed.
     """
     connector = get_connector(system)
     expected = set(connector.secret_fields)
@@ -57,4 +64,11 @@ def source_config(
         config["max_retries"] = int(max_retries)
     if backoff_factor is not None:
         config["backoff_factor"] = float(backoff_factor)
+    if lookback_window is not None:
+        if not _DURATION.match(lookback_window):
+            raise ValueError(
+                f"{system} lookback_window must be an ISO 8601 duration like PT10M or P1D,"
+                f" got {lookback_window!r}"
+            )
+        config["lookback_window"] = lookback_window
     return config

@@ -3,16 +3,25 @@
 Per docs/sources.md every row is ``(record_key, content_hash, data, cursor_value, batch_id,
 extracted_at)`` with primary key ``(record_key, content_hash)``; ``content_hash`` is the hex
 SHA-256 of the record's RFC 8785 canonical JSON (``connectors.canonical``: the ``rfc8785``
-package, with an exact ``orjson`` fast path). Rows are staged with COPY into a temporary
-table and moved with ``insert ... select ... on conflict do nothing``, so a record seen again
-(inclusive cursors) is not stored twice. The tables are created by ``connectors.schema``.
+package, with an exact ``orjson`` fast path). ``data`` is the record as the Airbyte protocol
+delivers it: airbyte-cdk leaves out a record's top-level null members when it writes a RECORD
+(an Airbyte server's destination receives the same), so an absent field and a null one are
+alike. Rows are staged with COPY into a temporary table and moved with ``insert ... select ...
+on conflict do nothing``, so a record seen again (inclusive cursors, lookback windows,
+duplicates across pages) is not stored twice.
 
-Rows and state commit in one transaction at each STATE message. When the run fails (non-zero
-exit, a TRACE error, a malformed line, rows that no STATE ever covered) the uncommitted rows
-are rolled back, the previous state and rows stay as they were, the batch is marked
-``failed`` in ``orderhub_meta.extraction_batches`` and :class:`ConnectorError` is raised.
-Batch status is ``running`` while the run lasts, then ``succeeded`` or ``failed``;
-``merkle_root`` is left null for provenance to fill.
+Schema drift (``connectors.validation``): a record with new fields is stored whole; a record
+missing a required field, or holding a value that cannot be cast to its declared type, goes to
+``orderhub_meta.quarantine`` with the reason, the batch and the payload instead, and the batch
+counts it (``records_quarantined``). The tables are created by ``connectors.schema``.
+
+Rows, quarantined records and state commit in one transaction at each STATE message, so the
+state never moves past a record that is not stored somewhere. When the run fails (non-zero
+exit, a TRACE error, a malformed line, rows that no STATE ever covered, the warehouse
+connection lost) the uncommitted rows are rolled back, the previous state and rows stay as
+they were, the batch is marked ``failed`` in ``orderhub_meta.extraction_batches`` and
+:class:`ConnectorError` is raised. Batch status is ``running`` while the run lasts, then
+``succeeded`` or ``failed``; ``merkle_root`` is left null for provenance to fill.
 """
 
 from __future__ import annotations
@@ -32,34 +41,24 @@ from connectors.canonical import canonical_hash, canonical_json
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.schema import ensure_schema
+from connectors.validation import RecordCheck, reason
 
 __all__ = [
-    "NULL_FIELDS",
+    "APPLICATION_NAME",
     "Batch",
     "BatchResult",
     "StreamLoader",
     "content_hash",
     "ensure_schema",
     "load_messages",
-    "restore_record",
 ]
 
 LOGGER = logging.getLogger("connectors.loader")
 #: Rows staged per COPY while a checkpoint is open (bounds memory on big pages).
 FLUSH_ROWS = 5000
 _STAGE = "orderhub_connector_stage"
-#: Field the manifests add to name a record's top-level nulls, which airbyte-cdk drops when it
-#: serializes a RECORD; the loader puts them back and removes the field.
-NULL_FIELDS = "_orderhub_null_fields"
-
-
-def restore_record(data: dict[str, Any]) -> dict[str, Any]:
-    """The record as the API sent it: top-level nulls put back, the manifest's marker removed."""
-    nulls = data.pop(NULL_FIELDS, None)
-    if isinstance(nulls, list):
-        for name in nulls:
-            data.setdefault(str(name), None)
-    return data
+#: ``application_name`` of the loader's warehouse sessions (``<prefix><system>.<stream>``).
+APPLICATION_NAME = "orderhub-loader:"
 
 
 def content_hash(record: Mapping[str, Any]) -> str:
@@ -81,6 +80,8 @@ class BatchResult:
     started_at: datetime
     finished_at: datetime
     seconds: float
+    #: Records of this batch put in ``orderhub_meta.quarantine`` instead of the raw table.
+    records_quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,22 @@ class StreamLoader:
         self.stream = stream
         self.batch = batch
         self.progress = progress
-        self.conn = psycopg.connect(database_url)
+        self.database_url = database_url
+        self.conn = psycopg.connect(
+            database_url, application_name=f"{APPLICATION_NAME}{connector.name}.{stream.name}"
+        )
+        self.check = RecordCheck.for_stream(connector.manifest(), stream.name)
         self.records_read = 0
         self.records_new = 0
+        self.records_quarantined = 0
         self.cursor_to: str | None = None
         self.checkpoints = 0
         self._pending: list[tuple[str, str, str, str | None]] = []
+        self._quarantine: list[dict[str, Any]] = []
         self._uncommitted = 0
         self._stage_exists = False
-        self._staged = 0
+        #: Rows moved into the raw table by the open (uncommitted) checkpoint.
+        self._inserted = 0
         self._table = sql.Identifier(connector.raw_schema, stream.name)
         self._where = f"{connector.name}.{stream.name}"
 
@@ -137,36 +145,53 @@ class StreamLoader:
                 ),
             )
 
-    def _close_batch(self, status: str) -> datetime:
-        with self.conn.transaction():
-            row = self.conn.execute(
+    def _close_batch(self, status: str, conn: psycopg.Connection[Any] | None = None) -> datetime:
+        conn = conn or self.conn
+        with conn.transaction():
+            row = conn.execute(
                 "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
-                " records_read = %s, records_new = %s, cursor_to = %s where batch_id = %s"
-                " returning finished_at",
-                (status, self.records_read, self.records_new, self.cursor_to, self.batch.batch_id),
+                " records_read = %s, records_new = %s, records_quarantined = %s, cursor_to = %s"
+                " where batch_id = %s returning finished_at",
+                (
+                    status,
+                    self.records_read,
+                    self.records_new,
+                    self.records_quarantined,
+                    self.cursor_to,
+                    self.batch.batch_id,
+                ),
             ).fetchone()
         assert row is not None
         return row[0]
 
     # -- rows ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> None:
-        """Buffer one record (it commits with the next STATE of this stream)."""
+        """Buffer one record (it commits with the next STATE of this stream).
+
+        A record that does not fit the stream's schema is buffered for the quarantine.
+        """
         key = record.get(self.stream.primary_key)
-        if key is None:
-            raise ConnectorError(
-                self.connector.name,
-                f"a record has no primary key {self.stream.primary_key!r}",
-                self.stream.name,
-            )
+        cursor = record.get(self.stream.cursor_field)
+        problems = self.check.problems(record)
+        if key is None and self.stream.primary_key not in self.check.required:
+            problems.append(f"missing primary key {self.stream.primary_key!r}")
         try:
             canonical = canonical_json(record)
         except Exception as error:  # rfc8785 refuses e.g. integers beyond 2^53
-            raise ConnectorError(
-                self.connector.name,
-                f"record {key!r} has no RFC 8785 form: {error}",
-                self.stream.name,
-            ) from error
-        cursor = record.get(self.stream.cursor_field)
+            canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+            problems.append(f"no RFC 8785 form: {error}")
+        self._uncommitted += 1
+        if problems:
+            self._quarantine.append(
+                {
+                    "record_key": None if key is None else str(key),
+                    "content_hash": hashlib.sha256(canonical).hexdigest(),
+                    "payload": canonical.decode(),
+                    "cursor_value": None if cursor is None else str(cursor),
+                    "reason": reason(problems),
+                }
+            )
+            return
         self._pending.append(
             (
                 str(key),
@@ -175,11 +200,12 @@ class StreamLoader:
                 None if cursor is None else str(cursor),
             )
         )
-        self._uncommitted += 1
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
+        """COPY the pending rows to the stage and move them into the raw table, inside the
+        open transaction (so the work overlaps the connector's reading; a rollback undoes it)."""
         if not self._pending:
             return
         if not self._stage_exists:
@@ -196,8 +222,17 @@ class StreamLoader:
         ):
             for row in self._pending:
                 copy.write_row(row)
-        self._staged += len(self._pending)
         self._pending.clear()
+        moved = self.conn.execute(
+            sql.SQL(
+                "insert into {table} (record_key, content_hash, data, cursor_value, batch_id,"
+                " extracted_at) select record_key, content_hash, data::jsonb, cursor_value,"
+                " %s, %s from {stage} on conflict (record_key, content_hash) do nothing"
+            ).format(table=self._table, stage=sql.Identifier(_STAGE)),
+            (self.batch.batch_id, self.batch.started_at),
+        )
+        self._inserted += max(moved.rowcount, 0)
+        self.conn.execute(sql.SQL("truncate {}").format(sql.Identifier(_STAGE)))
 
     @property
     def uncommitted(self) -> int:
@@ -214,17 +249,8 @@ class StreamLoader:
                 self.stream.name,
             )
         self._flush()
-        inserted = 0
-        if self._staged:
-            cur = self.conn.execute(
-                sql.SQL(
-                    "insert into {table} (record_key, content_hash, data, cursor_value, batch_id,"
-                    " extracted_at) select record_key, content_hash, data::jsonb, cursor_value,"
-                    " %s, %s from {stage} on conflict (record_key, content_hash) do nothing"
-                ).format(table=self._table, stage=sql.Identifier(_STAGE)),
-                (self.batch.batch_id, self.batch.started_at),
-            )
-            inserted = max(cur.rowcount, 0)
+        inserted = self._inserted
+        quarantined = self._store_quarantine()
         cursor_to = state.get(self.stream.cursor_field)
         self.conn.execute(
             "insert into orderhub_meta.connector_state (system, stream, state, updated_at)"
@@ -234,32 +260,65 @@ class StreamLoader:
         )
         self.conn.execute(
             "update orderhub_meta.extraction_batches set records_read = %s, records_new = %s,"
-            " cursor_to = %s where batch_id = %s",
+            " records_quarantined = %s, cursor_to = %s where batch_id = %s",
             (
                 self.records_read + self._uncommitted,
                 self.records_new + inserted,
+                self.records_quarantined + quarantined,
                 None if cursor_to is None else str(cursor_to),
                 self.batch.batch_id,
             ),
         )
         self.conn.commit()
-        self._staged = 0
+        self._inserted = 0
+        self._quarantine.clear()
         self.records_read += self._uncommitted
         self.records_new += inserted
+        self.records_quarantined += quarantined
         self.cursor_to = None if cursor_to is None else str(cursor_to)
         committed, self._uncommitted = self._uncommitted, 0
         self.checkpoints += 1
+        if quarantined:
+            LOGGER.warning(
+                "%s: %d records quarantined in batch %s (see orderhub_meta.quarantine)",
+                self._where,
+                quarantined,
+                self.batch.batch_id,
+            )
         if self.progress is not None and (committed or self.checkpoints == 1):
+            kept = f", {self.records_quarantined} quarantined" if self.records_quarantined else ""
             self.progress(
                 f"{self._where}: checkpoint at {self.cursor_to}: {self.records_read} records read,"
-                f" {self.records_new} new"
+                f" {self.records_new} new{kept}"
             )
+
+    def _store_quarantine(self) -> int:
+        """Insert the buffered quarantined records (in the open transaction); how many."""
+        if not self._quarantine:
+            return 0
+        cur = self.conn.execute(
+            "insert into orderhub_meta.quarantine (batch_id, system, stream, record_key,"
+            " content_hash, cursor_value, reason, payload, quarantined_at)"
+            " select %s, %s, %s, q.record_key, q.content_hash, q.cursor_value, q.reason,"
+            " q.payload::jsonb, %s from jsonb_to_recordset(%s::jsonb) as q(record_key text,"
+            " content_hash text, cursor_value text, reason text, payload text)"
+            " on conflict (batch_id, content_hash) do nothing",
+            (
+                self.batch.batch_id,
+                self.connector.name,
+                self.stream.name,
+                self.batch.started_at,
+                orjson.dumps(self._quarantine).decode(),
+            ),
+        )
+        return max(cur.rowcount, 0)
 
     def rollback(self) -> None:
         """Drop everything since the last committed STATE."""
         self._pending.clear()
+        self._quarantine.clear()
         self._uncommitted = 0
-        self._staged = 0
+        self._inserted = 0
         self._stage_exists = False
         self.conn.rollback()
 
@@ -277,13 +336,24 @@ class StreamLoader:
             started_at=self.batch.started_at,
             finished_at=finished_at,
             seconds=now - started,
+            records_quarantined=self.records_quarantined,
         )
 
     def fail(self) -> None:
-        """Roll back the open checkpoint and mark the batch ``failed``."""
+        """Roll back the open checkpoint and mark the batch ``failed``.
+
+        When the loader's own session is gone (the warehouse dropped it), the batch is marked
+        on a fresh one; the server has already rolled the open transaction back.
+        """
         try:
             self.rollback()
             self._close_batch("failed")
+            return
+        except psycopg.Error as error:
+            LOGGER.warning("batch %s: loader session unusable (%s)", self.batch.batch_id, error)
+        try:
+            with psycopg.connect(self.database_url) as conn:
+                self._close_batch("failed", conn)
         except psycopg.Error:
             LOGGER.exception("could not mark batch %s failed", self.batch.batch_id)
 
@@ -315,7 +385,7 @@ def load_messages(
                     "%s sent a record of unknown stream %r", system, record.get("stream")
                 )
                 continue
-            loader.add(restore_record(record.get("data") or {}))
+            loader.add(record.get("data") or {})
             seen += 1
             if progress is not None and seen % every == 0:
                 progress(f"{system}: {seen} records received")

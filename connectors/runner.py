@@ -1,8 +1,11 @@
 """Run a declarative connector the Airbyte way: a subprocess speaking the Airbyte protocol.
 
-``source-declarative-manifest`` (airbyte-cdk's console script, from this venv) is started with
-``spec``, ``check --config C``, ``discover --config C`` or ``read --config C --catalog K
-[--state S]``; the manifest travels inside the config as ``__injected_declarative_manifest``.
+airbyte-cdk's declarative launcher is started with ``spec``, ``check --config C``, ``discover
+--config C`` or ``read --config C --catalog K [--state S]``; the manifest travels inside the
+config as ``__injected_declarative_manifest``. The launcher is ``python -m connectors.launch``
+by default: ``source-declarative-manifest`` itself with an exact shortcut for the per-page
+record lookup (see :mod:`connectors.launch`); ``launcher=AIRBYTE`` runs the console script
+``source-declarative-manifest`` unchanged (the tests read every manifest through both).
 Config, catalog and state are written owner-only (0600) in a private temporary folder that is
 removed afterwards. The config holds credentials: it is never logged, and every credential
 value is masked in whatever the connector says before it reaches a log or an error.
@@ -15,8 +18,14 @@ naming the system and the cause (the connector's own TRACE error message when it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 import shutil
 import subprocess
 import sys
@@ -35,6 +44,10 @@ from connectors.errors import ConnectorError
 
 EXECUTABLE = "source-declarative-manifest"
 MANIFEST_KEY = "__injected_declarative_manifest"
+#: ``source-declarative-manifest`` as airbyte-cdk installs it.
+AIRBYTE = "airbyte"
+#: ``python -m connectors.launch``: the same launcher with the exact record-lookup shortcut.
+FAST = "fast"
 _LEVELS = {
     "FATAL": logging.CRITICAL,
     "CRITICAL": logging.CRITICAL,
@@ -57,6 +70,15 @@ def connector_executable() -> str:
     if found is None:
         raise FileNotFoundError(f"{EXECUTABLE} not found next to {sys.executable} or on PATH")
     return found
+
+
+def connector_command(launcher: str = FAST) -> list[str]:
+    """The command that starts the declarative launcher (``FAST`` or ``AIRBYTE``)."""
+    if launcher == AIRBYTE:
+        return [connector_executable()]
+    if launcher == FAST:
+        return [sys.executable, "-m", "connectors.launch"]
+    raise ValueError(f"unknown launcher {launcher!r} (expected {FAST!r} or {AIRBYTE!r})")
 
 
 def _write_private(path: Path, data: Any) -> None:
@@ -127,10 +149,12 @@ class ConnectorProcess:
         state: Mapping[str, Mapping[str, Any]] | None = None,
         logger: logging.Logger | None = None,
         timeout: float | None = None,
+        launcher: str = FAST,
     ) -> None:
         self.connector = get_connector(system)
         self.system = system
         self.command = command
+        self.launcher = launcher
         self.logger = logger or logging.getLogger(f"connectors.{system}")
         self.timeout = timeout
         self.trace_errors: list[str] = []
@@ -143,7 +167,7 @@ class ConnectorProcess:
         self._timed_out = False
 
     def _arguments(self, folder: Path) -> list[str]:
-        args = [connector_executable(), self.command]
+        args = [*connector_command(self.launcher), self.command]
         if self._config is not None:
             config = dict(self._config)
             config[MANIFEST_KEY] = self.connector.manifest()
@@ -174,6 +198,8 @@ class ConnectorProcess:
                     env={**os.environ, "DO_NOT_TRACK": "1"},
                 )
             self.logger.debug("started %s %s (pid %s)", EXECUTABLE, self.command, process.pid)
+            assert process.stdout is not None
+            _widen_pipe(process.stdout)
             if self.timeout is not None:
                 watchdog = threading.Timer(self.timeout, self._kill_on_timeout, (process,))
                 watchdog.daemon = True
@@ -242,6 +268,20 @@ class ConnectorProcess:
             self.logger.debug("connector error detail: %s", self.mask(str(internal)))
 
 
+#: Bytes the connector may write ahead of the reader (Linux default pipes hold 64 KiB, about
+#: a hundred records: the connector would stall whenever the loader writes to the warehouse).
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(stream: IO[bytes]) -> None:
+    """Let the connector run ahead of the loader by up to ``PIPE_BYTES`` (Linux only)."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None:
+        return
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+        fcntl.fcntl(stream.fileno(), set_size, PIPE_BYTES)
+
+
 def _stop(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     """Stop the connector: SIGTERM, then SIGKILL after ``grace`` seconds.
 
@@ -268,6 +308,7 @@ def read(
     streams: Sequence[str] | None = None,
     logger: logging.Logger | None = None,
     timeout: float | None = None,
+    launcher: str = FAST,
 ) -> Iterator[Iterator[Message]]:
     """``read``: yields an iterator of RECORD/STATE/TRACE/... messages; stops it on exit."""
     connector = get_connector(system)
@@ -279,6 +320,7 @@ def read(
         state=state,
         logger=logger,
         timeout=timeout,
+        launcher=launcher,
     )
     messages = process.messages()
     try:
@@ -298,9 +340,9 @@ def _collect(process: ConnectorProcess, kind: str) -> Message:
     return found
 
 
-def spec(system: str, *, timeout: float | None = 120) -> Message:
+def spec(system: str, *, timeout: float | None = 120, launcher: str = FAST) -> Message:
     """The launcher's own SPEC (the manifest's is ``ConnectorSpec.connection_specification``)."""
-    process = ConnectorProcess(system, "spec", None, timeout=timeout)
+    process = ConnectorProcess(system, "spec", None, timeout=timeout, launcher=launcher)
     return dict(_collect(process, "SPEC")["spec"])
 
 
@@ -312,9 +354,11 @@ class CheckResult:
     message: str | None
 
 
-def check(system: str, config: Mapping[str, Any], *, timeout: float | None = 120) -> CheckResult:
+def check(
+    system: str, config: Mapping[str, Any], *, timeout: float | None = 120, launcher: str = FAST
+) -> CheckResult:
     """Run ``check``; a failed connection is a result, a crashed connector an error."""
-    process = ConnectorProcess(system, "check", config, timeout=timeout)
+    process = ConnectorProcess(system, "check", config, timeout=timeout, launcher=launcher)
     try:
         status = _collect(process, "CONNECTION_STATUS")["connectionStatus"]
     except ConnectorError as error:
@@ -326,7 +370,9 @@ def check(system: str, config: Mapping[str, Any], *, timeout: float | None = 120
     return CheckResult(succeeded, process.mask(str(message)) if message else None)
 
 
-def discover(system: str, config: Mapping[str, Any], *, timeout: float | None = 120) -> Message:
+def discover(
+    system: str, config: Mapping[str, Any], *, timeout: float | None = 120, launcher: str = FAST
+) -> Message:
     """Run ``discover`` and return the AirbyteCatalog (``{"streams": [...]}``)."""
-    process = ConnectorProcess(system, "discover", config, timeout=timeout)
+    process = ConnectorProcess(system, "discover", config, timeout=timeout, launcher=launcher)
     return dict(_collect(process, "CATALOG")["catalog"])

@@ -1,6 +1,8 @@
 """The warehouse tables the connectors write (docs/sources.md, "Raw tables").
 
-``orderhub_meta.connector_state`` and ``orderhub_meta.extraction_batches``, and one
+``orderhub_meta.connector_state``, ``orderhub_meta.extraction_batches`` and
+``orderhub_meta.quarantine`` (records that did not fit their stream's schema: the reason, the
+batch and the payload, one row per distinct record per batch), and one
 ``raw_<system>.<stream>`` table per registered stream, primary key ``(record_key,
 content_hash)`` with an index on ``batch_id`` (provenance reads a batch's rows).
 """
@@ -38,6 +40,22 @@ create table if not exists orderhub_meta.extraction_batches (
 );
 create index if not exists extraction_batches_system_stream_idx
     on orderhub_meta.extraction_batches (system, stream, started_at);
+alter table orderhub_meta.extraction_batches
+    add column if not exists records_quarantined bigint not null default 0;
+create table if not exists orderhub_meta.quarantine (
+    batch_id text not null,
+    system text not null,
+    stream text not null,
+    record_key text,
+    content_hash text not null,
+    cursor_value text,
+    reason text not null,
+    payload jsonb not null,
+    quarantined_at timestamptz not null,
+    primary key (batch_id, content_hash)
+);
+create index if not exists quarantine_system_stream_idx
+    on orderhub_meta.quarantine (system, stream, record_key);
 """
 
 RAW_DDL = """

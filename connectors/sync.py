@@ -5,6 +5,11 @@ connector (``connectors.runner``) from there, and loads what it emits into
 ``raw_<system>.<stream>`` (``connectors.loader``), one extraction batch per stream. It returns
 one :class:`BatchResult` per stream, or raises :class:`ConnectorError` naming the system, the
 stream and the cause, with the previous rows and state intact.
+
+A sync that died without marking its batches (the process killed, the machine gone) left them
+``running``; the next sync of the system, which holds the system's lock, marks them
+``failed``. Their rows, if any, were committed with a STATE and stay; nothing else of theirs
+was kept, so the next run resumes from the last committed state.
 """
 
 from __future__ import annotations
@@ -74,6 +79,14 @@ def sync_system(
         ).fetchone()
         if not lock or not lock[0]:
             raise ConnectorError(system, "another sync of this system is running", streams)
+        abandoned = guard.execute(
+            "update orderhub_meta.extraction_batches set status = 'failed',"
+            " finished_at = coalesce(finished_at, now())"
+            " where system = %s and status = 'running' returning batch_id",
+            (system,),
+        ).fetchall()
+        for (batch_id,) in abandoned:
+            LOGGER.warning("%s: batch %s was left running by a sync that died", system, batch_id)
         state = read_state(guard, system)
         try:
             results = _extract(system, config, database_url, state, progress, timeout)
@@ -85,9 +98,13 @@ def sync_system(
     if progress is not None:
         for result in results:
             rate = result.records_read / result.seconds if result.seconds else 0.0
+            kept = (
+                f", {result.records_quarantined} quarantined" if result.records_quarantined else ""
+            )
             progress(
                 f"{system}.{result.stream}: {result.records_read} records read,"
-                f" {result.records_new} new, in {result.seconds:.1f} s ({rate:.0f} records/s)"
+                f" {result.records_new} new{kept}, in {result.seconds:.1f} s"
+                f" ({rate:.0f} records/s)"
             )
     return results
 
@@ -119,9 +136,13 @@ def _extract(
             loaders[stream.name].open_batch()
             if progress is not None:
                 progress(f"{system}.{stream.name}: reading from {batch.cursor_from}")
-        with runner.read(system, config, state=state, timeout=timeout) as messages:
-            load_messages(system, messages, loaders, progress)
-        return [loader.succeed(started, time.monotonic()) for loader in loaders.values()]
+        try:
+            with runner.read(system, config, state=state, timeout=timeout) as messages:
+                load_messages(system, messages, loaders, progress)
+            return [loader.succeed(started, time.monotonic()) for loader in loaders.values()]
+        except psycopg.Error as error:
+            cause = " ".join(str(error).split()) or type(error).__name__
+            raise ConnectorError(system, f"the warehouse failed while loading: {cause}") from error
     except BaseException:
         for loader in loaders.values():
             loader.fail()

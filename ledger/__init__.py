@@ -14,7 +14,12 @@ The public surface:
   :func:`sign_checkpoint`, :class:`Checkpoint`, :class:`Signer`,
   :func:`load_or_create_signer` — the building blocks;
 - :mod:`ledger.store`, :mod:`ledger.tree`, :mod:`ledger.reference` — the log
-  in PostgreSQL, in memory, and as the RFC writes it.
+  in PostgreSQL, in memory, and as the RFC writes it;
+- :mod:`ledger.batches` — a batch's record tree (record → batch root);
+- :mod:`ledger.cosignature`, :mod:`ledger.witness`, :mod:`ledger.anchors`,
+  :mod:`ledger.receipts` — C2SP cosignatures, the witness, the anchors (witness, EVM,
+  Fabric) and their receipts;
+- :mod:`ledger.bundle` — the audit bundle format and its offline verifier.
 """
 
 from ledger.canonical import canonical_json

@@ -1,4 +1,4 @@
-"""The log's Ed25519 signing key (RFC 8032) and its C2SP verifier key.
+"""The log's Ed25519 signing key (RFC 8032) and its C2SP verifier key; witness keys too.
 
 The private key lives in a PKCS#8 PEM file written owner-only (0600) through
 :func:`orderhub.secrets.write_private`; the public verifier key text
@@ -15,31 +15,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import note
+from ledger.cosignature import Cosigner
 from ledger.errors import KeyFileError
 from orderhub.secrets import write_private
 
 
-@dataclass(frozen=True)
-class Signer:
+@dataclass(frozen=True, repr=False)
+class Signer(note.NamedKey):
     """A named Ed25519 private key that signs notes."""
-
-    name: str
-    private_key: Ed25519PrivateKey
-
-    def __post_init__(self) -> None:
-        note.check_key_name(self.name)
-
-    @classmethod
-    def generate(cls, name: str) -> Signer:
-        """A signer with a fresh random key."""
-        return cls(name, Ed25519PrivateKey.generate())
-
-    @property
-    def public_key(self) -> bytes:
-        """The 32-byte raw Ed25519 public key."""
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
 
     @property
     def key_id(self) -> bytes:
@@ -63,12 +46,8 @@ def public_key_path(path: Path) -> Path:
     return path.with_name(path.name + ".pub")
 
 
-def load_or_create_signer(path: Path, name: str) -> Signer:
-    """Load the Ed25519 key in ``path`` (PEM), creating it with mode 0600 if absent.
-
-    The verifier key is (re)written to ``<path>.pub`` so that it always matches.
-    """
-    path = Path(path)
+def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 key in ``path`` (PEM), created with mode 0600 if absent."""
     if path.exists():
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -78,17 +57,42 @@ def load_or_create_signer(path: Path, name: str) -> Signer:
             ) from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFileError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-        signer = Signer(name, key)
-    else:
-        signer = Signer.generate(name)
-        pem = signer.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        write_private(path, pem)
+        return key
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    write_private(path, pem)
+    return key
+
+
+def _write_public(path: Path, verifier_key: str) -> None:
     pub = public_key_path(path)
-    text = signer.verifier_key() + "\n"
+    text = verifier_key + "\n"
     if not pub.exists() or pub.read_text() != text:
         pub.write_text(text)
+
+
+def load_or_create_signer(path: Path, name: str) -> Signer:
+    """Load the Ed25519 key in ``path`` (PEM), creating it with mode 0600 if absent.
+
+    The verifier key is (re)written to ``<path>.pub`` so that it always matches.
+    """
+    path = Path(path)
+    signer = Signer(name, _load_or_create_key(path))
+    _write_public(path, signer.verifier_key())
     return signer
+
+
+def load_or_create_cosigner(path: Path, name: str) -> Cosigner:
+    """Like :func:`load_or_create_signer`, for a witness key (C2SP ``cosignature/v1``).
+
+    ``<path>.pub`` gets the cosigner's verifier key (signature type 0x04). Use a
+    key file of its own: a cosigner key must not be the log's key.
+    """
+    path = Path(path)
+    cosigner = Cosigner(name, _load_or_create_key(path))
+    _write_public(path, cosigner.verifier_key())
+    return cosigner

@@ -28,9 +28,10 @@ from ledger.errors import CheckpointConflictError, StoreError
 from ledger.keys import Signer
 from ledger.note import split_note
 
-#: The kinds of provenance event the flow records (DESIGN.md §4).
+#: The kinds of provenance event the flow records (DESIGN.md §4); ``anchor`` records
+#: where a checkpoint was anchored (its receipt), so the log itself keeps the receipts.
 KINDS: frozenset[str] = frozenset(
-    {"extraction_batch", "dbt_build", "validation", "model_training", "publish"}
+    {"extraction_batch", "dbt_build", "validation", "model_training", "publish", "anchor"}
 )
 
 

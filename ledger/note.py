@@ -18,10 +18,11 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import BadSignatureError, MalformedNoteError, UnknownKeyError
 
@@ -64,6 +65,32 @@ def verifier_key(name: str, public_key: bytes) -> str:
         raise MalformedNoteError(f"an Ed25519 public key has 32 bytes, not {len(public_key)}")
     material = base64.b64encode(bytes([ALG_ED25519]) + public_key).decode()
     return f"{name}+{key_id(name, public_key).hex()}+{material}"
+
+
+@dataclass(frozen=True)
+class NamedKey:
+    """A named Ed25519 private key: what note signers and witness cosigners share."""
+
+    name: str
+    private_key: Ed25519PrivateKey
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+
+    @classmethod
+    def generate(cls, name: str) -> Self:
+        """A key with fresh random material."""
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte raw Ed25519 public key."""
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    def __repr__(self) -> str:  # never show key material
+        return f"{type(self).__name__}(name={self.name!r})"
 
 
 def _b64decode(text: str, what: str) -> bytes:

@@ -12,7 +12,14 @@ Tables:
 - ``ledger.checkpoints(tree_size, root_hash, note, created_at)``: signed
   checkpoints (written by :mod:`ledger.log`); a trigger refuses one smaller than
   the last, or of the same size with another root;
-- view ``ledger.events``: the entries as ``jsonb``, for SQL readers.
+- ``ledger.batch_trees``: every level of an extraction batch's record tree
+  (:mod:`ledger.batches`), so a record's proof is a few slices, not a rebuild;
+- ``ledger.anchor_receipts``: where each checkpoint was anchored (an EVM chain, a
+  Fabric channel, a witness's cosignature), as the receipts :mod:`ledger.receipts`
+  writes;
+- view ``ledger.events``: the entries as ``jsonb``, for SQL readers; the
+  function ``ledger.entry(body)`` parses one body, and a partial index on it
+  finds the ``extraction_batch`` entry of a batch id (:func:`batch_entry`).
 
 Roots and proofs are folded from the stored perfect subtrees (at most log2(n)
 per range, O(log^2 n) per proof, fetched in one query), never by re-hashing
@@ -25,7 +32,7 @@ UPDATE, DELETE and TRUNCATE.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -79,6 +86,43 @@ comment on table ledger.checkpoints is
 create or replace view ledger.events as
     select idx, leaf_hash, convert_from(body, 'UTF8')::jsonb as event from ledger.leaves;
 
+-- The database encoding of a ledger is UTF-8 (canonical JSON is UTF-8), so parsing a
+-- body never depends on the session: immutable, as an index expression requires.
+create or replace function ledger.entry(body bytea) returns jsonb
+language sql immutable strict parallel safe as $$
+    select convert_from(body, 'UTF8')::jsonb
+$$;
+-- Entries are RFC 8785 JSON of {"kind", "payload", "recorded_at"}: keys sorted, so "kind"
+-- comes first and a byte prefix tells an extraction_batch entry without parsing it.
+drop index if exists ledger.leaves_extraction_batch_id;
+create index if not exists leaves_extraction_batch
+    on ledger.leaves ((ledger.entry(body) #>> '{payload,batch_id}'))
+    where substring(body from 1 for 27) = '{"kind":"extraction_batch",'::bytea;
+
+create table if not exists ledger.batch_trees (
+    batch_id text primary key,
+    tree_size bigint not null check (tree_size >= 0),
+    root_hash bytea not null check (octet_length(root_hash) = 32),
+    levels bytea not null
+);
+alter table ledger.batch_trees alter column levels set storage external;
+comment on table ledger.batch_trees is
+    'Levels of each extraction batch''s record tree (ledger.batches): proofs read, not rebuilt.';
+
+create table if not exists ledger.anchor_receipts (
+    id bigserial primary key,
+    anchor text not null,
+    tree_size bigint not null check (tree_size >= 0),
+    root_hash bytea not null check (octet_length(root_hash) = 32),
+    receipt bytea not null,
+    log_index bigint,
+    created_at timestamptz not null default now()
+);
+create index if not exists anchor_receipts_checkpoint
+    on ledger.anchor_receipts (tree_size, root_hash);
+comment on table ledger.anchor_receipts is
+    'Anchor receipts of checkpoints (RFC 8785 JSON) and the log entry that recorded each.';
+
 create or replace function ledger.refuse_change() returns trigger
 language plpgsql as $$
 begin
@@ -110,14 +154,16 @@ create or replace trigger nodes_append_only before update or delete or truncate
     on ledger.nodes for each statement execute function ledger.refuse_change();
 create or replace trigger checkpoints_append_only before update or delete or truncate
     on ledger.checkpoints for each statement execute function ledger.refuse_change();
+create or replace trigger anchor_receipts_append_only before update or delete or truncate
+    on ledger.anchor_receipts for each statement execute function ledger.refuse_change();
 create or replace trigger checkpoints_never_shrink before insert
     on ledger.checkpoints for each row execute function ledger.checkpoint_never_shrinks();
 
-comment on schema ledger is 'orderhub provenance ledger, schema 1';
+comment on schema ledger is 'orderhub provenance ledger, schema 3';
 """
 
 #: The comment the last DDL statement puts on the schema: its presence means "up to date".
-_SCHEMA_MARK = "orderhub provenance ledger, schema 1"
+_SCHEMA_MARK = "orderhub provenance ledger, schema 3"
 
 #: Key of the transaction-level advisory lock that serialises schema creation.
 _SCHEMA_LOCK = 0x6C6F67_0001
@@ -290,3 +336,49 @@ def append(conn: psycopg.Connection[Any], events: Sequence[Mapping[str, Any]]) -
             "update ledger.head set tree_size = %s where singleton", (start + len(bodies),)
         )
     return list(range(start, start + len(bodies)))
+
+
+def batch_entry(conn: psycopg.Connection[Any], batch_id: str) -> int | None:
+    """Index of the first ``extraction_batch`` entry whose payload names ``batch_id``, or None.
+
+    Answered from the partial index on ``ledger.entry(body)`` (entries whose canonical
+    JSON starts with ``{"kind":"extraction_batch",``, which every such entry does since
+    RFC 8785 sorts keys); the caller still checks the entry itself (:func:`leaf`).
+    """
+    with conn.transaction():
+        row = conn.execute(
+            "select min(idx) from ledger.leaves"
+            ' where substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
+            " and ledger.entry(body) #>> '{payload,batch_id}' = %s",
+            (batch_id,),
+        ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def scan_leaves(
+    conn: psycopg.Connection[Any], size: int | None = None, chunk: int = 20_000
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """Every stored entry below ``size`` (default: the head) as ``(idx, leaf_hash, body)``.
+
+    Reads in chunks of ``chunk`` rows, in index order, without checking anything:
+    an auditing caller recomputes the hashes itself.
+    """
+    size = tree_size(conn) if size is None else size
+    start = 0
+    while start < size:
+        end = min(start + chunk, size)
+        with conn.transaction():
+            rows = conn.execute(
+                "select idx, leaf_hash, body from ledger.leaves"
+                " where idx >= %s and idx < %s order by idx",
+                (start, end),
+            ).fetchall()
+        expected = start
+        for idx, stored, body in rows:
+            if int(idx) != expected:
+                break
+            yield expected, bytes(stored), bytes(body)
+            expected += 1
+        if expected < end:
+            raise StoreError(f"entry {expected} is missing from ledger.leaves (log size {size})")
+        start = end

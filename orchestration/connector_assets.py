@@ -2,8 +2,14 @@
 
 Each materialization runs the system's declarative manifest through the embedded
 Airbyte-protocol runner, then records one ``extraction_batch`` provenance event
-per batch (with the batch's Merkle root).
+per batch (with the batch's Merkle root and the count of quarantined records).
+
+When an Airbyte server is configured (``ORDERHUB_AIRBYTE_URL``), the connector assets are
+its connections instead (:mod:`orchestration.airbyte_assets`), with the same asset keys, and
+``CONNECTOR_RESOURCES`` holds the ``airbyte`` workspace resource they need.
 """
+
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 
@@ -11,6 +17,7 @@ from connectors.catalog import SYSTEMS
 from connectors.sync import sync_system
 from orchestration.provenance import extraction_event
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
+from orderhub.settings import get_settings
 
 OWNER = "team:data-platform"
 
@@ -64,6 +71,7 @@ def connector_asset(system: str) -> AssetsDefinition:
             metadata={
                 "records_read": sum(b.records_read for b in batches),
                 "records_new": sum(b.records_new for b in batches),
+                "records_quarantined": sum(b.records_quarantined for b in batches),
                 "batch_ids": ", ".join(b.batch_id for b in batches),
                 "cursor_to": str(batches[-1].cursor_to) if batches else "",
                 "merkle_roots": ", ".join(roots),
@@ -73,4 +81,15 @@ def connector_asset(system: str) -> AssetsDefinition:
     return _sync
 
 
-CONNECTOR_ASSETS: list[AssetsDefinition] = [connector_asset(system) for system in SYSTEMS]
+def connector_assets() -> tuple[list[AssetsDefinition], dict[str, Any]]:
+    """The connector assets and the resources they need: the Airbyte server's connections
+    when one is configured, else the embedded runner's assets."""
+    from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
+
+    workspace = airbyte_workspace(get_settings())
+    if workspace is None:
+        return [connector_asset(system) for system in SYSTEMS], {}
+    return list(airbyte_connector_assets(workspace)), {"airbyte": workspace}
+
+
+CONNECTOR_ASSETS, CONNECTOR_RESOURCES = connector_assets()

@@ -7,7 +7,9 @@ tests; the Great Expectations checks on the marts are blocking; only then does
 """
 
 import json
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec
@@ -48,6 +50,10 @@ class OrderhubTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
         return model_key(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return "api" if len(fqn) > 1 and fqn[1] == "api" else "canonical_model"
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any
@@ -116,5 +122,15 @@ def api_views(
     yield from _run_dbt(context, dbt, warehouse, ledger)
 
 
+def dbt_executable() -> str:
+    """The ``dbt`` installed beside this interpreter (the venv's ``bin`` need not be on PATH)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=PROJECT, profiles_dir=str(PROJECT.profiles_dir))
+    return DbtCliResource(
+        project_dir=PROJECT,
+        profiles_dir=str(PROJECT.profiles_dir),
+        dbt_executable=dbt_executable(),
+    )

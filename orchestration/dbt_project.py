@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from dagster_dbt import DbtProject
-from orderhub.dbt_env import dbt_env
 
+from orderhub.dbt_env import dbt_env
 from orderhub.settings import Settings, disable_telemetry
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from orchestration.connector_assets import CONNECTOR_ASSETS
+from orchestration.anchor_assets import ledger_anchors, ledger_batch_trees
+from orchestration.connector_assets import CONNECTOR_ASSETS, CONNECTOR_RESOURCES
 from orchestration.dbt_assets import api_views, canonical_models, dbt_resource
 from orchestration.forecast_assets import demand_forecasts
 from orchestration.progress_logger import LOGGERS
@@ -15,13 +16,22 @@ from orchestration.publish_assets import ledger_checkpoint
 from orchestration.quality_checks import QUALITY_CHECKS
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orchestration.schedules import everything_job, incremental_sync_schedule
+from orchestration.unmapped_checks import CROSSWALK_CHECKS
 from orderhub.settings import disable_telemetry
 
 disable_telemetry()
 
 defs = Definitions(
-    assets=[*CONNECTOR_ASSETS, canonical_models, api_views, demand_forecasts, ledger_checkpoint],
-    asset_checks=QUALITY_CHECKS,
+    assets=[
+        *CONNECTOR_ASSETS,
+        canonical_models,
+        api_views,
+        demand_forecasts,
+        ledger_checkpoint,
+        ledger_anchors,
+        ledger_batch_trees,
+    ],
+    asset_checks=[*QUALITY_CHECKS, *CROSSWALK_CHECKS],
     jobs=[everything_job],
     schedules=[incremental_sync_schedule],
     loggers=LOGGERS,
@@ -30,5 +40,6 @@ defs = Definitions(
         "sources": SourcesResource(),
         "ledger": LedgerResource(),
         "dbt": dbt_resource(),
+        **CONNECTOR_RESOURCES,
     },
 )

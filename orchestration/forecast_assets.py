@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from ml.forecast import run_forecast
 from orchestration.dbt_assets import model_key
+from orchestration.provenance import model_training_event
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings
 
@@ -30,23 +31,7 @@ def demand_forecasts(
 ) -> MaterializeResult:
     url = warehouse.url()
     result = run_forecast(url, get_settings(), progress=context.log.info)
-    index = ledger.log(url).append_event(
-        "model_training",
-        {
-            "mlflow_run_id": result.run_id,
-            "model_name": result.model_name,
-            "model_version": result.model_version,
-            "data_snapshot_hash": result.data_snapshot_hash,
-            "series": result.series,
-            "horizon_days": result.horizon_days,
-            "metrics": {
-                "model_mae": result.model_mae,
-                "baseline_mae": result.baseline_mae,
-                "model_wape": result.model_wape,
-                "baseline_wape": result.baseline_wape,
-            },
-        },
-    )
+    index = ledger.log(url).append_event("model_training", model_training_event(result))
     context.log.info(f"forecast run {result.run_id}: provenance leaf {index}")
     return MaterializeResult(
         metadata={

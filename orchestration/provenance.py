@@ -16,13 +16,18 @@ import subprocess
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-from connectors.sync import BatchResult
-from ledger.hashing import leaf_hash
-from ledger.tree import root as merkle_root
 from psycopg import sql
+
+from connectors.sync import BatchResult
+from ledger.batches import LEAF_RULE
+from ledger.batches import batch_root as merkle_root
+
+if TYPE_CHECKING:  # heavy imports, needed for the annotations only
+    from ml.forecast import ForecastResult
+    from quality.runner import ValidationOutcome
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,16 +51,21 @@ def code_revision() -> str:
 def batch_record_hashes(
     conn: psycopg.Connection, system: str, stream: str, batch_id: str
 ) -> list[bytes]:
-    """Content hashes of the records a batch stored, in leaf order."""
+    """Content hashes of the records a batch stored, in leaf order.
+
+    The order is by bytes (``collate "C"``), so the root does not depend on the
+    server's locale and anyone can recompute it from the records.
+    """
     query = sql.SQL(
-        "select content_hash from {}.{} where batch_id = %s order by record_key, content_hash"
+        "select content_hash from {}.{} where batch_id = %s"
+        ' order by record_key collate "C", content_hash collate "C"'
     ).format(sql.Identifier(f"raw_{system}"), sql.Identifier(stream))
     return [bytes.fromhex(row[0]) for row in conn.execute(query, (batch_id,))]
 
 
 def batch_root(hashes: list[bytes]) -> str:
-    """Hex RFC 9162 Merkle root over a batch's record hashes."""
-    return merkle_root([leaf_hash(h) for h in hashes]).hex()
+    """Hex RFC 9162 Merkle root over a batch's record hashes (:mod:`ledger.batches`)."""
+    return merkle_root(hashes).hex()
 
 
 def extraction_event(database_url: str, batch: BatchResult) -> dict[str, Any]:
@@ -75,8 +85,9 @@ def extraction_event(database_url: str, batch: BatchResult) -> dict[str, Any]:
         "cursor_to": batch.cursor_to,
         "records_read": batch.records_read,
         "records_stored": len(hashes),
+        "records_quarantined": batch.records_quarantined,
         "merkle_root": root,
-        "leaf": "sha256(0x00 || content_hash) ordered by (record_key, content_hash)",
+        "leaf": LEAF_RULE,
     }
 
 
@@ -115,3 +126,48 @@ def crosswalk_version(database_url: str) -> str | None:
             "select max(crosswalk_version) from marts.fct_order_status_events"
         ).fetchone()
         return row[0] if row else None
+
+
+def validation_event(outcome: ValidationOutcome) -> dict[str, Any]:
+    """The ``validation`` payload: which suite (and its version hash) on which table, the
+    result, and every expectation's outcome."""
+    return {
+        "suite": outcome.suite,
+        "suite_version": outcome.suite_version,
+        "table": outcome.table,
+        "success": outcome.success,
+        "expectations": len(outcome.expectations),
+        "results": [
+            {
+                "type": e.type,
+                "column": e.column,
+                "success": e.success,
+                "unexpected_count": e.unexpected_count,
+            }
+            for e in outcome.expectations
+        ],
+        "failed": [
+            {"type": f.type, "column": f.column, "unexpected_count": f.unexpected_count}
+            for f in outcome.failures
+        ],
+    }
+
+
+def model_training_event(result: ForecastResult) -> dict[str, Any]:
+    """The ``model_training`` payload: MLflow run, registered model version, the hash of
+    the data it trained on, and its backtest metrics against the baseline."""
+    return {
+        "mlflow_run_id": result.run_id,
+        "model_name": result.model_name,
+        "model_version": result.model_version,
+        "data_snapshot_hash": result.data_snapshot_hash,
+        "series": result.series,
+        "horizon_days": result.horizon_days,
+        "rows_written": result.rows_written,
+        "metrics": {
+            "model_mae": result.model_mae,
+            "baseline_mae": result.baseline_mae,
+            "model_wape": result.model_wape,
+            "baseline_wape": result.baseline_wape,
+        },
+    }

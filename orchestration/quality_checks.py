@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from orchestration.dbt_assets import model_key
+from orchestration.provenance import validation_event
 from orchestration.resources import LedgerResource, WarehouseResource
 from quality.runner import validate
 from quality.suites import SUITES, Suite
@@ -35,20 +36,8 @@ def suite_check(suite: Suite) -> AssetChecksDefinition:
     ) -> AssetCheckResult:
         url = warehouse.url()
         outcome = validate(url, suite)
-        failed = [
-            {"type": f.type, "column": f.column, "unexpected_count": f.unexpected_count}
-            for f in outcome.failures
-        ]
-        ledger.log(url).append_event(
-            "validation",
-            {
-                "suite": suite.name,
-                "suite_version": outcome.suite_version,
-                "table": outcome.table,
-                "success": outcome.success,
-                "failed": failed,
-            },
-        )
+        event = validation_event(outcome)
+        ledger.log(url).append_event("validation", event)
         context.log.info(outcome.summary())
         return AssetCheckResult(
             passed=outcome.success,
@@ -57,7 +46,7 @@ def suite_check(suite: Suite) -> AssetChecksDefinition:
             metadata={
                 "suite_version": outcome.suite_version,
                 "expectations": len(outcome.expectations),
-                "failed": len(failed),
+                "failed": len(event["failed"]),
             },
         )
 

@@ -1,4 +1,4 @@
-"""The ``orderhub`` command line: demo, api, ui, sandbox, stop.
+"""The ``orderhub`` command line: demo, api, ui, sandbox, stop, audit.
 
 Every command reads the same settings (``ORDERHUB_*`` variables, optionally a
 ``.env``); errors are printed as one line naming what was wrong, exit code 2.
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from orderhub import audit_cli, connectors_cli, crosswalk_cli
 from orderhub.progress import say
 from orderhub.settings import Settings, disable_telemetry, get_settings
 
@@ -22,7 +23,12 @@ from orderhub.settings import Settings, disable_telemetry, get_settings
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from orderhub.demo import run_demo
 
-    summary = run_demo(settings, orders=args.orders or settings.scenario_orders, seed=args.seed)
+    summary = run_demo(
+        settings,
+        orders=args.orders or settings.scenario_orders,
+        seed=args.seed,
+        anomalies=args.anomalies,
+    )
     print(summary.render())
     return 0 if summary.success else 1
 
@@ -74,24 +80,31 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from orderhub.sandbox.scenario import Scenario
     from orderhub.sandbox.server import SandboxServer
 
-    scenario = Scenario(seed=args.seed, orders=args.orders or settings.scenario_orders)
+    scenario = Scenario(
+        seed=args.seed, orders=args.orders or settings.scenario_orders, anomalies=args.anomalies
+    )
     credentials = SandboxCredentials.from_settings(settings)
     server = SandboxServer(scenario, credentials, host=settings.sandbox_host, port=args.port)
-    server.start()
-    urls = {system: server.base_url(system) for system in ("erp", "crm", "wms", "tms")}
-    published = settings.home_dir / "run" / "sandbox.json"
-    published.parent.mkdir(parents=True, exist_ok=True)
-    published.write_text(json.dumps(urls, indent=2))
-    for system, url in urls.items():
-        say(f"sandbox {system}: {url}")
-    say(f"base URLs written to {published} (the connectors read them); Ctrl-C stops")
+    # Block the stop signals before the server thread starts (it inherits the mask), so that
+    # sigwait receives them: unblocked, SIGTERM kills the process before the cleanup below.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
+        server.start()
+        urls = {system: server.base_url(system) for system in ("erp", "crm", "wms", "tms")}
+        published = settings.home_dir / "run" / "sandbox.json"
+        published.parent.mkdir(parents=True, exist_ok=True)
+        published.write_text(json.dumps(urls, indent=2))
+        for system, url in urls.items():
+            say(f"sandbox {system}: {url}")
+        say(f"base URLs written to {published} (the connectors read them); Ctrl-C stops")
+        try:
+            signal.sigwait(stop_signals)
+        finally:
+            server.stop()
+            published.unlink(missing_ok=True)
     finally:
-        server.stop()
-        published.unlink(missing_ok=True)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
     return 0
 
 
@@ -101,6 +114,12 @@ def _cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
     stopped = EmbeddedPostgres(settings).stop()
     say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
     return 0
+
+
+ANOMALIES_HELP = (
+    "orders per anomaly kind (late scan, conflict, regression, misroute, unpaid shipment, "
+    "stuck, unknown code; default 1, 0 for none), or a share of the orders below 1"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole flow once on the embedded default")
     demo.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
     demo.add_argument("--seed", type=int, default=7, help="scenario seed")
+    demo.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
     demo.set_defaults(func=_cmd_demo)
 
     api = sub.add_parser("api", help="serve the unified API (PostgREST) until Ctrl-C")
@@ -127,11 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="serve the simulated ERP, CRM, WMS and TMS")
     sandbox.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
     sandbox.add_argument("--seed", type=int, default=7, help="scenario seed")
+    sandbox.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
     sandbox.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
     sandbox.set_defaults(func=_cmd_sandbox)
 
     stop = sub.add_parser("stop", help="stop the embedded PostgreSQL")
     stop.set_defaults(func=_cmd_stop)
+
+    audit_cli.register(sub)
+    crosswalk_cli.register(sub)
+    connectors_cli.register(sub)
     return parser
 
 
@@ -146,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one clear line for the user; details with ORDERHUB_DEBUG=1
         if os.environ.get("ORDERHUB_DEBUG"):
             raise
-        print(f"orderhub {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, even for multi-line messages
+        print(f"orderhub {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -31,6 +31,7 @@ class DemoSummary:
     orders_per_status: dict[str, int] = field(default_factory=dict)
     exceptions: dict[str, int] = field(default_factory=dict)
     unmapped_codes: int = 0
+    unmapped: list[str] = field(default_factory=list)
     forecast: dict[str, Any] = field(default_factory=dict)
     checkpoint: dict[str, Any] = field(default_factory=dict)
 
@@ -49,6 +50,7 @@ class DemoSummary:
         for kind, count in self.exceptions.items():
             lines.append(f"  {kind:28} {count:6d}")
         lines.append(f"unmapped status codes: {self.unmapped_codes}")
+        lines.extend(f"  {code}" for code in self.unmapped)
         if self.forecast:
             f = self.forecast
             lines.append(
@@ -108,8 +110,14 @@ def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> D
                 )
             }
         if _table_exists(conn, "marts.unmapped_status_codes"):
-            row = conn.execute("select count(*) from marts.unmapped_status_codes").fetchone()
-            summary.unmapped_codes = int(row[0]) if row else 0
+            summary.unmapped = [
+                f"system={system} field={field_name} code={code!r} (add it to the crosswalk)"
+                for system, field_name, code in conn.execute(
+                    "select source_system, source_field, source_code"
+                    " from marts.unmapped_status_codes order by 1, 2, 3"
+                )
+            ]
+            summary.unmapped_codes = len(summary.unmapped)
         if _table_exists(conn, "ml.forecast_runs"):
             cur = conn.execute(
                 "select run_id, model_name, model_version, horizon_days, series, model_mae,"
@@ -148,8 +156,10 @@ def run_flow(settings: Settings) -> tuple[bool, list[str]]:
     return result.success, failed
 
 
-def run_demo(settings: Settings, *, orders: int, seed: int) -> DemoSummary:
-    """Run the demo end to end and return its summary."""
+def run_demo(
+    settings: Settings, *, orders: int, seed: int, anomalies: int | float = 1
+) -> DemoSummary:
+    """Run the demo end to end and return its summary (``anomalies``: see Scenario)."""
     from orderhub.sandbox.credentials import SandboxCredentials
     from orderhub.sandbox.scenario import Scenario
     from orderhub.sandbox.server import SandboxServer
@@ -162,8 +172,9 @@ def run_demo(settings: Settings, *, orders: int, seed: int) -> DemoSummary:
         + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
     )
     url = warehouse_url(settings)
-    say(f"scenario: {orders} orders, seed {seed}")
-    scenario = Scenario(seed=seed, orders=orders)
+    scenario = Scenario(seed=seed, orders=orders, anomalies=anomalies)
+    bent = len(scenario.anomalies())
+    say(f"scenario: {orders} orders, seed {seed}, {bent} with an anomaly (expect exceptions)")
     credentials = SandboxCredentials.from_settings(settings)
     try:
         with SandboxServer(scenario, credentials, host=settings.sandbox_host) as sandbox:

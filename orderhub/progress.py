@@ -65,6 +65,23 @@ def say(message: str) -> None:
     print(f"[{time.monotonic() - _START:6.1f}s] {message}", file=_terminal(), flush=True)
 
 
+#: Dagster's wrappers of an exception raised by user code (the exception is their cause).
+_DAGSTER_WRAPPERS = frozenset(
+    {
+        "DagsterExecutionStepExecutionError",
+        "DagsterExecutionHandleOutputError",
+        "DagsterExecutionLoadInputError",
+        "DagsterResourceFunctionError",
+        "DagsterUserCodeExecutionError",
+    }
+)
+
+
+def _is_wrapper(error: object) -> bool:
+    """Whether a Dagster error info describes Dagster's wrapper of a user exception."""
+    return getattr(error, "cls_name", None) in _DAGSTER_WRAPPERS
+
+
 class DagsterProgressHandler(logging.Handler):
     """A logging handler for Dagster's run logger that prints what a person wants to see."""
 
@@ -94,6 +111,10 @@ class DagsterProgressHandler(logging.Handler):
                 detail = f" ({self._passed.pop(step)} checks passed)"
             if kind == "STEP_FAILURE" and event.step_failure_data:
                 error = event.step_failure_data.error
+                # Dagster wraps the step's own exception ("Error occurred while executing
+                # op ..."); the line names the exception the step raised.
+                while error is not None and error.cause is not None and _is_wrapper(error):
+                    error = error.cause
                 detail = f": {error.message.strip().splitlines()[0][:300]}" if error else ""
             say(f"{self._EVENTS[kind]} {step}{detail}")
         elif kind == "ASSET_CHECK_EVALUATION":

@@ -48,13 +48,19 @@ def get_secret(settings: Settings, name: str, generate: Callable[[], str] = _tok
     return value
 
 
-#: The credential each source system's connector presents: config field and secret name.
-#: The sandbox accepts the same secrets, so a home's sandbox and connectors always agree.
-SOURCE_SECRETS: dict[str, tuple[str, str]] = {
-    "erp": ("api_key", "erp-api-key"),
-    "crm": ("access_token", "crm-access-token"),
-    "wms": ("access_token", "wms-access-token"),
-    "tms": ("api_key", "tms-api-key"),
+#: The credentials each source system's connector presents: config field -> secret name.
+#: ERP and TMS take an API key; CRM (Salesforce) and WMS take OAuth 2.0 client credentials
+#: (plus a refresh token for the CRM) and fetch short-lived access tokens themselves. The
+#: sandbox accepts the same secrets, so a home's sandbox and connectors always agree.
+SOURCE_SECRETS: dict[str, dict[str, str]] = {
+    "erp": {"api_key": "erp-api-key"},
+    "crm": {
+        "client_id": "crm-client-id",
+        "client_secret": "crm-client-secret",
+        "refresh_token": "crm-refresh-token",
+    },
+    "wms": {"client_id": "wms-client-id", "client_secret": "wms-client-secret"},
+    "tms": {"api_key": "tms-api-key"},
 }
 
 
@@ -62,5 +68,17 @@ def source_credentials(settings: Settings, system: str) -> dict[str, str]:
     """The credentials orderhub presents to ``system``, keyed by the connector's field name."""
     if system not in SOURCE_SECRETS:
         raise ValueError(f"unknown source system {system!r} (known: {', '.join(SOURCE_SECRETS)})")
-    field, name = SOURCE_SECRETS[system]
-    return {field: get_secret(settings, name)}
+    return {field: get_secret(settings, name) for field, name in SOURCE_SECRETS[system].items()}
+
+
+def read_secret(settings: Settings, name: str) -> str | None:
+    """Secret ``name`` from the environment or its file, or None (never generated).
+
+    For credentials issued by someone else (an Airbyte server's client secret), which
+    orderhub cannot invent.
+    """
+    env_name = "ORDERHUB_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = secret_path(settings, name)
+    return path.read_text().strip() if path.exists() else None

@@ -8,12 +8,14 @@ home folder (see :mod:`orderhub.secrets`).
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Environment variables that switch off telemetry in the stack (DESIGN.md §7).
 TELEMETRY_OFF: dict[str, str] = {
@@ -23,6 +25,10 @@ TELEMETRY_OFF: dict[str, str] = {
     "DO_NOT_TRACK": "1",
     "GX_ANALYTICS_ENABLED": "false",
 }
+
+
+#: The anchors a checkpoint can be recorded with (ledger/anchors).
+ANCHOR_KINDS = ("witness", "evm", "fabric")
 
 
 def disable_telemetry() -> None:
@@ -57,6 +63,19 @@ class Settings(BaseSettings):
     sync_start_date: str = Field(
         default="2020-01-01T00:00:00Z", description="Cursor start of a connector's first sync."
     )
+    airbyte_url: str | None = Field(
+        default=None,
+        description="Root URL of an Airbyte server (e.g. http://localhost:8000); set, the "
+        "connector assets are its connections (dagster-airbyte) instead of the embedded runner.",
+    )
+    airbyte_workspace_id: str | None = Field(
+        default=None, description="Airbyte workspace holding the orderhub connections."
+    )
+    airbyte_client_id: str | None = Field(
+        default=None,
+        description="OAuth client id for the Airbyte API (its secret: ORDERHUB_SECRET_"
+        "AIRBYTE_CLIENT_SECRET or <home>/secrets/airbyte-client-secret).",
+    )
     api_host: str = Field(default="127.0.0.1", description="Host PostgREST listens on.")
     api_port: int = Field(default=3000, description="Port PostgREST listens on.")
     mlflow_tracking_uri: str | None = Field(
@@ -66,6 +85,55 @@ class Settings(BaseSettings):
         default="orderhub.local/provenance", description="Origin line of signed checkpoints."
     )
     forecast_horizon_days: int = Field(default=14, description="Days ahead the forecast covers.")
+    anchors: Annotated[list[str], NoDecode] = Field(
+        default=["witness"],
+        description="Where checkpoints are anchored after each publish: witness, evm, fabric "
+        "(comma-separated or a JSON list; empty for none).",
+    )
+    witness_name: str = Field(
+        default="orderhub.local/witness", description="Key name of the witness that cosigns."
+    )
+    evm_rpc_url: str | None = Field(default=None, description="JSON-RPC URL of the EVM node.")
+    evm_contract_address: str | None = Field(
+        default=None, description="Address of the deployed CheckpointAnchor contract."
+    )
+    fabric_gateway: str | None = Field(
+        default=None, description="host:port of the Fabric Gateway peer."
+    )
+    fabric_channel: str = Field(default="orderhub", description="Fabric channel to anchor on.")
+    fabric_chaincode: str = Field(
+        default="checkpoint-anchor", description="Name of the anchor chaincode on the channel."
+    )
+    fabric_msp_id: str | None = Field(default=None, description="MSP id of the client identity.")
+    fabric_cert_file: Path | None = Field(
+        default=None, description="PEM certificate of the Fabric client identity."
+    )
+    fabric_key_file: Path | None = Field(
+        default=None, description="PEM private key of the Fabric client identity."
+    )
+    fabric_tls_ca_file: Path | None = Field(
+        default=None, description="PEM CA of the gateway's TLS certificate; unset: plaintext."
+    )
+
+    @field_validator("anchors", mode="before")
+    @classmethod
+    def _split_anchors(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("anchors")
+    @classmethod
+    def _known_anchors(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ANCHOR_KINDS))
+        if unknown:
+            raise ValueError(
+                f"unknown anchor {', '.join(unknown)}; known: {', '.join(ANCHOR_KINDS)}"
+            )
+        return list(dict.fromkeys(value))
 
     @property
     def home_dir(self) -> Path:

@@ -10,13 +10,17 @@ authentication (scram-sha-256) and a generated superuser password kept in
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
 import socket
 import stat
 import subprocess
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -261,3 +265,32 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         host = url.split("@")[-1]
         raise WarehouseError(f"cannot connect to the warehouse at {host}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def scratch_database(
+    server_url: str | None = None, *, prefix: str = "scratch", keep: bool = False
+) -> Iterator[str]:
+    """URL of a new, empty database, dropped afterwards unless ``keep``.
+
+    It is created on the server of ``server_url``, or on an embedded PostgreSQL started
+    under a temporary home (and stopped at the end) when ``server_url`` is None. For
+    benchmarks and one-off checks that must not touch the warehouse.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"orderhub-{prefix}-") as tmp:
+        server: EmbeddedPostgres | None = None
+        if server_url is None:
+            server = EmbeddedPostgres(Settings(home=Path(tmp)))
+            server.start()
+            server_url = server.url("postgres")
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'create database "{name}"')
+        try:
+            yield server_url.rpartition("/")[0] + "/" + name
+        finally:
+            if not keep:
+                with psycopg.connect(server_url, autocommit=True) as admin:
+                    admin.execute(f'drop database if exists "{name}" with (force)')
+            if server is not None:
+                server.stop()

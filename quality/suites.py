@@ -105,4 +105,35 @@ CURRENT_STATUS = Suite(
     ),
 )
 
-SUITES: dict[str, Suite] = {suite.name: suite for suite in (CANONICAL_EVENTS, CURRENT_STATUS)}
+EXCEPTION_TYPES: tuple[str, ...] = (
+    "unmapped_status_code",
+    "terminal_conflict",
+    "regression_after_terminal",
+    "misroute",
+    "shipped_before_payment",
+    "stuck_beyond_sla",
+)
+
+ORDER_EXCEPTIONS = Suite(
+    name="order_exceptions",
+    schema="marts",
+    table="fct_order_exceptions",
+    expectations=(
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "exception_id"}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "exception_id"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "order_id"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "detected_since"}),
+        Expectation(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "exception_type", "value_set": list(EXCEPTION_TYPES)},
+        ),
+        Expectation(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "severity", "value_set": ["error", "warning"]},
+        ),
+    ),
+)
+
+SUITES: dict[str, Suite] = {
+    suite.name: suite for suite in (CANONICAL_EVENTS, CURRENT_STATUS, ORDER_EXCEPTIONS)
+}

@@ -1,4 +1,4 @@
-"""End to end, the way a user does it: ``orderhub demo``, then ``orderhub api`` read with postgrest-py.
+"""End to end as a user goes: ``orderhub demo``, then ``orderhub api`` read with postgrest-py.
 
 The demo runs on the embedded default (its own PostgreSQL under a fresh home) at small size.
 The API is read with the official Python client; every order the scenario created must be
@@ -161,6 +161,23 @@ def test_every_scenario_order_is_served_with_its_canonical_status(api: str) -> N
     assert served == expected
 
 
+def test_the_exceptions_served_are_exactly_the_scenarios_anomalies(api: str) -> None:
+    expected = Scenario(seed=SEED, orders=ORDERS).expected_exceptions()
+    rows = (
+        _client(api)
+        .from_("order_exceptions")
+        .select("order_id, exception_type, severity, systems, event_ids, detected_since")
+        .execute()
+        .data
+    )
+    served: dict[str, set[str]] = {}
+    for row in rows:
+        served.setdefault(row["order_id"], set()).add(row["exception_type"])
+        assert row["systems"] and row["event_ids"] and row["detected_since"], row
+    assert served == expected
+    assert len(rows) == sum(len(kinds) for kinds in expected.values())
+
+
 def test_the_postgrest_url_dialect_filters_and_orders(api: str) -> None:
     response = httpx.get(
         f"{api}/orders",
@@ -205,3 +222,33 @@ def test_a_second_demo_adds_no_duplicates_and_extends_the_log(home: Home, api: s
     with psycopg.connect(EmbeddedPostgres(home.settings).url()) as conn:
         proof = store.consistency_proof(conn, before.size, after.size)
     verify_consistency(before.size, after.size, before.root_hash, after.root_hash, proof)
+
+
+def test_an_order_traces_into_a_bundle_that_verifies_offline(
+    home: Home, api: str, tmp_path: Path
+) -> None:
+    import json
+
+    order_id = Scenario(seed=SEED, orders=ORDERS).orders[0].order_id
+    bundle = tmp_path / "bundle.json"
+    traced = home.orderhub("audit", "trace", order_id, "--out", str(bundle))
+    assert traced.returncode == 0, traced.stdout[-3000:] + traced.stderr[-3000:]
+    document = json.loads(bundle.read_text())
+    assert document["events"] and document["records"] and document["batches"]
+    assert "witness" in {receipt["anchor"] for receipt in document["anchors"]}
+
+    secrets = home.path / "secrets"
+    offline = {k: v for k, v in home.env.items() if k != "ORDERHUB_HOME"}
+    offline["ORDERHUB_HOME"] = str(tmp_path / "auditor")  # no warehouse, no keys of ours
+    verified = subprocess.run(
+        [str(ORDERHUB), "audit", "verify", str(bundle),
+         "--key", str(secrets / "ledger-signing-key.pem.pub"),
+         "--witness-key", str(secrets / "witness-key.pem.pub")],
+        env=offline, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
+    assert verified.stdout.splitlines()[-1].startswith("VERIFIED:")
+
+    checked = home.orderhub("audit", "check")
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "OK: nothing changed since it was logged" in checked.stdout

@@ -1,8 +1,12 @@
-{#- Fails while the sources send a status code the crosswalk does not know. Each
-    such code is logged ("unmapped status code: system=… field=… code='…' (…)")
-    before the failure, and the failing rows carry the same text in `message`.
+{#- Warns while the sources send a status code the crosswalk does not know. Each
+    such code is logged ("unmapped status code: system=… field=… code='…' (…)"),
+    and the failing rows carry the same text in `message`. Severity warn on purpose:
+    an unknown code is kept and flagged, never dropped or guessed, and must not stop
+    the api views from publishing everything else; Dagster shows the warning as a
+    failed check on unmapped_status_codes, next to the check
+    unmapped_status_codes_are_mapped that names the codes (README, "Unknown codes").
     Fix: add the code to seeds/status_crosswalk.csv. -#}
-{{ config(severity='error') }}
+{{ config(severity='warn') }}
 
 {%- set unmapped = ref('unmapped_status_codes') %}
 

@@ -1,37 +1,50 @@
-"""The credentials the sandbox systems accept, one per system.
+"""The credentials the sandbox systems accept.
 
 They come from the home folder's source secrets (:data:`orderhub.secrets.SOURCE_SECRETS`),
-so the sandbox and the connector configs share them and nothing is hard-coded.
+so the sandbox and the connector configs share them and nothing is hard-coded: an API key
+for the ERP (``APIKey`` header) and the TMS (HTTP Basic user), OAuth 2.0 client credentials
+for the CRM (Salesforce refresh-token flow) and the WMS (client-credentials flow), whose
+token endpoints issue the short-lived bearer tokens the record endpoints accept.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from orderhub.secrets import SOURCE_SECRETS, get_secret
 from orderhub.settings import Settings
 
-#: Secret name of each credential: the one the system's connector presents.
+#: Attribute of :class:`SandboxCredentials` -> (system, connector config field).
+ATTRIBUTES: dict[str, tuple[str, str]] = {
+    f"{system}_{config_field}": (system, config_field)
+    for system, credentials in SOURCE_SECRETS.items()
+    for config_field in credentials
+}
+#: Attribute of :class:`SandboxCredentials` -> secret name (the one the connector presents).
 SECRET_NAMES: dict[str, str] = {
-    "erp_api_key": SOURCE_SECRETS["erp"][1],
-    "crm_token": SOURCE_SECRETS["crm"][1],
-    "wms_token": SOURCE_SECRETS["wms"][1],
-    "tms_api_key": SOURCE_SECRETS["tms"][1],
+    attribute: SOURCE_SECRETS[system][config_field]
+    for attribute, (system, config_field) in ATTRIBUTES.items()
 }
 
 
 @dataclass(frozen=True)
 class SandboxCredentials:
-    """ERP API key (``APIKey`` header), CRM and WMS bearer tokens, TMS API key (Basic user)."""
+    """Every credential the four sandbox systems accept (never shown in ``repr``)."""
 
     erp_api_key: str = field(repr=False)
-    crm_token: str = field(repr=False)
-    wms_token: str = field(repr=False)
+    crm_client_id: str = field(repr=False)
+    crm_client_secret: str = field(repr=False)
+    crm_refresh_token: str = field(repr=False)
+    wms_client_id: str = field(repr=False)
+    wms_client_secret: str = field(repr=False)
     tms_api_key: str = field(repr=False)
 
     def __post_init__(self) -> None:
-        for name in SECRET_NAMES:
+        names = {f.name for f in fields(self)}
+        if names != set(ATTRIBUTES):  # pragma: no cover - guards SOURCE_SECRETS edits
+            raise TypeError(f"SandboxCredentials fields {sorted(names)} != {sorted(ATTRIBUTES)}")
+        for name in ATTRIBUTES:
             if not getattr(self, name):
                 raise ValueError(f"sandbox credential {name} is empty")
 
@@ -43,11 +56,13 @@ class SandboxCredentials:
     @classmethod
     def generate(cls) -> SandboxCredentials:
         """Fresh random credentials, kept nowhere (for tests and throwaway sandboxes)."""
-        return cls(**{name: secrets.token_urlsafe(32) for name in SECRET_NAMES})
+        return cls(**{name: secrets.token_urlsafe(32) for name in ATTRIBUTES})
 
-    def for_system(self, system: str) -> str:
-        """The credential ``system`` (``erp``, ``crm``, ``wms``, ``tms``) accepts."""
-        names = {"erp": "erp_api_key", "crm": "crm_token", "wms": "wms_token", "tms": "tms_api_key"}
-        if system not in names:
+    def for_system(self, system: str) -> dict[str, str]:
+        """The credentials ``system``'s connector presents, keyed by its config field names."""
+        if system not in SOURCE_SECRETS:
             raise ValueError(f"unknown system {system!r}")
-        return str(getattr(self, names[system]))
+        return {
+            config_field: str(getattr(self, f"{system}_{config_field}"))
+            for config_field in SOURCE_SECRETS[system]
+        }

@@ -2,7 +2,9 @@
 
 An :class:`Order` carries everything the four systems know about it. Its ``steps`` are
 the changes the systems saw, in strictly rising time; each system's record is the state
-those steps left it in (see :mod:`orderhub.sandbox.records`).
+those steps left it in (see :mod:`orderhub.sandbox.records`). An order may carry one
+:class:`Anomaly` (:mod:`orderhub.sandbox.anomalies`): something that went wrong in the
+systems, with the exceptions the canonical model must report for it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from orderhub.sandbox.catalog import Place
 from orderhub.sandbox.clock import from_epoch
 
 #: Where an order is in its life. Each stage implies one canonical order status.
@@ -83,6 +86,54 @@ class Step(NamedTuple):
     where: str = ""
 
 
+#: Anomaly kind → the exception types (fct_order_exceptions.exception_type) it causes.
+#: A late-arriving earlier event causes none: it must simply not move the status.
+ANOMALY_EXCEPTIONS: dict[str, frozenset[str]] = {
+    "late_arrival": frozenset(),
+    "terminal_conflict": frozenset({"terminal_conflict"}),
+    "regression": frozenset({"regression_after_terminal"}),
+    "misroute": frozenset({"misroute"}),
+    "unpaid_shipment": frozenset({"shipped_before_payment"}),
+    "stuck": frozenset({"stuck_beyond_sla"}),
+    "unknown_code": frozenset({"unmapped_status_code"}),
+}
+#: The anomaly kinds, in the order the scenario assigns them.
+ANOMALY_KINDS: tuple[str, ...] = tuple(ANOMALY_EXCEPTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Something that went wrong with an order in the source systems.
+
+    ``kind`` is one of :data:`ANOMALY_KINDS`:
+
+    - ``late_arrival``: the carrier reports an earlier hub scan (at ``at``, in ``place``)
+      only after the delivery, at ``reported_at``; it is appended last to the tracker;
+    - ``terminal_conflict``: the ERP cancels the order (at ``at``) although the carrier
+      goes on to deliver it;
+    - ``regression``: the carrier scans the parcel in transit (at ``at``, in ``place``)
+      after it was delivered;
+    - ``misroute``: the parcel goes out for delivery and is delivered in ``place``, in
+      another country than the ERP ship-to;
+    - ``unpaid_shipment``: a web order ships while the web shop's payment is PENDING;
+    - ``stuck``: an old order waits for stock ever since its pick was created (its steps
+      end there; its stage is on_hold);
+    - ``unknown_code``: the carrier sends a tracking detail (at ``at``, in ``place``) with
+      a status no crosswalk knows, ``code``.
+    """
+
+    kind: str
+    at: int = 0
+    reported_at: int = 0
+    place: Place | None = None
+    code: str = ""
+
+    @property
+    def exceptions(self) -> frozenset[str]:
+        """The exception types the canonical model must report for it."""
+        return ANOMALY_EXCEPTIONS[self.kind]
+
+
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     """One sales order item: item number ("10", "20", ...), SKU, units, net amount in cents."""
@@ -123,6 +174,8 @@ class Order:
     tracker_id: str
     tracking_code: str
     signed_by: str | None
+    #: What went wrong with the order, if anything.
+    anomaly: Anomaly | None = None
 
     @property
     def created_ts(self) -> int:
@@ -141,8 +194,13 @@ class Order:
 
     @property
     def expected_status(self) -> str:
-        """The canonical status this order's stage implies."""
+        """The canonical status this order's stage implies (anomalies never change it)."""
         return CANONICAL_STATUS[self.stage]
+
+    @property
+    def expected_exceptions(self) -> frozenset[str]:
+        """The exception types its anomaly causes (none without one)."""
+        return self.anomaly.exceptions if self.anomaly else frozenset()
 
     def step_kinds(self) -> tuple[str, ...]:
         """The kinds of the order's steps, in order."""

@@ -1,8 +1,9 @@
 """Render an order's steps into the records each system serves (docs/sources.md).
 
 Each system's record is the state the order's steps left it in, and its cursor field is
-the time of the last step that changed it. These functions build fresh dicts on every
-call, exactly as the APIs put them on the wire.
+the time of the last step that changed it; an order's :class:`~orderhub.sandbox.model.
+Anomaly` bends the record of the system it concerns. These functions build fresh dicts
+on every call, exactly as the APIs put them on the wire.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from orderhub.sandbox.catalog import CUSTOMERS_LOCATION, HUBS, WAREHOUSES, Place
 from orderhub.sandbox.clock import iso
 from orderhub.sandbox.model import Order, Step
 from orderhub.sandbox.model import StepKind as K
+from orderhub.sandbox.vocabularies import FINANCIAL_STATUS_FIELD
 
 Record = dict[str, Any]
 
@@ -42,6 +44,21 @@ def cents(amount: int) -> str:
 # ---------------------------------------------------------------------------- erp
 
 
+def financial_status(order: Order) -> str:
+    """The web shop's payment status the ERP carries (empty for store orders).
+
+    Web orders are paid at checkout (PAID), refunded when cancelled (REFUNDED); the
+    ``unpaid_shipment`` anomaly leaves the payment PENDING.
+    """
+    if order.channel != "web":
+        return ""
+    if order.anomaly is not None and order.anomaly.kind == "unpaid_shipment":
+        return "PENDING"
+    if any(step.kind == K.CANCEL for step in order.steps):
+        return "REFUNDED"
+    return "PAID"
+
+
 def erp_record(order: Order) -> Record:
     """The ``A_SalesOrder`` entity, with ``to_Item`` expanded."""
     process, delivery, rejection = "A", "", "A"
@@ -53,6 +70,9 @@ def erp_record(order: Order) -> Record:
             process, delivery, changed = "C", "C", step.at
         elif step.kind == K.CANCEL:
             process, rejection, changed = "C", "C", step.at
+    if order.anomaly is not None and order.anomaly.kind == "terminal_conflict":
+        # the ERP alone rejects the order while the carrier is still delivering it
+        process, rejection, changed = "C", "C", order.anomaly.at
     return {
         "SalesOrder": order.order_id,
         "SalesOrderType": "OR",
@@ -70,6 +90,7 @@ def erp_record(order: Order) -> Record:
         "OverallSDProcessStatus": process,
         "OverallTotalDeliveryStatus": delivery,
         "OverallSDDocumentRejectionSts": rejection,
+        FINANCIAL_STATUS_FIELD: financial_status(order),
         "to_Item": {
             "results": [
                 {
@@ -253,12 +274,21 @@ def _detail(order: Order, step: Step) -> Record:
     else:
         status, status_detail, message = _TRACKING[step.kind]
     place = _place(order, step.where)
+    anomaly = order.anomaly
+    if anomaly is not None and anomaly.kind == "misroute" and step.where == "dest":
+        place = anomaly.place or place
+    return _render_detail(order, step.at, status, status_detail, message, place)
+
+
+def _render_detail(
+    order: Order, at: int, status: str, status_detail: str, message: str, place: Place
+) -> Record:
     return {
         "object": "TrackingDetail",
         "message": message,
         "status": status,
         "status_detail": status_detail,
-        "datetime": iso(step.at),
+        "datetime": iso(at),
         "source": order.carrier,
         "tracking_location": {
             "object": "TrackingLocation",
@@ -270,13 +300,39 @@ def _detail(order: Order, step: Step) -> Record:
     }
 
 
+def _anomalous_details(order: Order, details: list[Record]) -> tuple[list[Record], str]:
+    """The tracking details as the carrier reports them, and the tracker's updated_at.
+
+    A late-arriving scan is appended after the details that followed it in time (the
+    carrier reported it late); a scan after the delivery and an unknown status are
+    details like the others, in time order.
+    """
+    anomaly = order.anomaly
+    updated = details[-1]["datetime"]
+    if anomaly is None or anomaly.place is None:
+        return details, updated
+    if anomaly.kind in ("late_arrival", "regression"):
+        status, status_detail, message = _HUB_SCAN
+        extra = _render_detail(order, anomaly.at, status, status_detail, message, anomaly.place)
+        updated = iso(max(anomaly.reported_at, anomaly.at))
+        return [*details, extra], max(updated, details[-1]["datetime"])
+    if anomaly.kind == "unknown_code":
+        extra = _render_detail(
+            order, anomaly.at, anomaly.code, "arrived_at_facility", _HUB_SCAN[2], anomaly.place
+        )
+        merged = sorted([*details, extra], key=lambda detail: detail["datetime"])
+        return merged, merged[-1]["datetime"]
+    return details, updated
+
+
 def tms_record(order: Order) -> Record | None:
     """The EasyPost ``Tracker``, or ``None`` before a label was bought."""
     steps = [step for step in order.steps if step.kind.startswith("tms.")]
     if not steps:
         return None
-    details = [_detail(order, step) for step in steps]
-    last = details[-1]
+    details, updated = _anomalous_details(order, [_detail(order, step) for step in steps])
+    # the tracker's status is the latest status in time, wherever the detail sits
+    last = max(details, key=lambda detail: detail["datetime"])
     created = steps[0].at
     delivered = last["status"] == "delivered"
     return {
@@ -289,7 +345,7 @@ def tms_record(order: Order) -> Record | None:
         "status": last["status"],
         "status_detail": last["status_detail"],
         "created_at": iso(created),
-        "updated_at": last["datetime"],
+        "updated_at": updated,
         "est_delivery_date": iso(created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400),
         "signed_by": order.signed_by if delivered else None,
         "tracking_details": details,

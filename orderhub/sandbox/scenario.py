@@ -7,7 +7,13 @@ lifecycle. Everything comes from ``random.Random(seed)``: the same arguments giv
 same records, byte for byte.
 
 The canonical status of each order (:meth:`Scenario.expected_status`) is written from
-its stage, never read from the status crosswalk.
+its stage, never read from the status crosswalk. ``anomalies`` (default: one order of
+each kind) bends some orders the way real systems go wrong - an earlier scan reported
+late, an ERP cancellation of a delivered order, a scan after the delivery, a delivery in
+another country, a web order shipped unpaid, an order stuck waiting for stock, a status
+code nobody mapped (:mod:`orderhub.sandbox.anomalies`) - and
+:meth:`Scenario.expected_exceptions` is the exceptions the canonical model must report,
+written from the anomalies, never read from the model.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from orderhub.sandbox import catalog
+from orderhub.sandbox.anomalies import Count, inject
 from orderhub.sandbox.clock import epoch, from_epoch
 from orderhub.sandbox.lifecycle import DAY, draw_stage, ensure_every_stage, plan_steps
 from orderhub.sandbox.model import STAGES, Order, OrderLine, Step
@@ -36,7 +43,13 @@ _UPS_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 class Scenario:
     """Orders and the records of all four systems, reproducible from ``seed``."""
 
-    def __init__(self, seed: int = 7, orders: int = 400, as_of: datetime = DEFAULT_AS_OF) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        orders: int = 400,
+        as_of: datetime = DEFAULT_AS_OF,
+        anomalies: Count = 1,
+    ) -> None:
         if orders < 0:
             raise ValueError(f"orders must be 0 or more, got {orders}")
         if as_of.tzinfo is None:
@@ -44,11 +57,16 @@ class Scenario:
         self.seed = seed
         self.order_count = orders
         self.as_of = as_of.astimezone(UTC)
-        self._orders = _generate(random.Random(seed), orders, epoch(self.as_of))
+        self.anomaly_count = anomalies
+        generated = _generate(random.Random(seed), orders, epoch(self.as_of))
+        self._orders = inject(generated, seed, anomalies)
 
     def __repr__(self) -> str:
         when = f"{self.as_of:%Y-%m-%dT%H:%M:%SZ}"
-        return f"Scenario(seed={self.seed}, orders={self.order_count}, as_of={when})"
+        return (
+            f"Scenario(seed={self.seed}, orders={self.order_count}, as_of={when}, "
+            f"anomalies={self.anomaly_count})"
+        )
 
     # ------------------------------------------------------------------ orders
 
@@ -66,6 +84,21 @@ class Scenario:
     def expected_status(self) -> dict[str, str]:
         """Order id → the canonical status its stage implies."""
         return {order.order_id: order.expected_status for order in self._orders}
+
+    def expected_exceptions(self) -> dict[str, set[str]]:
+        """Order id → the exception types the canonical model must report for it.
+
+        Only orders with an exception are keys; every other order must have none.
+        """
+        return {
+            order.order_id: set(order.expected_exceptions)
+            for order in self._orders
+            if order.expected_exceptions
+        }
+
+    def anomalies(self) -> dict[str, str]:
+        """Order id → the kind of anomaly it carries (orders without one left out)."""
+        return {order.order_id: order.anomaly.kind for order in self._orders if order.anomaly}
 
     def stage_counts(self) -> dict[str, int]:
         """How many orders are in each stage (every stage listed, zeros included)."""

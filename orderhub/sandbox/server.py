@@ -4,6 +4,10 @@
 uvicorn, either in a background thread (``start()``/``stop()``, or ``with``) or in the
 foreground (``serve_forever()``, until Ctrl-C). Port 0 picks a free port; the socket is
 bound before the server starts, so ``base_url()`` is known at once.
+
+The CRM and the WMS issue their own short-lived bearer tokens (:mod:`.apis.oauth`). A
+:class:`~orderhub.sandbox.faults.FaultPlan` makes the systems misbehave on purpose; without
+one the server injects the faults ``ORDERHUB_SANDBOX_FAULTS`` names (none when unset).
 """
 
 from __future__ import annotations
@@ -20,13 +24,46 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from orderhub.sandbox.apis import crm, erp, tms, wms
+from orderhub.sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
 from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.faults import FaultPlan
 from orderhub.sandbox.scenario import Scenario
 from orderhub.sandbox.store import SYSTEMS, SandboxStore
 
 
-def build_app(store: SandboxStore, credentials: SandboxCredentials) -> Starlette:
-    """One ASGI app with each system mounted under ``/<system>`` (and ``GET /`` listing them)."""
+def token_issuers(
+    credentials: SandboxCredentials, ttl: float = DEFAULT_TTL
+) -> dict[str, TokenIssuer]:
+    """The OAuth token issuers of the CRM (refresh-token flow) and the WMS (client credentials)."""
+    return {
+        "crm": TokenIssuer(
+            credentials.crm_client_id,
+            credentials.crm_client_secret,
+            credentials.crm_refresh_token,
+            ttl=ttl,
+        ),
+        "wms": TokenIssuer(credentials.wms_client_id, credentials.wms_client_secret, ttl=ttl),
+    }
+
+
+def build_app(
+    store: SandboxStore,
+    credentials: SandboxCredentials,
+    faults: FaultPlan | None = None,
+    issuers: dict[str, TokenIssuer] | None = None,
+) -> Starlette:
+    """One ASGI app with each system mounted under ``/<system>`` (and ``GET /`` listing them).
+
+    ``faults`` wraps each system's app (see :mod:`orderhub.sandbox.faults`).
+    """
+    plan = faults or FaultPlan()
+    issuers = issuers or token_issuers(credentials)
+    apps = {
+        "erp": erp.create_app(store, credentials.erp_api_key),
+        "crm": crm.create_app(store, issuers["crm"]),
+        "wms": wms.create_app(store, issuers["wms"]),
+        "tms": tms.create_app(store, credentials.tms_api_key),
+    }
 
     async def index(request: Request) -> JSONResponse:
         return JSONResponse({"systems": {s: store.count(s) for s in SYSTEMS}})
@@ -34,10 +71,10 @@ def build_app(store: SandboxStore, credentials: SandboxCredentials) -> Starlette
     return Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
-            Mount("/erp", app=erp.create_app(store, credentials.erp_api_key)),
-            Mount("/crm", app=crm.create_app(store, credentials.crm_token)),
-            Mount("/wms", app=wms.create_app(store, credentials.wms_token)),
-            Mount("/tms", app=tms.create_app(store, credentials.tms_api_key)),
+            *(
+                Mount(f"/{system}", app=plan.wrap(app, system, store, issuers.get(system)))
+                for system, app in apps.items()
+            ),
         ]
     )
 
@@ -53,15 +90,25 @@ class SandboxServer:
         port: int = 0,
         *,
         store: SandboxStore | None = None,
+        faults: FaultPlan | str | None = None,
+        token_ttl: float = DEFAULT_TTL,
     ) -> None:
         if store is None:
             if scenario is None:
                 raise ValueError("give a scenario or a store")
             store = SandboxStore.from_scenario(scenario)
+        if faults is None:
+            faults = FaultPlan.from_env()
+        elif isinstance(faults, str):
+            faults = FaultPlan.parse(faults, scenario.seed if scenario is not None else 7)
         self.scenario = scenario
         self.store = store
         self.host = host
-        self.app = build_app(store, credentials)
+        #: The faults this server injects, and what injecting them did.
+        self.faults = faults
+        #: The OAuth token issuers of the CRM and the WMS.
+        self.issuers = token_issuers(credentials, token_ttl)
+        self.app = build_app(store, credentials, faults, self.issuers)
         self._requested_port = port
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
@@ -101,9 +148,12 @@ class SandboxServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((self.host, self._requested_port))
-            except OSError:
+            except OSError as exc:
                 sock.close()
-                raise
+                where = f"{self.host}:{self._requested_port}"
+                raise OSError(
+                    exc.errno, f"sandbox cannot listen on {where}: {exc.strerror}"
+                ) from exc
             sock.set_inheritable(True)
             self._socket = sock
         return self._socket

@@ -151,6 +151,21 @@ class SandboxStore:
             first = start + offset
             return table.records[first : first + limit], len(table.keys) - start
 
+    def window_after(
+        self, system: str, after: SortKey, offset: int, limit: int
+    ) -> tuple[list[Record], int]:
+        """Offset paging behind a keyset: records sorting after ``after``, from ``offset``.
+
+        ``after`` is a ``(cursor, key)`` position that need not be a record's own (keyset
+        paging: "cursor > T, or cursor = T and key > K"). Returns the page and how many
+        records sort after ``after`` in all.
+        """
+        table = self._table(system)
+        with self._lock:
+            start = bisect_right(table.keys, after)
+            first = start + offset
+            return table.records[first : first + limit], len(table.keys) - start
+
     def after(
         self, system: str, since: str | None, after: SortKey | None, limit: int
     ) -> tuple[list[Record], bool]:

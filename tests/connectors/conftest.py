@@ -1,16 +1,21 @@
-"""Fixtures for the connector tests."""
+"""Fixtures for the connector tests: a sandbox serving the small stub records."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from connector_stubs import STUB_CREDENTIALS, stub_records
-from fake_apis import FakeApis
+from connector_stubs import start_sandbox, stub_records
+
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.server import SandboxServer
 
 
-@pytest.fixture
-def stub_apis() -> Iterator[FakeApis]:
-    """The stub APIs serving :func:`connector_stubs.stub_records`."""
-    with FakeApis(stub_records(), STUB_CREDENTIALS) as apis:
-        yield apis
+@pytest.fixture(scope="module")
+def stub_sandbox() -> Iterator[tuple[SandboxServer, SandboxCredentials]]:
+    """A fault-free sandbox serving :func:`connector_stubs.stub_records` (read-only)."""
+    server, credentials = start_sandbox(stub_records())
+    try:
+        yield server, credentials
+    finally:
+        server.stop()

@@ -1,23 +1,29 @@
-"""Helpers for the connector tests: stub records, stub configs, and warehouse read-backs."""
+"""Helpers for the connector tests: sandboxes, configs, ground truth and warehouse read-backs.
+
+Every connector test talks to the real sandbox (``orderhub.sandbox``) over HTTP, serving a
+scenario or the small hand-made :func:`stub_records`, with faults from a
+:class:`~orderhub.sandbox.faults.FaultPlan` where a test needs them.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import psycopg
 import rfc8785
-from fake_apis import FakeApis
 
+from connectors.catalog import SYSTEMS
 from connectors.config import source_config
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.faults import FaultPlan
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.server import SandboxServer
+from orderhub.sandbox.store import SandboxStore
 
-STUB_CREDENTIALS = {
-    "erp": "erp-key-0123456789",
-    "crm": "crm-token-0123456789",
-    "wms": "wms-token-0123456789",
-    "tms": "tms-key-0123456789",
-}
-SECRET_FIELD = {"erp": "api_key", "crm": "access_token", "wms": "access_token", "tms": "api_key"}
+#: Bounds every connector run, so a sandbox that pages forever fails the test instead of hanging.
+TIMEOUT = 120
 
 
 def _ts(i: int) -> str:
@@ -25,7 +31,7 @@ def _ts(i: int) -> str:
 
 
 def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
-    """A few records per system shaped like docs/sources.md (floats, nesting, `false`)."""
+    """A few records per system shaped like docs/sources.md (floats, nesting, `false`, null)."""
     return {
         "erp": [
             {
@@ -62,28 +68,95 @@ def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def stub_config(apis: FakeApis, system: str, **options: Any) -> dict[str, Any]:
-    """The connector config of ``system`` pointing at the stub, with fast retries."""
+def start_sandbox(
+    source: Scenario | SandboxStore | Mapping[str, list[dict[str, Any]]],
+    faults: str | FaultPlan = "",
+    seed: int = 7,
+) -> tuple[SandboxServer, SandboxCredentials]:
+    """A started sandbox serving a scenario, a store or explicit records, with ``faults``."""
+    credentials = SandboxCredentials.generate()
+    plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults, seed)
+    if isinstance(source, Scenario):
+        server = SandboxServer(source, credentials, faults=plan)
+    else:
+        store = source if isinstance(source, SandboxStore) else SandboxStore(source)
+        server = SandboxServer(None, credentials, store=store, faults=plan)
+    return server.start(), credentials
+
+
+def sandbox_config(
+    server: SandboxServer, credentials: SandboxCredentials, system: str, **options: Any
+) -> dict[str, Any]:
+    """The connector config of ``system`` pointing at ``server``, with fast retries."""
     options.setdefault("page_size", 10)
     options.setdefault("backoff_factor", 0.05)
     options.setdefault("max_retries", 3)
-    secret = options.pop("secret", STUB_CREDENTIALS[system])
-    return source_config(system, apis.base_url(system), {SECRET_FIELD[system]: secret}, **options)
+    secrets = options.pop("secrets", None) or credentials.for_system(system)
+    return source_config(system, server.base_url(system), secrets, **options)
 
 
-def reference_hash(record: dict[str, Any]) -> str:
+def wrong_secrets(credentials: SandboxCredentials, system: str) -> dict[str, str]:
+    """``system``'s credentials with the last one (key, secret, refresh token) wrong."""
+    secrets = credentials.for_system(system)
+    last = list(secrets)[-1]
+    return {**secrets, last: "not-the-" + last.replace("_", "-")}
+
+
+def as_delivered(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as the Airbyte protocol delivers it: airbyte-cdk omits top-level nulls."""
+    return {name: value for name, value in record.items() if value is not None}
+
+
+def reference_hash(record: Mapping[str, Any]) -> str:
     """The content hash computed with the ``rfc8785`` reference, independently of the loader."""
-    return hashlib.sha256(rfc8785.dumps(record)).hexdigest()
+    return hashlib.sha256(rfc8785.dumps(dict(record))).hexdigest()
 
 
-def raw_rows(db_url: str, table: str) -> set[tuple[str, str]]:
+def key_of(system: str, record: Mapping[str, Any]) -> str:
+    return str(record[SYSTEMS[system].streams[0].primary_key])
+
+
+def expected_rows(system: str, records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The (record_key, content_hash) rows ``records`` must leave in the raw table."""
+    return {(key_of(system, r), reference_hash(as_delivered(r))) for r in records}
+
+
+def table(system: str) -> str:
+    return SYSTEMS[system].raw_table(SYSTEMS[system].stream_names[0])
+
+
+def raw_rows(db_url: str, table_name: str) -> set[tuple[str, str]]:
     """The (record_key, content_hash) pairs of a raw table."""
     with psycopg.connect(db_url) as conn:
-        return set(conn.execute(f"select record_key, content_hash from {table}").fetchall())
+        return set(conn.execute(f"select record_key, content_hash from {table_name}").fetchall())
+
+
+def latest_rows(db_url: str, system: str) -> set[tuple[str, str]]:
+    """The newest version of each record of ``system``'s raw table (by cursor value)."""
+    with psycopg.connect(db_url) as conn:
+        return set(
+            conn.execute(
+                f"select distinct on (record_key) record_key, content_hash from {table(system)}"
+                " order by record_key, cursor_value desc"
+            ).fetchall()
+        )
+
+
+def quarantined(db_url: str, system: str) -> list[tuple[Any, ...]]:
+    """(record_key, content_hash, reason, batch_id) of ``system``'s quarantined records."""
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "select record_key, content_hash, reason, batch_id from orderhub_meta.quarantine"
+            " where system = %s order by record_key",
+            (system,),
+        ).fetchall()
 
 
 def stored_state(db_url: str, system: str) -> dict[str, Any]:
     with psycopg.connect(db_url) as conn:
+        exists = conn.execute("select to_regclass('orderhub_meta.connector_state')").fetchone()
+        if not exists or exists[0] is None:
+            return {}
         rows = conn.execute(
             "select stream, state from orderhub_meta.connector_state where system = %s", (system,)
         ).fetchall()

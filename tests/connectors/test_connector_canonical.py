@@ -17,6 +17,8 @@ SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**60), max_value=2**60)
     | st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(min_value=1e-6, max_value=1e16)
+    | st.integers(min_value=-(2**53), max_value=2**53).map(float)
     | st.text()
 )
 JSON_VALUES = st.recursive(
@@ -51,8 +53,11 @@ def test_same_bytes_as_the_reference(value: Any) -> None:
     ("value", "fast"),
     [
         ({"a": [1, "x", None, True, {"b": -(2**53 - 1)}]}, True),
-        ({"quantity": 2.0}, False),
+        ({"quantity": 2.0, "share": 0.25, "price": 19.99}, True),
         ({"n": 2**52 * 3.0}, False),
+        ({"tiny": 4.4e-6}, False),
+        ({"huge": 1.5e300}, False),
+        ({"zero": -0.0}, True),
         ({"\U0001f600": 1, "\ue000": 2}, False),
         ({"é": "\u2028\x00\x7f"}, True),
     ],

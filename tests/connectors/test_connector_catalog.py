@@ -34,8 +34,8 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
 def test_secret_fields_come_from_the_manifest_spec() -> None:
     assert {s: c.secret_fields for s, c in SYSTEMS.items()} == {
         "erp": ("api_key",),
-        "crm": ("access_token",),
-        "wms": ("access_token",),
+        "crm": ("client_id", "client_secret", "refresh_token"),
+        "wms": ("client_id", "client_secret"),
         "tms": ("api_key",),
     }
 

@@ -11,20 +11,26 @@ from connectors.config import source_config
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
 def test_config_validates_against_the_manifest_spec(system: str) -> None:
-    (field,) = SYSTEMS[system].secret_fields
+    secrets = {field: f"s3cret-{field}" for field in SYSTEMS[system].secret_fields}
     config = source_config(
-        system, f"http://127.0.0.1:8080/{system}/", {field: "s3cret"}, page_size=7,
-        max_retries=2, backoff_factor=0.5,
+        system, f"http://127.0.0.1:8080/{system}/", secrets, page_size=7,
+        max_retries=2, backoff_factor=0.5, lookback_window="PT1H",
     )  # fmt: skip
     jsonschema.validate(config, SYSTEMS[system].connection_specification())
     assert config == {
         "base_url": f"http://127.0.0.1:8080/{system}",
         "start_date": "2020-01-01T00:00:00Z",
-        field: "s3cret",
+        **secrets,
         "page_size": 7,
         "max_retries": 2,
         "backoff_factor": 0.5,
+        "lookback_window": "PT1H",
     }
+
+
+def test_a_lookback_window_is_an_iso_8601_duration() -> None:
+    with pytest.raises(ValueError, match="lookback_window must be an ISO 8601 duration"):
+        source_config("tms", "https://tms.example", {"api_key": "k"}, lookback_window="1h")
 
 
 def test_defaults_leave_options_to_the_manifest() -> None:
@@ -50,4 +56,4 @@ def test_wrong_credentials_name_the_expected_fields() -> None:
 )
 def test_bad_values_are_refused(base_url: str, start_date: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        source_config("wms", base_url, {"access_token": "t"}, start_date)
+        source_config("wms", base_url, {"client_id": "i", "client_secret": "s"}, start_date)

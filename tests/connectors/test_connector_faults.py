@@ -1,135 +1,337 @@
-"""Fault handling of the manifests and the sync, against the stub APIs (real connector process).
+"""Every fault the sandbox injects, met by the real connectors and loader over real HTTP.
 
-Each fault class of DESIGN.md §7 and docs/sources.md: a page without its records key (or a
-malformed body) fails instead of reading as empty; 401 fails with the API's message; 429 with
-Retry-After and 5xx are retried; previous rows and state stay intact on every failure.
+Each test runs ``sync_system`` (``source-declarative-manifest`` subprocess, loader, warehouse)
+against a sandbox with a fault plan, checks that the fault really fired, and then that the
+warehouse holds exactly the ground truth: the scenario's records (as the Airbyte protocol
+delivers them, top-level nulls left out), with the final version of every record the fault
+layer changed at the source, and the records a schema fault broke in the quarantine, not in
+the raw table. A fault that cannot be retried fails the sync loudly and leaves the previous
+rows and state as they were; the next sync then completes the ground truth.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import psycopg
 import pytest
 from connector_stubs import (
+    TIMEOUT,
+    as_delivered,
     batches,
+    expected_rows,
+    key_of,
+    latest_rows,
+    quarantined,
     raw_rows,
     reference_hash,
+    sandbox_config,
+    start_sandbox,
     stored_state,
-    stub_config,
     stub_records,
+    table,
+    wrong_secrets,
 )
-from fake_apis import Canned, FakeApis
 
 from connectors.catalog import SYSTEMS
 from connectors.errors import ConnectorError
+from connectors.loader import BatchResult
 from connectors.sync import SyncError, sync_all, sync_system
+from orchestration.provenance import extraction_event
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.server import SandboxServer
+from orderhub.sandbox.store import SandboxStore
 
-MISSING_KEY_PAGE = {
-    "erp": {"d": {"__next": "x"}},
-    "crm": {"totalSize": 3, "done": False, "nextRecordsUrl": "/crm/x"},
-    "wms": {"next_cursor": "10"},
-    "tms": {"has_more": True},
-}
+PAGE_SIZE = {"erp": 7, "crm": 9, "wms": 25, "tms": 8}
+Sandbox = tuple[SandboxServer, SandboxCredentials]
 
 
-def expected(system: str) -> set[tuple[str, str]]:
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return Scenario(seed=21, orders=50)
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Any]:
+    """Starts sandboxes (``start(source, faults)``) and stops them after the test."""
+    started: list[SandboxServer] = []
+
+    def start(source: Any, faults: str = "") -> Sandbox:
+        server, credentials = start_sandbox(source, faults, seed=21)
+        started.append(server)
+        return server, credentials
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def sync(db_url: str, sandbox: Sandbox, system: str, **options: Any) -> BatchResult:
+    server, credentials = sandbox
+    options.setdefault("page_size", PAGE_SIZE[system])
+    config = sandbox_config(server, credentials, system, **options)
+    (result,) = sync_system(system, config, db_url, timeout=TIMEOUT)
+    return result
+
+
+def truth(scenario: Scenario, sandbox: Sandbox, system: str) -> set[tuple[str, str]]:
+    """The rows the final source holds: the scenario with the fault layer's changes."""
+    changed = sandbox[0].faults.changed.get(system, {})
     key = SYSTEMS[system].streams[0].primary_key
-    return {(str(r[key]), reference_hash(r)) for r in stub_records()[system]}
+    records = [changed.get(r[key], r) for r in scenario.records(system)]
+    return expected_rows(system, records)
 
 
-def table(system: str) -> str:
-    return SYSTEMS[system].raw_table(SYSTEMS[system].stream_names[0])
+def assert_exactly_the_source(
+    db_url: str, scenario: Scenario, sandbox: Sandbox, system: str
+) -> None:
+    """The raw table holds each record's final version, plus at most versions it replaced."""
+    final = truth(scenario, sandbox, system)
+    originals = expected_rows(system, scenario.records(system))
+    rows = raw_rows(db_url, table(system))
+    assert latest_rows(db_url, system) == final
+    assert final <= rows <= final | originals
+    assert quarantined(db_url, system) == []
+
+
+# ------------------------------------------------------------------ retried: transport
+
+
+def test_rate_limits_wait_for_retry_after(db_url: str, scenario: Scenario, sandboxes: Any) -> None:
+    sandbox = sandboxes(scenario, "erp:429:2@2")
+    result = sync(db_url, sandbox, "erp")
+    plan = sandbox[0].faults
+    assert plan.fired["erp"] == [(2, "429")]
+    arrivals = plan.arrivals["erp"]
+    # Retry-After: 2 (the backoff alone is 0.1 s, plus the second airbyte-cdk always adds)
+    assert arrivals[2] - arrivals[1] >= 2.0
+    assert result.records_new == len(scenario.records("erp"))
+    assert_exactly_the_source(db_url, scenario, sandbox, "erp")
+
+
+def test_bursts_of_server_errors_are_retried(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    sandbox = sandboxes(scenario, "crm:503@2x2,crm:502@5")
+    sync(db_url, sandbox, "crm", max_retries=3)
+    assert sandbox[0].faults.fired["crm"] == [(2, "503"), (3, "503"), (5, "502")]
+    assert_exactly_the_source(db_url, scenario, sandbox, "crm")
+
+
+def test_timeouts_and_dropped_connections_mid_page_are_retried(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    sandbox = sandboxes(scenario, "tms:timeout:1@2,tms:drop@4")
+    sync(db_url, sandbox, "tms")
+    assert sandbox[0].faults.fired["tms"] == [(2, "timeout"), (4, "drop")]
+    assert_exactly_the_source(db_url, scenario, sandbox, "tms")
+
+
+def test_retries_exhausted_fail_loudly_and_the_next_sync_completes(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    sandbox = sandboxes(scenario, "erp:500@2x3")
+    with pytest.raises(ConnectorError, match=r"erp\.sales_orders") as caught:
+        sync(db_url, sandbox, "erp", max_retries=2)
+    assert "5xx" in str(caught.value) or "500" in str(caught.value)
+    assert sandbox[0].faults.requests["erp"] == 4  # page 1, then page 2 tried 3 times
+    assert raw_rows(db_url, table("erp")) == set() and stored_state(db_url, "erp") == {}
+    sync(db_url, sandbox, "erp", max_retries=2)
+    assert [b[0] for b in batches(db_url, "erp")] == ["failed", "succeeded"]
+    assert_exactly_the_source(db_url, scenario, sandbox, "erp")
+
+
+# ---------------------------------------------------------- not retried: fail, then resume
+
+
+@pytest.mark.parametrize(
+    ("system", "fault", "message"),
+    [
+        ("wms", "malformed", "has no data array"),
+        ("crm", "missing_key", "has no records array"),
+    ],
+)
+def test_a_broken_page_never_ends_a_sync_as_a_success(
+    db_url: str, scenario: Scenario, sandboxes: Any, system: str, fault: str, message: str
+) -> None:
+    store = SandboxStore.from_scenario(scenario)  # one source, served clean and then broken
+    first = sync(db_url, sandboxes(store), system)
+    rows_before = raw_rows(db_url, table(system))
+    state_before = stored_state(db_url, system)
+    assert first.records_new == len(scenario.records(system))
+    # a record changes at the source; the next sync meets a broken second page (a long
+    # lookback and small pages make sure there is a second page to break)
+    broken = sandboxes(store, f"{system}:{fault}@2")
+    key = SYSTEMS[system].streams[0].primary_key
+    cursor = SYSTEMS[system].streams[0].cursor_field
+    changed = {**scenario.records(system)[-1], cursor: "2026-11-20T08:00:00Z"}
+    store.upsert(system, changed)
+    with pytest.raises(ConnectorError) as caught:
+        sync(db_url, broken, system, page_size=3, lookback_window="P60D")
+    text = str(caught.value)
+    assert broken[0].faults.fired[system] == [(2, fault)]
+    assert f"{system}.{SYSTEMS[system].stream_names[0]}" in text
+    assert message in text and "failing instead of" in text
+    assert raw_rows(db_url, table(system)) == rows_before
+    assert stored_state(db_url, system) == state_before
+    # the fault fired once; the next sync completes the ground truth
+    sync(db_url, broken, system)
+    assert [b[0] for b in batches(db_url, system)] == ["succeeded", "failed", "succeeded"]
+    final = {*rows_before, (str(changed[key]), reference_hash(as_delivered(changed)))}
+    assert raw_rows(db_url, table(system)) == final
+
+
+# ----------------------------------------------------------- served differently: exact
+
+
+def test_duplicates_across_pages_are_stored_once(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    system = "wms"
+    sandbox = sandboxes(scenario, f"{system}:duplicates:4")
+    result = sync(db_url, sandbox, system)
+    assert sandbox[0].faults.count(system, "duplicates") >= 3
+    assert result.records_read > len(scenario.records(system))
+    assert result.records_new == len(scenario.records(system))
+    assert_exactly_the_source(db_url, scenario, sandbox, system)
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
-def test_page_without_records_key_fails_and_keeps_previous_load(db_url: str, system: str) -> None:
-    records = stub_records()
-    creds = {s: f"{s}-secret-value" for s in SYSTEMS}
-    with FakeApis(records, creds) as apis:
-        first = sync_system(system, stub_config(apis, system, secret=creds[system]), db_url)
-    assert first[0].records_new == len(records[system])
-    state_before = stored_state(db_url, system)
-    rows_before = raw_rows(db_url, table(system))
-    # a changed record arrives, but page 2 of the next sync lacks the records key
-    cursor = SYSTEMS[system].streams[0].cursor_field
-    changed = {**records[system][-1], "extra": "changed", cursor: "2026-10-30T00:00:00Z"}
-    records[system].append(changed)
-    script = {system: {2: Canned(200, MISSING_KEY_PAGE[system])}}
-    with FakeApis(records, creds, script=script) as apis:
-        config = stub_config(apis, system, secret=creds[system], page_size=1)
-        with pytest.raises(ConnectorError) as caught:
-            sync_system(system, config, db_url)
-    message = str(caught.value)
-    assert system in message and SYSTEMS[system].stream_names[0] in message
-    assert "failing instead of reading" in message
-    assert stored_state(db_url, system) == state_before
-    assert raw_rows(db_url, table(system)) == rows_before
-    assert [b[0] for b in batches(db_url, system)] == ["succeeded", "failed"]
-
-
-def test_malformed_json_body_fails(db_url: str, stub_apis: FakeApis) -> None:
-    stub_apis.script["wms"] = {2: Canned(200, b'{"data": [{"id": 1}, ')}
-    with pytest.raises(ConnectorError, match=r"wms\.pickings.*no data array"):
-        sync_system("wms", stub_config(stub_apis, "wms"), db_url)
-    assert stored_state(db_url, "wms") == {}
-    assert raw_rows(db_url, table("wms")) == set()
-
-
-def test_bad_credentials_fail_with_401_and_keep_state(db_url: str, stub_apis: FakeApis) -> None:
-    sync_system("crm", stub_config(stub_apis, "crm"), db_url)
-    state_before = stored_state(db_url, "crm")
-    with pytest.raises(ConnectorError) as caught:
-        sync_system("crm", stub_config(stub_apis, "crm", secret="wrong-token"), db_url)
-    assert "crm.fulfillment_orders" in str(caught.value)
-    assert "401" in str(caught.value) and "INVALID_SESSION_ID" in str(caught.value)
-    assert caught.value.system == "crm"
-    assert stored_state(db_url, "crm") == state_before
-    assert raw_rows(db_url, table("crm")) == expected("crm")
-
-
-def test_rate_limit_server_and_connection_errors_are_retried(
-    db_url: str, stub_apis: FakeApis
+def test_records_changing_while_paging_are_not_lost(
+    db_url: str, scenario: Scenario, sandboxes: Any, system: str
 ) -> None:
-    stub_apis.script["tms"] = {
-        2: Canned(429, {"error": "slow down"}, {"Retry-After": "2"}),
-        3: Canned(503, "unavailable"),
-        4: Canned(0),  # connection dropped
-        6: Canned(500, {"error": "boom"}),
+    # each change moves the last record served (and the first of its page, and others) past
+    # every other record: offset paging would skip one record per moved one
+    sandbox = sandboxes(scenario, f"{system}:change:3@2,{system}:change:2@4")
+    sync(db_url, sandbox, system)
+    assert len(sandbox[0].faults.changed[system]) >= 4
+    assert_exactly_the_source(db_url, scenario, sandbox, system)
+
+
+def test_out_of_order_pages_and_late_writes_are_not_lost(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    system = "tms"
+    store = SandboxStore.from_scenario(scenario)
+    shuffled = sandboxes(store, f"{system}:shuffle")  # updated_at out of order on every page
+    sync(db_url, shuffled, system)
+    assert shuffled[0].faults.count(system, "shuffle") >= 3
+    assert_exactly_the_source(db_url, scenario, shuffled, system)
+    # a write lands late: committed after the last sync with updated_at 120 s before its end
+    late = sandboxes(store, f"{system}:late:120@1")
+    sync(db_url, late, system, lookback_window="PT1S")  # too short a lookback: missed
+    (late_key,) = late[0].faults.changed[system]
+    missed = late[0].faults.changed[system][late_key]
+    assert expected_rows(system, [missed]) - raw_rows(db_url, table(system))
+    sync(db_url, late, system)  # the default lookback (PT10M) covers 120 s
+    assert_exactly_the_source(db_url, scenario, late, system)
+
+
+# ------------------------------------------------------------- schema drift: quarantine
+
+
+def test_new_fields_are_kept_and_renamed_required_fields_quarantined(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    sandbox = sandboxes(
+        scenario, "erp:new_field:ZZ1_DeliveryPriority,erp:rename:LastChangeDateTime/ChangedOn=0.3"
+    )
+    result = sync(db_url, sandbox, "erp")
+    plan = sandbox[0].faults
+    served = {
+        r["SalesOrder"]: plan.rewritten["erp"][r["SalesOrder"]] for r in scenario.records("erp")
     }
-    results = sync_system("tms", stub_config(stub_apis, "tms"), db_url)
-    assert results[0].records_new == len(stub_records()["tms"])
-    assert raw_rows(db_url, table("tms")) == expected("tms")
-    assert len(stub_apis.requests["tms"]) == 5 + 4  # five pages, each fault retried once
-    arrivals = stub_apis.arrivals["tms"]
-    assert arrivals[2] - arrivals[1] >= 2.0  # Retry-After honoured (the backoff alone is 0.1 s)
+    renamed = {k: r for k, r in served.items() if "ChangedOn" in r}
+    kept = {k: r for k, r in served.items() if k not in renamed}
+    assert renamed and kept and all("ZZ1_DeliveryPriority" in r for r in served.values())
+    assert raw_rows(db_url, table("erp")) == expected_rows("erp", kept.values())
+    held = quarantined(db_url, "erp")
+    assert {(k, h) for k, h, _, _ in held} == expected_rows("erp", renamed.values())
+    assert {reason for _, _, reason, _ in held} == {"missing required field 'LastChangeDateTime'"}
+    assert {batch for *_, batch in held} == {result.batch_id}
+    assert result.records_quarantined == len(renamed)
+    event = extraction_event(db_url, result)
+    assert event["records_quarantined"] == len(renamed)
+    assert event["records_stored"] == len(kept)
 
 
-def test_retries_exhausted_fail(db_url: str, stub_apis: FakeApis) -> None:
-    stub_apis.script["erp"] = {n: Canned(503, "down") for n in range(1, 10)}
-    with pytest.raises(ConnectorError, match=r"erp\.sales_orders"):
-        sync_system("erp", stub_config(stub_apis, "erp", max_retries=2), db_url)
-    assert len(stub_apis.requests["erp"]) == 3
-    assert [b[0] for b in batches(db_url, "erp")] == ["failed"]
+def test_a_renamed_optional_field_is_kept_as_it_came(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    sandbox = sandboxes(scenario, "crm:rename:Status/FulfillmentStatus")
+    sync(db_url, sandbox, "crm")
+    served = [sandbox[0].faults.served_version("crm", r) for r in scenario.records("crm")]
+    assert all("FulfillmentStatus" in r and "Status" not in r for r in served)
+    assert raw_rows(db_url, table("crm")) == expected_rows("crm", served)
+    assert quarantined(db_url, "crm") == []
 
 
-def test_sync_all_goes_on_past_a_failing_system(db_url: str) -> None:
-    with FakeApis(stub_records(), {"erp": "erp-good-key", "wms": "wms-good-token"}) as apis:
-        configs = {
-            "erp": stub_config(apis, "erp", secret="erp-good-key"),
-            "wms": stub_config(apis, "wms", secret="not-the-token"),
-        }
-        with pytest.raises(SyncError) as caught:
-            sync_all(configs, db_url)
-    assert list(caught.value.errors) == ["wms"]
-    assert "401" in str(caught.value.errors["wms"])
+def test_values_of_an_uncastable_type_are_quarantined(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    sandbox = sandboxes(scenario, "wms:wrong_type:location_id=0.5,wms:wrong_type:write_date@1")
+    result = sync(db_url, sandbox, "wms")
+    rewritten = sandbox[0].faults.rewritten["wms"]
+    bad = {
+        str(k): r
+        for k, r in rewritten.items()
+        if not isinstance(r["location_id"], list) or not isinstance(r["write_date"], str)
+    }
+    good = [r for r in scenario.records("wms") if str(r["id"]) not in bad]
+    assert bad and good
+    assert raw_rows(db_url, table("wms")) == expected_rows("wms", good)
+    held = quarantined(db_url, "wms")
+    assert {(k, h) for k, h, _, _ in held} == expected_rows("wms", bad.values())
+    assert all("cannot be cast to" in reason for _, _, reason, _ in held)
+    assert result.records_quarantined == len(bad)
+
+
+# ---------------------------------------------------------------------------------- auth
+
+
+@pytest.mark.parametrize("system", ["crm", "wms"])
+def test_expired_tokens_are_refreshed(
+    db_url: str, scenario: Scenario, sandboxes: Any, system: str
+) -> None:
+    sandbox = sandboxes(scenario, f"{system}:expire@3")
+    sync(db_url, sandbox, system)
+    assert sandbox[0].faults.fired[system] == [(3, "expire")]
+    assert sandbox[0].issuers[system].issued == 2  # the first token, then a refreshed one
+    assert_exactly_the_source(db_url, scenario, sandbox, system)
+
+
+# ------------------------------------------------------------------------- orchestration
+
+
+def test_sync_all_goes_on_past_a_failing_system(db_url: str, stub_sandbox: Sandbox) -> None:
+    server, credentials = stub_sandbox
+    configs = {
+        "erp": sandbox_config(server, credentials, "erp"),
+        "tms": sandbox_config(
+            server, credentials, "tms", secrets=wrong_secrets(credentials, "tms")
+        ),
+    }
+    with pytest.raises(SyncError) as caught:
+        sync_all(configs, db_url)
+    assert list(caught.value.errors) == ["tms"]
+    assert "401" in str(caught.value.errors["tms"])
     assert [(r.system, r.records_new) for r in caught.value.results] == [
         ("erp", len(stub_records()["erp"]))
     ]
 
 
-def test_two_syncs_of_one_system_never_overlap(db_url: str, stub_apis: FakeApis) -> None:
+def test_two_syncs_of_one_system_never_overlap(db_url: str, stub_sandbox: Sandbox) -> None:
+    server, credentials = stub_sandbox
+    config = sandbox_config(server, credentials, "erp")
     with psycopg.connect(db_url, autocommit=True) as other:
         other.execute("select pg_advisory_lock(hashtext('orderhub.connectors.sync.erp'))")
         with pytest.raises(ConnectorError, match="another sync of this system is running"):
-            sync_system("erp", stub_config(stub_apis, "erp"), db_url)
-    assert stub_apis.requests == {}
-    sync_system("erp", stub_config(stub_apis, "erp"), db_url)  # lock gone with the session
+            sync_system("erp", config, db_url)
+    assert stored_state(db_url, "erp") == {}
+    sync_system("erp", config, db_url)  # the lock went with the session
+    assert raw_rows(db_url, table("erp")) == expected_rows("erp", stub_records()["erp"])
+    assert {key_of("erp", r) for r in stub_records()["erp"]} == {
+        k for k, _ in raw_rows(db_url, table("erp"))
+    }

@@ -15,13 +15,12 @@ from connector_stubs import batches, stored_state
 from connectors.catalog import SYSTEMS
 from connectors.errors import ConnectorError
 from connectors.loader import (
-    NULL_FIELDS,
+    APPLICATION_NAME,
     Batch,
     StreamLoader,
     content_hash,
     ensure_schema,
     load_messages,
-    restore_record,
 )
 
 STREAM = "pickings"
@@ -82,12 +81,6 @@ def test_content_hash_is_sha256_of_rfc8785() -> None:
     assert content_hash(data) == hashlib.sha256(rfc8785.dumps(data)).hexdigest()
 
 
-def test_restore_record_puts_back_top_level_nulls() -> None:
-    data = {"id": 1, NULL_FIELDS: ["date_done", "origin"]}
-    assert restore_record(data) == {"id": 1, "date_done": None, "origin": None}
-    assert restore_record({"id": 2}) == {"id": 2}
-
-
 def test_ensure_schema_is_idempotent_and_follows_the_contract(schema_db: str) -> None:
     with psycopg.connect(schema_db) as conn:
         ensure_schema(conn)
@@ -107,6 +100,11 @@ def test_ensure_schema_is_idempotent_and_follows_the_contract(schema_db: str) ->
     assert by_table["orderhub_meta.extraction_batches"] == [
         "batch_id", "system", "stream", "started_at", "finished_at", "records_read",
         "records_new", "cursor_from", "cursor_to", "merkle_root", "status",
+        "records_quarantined",
+    ]  # fmt: skip
+    assert by_table["orderhub_meta.quarantine"] == [
+        "batch_id", "system", "stream", "record_key", "content_hash", "cursor_value", "reason",
+        "payload", "quarantined_at",
     ]  # fmt: skip
 
 
@@ -180,10 +178,84 @@ def test_many_rows_are_staged_in_chunks(schema_db: str, monkeypatch: pytest.Monk
         for i in range(1, 51):
             yield {
                 "type": "RECORD",
-                "record": {"stream": STREAM, "data": {"id": i, "write_date": "x"}, "emitted_at": 1},
+                "record": {
+                    "stream": STREAM,
+                    "data": {"id": i, "write_date": "2026-10-01T00:00:00Z"},
+                    "emitted_at": 1,
+                },
             }
-        yield state("x", 50)
+        yield state("2026-10-01T00:00:00Z", 50)
 
     loader = run(schema_db, list(messages()))
     assert loader.records_new == 50
     assert len(rows(schema_db)) == 50
+
+
+def quarantine(db_url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "select batch_id, system, stream, record_key, content_hash, cursor_value, reason,"
+            " payload from orderhub_meta.quarantine order by record_key"
+        ).fetchall()
+
+
+def test_records_that_do_not_fit_the_schema_are_quarantined_with_state(schema_db: str) -> None:
+    renamed = {"id": 3, "written": "2026-10-03T00:00:00Z", "state": "done"}
+    wrong = record(4, location_id={"id": 8})["record"]["data"]
+    castable = record(5, id="5", move_ids=[{"quantity": "2"}], new_field=[1])["record"]["data"]
+    messages = [
+        record(1),
+        {"type": "RECORD", "record": {"stream": STREAM, "data": renamed, "emitted_at": 1}},
+        {"type": "RECORD", "record": {"stream": STREAM, "data": wrong, "emitted_at": 1}},
+        {"type": "RECORD", "record": {"stream": STREAM, "data": castable, "emitted_at": 1}},
+        state("2026-10-05T00:00:00Z", 4),
+    ]
+    loader = run(schema_db, messages)
+    assert (loader.records_read, loader.records_new, loader.records_quarantined) == (4, 2, 2)
+    assert [r[0] for r in rows(schema_db)] == ["1", "5"]
+    held = quarantine(schema_db)
+    assert [(r[0], r[1], r[2], r[3]) for r in held] == [
+        ("b1", "wms", STREAM, "3"),
+        ("b1", "wms", STREAM, "4"),
+    ]
+    assert held[0][6] == "missing required field 'write_date'"
+    assert held[0][7] == renamed and held[0][4] == content_hash(renamed)
+    assert "field 'location_id' is dict" in held[1][6] and "cannot be cast to array" in held[1][6]
+    assert held[1][5] == "2026-10-04T00:00:00Z"
+    with psycopg.connect(schema_db) as conn:
+        counted = conn.execute(
+            "select records_quarantined from orderhub_meta.extraction_batches"
+        ).fetchone()
+    assert counted == (2,)
+
+
+def test_quarantined_records_roll_back_with_their_checkpoint(schema_db: str) -> None:
+    bad = {"id": 9, "state": "done"}
+    messages = [
+        {"type": "RECORD", "record": {"stream": STREAM, "data": bad, "emitted_at": 1}},
+        trace_error("WMS answered a transient server error (HTTP 408/5xx)"),
+    ]
+    with pytest.raises(ConnectorError):
+        run(schema_db, messages)
+    assert quarantine(schema_db) == []
+    assert batches(schema_db, "wms")[0][0] == "failed"
+
+
+def test_a_lost_warehouse_session_fails_the_batch_on_a_new_one(schema_db: str) -> None:
+    connector = SYSTEMS["wms"]
+    batch = Batch("b-lost", "wms", STREAM, datetime.now(UTC), None)
+    loader = StreamLoader(schema_db, connector, connector.stream(STREAM), batch)
+    loader.open_batch()
+    loader.add(record(1)["record"]["data"])
+    with psycopg.connect(schema_db, autocommit=True) as admin:
+        (killed,) = admin.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s",
+            (f"{APPLICATION_NAME}wms.{STREAM}",),
+        ).fetchone()
+    assert killed
+    with pytest.raises(psycopg.OperationalError):
+        loader.commit({"write_date": "2026-10-01T00:00:00Z"}, 1)
+    loader.fail()
+    loader.close()
+    assert rows(schema_db) == [] and stored_state(schema_db, "wms") == {}
+    assert batches(schema_db, "wms")[0][0] == "failed"

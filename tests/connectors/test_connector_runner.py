@@ -52,7 +52,7 @@ def fake_connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script = tmp_path / "fake-connector"
     script.write_text(f"#!{sys.executable}\n{SCRIPT}")
     script.chmod(0o755)
-    monkeypatch.setattr(runner, "connector_executable", lambda: str(script))
+    monkeypatch.setattr(runner, "connector_command", lambda launcher=runner.FAST: [str(script)])
     lines = tmp_path / "lines.json"
     lines.write_text("[]")
     monkeypatch.setenv("FAKE_LINES", str(lines))

@@ -1,5 +1,6 @@
 """Each manifest validates against airbyte-cdk's declarative schema, carries the error handler
-DESIGN.md §7 asks for, and answers spec/check/discover through ``source-declarative-manifest``.
+DESIGN.md §7 asks for, and answers spec/check/discover through ``source-declarative-manifest``
+(``read`` is what every sync test runs).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import logging
 from typing import Any
 
 import pytest
-from connector_stubs import stub_config
-from fake_apis import FakeApis
+from connector_stubs import sandbox_config, stub_records, wrong_secrets
 from jsonschema import ValidationError
 
 from connectors import runner
 from connectors.catalog import SYSTEMS
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.server import SandboxServer
+
+Sandbox = tuple[SandboxServer, SandboxCredentials]
 
 STREAM_NAMES = {name: connector.stream_names[0] for name, connector in SYSTEMS.items()}
 
@@ -74,36 +78,72 @@ def test_error_handler_retries_transients_and_fails_the_rest(system: str) -> Non
             actions.setdefault(code, rule["action"])
         if rule.get("predicate"):
             predicates.append(rule)
-    assert {actions[c] for c in (400, 401, 403)} == {"FAIL"}
+    assert {actions[c] for c in (400, 403)} == {"FAIL"}
+    oauth = requester["authenticator"]["type"] == "OAuthAuthenticator"
+    assert actions[401] == ("REFRESH_TOKEN_THEN_RETRY" if oauth else "FAIL")
+    assert oauth == (system in ("crm", "wms"))
     assert actions[429] == "RATE_LIMITED"
     assert {actions[c] for c in (500, 502, 503, 504)} == {"RETRY"}
-    assert [p["action"] for p in predicates] == ["FAIL"]
+    assert predicates and {p["action"] for p in predicates} == {"FAIL"}
 
 
-def test_spec_through_the_launcher() -> None:
+@pytest.mark.parametrize("launcher", [runner.AIRBYTE, runner.FAST])
+def test_spec_through_the_launcher(launcher: str) -> None:
     # The launcher's own spec: it takes any manifest in `__injected_declarative_manifest`;
     # the manifest's spec is the one `check`/`discover`/`read` validate the config against.
-    spec = runner.spec("erp")
+    spec = runner.spec("erp", launcher=launcher)
     assert spec["connectionSpecification"]["required"] == ["__injected_declarative_manifest"]
 
 
 def test_check_rejects_a_config_the_manifest_spec_refuses() -> None:
     config = offline_config("wms")
-    del config["access_token"]
+    del config["client_secret"]
     result = runner.check("wms", config)
     assert not result.succeeded
-    assert "'access_token' is a required property" in (result.message or "")
+    assert "'client_secret' is a required property" in (result.message or "")
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
-def test_check_and_discover_through_the_launcher(system: str, stub_apis: FakeApis) -> None:
-    assert runner.check(system, stub_config(stub_apis, system)).succeeded
-    bad = runner.check(system, stub_config(stub_apis, system, secret="not-the-key"))
-    assert not bad.succeeded and "401" in (bad.message or "")
-    catalog = runner.discover(system, stub_config(stub_apis, system))
+def test_check_and_discover_through_the_launcher(system: str, stub_sandbox: Sandbox) -> None:
+    server, credentials = stub_sandbox
+    airbyte = runner.AIRBYTE  # source-declarative-manifest exactly as airbyte-cdk ships it
+    config = sandbox_config(server, credentials, system)
+    assert runner.check(system, config, launcher=airbyte).succeeded
+    wrong = wrong_secrets(credentials, system)
+    bad = runner.check(
+        system, sandbox_config(server, credentials, system, secrets=wrong), launcher=airbyte
+    )
+    assert not bad.succeeded
+    expected = {"erp": "401", "tms": "401", "crm": "invalid_grant", "wms": "invalid_client"}
+    assert expected[system] in (bad.message or "")
+    catalog = runner.discover(system, config, launcher=airbyte)
     (stream,) = catalog["streams"]
     spec = SYSTEMS[system].streams[0]
     assert stream["name"] == spec.name
     assert stream["source_defined_primary_key"] == [[spec.primary_key]]
     assert stream["default_cursor_field"] == [spec.cursor_field]
     assert "incremental" in stream["supported_sync_modes"]
+
+
+def read_all(system: str, config: dict[str, Any], launcher: str) -> tuple[list[Any], Any]:
+    """The RECORD data and the last STATE of one ``read``."""
+    records: list[Any] = []
+    state = None
+    with runner.read(system, config, launcher=launcher) as messages:
+        for message in messages:
+            if message["type"] == "RECORD":
+                records.append(message["record"]["data"])
+            elif message["type"] == "STATE":
+                state = message["state"]["stream"]["stream_state"]
+    return records, state
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_read_through_source_declarative_manifest_and_the_fast_launcher_agree(
+    system: str, stub_sandbox: Sandbox
+) -> None:
+    server, credentials = stub_sandbox
+    config = sandbox_config(server, credentials, system, page_size=7)
+    records, state = read_all(system, config, runner.AIRBYTE)
+    assert len(records) == len(stub_records()[system]) and state
+    assert read_all(system, config, runner.FAST) == (records, state)

@@ -2,25 +2,34 @@
 in the four systems' shapes, `dbt build` through dbtRunner, then the marts and api
 views checked against what the records imply.
 
-Two scenarios, each built once (module-scoped) in its own database:
+Builds, each once per module (about 7 s each):
 
-- ``main``: seven orders covering the happy path, arrival out of event-time order, an
-  ERP cancellation at a tie, a terminal conflict, a regression after delivery and a
-  delivery abroad. The build must pass.
-- ``unknown``: the same plus one WMS state the crosswalk lacks. The build must fail on
-  ``assert_no_unmapped_status_codes``, naming system, field and code.
+- ``main``: nine orders covering the happy path, arrival out of event-time order, an
+  ERP cancellation at a tie, a terminal conflict, a regression after delivery, a
+  delivery abroad, a web order shipped unpaid and an order stuck on hold. A full build;
+  it must pass, unit tests included.
+- ``incremental``: the main records in two deliveries, built after each (incremental
+  runs), then once more with nothing new: the marts equal ``main``'s, row for row, and
+  the runs touch only what changed.
+- ``unknown``: a copy of the incremental database plus one WMS state the crosswalk
+  lacks, built incrementally: the build passes, the test assert_no_unmapped_status_codes
+  warns naming system, field and code, and the code is kept, not guessed.
+- ``remapped``: a copy of ``unknown`` built with a project whose crosswalk maps that
+  code: history is re-derived under the new version, the old version stays in
+  status_crosswalk_versions, and a --full-refresh afterwards changes nothing.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib
 import importlib.util
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +40,9 @@ import rfc8785
 from dbt.cli.main import dbtRunner
 from psycopg.types.json import Jsonb
 
+from orderhub.crosswalk import crosswalk_version
 from orderhub.dbt_env import dbt_env
+from quality.unmapped import unmapped_status_codes
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
@@ -61,8 +72,10 @@ def erp_order(
     country: str = "DE",
     channel: str = "10",
     items: tuple[tuple[str, str], ...] = (("SKU-001", "1"),),
+    financial: str | None = None,
 ) -> dict[str, Any]:
-    """An A_SalesOrder record with to_Item expanded (docs/sources.md, erp)."""
+    """An A_SalesOrder record with to_Item expanded (docs/sources.md, erp); ``financial``
+    is the web shop's payment status in YY1_ShopFinancialStatus_SDH (absent when None)."""
     lines = [
         {
             "SalesOrder": order_id,
@@ -73,7 +86,7 @@ def erp_order(
         }
         for n, (sku, quantity) in enumerate(items)
     ]
-    return {
+    record = {
         "SalesOrder": order_id,
         "SalesOrderType": "OR",
         "SalesOrganization": "1010",
@@ -92,6 +105,9 @@ def erp_order(
         "OverallSDDocumentRejectionSts": rejection,
         "to_Item": {"results": lines},
     }
+    if financial is not None:
+        record["YY1_ShopFinancialStatus_SDH"] = financial
+    return record
 
 
 def crm_fulfillment_order(
@@ -200,12 +216,18 @@ STREAMS = {
 
 @dataclass
 class Batch:
-    """Records one extraction batch of one system stored, as the loader does."""
+    """Records one extraction batch of one system stored, as the loader does; the batch
+    id is derived from system and time, so two databases loaded alike are equal."""
 
     system: str
     extracted_at: datetime
     records: list[dict[str, Any]]
-    batch_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    batch_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.batch_id:
+            name = f"{self.system}/{self.extracted_at.isoformat()}"
+            self.batch_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 def create_raw_tables(conn: psycopg.Connection) -> None:
@@ -276,8 +298,8 @@ def create_ml_and_ledger_tables(conn: psycopg.Connection) -> None:
 
 
 def main_batches() -> list[Batch]:
-    """Seven orders; what each implies is in EXPECTED_STATUS and the tests."""
-    o1, o2, o3, o4, o5, o6, o7 = (f"100000{n}" for n in range(1, 8))
+    """Nine orders; what each implies is in EXPECTED_STATUS and the tests."""
+    o1, o2, o3, o4, o5, o6, o7, o8, o9 = (f"100000{n}" for n in range(1, 10))
     two_items = (("SKU-001", "2"), ("SKU-002", "1"))
     return [
         Batch(
@@ -330,6 +352,24 @@ def main_batches() -> list[Batch]:
                     items=(("SKU-005", "1"),),
                 ),
                 erp_order(o7, changed=1, created=1, process="A", delivery="", rejection="A"),
+                # a web order whose goods issue is posted while the payment is pending
+                erp_order(
+                    o8, changed=2, process="C", delivery="C", rejection="A", financial="PENDING"
+                ),
+                # created 400 hours before the others, waiting for stock ever since
+                erp_order(
+                    o9,
+                    changed=-399,
+                    created=-400,
+                    process="B",
+                    delivery="A",
+                    rejection="A",
+                    store="S06",
+                    region="WEST",
+                    country="FR",
+                    items=(("SKU-006", "2"),),
+                    financial="PAID",
+                ),
             ],
         ),
         Batch(
@@ -393,6 +433,8 @@ def main_batches() -> list[Batch]:
                 # 1000002's pick became ready at 4h ...
                 wms_picking(4, o2, "PICK", "assigned", written=4),
                 wms_picking(5, o4, "OUT", "done", written=4),
+                wms_picking(8, o8, "OUT", "done", written=3),
+                wms_picking(9, o9, "PICK", "confirmed", written=-399, warehouse="WH2"),
             ],
         ),
         Batch(
@@ -476,10 +518,31 @@ EXPECTED_STATUS = {
     "1000002": ("processing", "wms", "assigned", 4),
     "1000003": ("cancelled", "erp", "C", 3),
     "1000004": ("cancelled", "erp", "C", 30),
-    "1000005": ("in_transit", "wms", "done", 22),
+    # the WMS closing the delivery order at 22h, after the delivery at 20h, is a regression
+    "1000005": ("delivered", "tms", "delivered", 20),
     "1000006": ("delivered", "tms", "delivered", 30),
     "1000007": ("placed", "erp", None, 1),
+    "1000008": ("in_transit", "wms", "done", 3),
+    "1000009": ("on_hold", "wms", "confirmed", -399),
 }
+#: the tables the canonical build writes, compared between full and incremental builds
+MART_TABLES = (
+    "fct_order_status_events",
+    "fct_order_current_status",
+    "order_timeline",
+    "fct_order_exceptions",
+    "fct_order_tags",
+    "unmapped_status_codes",
+    "fct_daily_demand",
+    "status_crosswalk_versions",
+)
+#: columns that say when a build ran, not what it derived
+BUILD_STAMPS = {"built_at", "first_built_at"}
+#: the code of unknown_batches() and a crosswalk row that maps it
+UNKNOWN_ROW = (
+    "wms,PICK.state,partially_available,processing,picking,reserved,31,false,,"
+    "Odoo 11 and older: pick partially reserved\n"
+)
 
 
 # ---------------------------------------------------------------- building
@@ -504,8 +567,37 @@ class Build:
         assert len(matches) == 1, f"{name}: {sorted(self.results)}"
         return str(matches[0].status)
 
+    def rows_written(self, model: str) -> int:
+        """Rows the model's run wrote (inserted by an incremental run, created by a full)."""
+        return int(self.results[f"model.orderhub.{model}"].adapter_response["rows_affected"])
 
-def run_dbt(url: str, work: Path, *args: str) -> tuple[Any, list[str]]:
+    def not_passing(self) -> dict[str, str]:
+        return {
+            uid: str(r.status)
+            for uid, r in self.results.items()
+            if str(r.status) not in ("success", "pass")
+        }
+
+    def tables(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Every mart table's columns and rows (sorted, build stamps left out)."""
+        found = {}
+        with psycopg.connect(self.url) as conn:
+            for table in MART_TABLES:
+                columns = [
+                    name
+                    for (name,) in conn.execute(
+                        "select column_name from information_schema.columns"
+                        " where table_schema = 'marts' and table_name = %s order by column_name",
+                        (table,),
+                    )
+                    if name not in BUILD_STAMPS
+                ]
+                rows = conn.execute(f"select {', '.join(columns)} from marts.{table}").fetchall()
+                found[table] = (columns, sorted(map(repr, rows)))
+        return found
+
+
+def run_dbt(url: str, work: Path, *args: str, project: Path = PROJECT) -> tuple[Any, list[str]]:
     """Invoke dbt in this process with the warehouse URL's environment; target/ and logs/
     go under ``work``, never into the repository."""
     log_lines: list[str] = []
@@ -521,9 +613,9 @@ def run_dbt(url: str, work: Path, *args: str) -> tuple[Any, list[str]]:
             [
                 *args,
                 "--project-dir",
-                str(PROJECT),
+                str(project),
                 "--profiles-dir",
-                str(PROJECT),
+                str(project),
                 "--target-path",
                 str(work / "target"),
                 "--log-path",
@@ -534,51 +626,140 @@ def run_dbt(url: str, work: Path, *args: str) -> tuple[Any, list[str]]:
     return result, log_lines
 
 
-def build_scenario(pg_server: str, work: Path, batches: list[Batch]) -> Iterator[Build]:
+def build(url: str, work: Path, *args: str, project: Path = PROJECT) -> Build:
+    """`dbt build` (with ``args``) on the database at ``url``."""
+    started = datetime.now(UTC)
+    result, log_lines = run_dbt(url, work, "build", *args, project=project)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    assert result.exception is None, result.exception
+    results = {r.node.unique_id: r for r in result.result.results}
+    return Build(url, result.success, results, log_lines, seconds)
+
+
+def load(url: str, batches: list[Batch]) -> None:
+    with psycopg.connect(url) as conn:
+        for batch in batches:
+            store_batch(conn, batch)
+
+
+@contextmanager
+def database(pg_server: str, template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of ``template``'s when given), dropped afterwards."""
     name = f"dbt_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
+        if template is None:
+            conn.execute(f'create database "{name}"')
+        else:
+            source = template.rpartition("/")[2]
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+                (source,),
+            )
+            conn.execute(f'create database "{name}" template "{source}"')
     url = f"{pg_server.rpartition('/')[0]}/{name}"
     try:
-        with psycopg.connect(url) as conn:
-            create_raw_tables(conn)
-            for batch in batches:
-                store_batch(conn, batch)
-            create_ml_and_ledger_tables(conn)
-        started = datetime.now(UTC)
-        result, log_lines = run_dbt(url, work, "build")
-        seconds = (datetime.now(UTC) - started).total_seconds()
-        assert result.exception is None, result.exception
-        results = {r.node.unique_id: r for r in result.result.results}
-        yield Build(url, result.success, results, log_lines, seconds)
+        if template is None:
+            with psycopg.connect(url) as conn:
+                create_raw_tables(conn)
+                create_ml_and_ledger_tables(conn)
+        yield url
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+@dataclass
+class IncrementalBuilds:
+    """The main records in two deliveries, built after each, then once more idle."""
+
+    first: Build
+    second: Build
+    idle: Build
+    tables_after_second: dict[str, tuple[list[str], list[str]]]
+
+
 @pytest.fixture(scope="module")
 def main_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    yield from build_scenario(pg_server, tmp_path_factory.mktemp("dbt-main"), main_batches())
+    with database(pg_server) as url:
+        load(url, main_batches())
+        yield build(url, tmp_path_factory.mktemp("dbt-main"))
 
 
 @pytest.fixture(scope="module")
-def unknown_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    yield from build_scenario(pg_server, tmp_path_factory.mktemp("dbt-unknown"), unknown_batches())
+def incremental(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IncrementalBuilds]:
+    work = tmp_path_factory.mktemp("dbt-incremental")
+    batches = main_batches()
+    with database(pg_server) as url:
+        load(url, [b for b in batches if b.extracted_at <= at(7)])
+        first = build(url, work)
+        load(url, [b for b in batches if b.extracted_at > at(7)])
+        second = build(url, work)
+        tables = second.tables()
+        idle = build(url, work)
+        yield IncrementalBuilds(first, second, idle, tables)
+
+
+@pytest.fixture(scope="module")
+def unknown_build(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory, incremental: IncrementalBuilds
+) -> Iterator[Build]:
+    """The incremental database with the main records, plus an unknown WMS state."""
+    with database(pg_server, template=incremental.idle.url) as url:
+        load(url, unknown_batches()[len(main_batches()) :])
+        yield build(url, tmp_path_factory.mktemp("dbt-unknown"))
+
+
+@dataclass
+class Remapped:
+    """The unknown database rebuilt with a crosswalk that maps the code, then rebuilt
+    with --full-refresh."""
+
+    build: Build
+    tables: dict[str, tuple[list[str], list[str]]]
+    history: list[tuple[Any, ...]]  # status_crosswalk_versions before the refresh
+    refreshed: Build
+    versions: tuple[str, str]  # (old, new) crosswalk version
+
+
+@pytest.fixture(scope="module")
+def remapped(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory, unknown_build: Build
+) -> Iterator[Remapped]:
+    work = tmp_path_factory.mktemp("dbt-remapped")
+    project = work / "dbt_project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    crosswalk = project / "seeds" / "status_crosswalk.csv"
+    old = crosswalk_version(crosswalk)
+    with crosswalk.open("a", encoding="utf-8") as handle:
+        handle.write(UNKNOWN_ROW)
+    with database(pg_server, template=unknown_build.url) as url:
+        rebuilt = build(url, work, project=project)
+        tables = rebuilt.tables()
+        history = rebuilt.query(
+            "select crosswalk_version, count(*) filter (where source_code = 'partially_available')"
+            " from marts.status_crosswalk_versions group by 1 order by 2"
+        )
+        refreshed = build(url, work, "--full-refresh", project=project)
+        yield Remapped(rebuilt, tables, history, refreshed, (old, crosswalk_version(crosswalk)))
 
 
 # ---------------------------------------------------------------- main scenario
 
 
 def test_build_succeeds_with_unit_tests(main_build: Build) -> None:
-    bad = {
-        uid: str(r.status)
-        for uid, r in main_build.results.items()
-        if str(r.status) not in ("success", "pass")
-    }
+    bad = main_build.not_passing()
     assert main_build.success, bad
     assert bad == {}
-    assert main_build.status_of("test_fct_order_current_status_ordering") == "pass"
-    assert main_build.status_of("test_stg_erp__sales_orders_blank_delivery_status") == "pass"
+    for unit_test in (
+        "test_order_timeline_ordering_ties_and_regressions",
+        "test_fct_order_current_status_from_the_deciding_step",
+        "test_fct_order_exceptions_every_type",
+        "test_fct_order_tags_rules_compile_to_sql",
+        "test_stg_erp__sales_orders_blank_delivery_status",
+    ):
+        assert main_build.status_of(unit_test) == "pass", unit_test
     assert main_build.status_of("assert_no_unmapped_status_codes") == "pass"
     print(f"dbt build (main scenario): {main_build.seconds:.1f} s")
 
@@ -631,16 +812,31 @@ def test_timeline_is_in_event_time_order(main_build: Build) -> None:
         "select canonical_status, source_code from marts.order_timeline"
         " where order_id = '1000002' and source_system = 'wms' order by step_number"
     ) == [("on_hold", "confirmed"), ("processing", "assigned")]
-    # every order's last step is the event that decided its current status
+    # one step of every order decides its current status ...
     assert (
         main_build.query(
             "select c.order_id from marts.fct_order_current_status as c"
             " left join marts.order_timeline as t"
-            " on t.order_id = c.order_id and t.is_last_step"
+            " on t.order_id = c.order_id and t.decides_status"
             " where t.event_id is distinct from c.status_event_id"
         )
         == []
     )
+    # ... the last one, except when the last one is a regression after a terminal state
+    assert main_build.query(
+        "select order_id, canonical_status, source_system, is_regression, decides_status"
+        " from marts.order_timeline where is_last_step and not decides_status"
+    ) == [("1000005", "in_transit", "wms", True, False)]
+    # stores and warehouses are placed by the locations seed, carrier locations as reported
+    assert main_build.query(
+        "select distinct node_type, node, node_city, node_country from api.order_timeline"
+        " where order_id = '1000001' and source_system in ('erp', 'wms', 'tms')"
+        " and node in ('S01', 'WH1', 'Munich') order by 1, 2"
+    ) == [
+        ("carrier_location", "Munich", "Munich", "DE"),
+        ("store", "S01", "Hamburg", "DE"),
+        ("warehouse", "WH1", "Kassel", "DE"),
+    ]
 
 
 def test_events_are_changes_and_tracking_details_are_deduplicated(main_build: Build) -> None:
@@ -696,14 +892,50 @@ def test_exceptions(main_build: Build) -> None:
             at(22),
             ["delivered", "done"],
         ),
-        ("1000006", "delivery_country_mismatch", "warning", ["tms"], at(30), ["delivered"]),
+        ("1000006", "misroute", "error", ["tms"], at(30), ["delivered"]),
+        # the goods issue (delivery status C) at 2h, while the payment was PENDING (the
+        # same ERP version: equal times, in event id order)
+        ("1000008", "shipped_before_payment", "error", ["erp"], at(2), ["PENDING", "C"]),
+        # on hold since -399h; the on_hold SLA of web orders is 168h
+        ("1000009", "stuck_beyond_sla", "error", ["wms"], at(-399 + 168), ["confirmed"]),
     ]
-    details = main_build.query(
-        "select details from api.order_exceptions where order_id = '1000006'"
-    )[0][0]
-    assert details["ship_to_country"] == "DE"
-    assert details["delivered_in_country"] == "FR"
-    assert details["events"][0]["node"] == "Strasbourg"
+    details = dict(
+        main_build.query("select order_id, details from api.order_exceptions order by 1")
+    )
+    assert details["1000006"]["ship_to_country"] == "DE"
+    assert details["1000006"]["delivered_in_country"] == "FR"
+    assert details["1000006"]["events"][0]["node"] == "Strasbourg"
+    assert details["1000008"]["payment_state"] == "unpaid"
+    stuck = details["1000009"]
+    assert (stuck["canonical_status"], stuck["sla_hours"]) == ("on_hold", 168)
+    # the clock is the latest event time (30h): on hold for 429 hours
+    assert stuck["as_of"].startswith(at(30).strftime("%Y-%m-%dT%H:%M:%S"))
+    assert stuck["hours_in_status"] == 429
+
+
+def test_status_since_and_payment(main_build: Build) -> None:
+    rows = main_build.query(
+        "select order_id, status_since, payment_state, payment_source_code, regression_count"
+        " from api.orders where order_id in ('1000001', '1000005', '1000008', '1000009')"
+        " order by 1"
+    )
+    assert rows == [
+        ("1000001", at(27), None, None, 0),
+        ("1000005", at(20), None, None, 1),
+        # in transit since the goods issue; the payment never decided anything
+        ("1000008", at(2), "unpaid", "PENDING", 0),
+        ("1000009", at(-399), "paid", "PAID", 0),
+    ]
+
+
+def test_order_tags_from_the_rules_seed(main_build: Build) -> None:
+    tags = main_build.query("select order_id, tag, rule_ids from api.order_tags order by 1, 2")
+    assert tags == [
+        ("1000002", "cold_chain", ["cold_chain_products"]),
+        ("1000006", "cold_chain", ["cold_chain_products"]),
+        ("1000007", "modifiable", ["modifiable_not_yet_picked"]),
+        ("1000009", "modifiable", ["modifiable_not_yet_picked"]),
+    ]
 
 
 def test_daily_demand_leaves_out_cancelled_orders(main_build: Build) -> None:
@@ -711,40 +943,25 @@ def test_daily_demand_leaves_out_cancelled_orders(main_build: Build) -> None:
         "select sku, store_id, region, demand_date::text, units, orders"
         " from marts.fct_daily_demand order by sku, store_id"
     )
-    # 1000003 and 1000004 are cancelled; 1000001 and 1000007 share S01's SKU-001 that day
+    # 1000003 and 1000004 are cancelled; 1000001, 1000007 and 1000008 share S01's SKU-001
     assert [(s, st, r, d, float(u), o) for s, st, r, d, u, o in rows] == [
-        ("SKU-001", "S01", "NORTH", "2026-10-01", 3.0, 2),
+        ("SKU-001", "S01", "NORTH", "2026-10-01", 4.0, 3),
         ("SKU-002", "S01", "NORTH", "2026-10-01", 1.0, 1),
         ("SKU-003", "S02", "SOUTH", "2026-10-01", 5.0, 1),
         ("SKU-004", "S04", "WEST", "2026-10-01", 3.0, 1),
         ("SKU-005", "S05", "NORTH", "2026-10-01", 1.0, 1),
+        ("SKU-006", "S06", "WEST", "2026-09-14", 2.0, 1),
     ]
 
 
 def test_crosswalk_version_is_sha256_of_its_rows(main_build: Build) -> None:
-    with (PROJECT / "seeds" / "status_crosswalk.csv").open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    rows.sort(key=lambda r: (r["source_system"], r["source_field"], r["source_code"]))
-    text = "\n".join(
-        json.dumps(
-            [
-                r["source_system"],
-                r["source_field"],
-                r["source_code"],
-                r["canonical_status"],
-                r["cbv_biz_step"],
-                r["cbv_disposition"],
-                int(r["lifecycle_rank"]),
-                r["is_terminal"] == "true",
-                r["notes"] or None,
-            ],
-            ensure_ascii=False,
-        )
-        for r in rows
-    )
-    expected = hashlib.sha256(text.encode()).hexdigest()
+    # orderhub.crosswalk computes it from the CSV the way int_status_crosswalk__versioned does
+    expected = crosswalk_version(PROJECT / "seeds" / "status_crosswalk.csv")
     assert main_build.query(
         "select distinct crosswalk_version from marts.fct_order_status_events"
+    ) == [(expected,)]
+    assert main_build.query(
+        "select distinct crosswalk_version from marts.status_crosswalk_versions"
     ) == [(expected,)]
 
 
@@ -755,6 +972,7 @@ def test_api_views_are_granted_to_web_anon(main_build: Build) -> None:
         "order_timeline",
         "order_exceptions",
         "unmapped_status_codes",
+        "order_tags",
         "daily_demand",
         "demand_forecasts",
         "ledger_checkpoints",
@@ -773,25 +991,71 @@ def test_api_views_are_granted_to_web_anon(main_build: Build) -> None:
             conn.execute("select * from marts.fct_order_current_status")
 
 
+# ---------------------------------------------------------------- incremental
+
+
+def test_incremental_builds_equal_a_full_build(
+    main_build: Build, incremental: IncrementalBuilds
+) -> None:
+    for step in (incremental.first, incremental.second, incremental.idle):
+        assert step.success, step.not_passing()
+    full = main_build.tables()
+    for table in MART_TABLES:
+        assert incremental.tables_after_second[table] == full[table], table
+    assert incremental.idle.tables() == full
+
+
+def test_incremental_builds_touch_only_what_changed(
+    main_build: Build, incremental: IncrementalBuilds
+) -> None:
+    second, idle = incremental.second, incremental.idle
+    # the second delivery brought new versions of 7 of the 23 source records: their
+    # events are re-derived, the others' are not
+    changed = main_build.query(
+        "select count(*) from marts.fct_order_status_events as e"
+        " where (e.source_system, e.source_record_key) in (values"
+        " ('erp', '1000004'), ('wms', '4'), ('wms', '6'), ('tms', %s), ('tms', %s),"
+        " ('tms', %s), ('tms', %s))",
+        trk(1),
+        trk(4),
+        trk(5),
+        trk(6),
+    )[0][0]
+    total = main_build.query("select count(*) from marts.fct_order_status_events")[0][0]
+    assert second.rows_written("fct_order_status_events") == changed < total
+    # per-order marts rebuild the orders of those records: 1, 2, 4, 5 and 6
+    assert second.rows_written("fct_order_current_status") == 5
+    # nothing new: no event, step or status is written again; the exceptions of open
+    # orders are re-checked against the clock (1000008 shipped unpaid, 1000009 stuck)
+    for model in ("fct_order_status_events", "order_timeline", "fct_order_current_status"):
+        assert idle.rows_written(model) == 0, model
+    assert idle.rows_written("fct_order_exceptions") == 2
+
+
 # ---------------------------------------------------------------- unknown code
 
 
-def test_unknown_code_fails_the_build_naming_it(unknown_build: Build) -> None:
-    assert not unknown_build.success
-    assert unknown_build.status_of("assert_no_unmapped_status_codes") == "fail"
+def test_unknown_code_warns_naming_it_and_the_rest_publishes(unknown_build: Build) -> None:
+    assert unknown_build.success
+    assert unknown_build.status_of("assert_no_unmapped_status_codes") == "warn"
     named = [line for line in unknown_build.log_lines if "unmapped status code" in line]
     assert len(named) == 1
     assert "system=wms field=PICK.state code='partially_available'" in named[0]
     assert "e.g. order 1000007" in named[0]
-    # nothing else failed: the marts and the rest of the api are built
-    failed = {uid for uid, r in unknown_build.results.items() if str(r.status) in ("fail", "error")}
-    assert failed == {"test.orderhub.assert_no_unmapped_status_codes"}
+    # nothing failed: the marts and the api are built
+    assert set(unknown_build.not_passing()) == {"test.orderhub.assert_no_unmapped_status_codes"}
+    # the Dagster check names it the same way
+    (code,) = unmapped_status_codes(unknown_build.url)
+    assert code.line().startswith(
+        "unmapped status code: system=wms field=PICK.state code='partially_available'"
+        " (1 event(s) in 1 order(s), e.g. order 1000007"
+    )
 
 
 def test_unknown_code_is_kept_not_guessed(unknown_build: Build) -> None:
     assert unknown_build.query(
         "select source_system, source_field, source_code, event_count, example_order_id"
-        " from marts.unmapped_status_codes"
+        " from api.unmapped_status_codes"
     ) == [("wms", "PICK.state", "partially_available", 1, "1000007")]
     assert unknown_build.query(
         "select canonical_status, is_mapped from marts.fct_order_status_events"
@@ -805,3 +1069,64 @@ def test_unknown_code_is_kept_not_guessed(unknown_build: Build) -> None:
         "select exception_type, severity, systems, details ->> 'source_code'"
         " from api.order_exceptions where order_id = '1000007'"
     ) == [("unmapped_status_code", "error", ["wms"], "partially_available")]
+
+
+def test_a_new_mapping_clears_the_code_and_rederives_history(
+    unknown_build: Build, remapped: Remapped
+) -> None:
+    old, new = remapped.versions
+    assert old != new
+    assert remapped.build.success, remapped.build.not_passing()
+    assert remapped.build.status_of("assert_no_unmapped_status_codes") == "pass"
+    assert remapped.build.query("select * from api.unmapped_status_codes") == []
+    assert unmapped_status_codes(remapped.build.url) == []
+    # every event is re-derived under the new version, the mapped code decides
+    assert remapped.build.query(
+        "select distinct crosswalk_version from marts.fct_order_status_events"
+    ) == [(new,)]
+    assert remapped.build.query(
+        "select canonical_status, status_source_code from api.orders where order_id = '1000007'"
+    ) == [("processing", "partially_available")]
+    assert remapped.build.query(
+        "select count(*) from api.order_exceptions where order_id = '1000007'"
+    ) == [(0,)]
+    total = unknown_build.query("select count(*) from marts.fct_order_status_events")[0][0]
+    assert remapped.build.rows_written("fct_order_status_events") == total
+    # the old version's rows stay, to explain what was derived under it
+    assert remapped.history == [(old, 0), (new, 1)]
+
+
+def test_full_refresh_after_a_seed_change_changes_nothing(remapped: Remapped) -> None:
+    assert remapped.refreshed.success, remapped.refreshed.not_passing()
+    refreshed = remapped.refreshed.tables()
+    for table in MART_TABLES:  # status_crosswalk_versions included: full_refresh=false
+        assert refreshed[table] == remapped.tables[table], table
+
+
+# ---------------------------------------------------------------- docs
+
+
+def test_dbt_docs_generate(main_build: Build, tmp_path: Path) -> None:
+    result, _ = run_dbt(main_build.url, tmp_path, "docs", "generate")
+    assert result.success, result.exception
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    assert (tmp_path / "target" / "index.html").exists()
+    nodes = catalog["nodes"]
+    for model in ("fct_order_exceptions", "order_timeline", "fct_order_tags", "api_order_tags"):
+        (node,) = [n for uid, n in nodes.items() if uid == f"model.orderhub.{model}"]
+        assert node["columns"], model
+    # every model and every column of it is documented in yml
+    undocumented = [
+        f"{node['name']}.{column}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for column in nodes[node["unique_id"]]["columns"]
+        if not node["columns"].get(column, {}).get("description")
+    ]
+    assert undocumented == []
+    assert all(
+        node["description"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+    )

@@ -69,3 +69,35 @@ def test_canonical_json_parses_back_and_ignores_key_order(value: object) -> None
 
 def test_other_mappings_and_sequences_are_accepted() -> None:
     assert canonical_json(MappingProxyType({"b": (1, 2), "a": "x"})) == b'{"a":"x","b":[1,2]}'
+
+
+_keys = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6)
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_json)
+def test_the_orjson_path_equals_the_rfc8785_reference(value: object) -> None:
+    import rfc8785
+
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_values_the_fast_path_leaves_to_the_reference() -> None:
+    import rfc8785
+
+    for value in [
+        {"x": 1.5, "y": [0.1, 1e21, -0.0]},  # floats: ECMAScript formatting
+        {"\U0001f600": 1, "\uffff": 2},  # a key beyond the BMP: UTF-16 order
+        {"a": (1, 2)},  # a tuple
+        {"c": '\x00\x1f\x7f\u2028\u2029"\\/'},  # escapes (the fast path)
+    ]:
+        assert canonical_json(value) == rfc8785.dumps(value)
+    assert canonical_json({"\U0001f600": 1, "\uffff": 2}) == '{"😀":1,"\uffff":2}'.encode()

@@ -53,7 +53,14 @@ def test_events_are_canonical_leaves(log: ProvenanceLog) -> None:
 
 
 def test_unknown_kind_and_bad_input_are_refused(log: ProvenanceLog) -> None:
-    assert {"extraction_batch", "dbt_build", "validation", "model_training", "publish"} == KINDS
+    assert {
+        "extraction_batch",
+        "dbt_build",
+        "validation",
+        "model_training",
+        "publish",
+        "anchor",
+    } == KINDS
     with pytest.raises(ValueError, match="unknown provenance event kind 'deploy'"):
         log.append_event("deploy", {})
     with pytest.raises(ValueError, match="has no time zone"):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import random
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ledger import store
+from ledger import reference, store
 from ledger.canonical import canonical_json
 from ledger.errors import ProofError, StoreError
 from ledger.hashing import EMPTY_ROOT, leaf_hash
@@ -208,3 +211,80 @@ def test_concurrent_writers_never_fork(db_url: str, conn: psycopg.Connection[Any
     with conn.transaction():
         (nodes,) = conn.execute("select count(*) from ledger.nodes").fetchone() or (0,)
     assert nodes == sum(size >> level for level in range(1, size.bit_length()))
+
+
+def test_batch_entry_is_found_by_batch_id(conn: psycopg.Connection[Any]) -> None:
+    store.append(conn, events(0, 3))
+    store.append(
+        conn,
+        [
+            {"kind": "extraction_batch", "payload": {"batch_id": "b-1", "merkle_root": "00"}},
+            {"kind": "validation", "payload": {"batch_id": "b-2"}},
+            {"kind": "extraction_batch", "payload": {"batch_id": "b-2"}},
+        ],
+    )
+    assert store.batch_entry(conn, "b-1") == 3
+    assert store.batch_entry(conn, "b-2") == 5, "only extraction_batch entries count"
+    assert store.batch_entry(conn, "b-3") is None
+    with conn.transaction():
+        plan = conn.execute(
+            "explain select min(idx) from ledger.leaves"
+            ' where substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
+            " and ledger.entry(body) #>> '{payload,batch_id}' = 'b-1'"
+        ).fetchall()
+    assert "leaves_extraction_batch" in " ".join(r[0] for r in plan)
+
+
+def test_scan_leaves_reads_every_entry_in_order(conn: psycopg.Connection[Any]) -> None:
+    store.append(conn, events(0, 25))
+    rows = list(store.scan_leaves(conn, chunk=7))
+    assert [i for i, _, _ in rows] == list(range(25))
+    assert all(leaf_hash(body) == h for _, h, body in rows)
+    assert [i for i, _, _ in store.scan_leaves(conn, 10, chunk=4)] == list(range(10))
+
+
+def test_an_old_schema_is_upgraded_in_place(conn: psycopg.Connection[Any]) -> None:
+    store.append(conn, events(0, 3))
+    with conn.transaction():
+        conn.execute("drop table ledger.anchor_receipts")
+        conn.execute("comment on schema ledger is 'orderhub provenance ledger, schema 1'")
+        conn.execute("drop index ledger.leaves_extraction_batch")
+    store.ensure_schema(conn)
+    assert store.tree_size(conn) == 3
+    with conn.transaction():
+        assert conn.execute("select count(*) from ledger.anchor_receipts").fetchone() == (0,)
+    store.append(conn, [{"kind": "extraction_batch", "payload": {"batch_id": "b-9"}}])
+    assert store.batch_entry(conn, "b-9") == 3
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=st.lists(st.integers(1, 40), min_size=1, max_size=6), data=st.data())
+def test_store_matches_the_reference_on_random_logs(
+    pg_server: str, batches: list[int], data: st.DataObject
+) -> None:
+    name = f"prop_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = f"{pg_server.rpartition('/')[0]}/{name}"
+    try:
+        with psycopg.connect(url) as own:
+            store.ensure_schema(own)
+            bodies: list[dict[str, Any]] = []
+            for n in batches:
+                chunk = events(len(bodies), n)
+                store.append(own, chunk)
+                bodies.extend(chunk)
+            hashes = [leaf_hash(canonical_json(b)) for b in bodies]
+            size = data.draw(st.integers(1, len(hashes)), label="size")
+            index = data.draw(st.integers(0, size - 1), label="index")
+            old = data.draw(st.integers(0, size), label="old size")
+            assert store.root(own, size) == reference.root(hashes[:size])
+            assert store.inclusion_proof(own, index, size) == reference.inclusion_proof(
+                index, hashes[:size]
+            )
+            assert store.consistency_proof(own, old, size) == reference.consistency_proof(
+                old, hashes[:size]
+            )
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from quality.runner import validate
-from quality.suites import CANONICAL_EVENTS, CURRENT_STATUS
+from quality.suites import CANONICAL_EVENTS, CURRENT_STATUS, ORDER_EXCEPTIONS
 
 
 def _make_events(db_url: str, rows: list[tuple]) -> None:
@@ -62,3 +62,26 @@ def test_bad_events_fail_and_name_what_is_wrong(db_url: str) -> None:
 def test_suite_version_changes_with_the_suite() -> None:
     assert CANONICAL_EVENTS.version != CURRENT_STATUS.version
     assert len(CANONICAL_EVENTS.version) == 64
+
+
+def test_exceptions_suite_accepts_every_type_and_rejects_others(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "create schema if not exists marts;"
+            "create table marts.fct_order_exceptions(exception_id text, order_id text,"
+            " exception_type text, severity text, detected_since timestamptz)"
+        )
+        conn.execute(
+            "insert into marts.fct_order_exceptions values"
+            " ('x1', '1000001', 'misroute', 'error', '2026-10-01T00:00:00Z'),"
+            " ('x2', '1000002', 'stuck_beyond_sla', 'warning', '2026-10-01T00:00:00Z')"
+        )
+    assert validate(db_url, ORDER_EXCEPTIONS).success
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into marts.fct_order_exceptions values"
+            " ('x3', '1000003', 'lost', 'fatal', '2026-10-01T00:00:00Z')"
+        )
+    outcome = validate(db_url, ORDER_EXCEPTIONS)
+    assert not outcome.success
+    assert {f.column for f in outcome.failures} == {"exception_type", "severity"}

@@ -1,4 +1,5 @@
-"""Fixtures for the sandbox tests: the default scenario and a started sandbox server."""
+"""Fixtures for the sandbox tests: the default scenario, a started sandbox server, and bearer
+tokens from the CRM's and the WMS's OAuth token endpoints."""
 
 from __future__ import annotations
 
@@ -34,3 +35,25 @@ def sandbox(scenario: Scenario, credentials: SandboxCredentials) -> Iterator[San
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=10) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def crm_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
+    """An access token from the CRM's token endpoint (Salesforce refresh-token flow)."""
+    response = httpx.post(
+        sandbox.base_url("crm") + "/services/oauth2/token",
+        data={"grant_type": "refresh_token", **credentials.for_system("crm")},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def wms_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
+    """An access token from the WMS's token endpoint (client-credentials flow)."""
+    response = httpx.post(
+        sandbox.base_url("wms") + "/api/v1/oauth/token",
+        data={"grant_type": "client_credentials", **credentials.for_system("wms")},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])

@@ -7,7 +7,6 @@ import re
 import httpx
 import pytest
 
-from orderhub.sandbox.credentials import SandboxCredentials
 from orderhub.sandbox.scenario import Scenario
 from orderhub.sandbox.server import SandboxServer
 
@@ -21,8 +20,8 @@ pytestmark = pytest.mark.timeout(60)
 MAX_PAGES = 500
 
 
-def auth(credentials: SandboxCredentials, batch: int | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {credentials.crm_token}"}
+def auth(crm_token: str, batch: int | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {crm_token}"}
     if batch is not None:
         headers["Sforce-Query-Options"] = f"batchSize={batch}"
     return headers
@@ -47,16 +46,17 @@ def walk(
             assert len(rows) == total
             return rows
         assert re.fullmatch(
-            r"/crm/services/data/v60\.0/query/01g[0-9A-F]{15}-\d+", body["nextRecordsUrl"]
+            r"/crm/services/data/v60\.0/query/01(g[0-9A-F]{15}|k[0-9A-V]+)-\d+",
+            body["nextRecordsUrl"],
         )
         response = http.get(sandbox.root_url + body["nextRecordsUrl"], headers=headers)
     raise AssertionError(f"paging did not end within {MAX_PAGES} pages")
 
 
 def test_paging_walks_every_record_once_in_order(
-    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+    sandbox: SandboxServer, scenario: Scenario, crm_token: str, http: httpx.Client
 ) -> None:
-    rows = walk(http, sandbox, auth(credentials, 53), SOQL.format(where=""))
+    rows = walk(http, sandbox, auth(crm_token, 53), SOQL.format(where=""))
     expected = sorted(
         scenario.crm_fulfillment_orders(), key=lambda r: (r["LastModifiedDate"], r["Id"])
     )
@@ -64,26 +64,24 @@ def test_paging_walks_every_record_once_in_order(
     assert rows[0]["attributes"]["type"] == "FulfillmentOrder"
 
 
-def test_default_batch_is_200(
-    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
-) -> None:
+def test_default_batch_is_200(sandbox: SandboxServer, crm_token: str, http: httpx.Client) -> None:
     response = http.get(
         sandbox.base_url("crm") + "/services/data/v60.0/query",
         params={"q": SOQL.format(where="")},
-        headers=auth(credentials),
+        headers=auth(crm_token),
     )
     assert len(response.json()["records"]) == 200
 
 
 def test_filter_is_inclusive(
-    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+    sandbox: SandboxServer, scenario: Scenario, crm_token: str, http: httpx.Client
 ) -> None:
     records = scenario.crm_fulfillment_orders()
     since = sorted(r["LastModifiedDate"] for r in records)[300]
     rows = walk(
         http,
         sandbox,
-        auth(credentials, 17),
+        auth(crm_token, 17),
         SOQL.format(where=f" WHERE LastModifiedDate >= {since}"),
     )
     assert rows[0]["LastModifiedDate"] == since
@@ -93,13 +91,13 @@ def test_filter_is_inclusive(
 
 
 def test_multiline_lowercase_soql_is_understood(
-    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+    sandbox: SandboxServer, crm_token: str, http: httpx.Client
 ) -> None:
     soql = (
         "select Id,\n  Status\nfrom FulfillmentOrder\n"
         "where LastModifiedDate >= 2026-10-20T00:00:00Z\norder by LastModifiedDate, Id"
     )
-    rows = walk(http, sandbox, auth(credentials, 5), soql)
+    rows = walk(http, sandbox, auth(crm_token, 5), soql)
     assert rows and all(r["LastModifiedDate"] >= "2026-10-20T00:00:00Z" for r in rows)
 
 
@@ -131,7 +129,7 @@ def test_auth_rejected(sandbox: SandboxServer, http: httpx.Client, headers: dict
 )
 def test_malformed_queries_are_400(
     sandbox: SandboxServer,
-    credentials: SandboxCredentials,
+    crm_token: str,
     http: httpx.Client,
     soql: str | None,
     named: str,
@@ -140,7 +138,7 @@ def test_malformed_queries_are_400(
     response = http.get(
         sandbox.base_url("crm") + "/services/data/v60.0/query",
         params=params,
-        headers=auth(credentials),
+        headers=auth(crm_token),
     )
     assert response.status_code == 400
     [error] = response.json()
@@ -149,9 +147,9 @@ def test_malformed_queries_are_400(
 
 @pytest.mark.parametrize("size", ["0", "2001", "many"])
 def test_bad_batch_size_is_400(
-    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client, size: str
+    sandbox: SandboxServer, crm_token: str, http: httpx.Client, size: str
 ) -> None:
-    headers = {**auth(credentials), "Sforce-Query-Options": f"batchSize={size}"}
+    headers = {**auth(crm_token), "Sforce-Query-Options": f"batchSize={size}"}
     response = http.get(
         sandbox.base_url("crm") + "/services/data/v60.0/query",
         params={"q": SOQL.format(where="")},
@@ -161,11 +159,33 @@ def test_bad_batch_size_is_400(
     assert "batchSize" in response.json()[0]["message"]
 
 
-def test_bad_locator_is_400(
-    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
-) -> None:
+def test_bad_locator_is_400(sandbox: SandboxServer, crm_token: str, http: httpx.Client) -> None:
     response = http.get(
-        sandbox.base_url("crm") + "/services/data/v60.0/query/nonsense", headers=auth(credentials)
+        sandbox.base_url("crm") + "/services/data/v60.0/query/nonsense", headers=auth(crm_token)
     )
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_keyset_query_with_limit(
+    sandbox: SandboxServer, scenario: Scenario, crm_token: str, http: httpx.Client
+) -> None:
+    ordered = sorted(
+        scenario.crm_fulfillment_orders(), key=lambda r: (r["LastModifiedDate"], r["Id"])
+    )
+    pivot = ordered[100]
+    at, key = pivot["LastModifiedDate"], pivot["Id"]
+    soql = (
+        "SELECT Id FROM FulfillmentOrder WHERE LastModifiedDate > {at} OR "
+        "(LastModifiedDate = {at} AND Id > '{key}') ORDER BY LastModifiedDate, Id LIMIT {n}"
+    )
+    page = http.get(
+        sandbox.base_url("crm") + "/services/data/v60.0/query",
+        params={"q": soql.format(at=at, key=key, n=30)},
+        headers=auth(crm_token, 30),
+    ).json()
+    assert page["done"] is True and page["totalSize"] == 30
+    assert [r["Id"] for r in page["records"]] == [r["Id"] for r in ordered[101:131]]
+    # a LIMIT larger than the batch pages by nextRecordsUrl, and stops at the LIMIT
+    rows = walk(http, sandbox, auth(crm_token, 7), soql.format(at=at, key=key, n=20))
+    assert [r["Id"] for r in rows] == [r["Id"] for r in ordered[101:121]]

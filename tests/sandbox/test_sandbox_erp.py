@@ -158,3 +158,30 @@ def test_top_1000_is_allowed(
     assert response.status_code == 200
     assert len(response.json()["d"]["results"]) == 400
     assert "__next" not in response.json()["d"]
+
+
+def test_keyset_filter_pages_after_a_position(
+    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    ordered = sorted(
+        scenario.erp_sales_orders(), key=lambda r: (r["LastChangeDateTime"], r["SalesOrder"])
+    )
+    pivot = ordered[150]
+    at, key = pivot["LastChangeDateTime"], pivot["SalesOrder"]
+    condition = (
+        f"LastChangeDateTime gt datetimeoffset'{at}' or "
+        f"(LastChangeDateTime eq datetimeoffset'{at}' and SalesOrder gt '{key}')"
+    )
+    rows = walk(
+        http,
+        sandbox,
+        credentials.erp_api_key,
+        **{"$filter": condition, "$top": "60", "$orderby": "LastChangeDateTime,SalesOrder"},
+    )
+    assert [r["SalesOrder"] for r in rows] == [r["SalesOrder"] for r in ordered[151:]]
+    # a keyset position is a whole second
+    fraction = condition.replace(f"'{at}'", f"'{at[:-1]}.5Z'")
+    response = http.get(
+        url(sandbox), params={"$filter": fraction}, headers={"APIKey": credentials.erp_api_key}
+    )
+    assert response.status_code == 400 and "whole second" in response.text

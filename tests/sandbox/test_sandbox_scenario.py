@@ -1,4 +1,6 @@
-"""The scenario: reproducible, consistent across systems, and its stages imply its statuses."""
+"""The scenario: reproducible, consistent across systems, its stages imply its statuses, and
+its anomalies imply exactly the exceptions it expects (checked by an independent reading of
+the records, tests/sandbox/sandbox_events.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from sandbox_events import current_event, events_by_order
+from sandbox_events import current_event, events_by_order, exceptions_by_order
 
-from orderhub.sandbox.model import STAGES
+from orderhub.sandbox.model import ANOMALY_KINDS, STAGES
 from orderhub.sandbox.scenario import DEFAULT_AS_OF, Scenario
+from orderhub.sandbox.vocabularies import SERVED, UNKNOWN_CODE
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SYSTEMS = ("erp", "crm", "wms", "tms")
@@ -57,9 +60,14 @@ def test_every_stage_present_whatever_the_seed(seed: int) -> None:
     assert all(Scenario(seed=seed).stage_counts().values())
 
 
+def healthy(s: Scenario) -> list:
+    """The scenario's orders without an anomaly."""
+    return [o for o in s.orders if o.anomaly is None]
+
+
 def test_old_orders_are_settled_recent_orders_in_flight(scenario: Scenario) -> None:
     cutoff = scenario.as_of - timedelta(days=10)
-    old = Counter(o.stage for o in scenario.orders if o.created_at < cutoff)
+    old = Counter(o.stage for o in healthy(scenario) if o.created_at < cutoff)
     recent = Counter(o.stage for o in scenario.orders if o.created_at >= cutoff)
     assert set(old) <= {"delivered", "cancelled", "returned"}
     assert old["delivered"] > 0.8 * sum(old.values())
@@ -114,6 +122,7 @@ def test_ids_agree_across_systems(scenario: Scenario) -> None:
 def test_timestamps_rise_along_the_lifecycle(scenario: Scenario) -> None:
     as_of = z(scenario.as_of)
     start = z(scenario.as_of - timedelta(days=120))
+    anomalous = set(scenario.anomalies())
     erp = {r["SalesOrder"]: r for r in scenario.erp_sales_orders()}
     crm = {r["OrderSummary"]["OrderNumber"]: r for r in scenario.crm_fulfillment_orders()}
     wms: dict[str, dict[str, dict]] = defaultdict(dict)
@@ -138,7 +147,7 @@ def test_timestamps_rise_along_the_lifecycle(scenario: Scenario) -> None:
             chain.append(pick["create_date"])
             chain.extend(p["date_done"] for p in (pick, pack) if p["date_done"])
             out_done = out["date_done"] or None
-        if order in tms:
+        if order in tms and order not in anomalous:
             tracker = tms[order]
             times = [d["datetime"] for d in tracker["tracking_details"]]
             assert all(ISO.match(t) for t in times)
@@ -165,7 +174,7 @@ def test_steps_rise_strictly_and_end_before_as_of(scenario: Scenario) -> None:
 
 
 def check_status(s: Scenario) -> None:
-    """The last event under the crosswalk implies each order's expected status."""
+    """The events under the crosswalk and the rules imply each order's expected status."""
     events = events_by_order(all_records(s))
     expected = s.expected_status()
     assert set(events) == set(expected)
@@ -174,37 +183,27 @@ def check_status(s: Scenario) -> None:
         decisive = current_event(events[order])
         if decisive.status != status:
             wrong[order] = (status, decisive)
+        if s.orders[int(order) - 1_000_001].anomaly is not None:
+            continue
         # a tie at the last moment is only ever inside the ERP record, or between
         # events that agree anyway (a cancellation reaching every system at once)
-        last = [e for e in events[order] if e.at == decisive.at]
+        last = [e for e in events[order] if e.at == decisive.at and e.payment is None]
         agree = {e.status for e in last if e.system != "erp" or e.status == decisive.status}
         assert agree <= {decisive.status}, (order, last)
         assert max(last, key=lambda e: e.rank).status == decisive.status
     assert not wrong, list(wrong.items())[:5]
 
 
-def check_no_exceptions(s: Scenario) -> None:
-    """No terminal conflict, no regression after a terminal event, delivered where shipped."""
-    events = events_by_order(all_records(s))
-    ship_to = {r["SalesOrder"]: r["ShipToCountry"] for r in s.erp_sales_orders()}
-    delivered_in = {
-        (r["reference"], d["tracking_location"]["country"])
-        for r in s.tms_trackers()
-        for d in r["tracking_details"]
-        if d["status"] == "delivered"
-    }
-    assert all(ship_to[order] == country for order, country in delivered_in)
-    for order, evs in events.items():
-        terminal = [e for e in evs if e.terminal]
-        assert len({e.status for e in terminal}) <= 1, (order, terminal)
-        for t in terminal:
-            later = [e for e in evs if e.at > t.at and e.rank < t.rank]
-            assert not later, (order, t, later)
+def check_exceptions(s: Scenario) -> None:
+    """The records imply exactly the exceptions the scenario expects: its anomalies', and
+    none for a healthy order (no conflict, regression, misroute, unpaid shipment, stuck
+    order or unknown code)."""
+    assert exceptions_by_order(all_records(s)) == s.expected_exceptions()
 
 
 def test_last_event_implies_expected_status(scenario: Scenario) -> None:
     check_status(scenario)
-    check_no_exceptions(scenario)
+    check_exceptions(scenario)
 
 
 @pytest.mark.parametrize(
@@ -212,16 +211,101 @@ def test_last_event_implies_expected_status(scenario: Scenario) -> None:
     [(11, DEFAULT_AS_OF), (12, datetime(2026, 3, 15, 13, 27, 41, tzinfo=UTC))],
 )
 def test_status_holds_for_other_seeds_and_dates(seed: int, as_of: datetime) -> None:
-    s = Scenario(seed=seed, orders=800, as_of=as_of)
+    s = Scenario(seed=seed, orders=800, as_of=as_of, anomalies=3)
     check_status(s)
-    check_no_exceptions(s)
+    check_exceptions(s)
     assert max(o.last_event_at for o in s.orders) < as_of
     assert min(o.created_at for o in s.orders) >= as_of - timedelta(days=120)
 
 
+@pytest.mark.parametrize(("seed", "orders"), [(11, 80), (7, 120), (3, 40), (5, 2000)])
+def test_every_anomaly_kind_once_and_no_spurious_exception(seed: int, orders: int) -> None:
+    s = Scenario(seed=seed, orders=orders)
+    assert sorted(s.anomalies().values()) == sorted(ANOMALY_KINDS)
+    check_status(s)
+    check_exceptions(s)
+    kinds = {kind for found in s.expected_exceptions().values() for kind in found}
+    assert kinds == {
+        "unmapped_status_code",
+        "terminal_conflict",
+        "regression_after_terminal",
+        "misroute",
+        "shipped_before_payment",
+        "stuck_beyond_sla",
+    }
+
+
+def test_anomalies_leave_the_other_orders_alone() -> None:
+    clean, bent = Scenario(seed=11, orders=80, anomalies=0), Scenario(seed=11, orders=80)
+    assert clean.anomalies() == {} and clean.expected_exceptions() == {}
+    check_exceptions(clean)
+    touched = set(bent.anomalies())
+    assert len(touched) == len(ANOMALY_KINDS)
+    for before, after in zip(clean.orders, bent.orders, strict=True):
+        if before.order_id not in touched:
+            assert before == after
+    for system in SYSTEMS:
+        assert len(clean.records(system)) - len(bent.records(system)) == (
+            1 if system == "tms" else 0  # the stuck order never shipped
+        )
+
+
+def test_anomaly_share_and_count() -> None:
+    s = Scenario(seed=5, orders=2000, anomalies=0.01)
+    counts = Counter(s.anomalies().values())
+    assert set(counts) == set(ANOMALY_KINDS) and set(counts.values()) == {20}
+    check_exceptions(s)
+    assert Counter(Scenario(seed=5, orders=300, anomalies=2).anomalies().values()) == {
+        kind: 2 for kind in ANOMALY_KINDS
+    }
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="anomal"):
+            Scenario(orders=10, anomalies=bad)
+
+
+def test_each_anomaly_shows_in_its_system() -> None:
+    s = Scenario(seed=11, orders=80)
+    kind_of = {kind: order for order, kind in s.anomalies().items()}
+    erp = {r["SalesOrder"]: r for r in s.erp_sales_orders()}
+    tms = {r["reference"]: r for r in s.tms_trackers()}
+    picks = {r["origin"]: r for r in s.wms_pickings() if r["picking_type_code"] == "PICK"}
+    late = tms[kind_of["late_arrival"]]
+    times = [d["datetime"] for d in late["tracking_details"]]
+    assert times[-1] < times[-2] and late["status"] == "delivered"
+    assert late["updated_at"] > max(times)
+    assert erp[kind_of["terminal_conflict"]]["OverallSDDocumentRejectionSts"] == "C"
+    assert tms[kind_of["terminal_conflict"]]["status"] == "delivered"
+    regression = tms[kind_of["regression"]]
+    assert [d["status"] for d in regression["tracking_details"]][-2:] == ["delivered", "in_transit"]
+    misrouted = tms[kind_of["misroute"]]
+    delivered_in = misrouted["tracking_details"][-1]["tracking_location"]["country"]
+    assert delivered_in != erp[kind_of["misroute"]]["ShipToCountry"]
+    unpaid = erp[kind_of["unpaid_shipment"]]
+    assert (
+        unpaid["DistributionChannel"] == "10" and unpaid["YY1_ShopFinancialStatus_SDH"] == "PENDING"
+    )
+    stuck = kind_of["stuck"]
+    assert picks[stuck]["state"] == "confirmed" and stuck not in tms
+    assert s.expected_status()[stuck] == "on_hold"
+    unknown = tms[kind_of["unknown_code"]]
+    assert UNKNOWN_CODE[2] in {d["status"] for d in unknown["tracking_details"]}
+
+
+def test_every_code_sent_is_in_the_served_vocabularies(scenario: Scenario) -> None:
+    sent = {
+        (e.system, e.field, e.code)
+        for evs in events_by_order(all_records(scenario)).values()
+        for e in evs
+    }
+    outside = {code for code in sent if code[2] not in SERVED.get(code[:2], ())}
+    assert outside == {UNKNOWN_CODE}
+
+
 def test_erp_never_shows_goods_issue_before_the_goods_left(scenario: Scenario) -> None:
-    stage = {o.order_id: o.stage for o in scenario.orders}
+    stage = {o.order_id: o.stage for o in healthy(scenario)}
     for r in scenario.erp_sales_orders():
+        if r["SalesOrder"] not in stage:
+            continue
         if stage[r["SalesOrder"]] in {"placed", "processing", "on_hold", "cancelled"}:
             assert r["OverallTotalDeliveryStatus"] != "C", r["SalesOrder"]
         assert (r["OverallSDDocumentRejectionSts"] == "C") == (
@@ -231,7 +315,7 @@ def test_erp_never_shows_goods_issue_before_the_goods_left(scenario: Scenario) -
 
 def test_stages_show_in_the_systems(scenario: Scenario) -> None:
     by_stage: dict[str, set[str]] = defaultdict(set)
-    for o in scenario.orders:
+    for o in healthy(scenario):
         by_stage[o.stage].add(o.order_id)
     picks = {r["origin"]: r for r in scenario.wms_pickings() if r["picking_type_code"] == "PICK"}
     trackers = {r["reference"]: r for r in scenario.tms_trackers()}

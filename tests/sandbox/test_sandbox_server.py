@@ -13,6 +13,7 @@ import pytest
 from orderhub.sandbox.credentials import SECRET_NAMES, SandboxCredentials
 from orderhub.sandbox.scenario import Scenario
 from orderhub.sandbox.server import SandboxServer
+from orderhub.secrets import SOURCE_SECRETS, source_credentials
 from orderhub.settings import Settings
 
 
@@ -48,7 +49,7 @@ def test_unknown_system() -> None:
 def test_upsert_is_served_while_running() -> None:
     credentials = SandboxCredentials.generate()
     with SandboxServer(Scenario(orders=40), credentials) as server:
-        headers = {"Authorization": f"Bearer {credentials.wms_token}"}
+        headers = {"Authorization": f"Bearer {server.issuers['wms'].issue()}"}
         url = server.base_url("wms") + "/api/v1/pickings"
         first = httpx.get(url, params={"limit": "1"}, headers=headers).json()["data"][0]
         moved = dict(
@@ -85,19 +86,76 @@ def test_store_without_scenario_and_neither() -> None:
         SandboxServer(None, SandboxCredentials.generate())
 
 
-def test_credentials_from_settings_use_the_sandbox_secret_names(
+def test_credentials_from_settings_are_the_connectors_source_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ORDERHUB_SECRET_SANDBOX_CRM_TOKEN", "crm-from-env")
+    monkeypatch.setenv("ORDERHUB_SECRET_CRM_CLIENT_SECRET", "crm-from-env")
     settings = Settings(home=tmp_path)
     credentials = SandboxCredentials.from_settings(settings)
-    assert credentials.crm_token == "crm-from-env"
+    assert credentials.crm_client_secret == "crm-from-env"
     assert SandboxCredentials.from_settings(settings) == credentials
-    for name, secret in SECRET_NAMES.items():
-        assert secret.startswith("sandbox-")
-        if name != "crm_token":
-            assert (tmp_path / "secrets" / secret).read_text() == getattr(credentials, name)
+    secret_names = [name for names in SOURCE_SECRETS.values() for name in names.values()]
+    assert sorted(SECRET_NAMES.values()) == sorted(secret_names)
+    for system, names in SOURCE_SECRETS.items():
+        assert source_credentials(settings, system) == credentials.for_system(system)
+        for field, secret in names.items():
+            if secret != "crm-client-secret":
+                stored = (tmp_path / "secrets" / secret).read_text()
+                assert stored == credentials.for_system(system)[field]
     assert "crm-from-env" not in repr(credentials)
-    assert credentials.for_system("erp") == credentials.erp_api_key
+    assert credentials.for_system("erp") == {"api_key": credentials.erp_api_key}
+    assert set(credentials.for_system("crm")) == {"client_id", "client_secret", "refresh_token"}
     with pytest.raises(ValueError):
-        SandboxCredentials("", "a", "b", "c")
+        SandboxCredentials("", "a", "b", "c", "d", "e", "f")
+
+
+def test_token_endpoints_issue_tokens_the_record_endpoints_accept() -> None:
+    credentials = SandboxCredentials.generate()
+    with SandboxServer(Scenario(orders=5), credentials, token_ttl=60) as server:
+        crm = httpx.post(
+            server.base_url("crm") + "/services/oauth2/token",
+            data={"grant_type": "refresh_token", **credentials.for_system("crm")},
+        ).json()
+        assert crm["token_type"] == "Bearer" and crm["instance_url"] == server.base_url("crm")
+        assert "expires_in" not in crm  # Salesforce does not say
+        query = server.base_url("crm") + "/services/data/v60.0/query"
+        soql = {"q": "SELECT Id FROM FulfillmentOrder"}
+        bearer = {"Authorization": f"Bearer {crm['access_token']}"}
+        assert httpx.get(query, params=soql, headers=bearer).status_code == 200
+        # Basic client authentication works too (RFC 6749 §2.3.1)
+        wms = httpx.post(
+            server.base_url("wms") + "/api/v1/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(credentials.wms_client_id, credentials.wms_client_secret),
+        ).json()
+        assert wms["expires_in"] == 60
+        pickings = server.base_url("wms") + "/api/v1/pickings"
+        bearer = {"Authorization": f"Bearer {wms['access_token']}"}
+        assert httpx.get(pickings, headers=bearer).status_code == 200
+        server.issuers["wms"].expire_all()
+        assert httpx.get(pickings, headers=bearer).status_code == 401
+
+
+TOKEN_PATHS = {"crm": "/services/oauth2/token", "wms": "/api/v1/oauth/token"}
+
+
+@pytest.mark.parametrize(
+    ("system", "form", "status", "error"),
+    [
+        ("crm", {"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ("crm", {"refresh_token": "stale"}, 400, "invalid_grant"),
+        ("crm", {"client_secret": "no"}, 400, "invalid_client"),
+        ("wms", {"client_secret": "no"}, 401, "invalid_client"),
+    ],
+)
+def test_token_endpoints_refuse_bad_grants(
+    system: str, form: dict[str, str], status: int, error: str
+) -> None:
+    path = TOKEN_PATHS[system]
+    credentials = SandboxCredentials.generate()
+    with SandboxServer(Scenario(orders=1), credentials) as server:
+        grant = "refresh_token" if system == "crm" else "client_credentials"
+        data = {"grant_type": grant, **credentials.for_system(system), **form}
+        response = httpx.post(server.base_url(system) + path, data=data)
+    assert response.status_code == status
+    assert response.json()["error"] == error

@@ -1,4 +1,5 @@
-"""The TMS app over real HTTP: after_id paging, inclusive updated_at_min, Basic auth, 400s."""
+"""The TMS app over real HTTP: keyset paging (updated_at_min + after_id of the last tracker),
+inclusive updated_at_min, Basic auth, 400s."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ MAX_PAGES = 500
 def walk(http: httpx.Client, sandbox: SandboxServer, key: str, **params: str) -> list[dict]:
     rows: list[dict] = []
     for _ in range(MAX_PAGES):
-        query = dict(params, **({"after_id": rows[-1]["id"]} if rows else {}))
+        query = dict(params)
+        if rows:
+            query.update(updated_at_min=rows[-1]["updated_at"], after_id=rows[-1]["id"])
         response = http.get(sandbox.base_url("tms") + "/v2/trackers", params=query, auth=(key, ""))
         assert response.status_code == 200, response.text
         body = response.json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from orderhub.sandbox.credentials import SandboxCredentials
 from orderhub.sandbox.scenario import Scenario
 from orderhub.sandbox.server import SandboxServer
 
@@ -35,29 +34,29 @@ def walk(http: httpx.Client, sandbox: SandboxServer, token: str, **params: str) 
 
 
 def test_paging_walks_every_record_once_in_order(
-    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+    sandbox: SandboxServer, scenario: Scenario, wms_token: str, http: httpx.Client
 ) -> None:
-    rows = walk(http, sandbox, credentials.wms_token, limit="97")
+    rows = walk(http, sandbox, wms_token, limit="97")
     expected = sorted(scenario.wms_pickings(), key=lambda r: (r["write_date"], r["id"]))
     assert rows == expected
     assert len({r["id"] for r in rows}) == len(rows)
 
 
 def test_default_limit_is_100_and_500_is_allowed(
-    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+    sandbox: SandboxServer, wms_token: str, http: httpx.Client
 ) -> None:
-    headers = {"Authorization": f"Bearer {credentials.wms_token}"}
+    headers = {"Authorization": f"Bearer {wms_token}"}
     url = sandbox.base_url("wms") + "/api/v1/pickings"
     assert len(http.get(url, headers=headers).json()["data"]) == 100
     assert len(http.get(url, params={"limit": "500"}, headers=headers).json()["data"]) == 500
 
 
 def test_updated_since_is_inclusive(
-    sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+    sandbox: SandboxServer, scenario: Scenario, wms_token: str, http: httpx.Client
 ) -> None:
     records = scenario.wms_pickings()
     since = sorted(r["write_date"] for r in records)[700]
-    rows = walk(http, sandbox, credentials.wms_token, updated_since=since, limit="50")
+    rows = walk(http, sandbox, wms_token, updated_since=since, limit="50")
     assert rows[0]["write_date"] == since
     assert sorted(r["id"] for r in rows) == sorted(
         r["id"] for r in records if r["write_date"] >= since
@@ -86,7 +85,7 @@ def test_auth_rejected(sandbox: SandboxServer, http: httpx.Client, headers: dict
 )
 def test_bad_parameters_are_400_naming_them(
     sandbox: SandboxServer,
-    credentials: SandboxCredentials,
+    wms_token: str,
     http: httpx.Client,
     name: str,
     value: str,
@@ -94,7 +93,7 @@ def test_bad_parameters_are_400_naming_them(
     response = http.get(
         sandbox.base_url("wms") + "/api/v1/pickings",
         params={name: value},
-        headers={"Authorization": f"Bearer {credentials.wms_token}"},
+        headers={"Authorization": f"Bearer {wms_token}"},
     )
     assert response.status_code == 400
     assert name in response.json()["error"]

@@ -1,5 +1,7 @@
 -- Each observation with its canonical meaning. A code that is not in the crosswalk
--- is kept with is_mapped = false (and null canonical columns), never guessed.
+-- is kept with is_mapped = false (and null canonical columns), never guessed. Codes
+-- with a payment_state (web shop financial status) live on the payment axis: they
+-- never decide the lifecycle status on their own (see order_timeline).
 with
 
 events as (
@@ -38,6 +40,7 @@ mapped as (
         crosswalk.cbv_disposition,
         crosswalk.lifecycle_rank,
         crosswalk.is_terminal,
+        crosswalk.payment_state,
         crosswalk.source_code is not null as is_mapped,
         coalesce(precedence.precedence, 99) as source_precedence,
         case
@@ -46,7 +49,10 @@ mapped as (
         end as status_precedence,
         events.event_time,
         events.node,
+        events.node_type,
+        events.node_region,
         events.node_country,
+        events.event_message,
         crosswalk_version.crosswalk_version,
         events.source_record_key,
         events.content_hash,

@@ -2,6 +2,8 @@
 -- state snapshots: a version that repeats the previous version's code for the same
 -- field (in event-time order) observes the same event again and is left out, so an
 -- event is the moment a code appeared. TMS tracking details are events already.
+-- Windows are partitioned by (source_system, source_record_key) so that a filter on
+-- those columns (the incremental fct_order_status_events) reaches the raw tables.
 with
 
 erp_orders as (
@@ -37,7 +39,10 @@ erp_observations as (
         status_fields.source_code,
         erp_orders.changed_at as event_time,
         erp_orders.store_id as node,
+        'store' as node_type,
+        cast(null as text) as node_region,
         cast(null as text) as node_country,
+        cast(null as text) as event_message,
         erp_orders.record_key as source_record_key,
         erp_orders.content_hash,
         erp_orders.batch_id,
@@ -48,8 +53,12 @@ erp_observations as (
         values
             ('OverallSDProcessStatus', erp_orders.overall_sd_process_status),
             ('OverallTotalDeliveryStatus', erp_orders.overall_total_delivery_status),
-            ('OverallSDDocumentRejectionSts', erp_orders.overall_sd_document_rejection_status)
+            ('OverallSDDocumentRejectionSts', erp_orders.overall_sd_document_rejection_status),
+            ('YY1_ShopFinancialStatus_SDH', erp_orders.shop_financial_status)
     ) as status_fields (source_field, source_code)
+    -- the web shop's financial status is optional (store orders have none)
+    where status_fields.source_code is not null
+        or status_fields.source_field <> 'YY1_ShopFinancialStatus_SDH'
 
 ),
 
@@ -62,7 +71,10 @@ crm_observations as (
         status as source_code,
         changed_at as event_time,
         fulfilled_from_location as node,
+        'warehouse' as node_type,
+        cast(null as text) as node_region,
         cast(null as text) as node_country,
+        cast(null as text) as event_message,
         record_key as source_record_key,
         content_hash,
         batch_id,
@@ -81,7 +93,10 @@ wms_observations as (
         state as source_code,
         changed_at as event_time,
         warehouse as node,
+        'warehouse' as node_type,
+        cast(null as text) as node_region,
         cast(null as text) as node_country,
+        cast(null as text) as event_message,
         record_key as source_record_key,
         content_hash,
         batch_id,
@@ -123,7 +138,14 @@ tms_observations as (
         status as source_code,
         event_time,
         city as node,
+        -- a scan at a carrier facility (hub) or anywhere else the carrier reports from
+        case
+            when status_detail like '%facility%' then 'carrier_hub'
+            else 'carrier_location'
+        end as node_type,
+        state as node_region,
         country as node_country,
+        message as event_message,
         record_key as source_record_key,
         content_hash,
         batch_id,
@@ -142,7 +164,10 @@ unioned as (
         source_code,
         event_time,
         node,
+        node_type,
+        node_region,
         node_country,
+        event_message,
         source_record_key,
         content_hash,
         batch_id,

@@ -1,7 +1,7 @@
 -- The crosswalk with its version: the hex SHA-256 of its rows in key order
--- (C collation), each row the jsonb text of an array of its nine columns, rows
--- joined by a newline. Recompute it from the CSV with
--- json.dumps([...], ensure_ascii=False) per row (see tests/dbt_project).
+-- (C collation), each row the jsonb text of an array of its ten columns, rows
+-- joined by a newline. orderhub.crosswalk.crosswalk_version recomputes it from the
+-- CSV (json.dumps([...], ensure_ascii=False) per row; tests/dbt_project compares).
 with
 
 crosswalk as (
@@ -25,6 +25,7 @@ serialized as (
             cbv_disposition,
             lifecycle_rank,
             is_terminal,
+            payment_state,
             notes
         )::text as row_text
 
@@ -65,6 +66,7 @@ final as (
         crosswalk.cbv_disposition,
         crosswalk.lifecycle_rank,
         crosswalk.is_terminal,
+        crosswalk.payment_state,
         crosswalk.notes,
         versioned.crosswalk_version
 

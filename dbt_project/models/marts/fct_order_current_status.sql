@@ -1,50 +1,102 @@
-{{ config(indexes=[
-    {'columns': ['order_id'], 'unique': true},
-    {'columns': ['canonical_status', 'updated_at']},
-]) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ delete_orders_to_rebuild([]) }}",
+    indexes=[
+        {'columns': ['order_id'], 'unique': true},
+        {'columns': ['canonical_status', 'updated_at']},
+        {'columns': ['built_at']},
+    ],
+) }}
 
--- One row per ERP order. Its status is the canonical status of its last mapped event
--- by event time (never arrival time); at equal time the lower status precedence wins
--- (tms 1, wms 2, crm 3, erp 4; 0 for the system that is the authority on that status:
--- the ERP on cancelled), then the higher lifecycle rank.
+-- One row per ERP order: its status is the canonical status of the step of its timeline
+-- that decides (order_timeline: event time, never arrival; ties by status precedence,
+-- then lifecycle rank; regressions after a terminal state and payment codes never
+-- decide, except that an unpaid order the lifecycle still calls placed is payment_due).
+-- status_since is when the order entered that status. Incremental per order.
+{%- set seeds = [] -%}
+{%- set state = incremental_state(seeds) %}
+
 with
 
 orders as (
 
     select * from {{ ref('stg_erp__sales_orders') }}
     where is_latest_version
+    {%- if state.mode == 'incremental' %}
+        and order_id in ({{ orders_to_rebuild(state) }})
+    {%- endif %}
+
+),
+
+fulfillment_orders as (
+
+    select
+        order_id,
+        delivery_method,
+        row_number() over (
+            partition by order_id
+            order by changed_at desc, extracted_at desc, content_hash desc
+        ) as recency
+
+    from {{ ref('stg_crm__fulfillment_orders') }}
+
+),
+
+steps as (
+
+    select * from {{ ref('order_timeline') }}
+    where order_id in (select order_id from orders)
 
 ),
 
 events as (
 
     select * from {{ ref('fct_order_status_events') }}
+    where order_id in (select order_id from orders)
 
 ),
 
-ranked_events as (
+deciding_steps as (
 
+    select * from steps
+    where decides_status
+
+),
+
+status_runs as (
+
+    -- the latest start of a run of the deciding step's status, on its axis
     select
-        *,
+        deciding_steps.order_id,
+        run_starts.event_id as status_since_event_id,
+        run_starts.event_time as status_since,
         row_number() over (
-            partition by order_id
-            order by
-                event_time desc,
-                status_precedence asc,
-                lifecycle_rank desc,
-                source_field asc,
-                event_id asc
+            partition by deciding_steps.order_id
+            order by run_starts.step_number desc
         ) as recency
 
-    from events
-    where is_mapped
+    from deciding_steps
+    inner join steps as run_starts
+        on deciding_steps.order_id = run_starts.order_id
+        and run_starts.starts_status_run
+        and run_starts.step_number <= deciding_steps.step_number
+        and (run_starts.payment_state is null) = (deciding_steps.payment_state is null)
+        and not run_starts.is_regression
 
 ),
 
-current_events as (
+last_payment_steps as (
 
-    select * from ranked_events
-    where recency = 1
+    select
+        order_id,
+        payment_state,
+        source_code,
+        row_number() over (partition by order_id order by step_number desc) as recency
+
+    from steps
+    where payment_state is not null
 
 ),
 
@@ -60,6 +112,17 @@ event_counts as (
 
 ),
 
+step_counts as (
+
+    select
+        order_id,
+        count(*) filter (where is_regression) as regression_count
+
+    from steps
+    group by order_id
+
+),
+
 final as (
 
     select
@@ -70,34 +133,57 @@ final as (
         orders.store_id,
 
         ---------- status
-        current_events.canonical_status,
-        current_events.event_time as updated_at,
-        current_events.is_terminal,
-        current_events.source_system as status_source_system,
-        current_events.source_field as status_source_field,
-        current_events.source_code as status_source_code,
-        current_events.node as status_node,
-        current_events.event_id as status_event_id,
-        current_events.crosswalk_version,
+        deciding_steps.canonical_status,
+        deciding_steps.event_time as updated_at,
+        status_runs.status_since,
+        deciding_steps.is_terminal,
+        deciding_steps.source_system as status_source_system,
+        deciding_steps.source_field as status_source_field,
+        deciding_steps.source_code as status_source_code,
+        deciding_steps.node as status_node,
+        deciding_steps.event_id as status_event_id,
+        status_runs.status_since_event_id,
+        deciding_steps.crosswalk_version,
 
-        ---------- order attributes (latest ERP version)
+        ---------- payment (the last payment code of the web shop, if any)
+        last_payment_steps.payment_state,
+        last_payment_steps.source_code as payment_source_code,
+
+        ---------- order attributes (latest ERP and CRM versions)
         orders.region,
         orders.ship_to_country,
         orders.ship_to_region,
         orders.channel,
+        fulfillment_orders.delivery_method,
         orders.total_net_amount,
         orders.currency,
         orders.created_at,
 
         ---------- counts
         coalesce(event_counts.event_count, 0) as event_count,
-        coalesce(event_counts.unmapped_event_count, 0) as unmapped_event_count
+        coalesce(event_counts.unmapped_event_count, 0) as unmapped_event_count,
+        coalesce(step_counts.regression_count, 0) as regression_count,
+
+        ---------- build bookkeeping
+        {{ build_stamp() }} as built_at,
+        {{ inputs_fingerprint(seeds) }} as inputs_version
 
     from orders
-    left join current_events
-        on orders.order_id = current_events.order_id
+    left join deciding_steps
+        on orders.order_id = deciding_steps.order_id
+    left join status_runs
+        on orders.order_id = status_runs.order_id
+        and status_runs.recency = 1
+    left join last_payment_steps
+        on orders.order_id = last_payment_steps.order_id
+        and last_payment_steps.recency = 1
+    left join fulfillment_orders
+        on orders.order_id = fulfillment_orders.order_id
+        and fulfillment_orders.recency = 1
     left join event_counts
         on orders.order_id = event_counts.order_id
+    left join step_counts
+        on orders.order_id = step_counts.order_id
 
 )
 

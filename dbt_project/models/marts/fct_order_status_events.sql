@@ -1,13 +1,37 @@
-{{ config(indexes=[
-    {'columns': ['event_id'], 'unique': true},
-    {'columns': ['order_id', 'event_time']},
-]) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'source_record_key'],
+    on_schema_change='sync_all_columns',
+    indexes=[
+        {'columns': ['event_id'], 'unique': true},
+        {'columns': ['order_id', 'event_time']},
+        {'columns': ['source_system', 'source_record_key']},
+        {'columns': ['built_at']},
+        {'columns': ['event_time']},
+    ],
+) }}
+
+-- depends_on: {{ source('erp', 'sales_orders') }}
+-- depends_on: {{ source('crm', 'fulfillment_orders') }}
+-- depends_on: {{ source('wms', 'pickings') }}
+-- depends_on: {{ source('tms', 'trackers') }}
+
+{#- Incremental by source record: a run re-derives every event of each record that has a
+    version extracted since the last run (delete+insert on the record), so a late older
+    version lands where it happened and an event it makes redundant disappears. A changed
+    crosswalk or precedence seed re-derives every record (README, "Incremental builds"). -#}
+{%- set seeds = ['status_crosswalk', 'source_precedence'] -%}
+{%- set state = incremental_state(seeds) %}
 
 with
 
 mapped_events as (
 
     select * from {{ ref('int_order_events__mapped') }}
+    {%- if state.mode == 'incremental' %}
+    where {{ source_records_condition(changed_source_records()) }}
+    {%- endif %}
 
 ),
 
@@ -60,13 +84,17 @@ final as (
         cbv_disposition,
         lifecycle_rank,
         is_terminal,
+        payment_state,
         is_mapped,
         source_precedence,
         status_precedence,
 
         ---------- where and when
         node,
+        node_type,
+        node_region,
         node_country,
+        event_message,
         event_time,
 
         ---------- provenance
@@ -74,7 +102,11 @@ final as (
         source_record_key,
         content_hash as source_content_hash,
         batch_id as source_batch_id,
-        extracted_at as source_extracted_at
+        extracted_at as source_extracted_at,
+
+        ---------- build bookkeeping
+        {{ build_stamp() }} as built_at,
+        {{ inputs_fingerprint(seeds) }} as inputs_version
 
     from deduplicated
     where nth_sighting = 1

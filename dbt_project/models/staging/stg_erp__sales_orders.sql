@@ -29,13 +29,21 @@ renamed as (
         data ->> 'ShipToRegion' as ship_to_region,
         data ->> 'TransactionCurrency' as currency,
 
-        ---------- status codes (text, as sent; an empty delivery status is BLANK)
-        data ->> 'OverallSDProcessStatus' as overall_sd_process_status,
+        ---------- status codes (text, as sent; an empty or missing SD status is BLANK,
+        ---------- SAP's "not relevant"; the web shop's financial status is null when empty)
+        coalesce(
+            nullif(data ->> 'OverallSDProcessStatus', ''),
+            'BLANK'
+        ) as overall_sd_process_status,
         coalesce(
             nullif(data ->> 'OverallTotalDeliveryStatus', ''),
             'BLANK'
         ) as overall_total_delivery_status,
-        data ->> 'OverallSDDocumentRejectionSts' as overall_sd_document_rejection_status,
+        coalesce(
+            nullif(data ->> 'OverallSDDocumentRejectionSts', ''),
+            'BLANK'
+        ) as overall_sd_document_rejection_status,
+        nullif(data ->> 'YY1_ShopFinancialStatus_SDH', '') as shop_financial_status,
 
         ---------- numerics
         cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
@@ -59,10 +67,12 @@ renamed as (
 
 final as (
 
+    -- partitioned by record_key (= SalesOrder) so that a filter on record_key, such as
+    -- the incremental fct_order_status_events sets, reaches the raw table
     select
         *,
         row_number() over (
-            partition by order_id
+            partition by record_key
             order by changed_at desc, extracted_at desc, content_hash desc
         ) = 1 as is_latest_version
 

@@ -64,11 +64,13 @@ renamed as (
 
 deduplicated as (
 
+    -- partitioned by record_key (= tracker id) so that a filter on record_key, such as
+    -- the incremental fct_order_status_events sets, reaches the raw table
     select
         *,
         row_number() over (
             partition by
-                tracker_id,
+                record_key,
                 event_time,
                 coalesce(status, ''),
                 coalesce(status_detail, '')

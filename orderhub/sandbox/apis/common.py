@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from orderhub.sandbox.clock import lower_bound
+from orderhub.sandbox.clock import iso, lower_bound, parse_instant
 
 
 class BadParameter(ValueError):
@@ -31,13 +31,6 @@ def same_secret(given: str | None, expected: str) -> bool:
     if given is None:
         return False
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def bearer_ok(request: Request, token: str) -> bool:
-    """Whether the request carries ``Authorization: Bearer <token>``."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return scheme.lower() == "bearer" and same_secret(value.strip(), token)
 
 
 def basic_user_ok(request: Request, user: str) -> bool:
@@ -68,6 +61,17 @@ def instant_param(value: str | None, name: str) -> str | None:
         return lower_bound(value)
     except ValueError:
         raise BadParameter(name, f"not an ISO 8601 date-time: {value!r}") from None
+
+
+def exact_instant(value: str, name: str) -> str:
+    """A keyset position's instant in the sandbox's form; it must be a whole second."""
+    try:
+        seconds = parse_instant(value)
+    except ValueError:
+        raise BadParameter(name, f"not an ISO 8601 date-time: {value!r}") from None
+    if seconds != int(seconds) or seconds < 0:
+        raise BadParameter(name, f"a keyset position is a whole second, got {value!r}")
+    return iso(int(seconds))
 
 
 def int_param(value: str | None, name: str, *, default: int, low: int, high: int | None) -> int:

@@ -2,10 +2,13 @@
 
 ``GET /sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder`` with header ``APIKey``;
 ``$top`` (≤ 1000, default 100), ``$skip``, ``$orderby=LastChangeDateTime``,
-``$filter=LastChangeDateTime ge datetimeoffset'<ISO>'`` (inclusive), ``$expand=to_Item``,
-``$format=json``. Replies ``{"d": {"results": [...], "__next": "<absolute URL>"}}``;
-``__next`` is absent on the last page. Without ``$expand=to_Item`` the items are a
-deferred link, as OData v2 does.
+``$filter=LastChangeDateTime ge datetimeoffset'<ISO>'`` (inclusive) or the keyset form
+``LastChangeDateTime gt datetimeoffset'<T>' or (LastChangeDateTime eq datetimeoffset'<T>' and
+SalesOrder gt '<K>')`` (everything after the order ``K`` changed at ``T``: what a client that
+pages by the last record it saw sends, so a record changing mid-walk cannot shift the pages),
+``$expand=to_Item``, ``$format=json``. Replies
+``{"d": {"results": [...], "__next": "<absolute URL>"}}``; ``__next`` is absent on the last
+page. Without ``$expand=to_Item`` the items are a deferred link, as OData v2 does.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from starlette.routing import Route
 
 from orderhub.sandbox.apis.common import (
     BadParameter,
+    exact_instant,
     instant_param,
     int_param,
     optional,
@@ -36,6 +40,12 @@ _OPTIONS = frozenset({"$format", "$top", "$skip", "$orderby", "$filter", "$expan
 _FILTER = re.compile(
     r"^\s*LastChangeDateTime\s+ge\s+datetime(?:offset)?'(?P<since>[^']+)'\s*$", re.IGNORECASE
 )
+_KEYSET = re.compile(
+    r"^\s*\(?\s*LastChangeDateTime\s+gt\s+datetime(?:offset)?'(?P<since>[^']+)'\s+or\s+"
+    r"\(\s*LastChangeDateTime\s+eq\s+datetime(?:offset)?'(?P<equal>[^']+)'\s+and\s+"
+    r"SalesOrder\s+gt\s+'(?P<key>[^']*)'\s*\)\s*\)?\s*$",
+    re.IGNORECASE,
+)
 _ORDERBY = re.compile(
     r"^\s*LastChangeDateTime(?:\s+asc)?(?:\s*,\s*SalesOrder(?:\s+asc)?)?\s*$", re.IGNORECASE
 )
@@ -46,8 +56,8 @@ def _error(status: int, message: str) -> JSONResponse:
     return reply(body, status)
 
 
-def _query(request: Request) -> tuple[str | None, int, int, bool]:
-    """(since, top, skip, expand) from the OData system query options."""
+def _query(request: Request) -> tuple[str | tuple[str, str] | None, int, int, bool]:
+    """(since or keyset position, top, skip, expand) from the OData system query options."""
     params = request.query_params
     for name in params:
         if name.startswith("$") and name not in _OPTIONS:
@@ -62,17 +72,22 @@ def _query(request: Request) -> tuple[str | None, int, int, bool]:
         raise BadParameter(
             "$orderby", f"only LastChangeDateTime (asc) is supported, got {orderby!r}"
         )
-    since = None
+    since: str | tuple[str, str] | None = None
     condition = optional(request, "$filter")
     if condition is not None:
         match = _FILTER.match(condition)
-        if match is None:
+        keyset = None if match else _KEYSET.match(condition)
+        if match is not None:
+            since = instant_param(match["since"], "$filter")
+        elif keyset is not None and keyset["since"] == keyset["equal"]:
+            since = (exact_instant(keyset["since"], "$filter"), keyset["key"])
+        else:
             raise BadParameter(
                 "$filter",
-                "only LastChangeDateTime ge datetimeoffset'<ISO 8601>' is supported, "
-                f"got {condition!r}",
+                "only LastChangeDateTime ge datetimeoffset'<ISO 8601>' (or the keyset form "
+                "LastChangeDateTime gt datetimeoffset'<T>' or (LastChangeDateTime eq "
+                f"datetimeoffset'<T>' and SalesOrder gt '<K>')) is supported, got {condition!r}",
             )
-        since = instant_param(match["since"], "$filter")
     expand = optional(request, "$expand")
     if expand is not None and expand.strip() != "to_Item":
         raise BadParameter("$expand", f"only to_Item can be expanded, got {expand!r}")
@@ -102,7 +117,10 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
             since, top, skip, expand = _query(request)
         except BadParameter as problem:
             return _error(400, f"Invalid query option {problem}")
-        page, total = store.window("erp", since, skip, top)
+        if isinstance(since, tuple):
+            page, total = store.window_after("erp", since, skip, top)
+        else:
+            page, total = store.window("erp", since, skip, top)
         if not expand:
             entity_set = str(request.url.replace(query=""))
             page = [_deferred(record, entity_set) for record in page]

@@ -2,8 +2,12 @@
 
 ``GET /v2/trackers?page_size=<n>&updated_at_min=<ISO>&after_id=<id>`` with HTTP Basic,
 the API key as user name and an empty password; ``page_size`` ≤ 100, default 20.
-Replies ``{"trackers": [...], "has_more": bool}``; the next page is asked with
-``after_id`` = the id of the last tracker on the page (same ``updated_at_min``).
+Replies ``{"trackers": [...], "has_more": bool}``. The next page is asked with
+``updated_at_min`` = the ``updated_at`` of the last tracker on the page and ``after_id`` = its
+id: together they name a position in the list (keyset paging: trackers updated after that
+instant, or at it with a greater id), so a tracker that changes while a client pages cannot
+shift the others past it. ``after_id`` without ``updated_at_min`` starts after that tracker
+where it is now.
 """
 
 from __future__ import annotations
@@ -69,7 +73,9 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
             since = instant_param(optional(request, "updated_at_min"), "updated_at_min")
             after_id = optional(request, "after_id")
             after = None
-            if after_id is not None:
+            if after_id is not None and since is not None:
+                after = (since, after_id)
+            elif after_id is not None:
                 after = store.sort_key_of("tms", after_id)
                 if after is None:
                     raise BadParameter("after_id", f"no tracker {after_id!r}")

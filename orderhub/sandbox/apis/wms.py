@@ -1,7 +1,9 @@
 """The WMS: Odoo-style ``stock.picking`` list, three-step delivery (docs/sources.md "wms").
 
 ``GET /api/v1/pickings?updated_since=<ISO>&limit=<n>&cursor=<opaque>`` with
-``Authorization: Bearer <token>``; ``limit`` ≤ 500, default 100. Replies
+``Authorization: Bearer <access token>``, the token from ``POST /api/v1/oauth/token``
+(OAuth 2.0 client credentials, :mod:`orderhub.sandbox.apis.oauth`); ``limit`` ≤ 500,
+default 100. Replies
 ``{"data": [...], "next_cursor": "<opaque>" | null}``. The cursor is the sort key of the
 last picking served (keyset paging), so a page boundary is a binary search and a
 picking that changes mid-walk cannot shift the ones after it.
@@ -20,16 +22,17 @@ from starlette.routing import Route
 
 from orderhub.sandbox.apis.common import (
     BadParameter,
-    bearer_ok,
     instant_param,
     int_param,
     optional,
     reply,
 )
+from orderhub.sandbox.apis.oauth import TokenIssuer, bearer_token, token_endpoint
 from orderhub.sandbox.clock import ISO_PATTERN
 from orderhub.sandbox.store import SandboxStore, SortKey
 
 PATH = "/api/v1/pickings"
+TOKEN_PATH = "/api/v1/oauth/token"
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 _PARAMETERS = frozenset({"updated_since", "limit", "cursor"})
@@ -55,11 +58,11 @@ def decode_cursor(cursor: str) -> SortKey:
     return (written, picking_id)
 
 
-def create_app(store: SandboxStore, token: str) -> Starlette:
-    """The WMS app, accepting ``Authorization: Bearer <token>``."""
+def create_app(store: SandboxStore, issuer: TokenIssuer) -> Starlette:
+    """The WMS app: tokens from ``issuer`` (``POST /api/v1/oauth/token``), then pickings."""
 
     async def pickings(request: Request) -> JSONResponse:
-        if not bearer_ok(request, token):
+        if not issuer.valid(bearer_token(request)):
             return reply({"error": "invalid token"}, 401)
         try:
             unknown = sorted(set(request.query_params) - _PARAMETERS)
@@ -80,4 +83,9 @@ def create_app(store: SandboxStore, token: str) -> Starlette:
             next_cursor = encode_cursor((last["write_date"], last["id"]))
         return reply({"data": data, "next_cursor": next_cursor})
 
-    return Starlette(routes=[Route(PATH, pickings, methods=["GET"])])
+    return Starlette(
+        routes=[
+            Route(TOKEN_PATH, token_endpoint(issuer, salesforce=False), methods=["POST"]),
+            Route(PATH, pickings, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,136 @@
+{#- Incremental bookkeeping of the canonical marts (see README, "Incremental builds").
+
+    Every incremental mart stores two columns:
+      built_at        the run_started_at of the dbt invocation that (re)derived the row;
+      inputs_version  md5 over the seeds the row was derived with.
+    A run is "full" when the table is new, lacks those columns, or was built with other
+    seeds (a crosswalk, precedence, SLA or location change re-derives history); else it
+    is "incremental" from a watermark, the latest built_at in the table. -#}
+
+
+{#- SQL expression: md5 over the content of the named seeds (each seed's rows as text,
+    sorted), so that any change to one of them changes the fingerprint. -#}
+{% macro inputs_fingerprint(seed_names) -%}
+    md5(concat_ws('|', 'inputs'
+    {%- for name in seed_names %},
+        (
+            select md5(coalesce(string_agg(seed_row::text, E'\n' order by seed_row::text), ''))
+            from {{ ref(name) }} as seed_row
+        )
+    {%- endfor %}
+    ))
+{%- endmacro %}
+
+
+{#- The build stamp of this invocation, as a timestamptz literal. -#}
+{% macro build_stamp() -%}
+    cast('{{ run_started_at.isoformat() }}' as timestamptz)
+{%- endmacro %}
+
+
+{#- {'mode': 'full'} or {'mode': 'incremental', 'watermark': '<latest built_at>'}.
+    Only the latest row is read (built_at is indexed): every row of a run carries the
+    run's inputs_version, and a changed fingerprint always rewrites every row. -#}
+{% macro incremental_state(seed_names) %}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'built_at' not in columns or 'inputs_version' not in columns -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select built_at::text, inputs_version = " ~ inputs_fingerprint(seed_names)
+        ~ " from " ~ this ~ " order by built_at desc limit 1"
+    ) -%}
+    {%- if found.rows | length == 0 or found.rows[0][0] is none or not found.rows[0][1] -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {{ return({'mode': 'incremental', 'watermark': found.rows[0][0]}) }}
+{% endmacro %}
+
+
+{#- SQL selecting the order ids a per-order mart rebuilds in an incremental run: orders
+    with an event (re)derived after the watermark (fct_order_status_events re-derives
+    every event of a source record that has a new version), and, with open_orders, every
+    order whose current status is not terminal (their SLA clock moved). -#}
+{% macro orders_to_rebuild(state, open_orders=false) -%}
+    select order_id
+    from {{ ref('fct_order_status_events') }}
+    where built_at > cast('{{ state.watermark }}' as timestamptz)
+        and order_id is not null
+    {%- if open_orders %}
+    union
+    select order_id
+    from {{ ref('fct_order_current_status') }}
+    where not coalesce(is_terminal, false)
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- pre_hook of a per-order incremental mart (materialized incremental, strategy append):
+    removes the rows the run is about to rebuild - every row in a full run on an existing
+    table, the rebuilt orders' rows in an incremental run - so that an order whose
+    rebuilt set is smaller (an exception resolved) keeps no stale row. The model computes
+    the same state at compile time, before this hook runs, so both see one watermark. -#}
+{% macro delete_orders_to_rebuild(seed_names, open_orders=false) -%}
+    {%- if execute and this is not none and is_incremental() -%}
+        {%- set state = incremental_state(seed_names) -%}
+        {%- if state.mode == 'incremental' -%}
+            delete from {{ this }}
+            where order_id in ({{ orders_to_rebuild(state, open_orders) }})
+        {%- else -%}
+            delete from {{ this }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The source records fct_order_status_events re-derives in an incremental run: per
+    system, the records with a version extracted after the latest extraction time already
+    derived for that system. A system's extraction batches run one after the other (the
+    connector keeps one cursor per stream), so a later batch has a later extracted_at.
+    Returns {system: [record_key, ...]}; the keys become literal filters, which PostgreSQL
+    pushes through the staging and intermediate views down to the raw tables. -#}
+{% macro changed_source_records() %}
+    {%- set raw_tables = {
+        'erp': source('erp', 'sales_orders'),
+        'crm': source('crm', 'fulfillment_orders'),
+        'wms': source('wms', 'pickings'),
+        'tms': source('tms', 'trackers'),
+    } -%}
+    {%- set watermarks = {} -%}
+    {%- for row in run_query(
+        "select source_system, max(source_extracted_at)::text from " ~ this ~ " group by 1"
+    ).rows -%}
+        {%- do watermarks.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {%- set changed = {} -%}
+    {%- for system, relation in raw_tables.items() -%}
+        {%- set query -%}
+            select distinct record_key from {{ relation }}
+            {%- if watermarks.get(system) %}
+            where extracted_at > cast('{{ watermarks[system] }}' as timestamptz)
+            {%- endif %}
+            order by 1
+        {%- endset -%}
+        {%- do changed.update({system: run_query(query).columns[0].values() | list}) -%}
+    {%- endfor -%}
+    {{ return(changed) }}
+{% endmacro %}
+
+
+{#- A SQL condition on (source_system, source_record_key) from changed_source_records(). -#}
+{% macro source_records_condition(changed) -%}
+    (
+    {%- for system, keys in changed.items() %}
+        {% if not loop.first %}or {% endif -%}
+        (source_system = '{{ system }}' and
+        {%- if keys %} source_record_key in (
+            {%- for key in keys %}'{{ key | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        ))
+        {%- else %} false)
+        {%- endif %}
+    {%- endfor %}
+    )
+{%- endmacro %}

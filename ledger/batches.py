@@ -1,0 +1,214 @@
+"""The Merkle tree of one extraction batch: a record proves its way up to the batch root.
+
+An ``extraction_batch`` event carries the RFC 9162 root of a tree whose leaves are
+the batch's records, each given by the 32 bytes of its content hash (SHA-256 of
+the record's RFC 8785 canonical JSON), ordered by ``(record_key, content_hash)``:
+
+    leaf(record) = SHA-256(0x00 || content_hash)
+
+(:func:`ledger.hashing.leaf_hash` of the raw 32 bytes, not of their hex text). A
+record is then in its batch when :func:`verify_record` accepts its inclusion
+proof against the logged root, the same RFC 9162 §2.1.3.2 check as for log
+entries. This module knows nothing of where records are stored: the caller
+hands it the batch's content hashes in leaf order.
+
+A built tree can be kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels
+packed end to end (level 0, the leaves, first); :class:`StoredTree` then finds a
+record and its proof by slicing, without hashing anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ledger.errors import ProofError
+from ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
+from ledger.proofs import verify_inclusion
+
+#: How the leaves of a batch tree are made, as written into extraction events.
+LEAF_RULE = "sha256(0x00 || content_hash) ordered by (record_key, content_hash)"
+
+
+def record_leaf(content_hash: bytes) -> bytes:
+    """The leaf hash of a record with the 32-byte ``content_hash``."""
+    if len(content_hash) != HASH_SIZE:
+        raise ValueError(f"a content hash has {HASH_SIZE} bytes, not {len(content_hash)}")
+    return leaf_hash(content_hash)
+
+
+def content_hash(canonical: bytes) -> bytes:
+    """SHA-256 of a record's canonical JSON bytes: what a batch leaf commits to."""
+    return hashlib.sha256(canonical).digest()
+
+
+class BatchTree:
+    """Every level of the RFC 9162 tree over a batch, built in one pass per level.
+
+    A batch is hashed whole, often (to prove one record, or to check a root), so this
+    is the fast form of :class:`~ledger.tree.MerkleTree` for a fixed set of leaves:
+    level ``l + 1`` pairs up level ``l`` and carries an unpaired last node up
+    unchanged, which is exactly RFC 9162's split at the largest power of two (each
+    level is a list comprehension over ``hashlib``; compared with
+    :mod:`ledger.reference` in the tests).
+    """
+
+    def __init__(self, content_hashes: Iterable[bytes]) -> None:
+        sha256 = hashlib.sha256
+        hashes = list(content_hashes)
+        wrong = next((h for h in hashes if len(h) != HASH_SIZE), None)
+        if wrong is not None:
+            raise ValueError(f"a content hash has {HASH_SIZE} bytes, not {len(wrong)}")
+        level = [sha256(b"\x00" + h).digest() for h in hashes]
+        self.levels: list[list[bytes]] = [level]
+        while len(level) > 1:
+            paired = [
+                sha256(b"\x01" + level[i] + level[i + 1]).digest()
+                for i in range(0, len(level) - 1, 2)
+            ]
+            if len(level) % 2:
+                paired.append(level[-1])
+            self.levels.append(paired)
+            level = paired
+
+    @property
+    def size(self) -> int:
+        return len(self.levels[0])
+
+    def root(self) -> bytes:
+        """MTH of the batch (``SHA-256()`` when it is empty)."""
+        return self.levels[-1][0] if self.size else EMPTY_ROOT
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """PATH(index, D[size]), bottom-up."""
+        if not 0 <= index < self.size:
+            raise ValueError(f"index {index} is not in a batch of {self.size} records")
+        path = []
+        for level in self.levels[:-1]:
+            sibling = index ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            index >>= 1
+        return path
+
+    def packed(self) -> bytes:
+        """Every level, leaves first, each hash 32 bytes, end to end."""
+        return b"".join(h for level in self.levels for h in level)
+
+
+def level_sizes(size: int) -> list[int]:
+    """How many hashes each level of a batch tree of ``size`` leaves has, leaves first."""
+    sizes = [size]
+    while sizes[-1] > 1:
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
+@dataclass(frozen=True)
+class StoredTree:
+    """A batch tree as packed levels (what ``ledger.batch_trees`` keeps)."""
+
+    size: int
+    levels: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.levels) != HASH_SIZE * sum(level_sizes(self.size)):
+            raise ValueError(
+                f"packed levels of a {self.size}-leaf tree have "
+                f"{HASH_SIZE * sum(level_sizes(self.size))} bytes, not {len(self.levels)}"
+            )
+
+    def root(self) -> bytes:
+        return self.levels[-HASH_SIZE:] if self.size else EMPTY_ROOT
+
+    def index_of(self, content_hash_: bytes) -> int | None:
+        """The leaf index of the record with ``content_hash_``, or None."""
+        wanted = record_leaf(content_hash_)
+        start, end = 0, self.size * HASH_SIZE
+        while (at := self.levels.find(wanted, start, end)) >= 0:
+            if at % HASH_SIZE == 0:
+                return at // HASH_SIZE
+            start = at + 1
+        return None
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """PATH(index, D[size]), sliced from the stored levels."""
+        if not 0 <= index < self.size:
+            raise ValueError(f"index {index} is not in a batch of {self.size} records")
+        path, offset = [], 0
+        for count in level_sizes(self.size)[:-1]:
+            sibling = index ^ 1
+            if sibling < count:
+                at = (offset + sibling) * HASH_SIZE
+                path.append(self.levels[at : at + HASH_SIZE])
+            offset += count
+            index >>= 1
+        return path
+
+
+def store_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) -> None:
+    """Keep ``tree``'s levels for ``batch_id``, replacing a stored one.
+
+    Call it only with a tree whose root was checked against the batch's log entry:
+    the table is a cache that proofs are read from, and readers check those proofs.
+    """
+    with conn.transaction():
+        conn.execute(
+            "insert into ledger.batch_trees (batch_id, tree_size, root_hash, levels)"
+            " values (%s, %s, %s, %s) on conflict (batch_id) do update set"
+            " tree_size = excluded.tree_size, root_hash = excluded.root_hash,"
+            " levels = excluded.levels",
+            (batch_id, tree.size, tree.root(), tree.packed()),
+        )
+
+
+def load_tree(conn: psycopg.Connection[Any], batch_id: str) -> StoredTree | None:
+    """The stored tree of ``batch_id``, or None."""
+    with conn.transaction():
+        row = conn.execute(
+            "select tree_size, levels from ledger.batch_trees where batch_id = %s", (batch_id,)
+        ).fetchone()
+    return None if row is None else StoredTree(int(row[0]), bytes(row[1]))
+
+
+def batch_tree(content_hashes: Iterable[bytes]) -> BatchTree:
+    """The tree over a batch's content hashes, given in leaf order."""
+    return BatchTree(content_hashes)
+
+
+def batch_root(content_hashes: Iterable[bytes]) -> bytes:
+    """RFC 9162 root over a batch's content hashes (``SHA-256()`` for an empty batch)."""
+    return batch_tree(content_hashes).root()
+
+
+@dataclass(frozen=True)
+class RecordProof:
+    """Where a record sits in its batch tree and the audit path to the root."""
+
+    index: int
+    size: int
+    path: tuple[bytes, ...]
+
+
+def prove_record(tree: BatchTree, content_hashes: Sequence[bytes], wanted: bytes) -> RecordProof:
+    """The inclusion proof of the record with content hash ``wanted``.
+
+    ``content_hashes`` are the leaves of ``tree`` in order; ValueError when the
+    record is not in the batch.
+    """
+    try:
+        index = content_hashes.index(wanted)
+    except ValueError:
+        raise ValueError(f"content hash {wanted.hex()} is not in the batch") from None
+    return RecordProof(index, tree.size, tuple(tree.inclusion_proof(index)))
+
+
+def verify_record(content_hash_: bytes, proof: RecordProof, root: bytes) -> None:
+    """Check that the record with ``content_hash_`` is leaf ``proof.index`` under ``root``."""
+    if len(content_hash_) != HASH_SIZE:
+        raise ProofError(f"a content hash has {HASH_SIZE} bytes, not {len(content_hash_)}")
+    verify_inclusion(leaf_hash(content_hash_), proof.index, proof.size, proof.path, root)

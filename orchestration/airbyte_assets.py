@@ -1,0 +1,87 @@
+"""Connector assets from an Airbyte server, through dagster-airbyte, when one is configured.
+
+With ``ORDERHUB_AIRBYTE_URL`` and ``ORDERHUB_AIRBYTE_WORKSPACE_ID`` set (and the API's OAuth
+client: ``ORDERHUB_AIRBYTE_CLIENT_ID`` and the secret ``airbyte-client-secret``), the
+workspace's ``orderhub-<system>`` connections (made by ``orderhub connectors deploy``) become
+the connector assets: one multi-asset per connection whose materialization starts a sync job
+on the server and waits for it. A translator gives each stream the asset key the embedded
+runner's asset has, ``["raw_<system>", "<stream>"]``, so the dbt sources depend on them exactly
+as they do on the embedded ones. Other connections of the workspace are left out.
+"""
+
+from collections.abc import Sequence
+
+from dagster import AssetKey, AssetsDefinition, AssetSpec
+from dagster_airbyte import (
+    AirbyteWorkspace,
+    DagsterAirbyteTranslator,
+    build_airbyte_assets_definitions,
+)
+from dagster_airbyte.translator import AirbyteConnection, AirbyteConnectionTableProps
+
+from connectors.airbyte_server import AirbyteServer, destination_namespace, system_of
+from orderhub.secrets import read_secret
+from orderhub.settings import Settings
+
+AIRBYTE_CLIENT_SECRET = "airbyte-client-secret"
+OWNER = "team:data-platform"
+
+
+class OrderhubAirbyteTranslator(DagsterAirbyteTranslator):
+    """Asset specs of orderhub connections, keyed like the embedded connector assets."""
+
+    def get_asset_spec(self, props: AirbyteConnectionTableProps) -> AssetSpec:
+        spec = super().get_asset_spec(props)
+        system = system_of(props.connection_name)
+        if system is None:
+            return spec
+        return spec.replace_attributes(
+            key=AssetKey([f"raw_{system}", props.stream_name]),
+            group_name="connectors",
+            owners=[OWNER],
+            description=(
+                f"Records of the {system.upper()} stream `{props.stream_name}`, synced by the "
+                f"Airbyte connection {props.connection_name} (manifest "
+                f"connectors/manifests/{system}.yaml) into "
+                f"{destination_namespace(system)}.{props.stream_name}."
+            ),
+        ).merge_attributes(metadata={"manifest": f"connectors/manifests/{system}.yaml"})
+
+
+def airbyte_workspace(
+    settings: Settings, *, poll_interval: float = 10.0
+) -> AirbyteWorkspace | None:
+    """The configured Airbyte workspace, or None when no server is configured."""
+    if not settings.airbyte_url:
+        return None
+    if not settings.airbyte_workspace_id:
+        raise ValueError("ORDERHUB_AIRBYTE_URL is set: set ORDERHUB_AIRBYTE_WORKSPACE_ID too")
+    server = AirbyteServer(settings.airbyte_url, settings.airbyte_workspace_id)
+    client_id = settings.airbyte_client_id
+    client_secret = read_secret(settings, AIRBYTE_CLIENT_SECRET) if client_id else None
+    if client_id and not client_secret:
+        raise ValueError(
+            "ORDERHUB_AIRBYTE_CLIENT_ID is set but the secret is missing: set "
+            "ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET or write <home>/secrets/airbyte-client-secret"
+        )
+    return AirbyteWorkspace(
+        rest_api_base_url=server.public_api,
+        configuration_api_base_url=server.configuration_api,
+        workspace_id=server.workspace_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        poll_interval=poll_interval,
+    )
+
+
+def _is_orderhub(connection: AirbyteConnection) -> bool:
+    return system_of(connection.name) is not None
+
+
+def airbyte_connector_assets(workspace: AirbyteWorkspace) -> Sequence[AssetsDefinition]:
+    """One multi-asset per orderhub connection of ``workspace`` (read from the server)."""
+    return build_airbyte_assets_definitions(
+        workspace=workspace,
+        dagster_airbyte_translator=OrderhubAirbyteTranslator(),
+        connection_selector_fn=_is_orderhub,
+    )

@@ -1,0 +1,81 @@
+"""The status vocabularies of the simulated systems, from their vendors' documentation.
+
+:data:`SERVED` lists, per ``(system, source field)`` as the dbt project names them, every
+code a sandbox system may send in normal operation: SAP SD status fields of
+``A_SalesOrder`` (blank is sent empty and is ``BLANK`` in staging), the web shop's
+(Shopify ``displayFinancialStatus``) payment status the ERP carries in an S/4HANA
+key-user extension field, Salesforce ``FulfillmentOrder.Status``, Odoo
+``stock.picking.state`` per picking type, and the EasyPost tracker status.
+
+The one code outside these lists is :data:`UNKNOWN_CODE`, which the scenario's
+``unknown_code`` anomaly sends on purpose: a code nobody mapped. ``orderhub crosswalk
+lint`` checks that the crosswalk covers every code listed here.
+"""
+
+from __future__ import annotations
+
+SAP_SD_STATUS: tuple[str, ...] = ("BLANK", "A", "B", "C")
+SHOPIFY_FINANCIAL_STATUS: tuple[str, ...] = (
+    "AUTHORIZED",
+    "EXPIRED",
+    "PAID",
+    "PARTIALLY_PAID",
+    "PARTIALLY_REFUNDED",
+    "PENDING",
+    "REFUNDED",
+    "VOIDED",
+)
+SALESFORCE_FULFILLMENT_ORDER_STATUS: tuple[str, ...] = (
+    "Draft",
+    "Allocated",
+    "Assigned",
+    "Pickpack",
+    "Printed",
+    "Pick Complete",
+    "Pack Complete",
+    "Fulfilled",
+    "Canceled",
+    "Rejected",
+)
+ODOO_PICKING_STATE: tuple[str, ...] = (
+    "draft",
+    "waiting",
+    "confirmed",
+    "assigned",
+    "done",
+    "cancel",
+)
+EASYPOST_TRACKER_STATUS: tuple[str, ...] = (
+    "unknown",
+    "pre_transit",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "available_for_pickup",
+    "return_to_sender",
+    "failure",
+    "cancelled",
+    "error",
+)
+
+#: The ERP field that carries the web shop's financial status (empty for store orders).
+FINANCIAL_STATUS_FIELD = "YY1_ShopFinancialStatus_SDH"
+
+#: (system, source field) → every code the sandbox may send there.
+SERVED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("erp", "OverallSDProcessStatus"): SAP_SD_STATUS,
+    ("erp", "OverallTotalDeliveryStatus"): SAP_SD_STATUS,
+    ("erp", "OverallSDDocumentRejectionSts"): SAP_SD_STATUS,
+    ("erp", FINANCIAL_STATUS_FIELD): SHOPIFY_FINANCIAL_STATUS,
+    ("crm", "FulfillmentOrder.Status"): SALESFORCE_FULFILLMENT_ORDER_STATUS,
+    ("wms", "PICK.state"): ODOO_PICKING_STATE,
+    ("wms", "PACK.state"): ODOO_PICKING_STATE,
+    ("wms", "OUT.state"): ODOO_PICKING_STATE,
+    ("tms", "tracker.status"): EASYPOST_TRACKER_STATUS,
+}
+
+#: The code the ``unknown_code`` anomaly sends in ``tracker.status``: an EasyPost
+#: ``status_detail`` value leaking into ``status`` - a code no crosswalk maps.
+UNKNOWN_CODE = ("tms", "tracker.status", "arrived_at_facility")
+
+__all__ = ["FINANCIAL_STATUS_FIELD", "SERVED", "UNKNOWN_CODE"]

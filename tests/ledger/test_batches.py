@@ -1,0 +1,129 @@
+"""Batch trees (ledger.batches): records prove their way up to the logged batch root."""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import reference
+from ledger.batches import (
+    RecordProof,
+    StoredTree,
+    batch_root,
+    batch_tree,
+    content_hash,
+    level_sizes,
+    load_tree,
+    prove_record,
+    record_leaf,
+    store_tree,
+    verify_record,
+)
+from ledger.errors import ProofError
+from ledger.hashing import EMPTY_ROOT, leaf_hash
+
+
+def hashes(n: int, seed: int = 0) -> list[bytes]:
+    return [hashlib.sha256(f"record {seed}/{i}".encode()).digest() for i in range(n)]
+
+
+def test_leaf_is_the_rfc9162_leaf_of_the_32_raw_bytes() -> None:
+    digest = content_hash(b'{"id":"SO-1"}')
+    assert digest == hashlib.sha256(b'{"id":"SO-1"}').digest()
+    assert record_leaf(digest) == hashlib.sha256(b"\x00" + digest).digest()
+    assert record_leaf(digest) != leaf_hash(digest.hex().encode()), "not the hex text"
+    with pytest.raises(ValueError, match="32 bytes"):
+        record_leaf(b"short")
+
+
+def test_empty_and_single_record_batches() -> None:
+    assert batch_root([]) == EMPTY_ROOT
+    (only,) = hashes(1)
+    assert batch_root([only]) == record_leaf(only)
+    proof = prove_record(batch_tree([only]), [only], only)
+    assert proof == RecordProof(0, 1, ())
+    verify_record(only, proof, record_leaf(only))
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 200), data=st.data())
+def test_proofs_match_the_reference_and_verify(size: int, data: st.DataObject) -> None:
+    leaves = hashes(size, size)
+    tree = batch_tree(leaves)
+    root = reference.root([record_leaf(h) for h in leaves])
+    assert tree.root() == root == batch_root(leaves)
+    index = data.draw(st.integers(0, size - 1), label="record")
+    proof = prove_record(tree, leaves, leaves[index])
+    assert list(proof.path) == reference.inclusion_proof(index, [record_leaf(h) for h in leaves])
+    verify_record(leaves[index], proof, root)
+    with pytest.raises(ProofError):
+        verify_record(hashlib.sha256(b"forged").digest(), proof, root)
+    if index + 1 < size:
+        with pytest.raises(ProofError):
+            verify_record(leaves[index + 1], proof, root)
+
+
+def test_a_record_not_in_the_batch_has_no_proof() -> None:
+    leaves = hashes(5)
+    with pytest.raises(ValueError, match="is not in the batch"):
+        prove_record(batch_tree(leaves), leaves, hashes(1, 9)[0])
+
+
+def test_every_batch_tree_of_small_sizes_equals_the_reference() -> None:
+    for size in range(0, 70):
+        leaves = hashes(size, 3)
+        fast = batch_tree(leaves)
+        rfc = [record_leaf(h) for h in leaves]
+        assert fast.root() == reference.root(rfc), size
+        for i in range(size):
+            assert fast.inclusion_proof(i) == reference.inclusion_proof(i, rfc), (i, size)
+
+
+def test_malformed_content_hashes_are_refused() -> None:
+    with pytest.raises(ValueError, match="32 bytes, not 3"):
+        batch_tree([hashes(1)[0], b"abc"])
+    with pytest.raises(ValueError, match="not in a batch of 2"):
+        batch_tree(hashes(2)).inclusion_proof(2)
+
+
+def test_stored_levels_give_the_same_proofs_by_slicing() -> None:
+    for size in (1, 2, 3, 7, 8, 33):
+        leaves = hashes(size, 5)
+        tree = batch_tree(leaves)
+        stored = StoredTree(size, tree.packed())
+        assert stored.root() == tree.root()
+        assert len(tree.packed()) == 32 * sum(level_sizes(size))
+        for i, h in enumerate(leaves):
+            assert stored.index_of(h) == i
+            assert stored.inclusion_proof(i) == tree.inclusion_proof(i)
+    assert level_sizes(5) == [5, 3, 2, 1] and level_sizes(0) == [0]
+    assert StoredTree(0, b"").root() == EMPTY_ROOT
+    assert StoredTree(3, batch_tree(hashes(3)).packed()).index_of(hashes(1, 9)[0]) is None
+    with pytest.raises(ValueError, match="packed levels of a 4-leaf tree"):
+        StoredTree(4, batch_tree(hashes(3)).packed())
+
+
+def test_a_leaf_found_across_a_hash_boundary_is_not_a_match() -> None:
+    leaves = hashes(4, 1)
+    stored = StoredTree(4, batch_tree(leaves).packed())
+    straddling = stored.levels[16:48]  # the tail of leaf 0 and the head of leaf 1
+    assert stored.levels.find(straddling) == 16
+    assert all(stored.index_of(h) == i for i, h in enumerate(leaves))
+
+
+def test_trees_are_kept_in_the_ledger(db_url: str) -> None:
+    from ledger import store
+
+    with psycopg.connect(db_url) as conn:
+        store.ensure_schema(conn)
+        assert load_tree(conn, "b-1") is None
+        tree = batch_tree(hashes(9))
+        store_tree(conn, "b-1", tree)
+        stored = load_tree(conn, "b-1")
+        assert stored is not None and stored.root() == tree.root() and stored.size == 9
+        store_tree(conn, "b-1", batch_tree(hashes(2)))  # replaced, e.g. after a rebuild
+        assert load_tree(conn, "b-1").size == 2  # type: ignore[union-attr]

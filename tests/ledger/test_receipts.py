@@ -1,0 +1,81 @@
+"""Anchor receipts kept by the log (ledger.receipts): stored, logged, and per checkpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from ledger.anchors.base import AnchorError, AnchorReceipt
+from ledger.keys import Signer
+from ledger.log import ProvenanceLog
+from ledger.receipts import anchor_latest, receipts_for, record_receipt
+
+ORIGIN = "orderhub.test/receipts"
+SIGNER = Signer.generate(ORIGIN)
+
+
+class FakeChain:
+    """An anchor that records what it was given (and can be told to fail)."""
+
+    kind = "evm"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.seen: list[str] = []
+
+    def anchor(self, note: str) -> AnchorReceipt:
+        if self.fail:
+            raise ConnectionError("node unreachable")
+        self.seen.append(note)
+        origin, size, _root = note.split("\n")[:3]
+        return AnchorReceipt(
+            anchor="evm",
+            origin=origin,
+            tree_size=int(size),
+            root_hash=ROOTS[int(size)],
+            chain="evm:31337",
+            transaction=f"0x{len(self.seen):064x}",
+            block=len(self.seen),
+            anchored_at="2026-11-25T00:00:00Z",
+        )
+
+
+ROOTS: dict[int, str] = {}
+
+
+@pytest.fixture
+def log(db_url: str) -> Iterator[ProvenanceLog]:
+    with ProvenanceLog(db_url, ORIGIN, SIGNER) as opened:
+        yield opened
+
+
+def test_a_receipt_is_stored_and_logged(log: ProvenanceLog) -> None:
+    log.append_events([("publish", {"n": n}) for n in range(3)])
+    signed = log.checkpoint()
+    ROOTS[signed.size] = signed.root_hash.hex()
+    receipt = FakeChain().anchor(signed.note)
+    index = record_receipt(log, receipt)
+    assert index == 3
+    event, _ = log.leaf(index)
+    assert event["kind"] == "anchor" and event["payload"] == receipt.to_json()
+    assert receipts_for(log.conn, signed.size, signed.root_hash) == [(receipt, 3)]
+    assert receipts_for(log.conn, signed.size, bytes(32)) == []
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):  # noqa: SIM117
+        with log.conn.transaction():
+            log.conn.execute("delete from ledger.anchor_receipts")
+
+
+def test_anchor_latest_records_each_and_reports_failures(log: ProvenanceLog) -> None:
+    with pytest.raises(AnchorError, match="no checkpoint"):
+        anchor_latest(log, [FakeChain()])
+    log.append_event("publish", {"n": 1})
+    signed = log.checkpoint()
+    ROOTS[signed.size] = signed.root_hash.hex()
+    good, bad = FakeChain(), FakeChain(fail=True)
+    done, failed = anchor_latest(log, [bad, good])
+    assert good.seen == [signed.note]
+    assert [(r.tree_size, i) for r, i in done] == [(1, 1)]
+    assert failed == {"evm": "ConnectionError: node unreachable"}
+    assert log.tree_size() == 2, "the receipt is an entry after the checkpoint it anchors"

@@ -1,0 +1,176 @@
+"""The connector assets taken from an Airbyte server through dagster-airbyte, against a stub.
+
+No Airbyte server runs here: :mod:`airbyte_stub` follows Airbyte's public API (and the one
+Configuration API call dagster-airbyte makes). The workspace is filled by
+``connectors.airbyte_server.deploy``, as ``orderhub connectors deploy`` would. The tests check
+the asset keys equal the embedded runner's (so the dbt sources line up), that the definitions
+load with the server configured and the dbt staging models depend on those assets, and that
+materializing a connection's assets starts a sync job on the server and waits for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airbyte_stub import AirbyteStub
+from dagster import AssetKey, AssetsDefinition, Definitions, materialize
+
+from connectors.airbyte_server import AirbyteServer, Warehouse, deploy
+from connectors.catalog import SYSTEMS
+from connectors.config import source_config
+from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
+from orderhub.settings import Settings, get_settings
+
+RAW_KEYS = {AssetKey([f"raw_{s}", c.streams[0].name]) for s, c in SYSTEMS.items()}
+STAGING = {
+    "stg_erp__sales_orders": AssetKey(["raw_erp", "sales_orders"]),
+    "stg_tms__tracking_events": AssetKey(["raw_tms", "trackers"]),
+}
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[AirbyteStub]:
+    """A stub workspace holding the four orderhub connections and one foreign connection."""
+    with AirbyteStub() as server:
+        configs = {
+            system: source_config(
+                system,
+                f"http://sandbox:8080/{system}",
+                {field: "x" * 12 for field in SYSTEMS[system].secret_fields},
+            )
+            for system in SYSTEMS
+        }
+        target = AirbyteServer(
+            server.url, server.workspace_id, server.client_id, server.client_secret
+        )
+        deploy(target, configs, Warehouse.from_url("postgresql://u:p@db:5432/warehouse"))
+        erp = next(c for c in server.connections.values() if c["name"] == "orderhub-erp")
+        foreign = {**erp, "connectionId": "foreign-connection", "name": "marketing-hubspot"}
+        server.connections[foreign["connectionId"]] = foreign
+        yield server
+
+
+def environment(stub: AirbyteStub, home: Path) -> dict[str, str]:
+    return {
+        "ORDERHUB_HOME": str(home),
+        "ORDERHUB_AIRBYTE_URL": stub.url,
+        "ORDERHUB_AIRBYTE_WORKSPACE_ID": stub.workspace_id,
+        "ORDERHUB_AIRBYTE_CLIENT_ID": stub.client_id,
+        "ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET": stub.client_secret,
+    }
+
+
+def settings_for(stub: AirbyteStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name, value in environment(stub, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+def keys_of(assets: list[AssetsDefinition]) -> set[AssetKey]:
+    return {key for definition in assets for key in definition.keys}
+
+
+def test_no_server_configured_means_no_workspace(tmp_path: Path) -> None:
+    assert airbyte_workspace(Settings(home=tmp_path)) is None
+
+
+def test_a_client_id_without_its_secret_is_named(
+    stub: AirbyteStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(stub, tmp_path, monkeypatch)
+    monkeypatch.delenv("ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET")
+    with pytest.raises(ValueError, match="ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET"):
+        airbyte_workspace(settings)
+
+
+def test_connections_become_assets_keyed_like_the_embedded_ones(
+    stub: AirbyteStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = airbyte_workspace(settings_for(stub, tmp_path, monkeypatch))
+    assert workspace is not None
+    assets = list(airbyte_connector_assets(workspace))
+    assert len(assets) == len(SYSTEMS)  # one multi-asset per orderhub connection, no foreign
+    assert keys_of(assets) == RAW_KEYS
+    for definition in assets:
+        for spec in definition.specs:
+            assert spec.group_name == "connectors" and spec.owners
+            assert "airbyte" in spec.kinds
+            assert spec.metadata["dagster-airbyte/connection_name"].startswith("orderhub-")
+
+
+def test_materializing_a_connection_runs_a_sync_job_on_the_server(
+    stub: AirbyteStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = airbyte_workspace(settings_for(stub, tmp_path, monkeypatch), poll_interval=0.05)
+    assert workspace is not None
+    (erp,) = [
+        a
+        for a in airbyte_connector_assets(workspace)
+        if AssetKey(["raw_erp", "sales_orders"]) in a.keys
+    ]
+    jobs_before = set(stub.jobs)
+    result = materialize([erp], resources={"airbyte": workspace})
+    assert result.success
+    materialized = {
+        event.asset_key for event in result.get_asset_materialization_events() if event.asset_key
+    }
+    assert materialized == {AssetKey(["raw_erp", "sales_orders"])}
+    (job_id,) = set(stub.jobs) - jobs_before
+    job = stub.jobs[job_id]
+    connection = stub.connections[job["connectionId"]]
+    assert (connection["name"], job["jobType"], job["status"]) == (
+        "orderhub-erp",
+        "sync",
+        "succeeded",
+    )
+    assert stub.calls("POST", "/api/public/v1/jobs") == [
+        {"connectionId": connection["connectionId"], "jobType": "sync"}
+    ]
+
+
+@pytest.fixture
+def airbyte_definitions(
+    stub: AirbyteStub, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Definitions]:
+    """``orchestration.definitions`` loaded with the Airbyte server configured."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("ORDERHUB_")}
+    for name in saved:
+        del os.environ[name]
+    os.environ.update(environment(stub, tmp_path_factory.mktemp("airbyte-defs-home")))
+    get_settings.cache_clear()
+    try:
+        connector_assets = importlib.reload(
+            importlib.import_module("orchestration.connector_assets")
+        )
+        definitions = importlib.reload(importlib.import_module("orchestration.definitions"))
+        assert connector_assets.CONNECTOR_RESOURCES
+        yield definitions.defs
+    finally:
+        for name in environment(stub, Path()):
+            os.environ.pop(name, None)
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        importlib.reload(importlib.import_module("orchestration.connector_assets"))
+        importlib.reload(importlib.import_module("orchestration.definitions"))
+
+
+def test_definitions_take_the_connections_and_dbt_depends_on_them(
+    airbyte_definitions: Definitions,
+) -> None:
+    Definitions.validate_loadable(airbyte_definitions)
+    graph = airbyte_definitions.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert {k for k in keys if k.path[0].startswith("raw_")} == RAW_KEYS
+    for key in RAW_KEYS:
+        node = graph.get(key)
+        assert node.group_name == "connectors" and "airbyte" in node.kinds
+        metadata: Any = node.metadata
+        assert metadata["dagster-airbyte/connection_id"]  # an Airbyte connection's asset
+    for model, raw in STAGING.items():
+        assert set(graph.get(AssetKey([model])).parent_keys) == {raw}
+    assert "airbyte" in airbyte_definitions.resources

@@ -1,0 +1,302 @@
+"""orderhub.audit: trace an order into a bundle that verifies offline; catch every changed row."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from audit_warehouse import ERP_OTHER, ORDER, AuditWarehouse
+
+from connectors.canonical import canonical_hash
+from ledger.bundle import BundleError, verify_bundle, verify_consistency_document
+from orderhub.audit import (
+    AuditError,
+    check_warehouse,
+    consistency,
+    stored_checkpoint,
+    trace_order,
+)
+
+
+@pytest.fixture
+def warehouse(audit_warehouse: AuditWarehouse) -> AuditWarehouse:
+    return audit_warehouse
+
+
+@pytest.fixture
+def bundle(warehouse: AuditWarehouse) -> dict[str, Any]:
+    with psycopg.connect(warehouse.url) as conn:
+        return trace_order(conn, ORDER)
+
+
+def sql(warehouse: AuditWarehouse, statement: str, *params: Any) -> None:
+    with psycopg.connect(warehouse.url) as conn:
+        conn.execute(statement, params)
+
+
+def findings(warehouse: AuditWarehouse) -> list[str]:
+    with psycopg.connect(warehouse.url) as conn:
+        return [str(f) for f in check_warehouse(conn, warehouse.log_key).findings]
+
+
+def test_trace_bundle_verifies_offline(warehouse: AuditWarehouse, bundle: dict[str, Any]) -> None:
+    assert bundle["format"] == "orderhub-audit-bundle/v1"
+    assert bundle["subject"] == {"order_id": ORDER}
+    assert len(bundle["events"]) == 4, "two ERP status events and two tracking events"
+    assert [r["table"] for r in bundle["records"]] == [
+        "raw_erp.sales_orders",
+        "raw_erp.sales_orders",
+        "raw_tms.trackers",
+    ]
+    assert len(bundle["batches"]) == 3
+    assert [a["anchor"] for a in bundle["anchors"]] == ["witness"]
+    delivered = [e for e in bundle["events"] if e["row"]["node"] == "Köln"]
+    assert delivered and delivered[0]["row"]["canonical_status"] == "delivered"
+    json.loads(json.dumps(bundle))  # plain JSON all the way down
+
+    report = verify_bundle(bundle, warehouse.log_key, witness_key=warehouse.witness_key)
+    assert any("signed by the trusted log key" in line for line in report.checked)
+    assert any("cosignature/v1" in line for line in report.checked)
+    assert sum("lineage columns match" in line for line in report.checked) == 4
+
+
+def _reroot(batch: dict[str, Any]) -> str:
+    """The batch's log entry claiming another Merkle root."""
+    return str(batch["log_entry"]).replace('"merkle_root":"', '"merkle_root":"0')
+
+
+def _reorigin(note: str) -> str:
+    """The checkpoint note with its first line changed (the signature no longer covers it)."""
+    return "x" + note
+
+
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        (lambda b: b["records"][0]["data"].update(OverallSDProcessStatus="B"), "record #0"),
+        (lambda b: b["records"][2]["batch_proof"]["path"].append("00" * 32), "record #2"),
+        (lambda b: b["records"][1].update(batch_id=b["records"][0]["batch_id"]), "record #1"),
+        (lambda b: b["events"][1]["row"].update(source_content_hash="ab" * 32), "event #1"),
+        (lambda b: b["events"][0]["row"].update(order_id="SO-9"), "event #0"),
+        (lambda b: b["events"][0].update(record=9), "event #0"),
+        (lambda b: b["batches"][0].update(log_index=b["batches"][0]["log_index"] + 1), "batch"),
+        (lambda b: b["batches"][1]["log_proof"].reverse(), "batch"),
+        (lambda b: b["batches"][0].update(log_entry=_reroot(b["batches"][0])), "batch"),
+        (lambda b: b["log"].update(checkpoint=_reorigin(b["log"]["checkpoint"])), "checkpoint"),
+        (lambda b: b["log"].update(tree_size=b["log"]["tree_size"] + 1), "checkpoint"),
+        (lambda b: b["anchors"][0]["details"].update(timestamp=1), "anchor #0"),
+        (lambda b: b["anchors"][0].update(tree_size=1), "anchor #0"),
+        (lambda b: b.update(format="other"), "format"),
+        (lambda b: b.update(events=[]), "events"),
+    ],
+)
+def test_tampered_bundles_are_refused_naming_the_item(
+    warehouse: AuditWarehouse,
+    bundle: dict[str, Any],
+    tamper: Callable[[dict[str, Any]], None],
+    named: str,
+) -> None:
+    forged = copy.deepcopy(bundle)
+    tamper(forged)
+    with pytest.raises(BundleError) as info:
+        verify_bundle(forged, warehouse.log_key)
+    assert str(info.value).startswith(named), str(info.value)
+
+
+def test_only_the_trusted_keys_are_accepted(
+    warehouse: AuditWarehouse, bundle: dict[str, Any]
+) -> None:
+    from ledger.cosignature import Cosigner
+    from ledger.keys import Signer
+
+    other = Signer.generate(warehouse.settings.ledger_origin).verifier_key()
+    with pytest.raises(BundleError, match=r"^checkpoint: the note is not signed by"):
+        verify_bundle(bundle, other)
+    stranger = Cosigner.generate(warehouse.settings.witness_name).verifier_key()
+    with pytest.raises(BundleError, match="not by the trusted witness key"):
+        verify_bundle(bundle, warehouse.log_key, witness_key=stranger)
+    unwitnessed = {**bundle, "anchors": []}
+    verify_bundle(unwitnessed, warehouse.log_key)
+    with pytest.raises(BundleError, match="no witness cosigned"):
+        verify_bundle(unwitnessed, warehouse.log_key, witness_key=warehouse.witness_key)
+
+
+def test_trace_refuses_what_it_cannot_prove(warehouse: AuditWarehouse) -> None:
+    with (
+        psycopg.connect(warehouse.url) as conn,
+        pytest.raises(AuditError, match="order 'SO-0' has no canonical event"),
+    ):
+        trace_order(conn, "SO-0")
+    # A raw row edited behind the log's back: the batch no longer gives its logged root.
+    sql(
+        warehouse,
+        "update raw_erp.sales_orders set content_hash = %s where content_hash = ("
+        "select source_content_hash from marts.fct_order_status_events where node = 'store-2')",
+        "00" * 32,
+    )
+    with psycopg.connect(warehouse.url) as conn, pytest.raises(AuditError, match="give root"):
+        trace_order(conn, ORDER)
+
+
+def test_check_is_clean_on_an_untouched_warehouse(warehouse: AuditWarehouse) -> None:
+    with psycopg.connect(warehouse.url) as conn:
+        report = check_warehouse(conn, warehouse.log_key)
+    assert report.clean, report.findings
+    assert report.counts == {
+        "ledger entries": 6,
+        "checkpoints": 1,
+        "raw rows": 4,
+        "logged batches": 3,
+        "canonical rows": 5,
+        "derived columns compared": 20,
+    }
+    assert not report.notes
+
+
+def test_check_names_an_edited_raw_row(warehouse: AuditWarehouse) -> None:
+    sql(
+        warehouse,
+        "update raw_tms.trackers set data = jsonb_set(data, '{carrier}', '\"UPS\"')"
+        " where record_key = 'trk_5e1'",
+    )
+    found = findings(warehouse)
+    assert found[0].startswith("raw_tms.trackers record_key=trk_5e1 content_hash=")
+    assert "its data now hashes to" in found[0]
+    # and the two tracking events derived from that record lose their intact source
+    assert len(found) == 3, found
+    assert all(f.startswith("marts.fct_order_status_events event_id=") for f in found[1:])
+
+
+def test_check_catches_a_row_rewritten_with_its_hash(
+    warehouse: AuditWarehouse,
+) -> None:
+    # data and hash rewritten together: the row hashes fine, its batch no longer does,
+    # and the canonical events that pointed at the old version lose their source.
+    forged = {**ERP_OTHER, "ShipToCity": "Bonn"}
+    sql(
+        warehouse,
+        "update raw_erp.sales_orders set data = %s::jsonb, content_hash = %s"
+        " where record_key = 'SO-1002'",
+        json.dumps(forged),
+        canonical_hash(forged),
+    )
+    found = findings(warehouse)
+    assert not any("its data now hashes to" in f for f in found), "the row itself is coherent"
+    assert any(f.startswith("batch erp-sales_orders-") and "give root" in f for f in found), found
+    assert any(
+        f.startswith("marts.fct_order_status_events event_id=") and "SO-1002" in f for f in found
+    ), found
+
+
+def test_check_catches_deleted_and_inserted_rows(warehouse: AuditWarehouse) -> None:
+    batch = warehouse.batches[1].batch_id
+    sql(warehouse, "delete from raw_tms.trackers where record_key = 'trk_5e1'")
+    sql(
+        warehouse,
+        "insert into raw_erp.sales_orders (record_key, content_hash, data, batch_id, extracted_at)"
+        " values ('SO-7', %s, '{}'::jsonb, 'erp-sales_orders-forged', now())",
+        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+    )
+    found = findings(warehouse)
+    assert f"batch {batch} (raw_tms.trackers): log entry 1 logged 1 records; none is left" in found
+    assert any(f.startswith("batch erp-sales_orders-forged") for f in found), found
+    assert sum("is not an intact raw row of a logged batch" in f for f in found) == 2, found
+
+
+def test_check_names_an_edited_canonical_row(warehouse: AuditWarehouse) -> None:
+    sql(
+        warehouse,
+        "update marts.fct_order_status_events set node = 'Bonn', canonical_status = 'returned'"
+        " where node = 'Köln'",
+    )
+    sql(
+        warehouse,
+        "update marts.fct_order_status_events set event_time = event_time + interval '1 day'"
+        " where node = 'Hamburg'",
+    )
+    found = findings(warehouse)
+    assert len(found) == 2, found
+    assert any("canonical_status, node differ(s) from what its source record derives" in f
+               for f in found), found  # fmt: skip
+    assert any("event_id is not the hash of its own identifying columns" in f for f in found)
+
+
+def test_check_catches_a_rewritten_log(warehouse: AuditWarehouse) -> None:
+    with psycopg.connect(warehouse.url) as conn:
+        conn.execute("alter table ledger.leaves disable trigger leaves_append_only")
+        conn.execute(
+            "update ledger.leaves set body = convert_to(replace(convert_from(body, 'UTF8'),"
+            " '\"api\"', '\"web\"'), 'UTF8') where idx = 4"
+        )
+    found = findings(warehouse)
+    assert "ledger.leaves idx 4: its body no longer hashes to its leaf hash" in found
+    assert "ledger checkpoint 5: the stored entries no longer produce its signed root" in found
+
+
+def test_consistency_between_stored_checkpoints(warehouse: AuditWarehouse) -> None:
+    from ledger.keys import load_or_create_signer
+    from ledger.log import ProvenanceLog
+    from orderhub.audit_cli import SIGNING_KEY_FILE
+
+    settings = warehouse.settings
+    signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
+    with ProvenanceLog(warehouse.url, settings.ledger_origin, signer) as log:
+        log.append_events([("publish", {"n": n}) for n in range(12)])
+        log.checkpoint()
+        old, new = stored_checkpoint(log.conn, 5), stored_checkpoint(log.conn, 18)
+        document = consistency(log.conn, old, new, warehouse.log_key)
+        report = verify_consistency_document(document, warehouse.log_key)
+        assert "extends the log at size 5" in report.checked[-1]
+        with pytest.raises(AuditError, match="give the older first"):
+            consistency(log.conn, new, old, warehouse.log_key)
+        with pytest.raises(AuditError, match="no stored checkpoint of size 9"):
+            stored_checkpoint(log.conn, 9)
+    forged = {**document, "proof": document["proof"][:-1]}
+    with pytest.raises(BundleError, match=r"^consistency 5 -> 18: .*too few"):
+        verify_consistency_document(forged, warehouse.log_key)
+
+
+def test_batch_hashes_are_in_the_order_the_roots_were_logged_with(
+    warehouse: AuditWarehouse,
+) -> None:
+    from orchestration.provenance import batch_record_hashes
+    from orderhub.audit import batch_hashes
+
+    with psycopg.connect(warehouse.url) as conn:
+        for batch in warehouse.batches:
+            table = "sales_orders" if batch.system == "erp" else "trackers"
+            assert batch_hashes(conn, f"raw_{batch.system}", table, batch.batch_id) == (
+                batch_record_hashes(conn, batch.system, table, batch.batch_id)
+            )
+        conn.execute(
+            "insert into raw_erp.sales_orders (record_key, content_hash, data, batch_id,"
+            " extracted_at) select k, md5(k) || md5(k), '{}'::jsonb, 'b-order', now()"
+            " from unnest(array['a', 'B', 'é', 'Z', '_', 'a1']) k"
+        )
+        assert batch_hashes(conn, "raw_erp", "sales_orders", "b-order") == (
+            batch_record_hashes(conn, "erp", "sales_orders", "b-order")
+        )
+
+
+def test_trace_reads_stored_batch_trees_and_rebuilds_a_stale_one(
+    warehouse: AuditWarehouse,
+) -> None:
+    with psycopg.connect(warehouse.url) as conn:
+        first = trace_order(conn, ORDER)
+        (cached,) = conn.execute("select count(*) from ledger.batch_trees").fetchone() or (0,)
+        assert cached == 3, "every batch the bundle needed is now stored"
+        # an inner hash of a stored tree goes bad: the root still matches the log, the
+        # proofs would not; trace notices, rebuilds from the records, and stays right
+        conn.execute(
+            "update ledger.batch_trees set levels = overlay(levels placing %s from 1 for 32)",
+            (b"\x00" * 32,),
+        )
+        again = trace_order(conn, ORDER)
+    verify_bundle(again, warehouse.log_key)
+    assert [r["batch_proof"] for r in again["records"]] == [
+        r["batch_proof"] for r in first["records"]
+    ]

@@ -1,0 +1,157 @@
+"""``orderhub audit trace|verify|check|consistency`` as a user runs them (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from audit_warehouse import ORDER, AuditWarehouse
+
+from orderhub.cli import main
+from orderhub.settings import get_settings
+
+
+@pytest.fixture
+def home(audit_warehouse: AuditWarehouse, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The audited warehouse's home, as the settings of every command."""
+    monkeypatch.setenv("ORDERHUB_HOME", str(audit_warehouse.settings.home))
+    monkeypatch.setenv("ORDERHUB_DATABASE_URL", audit_warehouse.url)
+    get_settings.cache_clear()
+    yield audit_warehouse.settings.home
+    get_settings.cache_clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_trace_then_verify_offline(
+    home: Path,
+    audit_warehouse: AuditWarehouse,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundle = tmp_path / "bundle.json"
+    code, _, _ = run(capsys, "audit", "trace", ORDER, "--out", str(bundle))
+    assert code == 0
+    assert json.loads(bundle.read_text())["subject"] == {"order_id": ORDER}
+
+    key_file = tmp_path / "log.pub"
+    key_file.write_text(audit_warehouse.log_key + "\n")
+    # offline: no database in the environment at all
+    monkeypatch.delenv("ORDERHUB_DATABASE_URL")
+    monkeypatch.setenv("ORDERHUB_HOME", str(tmp_path / "auditor"))
+    get_settings.cache_clear()
+    code, out, _ = run(
+        capsys,
+        "audit",
+        "verify",
+        str(bundle),
+        "--key",
+        str(key_file),
+        "--witness-key",
+        audit_warehouse.witness_key,
+    )
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith(f"VERIFIED: {bundle}")
+    assert "cosignature/v1" in out
+
+
+def test_verify_names_the_first_failure(
+    home: Path,
+    audit_warehouse: AuditWarehouse,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bundle = tmp_path / "bundle.json"
+    assert run(capsys, "audit", "trace", ORDER, "--out", str(bundle))[0] == 0
+    document = json.loads(bundle.read_text())
+    document["records"][1]["data"]["OverallSDProcessStatus"] = "A"
+    bundle.write_text(json.dumps(document))
+    code, out, err = run(
+        capsys, "audit", "verify", str(bundle), "--key", str(audit_warehouse.log_key_file)
+    )
+    assert code == 1
+    assert err.startswith("FAILED: record #1 (raw_erp.sales_orders SO-1001): its data hashes to")
+    assert "VERIFIED" not in out
+
+    bundle.write_text("{not json")
+    code, _, err = run(capsys, "audit", "verify", str(bundle), "--key", audit_warehouse.log_key)
+    assert code == 1 and err.startswith(f"FAILED: {bundle}: not JSON")
+
+
+def test_trace_of_an_unknown_order_is_an_error(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "audit", "trace", "SO-404")
+    assert code == 2
+    assert err.strip() == (
+        "orderhub audit: error: order 'SO-404' has no canonical event in "
+        "marts.fct_order_status_events"
+    )
+
+
+def test_check_catches_a_row_edited_with_sql(
+    home: Path, audit_warehouse: AuditWarehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "audit", "check")
+    assert code == 0, out
+    assert "OK: nothing changed since it was logged" in out
+    with psycopg.connect(audit_warehouse.url) as conn:
+        conn.execute(
+            "update raw_erp.sales_orders set data = jsonb_set(data, '{TotalNetAmount}', '12')"
+            " where record_key = %s",
+            (ORDER,),
+        )
+    code, out, err = run(capsys, "audit", "check")
+    assert code == 1
+    changed = [line for line in out.splitlines() if line.startswith("CHANGED ")]
+    assert changed[0].startswith(f"CHANGED raw_erp.sales_orders record_key={ORDER} content_hash=")
+    assert "change(s) since logged" in err
+
+
+def test_consistency_between_two_checkpoints(
+    home: Path,
+    audit_warehouse: AuditWarehouse,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ledger.keys import load_or_create_signer
+    from ledger.log import ProvenanceLog
+    from orderhub.audit_cli import SIGNING_KEY_FILE
+
+    old_bundle = tmp_path / "old.json"
+    assert run(capsys, "audit", "trace", ORDER, "--out", str(old_bundle))[0] == 0
+    settings = audit_warehouse.settings
+    signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
+    with ProvenanceLog(audit_warehouse.url, settings.ledger_origin, signer) as log:
+        log.append_events([("publish", {"n": n}) for n in range(3)])
+        new_size = log.checkpoint().size
+
+    proof = tmp_path / "consistency.json"
+    code, out, _ = run(
+        capsys, "audit", "consistency", str(old_bundle), str(new_size), "--out", str(proof)
+    )
+    assert code == 0, out
+    assert out.startswith(f"checkpoint {new_size} extends checkpoint 5:")
+    code, out, _ = run(capsys, "audit", "verify", str(proof), "--key", audit_warehouse.log_key)
+    assert code == 0, out
+    assert "extends the log at size 5" in out
+
+    code, _, err = run(capsys, "audit", "consistency", str(new_size), "5")
+    assert code == 2 and "give the older first" in err
+    code, _, err = run(capsys, "audit", "consistency", "4", str(new_size))
+    assert code == 2 and "no stored checkpoint of size 4" in err
+
+
+def test_signing_key_file_name_matches_the_ledger_resource() -> None:
+    from orchestration.resources import SIGNING_KEY_FILE as resource_file
+    from orderhub.audit_cli import SIGNING_KEY_FILE
+
+    assert resource_file == SIGNING_KEY_FILE
