@@ -2,7 +2,7 @@
 
 Per docs/sources.md every row is ``(record_key, content_hash, data, cursor_value, batch_id,
 extracted_at)`` with primary key ``(record_key, content_hash)``; ``content_hash`` is the hex
-SHA-256 of the record's RFC 8785 canonical JSON (``connectors.canonical``: the ``rfc8785``
+SHA-256 of the record's RFC 8785 canonical JSON (``ledger.canonical``: the ``rfc8785``
 package, with an exact ``orjson`` fast path). ``data`` is the record as the Airbyte protocol
 delivers it: airbyte-cdk leaves out a record's top-level null members when it writes a RECORD
 (an Airbyte server's destination receives the same), so an absent field and a null one are
@@ -37,11 +37,11 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from connectors.canonical import canonical_hash, canonical_json
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
+from ledger.canonical import canonical_hash, canonical_json
 
 __all__ = [
     "APPLICATION_NAME",

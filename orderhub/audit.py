@@ -42,7 +42,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.canonical import canonical_hash
 from connectors.catalog import SYSTEMS
 from ledger import store
 from ledger.batches import (
@@ -55,7 +54,7 @@ from ledger.batches import (
     verify_record,
 )
 from ledger.bundle import BUNDLE_FORMAT, consistency_document
-from ledger.canonical import canonical_json
+from ledger.canonical import canonical_hash, canonical_json
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import ProofError
 from ledger.hashing import leaf_hash

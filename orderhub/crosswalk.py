@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orderhub.canonical_model import CANONICAL_STATUSES, SOURCE_SYSTEMS, TERMINAL_STATUSES
+
 DEFAULT_SEED = (
     Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "status_crosswalk.csv"
 )
@@ -40,25 +42,6 @@ COLUMNS: tuple[str, ...] = (
     "payment_state",
     "notes",
 )
-SOURCE_SYSTEMS: frozenset[str] = frozenset({"erp", "crm", "wms", "tms"})
-#: DESIGN.md §3, close to schema.org OrderStatus.
-CANONICAL_STATUSES: frozenset[str] = frozenset(
-    {
-        "placed",
-        "payment_due",
-        "processing",
-        "on_hold",
-        "partially_fulfilled",
-        "in_transit",
-        "pickup_available",
-        "delivered",
-        "problem",
-        "cancelled",
-        "returned",
-    }
-)
-#: The canonical statuses that end an order's lifecycle.
-TERMINAL_STATUSES: frozenset[str] = frozenset({"delivered", "cancelled", "returned"})
 #: GS1 Core Business Vocabulary 2.0, BizStep.
 CBV_BIZ_STEPS: frozenset[str] = frozenset(
     {

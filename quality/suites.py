@@ -11,20 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-CANONICAL_STATUSES: tuple[str, ...] = (
-    "placed",
-    "payment_due",
-    "processing",
-    "on_hold",
-    "partially_fulfilled",
-    "in_transit",
-    "pickup_available",
-    "delivered",
-    "problem",
-    "cancelled",
-    "returned",
-)
-SOURCE_SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms")
+from orderhub.canonical_model import CANONICAL_STATUSES, SOURCE_SYSTEMS
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,10 @@ def rerun_completes(
     assert stored_state(db_url, SYSTEM) == {"sales_orders": {"LastChangeDateTime": newest}}
 
 
-def test_killing_the_connector_process_mid_sync(
-    db_url: str, slow_sandbox: tuple[SandboxServer, Any], scenario: Scenario
-) -> None:
-    server, credentials = slow_sandbox
-    config = sandbox_config(server, credentials, SYSTEM, page_size=PAGE)
+def sync_in_background(
+    config: dict[str, Any], db_url: str
+) -> tuple[threading.Thread, dict[str, BaseException]]:
+    """Start ``sync_system`` in a thread; what it raises lands in the returned dict."""
     outcome: dict[str, BaseException] = {}
 
     def run() -> None:
@@ -119,6 +118,15 @@ def test_killing_the_connector_process_mid_sync(
 
     thread = threading.Thread(target=run)
     thread.start()
+    return thread, outcome
+
+
+def test_killing_the_connector_process_mid_sync(
+    db_url: str, slow_sandbox: tuple[SandboxServer, Any], scenario: Scenario
+) -> None:
+    server, credentials = slow_sandbox
+    config = sandbox_config(server, credentials, SYSTEM, page_size=PAGE)
+    thread, outcome = sync_in_background(config, db_url)
     wait_for(lambda: server.faults.requests.get(SYSTEM, 0) >= 4, "the fourth page request")
     (pid,) = children_running("connectors.launch")
     os.kill(pid, signal.SIGKILL)
@@ -175,16 +183,7 @@ def test_the_warehouse_dropping_the_loader_session_mid_sync(
     monkeypatch.setattr(loader_module, "FLUSH_ROWS", 3)  # rows go to the warehouse as they come
     server, credentials = slow_sandbox
     config = sandbox_config(server, credentials, SYSTEM, page_size=PAGE)
-    outcome: dict[str, BaseException] = {}
-
-    def run() -> None:
-        try:
-            sync_system(SYSTEM, config, db_url, timeout=TIMEOUT)
-        except BaseException as error:  # handed to the test thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
+    thread, outcome = sync_in_background(config, db_url)
     wait_for(lambda: server.faults.requests.get(SYSTEM, 0) >= 4, "the fourth page request")
     with psycopg.connect(db_url, autocommit=True) as admin:
         (killed,) = admin.execute(

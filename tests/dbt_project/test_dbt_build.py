@@ -21,9 +21,6 @@ Builds, each once per module (about 7 s each):
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import json
 import shutil
 import uuid
@@ -36,10 +33,12 @@ from typing import Any
 
 import psycopg
 import pytest
-import rfc8785
 from dbt.cli.main import dbtRunner
 from psycopg.types.json import Jsonb
 
+import ledger.store as ledger_store
+import ml.store as ml_store
+from ledger.canonical import canonical_hash
 from orderhub.crosswalk import crosswalk_version
 from orderhub.dbt_env import dbt_env
 from quality.unmapped import unmapped_status_codes
@@ -256,7 +255,7 @@ def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
             f"insert into {table} values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
             (
                 str(record[key]),
-                hashlib.sha256(rfc8785.dumps(record)).hexdigest(),
+                canonical_hash(record),
                 Jsonb(record),
                 str(record[cursor]),
                 batch.batch_id,
@@ -266,35 +265,9 @@ def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
 
 
 def create_ml_and_ledger_tables(conn: psycopg.Connection) -> None:
-    """The tables ml/ and ledger/ own: their ensure_schema when written, else the contract DDL."""
-    for module, ddl in (
-        (
-            "ml.store",
-            """
-            create schema if not exists ml;
-            create table if not exists ml.demand_forecasts (
-                sku text not null, store_id text not null, region text not null,
-                forecast_date date not null, units_forecast double precision not null,
-                model_name text not null, model_version text, run_id text,
-                created_at timestamptz not null default now()
-            )
-            """,
-        ),
-        (
-            "ledger.store",
-            """
-            create schema if not exists ledger;
-            create table if not exists ledger.checkpoints (
-                tree_size bigint not null, root_hash text not null, note text not null,
-                created_at timestamptz not null default now()
-            )
-            """,
-        ),
-    ):
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).ensure_schema(conn)
-        else:
-            conn.execute(ddl)
+    """The tables ml/ and ledger/ own, which the dbt sources read."""
+    ml_store.ensure_schema(conn)
+    ledger_store.ensure_schema(conn)
 
 
 def main_batches() -> list[Batch]:

@@ -131,7 +131,7 @@ def _mapped(
 def write_canonical(conn: psycopg.Connection[Any]) -> None:
     """The canonical events of the loaded records, and a stand-in for the dbt view they
     derive from (``intermediate.int_order_events__mapped``, same columns)."""
-    from connectors.canonical import canonical_hash
+    from ledger.canonical import canonical_hash
 
     def version(system: str, record: dict[str, Any]) -> tuple[str, str]:
         table = f"raw_{system}.{SYSTEMS[system].streams[0].name}"

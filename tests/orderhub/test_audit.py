@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from audit_warehouse import ERP_OTHER, ORDER, AuditWarehouse
 
-from connectors.canonical import canonical_hash
 from ledger.bundle import BundleError, verify_bundle, verify_consistency_document
+from ledger.canonical import canonical_hash
 from orderhub.audit import (
     AuditError,
     check_warehouse,

@@ -13,38 +13,19 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from cli_process import CLI, cli_env, orderhub
 
 from orderhub.sandbox.apis.erp import ENTITY_SET
 from orderhub.sandbox.credentials import SandboxCredentials
 from orderhub.settings import Settings
 
 SYSTEMS = ("erp", "crm", "wms", "tms")
-
-
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
-    return {**env, "ORDERHUB_HOME": str(home), **extra}
-
-
-def orderhub(
-    tmp_path: Path, *args: str, timeout: float = 60, **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orderhub.cli", *args],
-        env=cli_env(tmp_path / "home", **env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
@@ -89,7 +70,7 @@ def no_secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def sandbox_process(tmp_path: Path, no_secret_env: None) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "orderhub.cli", "sandbox", "--orders", "20", "--port", "0"],
+        [*CLI, "sandbox", "--orders", "20", "--port", "0"],
         env=cli_env(tmp_path / "home"),
         cwd=tmp_path,
         stdout=subprocess.PIPE,

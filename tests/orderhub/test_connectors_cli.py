@@ -9,10 +9,8 @@ deploy sends in detail.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,28 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 from airbyte_stub import AirbyteStub
+from cli_process import CLI, cli_env, orderhub
 
 from orderhub.sandbox.credentials import SandboxCredentials
 from orderhub.settings import Settings
 
 SYSTEMS = ("erp", "crm", "wms", "tms")
-
-
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
-    return {**env, "ORDERHUB_HOME": str(home), **extra}
-
-
-def orderhub(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orderhub.cli", *args],
-        env=cli_env(tmp_path / "home", **env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def results(stdout: str) -> list[str]:
@@ -112,7 +94,7 @@ def test_a_bad_fault_spec_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_the_sandbox_serves_the_faults_it_is_given(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "orderhub.cli", "sandbox", "--orders", "20", "--faults",
+        [*CLI, "sandbox", "--orders", "20", "--faults",
          "erp:429:3@1,erp:503@2", "--fault-seed", "5"],
         env=cli_env(tmp_path / "home"),
         cwd=tmp_path,

@@ -1,0 +1,29 @@
+"""The canonical order-status vocabulary (DESIGN.md §3), in one place.
+
+The dbt crosswalk seed maps every source code onto these values; the crosswalk lint,
+the Great Expectations suites and the sandbox's ground truth all check against them.
+Change them together with ``dbt_project/seeds/status_crosswalk.csv`` and docs/sources.md.
+"""
+
+from __future__ import annotations
+
+#: The source systems orderhub integrates, in the order the flow lists them.
+SOURCE_SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms")
+
+#: The canonical statuses, close to schema.org OrderStatus, in lifecycle order.
+CANONICAL_STATUSES: tuple[str, ...] = (
+    "placed",
+    "payment_due",
+    "processing",
+    "on_hold",
+    "partially_fulfilled",
+    "in_transit",
+    "pickup_available",
+    "delivered",
+    "problem",
+    "cancelled",
+    "returned",
+)
+
+#: The canonical statuses that end an order's lifecycle.
+TERMINAL_STATUSES: frozenset[str] = frozenset({"delivered", "cancelled", "returned"})

@@ -1,0 +1,32 @@
+"""Run ``orderhub`` as a user runs it: ``python -m orderhub.cli`` in its own process, with a
+fresh ``ORDERHUB_HOME`` under the test's folder and no other ``ORDERHUB_*`` variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = (sys.executable, "-m", "orderhub.cli")
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without ``ORDERHUB_*``, pointed at ``home``, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
+    return {**env, "ORDERHUB_HOME": str(home), **extra}
+
+
+def orderhub(
+    tmp_path: Path, *args: str, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``orderhub ARGS`` run to its end from ``tmp_path`` with home ``tmp_path/home``."""
+    return subprocess.run(
+        [*CLI, *args],
+        env=cli_env(tmp_path / "home", **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
