@@ -55,6 +55,17 @@ def test_manifest_validates_and_builds(system: str) -> None:
     assert SYSTEMS[system].secret_fields  # every system has a credential, marked secret
 
 
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_no_manifest_changes_records_in_place(system: str) -> None:
+    # connectors.launch shares one parsed page between the extractor, the paginator and the
+    # error handler: exact only while nothing rewrites a record after it is extracted.
+    resolved = declarative_source(SYSTEMS[system].manifest(), offline_config(system))
+    for stream in resolved.resolved_manifest["streams"]:
+        assert not stream.get("transformations")
+        assert stream.get("schema_normalization", "None") == "None"
+        assert not stream["retriever"]["record_selector"].get("transform_before_filtering")
+
+
 def test_an_invalid_manifest_is_rejected() -> None:
     manifest = copy.deepcopy(SYSTEMS["erp"].manifest())
     manifest["definitions"]["error_handler"]["response_filters"][0]["action"] = "SHRUG"
