@@ -50,6 +50,16 @@ def resource_name(system: str) -> str:
     return f"orderhub-{system}"
 
 
+#: The schema the PostgreSQL destination keeps its raw tables in (Destinations V2): one table
+#: ``<namespace>_raw__stream_<stream>`` per stream, each record whole in ``_airbyte_data``.
+AIRBYTE_RAW_SCHEMA = "airbyte_internal"
+
+
+def airbyte_raw_table(system: str, stream: str) -> tuple[str, str]:
+    """(schema, table) of the destination's raw table for ``system``'s ``stream``."""
+    return AIRBYTE_RAW_SCHEMA, f"{destination_namespace(system)}_raw__stream_{stream}"
+
+
 def destination_namespace(system: str) -> str:
     """The warehouse schema Airbyte writes ``system``'s streams to."""
     return f"airbyte_{system}"
@@ -199,6 +209,7 @@ class Warehouse:
             username=self.username,
             password=self.password,
             schema_="public",
+            raw_data_schema=AIRBYTE_RAW_SCHEMA,
         )
 
 

@@ -165,11 +165,9 @@ class StreamLoader:
         return row[0]
 
     # -- rows ----------------------------------------------------------------------------
-    def add(self, record: Mapping[str, Any]) -> None:
-        """Buffer one record (it commits with the next STATE of this stream).
-
-        A record that does not fit the stream's schema is buffered for the quarantine.
-        """
+    def add(self, record: Mapping[str, Any]) -> bool:
+        """Buffer one record (it commits with the next STATE of this stream); False when it
+        does not fit the stream's schema and is buffered for the quarantine instead."""
         key = record.get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
         problems = self.check.problems(record)
@@ -191,7 +189,7 @@ class StreamLoader:
                     "reason": reason(problems),
                 }
             )
-            return
+            return False
         self._pending.append(
             (
                 str(key),
@@ -202,6 +200,7 @@ class StreamLoader:
         )
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
+        return True
 
     def _flush(self) -> None:
         """COPY the pending rows to the stage and move them into the raw table, inside the

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,17 @@ from connectors.catalog import SYSTEMS, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
 
-__all__ = ["BatchResult", "ConnectorError", "SyncError", "read_state", "sync_all", "sync_system"]
+__all__ = [
+    "BatchResult",
+    "ConnectorError",
+    "SyncError",
+    "batch_id",
+    "read_state",
+    "report_results",
+    "sync_all",
+    "sync_system",
+    "system_lock",
+]
 
 LOGGER = logging.getLogger("connectors.sync")
 Progress = Callable[[str], None]
@@ -52,7 +63,34 @@ def read_state(conn: psycopg.Connection[Any], system: str) -> dict[str, dict[str
     return {stream: dict(state) for stream, state in rows}
 
 
-def _batch_id(system: str, stream: str, started_at: datetime) -> str:
+@contextmanager
+def system_lock(system: str, database_url: str) -> Iterator[dict[str, dict[str, Any]]]:
+    """Hold ``system``'s sync lock (a PostgreSQL advisory lock) and yield its stored state.
+
+    A second holder fails at once naming the first. Batches a dead sync left ``running`` are
+    marked ``failed`` first (their committed rows stay).
+    """
+    streams = ",".join(get_connector(system).stream_names)
+    with psycopg.connect(database_url, autocommit=True) as guard:
+        ensure_schema(guard)
+        lock = guard.execute(
+            "select pg_try_advisory_lock(hashtext(%s))", (f"orderhub.connectors.sync.{system}",)
+        ).fetchone()
+        if not lock or not lock[0]:
+            raise ConnectorError(system, "another sync of this system is running", streams)
+        abandoned = guard.execute(
+            "update orderhub_meta.extraction_batches set status = 'failed',"
+            " finished_at = coalesce(finished_at, now())"
+            " where system = %s and status = 'running' returning batch_id",
+            (system,),
+        ).fetchall()
+        for (dead,) in abandoned:
+            LOGGER.warning("%s: batch %s was left running by a sync that died", system, dead)
+        yield read_state(guard, system)
+
+
+def batch_id(system: str, stream: str, started_at: datetime) -> str:
+    """A new extraction batch's id: system, stream, start time and a random suffix."""
     return f"{system}-{stream}-{started_at:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
 
 
@@ -70,24 +108,8 @@ def sync_system(
     ``timeout`` bounds the connector process in seconds. Two syncs of one system never run
     at once (a PostgreSQL advisory lock): the second fails at once naming the first.
     """
-    connector = get_connector(system)
-    streams = ",".join(connector.stream_names)
-    with psycopg.connect(database_url, autocommit=True) as guard:
-        ensure_schema(guard)
-        lock = guard.execute(
-            "select pg_try_advisory_lock(hashtext(%s))", (f"orderhub.connectors.sync.{system}",)
-        ).fetchone()
-        if not lock or not lock[0]:
-            raise ConnectorError(system, "another sync of this system is running", streams)
-        abandoned = guard.execute(
-            "update orderhub_meta.extraction_batches set status = 'failed',"
-            " finished_at = coalesce(finished_at, now())"
-            " where system = %s and status = 'running' returning batch_id",
-            (system,),
-        ).fetchall()
-        for (batch_id,) in abandoned:
-            LOGGER.warning("%s: batch %s was left running by a sync that died", system, batch_id)
-        state = read_state(guard, system)
+    streams = ",".join(get_connector(system).stream_names)
+    with system_lock(system, database_url) as state:
         try:
             results = _extract(system, config, database_url, state, progress, timeout)
         except ConnectorError as error:
@@ -95,6 +117,12 @@ def sync_system(
             if error.stream:
                 raise
             raise error.for_stream(streams) from error
+    report_results(system, results, progress)
+    return results
+
+
+def report_results(system: str, results: list[BatchResult], progress: Progress | None) -> None:
+    """One progress line per batch: records read, new, quarantined, time and rate."""
     if progress is not None:
         for result in results:
             rate = result.records_read / result.seconds if result.seconds else 0.0
@@ -106,7 +134,6 @@ def sync_system(
                 f" {result.records_new} new{kept}, in {result.seconds:.1f} s"
                 f" ({rate:.0f} records/s)"
             )
-    return results
 
 
 def _extract(
@@ -126,7 +153,7 @@ def _extract(
         for stream in connector.streams:
             cursor_from = state.get(stream.name, {}).get(stream.cursor_field)
             batch = Batch(
-                batch_id=_batch_id(system, stream.name, started_at),
+                batch_id=batch_id(system, stream.name, started_at),
                 system=system,
                 stream=stream.name,
                 started_at=started_at,

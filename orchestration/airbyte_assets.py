@@ -4,22 +4,38 @@ With ``ORDERHUB_AIRBYTE_URL`` and ``ORDERHUB_AIRBYTE_WORKSPACE_ID`` set (and the
 client: ``ORDERHUB_AIRBYTE_CLIENT_ID`` and the secret ``airbyte-client-secret``), the
 workspace's ``orderhub-<system>`` connections (made by ``orderhub connectors deploy``) become
 the connector assets: one multi-asset per connection whose materialization starts a sync job
-on the server and waits for it. A translator gives each stream the asset key the embedded
-runner's asset has, ``["raw_<system>", "<stream>"]``, so the dbt sources depend on them exactly
-as they do on the embedded ones. Other connections of the workspace are left out.
+on the server, waits for it, then ingests what the destination wrote into ``raw_<system>``
+(:mod:`connectors.airbyte_ingest`: the embedded runner's loader, quarantine and batches) and
+logs one ``extraction_batch`` provenance event per batch. A translator gives each stream the
+asset key the embedded runner's asset has, ``["raw_<system>", "<stream>"]``, so the dbt
+sources depend on them exactly as they do on the embedded ones, and read the same tables.
+Other connections of the workspace are left out.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from dagster import AssetKey, AssetsDefinition, AssetSpec
-from dagster_airbyte import (
-    AirbyteWorkspace,
-    DagsterAirbyteTranslator,
-    build_airbyte_assets_definitions,
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
 )
-from dagster_airbyte.translator import AirbyteConnection, AirbyteConnectionTableProps
+from dagster import _check as check
+from dagster_airbyte import AirbyteWorkspace, DagsterAirbyteTranslator, airbyte_assets
+from dagster_airbyte.resources import BaseAirbyteWorkspace
+from dagster_airbyte.translator import (
+    AirbyteConnection,
+    AirbyteConnectionTableProps,
+    AirbyteMetadataSet,
+)
+from dagster_airbyte.utils import clean_name
 
+from connectors.airbyte_ingest import ingest_system
 from connectors.airbyte_server import AirbyteServer, destination_namespace, system_of
+from orchestration.provenance import log_extraction_batches
+from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.secrets import read_secret
 from orderhub.settings import Settings
 
@@ -80,8 +96,56 @@ def _is_orderhub(connection: AirbyteConnection) -> bool:
 
 def airbyte_connector_assets(workspace: AirbyteWorkspace) -> Sequence[AssetsDefinition]:
     """One multi-asset per orderhub connection of ``workspace`` (read from the server)."""
-    return build_airbyte_assets_definitions(
-        workspace=workspace,
-        dagster_airbyte_translator=OrderhubAirbyteTranslator(),
-        connection_selector_fn=_is_orderhub,
+    translator = OrderhubAirbyteTranslator()
+    specs = workspace.load_asset_specs(
+        dagster_airbyte_translator=translator, connection_selector_fn=_is_orderhub
     )
+    connections = sorted(
+        {
+            (
+                check.not_none(AirbyteMetadataSet.extract(spec.metadata).connection_id),
+                check.not_none(AirbyteMetadataSet.extract(spec.metadata).connection_name),
+            )
+            for spec in specs
+        },
+        key=lambda pair: pair[1],
+    )
+    return [
+        _connection_assets(workspace, translator, connection_id, name)
+        for connection_id, name in connections
+    ]
+
+
+def _connection_assets(
+    workspace: AirbyteWorkspace,
+    translator: DagsterAirbyteTranslator,
+    connection_id: str,
+    connection_name: str,
+) -> AssetsDefinition:
+    system = check.not_none(system_of(connection_name))
+
+    @airbyte_assets(
+        connection_id=connection_id,
+        workspace=workspace,
+        name=f"airbyte_{clean_name(connection_name)}",
+        dagster_airbyte_translator=translator,
+    )
+    def _sync_and_ingest(
+        context: AssetExecutionContext,
+        airbyte: BaseAirbyteWorkspace,
+        warehouse: WarehouseResource,
+        ledger: LedgerResource,
+    ) -> Iterator[MaterializeResult | AssetMaterialization]:
+        synced = list(airbyte.sync_and_poll(context=context))
+        url = warehouse.url()
+        batches = ingest_system(system, url, progress=context.log.info)
+        ingested = log_extraction_batches(ledger.log(url), url, batches, context.log.info)
+        for event in synced:
+            if isinstance(event, MaterializeResult):
+                yield MaterializeResult(
+                    asset_key=event.asset_key, metadata={**(event.metadata or {}), **ingested}
+                )
+            else:
+                yield event
+
+    return _sync_and_ingest

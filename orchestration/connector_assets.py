@@ -15,7 +15,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 
 from connectors.catalog import SYSTEMS
 from connectors.sync import sync_system
-from orchestration.provenance import extraction_event
+from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orderhub.settings import get_settings
 
@@ -58,25 +58,8 @@ def connector_asset(system: str) -> AssetsDefinition:
             progress=context.log.info,
             timeout=sources.timeout_seconds,
         )
-        log = ledger.log(url)
-        roots = []
-        for batch in batches:
-            event = extraction_event(url, batch)
-            index = log.append_event("extraction_batch", event)
-            roots.append(event["merkle_root"])
-            context.log.info(
-                f"{system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}"
-            )
-        return MaterializeResult(
-            metadata={
-                "records_read": sum(b.records_read for b in batches),
-                "records_new": sum(b.records_new for b in batches),
-                "records_quarantined": sum(b.records_quarantined for b in batches),
-                "batch_ids": ", ".join(b.batch_id for b in batches),
-                "cursor_to": str(batches[-1].cursor_to) if batches else "",
-                "merkle_roots": ", ".join(roots),
-            }
-        )
+        metadata = log_extraction_batches(ledger.log(url), url, batches, context.log.info)
+        return MaterializeResult(metadata=metadata)
 
     return _sync
 

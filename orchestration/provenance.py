@@ -13,7 +13,7 @@ content hash (SHA-256 of its RFC 8785 canonical JSON), hashed as an RFC 9162 lea
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from psycopg import sql
 from connectors.sync import BatchResult
 from ledger.batches import LEAF_RULE
 from ledger.batches import batch_root as merkle_root
+from ledger.log import ProvenanceLog
 
 if TYPE_CHECKING:  # heavy imports, needed for the annotations only
     from ml.forecast import ForecastResult
@@ -170,4 +171,25 @@ def model_training_event(result: ForecastResult) -> dict[str, Any]:
             "model_wape": result.model_wape,
             "baseline_wape": result.baseline_wape,
         },
+    }
+
+
+def log_extraction_batches(
+    log: ProvenanceLog, url: str, batches: Sequence[BatchResult], say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Append one ``extraction_batch`` event per batch to ``log``; the materialization's
+    metadata (records read, new and quarantined, batch ids, cursor, Merkle roots)."""
+    roots = []
+    for batch in batches:
+        event = extraction_event(url, batch)
+        index = log.append_event("extraction_batch", event)
+        roots.append(event["merkle_root"])
+        say(f"{batch.system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}")
+    return {
+        "records_read": sum(b.records_read for b in batches),
+        "records_new": sum(b.records_new for b in batches),
+        "records_quarantined": sum(b.records_quarantined for b in batches),
+        "batch_ids": ", ".join(b.batch_id for b in batches),
+        "cursor_to": str(batches[-1].cursor_to) if batches else "",
+        "merkle_roots": ", ".join(roots),
     }

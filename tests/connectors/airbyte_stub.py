@@ -13,7 +13,9 @@ list, cancel); and the Configuration API's ``POST /api/v1/connections/get``, who
 Every request body is checked against the shape the API documents (required fields, types,
 enums) and answered 400 otherwise; every answer is built to the response schema, and the
 tests parse them with the SDK's own response models. Secrets in configurations come back
-masked, as Airbyte does. A sync job runs for ``job_polls`` polls, then succeeds.
+masked, as Airbyte does. A sync job runs for ``job_polls`` polls, then succeeds; a test that
+needs the destination's side of a sync sets ``on_sync`` (called with the connection when a sync
+job succeeds) to write what the PostgreSQL destination would.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class AirbyteStub:
     jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: (method, path, JSON body or None) of every request, in order.
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    #: Called with the connection when one of its sync jobs succeeds (the destination's part).
+    on_sync: Callable[[dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         self._tokens: set[str] = set()
@@ -491,5 +495,7 @@ class AirbyteStub:
         elif job["status"] == "running":
             self._polls[job_id] += 1
             if self._polls[job_id] >= self.job_polls:
+                if self.on_sync is not None and job["jobType"] == "sync":
+                    self.on_sync(self.connections[job["connectionId"]])
                 job["status"] = "succeeded"
         return self._job_response(job_id)

@@ -94,6 +94,7 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
         "username": "orderhub",
         "password": "pa@ss",
         "schema": "public",
+        "raw_data_schema": "airbyte_internal",  # where orderhub ingests the records from
         "disable_type_dedupe": False,
         "drop_cascade": False,
         "ssl": False,

@@ -5,7 +5,9 @@ Configuration API call dagster-airbyte makes). The workspace is filled by
 ``connectors.airbyte_server.deploy``, as ``orderhub connectors deploy`` would. The tests check
 the asset keys equal the embedded runner's (so the dbt sources line up), that the definitions
 load with the server configured and the dbt staging models depend on those assets, and that
-materializing a connection's assets starts a sync job on the server and waits for it.
+materializing a connection's assets starts a sync job on the server, waits for it, and ingests
+what the destination wrote (:func:`connector_stubs.write_airbyte_raw` plays the destination)
+into ``raw_<system>`` with its provenance event.
 """
 
 from __future__ import annotations
@@ -13,17 +15,22 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from airbyte_stub import AirbyteStub
+from connector_stubs import expected_rows, raw_rows, table, write_airbyte_raw
 from dagster import AssetKey, AssetsDefinition, Definitions, materialize
 
 from connectors.airbyte_server import AirbyteServer, Warehouse, deploy
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
+from orchestration.resources import LedgerResource, WarehouseResource
+from orderhub.sandbox.scenario import Scenario
 from orderhub.settings import Settings, get_settings
 
 RAW_KEYS = {AssetKey([f"raw_{s}", c.streams[0].name]) for s, c in SYSTEMS.items()}
@@ -103,23 +110,45 @@ def test_connections_become_assets_keyed_like_the_embedded_ones(
             assert spec.metadata["dagster-airbyte/connection_name"].startswith("orderhub-")
 
 
-def test_materializing_a_connection_runs_a_sync_job_on_the_server(
-    stub: AirbyteStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_materializing_a_connection_syncs_on_the_server_and_ingests_into_raw(
+    stub: AirbyteStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
-    workspace = airbyte_workspace(settings_for(stub, tmp_path, monkeypatch), poll_interval=0.05)
+    settings = settings_for(stub, tmp_path, monkeypatch)
+    monkeypatch.setenv("ORDERHUB_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    workspace = airbyte_workspace(settings, poll_interval=0.05)
     assert workspace is not None
     (erp,) = [
         a
         for a in airbyte_connector_assets(workspace)
         if AssetKey(["raw_erp", "sales_orders"]) in a.keys
     ]
+    records = Scenario(seed=3, orders=12).records("erp")
+    synced: list[str] = []
+
+    def destination_writes(connection: dict[str, Any]) -> None:  # what Airbyte's sync leaves
+        synced.append(connection["name"])
+        write_airbyte_raw(db_url, "erp", records, datetime.now(UTC))
+
+    stub.on_sync = destination_writes
     jobs_before = set(stub.jobs)
-    result = materialize([erp], resources={"airbyte": workspace})
-    assert result.success
-    materialized = {
-        event.asset_key for event in result.get_asset_materialization_events() if event.asset_key
-    }
-    assert materialized == {AssetKey(["raw_erp", "sales_orders"])}
+    try:
+        result = materialize(
+            [erp],
+            resources={
+                "airbyte": workspace,
+                "warehouse": WarehouseResource(database_url=db_url),
+                "ledger": LedgerResource(),
+            },
+        )
+    finally:
+        stub.on_sync = None
+        get_settings.cache_clear()
+    assert result.success and synced == ["orderhub-erp"]
+    (materialization,) = result.get_asset_materialization_events()
+    assert materialization.asset_key == AssetKey(["raw_erp", "sales_orders"])
+    metadata = materialization.materialization.metadata
+    assert metadata["records_new"].value == len(records)
     (job_id,) = set(stub.jobs) - jobs_before
     job = stub.jobs[job_id]
     connection = stub.connections[job["connectionId"]]
@@ -131,6 +160,14 @@ def test_materializing_a_connection_runs_a_sync_job_on_the_server(
     assert stub.calls("POST", "/api/public/v1/jobs") == [
         {"connectionId": connection["connectionId"], "jobType": "sync"}
     ]
+    # the dbt sources read raw_erp as on the embedded path, and the batch is in the ledger
+    assert raw_rows(db_url, table("erp")) == expected_rows("erp", records)
+    with psycopg.connect(db_url) as conn:
+        (kind, batch_id) = conn.execute(
+            "select ledger.entry(body) ->> 'kind', ledger.entry(body) #>> '{payload,batch_id}'"
+            " from ledger.leaves order by idx desc limit 1"
+        ).fetchone() or (None, None)
+    assert kind == "extraction_batch" and batch_id in metadata["batch_ids"].value
 
 
 @pytest.fixture

@@ -1,0 +1,151 @@
+"""Take what an Airbyte server's sync wrote into the warehouse into ``raw_<system>``.
+
+On the Airbyte server path (``orderhub connectors deploy``) the server runs the manifests and
+its PostgreSQL destination writes each stream's records, whole, into its raw table
+``airbyte_internal.airbyte_<system>_raw__stream_<stream>`` (Destinations V2: ``_airbyte_raw_id``,
+``_airbyte_extracted_at``, ``_airbyte_data`` jsonb, ...). :func:`ingest_system` reads the rows
+added there since the last ingest, in ``(_airbyte_extracted_at, _airbyte_raw_id)`` order, and
+passes each record through the embedded runner's loader: the same content hash, schema
+checks and quarantine, one extraction batch per stream, rows and position committed in one
+transaction per chunk. So the dbt models, the provenance events and ``orderhub audit`` see the
+same ``raw_<system>`` tables on both paths.
+
+The position is kept in the stream's stored state under ``airbyte_raw`` beside the cursor
+field (the newest cursor value ingested), so the embedded runner can take over from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from connectors.airbyte_server import airbyte_raw_table
+from connectors.catalog import StreamSpec, get_connector
+from connectors.errors import ConnectorError
+from connectors.loader import Batch, BatchResult, StreamLoader
+from connectors.sync import batch_id, report_results, system_lock
+
+__all__ = ["POSITION_KEY", "ingest_system"]
+
+LOGGER = logging.getLogger("connectors.airbyte_ingest")
+#: Where a stream's state keeps how far the destination's raw table has been ingested.
+POSITION_KEY = "airbyte_raw"
+#: Rows read and committed together.
+CHUNK_ROWS = 5000
+Progress = Callable[[str], None]
+
+
+def ingest_system(
+    system: str, database_url: str, *, progress: Progress | None = None
+) -> list[BatchResult]:
+    """Load the records Airbyte's destination added for ``system`` into its raw tables.
+
+    Raises :class:`ConnectorError` naming the table when the destination has not written it
+    (the connection never synced), with rows and state left as they were.
+    """
+    connector = get_connector(system)
+    started_at = datetime.now(UTC)
+    results = []
+    with system_lock(system, database_url) as state:
+        for stream in connector.streams:
+            results.append(
+                _ingest_stream(
+                    system, stream, database_url, state.get(stream.name, {}), started_at, progress
+                )
+            )
+    report_results(system, results, progress)
+    return results
+
+
+def _ingest_stream(
+    system: str,
+    stream: StreamSpec,
+    database_url: str,
+    state: Mapping[str, Any],
+    started_at: datetime,
+    progress: Progress | None,
+) -> BatchResult:
+    schema, table = airbyte_raw_table(system, stream.name)
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+    if not found or found[0] is None:
+        raise ConnectorError(
+            system,
+            f"the Airbyte destination has not written {schema}.{table}: has the connection "
+            "synced? (orderhub connectors deploy sets the destination's raw schema to "
+            f"{schema})",
+            stream.name,
+        )
+    position = state.get(POSITION_KEY) or {}
+    cursor = state.get(stream.cursor_field)
+    batch = Batch(
+        batch_id=batch_id(system, stream.name, started_at),
+        system=system,
+        stream=stream.name,
+        started_at=started_at,
+        cursor_from=None if cursor is None else str(cursor),
+    )
+    loader = StreamLoader(database_url, get_connector(system), stream, batch, progress)
+    started = time.monotonic()
+    try:
+        loader.open_batch()
+        if progress is not None:
+            since = position.get("extracted_at", "the beginning")
+            progress(f"{system}.{stream.name}: ingesting {schema}.{table} from {since}")
+        committed = dict(state)
+        for rows in _chunks(database_url, schema, table, position):
+            for _, _, data in rows:
+                if not loader.add(data):
+                    continue  # quarantined: its cursor value is not to be trusted
+                value = data.get(stream.cursor_field)
+                if value is not None and (cursor is None or str(value) > str(cursor)):
+                    cursor = str(value)
+            extracted_at, raw_id, _ = rows[-1]
+            committed = {
+                **committed,
+                stream.cursor_field: cursor,
+                POSITION_KEY: {"extracted_at": extracted_at.isoformat(), "raw_id": raw_id},
+            }
+            loader.commit(committed)
+        if not loader.checkpoints:
+            loader.commit(committed)  # nothing new: the batch is closed with the state it had
+        return loader.succeed(started, time.monotonic())
+    except psycopg.Error as error:
+        loader.fail()
+        cause = " ".join(str(error).split()) or type(error).__name__
+        raise ConnectorError(
+            system, f"the warehouse failed while ingesting {schema}.{table}: {cause}", stream.name
+        ) from error
+    except BaseException:
+        loader.fail()
+        raise
+    finally:
+        loader.close()
+
+
+def _chunks(
+    database_url: str, schema: str, table: str, position: Mapping[str, Any]
+) -> Iterator[list[tuple[datetime, str, Any]]]:
+    """Rows ``(extracted_at, raw_id, data)`` after ``position``, ``CHUNK_ROWS`` at a time."""
+    query = sql.SQL(
+        "select _airbyte_extracted_at, _airbyte_raw_id::text, _airbyte_data from {}"
+        " where _airbyte_data is not null {} order by _airbyte_extracted_at, _airbyte_raw_id::text"
+    )
+    after = sql.SQL("")
+    params: tuple[Any, ...] = ()
+    if position.get("extracted_at"):
+        after = sql.SQL(
+            "and (_airbyte_extracted_at, _airbyte_raw_id::text) > (%s::timestamptz, %s)"
+        )
+        params = (position["extracted_at"], str(position.get("raw_id", "")))
+    with psycopg.connect(database_url) as conn, conn.cursor(name="orderhub_airbyte_ingest") as cur:
+        cur.itersize = CHUNK_ROWS
+        cur.execute(query.format(sql.Identifier(schema, table), after), params)
+        while rows := cur.fetchmany(CHUNK_ROWS):
+            yield rows

@@ -1,0 +1,68 @@
+"""What an Airbyte server's destination wrote is taken into ``raw_<system>`` by the embedded
+runner's loader: same rows, quarantine and batches, resuming where the last ingest stopped.
+
+No Airbyte server runs here: :func:`connector_stubs.write_airbyte_raw` writes the destination's
+raw table (Destinations V2 layout) as the PostgreSQL destination does after a sync.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from connector_stubs import (
+    batches,
+    expected_rows,
+    quarantined,
+    raw_rows,
+    stored_state,
+    table,
+    write_airbyte_raw,
+)
+
+from connectors.airbyte_ingest import POSITION_KEY, ingest_system
+from connectors.errors import ConnectorError
+from orderhub.sandbox.scenario import Scenario
+
+SYSTEM = "erp"
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def test_a_connection_that_never_synced_is_named(db_url: str) -> None:
+    with pytest.raises(ConnectorError, match=r"airbyte_internal\.airbyte_erp_raw__stream_sales"):
+        ingest_system(SYSTEM, db_url)
+    assert stored_state(db_url, SYSTEM) == {}
+
+
+def test_ingests_once_resumes_and_quarantines(db_url: str) -> None:
+    records = Scenario(seed=5, orders=30).records(SYSTEM)
+    first, second = records[:20], records[20:]
+    write_airbyte_raw(db_url, SYSTEM, first, T0)
+    (batch,) = ingest_system(SYSTEM, db_url)
+    assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, first)
+    assert (batch.records_read, batch.records_new, batch.records_quarantined) == (20, 20, 0)
+    newest = max(r["LastChangeDateTime"] for r in first)
+    state = stored_state(db_url, SYSTEM)["sales_orders"]
+    assert state["LastChangeDateTime"] == newest and state[POSITION_KEY]["raw_id"]
+
+    # the next sync: new records, one seen before (Airbyte re-reads its lookback), one broken
+    broken = {**second[0], "LastChangeDateTime": "9999-12-31T00:00:00Z"}
+    del broken["SalesOrder"]  # quarantined: its cursor must not move the state
+    write_airbyte_raw(db_url, SYSTEM, [first[-1], *second, broken], T0 + timedelta(hours=1))
+    (again,) = ingest_system(SYSTEM, db_url)
+    assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, records)
+    assert (again.records_read, again.records_new, again.records_quarantined) == (
+        len(second) + 2,
+        len(second),
+        1,
+    )
+    ((key, _, reason, batch_id),) = quarantined(db_url, SYSTEM)
+    assert key is None and "SalesOrder" in reason and batch_id == again.batch_id
+    newest = max(r["LastChangeDateTime"] for r in records)
+    assert stored_state(db_url, SYSTEM)["sales_orders"]["LastChangeDateTime"] == newest
+
+    # nothing new: an empty batch, the same rows and state
+    (idle,) = ingest_system(SYSTEM, db_url)
+    assert (idle.records_read, idle.records_new) == (0, 0)
+    assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, records)
+    assert [row[0] for row in batches(db_url, SYSTEM)] == ["succeeded"] * 3
