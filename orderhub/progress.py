@@ -126,4 +126,8 @@ class DagsterProgressHandler(logging.Handler):
             name = getattr(evaluation, "check_name", "?")
             key = getattr(evaluation, "asset_key", None)
             target = key.to_user_string() if key is not None else ""
-            say(f"  check {target}:{name} FAILED")
+            severity = getattr(getattr(evaluation, "severity", None), "value", "ERROR")
+            outcome = "FAILED" if severity != "WARN" else "WARNING (non-blocking)"
+            description = str(getattr(evaluation, "description", "") or "").strip()
+            reason = f": {description.splitlines()[0][:200]}" if description else ""
+            say(f"  check {target}:{name} {outcome}{reason}")

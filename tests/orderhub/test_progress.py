@@ -13,6 +13,7 @@ import sys
 import pytest
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     Definitions,
@@ -116,11 +117,20 @@ def timeline_ordered() -> AssetCheckResult:
     return AssetCheckResult(passed=False, description="2 steps out of order")
 
 
+@asset_check(asset=timeline)
+def timeline_complete() -> AssetCheckResult:
+    return AssetCheckResult(
+        passed=False, severity=AssetCheckSeverity.WARN, description="1 order has no events\nmore"
+    )
+
+
 @pytest.fixture(scope="module")
 def run_output() -> list[str]:
     """The progress lines of one run of the tiny graph (the run itself fails)."""
     defs = Definitions(
-        assets=[orders, forecast, timeline], asset_checks=[timeline_ordered], loggers=LOGGERS
+        assets=[orders, forecast, timeline],
+        asset_checks=[timeline_ordered, timeline_complete],
+        loggers=LOGGERS,
     )
     job = defs.resolve_implicit_global_asset_job_def()
     out = io.StringIO()
@@ -146,7 +156,12 @@ def test_progress_logger_names_the_error_of_a_failed_step(run_output: list[str])
 
 
 def test_progress_logger_reports_a_failed_check(run_output: list[str]) -> None:
-    assert "  check timeline:timeline_ordered FAILED" in run_output
+    assert "  check timeline:timeline_ordered FAILED: 2 steps out of order" in run_output
+
+
+def test_progress_logger_reports_a_warning_check_as_non_blocking(run_output: list[str]) -> None:
+    expected = "  check timeline:timeline_complete WARNING (non-blocking): 1 order has no events"
+    assert expected in run_output
 
 
 def test_progress_logger_shows_first_line_of_log_messages(run_output: list[str]) -> None:
