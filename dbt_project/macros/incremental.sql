@@ -2,16 +2,18 @@
 
     Every incremental mart stores two columns:
       built_at        the run_started_at of the dbt invocation that (re)derived the row;
-      inputs_version  md5 over the seeds the row was derived with.
-    A run is "full" when the table is new, lacks those columns, or was built with other
-    seeds (a crosswalk, precedence, SLA or location change re-derives history); else it
-    is "incremental" from a watermark, the latest built_at in the table. -#}
+      inputs_version  md5 over the model's own SQL and the seeds the row was derived with.
+    A run is "full" when the table is new, lacks those columns, or was built by other SQL
+    or with other seeds (a changed model, crosswalk, precedence, SLA or location re-derives
+    history; a model downstream then rebuilds every order whose events were re-derived);
+    else it is "incremental" from a watermark, the latest built_at in the table. -#}
 
 
-{#- SQL expression: md5 over the content of the named seeds (each seed's rows as text,
-    sorted), so that any change to one of them changes the fingerprint. -#}
+{#- SQL expression: md5 over the model's SQL (as written, before Jinja) and the content of
+    the named seeds (each seed's rows as text, sorted), so that a change to the model or to
+    one of them changes the fingerprint. -#}
 {% macro inputs_fingerprint(seed_names) -%}
-    md5(concat_ws('|', 'inputs'
+    md5(concat_ws('|', 'inputs', '{{ local_md5(model.raw_code) }}'
     {%- for name in seed_names %},
         (
             select md5(coalesce(string_agg(seed_row::text, E'\n' order by seed_row::text), ''))
