@@ -49,6 +49,7 @@ from connectors.loader import Batch, StreamLoader, ensure_schema, load_messages
 from connectors.sync import sync_system
 from orderhub.sandbox.credentials import SECRET_NAMES, SandboxCredentials
 from orderhub.sandbox.scenario import Scenario
+from orderhub.secrets import secret_env_name
 from orderhub.settings import Settings, disable_telemetry
 from orderhub.warehouse import EmbeddedPostgres
 
@@ -85,7 +86,7 @@ def sandbox_process(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
     env["ORDERHUB_HOME"] = str(home)
     for attribute, secret in SECRET_NAMES.items():
-        env["ORDERHUB_SECRET_" + secret.upper().replace("-", "_")] = getattr(credentials, attribute)
+        env[secret_env_name(secret)] = getattr(credentials, attribute)
     command = [sys.executable, "-m", "orderhub.cli", "sandbox", "--orders", str(orders)]
     process = subprocess.Popen(
         [*command, "--seed", str(seed)], env=env, stdout=subprocess.DEVNULL, cwd=home

@@ -41,15 +41,14 @@ from connectors.catalog import SYSTEMS
 from connectors.loader import Batch, StreamLoader
 from connectors.schema import ensure_schema
 from ledger.bundle import verify_bundle
-from ledger.keys import load_or_create_signer
+from ledger.keys import load_or_create_signer, public_key_path
 from ledger.log import ProvenanceLog
 from ledger.receipts import anchor_latest
 from orchestration.anchoring import witness_anchor
 from orchestration.provenance import extraction_event
 from orderhub.audit import event_id_sql, prepare_batch_trees, trace_order
-from orderhub.audit_cli import SIGNING_KEY_FILE
 from orderhub.progress import say
-from orderhub.settings import Settings, disable_telemetry
+from orderhub.settings import SIGNING_KEY_FILE, Settings, disable_telemetry
 from orderhub.warehouse import scratch_database
 
 
@@ -152,7 +151,7 @@ def ms(values: list[float]) -> str:
 
 def run(url: str, home: Path, orders: int, filler: int, samples: int, seed: int) -> None:
     settings = build(url, home, orders, filler, seed)
-    key = (settings.secrets_dir / (SIGNING_KEY_FILE + ".pub")).read_text().strip()
+    key = public_key_path(settings.secrets_dir / SIGNING_KEY_FILE).read_text().strip()
     rng = random.Random(seed + 1)
     chosen = [f"SO-{rng.randrange(orders):07d}" for _ in range(samples)]
     trace_s, verify_s, sizes, events, cold_s = [], [], [], [], []

@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.airbyte_server import airbyte_raw_table
-from connectors.catalog import StreamSpec, get_connector
+from connectors.catalog import ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader
 from connectors.sync import batch_id, report_results, system_lock
@@ -54,83 +54,82 @@ def ingest_system(
     results = []
     with system_lock(system, database_url) as state:
         for stream in connector.streams:
+            stored = state.get(stream.name, {})
             results.append(
-                _ingest_stream(
-                    system, stream, database_url, state.get(stream.name, {}), started_at, progress
-                )
+                _ingest_stream(connector, stream, database_url, stored, started_at, progress)
             )
     report_results(system, results, progress)
     return results
 
 
 def _ingest_stream(
-    system: str,
+    connector: ConnectorSpec,
     stream: StreamSpec,
     database_url: str,
     state: Mapping[str, Any],
     started_at: datetime,
     progress: Progress | None,
 ) -> BatchResult:
+    system = connector.name
     schema, table = airbyte_raw_table(system, stream.name)
-    with psycopg.connect(database_url) as conn:
-        found = conn.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
-    if not found or found[0] is None:
-        raise ConnectorError(
-            system,
-            f"the Airbyte destination has not written {schema}.{table}: has the connection "
-            "synced? (orderhub connectors deploy sets the destination's raw schema to "
-            f"{schema})",
-            stream.name,
+    with psycopg.connect(database_url) as reader:
+        found = reader.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+        if not found or found[0] is None:
+            raise ConnectorError(
+                system,
+                f"the Airbyte destination has not written {schema}.{table}: has the connection "
+                "synced? (orderhub connectors deploy sets the destination's raw schema to "
+                f"{schema})",
+                stream.name,
+            )
+        position = state.get(POSITION_KEY) or {}
+        cursor = state.get(stream.cursor_field)
+        batch = Batch(
+            batch_id=batch_id(system, stream.name, started_at),
+            system=system,
+            stream=stream.name,
+            started_at=started_at,
+            cursor_from=None if cursor is None else str(cursor),
         )
-    position = state.get(POSITION_KEY) or {}
-    cursor = state.get(stream.cursor_field)
-    batch = Batch(
-        batch_id=batch_id(system, stream.name, started_at),
-        system=system,
-        stream=stream.name,
-        started_at=started_at,
-        cursor_from=None if cursor is None else str(cursor),
-    )
-    loader = StreamLoader(database_url, get_connector(system), stream, batch, progress)
-    started = time.monotonic()
-    try:
-        loader.open_batch()
-        if progress is not None:
-            since = position.get("extracted_at", "the beginning")
-            progress(f"{system}.{stream.name}: ingesting {schema}.{table} from {since}")
-        committed = dict(state)
-        for rows in _chunks(database_url, schema, table, position):
-            for _, _, data in rows:
-                if not loader.add(data):
-                    continue  # quarantined: its cursor value is not to be trusted
-                value = data.get(stream.cursor_field)
-                if value is not None and (cursor is None or str(value) > str(cursor)):
-                    cursor = str(value)
-            extracted_at, raw_id, _ = rows[-1]
-            committed = {
-                **committed,
-                stream.cursor_field: cursor,
-                POSITION_KEY: {"extracted_at": extracted_at.isoformat(), "raw_id": raw_id},
-            }
-            loader.commit(committed)
-        if not loader.checkpoints:
-            loader.commit(committed)  # nothing new: the batch is closed with the state it had
-        return loader.succeed(started, time.monotonic())
-    except psycopg.Error as error:
-        loader.fail()
-        cause = " ".join(str(error).split()) or type(error).__name__
-        raise ConnectorError(
-            system, f"the warehouse failed while ingesting {schema}.{table}: {cause}", stream.name
-        ) from error
-    except BaseException:
-        loader.fail()
-        raise
-    finally:
-        loader.close()
+        loader = StreamLoader(database_url, connector, stream, batch, progress)
+        started = time.monotonic()
+        try:
+            loader.open_batch()
+            if progress is not None:
+                since = position.get("extracted_at", "the beginning")
+                progress(f"{system}.{stream.name}: ingesting {schema}.{table} from {since}")
+            committed = dict(state)
+            for rows in _chunks(reader, schema, table, position):
+                for _, _, data in rows:
+                    if not loader.add(data):
+                        continue  # quarantined: its cursor value is not to be trusted
+                    value = data.get(stream.cursor_field)
+                    if value is not None and (cursor is None or str(value) > str(cursor)):
+                        cursor = str(value)
+                extracted_at, raw_id, _ = rows[-1]
+                committed = {
+                    **committed,
+                    stream.cursor_field: cursor,
+                    POSITION_KEY: {"extracted_at": extracted_at.isoformat(), "raw_id": raw_id},
+                }
+                loader.commit(committed)
+            if not loader.checkpoints:
+                loader.commit(committed)  # nothing new: the batch closes with the state it had
+            return loader.succeed(started, time.monotonic())
+        except psycopg.Error as error:
+            loader.fail()
+            raise ConnectorError.from_warehouse(
+                system, error, f"ingesting {schema}.{table}", stream.name
+            ) from error
+        except BaseException:
+            loader.fail()
+            raise
+        finally:
+            loader.close()
 
 
 def _chunks(
-    database_url: str, schema: str, table: str, position: Mapping[str, Any]
+    reader: psycopg.Connection[Any], schema: str, table: str, position: Mapping[str, Any]
 ) -> Iterator[list[tuple[datetime, str, Any]]]:
     """Rows ``(extracted_at, raw_id, data)`` after ``position``, ``CHUNK_ROWS`` at a time."""
     query = sql.SQL(
@@ -144,7 +143,7 @@ def _chunks(
             "and (_airbyte_extracted_at, _airbyte_raw_id::text) > (%s::timestamptz, %s)"
         )
         params = (position["extracted_at"], str(position.get("raw_id", "")))
-    with psycopg.connect(database_url) as conn, conn.cursor(name="orderhub_airbyte_ingest") as cur:
+    with reader.cursor(name="orderhub_airbyte_ingest") as cur:
         cur.itersize = CHUNK_ROWS
         cur.execute(query.format(sql.Identifier(schema, table), after), params)
         while rows := cur.fetchmany(CHUNK_ROWS):

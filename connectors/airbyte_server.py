@@ -26,7 +26,7 @@ embedded runner's tables.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,8 +41,21 @@ from connectors.catalog import SYSTEMS, get_connector
 PUBLIC_API = "/api/public/v1"
 CONFIGURATION_API = "/api/v1"
 DESTINATION_NAME = "orderhub-warehouse"
+#: Items per list request (the public API's maximum); lists are read page by page.
+LIST_PAGE = 100
 Progress = Callable[[str], None]
 _Model = TypeVar("_Model", bound=BaseModel)
+_Item = TypeVar("_Item")
+
+
+def _every_page(list_page: Callable[[int], Sequence[_Item]]) -> list[_Item]:
+    """Every item of a paged list: ``list_page(offset)`` until a page comes back short."""
+    found: list[_Item] = []
+    while True:
+        page = list_page(len(found))
+        found.extend(page)
+        if len(page) < LIST_PAGE:
+            return found
 
 
 def resource_name(system: str) -> str:
@@ -284,10 +297,19 @@ class _Deployer:
         return _required(response.declarative_source_definition_response, "definition").id, True
 
     def _sources(self) -> dict[str, str]:
-        response = self.sdk.sources.list_sources(
-            request=api.ListSourcesRequest(workspace_ids=[self.server.workspace_id], limit=100)
+        found = _every_page(
+            lambda offset: (
+                _required(
+                    self.sdk.sources.list_sources(
+                        request=api.ListSourcesRequest(
+                            workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
+                        )
+                    ).sources_response,
+                    "sources",
+                ).data
+            )
         )
-        return {s.name: s.source_id for s in _required(response.sources_response, "sources").data}
+        return {s.name: s.source_id for s in found}
 
     def source(
         self,
@@ -319,13 +341,19 @@ class _Deployer:
         return _required(response.source_response, "source").source_id, True
 
     def destination(self, warehouse: Warehouse) -> tuple[str, bool]:
-        response = self.sdk.destinations.list_destinations(
-            request=api.ListDestinationsRequest(workspace_ids=[self.server.workspace_id], limit=100)
+        found = _every_page(
+            lambda offset: (
+                _required(
+                    self.sdk.destinations.list_destinations(
+                        request=api.ListDestinationsRequest(
+                            workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
+                        )
+                    ).destinations_response,
+                    "destinations",
+                ).data
+            )
         )
-        existing = {
-            d.name: d.destination_id
-            for d in _required(response.destinations_response, "destinations").data
-        }
+        existing = {d.name: d.destination_id for d in found}
         configuration = warehouse.destination()
         if DESTINATION_NAME in existing:
             self.sdk.destinations.patch_destination(
@@ -347,11 +375,19 @@ class _Deployer:
         return _required(response.destination_response, "destination").destination_id, True
 
     def _connections(self) -> dict[str, str]:
-        response = self.sdk.connections.list_connections(
-            request=api.ListConnectionsRequest(workspace_ids=[self.server.workspace_id], limit=100)
+        found = _every_page(
+            lambda offset: (
+                _required(
+                    self.sdk.connections.list_connections(
+                        request=api.ListConnectionsRequest(
+                            workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
+                        )
+                    ).connections_response,
+                    "connections",
+                ).data
+            )
         )
-        found = _required(response.connections_response, "connections")
-        return {c.name: c.connection_id for c in found.data}
+        return {c.name: c.connection_id for c in found}
 
     def connection(
         self, system: str, source_id: str, destination_id: str, existing: Mapping[str, str]

@@ -24,3 +24,11 @@ class ConnectorError(RuntimeError):
         error = ConnectorError(self.system, self.cause, stream)
         error.__cause__ = self.__cause__
         return error
+
+    @classmethod
+    def from_warehouse(
+        cls, system: str, error: Exception, doing: str, stream: str | None = None
+    ) -> ConnectorError:
+        """The warehouse failed ``doing`` something: the error's own message, on one line."""
+        cause = " ".join(str(error).split()) or type(error).__name__
+        return cls(system, f"the warehouse failed while {doing}: {cause}", stream)

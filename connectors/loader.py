@@ -41,14 +41,13 @@ from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
-from ledger.canonical import canonical_hash, canonical_json
+from ledger.canonical import canonical_json
 
 __all__ = [
     "APPLICATION_NAME",
     "Batch",
     "BatchResult",
     "StreamLoader",
-    "content_hash",
     "ensure_schema",
     "load_messages",
 ]
@@ -59,11 +58,6 @@ FLUSH_ROWS = 5000
 _STAGE = "orderhub_connector_stage"
 #: ``application_name`` of the loader's warehouse sessions (``<prefix><system>.<stream>``).
 APPLICATION_NAME = "orderhub-loader:"
-
-
-def content_hash(record: Mapping[str, Any]) -> str:
-    """Hex SHA-256 of the record's RFC 8785 canonical JSON."""
-    return canonical_hash(record)
 
 
 @dataclass(frozen=True)
@@ -179,25 +173,20 @@ class StreamLoader:
             canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
             problems.append(f"no RFC 8785 form: {error}")
         self._uncommitted += 1
+        digest, text = hashlib.sha256(canonical).hexdigest(), canonical.decode()
+        cursor_text = None if cursor is None else str(cursor)
         if problems:
             self._quarantine.append(
                 {
                     "record_key": None if key is None else str(key),
-                    "content_hash": hashlib.sha256(canonical).hexdigest(),
-                    "payload": canonical.decode(),
-                    "cursor_value": None if cursor is None else str(cursor),
+                    "content_hash": digest,
+                    "payload": text,
+                    "cursor_value": cursor_text,
                     "reason": reason(problems),
                 }
             )
             return False
-        self._pending.append(
-            (
-                str(key),
-                hashlib.sha256(canonical).hexdigest(),
-                canonical.decode(),
-                None if cursor is None else str(cursor),
-            )
-        )
+        self._pending.append((str(key), digest, text, cursor_text))
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
         return True

@@ -204,7 +204,6 @@ class ConnectorProcess:
                 watchdog = threading.Timer(self.timeout, self._kill_on_timeout, (process,))
                 watchdog.daemon = True
                 watchdog.start()
-            assert process.stdout is not None
             yield from self._parse(process.stdout)
             self.returncode = process.wait()
             if self.returncode != 0:

@@ -168,8 +168,7 @@ def _extract(
                 load_messages(system, messages, loaders, progress)
             return [loader.succeed(started, time.monotonic()) for loader in loaders.values()]
         except psycopg.Error as error:
-            cause = " ".join(str(error).split()) or type(error).__name__
-            raise ConnectorError(system, f"the warehouse failed while loading: {cause}") from error
+            raise ConnectorError.from_warehouse(system, error, "loading") from error
     except BaseException:
         for loader in loaders.values():
             loader.fail()

@@ -9,8 +9,10 @@ the record's RFC 8785 canonical JSON), ordered by ``(record_key, content_hash)``
 (:func:`ledger.hashing.leaf_hash` of the raw 32 bytes, not of their hex text). A
 record is then in its batch when :func:`verify_record` accepts its inclusion
 proof against the logged root, the same RFC 9162 §2.1.3.2 check as for log
-entries. This module knows nothing of where records are stored: the caller
-hands it the batch's content hashes in leaf order.
+entries. The tree code takes the batch's content hashes in leaf order; the one place
+that order is read from storage is :func:`batch_hashes` (and
+:func:`batch_hashes_by_batch` for every batch of a table), over any table with
+``record_key``, ``content_hash`` (hex) and ``batch_id`` columns.
 
 A built tree can be kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels
 packed end to end (level 0, the leaves, first); :class:`StoredTree` then finds a
@@ -20,11 +22,12 @@ record and its proof by slicing, without hashing anything.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ledger.errors import ProofError
 from ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
@@ -32,6 +35,9 @@ from ledger.proofs import verify_inclusion
 
 #: How the leaves of a batch tree are made, as written into extraction events.
 LEAF_RULE = "sha256(0x00 || content_hash) ordered by (record_key, content_hash)"
+#: The leaf order in SQL: by bytes (``collate "C"``), so a root does not depend on the
+#: server's locale and anyone can recompute it from the records.
+LEAF_ORDER_SQL = 'record_key collate "C", content_hash collate "C"'
 
 
 def record_leaf(content_hash: bytes) -> bytes:
@@ -44,6 +50,15 @@ def record_leaf(content_hash: bytes) -> bytes:
 def content_hash(canonical: bytes) -> bytes:
     """SHA-256 of a record's canonical JSON bytes: what a batch leaf commits to."""
     return hashlib.sha256(canonical).digest()
+
+
+@dataclass(frozen=True)
+class RecordProof:
+    """Where a record sits in its batch tree and the audit path to the root."""
+
+    index: int
+    size: int
+    path: tuple[bytes, ...]
 
 
 class BatchTree:
@@ -83,21 +98,13 @@ class BatchTree:
         """MTH of the batch (``SHA-256()`` when it is empty)."""
         return self.levels[-1][0] if self.size else EMPTY_ROOT
 
-    def inclusion_proof(self, index: int) -> list[bytes]:
-        """PATH(index, D[size]), bottom-up."""
-        if not 0 <= index < self.size:
-            raise ValueError(f"index {index} is not in a batch of {self.size} records")
-        path = []
-        for level in self.levels[:-1]:
-            sibling = index ^ 1
-            if sibling < len(level):
-                path.append(level[sibling])
-            index >>= 1
-        return path
-
     def packed(self) -> bytes:
         """Every level, leaves first, each hash 32 bytes, end to end."""
         return b"".join(h for level in self.levels for h in level)
+
+    def stored(self) -> StoredTree:
+        """The tree as packed levels, which proves records by slicing."""
+        return StoredTree(self.size, self.packed())
 
 
 def level_sizes(size: int) -> list[int]:
@@ -149,12 +156,20 @@ class StoredTree:
             index >>= 1
         return path
 
+    def prove(self, content_hash_: bytes) -> RecordProof:
+        """The proof of the record with ``content_hash_``; ValueError when it is not a leaf."""
+        index = self.index_of(content_hash_)
+        if index is None:
+            raise ValueError(f"content hash {content_hash_.hex()} is not in the batch")
+        return RecordProof(index, self.size, tuple(self.inclusion_proof(index)))
+
 
 def store_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) -> None:
     """Keep ``tree``'s levels for ``batch_id``, replacing a stored one.
 
-    Call it only with a tree whose root was checked against the batch's log entry:
-    the table is a cache that proofs are read from, and readers check those proofs.
+    Call it only with a tree whose root was checked against the batch's log entry, or
+    with the tree the entry's root is taken from: the table is a cache that proofs are
+    read from, and readers check those proofs.
     """
     with conn.transaction():
         conn.execute(
@@ -175,36 +190,43 @@ def load_tree(conn: psycopg.Connection[Any], batch_id: str) -> StoredTree | None
     return None if row is None else StoredTree(int(row[0]), bytes(row[1]))
 
 
-def batch_tree(content_hashes: Iterable[bytes]) -> BatchTree:
-    """The tree over a batch's content hashes, given in leaf order."""
-    return BatchTree(content_hashes)
-
-
 def batch_root(content_hashes: Iterable[bytes]) -> bytes:
     """RFC 9162 root over a batch's content hashes (``SHA-256()`` for an empty batch)."""
-    return batch_tree(content_hashes).root()
+    return BatchTree(content_hashes).root()
 
 
-@dataclass(frozen=True)
-class RecordProof:
-    """Where a record sits in its batch tree and the audit path to the root."""
-
-    index: int
-    size: int
-    path: tuple[bytes, ...]
+def _split(blob: bytes | None) -> list[bytes]:
+    data = bytes(blob) if blob is not None else b""
+    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
-def prove_record(tree: BatchTree, content_hashes: Sequence[bytes], wanted: bytes) -> RecordProof:
-    """The inclusion proof of the record with content hash ``wanted``.
+def batch_hashes(
+    conn: psycopg.Connection[Any], schema: str, table: str, batch_id: str
+) -> list[bytes]:
+    """The content hashes of a batch's records in ``schema.table``, in leaf order.
 
-    ``content_hashes`` are the leaves of ``tree`` in order; ValueError when the
-    record is not in the batch.
+    Fetched as one aggregated value (not a row per record): this is the order a batch's
+    logged root was computed with, and the order it is checked and proved with.
     """
-    try:
-        index = content_hashes.index(wanted)
-    except ValueError:
-        raise ValueError(f"content hash {wanted.hex()} is not in the batch") from None
-    return RecordProof(index, tree.size, tuple(tree.inclusion_proof(index)))
+    row = conn.execute(
+        sql.SQL(
+            "select string_agg(decode(content_hash, 'hex'), ''::bytea order by {order})"
+            " from {table} where batch_id = %s"
+        ).format(order=sql.SQL(LEAF_ORDER_SQL), table=sql.Identifier(schema, table)),
+        (batch_id,),
+    ).fetchone()
+    return _split(row[0] if row else None)
+
+
+def batch_hashes_by_batch(
+    conn: psycopg.Connection[Any], schema: str, table: str
+) -> dict[str, list[bytes]]:
+    """:func:`batch_hashes` of every batch in ``schema.table``, in one grouped query."""
+    query = sql.SQL(
+        "select batch_id, string_agg(decode(content_hash, 'hex'), ''::bytea order by {order})"
+        " from {table} group by batch_id"
+    ).format(order=sql.SQL(LEAF_ORDER_SQL), table=sql.Identifier(schema, table))
+    return {batch_id: _split(blob) for batch_id, blob in conn.execute(query)}
 
 
 def verify_record(content_hash_: bytes, proof: RecordProof, root: bytes) -> None:

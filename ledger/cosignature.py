@@ -16,7 +16,6 @@ consistent tree head the witness had seen for the log's origin.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -32,13 +31,6 @@ _HEADER = "cosignature/v1\n"
 _MAX_TIMESTAMP = 2**63 - 1
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    """The 4-byte key id of a cosigner key named ``name``."""
-    return hashlib.sha256(
-        name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public_key
-    ).digest()[:4]
-
-
 def signed_message(body: str, timestamp: int) -> bytes:
     """The bytes a ``cosignature/v1`` signs: header, time line, checkpoint body."""
     if not 0 <= timestamp <= _MAX_TIMESTAMP:
@@ -52,12 +44,11 @@ class Cosigner(note.NamedKey):
 
     @property
     def key_id(self) -> bytes:
-        return key_id(self.name, self.public_key)
+        return note.key_id(self.name, self.public_key, ALG_COSIGNATURE_V1)
 
     def verifier_key(self) -> str:
         """``<name>+<hex key id>+<base64(0x04 || public key)>``."""
-        material = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{material}"
+        return note.verifier_key(self.name, self.public_key, ALG_COSIGNATURE_V1)
 
     def cosign(self, body: str, timestamp: int) -> str:
         """The signature line (ending in a newline) cosigning ``body`` at ``timestamp``."""
@@ -80,29 +71,10 @@ class CosignatureVerifier:
     @classmethod
     def from_text(cls, text: str) -> CosignatureVerifier:
         """Parse ``<name>+<hex key id>+<base64(0x04 || public key)>``."""
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise MalformedNoteError(
-                f"witness key {text!r} is not <name>+<hex key id>+<base64 key>"
-            )
-        name, id_hex, material = parts
-        note.check_key_name(name)
-        try:
-            raw = base64.b64decode(material.encode("ascii"), validate=True)
-            wanted = bytes.fromhex(id_hex)
-        except ValueError as exc:
-            raise MalformedNoteError(f"witness key {text!r} is not well formed: {exc}") from exc
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise MalformedNoteError(
-                "witness key material must be 0x04 followed by a 32-byte Ed25519 public key"
-            )
-        if key_id(name, raw[1:]) != wanted:
-            raise MalformedNoteError(f"witness key id {id_hex} does not match the key of {name!r}")
-        return cls(name, wanted, raw[1:])
+        return cls(*note.parse_verifier_key(text, ALG_COSIGNATURE_V1, what="witness key"))
 
     def __str__(self) -> str:
-        material = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{material}"
+        return note.verifier_key(self.name, self.public_key, ALG_COSIGNATURE_V1)
 
     def verify(self, note_text: str) -> int:
         """Check this witness's cosignature on ``note_text``; return its timestamp.

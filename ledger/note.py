@@ -4,7 +4,9 @@ A note is UTF-8 text ending in a newline, a blank line, then one or more
 signature lines ``— <key name> <base64(4-byte key id || signature)>``. For
 Ed25519 (signature type ``0x01``) the key id is the first four bytes of
 ``SHA-256(key name || 0x0A || 0x01 || 32-byte public key)`` and a verifier key
-is written ``<name>+<8 hex digits of key id>+<base64(0x01 || public key)>``.
+is written ``<name>+<8 hex digits of key id>+<base64(0x01 || public key)>``. Other
+Ed25519 signature types (``cosignature/v1``'s ``0x04``, :mod:`ledger.cosignature`)
+make key ids and verifier keys the same way with their own type byte (``alg``).
 
 Verification follows the spec: signatures by unknown keys are ignored, a
 signature by the trusted key that fails rejects the whole note, and a note with
@@ -53,18 +55,43 @@ def check_key_name(name: str) -> None:
         )
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
+def key_id(name: str, public_key: bytes, alg: int = ALG_ED25519) -> bytes:
     """The 4-byte key id of an Ed25519 ``public_key`` (32 raw bytes) named ``name``."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()[:4]
 
 
-def verifier_key(name: str, public_key: bytes) -> str:
-    """The verifier key text ``<name>+<hex key id>+<base64(0x01 || public key)>``."""
+def verifier_key(name: str, public_key: bytes, alg: int = ALG_ED25519) -> str:
+    """The verifier key text ``<name>+<hex key id>+<base64(alg || public key)>``."""
     check_key_name(name)
     if len(public_key) != 32:
         raise MalformedNoteError(f"an Ed25519 public key has 32 bytes, not {len(public_key)}")
-    material = base64.b64encode(bytes([ALG_ED25519]) + public_key).decode()
-    return f"{name}+{key_id(name, public_key).hex()}+{material}"
+    material = base64.b64encode(bytes([alg]) + public_key).decode()
+    return f"{name}+{key_id(name, public_key, alg).hex()}+{material}"
+
+
+def parse_verifier_key(
+    text: str, alg: int = ALG_ED25519, *, what: str = "verifier key"
+) -> tuple[str, bytes, bytes]:
+    """``(name, key id, public key)`` of ``<name>+<hex key id>+<base64(alg || public key)>``.
+
+    ``what`` names the key in the errors (MalformedNoteError).
+    """
+    parts = text.strip().split("+", 2)  # the base64 key may itself hold '+'
+    if len(parts) != 3:
+        raise MalformedNoteError(f"{what} {text!r} is not <name>+<hex key id>+<base64 key>")
+    name, id_hex, material = parts
+    check_key_name(name)
+    if len(id_hex) != 8 or any(c not in "0123456789abcdefABCDEF" for c in id_hex):
+        raise MalformedNoteError(f"{what} id {id_hex!r} is not 8 hex digits")
+    raw = _b64decode(material, f"{what} material")
+    if len(raw) != 33 or raw[0] != alg:
+        raise MalformedNoteError(
+            f"{what} material must be 0x{alg:02x} followed by a 32-byte Ed25519 public key"
+        )
+    public_key = raw[1:]
+    if key_id(name, public_key, alg) != bytes.fromhex(id_hex):
+        raise MalformedNoteError(f"{what} id {id_hex} does not match the key named {name!r}")
+    return name, bytes.fromhex(id_hex), public_key
 
 
 @dataclass(frozen=True)
@@ -111,26 +138,7 @@ class Verifier:
     @classmethod
     def from_text(cls, text: str) -> Verifier:
         """Parse ``<name>+<hex key id>+<base64(0x01 || public key)>``."""
-        parts = text.strip().split("+", 2)  # the base64 key may itself hold '+'
-        if len(parts) != 3:
-            raise MalformedNoteError(
-                f"verifier key {text!r} is not <name>+<hex key id>+<base64 key>"
-            )
-        name, id_hex, material = parts
-        check_key_name(name)
-        if len(id_hex) != 8 or any(c not in "0123456789abcdefABCDEF" for c in id_hex):
-            raise MalformedNoteError(f"verifier key id {id_hex!r} is not 8 hex digits")
-        raw = _b64decode(material, "verifier key material")
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise MalformedNoteError(
-                "verifier key material must be 0x01 followed by a 32-byte Ed25519 public key"
-            )
-        public_key = raw[1:]
-        if key_id(name, public_key) != bytes.fromhex(id_hex):
-            raise MalformedNoteError(
-                f"verifier key id {id_hex} does not match the key named {name!r}"
-            )
-        return cls(name, bytes.fromhex(id_hex), public_key)
+        return cls(*parse_verifier_key(text))
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """True when ``signature`` is this key's Ed25519 signature of ``message``."""

@@ -94,7 +94,6 @@ language sql immutable strict parallel safe as $$
 $$;
 -- Entries are RFC 8785 JSON of {"kind", "payload", "recorded_at"}: keys sorted, so "kind"
 -- comes first and a byte prefix tells an extraction_batch entry without parsing it.
-drop index if exists ledger.leaves_extraction_batch_id;
 create index if not exists leaves_extraction_batch
     on ledger.leaves ((ledger.entry(body) #>> '{payload,batch_id}'))
     where substring(body from 1 for 27) = '{"kind":"extraction_batch",'::bytea;

@@ -36,10 +36,9 @@ from connectors.airbyte_ingest import ingest_system
 from connectors.airbyte_server import AirbyteServer, destination_namespace, system_of
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, WarehouseResource
-from orderhub.secrets import read_secret
+from orderhub.secrets import airbyte_client_secret
 from orderhub.settings import Settings
 
-AIRBYTE_CLIENT_SECRET = "airbyte-client-secret"
 OWNER = "team:data-platform"
 
 
@@ -74,12 +73,7 @@ def airbyte_workspace(
         raise ValueError("ORDERHUB_AIRBYTE_URL is set: set ORDERHUB_AIRBYTE_WORKSPACE_ID too")
     server = AirbyteServer(settings.airbyte_url, settings.airbyte_workspace_id)
     client_id = settings.airbyte_client_id
-    client_secret = read_secret(settings, AIRBYTE_CLIENT_SECRET) if client_id else None
-    if client_id and not client_secret:
-        raise ValueError(
-            "ORDERHUB_AIRBYTE_CLIENT_ID is set but the secret is missing: set "
-            "ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET or write <home>/secrets/airbyte-client-secret"
-        )
+    client_secret = airbyte_client_secret(settings, client_id)
     return AirbyteWorkspace(
         rest_api_base_url=server.public_api,
         configuration_api_base_url=server.configuration_api,

@@ -74,7 +74,9 @@ def ledger_anchors(
     owners=["team:data-platform"],
     description=(
         "Merkle trees of the logged extraction batches (ledger.batch_trees), checked against "
-        "their logged roots: audit traces read record proofs from them."
+        "their logged roots: audit traces read record proofs from them. The connector assets "
+        "store each batch's tree as they log it; this fills in any batch without one (logged "
+        "before trees were kept, or by another writer)."
     ),
 )
 def ledger_batch_trees(

@@ -67,11 +67,13 @@ def connector_asset(system: str) -> AssetsDefinition:
 def connector_assets() -> tuple[list[AssetsDefinition], dict[str, Any]]:
     """The connector assets and the resources they need: the Airbyte server's connections
     when one is configured, else the embedded runner's assets."""
+    settings = get_settings()
+    if not settings.airbyte_url:  # dagster-airbyte is only imported when a server is set
+        return [connector_asset(system) for system in SYSTEMS], {}
     from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
 
-    workspace = airbyte_workspace(get_settings())
-    if workspace is None:
-        return [connector_asset(system) for system in SYSTEMS], {}
+    workspace = airbyte_workspace(settings)
+    assert workspace is not None
     return list(airbyte_connector_assets(workspace)), {"airbyte": workspace}
 
 

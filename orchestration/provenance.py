@@ -7,7 +7,8 @@ event kind (``extraction_batch``, ``dbt_build``, ``validation``,
 
 A batch's Merkle root covers the records that batch stored, ordered by
 ``(record_key, content_hash)``; each leaf is the 32 bytes of the record's
-content hash (SHA-256 of its RFC 8785 canonical JSON), hashed as an RFC 9162 leaf.
+content hash (SHA-256 of its RFC 8785 canonical JSON), hashed as an RFC 9162 leaf
+(:func:`ledger.batches.batch_hashes` reads them in that order; the auditor uses it too).
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg import sql
 
 from connectors.sync import BatchResult
-from ledger.batches import LEAF_RULE
-from ledger.batches import batch_root as merkle_root
+from ledger.batches import LEAF_RULE, BatchTree, batch_hashes, store_tree
 from ledger.log import ProvenanceLog
 
 if TYPE_CHECKING:  # heavy imports, needed for the annotations only
@@ -49,36 +48,24 @@ def code_revision() -> str:
         return "unknown"
 
 
-def batch_record_hashes(
-    conn: psycopg.Connection, system: str, stream: str, batch_id: str
-) -> list[bytes]:
-    """Content hashes of the records a batch stored, in leaf order.
-
-    The order is by bytes (``collate "C"``), so the root does not depend on the
-    server's locale and anyone can recompute it from the records.
-    """
-    query = sql.SQL(
-        "select content_hash from {}.{} where batch_id = %s"
-        ' order by record_key collate "C", content_hash collate "C"'
-    ).format(sql.Identifier(f"raw_{system}"), sql.Identifier(stream))
-    return [bytes.fromhex(row[0]) for row in conn.execute(query, (batch_id,))]
-
-
-def batch_root(hashes: list[bytes]) -> str:
-    """Hex RFC 9162 Merkle root over a batch's record hashes (:mod:`ledger.batches`)."""
-    return merkle_root(hashes).hex()
-
-
 def extraction_event(database_url: str, batch: BatchResult) -> dict[str, Any]:
     """The ``extraction_batch`` payload; also stores the root on the batch row."""
+    return extraction_event_and_tree(database_url, batch)[0]
+
+
+def extraction_event_and_tree(
+    database_url: str, batch: BatchResult
+) -> tuple[dict[str, Any], BatchTree]:
+    """:func:`extraction_event` and the batch's Merkle tree its root comes from."""
     with psycopg.connect(database_url) as conn:
-        hashes = batch_record_hashes(conn, batch.system, batch.stream, batch.batch_id)
-        root = batch_root(hashes)
+        hashes = batch_hashes(conn, f"raw_{batch.system}", batch.stream, batch.batch_id)
+        tree = BatchTree(hashes)
+        root = tree.root().hex()
         conn.execute(
             "update orderhub_meta.extraction_batches set merkle_root = %s where batch_id = %s",
             (root, batch.batch_id),
         )
-    return {
+    event = {
         "system": batch.system,
         "stream": batch.stream,
         "batch_id": batch.batch_id,
@@ -90,6 +77,7 @@ def extraction_event(database_url: str, batch: BatchResult) -> dict[str, Any]:
         "merkle_root": root,
         "leaf": LEAF_RULE,
     }
+    return event, tree
 
 
 def dbt_build_event(
@@ -181,8 +169,11 @@ def log_extraction_batches(
     metadata (records read, new and quarantined, batch ids, cursor, Merkle roots)."""
     roots = []
     for batch in batches:
-        event = extraction_event(url, batch)
+        event, tree = extraction_event_and_tree(url, batch)
         index = log.append_event("extraction_batch", event)
+        # the tree the logged root comes from: audit trace proves records from it, and the
+        # ledger/batch_trees asset need not read and hash the batch again
+        store_tree(log.conn, batch.batch_id, tree)
         roots.append(event["merkle_root"])
         say(f"{batch.system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}")
     return {

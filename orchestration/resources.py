@@ -13,10 +13,8 @@ from connectors.config import source_config
 from ledger.keys import Signer, load_or_create_signer
 from ledger.log import ProvenanceLog
 from orderhub.secrets import source_credentials
-from orderhub.settings import Settings, get_settings
+from orderhub.settings import SIGNING_KEY_FILE, Settings, get_settings
 from orderhub.warehouse import warehouse_url
-
-SIGNING_KEY_FILE = "ledger-signing-key.pem"
 
 
 def sandbox_urls(settings: Settings) -> dict[str, str]:

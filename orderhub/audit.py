@@ -48,7 +48,8 @@ from ledger.batches import (
     BatchTree,
     RecordProof,
     StoredTree,
-    batch_tree,
+    batch_hashes,
+    batch_hashes_by_batch,
     load_tree,
     store_tree,
     verify_record,
@@ -158,27 +159,6 @@ def _source_record(
     )
 
 
-def batch_hashes(
-    conn: psycopg.Connection[Any], schema: str, table: str, batch_id: str
-) -> list[bytes]:
-    """A batch's content hashes in leaf order, fetched as one aggregated value.
-
-    The order is :func:`orchestration.provenance.batch_record_hashes`'s (bytewise by
-    record key, then content hash), which computed the logged root; a test checks the
-    two agree, and a drift could only make a batch fail its root check, never pass it.
-    """
-    row = conn.execute(
-        sql.SQL(
-            "select string_agg(decode(content_hash, 'hex'), ''::bytea"
-            ' order by record_key collate "C", content_hash collate "C")'
-            " from {} where batch_id = %s"
-        ).format(sql.Identifier(schema, table)),
-        (batch_id,),
-    ).fetchone()
-    blob = bytes(row[0]) if row and row[0] is not None else b""
-    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
-
-
 @dataclass
 class _BatchProofs:
     entry: dict[str, Any]
@@ -191,6 +171,26 @@ def cache_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) ->
     # a read-only role can still audit; it just rebuilds the tree next time
     with contextlib.suppress(psycopg.Error):
         store_tree(conn, batch_id, tree)
+
+
+def _checked_tree(
+    conn: psycopg.Connection[Any],
+    batch_id: str,
+    hashes: list[bytes],
+    logged_root: str,
+    *,
+    logged_size: int | None = None,
+    cached_root: bytes | None = None,
+) -> tuple[BatchTree, bool]:
+    """Build a batch's tree and tell whether it gives the logged root (and record count).
+
+    A tree that does is cached, unless ``cached_root`` says the same tree is stored already.
+    """
+    tree = BatchTree(hashes)
+    matches = tree.root().hex() == logged_root and logged_size in (None, tree.size)
+    if matches and tree.root() != cached_root:
+        cache_tree(conn, batch_id, tree)
+    return tree, matches
 
 
 def _batch(
@@ -216,15 +216,14 @@ def _batch(
     tree = None if rebuild else load_tree(conn, batch_id)
     if tree is None or tree.root().hex() != logged:
         hashes = batch_hashes(conn, schema, table, batch_id)
-        built = batch_tree(hashes)
-        if built.root().hex() != logged:
+        built, matches = _checked_tree(conn, batch_id, hashes, logged)
+        if not matches:
             raise AuditError(
                 f"batch {batch_id}: its {len(hashes)} stored records give root "
                 f"{built.root().hex()}, the log (entry {index}) has {logged}: rows changed "
                 "since they were logged (run `orderhub audit check`)"
             )
-        cache_tree(conn, batch_id, built)
-        tree = StoredTree(built.size, built.packed())
+        tree = built.stored()
     return _BatchProofs(
         entry={
             "batch_id": batch_id,
@@ -240,13 +239,10 @@ def _batch(
 
 def _record_proof(proofs: _BatchProofs, digest: bytes) -> RecordProof | None:
     """The record's proof in its batch, checked against the logged root (None if it fails)."""
-    index = proofs.tree.index_of(digest)
-    if index is None:
-        return None
-    where = RecordProof(index, proofs.tree.size, tuple(proofs.tree.inclusion_proof(index)))
     try:
+        where = proofs.tree.prove(digest)
         verify_record(digest, where, proofs.root)
-    except ProofError:
+    except (ValueError, ProofError):
         return None
     return where
 
@@ -340,10 +336,9 @@ def prepare_batch_trees(conn: psycopg.Connection[Any], *, progress: Progress = _
         if index is None or system not in SYSTEMS:
             continue
         event, _ = store.leaf(conn, index)
-        tree = batch_tree(batch_hashes(conn, SYSTEMS[system].raw_schema, stream, batch_id))
-        if tree.root().hex() == event["payload"].get("merkle_root"):
-            cache_tree(conn, batch_id, tree)
-            stored += 1
+        hashes = batch_hashes(conn, SYSTEMS[system].raw_schema, stream, batch_id)
+        _, matches = _checked_tree(conn, batch_id, hashes, str(event["payload"].get("merkle_root")))
+        stored += matches
     progress(f"batch trees: {stored} stored ({len(pending)} batches had none)")
     return stored
 
@@ -395,6 +390,12 @@ def _check_log(
         open_checkpoint(latest.note, verifier_key)
     except Exception as exc:
         report.add(f"ledger checkpoint {latest.size}", f"its signature does not verify: {exc}")
+    # the checkpoints before the entries: every checkpoint read then covers entries that
+    # are there when the size is read, so one signed in between is not taken for a change
+    with conn.transaction():
+        stored_checkpoints = conn.execute(
+            "select distinct tree_size, root_hash from ledger.checkpoints order by tree_size"
+        ).fetchall()
     tree = MerkleTree()
     batches: dict[str, _LoggedBatch] = {}
     size = store.tree_size(conn)
@@ -422,10 +423,6 @@ def _check_log(
                 ),
             )
     progress(f"ledger: {size} entries rehashed")
-    with conn.transaction():
-        stored_checkpoints = conn.execute(
-            "select distinct tree_size, root_hash from ledger.checkpoints order by tree_size"
-        ).fetchall()
     for at, root in stored_checkpoints:
         if at > tree.size or tree.root(at) != bytes(root):
             report.add(
@@ -450,13 +447,22 @@ def _check_raw(
         meta = dict(
             conn.execute("select batch_id, merkle_root from orderhub_meta.extraction_batches")
         )
+    cached: dict[str, bytes] = {}
+    if _exists(conn, "ledger.batch_trees"):
+        with conn.transaction():
+            cached = {
+                batch_id: bytes(root)
+                for batch_id, root in conn.execute(
+                    "select batch_id, root_hash from ledger.batch_trees"
+                )
+            }
     rows_total = 0
     for system, spec in SYSTEMS.items():
         for stream in spec.stream_names:
             table = f"{spec.raw_schema}.{stream}"
             if not _exists(conn, table):
                 continue
-            counts: dict[str, int] = {}
+            batch_ids: set[str] = set()
             ok_rows: dict[str, list[tuple[str, str]]] = {}
             with conn.cursor(name=f"audit_{spec.raw_schema}_{stream}") as cur:
                 cur.itersize = 5000
@@ -467,7 +473,7 @@ def _check_raw(
                 )
                 for key, digest, data, batch_id in cur:
                     rows_total += 1
-                    counts[batch_id] = counts.get(batch_id, 0) + 1
+                    batch_ids.add(batch_id)
                     actual = canonical_hash(json.loads(data))
                     if actual != digest:
                         report.add(
@@ -477,11 +483,9 @@ def _check_raw(
                     else:
                         ok_rows.setdefault(batch_id, []).append((key, digest))
             # each batch's leaves in the order the extraction event was computed with
-            per_batch = {
-                batch_id: batch_hashes(conn, spec.raw_schema, stream, batch_id)
-                for batch_id in sorted(counts)
-            }
-            for batch_id, hashes in per_batch.items():
+            per_batch = batch_hashes_by_batch(conn, spec.raw_schema, stream)
+            for batch_id in sorted(batch_ids):
+                hashes = per_batch.get(batch_id, [])
                 entry = logged.get(batch_id)
                 where = f"batch {batch_id} ({table})"
                 if entry is None:
@@ -491,12 +495,19 @@ def _check_raw(
                         "extraction_batch entry for it",
                     )
                     continue
-                tree = batch_tree(hashes)
-                root = tree.root().hex()
-                if root != entry.root or len(hashes) != entry.records:
+                tree, matches = _checked_tree(
+                    conn,
+                    batch_id,
+                    hashes,
+                    entry.root,
+                    logged_size=entry.records,
+                    cached_root=cached.get(batch_id),
+                )
+                if not matches:
                     report.add(
                         where,
-                        f"its {len(hashes)} rows give root {root}; log entry {entry.index} "
+                        f"its {len(hashes)} rows give root {tree.root().hex()}; "
+                        f"log entry {entry.index} "
                         f"logged {entry.records} records with root {entry.root} "
                         "(a row was edited, added or deleted)",
                     )
@@ -506,11 +517,10 @@ def _check_raw(
                         f"orderhub_meta.extraction_batches batch_id={batch_id}",
                         f"merkle_root {meta[batch_id]} is not the logged {entry.root}",
                     )
-                cache_tree(conn, batch_id, tree)
                 for key, digest in ok_rows.get(batch_id, []):
                     intact[(system, key, digest)] = batch_id
             for batch_id, entry in logged.items():
-                if (entry.system, entry.stream) != (system, stream) or batch_id in per_batch:
+                if (entry.system, entry.stream) != (system, stream) or batch_id in batch_ids:
                     continue
                 if entry.records:
                     report.add(

@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from orderhub.progress import say
-from orderhub.settings import Settings
-
-#: The file, under the secrets folder, holding the log's private key (see orchestration).
-SIGNING_KEY_FILE = "ledger-signing-key.pem"
+from orderhub.settings import SIGNING_KEY_FILE, Settings
 
 
 def _home_key(settings: Settings) -> str:
-    path = settings.secrets_dir / (SIGNING_KEY_FILE + ".pub")
+    from ledger.keys import public_key_path
+
+    path = public_key_path(settings.secrets_dir / SIGNING_KEY_FILE)
     if not path.exists():
         raise FileNotFoundError(
             f"{path} does not exist: give the log's verifier key with --key "

@@ -26,7 +26,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     summary = run_demo(
         settings,
         orders=args.orders or settings.scenario_orders,
-        seed=args.seed,
+        seed=settings.scenario_seed if args.seed is None else args.seed,
         anomalies=args.anomalies,
     )
     print(summary.render())
@@ -81,10 +81,13 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from orderhub.sandbox.server import SandboxServer
 
     scenario = Scenario(
-        seed=args.seed, orders=args.orders or settings.scenario_orders, anomalies=args.anomalies
+        seed=settings.scenario_seed if args.seed is None else args.seed,
+        orders=args.orders or settings.scenario_orders,
+        anomalies=args.anomalies,
     )
     credentials = SandboxCredentials.from_settings(settings)
-    server = SandboxServer(scenario, credentials, host=settings.sandbox_host, port=args.port)
+    port = settings.sandbox_port if args.port is None else args.port
+    server = SandboxServer(scenario, credentials, host=settings.sandbox_host, port=port)
     # Block the stop signals before the server thread starts (it inherits the mask), so that
     # sigwait receives them: unblocked, SIGTERM kills the process before the cleanup below.
     stop_signals = {signal.SIGINT, signal.SIGTERM}
@@ -131,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole flow once on the embedded default")
     demo.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
-    demo.add_argument("--seed", type=int, default=7, help="scenario seed")
+    demo.add_argument(
+        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
+    )
     demo.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
     demo.set_defaults(func=_cmd_demo)
 
@@ -146,9 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="serve the simulated ERP, CRM, WMS and TMS")
     sandbox.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
-    sandbox.add_argument("--seed", type=int, default=7, help="scenario seed")
+    sandbox.add_argument(
+        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
+    )
     sandbox.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
-    sandbox.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    sandbox.add_argument(
+        "--port", type=int, default=None, help="port (default ORDERHUB_SANDBOX_PORT; 0: a free one)"
+    )
     sandbox.set_defaults(func=_cmd_sandbox)
 
     stop = sub.add_parser("stop", help="stop the embedded PostgreSQL")

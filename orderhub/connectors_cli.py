@@ -26,7 +26,6 @@ from typing import Any
 from orderhub.progress import say
 from orderhub.settings import Settings
 
-AIRBYTE_CLIENT_SECRET = "airbyte-client-secret"
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -54,7 +53,7 @@ def _source_urls(args: argparse.Namespace, settings: Settings) -> dict[str, str]
 def _cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.airbyte_server import AirbyteServer, Warehouse, deploy
     from connectors.config import source_config
-    from orderhub.secrets import read_secret, source_credentials
+    from orderhub.secrets import airbyte_client_secret, source_credentials
     from orderhub.warehouse import warehouse_url
 
     url = args.airbyte_url or settings.airbyte_url
@@ -62,12 +61,7 @@ def _cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     if not url or not workspace:
         raise ValueError("name the server and workspace: --airbyte-url URL --workspace ID")
     client_id = args.client_id or settings.airbyte_client_id
-    client_secret = read_secret(settings, AIRBYTE_CLIENT_SECRET)
-    if client_id and not client_secret:
-        raise ValueError(
-            "the Airbyte client secret is missing: set ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET or"
-            f" write it to {settings.secrets_dir / AIRBYTE_CLIENT_SECRET}"
-        )
+    client_secret = airbyte_client_secret(settings, client_id)
     configs = {
         system: source_config(
             system,

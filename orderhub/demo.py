@@ -30,10 +30,14 @@ class DemoSummary:
     events_per_system: dict[str, tuple[int, int]] = field(default_factory=dict)
     orders_per_status: dict[str, int] = field(default_factory=dict)
     exceptions: dict[str, int] = field(default_factory=dict)
-    unmapped_codes: int = 0
     unmapped: list[str] = field(default_factory=list)
     forecast: dict[str, Any] = field(default_factory=dict)
     checkpoint: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unmapped_codes(self) -> int:
+        """How many status codes the crosswalk lacks."""
+        return len(self.unmapped)
 
     def render(self) -> str:
         lines = ["", "orderhub demo — summary", "=" * 23]
@@ -117,7 +121,6 @@ def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> D
                     " from marts.unmapped_status_codes order by 1, 2, 3"
                 )
             ]
-            summary.unmapped_codes = len(summary.unmapped)
         if _table_exists(conn, "ml.forecast_runs"):
             cur = conn.execute(
                 "select run_id, model_name, model_version, horizon_days, series, model_mae,"

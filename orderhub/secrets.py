@@ -35,16 +35,17 @@ def secret_path(settings: Settings, name: str) -> Path:
     return settings.secrets_dir / name
 
 
+def secret_env_name(name: str) -> str:
+    """The environment variable that gives secret ``name`` (``ORDERHUB_SECRET_<NAME>``)."""
+    return "ORDERHUB_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
+
+
 def get_secret(settings: Settings, name: str, generate: Callable[[], str] = _token) -> str:
     """Return secret ``name``: environment, then file, else generate and store it."""
-    env_name = "ORDERHUB_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
-    if os.environ.get(env_name):
-        return os.environ[env_name]
-    path = secret_path(settings, name)
-    if path.exists():
-        return path.read_text().strip()
-    value = generate()
-    write_private(path, value.encode())
+    value = read_secret(settings, name)
+    if value is None:
+        value = generate()
+        write_private(secret_path(settings, name), value.encode())
     return value
 
 
@@ -77,8 +78,26 @@ def read_secret(settings: Settings, name: str) -> str | None:
     For credentials issued by someone else (an Airbyte server's client secret), which
     orderhub cannot invent.
     """
-    env_name = "ORDERHUB_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
-    if os.environ.get(env_name):
+    if os.environ.get(env_name := secret_env_name(name)):
         return os.environ[env_name]
     path = secret_path(settings, name)
     return path.read_text().strip() if path.exists() else None
+
+
+#: The Airbyte API's OAuth client secret (issued by the server's administrator).
+AIRBYTE_CLIENT_SECRET = "airbyte-client-secret"
+
+
+def airbyte_client_secret(settings: Settings, client_id: str | None) -> str | None:
+    """The secret of the Airbyte API client ``client_id`` (None without a client id); a
+    client id without its secret is an error that says where the secret goes."""
+    if not client_id:
+        return None
+    secret = read_secret(settings, AIRBYTE_CLIENT_SECRET)
+    if not secret:
+        raise ValueError(
+            f"the Airbyte client {client_id} has no secret: set "
+            f"{secret_env_name(AIRBYTE_CLIENT_SECRET)} or write it to "
+            f"{secret_path(settings, AIRBYTE_CLIENT_SECRET)}"
+        )
+    return secret

@@ -27,6 +27,10 @@ TELEMETRY_OFF: dict[str, str] = {
 }
 
 
+#: The file, under the secrets folder, holding the log's private signing key; its
+#: verifier key is written beside it (:func:`ledger.keys.public_key_path`).
+SIGNING_KEY_FILE = "ledger-signing-key.pem"
+
 #: The anchors a checkpoint can be recorded with (ledger/anchors).
 ANCHOR_KINDS = ("witness", "evm", "fabric")
 

@@ -277,11 +277,12 @@ def scratch_database(
     under a temporary home (and stopped at the end) when ``server_url`` is None. For
     benchmarks and one-off checks that must not touch the warehouse.
     """
-    with tempfile.TemporaryDirectory(prefix=f"orderhub-{prefix}-") as tmp:
-        server: EmbeddedPostgres | None = None
+    with contextlib.ExitStack() as stack:
         if server_url is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"orderhub-{prefix}-"))
             server = EmbeddedPostgres(Settings(home=Path(tmp)))
             server.start()
+            stack.callback(server.stop)
             server_url = server.url("postgres")
         name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(server_url, autocommit=True) as admin:
@@ -292,5 +293,3 @@ def scratch_database(
             if not keep:
                 with psycopg.connect(server_url, autocommit=True) as admin:
                     admin.execute(f'drop database if exists "{name}" with (force)')
-            if server is not None:
-                server.stop()

@@ -29,15 +29,13 @@ class UnmappedCode:
     example_order_id: str | None
     first_seen: datetime
     last_seen: datetime
+    #: ``unmapped status code: system=wms field=PICK.state code='x' (…)``, as the model
+    #: writes it (macro ``unmapped_status_code_message``).
+    message: str
 
     def line(self) -> str:
-        """``unmapped status code: system=wms field=PICK.state code='x' (…)``."""
-        return (
-            f"unmapped status code: system={self.source_system} field={self.source_field} "
-            f"code={self.source_code!r} ({self.event_count} event(s) in {self.order_count} "
-            f"order(s), e.g. order {self.example_order_id}, first seen "
-            f"{self.first_seen:%Y-%m-%dT%H:%M:%SZ}, last seen {self.last_seen:%Y-%m-%dT%H:%M:%SZ})"
-        )
+        """The line that names the code."""
+        return self.message
 
 
 def unmapped_status_codes(database_url: str) -> list[UnmappedCode]:
@@ -48,8 +46,8 @@ def unmapped_status_codes(database_url: str) -> list[UnmappedCode]:
             return []
         rows = conn.execute(
             "select source_system, source_field, source_code, event_count, order_count,"
-            " example_order_id, first_seen at time zone 'UTC', last_seen at time zone 'UTC'"
-            f" from {TABLE} order by source_system, source_field, source_code"
+            " example_order_id, first_seen at time zone 'UTC', last_seen at time zone 'UTC',"
+            f" message from {TABLE} order by source_system, source_field, source_code"
         ).fetchall()
     return [UnmappedCode(*row) for row in rows]
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from orderhub.settings import Settings, disable_telemetry
-from orderhub.warehouse import EmbeddedPostgres
+from orderhub.warehouse import EmbeddedPostgres, scratch_database
 
 disable_telemetry()
 
@@ -54,29 +52,11 @@ def pg_server() -> Iterator[str]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def create_database(server_url: str, prefix: str = "t") -> str:
-    """Create an empty database on the server and return its URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    base, _, _ = server_url.rpartition("/")
-    return f"{base}/{name}"
-
-
-def drop_database(server_url: str, url: str) -> None:
-    name = url.rpartition("/")[2]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-
-
 @pytest.fixture
 def db_url(pg_server: str) -> Iterator[str]:
     """URL of a new, empty database, dropped after the test."""
-    url = create_database(pg_server)
-    try:
+    with scratch_database(pg_server, prefix="t") as url:
         yield url
-    finally:
-        drop_database(pg_server, url)
 
 
 @pytest.fixture

@@ -151,6 +151,14 @@ def test_demo_prints_a_summary_of_every_stage(first_demo: str) -> None:
     ):
         assert heading in first_demo
     assert re.search(rf"^\s+erp\s+{ORDERS} records", first_demo, re.MULTILINE)
+    # the figures are the scenario's: one exception of each kind its anomalies cause, and the
+    # one unknown status code it plants
+    expected = Scenario(seed=SEED, orders=ORDERS).expected_exceptions()
+    kinds = [kind for found in expected.values() for kind in found]
+    assert f"exceptions found: {len(kinds)}" in first_demo.splitlines()
+    for kind in set(kinds):
+        assert re.search(rf"^\s+{kind}\s+{kinds.count(kind)}$", first_demo, re.MULTILINE)
+    assert "unmapped status codes: 1" in first_demo.splitlines()
 
 
 def test_every_scenario_order_is_served_with_its_canonical_status(api: str) -> None:

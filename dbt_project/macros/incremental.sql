@@ -5,8 +5,19 @@
       inputs_version  md5 over the model's own SQL and the seeds the row was derived with.
     A run is "full" when the table is new, lacks those columns, or was built by other SQL
     or with other seeds (a changed model, crosswalk, precedence, SLA or location re-derives
-    history; a model downstream then rebuilds every order whose events were re-derived);
-    else it is "incremental" from a watermark, the latest built_at in the table. -#}
+    history; a per-order mart downstream then rebuilds every order whose events or
+    upstream per-order rows were re-derived); else it is "incremental" from a watermark,
+    the latest built_at in the table.
+
+    A model declares its bookkeeping once, as a dict it passes to config(meta=...):
+      fingerprint_seeds  the seeds in its inputs_version;
+      per_order          true for a per-order mart (order_id, built_at; the pre-hook
+                         delete_orders_to_rebuild() and orders_to_rebuild());
+      open_orders        true when every open order is rebuilt each run (SLA clock).
+    The macros below read it from the model's config at run time (config.meta_get), in
+    the pre-hook and in the model body alike. Only the inputs_version column takes the
+    seed list as an argument: it also runs at parse time, where config is not readable
+    yet and its ref() calls declare the seeds as dependencies. -#}
 
 
 {#- SQL expression: md5 over the model's SQL (as written, before Jinja) and the content of
@@ -33,10 +44,11 @@
 {#- {'mode': 'full'} or {'mode': 'incremental', 'watermark': '<latest built_at>'}.
     Only the latest row is read (built_at is indexed): every row of a run carries the
     run's inputs_version, and a changed fingerprint always rewrites every row. -#}
-{% macro incremental_state(seed_names) %}
+{% macro incremental_state() %}
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return({'mode': 'full'}) }}
     {%- endif -%}
+    {%- set seed_names = config.meta_require('fingerprint_seeds') -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     {%- if 'built_at' not in columns or 'inputs_version' not in columns -%}
         {{ return({'mode': 'full'}) }}
@@ -52,16 +64,38 @@
 {% endmacro %}
 
 
+{#- The per-order marts this model reads (direct dependencies whose meta says per_order):
+    when one of them re-derives an order's rows - in full after its SQL or seeds
+    changed - this model rebuilds that order too. -#}
+{% macro upstream_per_order_marts() %}
+    {%- set names = [] -%}
+    {%- for unique_id in model.depends_on.nodes -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.config.meta.get('per_order') -%}
+            {%- do names.append(node.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(names | sort) }}
+{% endmacro %}
+
+
 {#- SQL selecting the order ids a per-order mart rebuilds in an incremental run: orders
     with an event (re)derived after the watermark (fct_order_status_events re-derives
-    every event of a source record that has a new version), and, with open_orders, every
-    order whose current status is not terminal (their SLA clock moved). -#}
-{% macro orders_to_rebuild(state, open_orders=false) -%}
+    every event of a source record that has a new version), orders with a row of an
+    upstream per-order mart (re)derived after it, and, with meta open_orders, every order
+    whose current status is not terminal (their SLA clock moved). -#}
+{% macro orders_to_rebuild(state) -%}
     select order_id
     from {{ ref('fct_order_status_events') }}
     where built_at > cast('{{ state.watermark }}' as timestamptz)
         and order_id is not null
-    {%- if open_orders %}
+    {%- for name in upstream_per_order_marts() %}
+    union
+    select order_id
+    from {{ ref(name) }}
+    where built_at > cast('{{ state.watermark }}' as timestamptz)
+    {%- endfor %}
+    {%- if config.meta_get('open_orders', false) %}
     union
     select order_id
     from {{ ref('fct_order_current_status') }}
@@ -74,13 +108,14 @@
     removes the rows the run is about to rebuild - every row in a full run on an existing
     table, the rebuilt orders' rows in an incremental run - so that an order whose
     rebuilt set is smaller (an exception resolved) keeps no stale row. The model computes
-    the same state at compile time, before this hook runs, so both see one watermark. -#}
-{% macro delete_orders_to_rebuild(seed_names, open_orders=false) -%}
+    the same state at compile time, before this hook runs, so both see one watermark;
+    both read the seeds and open_orders from the model's meta. -#}
+{% macro delete_orders_to_rebuild() -%}
     {%- if execute and this is not none and is_incremental() -%}
-        {%- set state = incremental_state(seed_names) -%}
+        {%- set state = incremental_state() -%}
         {%- if state.mode == 'incremental' -%}
             delete from {{ this }}
-            where order_id in ({{ orders_to_rebuild(state, open_orders) }})
+            where order_id in ({{ orders_to_rebuild(state) }})
         {%- else -%}
             delete from {{ this }}
         {%- endif -%}

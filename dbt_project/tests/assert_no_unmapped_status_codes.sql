@@ -12,8 +12,7 @@
 
 {%- if execute and adapter.get_relation(unmapped.database, unmapped.schema, unmapped.identifier) %}
     {%- set found = run_query(
-        "select " ~ unmapped_status_code_message() ~ " from " ~ unmapped
-        ~ " order by source_system, source_field, source_code"
+        "select message from " ~ unmapped ~ " order by source_system, source_field, source_code"
     ) %}
     {%- for row in found.rows %}
         {{- log(row[0], info=true) }}
@@ -21,7 +20,7 @@
 {%- endif %}
 
 select
-    {{ unmapped_status_code_message() }} as message,
+    message,
     source_system,
     source_field,
     source_code,

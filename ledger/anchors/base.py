@@ -11,6 +11,7 @@ which checks offline what a receipt can prove without the chain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ledger.canonical import canonical_json
@@ -76,6 +77,33 @@ class AnchorReceipt:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise AnchorError(f"anchor receipt is malformed: {exc!r}") from exc
+
+    @classmethod
+    def for_checkpoint(
+        cls,
+        anchor: str,
+        checkpoint: Checkpoint,
+        *,
+        chain: str,
+        anchored_at: datetime,
+        details: dict[str, Any],
+        transaction: str | None = None,
+        block: int | None = None,
+    ) -> AnchorReceipt:
+        """The receipt naming ``checkpoint``, anchored at ``anchored_at`` (UTC, to the second)."""
+        return cls(
+            anchor=anchor,
+            origin=checkpoint.origin,
+            tree_size=checkpoint.size,
+            root_hash=checkpoint.root_hash.hex(),
+            chain=chain,
+            transaction=transaction,
+            block=block,
+            anchored_at=anchored_at.astimezone(UTC)
+            .isoformat(timespec="seconds")
+            .replace("+00:00", "Z"),
+            details=details,
+        )
 
     def check_names(self, checkpoint: Checkpoint) -> None:
         """Refuse a receipt for another checkpoint than ``checkpoint``."""

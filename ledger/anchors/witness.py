@@ -52,17 +52,11 @@ class WitnessAnchor:
         else:
             raise AnchorError("the witness kept moving under concurrent cosigning; try again")
         cosigner = self.witness.cosigner
-        return AnchorReceipt(
-            anchor=KIND,
-            origin=checkpoint.origin,
-            tree_size=checkpoint.size,
-            root_hash=checkpoint.root_hash.hex(),
+        return AnchorReceipt.for_checkpoint(
+            KIND,
+            checkpoint,
             chain=f"witness:{cosigner.name}",
-            transaction=None,
-            block=None,
-            anchored_at=datetime.fromtimestamp(cosigned.timestamp, UTC)
-            .isoformat()
-            .replace("+00:00", "Z"),
+            anchored_at=datetime.fromtimestamp(cosigned.timestamp, UTC),
             details={
                 "witness": cosigner.name,
                 "verifier_key": cosigner.verifier_key(),

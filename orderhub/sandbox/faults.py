@@ -109,6 +109,10 @@ RECORDS_PATH: dict[str, tuple[str, ...]] = {
 _BODY_KINDS = frozenset(
     {"duplicates", "shuffle", "new_field", "rename", "wrong_type", "missing_key"}
 )
+#: The faults that need the pages served so far (``change`` and ``late`` pick from them).
+_PAGE_READERS = _BODY_KINDS | {"change", "late"}
+#: The faults that cut or spoil a page's bytes.
+_BYTE_KINDS = frozenset({"drop", "timeout", "malformed"})
 #: The systems whose bearer tokens expire (OAuth 2.0).
 OAUTH_SYSTEMS = ("crm", "wms")
 _ENTRY = re.compile(
@@ -404,12 +408,6 @@ def _error_body(system: str, status: int, message: str) -> Any:
     return {"error": message}
 
 
-_UNAUTHORIZED: dict[str, Any] = {
-    "crm": [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}],
-    "wms": {"error": "invalid token"},
-}
-
-
 class _FaultyApp:
     """ASGI wrapper that injects one system's faults around its app."""
 
@@ -428,6 +426,8 @@ class _FaultyApp:
         self.plan = plan
         self.store = store
         self.issuer = issuer
+        #: Whether any of this system's faults reads the pages (else they pass untouched).
+        self.reads_pages = any(fault.kind in _PAGE_READERS for fault in faults)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET":
@@ -444,9 +444,7 @@ class _FaultyApp:
         if "delay" in kinds:
             await asyncio.sleep(kinds["delay"].number())
         if "expire" in kinds and self.issuer is not None:
-            self.issuer.expire_all()
-            await _send_json(send, 401, _UNAUTHORIZED[system])
-            return
+            self.issuer.expire_all()  # the app itself answers the now expired token with 401
         if "429" in kinds:
             retry_after = kinds["429"].arg or "1"
             body = _error_body(system, 429, "Too many requests: slow down")
@@ -462,6 +460,9 @@ class _FaultyApp:
         if "late" in kinds:
             plan._late(system, self.store, number, int(kinds["late"].number()))
 
+        if not self.reads_pages and not (_BYTE_KINDS & set(kinds)):
+            await self.app(scope, receive, send)  # nothing to do to this page: stream it
+            return
         status, headers, body = await _capture(self.app, scope, receive)
         if status != 200:
             await _send_raw(send, status, headers, body)
@@ -471,7 +472,7 @@ class _FaultyApp:
         previous = plan._last_page.get(system)
         if records is not None:
             plan._saw_page(system, records)
-        body = self._rewrite(page, records, previous, number, firing, body)
+        body = self._rewrite(page, records, previous, number, kinds, firing, body)
 
         if "drop" in kinds or "timeout" in kinds:
             length = (b"content-length", str(len(body)).encode())
@@ -492,11 +493,11 @@ class _FaultyApp:
         records: list[dict[str, Any]] | None,
         previous: list[dict[str, Any]] | None,
         number: int,
+        kinds: dict[str, Fault],
         firing: list[Fault],
         body: bytes,
     ) -> bytes:
         """The page body with the body faults of this request applied."""
-        kinds = {fault.kind: fault for fault in firing}
         if records is None or not (_BODY_KINDS & set(kinds)):
             return body
         served = [copy.deepcopy(r) for r in records]
@@ -528,20 +529,23 @@ def _records_of(system: str, page: Any) -> list[dict[str, Any]] | None:
     return node if isinstance(node, list) else None
 
 
-def _set_records(system: str, page: Any, records: list[dict[str, Any]]) -> None:
+def _records_parent(system: str, page: Any) -> tuple[dict[str, Any], str]:
+    """The object holding ``system``'s records in ``page``, and their key in it."""
     *parents, last = RECORDS_PATH[system]
     node = page
     for step in parents:
         node = node[step]
-    node[last] = records
+    return node, last
+
+
+def _set_records(system: str, page: Any, records: list[dict[str, Any]]) -> None:
+    parent, key = _records_parent(system, page)
+    parent[key] = records
 
 
 def _drop_records_key(system: str, page: Any) -> None:
-    *parents, last = RECORDS_PATH[system]
-    node = page
-    for step in parents:
-        node = node[step]
-    node.pop(last, None)
+    parent, key = _records_parent(system, page)
+    parent.pop(key, None)
 
 
 async def _capture(app: App, scope: Scope, receive: Receive) -> tuple[int, list[Any], bytes]:

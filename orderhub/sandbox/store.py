@@ -139,30 +139,21 @@ class SandboxStore:
             return self._table(system).by_key.get(key)
 
     def window(
-        self, system: str, since: str | None, offset: int, limit: int
+        self, system: str, since: str | SortKey | None, offset: int, limit: int
     ) -> tuple[list[Record], int]:
-        """Offset paging: records with cursor ``>= since``, from ``offset``, at most ``limit``.
+        """Offset paging from ``since``, from ``offset``, at most ``limit`` records.
 
-        Returns the page and how many records match the filter in all.
+        ``since`` is an instant (records with cursor ``>= since``), or a ``(cursor, key)``
+        position that need not be a record's own (keyset paging behind it: records sorting
+        after it, "cursor > T, or cursor = T and key > K"), or ``None`` (every record).
+        Returns the page and how many records match in all.
         """
         table = self._table(system)
         with self._lock:
-            start = bisect_left(table.keys, (since,)) if since else 0
-            first = start + offset
-            return table.records[first : first + limit], len(table.keys) - start
-
-    def window_after(
-        self, system: str, after: SortKey, offset: int, limit: int
-    ) -> tuple[list[Record], int]:
-        """Offset paging behind a keyset: records sorting after ``after``, from ``offset``.
-
-        ``after`` is a ``(cursor, key)`` position that need not be a record's own (keyset
-        paging: "cursor > T, or cursor = T and key > K"). Returns the page and how many
-        records sort after ``after`` in all.
-        """
-        table = self._table(system)
-        with self._lock:
-            start = bisect_right(table.keys, after)
+            if isinstance(since, tuple):
+                start = bisect_right(table.keys, since)
+            else:
+                start = bisect_left(table.keys, (since,)) if since else 0
             first = start + offset
             return table.records[first : first + limit], len(table.keys) - start
 

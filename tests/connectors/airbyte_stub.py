@@ -71,6 +71,22 @@ def _require(body: Any, fields: Mapping[str, type | tuple[type, ...]], where: st
             raise BadRequest(f"{where}: {name} has the wrong type")
 
 
+def _listing(request: Request, items: list[Any]) -> dict[str, Any]:
+    """One page of a list answer, as the public API pages them: ``limit`` (1-100, default 20)
+    items from ``offset``, with a ``next`` link while more follow."""
+    try:
+        limit = int(request.query_params.get("limit", "20"))
+        offset = int(request.query_params.get("offset", "0"))
+    except ValueError as error:
+        raise BadRequest(f"limit/offset: {error}") from error
+    if not 1 <= limit <= 100 or offset < 0:
+        raise BadRequest("limit must be 1-100 and offset at least 0")
+    answer: dict[str, Any] = {"data": items[offset : offset + limit]}
+    if offset + limit < len(items):
+        answer["next"] = str(request.url.include_query_params(offset=offset + limit, limit=limit))
+    return answer
+
+
 def _masked(configuration: Mapping[str, Any], secrets: set[str]) -> dict[str, Any]:
     return {k: (MASK if k in secrets else v) for k, v in configuration.items()}
 
@@ -293,7 +309,7 @@ class AirbyteStub:
         if request.method == "GET":
             wanted = request.query_params.get("workspaceIds", self.workspace_id).split(",")
             found = [s for s in self.sources.values() if s["workspaceId"] in wanted]
-            return {"data": [self._source_response(s) for s in found]}
+            return _listing(request, [self._source_response(s) for s in found])
         fields = {"name": str, "workspaceId": str, "configuration": dict, "definitionId": str}
         _require(body, fields, "create source")
         self._check_workspace(body["workspaceId"])
@@ -339,7 +355,8 @@ class AirbyteStub:
 
     def _destinations(self, request: Request, body: Any) -> Any:
         if request.method == "GET":
-            return {"data": [self._destination_response(d) for d in self.destinations.values()]}
+            destinations = self.destinations.values()
+            return _listing(request, [self._destination_response(d) for d in destinations])
         _require(body, {"name": str, "workspaceId": str, "configuration": dict}, "destination")
         self._check_workspace(body["workspaceId"])
         self._check_postgres(body["configuration"])
@@ -378,7 +395,7 @@ class AirbyteStub:
 
     def _connections(self, request: Request, body: Any) -> Any:
         if request.method == "GET":
-            return {"data": list(self.connections.values())}
+            return _listing(request, list(self.connections.values()))
         _require(body, {"sourceId": str, "destinationId": str}, "create connection")
         source = self.sources[body["sourceId"]]
         self.destinations[body["destinationId"]]

@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from connectors.airbyte_server import airbyte_raw_table
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
+from connectors.sync import read_state
 from orderhub.sandbox.credentials import SandboxCredentials
 from orderhub.sandbox.faults import FaultPlan
 from orderhub.sandbox.scenario import Scenario
@@ -158,14 +159,12 @@ def quarantined(db_url: str, system: str) -> list[tuple[Any, ...]]:
 
 
 def stored_state(db_url: str, system: str) -> dict[str, Any]:
+    """``system``'s stored connector state (empty before the schema exists)."""
     with psycopg.connect(db_url) as conn:
         exists = conn.execute("select to_regclass('orderhub_meta.connector_state')").fetchone()
         if not exists or exists[0] is None:
             return {}
-        rows = conn.execute(
-            "select stream, state from orderhub_meta.connector_state where system = %s", (system,)
-        ).fetchall()
-    return dict(rows)
+        return read_state(conn, system)
 
 
 def batches(db_url: str, system: str) -> list[tuple[Any, ...]]:

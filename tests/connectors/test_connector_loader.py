@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
-import rfc8785
 from connector_stubs import batches, stored_state
 
 from connectors.catalog import SYSTEMS
@@ -18,10 +16,10 @@ from connectors.loader import (
     APPLICATION_NAME,
     Batch,
     StreamLoader,
-    content_hash,
     ensure_schema,
     load_messages,
 )
+from ledger.canonical import canonical_hash
 
 STREAM = "pickings"
 
@@ -75,12 +73,6 @@ def rows(db_url: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def test_content_hash_is_sha256_of_rfc8785() -> None:
-    data = {"b": 1.0, "a": "é", "c": [None, False]}
-    assert rfc8785.dumps(data) == '{"a":"é","b":1,"c":[null,false]}'.encode()
-    assert content_hash(data) == hashlib.sha256(rfc8785.dumps(data)).hexdigest()
-
-
 def test_ensure_schema_is_idempotent_and_follows_the_contract(schema_db: str) -> None:
     with psycopg.connect(schema_db) as conn:
         ensure_schema(conn)
@@ -116,7 +108,7 @@ def test_rows_commit_with_state(schema_db: str) -> None:
     stored = rows(schema_db)
     assert [r[0] for r in stored] == ["1", "2"]
     assert stored[1][2] == record(2, date_done=False)["record"]["data"]
-    assert stored[1][1] == content_hash(stored[1][2])
+    assert stored[1][1] == canonical_hash(stored[1][2])
     assert {r[3] for r in stored} == {"2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z"}
     assert stored_state(schema_db, "wms") == {STREAM: {"write_date": "2026-10-02T00:00:00Z"}}
 
@@ -219,7 +211,7 @@ def test_records_that_do_not_fit_the_schema_are_quarantined_with_state(schema_db
         ("b1", "wms", STREAM, "4"),
     ]
     assert held[0][6] == "missing required field 'write_date'"
-    assert held[0][7] == renamed and held[0][4] == content_hash(renamed)
+    assert held[0][7] == renamed and held[0][4] == canonical_hash(renamed)
     assert "field 'location_id' is dict" in held[1][6] and "cannot be cast to array" in held[1][6]
     assert held[1][5] == "2026-10-04T00:00:00Z"
     with psycopg.connect(schema_db) as conn:

@@ -16,64 +16,55 @@ from connector_stubs import (
     TIMEOUT,
     as_delivered,
     batches,
+    expected_rows,
     raw_rows,
     reference_hash,
+    sandbox_config,
     stored_state,
     wrong_secrets,
 )
 
 from connectors.catalog import SYSTEMS
-from connectors.config import source_config
 from connectors.errors import ConnectorError
 from connectors.sync import sync_system
-
-server_module = pytest.importorskip("orderhub.sandbox.server")
-scenario_module = pytest.importorskip("orderhub.sandbox.scenario")
-credentials_module = pytest.importorskip("orderhub.sandbox.credentials")
+from orderhub.sandbox.credentials import SandboxCredentials
+from orderhub.sandbox.scenario import Scenario
+from orderhub.sandbox.server import SandboxServer
 
 ORDERS = 60
 PAGE_SIZE = {"erp": 7, "crm": 9, "wms": 25, "tms": 8}
-RECORDS = {
-    "erp": "erp_sales_orders",
-    "crm": "crm_fulfillment_orders",
-    "wms": "wms_pickings",
-    "tms": "tms_trackers",
-}
 
 
 @pytest.fixture(scope="module")
-def scenario() -> Any:
-    return scenario_module.Scenario(seed=11, orders=ORDERS)
+def scenario() -> Scenario:
+    return Scenario(seed=11, orders=ORDERS)
 
 
 @pytest.fixture(scope="module")
-def sandbox(scenario: Any) -> Iterator[tuple[Any, Any]]:
-    credentials = credentials_module.SandboxCredentials.generate()
-    with server_module.SandboxServer(scenario, credentials) as server:
+def sandbox(scenario: Scenario) -> Iterator[tuple[SandboxServer, SandboxCredentials]]:
+    credentials = SandboxCredentials.generate()
+    with SandboxServer(scenario, credentials) as server:
         yield server, credentials
 
 
 def config_for(
-    sandbox: tuple[Any, Any], system: str, secrets: dict[str, str] | None = None
+    sandbox: tuple[SandboxServer, SandboxCredentials],
+    system: str,
+    secrets: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    server, credentials = sandbox
-    return source_config(
-        system,
-        server.base_url(system),
-        secrets or credentials.for_system(system),
-        page_size=PAGE_SIZE[system],
-    )
+    """``system``'s config on ``sandbox``, paging by ``PAGE_SIZE`` (several pages)."""
+    return sandbox_config(*sandbox, system, page_size=PAGE_SIZE[system], secrets=secrets)
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
 def test_sync_loads_exactly_the_scenario_once(
-    db_url: str, sandbox: tuple[Any, Any], scenario: Any, system: str
+    db_url: str, sandbox: tuple[SandboxServer, SandboxCredentials], scenario: Scenario, system: str
 ) -> None:
     connector = SYSTEMS[system]
     stream = connector.streams[0]
     table = connector.raw_table(stream.name)
-    records = getattr(scenario, RECORDS[system])()
-    expected = {(str(r[stream.primary_key]), reference_hash(as_delivered(r))) for r in records}
+    records = scenario.records(system)
+    expected = expected_rows(system, records)
     assert len(records) > PAGE_SIZE[system]  # several pages
     said: list[str] = []
 

@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 
 from ledger import reference
 from ledger.batches import (
+    BatchTree,
     RecordProof,
     StoredTree,
     batch_root,
-    batch_tree,
     content_hash,
     level_sizes,
     load_tree,
-    prove_record,
     record_leaf,
     store_tree,
     verify_record,
@@ -44,7 +43,7 @@ def test_empty_and_single_record_batches() -> None:
     assert batch_root([]) == EMPTY_ROOT
     (only,) = hashes(1)
     assert batch_root([only]) == record_leaf(only)
-    proof = prove_record(batch_tree([only]), [only], only)
+    proof = BatchTree([only]).stored().prove(only)
     assert proof == RecordProof(0, 1, ())
     verify_record(only, proof, record_leaf(only))
 
@@ -53,11 +52,11 @@ def test_empty_and_single_record_batches() -> None:
 @given(size=st.integers(1, 200), data=st.data())
 def test_proofs_match_the_reference_and_verify(size: int, data: st.DataObject) -> None:
     leaves = hashes(size, size)
-    tree = batch_tree(leaves)
+    tree = BatchTree(leaves)
     root = reference.root([record_leaf(h) for h in leaves])
     assert tree.root() == root == batch_root(leaves)
     index = data.draw(st.integers(0, size - 1), label="record")
-    proof = prove_record(tree, leaves, leaves[index])
+    proof = tree.stored().prove(leaves[index])
     assert list(proof.path) == reference.inclusion_proof(index, [record_leaf(h) for h in leaves])
     verify_record(leaves[index], proof, root)
     with pytest.raises(ProofError):
@@ -70,13 +69,13 @@ def test_proofs_match_the_reference_and_verify(size: int, data: st.DataObject) -
 def test_a_record_not_in_the_batch_has_no_proof() -> None:
     leaves = hashes(5)
     with pytest.raises(ValueError, match="is not in the batch"):
-        prove_record(batch_tree(leaves), leaves, hashes(1, 9)[0])
+        BatchTree(leaves).stored().prove(hashes(1, 9)[0])
 
 
 def test_every_batch_tree_of_small_sizes_equals_the_reference() -> None:
     for size in range(0, 70):
         leaves = hashes(size, 3)
-        fast = batch_tree(leaves)
+        fast = BatchTree(leaves).stored()
         rfc = [record_leaf(h) for h in leaves]
         assert fast.root() == reference.root(rfc), size
         for i in range(size):
@@ -85,31 +84,33 @@ def test_every_batch_tree_of_small_sizes_equals_the_reference() -> None:
 
 def test_malformed_content_hashes_are_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes, not 3"):
-        batch_tree([hashes(1)[0], b"abc"])
+        BatchTree([hashes(1)[0], b"abc"])
     with pytest.raises(ValueError, match="not in a batch of 2"):
-        batch_tree(hashes(2)).inclusion_proof(2)
+        BatchTree(hashes(2)).stored().inclusion_proof(2)
 
 
-def test_stored_levels_give_the_same_proofs_by_slicing() -> None:
+def test_stored_levels_find_records_and_prove_them_by_slicing() -> None:
     for size in (1, 2, 3, 7, 8, 33):
         leaves = hashes(size, 5)
-        tree = batch_tree(leaves)
+        tree = BatchTree(leaves)
         stored = StoredTree(size, tree.packed())
+        assert stored == tree.stored()
         assert stored.root() == tree.root()
         assert len(tree.packed()) == 32 * sum(level_sizes(size))
+        rfc = [record_leaf(h) for h in leaves]
         for i, h in enumerate(leaves):
             assert stored.index_of(h) == i
-            assert stored.inclusion_proof(i) == tree.inclusion_proof(i)
+            assert stored.prove(h) == RecordProof(i, size, tuple(reference.inclusion_proof(i, rfc)))
     assert level_sizes(5) == [5, 3, 2, 1] and level_sizes(0) == [0]
     assert StoredTree(0, b"").root() == EMPTY_ROOT
-    assert StoredTree(3, batch_tree(hashes(3)).packed()).index_of(hashes(1, 9)[0]) is None
+    assert StoredTree(3, BatchTree(hashes(3)).packed()).index_of(hashes(1, 9)[0]) is None
     with pytest.raises(ValueError, match="packed levels of a 4-leaf tree"):
-        StoredTree(4, batch_tree(hashes(3)).packed())
+        StoredTree(4, BatchTree(hashes(3)).packed())
 
 
 def test_a_leaf_found_across_a_hash_boundary_is_not_a_match() -> None:
     leaves = hashes(4, 1)
-    stored = StoredTree(4, batch_tree(leaves).packed())
+    stored = StoredTree(4, BatchTree(leaves).packed())
     straddling = stored.levels[16:48]  # the tail of leaf 0 and the head of leaf 1
     assert stored.levels.find(straddling) == 16
     assert all(stored.index_of(h) == i for i, h in enumerate(leaves))
@@ -121,9 +122,9 @@ def test_trees_are_kept_in_the_ledger(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         store.ensure_schema(conn)
         assert load_tree(conn, "b-1") is None
-        tree = batch_tree(hashes(9))
+        tree = BatchTree(hashes(9))
         store_tree(conn, "b-1", tree)
         stored = load_tree(conn, "b-1")
         assert stored is not None and stored.root() == tree.root() and stored.size == 9
-        store_tree(conn, "b-1", batch_tree(hashes(2)))  # replaced, e.g. after a rebuild
+        store_tree(conn, "b-1", BatchTree(hashes(2)))  # replaced, e.g. after a rebuild
         assert load_tree(conn, "b-1").size == 2  # type: ignore[union-attr]

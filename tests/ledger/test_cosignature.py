@@ -14,13 +14,12 @@ from ledger.cosignature import (
     CosignatureVerifier,
     Cosigner,
     add_cosignature,
-    key_id,
     signed_message,
 )
 from ledger.errors import BadSignatureError, MalformedNoteError, UnknownKeyError
 from ledger.hashing import leaf_hash
 from ledger.keys import Signer
-from ledger.note import split_note
+from ledger.note import key_id, split_note
 
 ORIGIN = "example.com/behind-the-sofa"
 WITNESS = "witness.example.com/w1"
@@ -51,7 +50,7 @@ def test_key_id_and_verifier_key_use_type_0x04() -> None:
     public = cosigner.public_key
     assert ALG_COSIGNATURE_V1 == 0x04
     assert (
-        key_id(WITNESS, public)
+        key_id(WITNESS, public, ALG_COSIGNATURE_V1)
         == hashlib.sha256(WITNESS.encode() + b"\n\x04" + public).digest()[:4]
     )
     name, id_hex, material = cosigner.verifier_key().split("+", 2)
@@ -99,3 +98,13 @@ def test_refusals() -> None:
         verifier.verify(sign_checkpoint(ORIGIN, 7, ROOT, as_note_key))
     with pytest.raises(MalformedNoteError, match="0x04"):
         CosignatureVerifier.from_text(as_note_key.verifier_key())
+
+
+def test_mangled_witness_keys_are_refused() -> None:
+    text = Cosigner.generate(WITNESS).verifier_key()
+    for i in range(len(text)):
+        mangled = text[:i] + chr(ord(text[i]) + 1) + text[i + 1 :]
+        with pytest.raises(MalformedNoteError):
+            CosignatureVerifier.from_text(mangled)
+    with pytest.raises(MalformedNoteError, match="witness key id 'abcd' is not 8 hex digits"):
+        CosignatureVerifier.from_text(text.replace(text.split("+")[1], "abcd", 1))

@@ -79,3 +79,33 @@ def test_anchor_latest_records_each_and_reports_failures(log: ProvenanceLog) -> 
     assert [(r.tree_size, i) for r, i in done] == [(1, 1)]
     assert failed == {"evm": "ConnectionError: node unreachable"}
     assert log.tree_size() == 2, "the receipt is an entry after the checkpoint it anchors"
+
+
+def test_a_receipt_for_a_checkpoint_names_it_and_its_time_to_the_second() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from ledger.checkpoint import Checkpoint
+
+    checkpoint = Checkpoint(ORIGIN, 7, bytes(range(32)))
+    at = datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=timezone(timedelta(hours=1)))
+    receipt = AnchorReceipt.for_checkpoint(
+        "evm", checkpoint, chain="evm:31337", anchored_at=at, details={"n": 1}, block=9
+    )
+    assert (
+        receipt.canonical()
+        == AnchorReceipt(
+            anchor="evm",
+            origin=ORIGIN,
+            tree_size=7,
+            root_hash=bytes(range(32)).hex(),
+            chain="evm:31337",
+            transaction=None,
+            block=9,
+            anchored_at=datetime.fromtimestamp(int(at.timestamp()), UTC)
+            .isoformat()
+            .replace("+00:00", "Z"),
+            details={"n": 1},
+        ).canonical()
+    )
+    assert receipt.anchored_at == "2026-11-25T00:02:03Z"
+    receipt.check_names(checkpoint)

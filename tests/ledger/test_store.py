@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from ledger.errors import ProofError, StoreError
 from ledger.hashing import EMPTY_ROOT, leaf_hash
 from ledger.proofs import verify_consistency, verify_inclusion
 from ledger.tree import MerkleTree
+from orderhub.warehouse import scratch_database
 
 
 @pytest.fixture
@@ -262,29 +262,21 @@ def test_an_old_schema_is_upgraded_in_place(conn: psycopg.Connection[Any]) -> No
 def test_store_matches_the_reference_on_random_logs(
     pg_server: str, batches: list[int], data: st.DataObject
 ) -> None:
-    name = f"prop_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    url = f"{pg_server.rpartition('/')[0]}/{name}"
-    try:
-        with psycopg.connect(url) as own:
-            store.ensure_schema(own)
-            bodies: list[dict[str, Any]] = []
-            for n in batches:
-                chunk = events(len(bodies), n)
-                store.append(own, chunk)
-                bodies.extend(chunk)
-            hashes = [leaf_hash(canonical_json(b)) for b in bodies]
-            size = data.draw(st.integers(1, len(hashes)), label="size")
-            index = data.draw(st.integers(0, size - 1), label="index")
-            old = data.draw(st.integers(0, size), label="old size")
-            assert store.root(own, size) == reference.root(hashes[:size])
-            assert store.inclusion_proof(own, index, size) == reference.inclusion_proof(
-                index, hashes[:size]
-            )
-            assert store.consistency_proof(own, old, size) == reference.consistency_proof(
-                old, hashes[:size]
-            )
-    finally:
-        with psycopg.connect(pg_server, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(pg_server, prefix="prop") as url, psycopg.connect(url) as own:
+        store.ensure_schema(own)
+        bodies: list[dict[str, Any]] = []
+        for n in batches:
+            chunk = events(len(bodies), n)
+            store.append(own, chunk)
+            bodies.extend(chunk)
+        hashes = [leaf_hash(canonical_json(b)) for b in bodies]
+        size = data.draw(st.integers(1, len(hashes)), label="size")
+        index = data.draw(st.integers(0, size - 1), label="index")
+        old = data.draw(st.integers(0, size), label="old size")
+        assert store.root(own, size) == reference.root(hashes[:size])
+        assert store.inclusion_proof(own, index, size) == reference.inclusion_proof(
+            index, hashes[:size]
+        )
+        assert store.consistency_proof(own, old, size) == reference.consistency_proof(
+            old, hashes[:size]
+        )

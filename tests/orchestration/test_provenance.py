@@ -23,6 +23,7 @@ import rfc8785
 from connectors.catalog import SYSTEMS
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
 from ledger import reference
+from ledger.batches import batch_hashes
 from ledger.hashing import EMPTY_ROOT, leaf_hash
 from orchestration import provenance
 from orchestration.provenance import (
@@ -184,7 +185,7 @@ def test_a_changed_record_changes_the_root(raw_db: str) -> None:
 def test_leaf_order_is_byte_order_of_the_keys(raw_db: str) -> None:
     load(raw_db, RECORDS, "crm-b1")
     with psycopg.connect(raw_db) as conn:
-        hashes = provenance.batch_record_hashes(conn, SYSTEM, STREAM, "crm-b1")
+        hashes = batch_hashes(conn, f"raw_{SYSTEM}", STREAM, "crm-b1")
     wanted = sorted(
         (str(r["Id"]).encode(), hashlib.sha256(rfc8785.dumps(r)).digest()) for r in RECORDS
     )

@@ -21,14 +21,13 @@ import psycopg
 from connectors.catalog import SYSTEMS
 from connectors.loader import Batch, BatchResult, StreamLoader
 from connectors.schema import ensure_schema
-from ledger.keys import load_or_create_signer
+from ledger.keys import load_or_create_signer, public_key_path
 from ledger.log import ProvenanceLog
 from ledger.receipts import anchor_latest
 from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
 from orchestration.provenance import extraction_event
 from orderhub.audit import event_id_sql
-from orderhub.audit_cli import SIGNING_KEY_FILE
-from orderhub.settings import Settings
+from orderhub.settings import SIGNING_KEY_FILE, Settings
 
 ORDER = "SO-1001"
 OTHER_ORDER = "SO-1002"
@@ -212,12 +211,12 @@ def build(url: str, home: Path) -> AuditWarehouse:
         log.checkpoint()
         done, failed = anchor_latest(log, [witness_anchor(settings, log, signer)])
         assert not failed and len(done) == 1, failed
-    witness_key = (settings.secrets_dir / (WITNESS_KEY_FILE + ".pub")).read_text().strip()
+    witness_key = public_key_path(settings.secrets_dir / WITNESS_KEY_FILE).read_text().strip()
     return AuditWarehouse(
         url=url,
         settings=settings,
         log_key=signer.verifier_key(),
-        log_key_file=Path(str(key_file) + ".pub"),
+        log_key_file=public_key_path(key_file),
         witness_key=witness_key,
         batches=batches,
     )

@@ -157,6 +157,29 @@ def test_check_is_clean_on_an_untouched_warehouse(warehouse: AuditWarehouse) -> 
     assert not report.notes
 
 
+def test_check_stores_only_the_batch_trees_missing_or_stale(warehouse: AuditWarehouse) -> None:
+    def check_and_list(conn: psycopg.Connection[Any]) -> dict[str, str]:
+        """Check (in a transaction of its own); each stored tree's writing transaction."""
+        assert check_warehouse(conn, warehouse.log_key).clean
+        conn.commit()
+        return dict(conn.execute("select batch_id, xmin::text from ledger.batch_trees"))
+
+    with psycopg.connect(warehouse.url) as conn:
+        first = check_and_list(conn)
+        assert sorted(first) == sorted(b.batch_id for b in warehouse.batches)
+        assert check_and_list(conn) == first, "an intact stored tree is not written again"
+        gone, stale, *_ = sorted(first)
+        conn.execute("delete from ledger.batch_trees where batch_id = %s", (gone,))
+        conn.execute(
+            "update ledger.batch_trees set root_hash = %s where batch_id = %s",
+            (b"\x00" * 32, stale),
+        )
+        conn.commit()
+        again = check_and_list(conn)
+    assert sorted(again) == sorted(first)
+    assert {b for b in again if again[b] != first[b]} == {gone, stale}
+
+
 def test_check_names_an_edited_raw_row(warehouse: AuditWarehouse) -> None:
     sql(
         warehouse,
@@ -237,10 +260,36 @@ def test_check_catches_a_rewritten_log(warehouse: AuditWarehouse) -> None:
     assert "ledger checkpoint 5: the stored entries no longer produce its signed root" in found
 
 
+def test_a_checkpoint_signed_during_the_check_is_not_a_finding(
+    warehouse: AuditWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger import store
+    from ledger.keys import load_or_create_signer
+    from ledger.log import ProvenanceLog
+    from orderhub.settings import SIGNING_KEY_FILE
+
+    settings = warehouse.settings
+    signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
+    scan = store.scan_leaves
+
+    def scan_while_the_log_grows(*args: Any, **kwargs: Any) -> Any:
+        # after the check read the log's size: another writer appends and signs
+        with ProvenanceLog(warehouse.url, settings.ledger_origin, signer) as log:
+            log.append_events([("publish", {"n": n}) for n in range(3)])
+            log.checkpoint()
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(store, "scan_leaves", scan_while_the_log_grows)
+    with psycopg.connect(warehouse.url) as conn:
+        report = check_warehouse(conn, warehouse.log_key)
+    assert report.clean, report.findings
+    assert report.counts["ledger entries"] == 6 and report.counts["checkpoints"] == 1
+
+
 def test_consistency_between_stored_checkpoints(warehouse: AuditWarehouse) -> None:
     from ledger.keys import load_or_create_signer
     from ledger.log import ProvenanceLog
-    from orderhub.audit_cli import SIGNING_KEY_FILE
+    from orderhub.settings import SIGNING_KEY_FILE
 
     settings = warehouse.settings
     signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
@@ -258,28 +307,6 @@ def test_consistency_between_stored_checkpoints(warehouse: AuditWarehouse) -> No
     forged = {**document, "proof": document["proof"][:-1]}
     with pytest.raises(BundleError, match=r"^consistency 5 -> 18: .*too few"):
         verify_consistency_document(forged, warehouse.log_key)
-
-
-def test_batch_hashes_are_in_the_order_the_roots_were_logged_with(
-    warehouse: AuditWarehouse,
-) -> None:
-    from orchestration.provenance import batch_record_hashes
-    from orderhub.audit import batch_hashes
-
-    with psycopg.connect(warehouse.url) as conn:
-        for batch in warehouse.batches:
-            table = "sales_orders" if batch.system == "erp" else "trackers"
-            assert batch_hashes(conn, f"raw_{batch.system}", table, batch.batch_id) == (
-                batch_record_hashes(conn, batch.system, table, batch.batch_id)
-            )
-        conn.execute(
-            "insert into raw_erp.sales_orders (record_key, content_hash, data, batch_id,"
-            " extracted_at) select k, md5(k) || md5(k), '{}'::jsonb, 'b-order', now()"
-            " from unnest(array['a', 'B', 'é', 'Z', '_', 'a1']) k"
-        )
-        assert batch_hashes(conn, "raw_erp", "sales_orders", "b-order") == (
-            batch_record_hashes(conn, "erp", "sales_orders", "b-order")
-        )
 
 
 def test_trace_reads_stored_batch_trees_and_rebuilds_a_stale_one(

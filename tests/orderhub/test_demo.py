@@ -31,7 +31,10 @@ def full_summary() -> DemoSummary:
         events_per_system={"erp": (110, 40), "crm": (44, 30), "wms": (79, 35), "tms": (290, 33)},
         orders_per_status={"delivered": 21, "in_transit": 12, "placed": 7},
         exceptions={"unmapped_status_code": 3, "terminal_conflict": 1},
-        unmapped_codes=2,
+        unmapped=[
+            "system=tms field=status code='lost' (add it to the crosswalk)",
+            "system=wms field=PICK.state code='odd' (add it to the crosswalk)",
+        ],
         forecast={
             "run_id": "abc",
             "model_name": "demand_forecast",
@@ -62,6 +65,7 @@ def test_render_full_summary() -> None:
     assert "exceptions found: 4" in lines
     assert f"  {'unmapped_status_code':28} {3:6d}" in lines
     assert "unmapped status codes: 2" in lines
+    assert "  system=tms field=status code='lost' (add it to the crosswalk)" in lines
     assert (
         "forecast: 36 series, 14 days ahead; backtest MAE 1.235 vs seasonal naive 2.500 "
         "(WAPE 41.2% vs 80.0%); model demand_forecast v4"
@@ -161,7 +165,9 @@ def test_read_summary_reads_every_figure(warehouse: str) -> None:
     assert list(summary.orders_per_status) == ["in_transit", "placed"]  # most orders first
     assert summary.exceptions == {"unmapped_status_code": 2, "terminal_conflict": 1}
     assert list(summary.exceptions) == ["unmapped_status_code", "terminal_conflict"]
-    assert summary.unmapped_codes == 1
+    assert summary.unmapped == [
+        "system=tms field=status code='lost_in_space' (add it to the crosswalk)"
+    ]
     assert summary.forecast["run_id"] == "run-2"  # the latest run
     assert summary.forecast["model_version"] == "2"
     assert summary.forecast["model_mae"] == pytest.approx(1.5)

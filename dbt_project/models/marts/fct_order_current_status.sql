@@ -1,8 +1,10 @@
+{%- set bookkeeping = {'fingerprint_seeds': [], 'per_order': true} -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ delete_orders_to_rebuild([]) }}",
+    meta=bookkeeping,
+    pre_hook="{{ delete_orders_to_rebuild() }}",
     indexes=[
         {'columns': ['order_id'], 'unique': true},
         {'columns': ['canonical_status', 'updated_at']},
@@ -15,8 +17,7 @@
 -- then lifecycle rank; regressions after a terminal state and payment codes never
 -- decide, except that an unpaid order the lifecycle still calls placed is payment_due).
 -- status_since is when the order entered that status. Incremental per order.
-{%- set seeds = [] -%}
-{%- set state = incremental_state(seeds) %}
+{%- set state = incremental_state() %}
 
 with
 
@@ -41,6 +42,7 @@ fulfillment_orders as (
         ) as recency
 
     from {{ ref('stg_crm__fulfillment_orders') }}
+    where order_id in (select order_id from orders)
 
 ),
 
@@ -166,7 +168,7 @@ final as (
 
         ---------- build bookkeeping
         {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(seeds) }} as inputs_version
+        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
 
     from orders
     left join deciding_steps

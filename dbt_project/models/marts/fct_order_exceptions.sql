@@ -1,8 +1,12 @@
+{%- set bookkeeping = {
+    'fingerprint_seeds': ['status_slas', 'sales_channels'], 'per_order': true, 'open_orders': true,
+} -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ delete_orders_to_rebuild(['status_slas', 'sales_channels'], open_orders=true) }}",
+    meta=bookkeeping,
+    pre_hook="{{ delete_orders_to_rebuild() }}",
     indexes=[
         {'columns': ['exception_id'], 'unique': true},
         {'columns': ['order_id']},
@@ -27,17 +31,17 @@
 --                              order's channel (seeds/status_slas.csv), measured at the
 --                              warehouse's data time (the latest event time), or at the
 --                              var exceptions_as_of
--- Incremental per order: orders whose events changed, and every open order (its SLA
--- clock moved); a changed SLA or channel seed rebuilds all.
-{%- set seeds = ['status_slas', 'sales_channels'] -%}
-{%- set state = incremental_state(seeds) %}
+-- Incremental per order: orders whose events, timeline steps or current status were
+-- (re)derived, and every open order (its SLA clock moved); a changed SLA or channel seed
+-- rebuilds all.
+{%- set state = incremental_state() %}
 
 with
 
 {% if state.mode == 'incremental' -%}
 rebuilt_orders as (
 
-    {{ orders_to_rebuild(state, open_orders=true) }}
+    {{ orders_to_rebuild(state) }}
 
 ),
 
@@ -449,7 +453,7 @@ final as (
             'events', jsonb_agg(event_details order by event_time, event_id)
         ) as details,
         {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(seeds) }} as inputs_version
+        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
 
     from involved_events
     group by exception_type, severity, order_id, exception_key

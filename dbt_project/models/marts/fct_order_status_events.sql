@@ -1,8 +1,10 @@
+{%- set bookkeeping = {'fingerprint_seeds': ['status_crosswalk', 'source_precedence']} -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['source_system', 'source_record_key'],
     on_schema_change='sync_all_columns',
+    meta=bookkeeping,
     indexes=[
         {'columns': ['event_id'], 'unique': true},
         {'columns': ['order_id', 'event_time']},
@@ -21,8 +23,7 @@
     version extracted since the last run (delete+insert on the record), so a late older
     version lands where it happened and an event it makes redundant disappears. A changed
     crosswalk or precedence seed re-derives every record (README, "Incremental builds"). -#}
-{%- set seeds = ['status_crosswalk', 'source_precedence'] -%}
-{%- set state = incremental_state(seeds) %}
+{%- set state = incremental_state() %}
 
 with
 
@@ -106,7 +107,7 @@ final as (
 
         ---------- build bookkeeping
         {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(seeds) }} as inputs_version
+        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
 
     from deduplicated
     where nth_sighting = 1

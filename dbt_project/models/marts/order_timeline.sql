@@ -1,8 +1,10 @@
+{%- set bookkeeping = {'fingerprint_seeds': ['locations'], 'per_order': true} -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ delete_orders_to_rebuild(['locations']) }}",
+    meta=bookkeeping,
+    pre_hook="{{ delete_orders_to_rebuild() }}",
     indexes=[
         {'columns': ['order_id', 'step_number'], 'unique': true},
         {'columns': ['event_id'], 'unique': true},
@@ -21,8 +23,7 @@
 --     lifecycle says placed and the last payment code says unpaid, the order is
 --     payment_due and that payment step decides.
 -- Incremental per order: the orders whose events were (re)derived since the last run.
-{%- set seeds = ['locations'] -%}
-{%- set state = incremental_state(seeds) %}
+{%- set state = incremental_state() %}
 
 with
 
@@ -193,7 +194,7 @@ final as (
 
         ---------- build bookkeeping
         {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(seeds) }} as inputs_version
+        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
 
     from stepped
     left join deciding_steps

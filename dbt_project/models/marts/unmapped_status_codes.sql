@@ -28,4 +28,8 @@ final as (
 
 )
 
-select * from final
+select
+    *,
+    {{ unmapped_status_code_message() }} as message
+
+from final

@@ -80,25 +80,27 @@ def explain_revert(exc: BaseException) -> str:
     return str(exc)
 
 
-def _connect(rpc_url: str, timeout: float) -> Web3:
+def _connect(rpc_url: str, timeout: float) -> tuple[Web3, int]:
+    """The node at ``rpc_url`` and its chain id (asked now: fails, naming the node, if it
+    does not answer)."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
-        w3.eth.chain_id  # noqa: B018 - fail now, naming the node, if it does not answer
+        chain_id = int(w3.eth.chain_id)
     except (OSError, Web3Exception) as exc:
         raise AnchorError(f"the EVM node at {rpc_url} does not answer: {exc}") from exc
-    return w3
+    return w3, chain_id
 
 
 def deploy(rpc_url: str, private_key: str, *, timeout: float = 120.0) -> str:
     """Deploy ``CheckpointAnchor`` from the account of ``private_key``; return its address."""
-    w3 = _connect(rpc_url, timeout)
+    w3, chain_id = _connect(rpc_url, timeout)
     account = Account.from_key(private_key)
     factory = w3.eth.contract(abi=artefact()["abi"], bytecode=artefact()["bytecode"])
     tx = factory.constructor().build_transaction(
         {
             "from": account.address,
             "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-            "chainId": w3.eth.chain_id,
+            "chainId": chain_id,
         }
     )
     signed = account.sign_transaction(tx)
@@ -119,7 +121,7 @@ class EvmAnchor:
     ) -> None:
         self.rpc_url = rpc_url
         self.timeout = timeout
-        self.w3 = _connect(rpc_url, timeout)
+        self.w3, self.chain_id = _connect(rpc_url, timeout)
         self.account = Account.from_key(private_key)
         self.address = to_checksum_address(contract_address)
         code = self.w3.eth.get_code(self.address)
@@ -129,7 +131,6 @@ class EvmAnchor:
                 "CheckpointAnchor (its runtime bytecode differs)"
             )
         self.contract = self.w3.eth.contract(address=self.address, abi=artefact()["abi"])
-        self.chain_id = int(self.w3.eth.chain_id)
 
     def latest(self, origin: str) -> tuple[int, bytes, int]:
         """The contract's latest ``(size, root, block)`` for ``origin``."""
@@ -165,17 +166,13 @@ class EvmAnchor:
         if receipt["status"] != 1:
             raise AnchorError(f"anchoring transaction {tx_hash.to_0x_hex()} reverted")
         block = self.w3.eth.get_block(receipt["blockNumber"])
-        return AnchorReceipt(
-            anchor=KIND,
-            origin=checkpoint.origin,
-            tree_size=checkpoint.size,
-            root_hash=checkpoint.root_hash.hex(),
+        return AnchorReceipt.for_checkpoint(
+            KIND,
+            checkpoint,
             chain=f"evm:{self.chain_id}",
             transaction=tx_hash.to_0x_hex(),
             block=int(receipt["blockNumber"]),
-            anchored_at=datetime.fromtimestamp(int(block["timestamp"]), UTC)
-            .isoformat()
-            .replace("+00:00", "Z"),
+            anchored_at=datetime.fromtimestamp(int(block["timestamp"]), UTC),
             details={
                 "chain_id": self.chain_id,
                 "contract": self.address,
@@ -227,11 +224,11 @@ def verify_receipt(receipt: AnchorReceipt, checkpoint: Checkpoint) -> str:
 
 def verify_on_chain(receipt: AnchorReceipt, rpc_url: str, *, timeout: float = 30.0) -> str:
     """Ask the node at ``rpc_url`` that the receipt's transaction succeeded where it says."""
-    w3 = _connect(rpc_url, timeout)
+    w3, chain_id = _connect(rpc_url, timeout)
     details = receipt.details
-    if int(w3.eth.chain_id) != int(details["chain_id"]):
+    if chain_id != int(details["chain_id"]):
         raise AnchorError(
-            f"the node at {rpc_url} serves chain {w3.eth.chain_id}, the receipt {receipt.chain}"
+            f"the node at {rpc_url} serves chain {chain_id}, the receipt {receipt.chain}"
         )
     try:
         mined = w3.eth.get_transaction_receipt(str(receipt.transaction))

@@ -54,15 +54,13 @@ class FabricAnchor:
         done = self.client.submit(ANCHOR_FUNCTION, *anchor_args(checkpoint))
         view = read_proposal(done.proposal_bytes)
         msp_id, _ = parse_creator(view.creator)
-        return AnchorReceipt(
-            anchor=KIND,
-            origin=checkpoint.origin,
-            tree_size=checkpoint.size,
-            root_hash=checkpoint.root_hash.hex(),
+        return AnchorReceipt.for_checkpoint(
+            KIND,
+            checkpoint,
             chain=f"fabric:{self.client.channel}",
             transaction=done.tx_id,
             block=done.block_number,
-            anchored_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            anchored_at=datetime.now(UTC),
             details={
                 "channel": self.client.channel,
                 "chaincode": self.client.chaincode,

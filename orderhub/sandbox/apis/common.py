@@ -42,18 +42,23 @@ def same_secret(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def basic_user_ok(request: Request, user: str) -> bool:
-    """Whether the request carries HTTP Basic with user name ``user`` and an empty password."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The (user, password) of the request's HTTP Basic authorization, or None."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
-        return False
+        return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        return False
-    name, colon, password = decoded.partition(":")
-    return bool(colon) and password == "" and same_secret(name, user)
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon else None
+
+
+def basic_user_ok(request: Request, user: str) -> bool:
+    """Whether the request carries HTTP Basic with user name ``user`` and an empty password."""
+    credentials = basic_credentials(request)
+    return credentials is not None and credentials[1] == "" and same_secret(credentials[0], user)
 
 
 def optional(request: Request, name: str) -> str | None:

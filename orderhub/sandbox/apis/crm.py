@@ -158,10 +158,8 @@ def create_app(store: SandboxStore, issuer: TokenIssuer) -> Starlette:
     """The CRM app: tokens from ``issuer`` (``POST /services/oauth2/token``), then queries."""
 
     def page(request: Request, query: Query, offset: int, size: int) -> JSONResponse:
-        if query.after is not None:
-            records, total = store.window_after("crm", query.after, offset, size)
-        else:
-            records, total = store.window("crm", query.since, offset, size)
+        since = query.after if query.after is not None else query.since
+        records, total = store.window("crm", since, offset, size)
         if query.limit is not None:
             total = min(total, query.limit)
             records = records[: max(0, total - offset)]

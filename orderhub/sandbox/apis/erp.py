@@ -117,10 +117,7 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
             since, top, skip, expand = _query(request)
         except BadParameter as problem:
             return _error(400, f"Invalid query option {problem}")
-        if isinstance(since, tuple):
-            page, total = store.window_after("erp", since, skip, top)
-        else:
-            page, total = store.window("erp", since, skip, top)
+        page, total = store.window("erp", since, skip, top)
         if not expand:
             entity_set = str(request.url.replace(query=""))
             page = [_deferred(record, entity_set) for record in page]

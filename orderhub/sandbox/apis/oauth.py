@@ -14,8 +14,6 @@ or a session timeout does: the next request is 401 and a connector must fetch a 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 import threading
 import time
@@ -26,7 +24,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from orderhub.sandbox.apis.common import reply, same_secret
+from orderhub.sandbox.apis.common import basic_credentials, reply, same_secret
 
 #: Default lifetime of an access token (Salesforce's default session timeout is 2 hours).
 DEFAULT_TTL = 7200.0
@@ -105,14 +103,10 @@ async def grant_parameters(request: Request) -> dict[str, str]:
     params = dict(request.query_params)
     body = (await request.body()).decode(errors="replace")
     params.update(parse_qsl(body, keep_blank_values=True))
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            user, password = "", ""
-        params.setdefault("client_id", user)
-        params.setdefault("client_secret", password)
+    credentials = basic_credentials(request)
+    if credentials is not None:
+        params.setdefault("client_id", credentials[0])
+        params.setdefault("client_secret", credentials[1])
     return params
 
 
