@@ -296,18 +296,25 @@ class _Deployer:
         )
         return _required(response.declarative_source_definition_response, "definition").id, True
 
-    def _sources(self) -> dict[str, str]:
-        found = _every_page(
-            lambda offset: (
-                _required(
-                    self.sdk.sources.list_sources(
-                        request=api.ListSourcesRequest(
-                            workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
-                        )
-                    ).sources_response,
-                    "sources",
-                ).data
+    def _listed(
+        self, list_: Callable[..., Any], request: Callable[..., Any], answer: str
+    ) -> list[Any]:
+        """Every item of this workspace's list ``list_`` (e.g. ``sdk.sources.list_sources``),
+        page by page; ``answer`` names the response's field that holds the page."""
+
+        def page(offset: int) -> list[Any]:
+            response = list_(
+                request=request(
+                    workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
+                )
             )
+            return list(_required(getattr(response, answer), answer).data)
+
+        return _every_page(page)
+
+    def _sources(self) -> dict[str, str]:
+        found = self._listed(
+            self.sdk.sources.list_sources, api.ListSourcesRequest, "sources_response"
         )
         return {s.name: s.source_id for s in found}
 
@@ -341,17 +348,10 @@ class _Deployer:
         return _required(response.source_response, "source").source_id, True
 
     def destination(self, warehouse: Warehouse) -> tuple[str, bool]:
-        found = _every_page(
-            lambda offset: (
-                _required(
-                    self.sdk.destinations.list_destinations(
-                        request=api.ListDestinationsRequest(
-                            workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
-                        )
-                    ).destinations_response,
-                    "destinations",
-                ).data
-            )
+        found = self._listed(
+            self.sdk.destinations.list_destinations,
+            api.ListDestinationsRequest,
+            "destinations_response",
         )
         existing = {d.name: d.destination_id for d in found}
         configuration = warehouse.destination()
@@ -375,17 +375,10 @@ class _Deployer:
         return _required(response.destination_response, "destination").destination_id, True
 
     def _connections(self) -> dict[str, str]:
-        found = _every_page(
-            lambda offset: (
-                _required(
-                    self.sdk.connections.list_connections(
-                        request=api.ListConnectionsRequest(
-                            workspace_ids=[self.server.workspace_id], limit=LIST_PAGE, offset=offset
-                        )
-                    ).connections_response,
-                    "connections",
-                ).data
-            )
+        found = self._listed(
+            self.sdk.connections.list_connections,
+            api.ListConnectionsRequest,
+            "connections_response",
         )
         return {c.name: c.connection_id for c in found}
 
