@@ -19,11 +19,8 @@ stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,11 +44,12 @@ from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.loader import Batch, StreamLoader, ensure_schema, load_messages
 from connectors.sync import sync_system
-from orderhub.sandbox.credentials import SECRET_NAMES, SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
+from orderhub.cli.sandbox import SandboxProcess, sandbox_command
 from orderhub.secrets import secret_env_name
 from orderhub.settings import Settings, disable_telemetry
 from orderhub.warehouse import EmbeddedPostgres
+from sandbox.credentials import SECRET_NAMES, SandboxCredentials
+from sandbox.scenario import Scenario
 
 #: The largest page each API serves (docs/sources.md).
 PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
@@ -83,25 +81,12 @@ def sandbox_process(
     orders: int, seed: int, credentials: SandboxCredentials, home: Path
 ) -> Iterator[dict[str, str]]:
     """``orderhub sandbox`` serving ``orders`` orders in its own process; yields base URLs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
-    env["ORDERHUB_HOME"] = str(home)
     for attribute, secret in SECRET_NAMES.items():
-        env[secret_env_name(secret)] = getattr(credentials, attribute)
-    command = [sys.executable, "-m", "orderhub.cli", "sandbox", "--orders", str(orders)]
-    process = subprocess.Popen(
-        [*command, "--seed", str(seed)], env=env, stdout=subprocess.DEVNULL, cwd=home
-    )
-    published = home / "run" / "sandbox.json"
-    try:
-        while not published.exists():
-            if process.poll() is not None:
-                raise SystemExit(f"the sandbox exited with status {process.returncode}")
-            time.sleep(0.2)
-        yield dict(json.loads(published.read_text()))
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(60)
-        published.unlink(missing_ok=True)
+        os.environ[secret_env_name(secret)] = getattr(credentials, attribute)
+    settings = Settings(home=home)
+    command = sandbox_command(settings, orders=orders, seed=seed, anomalies=1, port=0)
+    with SandboxProcess(command, start_timeout=600) as sandbox:
+        yield sandbox.urls
 
 
 def connector_only(system: str, config: dict[str, Any]) -> tuple[int, float, list[dict[str, Any]]]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from orderhub.sources import SOURCE_SYSTEMS
+
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
 
 
@@ -85,11 +87,17 @@ def _connector(name: str, stream: str, primary_key: str, cursor_field: str) -> C
     )
 
 
+#: Each system's stream: name, primary key, cursor field (docs/sources.md).
+_STREAMS: dict[str, tuple[str, str, str]] = {
+    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
+    "crm": ("fulfillment_orders", "Id", "LastModifiedDate"),
+    "wms": ("pickings", "id", "write_date"),
+    "tms": ("trackers", "id", "updated_at"),
+}
+
+#: The connector of every source system, in :data:`orderhub.sources.SOURCE_SYSTEMS` order.
 SYSTEMS: dict[str, ConnectorSpec] = {
-    "erp": _connector("erp", "sales_orders", "SalesOrder", "LastChangeDateTime"),
-    "crm": _connector("crm", "fulfillment_orders", "Id", "LastModifiedDate"),
-    "wms": _connector("wms", "pickings", "id", "write_date"),
-    "tms": _connector("tms", "trackers", "id", "updated_at"),
+    system: _connector(system, *_STREAMS[system]) for system in SOURCE_SYSTEMS
 }
 
 

@@ -2,7 +2,7 @@
 
 Credentials are passed by the name the manifest gives them (``ConnectorSpec.secret_fields``:
 ``api_key`` for erp and tms, OAuth 2.0 ``client_id``/``client_secret`` for wms, plus a
-``refresh_token`` for crm; :data:`orderhub.secrets.SOURCE_SECRETS` names where orderhub keeps
+``refresh_token`` for crm; :data:`orderhub.sources.SOURCE_SECRETS` names where orderhub keeps
 them); a missing or unknown one is an error that names the system and the expected fields.
 The config holds secrets: it is handed to the runner, which writes it owner-only and never
 logs it.
@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.catalog import get_connector
+from orderhub.secrets import source_credentials
+from orderhub.settings import Settings
 
 DEFAULT_START_DATE = "2020-01-01T00:00:00Z"
 _ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -72,3 +74,18 @@ def source_config(
             )
         config["lookback_window"] = lookback_window
     return config
+
+
+def configured_source(
+    settings: Settings, system: str, *, base_url: str | None = None, page_size: int | None = None
+) -> dict[str, Any]:
+    """``system``'s connector config from its source configuration (``settings.sources``):
+    base URL (or ``base_url``), the credentials its secrets hold, start date, page size."""
+    source = settings.source(system)
+    return source_config(
+        system,
+        base_url or source.base_url,
+        source_credentials(settings, system),
+        start_date=settings.sync_start_date,
+        page_size=page_size if page_size is not None else source.page_size,
+    )

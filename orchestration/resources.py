@@ -4,25 +4,15 @@ Each resource is a thin, typed view of :class:`orderhub.settings.Settings`, so a
 run in the UI, a schedule and the demo all read the same configuration.
 """
 
-import json
 from typing import Any
 
 from dagster import ConfigurableResource
 
-from connectors.config import source_config
+from connectors.config import configured_source
 from ledger.keys import Signer, load_or_create_signer
 from ledger.log import ProvenanceLog
-from orderhub.secrets import source_credentials
-from orderhub.settings import SIGNING_KEY_FILE, Settings, get_settings
+from orderhub.settings import SIGNING_KEY_FILE, get_settings
 from orderhub.warehouse import warehouse_url
-
-
-def sandbox_urls(settings: Settings) -> dict[str, str]:
-    """Base URLs a running ``orderhub sandbox`` published under the home folder."""
-    path = settings.home_dir / "run" / "sandbox.json"
-    if not path.exists():
-        return {}
-    return dict(json.loads(path.read_text()))
 
 
 class WarehouseResource(ConfigurableResource):
@@ -47,20 +37,8 @@ class SourcesResource(ConfigurableResource):
     timeout_seconds: float = 1800.0
 
     def config(self, system: str) -> dict[str, Any]:
-        settings = get_settings()
-        url = getattr(settings, f"{system}_url") or sandbox_urls(settings).get(system)
-        if not url:
-            raise ValueError(
-                f"no base URL for source system '{system}': set ORDERHUB_{system.upper()}_URL "
-                "or start the sandbox with `orderhub sandbox`"
-            )
-        return source_config(
-            system,
-            url,
-            source_credentials(settings, system),
-            start_date=settings.sync_start_date,
-            page_size=self.page_size,
-        )
+        """``system``'s connector config from its source configuration (``ORDERHUB_SOURCES``)."""
+        return configured_source(get_settings(), system, page_size=self.page_size)
 
 
 class LedgerResource(ConfigurableResource):

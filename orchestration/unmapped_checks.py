@@ -1,7 +1,7 @@
 """The Dagster check that names the status codes the crosswalk does not know.
 
 ``unmapped_status_codes_are_mapped`` runs after the canonical model and fails, with
-severity WARN and not blocking, while ``marts.unmapped_status_codes`` has rows: its
+severity WARN and not blocking, while ``marts.fct_unmapped_status_codes`` has rows: its
 description has one line per code (system, field, code, where seen) and its metadata a
 table. Not blocking on purpose: an unknown code is kept and flagged, never dropped or
 guessed, and the api views still publish everything else (the dbt test
@@ -24,7 +24,7 @@ from quality.unmapped import markdown_table, unmapped_status_codes
 
 
 @asset_check(
-    asset=model_key("unmapped_status_codes"),
+    asset=model_key("fct_unmapped_status_codes"),
     name="unmapped_status_codes_are_mapped",
     blocking=False,
     description=(

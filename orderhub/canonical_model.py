@@ -1,4 +1,4 @@
-"""The canonical order-status vocabulary (DESIGN.md §3), in one place.
+"""The canonical order-status vocabulary, in one place.
 
 The dbt crosswalk seed maps every source code onto these values; the crosswalk lint,
 the Great Expectations suites and the sandbox's ground truth all check against them.
@@ -6,9 +6,6 @@ Change them together with ``dbt_project/seeds/status_crosswalk.csv`` and docs/so
 """
 
 from __future__ import annotations
-
-#: The source systems orderhub integrates, in the order the flow lists them.
-SOURCE_SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms")
 
 #: The canonical statuses, close to schema.org OrderStatus, in lifecycle order.
 CANONICAL_STATUSES: tuple[str, ...] = (

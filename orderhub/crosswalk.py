@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orderhub.canonical_model import CANONICAL_STATUSES, SOURCE_SYSTEMS, TERMINAL_STATUSES
+from orderhub.canonical_model import CANONICAL_STATUSES, TERMINAL_STATUSES
+from orderhub.sources import SOURCE_SYSTEMS
 
 DEFAULT_SEED = (
     Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "status_crosswalk.csv"

@@ -49,27 +49,11 @@ def get_secret(settings: Settings, name: str, generate: Callable[[], str] = _tok
     return value
 
 
-#: The credentials each source system's connector presents: config field -> secret name.
-#: ERP and TMS take an API key; CRM (Salesforce) and WMS take OAuth 2.0 client credentials
-#: (plus a refresh token for the CRM) and fetch short-lived access tokens themselves. The
-#: sandbox accepts the same secrets, so a home's sandbox and connectors always agree.
-SOURCE_SECRETS: dict[str, dict[str, str]] = {
-    "erp": {"api_key": "erp-api-key"},
-    "crm": {
-        "client_id": "crm-client-id",
-        "client_secret": "crm-client-secret",
-        "refresh_token": "crm-refresh-token",
-    },
-    "wms": {"client_id": "wms-client-id", "client_secret": "wms-client-secret"},
-    "tms": {"api_key": "tms-api-key"},
-}
-
-
 def source_credentials(settings: Settings, system: str) -> dict[str, str]:
-    """The credentials orderhub presents to ``system``, keyed by the connector's field name."""
-    if system not in SOURCE_SECRETS:
-        raise ValueError(f"unknown source system {system!r} (known: {', '.join(SOURCE_SECRETS)})")
-    return {field: get_secret(settings, name) for field, name in SOURCE_SECRETS[system].items()}
+    """The credentials orderhub presents to ``system``, keyed by the connector's field name
+    (the secret names of ``settings.sources[system].secrets``)."""
+    names = settings.source(system).secrets
+    return {field: get_secret(settings, name) for field, name in names.items()}
 
 
 def read_secret(settings: Settings, name: str) -> str | None:

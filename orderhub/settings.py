@@ -17,7 +17,14 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-#: Environment variables that switch off telemetry in the stack (DESIGN.md §7).
+from orderhub.sources import (
+    DEFAULT_SANDBOX_HOST,
+    DEFAULT_SANDBOX_PORT,
+    SourceSettings,
+    merge_sources,
+)
+
+#: Environment variables that switch off telemetry in dbt, Dagster, MLflow and GX.
 TELEMETRY_OFF: dict[str, str] = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "DAGSTER_DISABLE_TELEMETRY": "true",
@@ -45,7 +52,11 @@ class Settings(BaseSettings):
     """Everything orderhub can be told. Every field maps to ``ORDERHUB_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ORDERHUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ORDERHUB_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
     )
 
     home: Path = Field(
@@ -56,14 +67,20 @@ class Settings(BaseSettings):
         default=None,
         description="libpq URL of an existing PostgreSQL; unset starts an embedded server.",
     )
-    sandbox_host: str = Field(default="127.0.0.1", description="Host the sandbox binds to.")
-    sandbox_port: int = Field(default=0, description="Sandbox port; 0 picks a free one.")
+    sandbox_host: str = Field(
+        default=DEFAULT_SANDBOX_HOST, description="Host `orderhub sandbox` binds to."
+    )
+    sandbox_port: int = Field(
+        default=DEFAULT_SANDBOX_PORT,
+        description="Port `orderhub sandbox` listens on (the default sources point there); "
+        "0 picks a free one.",
+    )
     scenario_seed: int = Field(default=7, description="Seed of the sandbox scenario.")
     scenario_orders: int = Field(default=400, description="Orders the sandbox scenario creates.")
-    erp_url: str | None = Field(default=None, description="Base URL of the ERP (SAP OData).")
-    crm_url: str | None = Field(default=None, description="Base URL of the CRM (Salesforce).")
-    wms_url: str | None = Field(default=None, description="Base URL of the WMS.")
-    tms_url: str | None = Field(default=None, description="Base URL of the TMS (EasyPost).")
+    sources: dict[str, SourceSettings] = Field(
+        default_factory=lambda: merge_sources({}),
+        description="Per source system: base URL, secret names, page size (orderhub.sources).",
+    )
     sync_start_date: str = Field(
         default="2020-01-01T00:00:00Z", description="Cursor start of a connector's first sync."
     )
@@ -118,6 +135,17 @@ class Settings(BaseSettings):
     fabric_tls_ca_file: Path | None = Field(
         default=None, description="PEM CA of the gateway's TLS certificate; unset: plaintext."
     )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _fill_sources(cls, value: object) -> object:
+        return merge_sources(value)
+
+    def source(self, system: str) -> SourceSettings:
+        """The configuration of ``system`` (ValueError naming the known systems otherwise)."""
+        if system not in self.sources:
+            raise ValueError(f"unknown source system {system!r}; known: {', '.join(self.sources)}")
+        return self.sources[system]
 
     @field_validator("anchors", mode="before")
     @classmethod

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderhub.canonical_model import CANONICAL_STATUSES, SOURCE_SYSTEMS
+from orderhub.canonical_model import CANONICAL_STATUSES
+from orderhub.sources import SOURCE_SYSTEMS
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Status codes the crosswalk does not know yet, read from ``marts.unmapped_status_codes``.
+"""Status codes the crosswalk does not know yet, read from ``marts.fct_unmapped_status_codes``.
 
 The canonical model keeps an unknown code (the event is stored with ``is_mapped =
-false`` and decides nothing) and lists it in ``unmapped_status_codes``; this module
+false`` and decides nothing) and lists it in ``fct_unmapped_status_codes``; this module
 turns that table into one line per code, naming the system, the field and the code, for
 the Dagster check that fails while the list is not empty (a warning that does not stop
 the api views from publishing the rest of the model).
@@ -14,7 +14,7 @@ from datetime import datetime
 
 import psycopg
 
-TABLE = "marts.unmapped_status_codes"
+TABLE = "marts.fct_unmapped_status_codes"
 
 
 @dataclass(frozen=True)

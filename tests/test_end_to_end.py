@@ -29,9 +29,9 @@ from postgrest import SyncPostgrestClient
 from ledger import store
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.proofs import verify_consistency
-from orderhub.sandbox.scenario import Scenario
 from orderhub.settings import Settings
 from orderhub.warehouse import EmbeddedPostgres
+from sandbox.scenario import Scenario
 
 pytestmark = pytest.mark.slow
 

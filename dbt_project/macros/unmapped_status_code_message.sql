@@ -1,8 +1,8 @@
 {#- The line that names an unmapped status code, as a SQL expression over a row of
-    unmapped_status_codes:
+    fct_unmapped_status_codes:
     unmapped status code: system=wms field=PICK.state code='partially_available'
     (1 event(s) in 1 order(s), e.g. order 1000007, first seen 2026-10-01T13:00:00Z,
-    last seen 2026-10-01T13:00:00Z). unmapped_status_codes stores it as `message`; the test
+    last seen 2026-10-01T13:00:00Z). fct_unmapped_status_codes stores it as `message`; the test
     that warns and the Dagster check read that column. -#}
 {% macro unmapped_status_code_message() -%}
     format(

@@ -3,12 +3,12 @@
     and the failing rows carry the same text in `message`. Severity warn on purpose:
     an unknown code is kept and flagged, never dropped or guessed, and must not stop
     the api views from publishing everything else; Dagster shows the warning as a
-    failed check on unmapped_status_codes, next to the check
+    failed check on fct_unmapped_status_codes, next to the check
     unmapped_status_codes_are_mapped that names the codes (README, "Unknown codes").
     Fix: add the code to seeds/status_crosswalk.csv. -#}
 {{ config(severity='warn') }}
 
-{%- set unmapped = ref('unmapped_status_codes') %}
+{%- set unmapped = ref('fct_unmapped_status_codes') %}
 
 {%- if execute and adapter.get_relation(unmapped.database, unmapped.schema, unmapped.identifier) %}
     {%- set found = run_query(

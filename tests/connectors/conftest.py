@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from connector_stubs import start_sandbox, stub_records
 
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.server import SandboxServer
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Helpers for the connector tests: sandboxes, configs, ground truth and warehouse read-backs.
 
-Every connector test talks to the real sandbox (``orderhub.sandbox``) over HTTP, serving a
+Every connector test talks to the real sandbox (``sandbox``) over HTTP, serving a
 scenario or the small hand-made :func:`stub_records`, with faults from a
-:class:`~orderhub.sandbox.faults.FaultPlan` where a test needs them.
+:class:`~sandbox.faults.FaultPlan` where a test needs them.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from connectors.airbyte_server import airbyte_raw_table
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.sync import read_state
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.faults import FaultPlan
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
-from orderhub.sandbox.store import SandboxStore
+from sandbox.credentials import SandboxCredentials
+from sandbox.faults import FaultPlan
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
+from sandbox.store import SandboxStore
 
 #: Bounds every connector run, so a sandbox that pages forever fails the test instead of hanging.
 TIMEOUT = 120

@@ -22,7 +22,7 @@ from connector_stubs import (
 
 from connectors.airbyte_ingest import POSITION_KEY, ingest_system
 from connectors.errors import ConnectorError
-from orderhub.sandbox.scenario import Scenario
+from sandbox.scenario import Scenario
 
 SYSTEM = "erp"
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

@@ -39,10 +39,10 @@ from connectors.errors import ConnectorError
 from connectors.loader import BatchResult
 from connectors.sync import SyncError, sync_all, sync_system
 from orchestration.provenance import extraction_event
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
-from orderhub.sandbox.store import SandboxStore
+from sandbox.credentials import SandboxCredentials
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
+from sandbox.store import SandboxStore
 
 PAGE_SIZE = {"erp": 7, "crm": 9, "wms": 25, "tms": 8}
 Sandbox = tuple[SandboxServer, SandboxCredentials]

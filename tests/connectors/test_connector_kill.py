@@ -39,8 +39,8 @@ from connectors import loader as loader_module
 from connectors.errors import ConnectorError
 from connectors.loader import APPLICATION_NAME
 from connectors.sync import sync_system
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 SYSTEM = "erp"
 PAGE = 5

@@ -27,9 +27,9 @@ from connector_stubs import (
 from connectors.catalog import SYSTEMS
 from connectors.errors import ConnectorError
 from connectors.sync import sync_system
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 ORDERS = 60
 PAGE_SIZE = {"erp": 7, "crm": 9, "wms": 25, "tms": 8}

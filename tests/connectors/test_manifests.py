@@ -17,8 +17,8 @@ from jsonschema import ValidationError
 
 from connectors import runner
 from connectors.catalog import SYSTEMS
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.server import SandboxServer
 
 Sandbox = tuple[SandboxServer, SandboxCredentials]
 

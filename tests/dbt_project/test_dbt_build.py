@@ -16,7 +16,7 @@ Builds, each once per module (about 7 s each):
   warns naming system, field and code, and the code is kept, not guessed.
 - ``remapped``: a copy of ``unknown`` built with a project whose crosswalk maps that
   code: history is re-derived under the new version, the old version stays in
-  status_crosswalk_versions, and a --full-refresh afterwards changes nothing.
+  dim_status_crosswalk_versions, and a --full-refresh afterwards changes nothing.
 """
 
 from __future__ import annotations
@@ -502,12 +502,12 @@ EXPECTED_STATUS = {
 MART_TABLES = (
     "fct_order_status_events",
     "fct_order_current_status",
-    "order_timeline",
+    "fct_order_timeline",
     "fct_order_exceptions",
     "fct_order_tags",
-    "unmapped_status_codes",
+    "fct_unmapped_status_codes",
     "fct_daily_demand",
-    "status_crosswalk_versions",
+    "dim_status_crosswalk_versions",
 )
 #: columns that say when a build ran, not what it derived
 BUILD_STAMPS = {"built_at", "first_built_at"}
@@ -692,7 +692,7 @@ class Remapped:
 
     build: Build
     tables: dict[str, tuple[list[str], list[str]]]
-    history: list[tuple[Any, ...]]  # status_crosswalk_versions before the refresh
+    history: list[tuple[Any, ...]]  # dim_status_crosswalk_versions before the refresh
     refreshed: Build
     versions: tuple[str, str]  # (old, new) crosswalk version
 
@@ -713,7 +713,7 @@ def remapped(
         tables = rebuilt.tables()
         history = rebuilt.query(
             "select crosswalk_version, count(*) filter (where source_code = 'partially_available')"
-            " from marts.status_crosswalk_versions group by 1 order by 2"
+            " from marts.dim_status_crosswalk_versions group by 1 order by 2"
         )
         refreshed = build(url, work, "--full-refresh", project=project)
         yield Remapped(rebuilt, tables, history, refreshed, (old, crosswalk_version(crosswalk)))
@@ -759,7 +759,7 @@ def test_current_status_per_order(main_build: Build) -> None:
 def test_timeline_is_in_event_time_order(main_build: Build) -> None:
     steps = main_build.query(
         "select canonical_status, source_system, source_code, node"
-        " from marts.order_timeline where order_id = '1000001' order by step_number"
+        " from marts.fct_order_timeline where order_id = '1000001' order by step_number"
     )
     assert steps == [
         ("placed", "erp", "BLANK", "S01"),
@@ -783,14 +783,14 @@ def test_timeline_is_in_event_time_order(main_build: Build) -> None:
     ]
     # the late-arriving older WMS state sits where it happened, before the newer one
     assert main_build.query(
-        "select canonical_status, source_code from marts.order_timeline"
+        "select canonical_status, source_code from marts.fct_order_timeline"
         " where order_id = '1000002' and source_system = 'wms' order by step_number"
     ) == [("on_hold", "confirmed"), ("processing", "assigned")]
     # one step of every order decides its current status ...
     assert (
         main_build.query(
             "select c.order_id from marts.fct_order_current_status as c"
-            " left join marts.order_timeline as t"
+            " left join marts.fct_order_timeline as t"
             " on t.order_id = c.order_id and t.decides_status"
             " where t.event_id is distinct from c.status_event_id"
         )
@@ -799,7 +799,7 @@ def test_timeline_is_in_event_time_order(main_build: Build) -> None:
     # ... the last one, except when the last one is a regression after a terminal state
     assert main_build.query(
         "select order_id, canonical_status, source_system, is_regression, decides_status"
-        " from marts.order_timeline where is_last_step and not decides_status"
+        " from marts.fct_order_timeline where is_last_step and not decides_status"
     ) == [("1000005", "in_transit", "wms", True, False)]
     # stores and warehouses are placed by the locations seed, carrier locations as reported
     assert main_build.query(
@@ -849,7 +849,7 @@ def test_blank_delivery_status_is_mapped(main_build: Build) -> None:
 
 
 def test_exceptions(main_build: Build) -> None:
-    assert main_build.query("select * from marts.unmapped_status_codes") == []
+    assert main_build.query("select * from marts.fct_unmapped_status_codes") == []
     rows = main_build.query(
         "select e.order_id, e.exception_type, e.severity, e.systems, e.detected_since,"
         " array(select s.source_code from unnest(e.event_ids) with ordinality as u(id, n)"
@@ -935,7 +935,7 @@ def test_crosswalk_version_is_sha256_of_its_rows(main_build: Build) -> None:
         "select distinct crosswalk_version from marts.fct_order_status_events"
     ) == [(expected,)]
     assert main_build.query(
-        "select distinct crosswalk_version from marts.status_crosswalk_versions"
+        "select distinct crosswalk_version from marts.dim_status_crosswalk_versions"
     ) == [(expected,)]
 
 
@@ -1001,7 +1001,7 @@ def test_incremental_builds_touch_only_what_changed(
     assert second.rows_written("fct_order_current_status") == 5
     # nothing new: no event, step or status is written again; the exceptions of open
     # orders are re-checked against the clock (1000008 shipped unpaid, 1000009 stuck)
-    for model in ("fct_order_status_events", "order_timeline", "fct_order_current_status"):
+    for model in ("fct_order_status_events", "fct_order_timeline", "fct_order_current_status"):
         assert idle.rows_written(model) == 0, model
     assert idle.rows_written("fct_order_exceptions") == 2
 
@@ -1014,13 +1014,13 @@ def test_a_changed_model_rebuilds_its_table_on_the_next_incremental_build(
     # it stay, the per-order marts after it rebuild every order it re-derived
     project = tmp_path / "dbt_project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
-    with (project / "models" / "marts" / "order_timeline.sql").open("a") as handle:
+    with (project / "models" / "marts" / "fct_order_timeline.sql").open("a") as handle:
         handle.write("\n-- changed by an upgrade\n")
     with database(pg_server, template=main_build.url) as url:
         upgraded = build(url, tmp_path, project=project)
         assert upgraded.success, upgraded.not_passing()
-        steps = upgraded.query("select count(*) from marts.order_timeline")[0][0]
-        assert upgraded.rows_written("order_timeline") == steps > 0
+        steps = upgraded.query("select count(*) from marts.fct_order_timeline")[0][0]
+        assert upgraded.rows_written("fct_order_timeline") == steps > 0
         assert upgraded.rows_written("fct_order_status_events") == 0
         orders = upgraded.query("select count(*) from marts.fct_order_current_status")[0][0]
         assert upgraded.rows_written("fct_order_current_status") == orders > 0
@@ -1031,7 +1031,7 @@ def test_a_changed_model_rebuilds_its_table_on_the_next_incremental_build(
             leave_out=("inputs_version",)
         )
         old, new = (
-            b.query("select distinct inputs_version from marts.order_timeline")
+            b.query("select distinct inputs_version from marts.fct_order_timeline")
             for b in (main_build, upgraded)
         )
         assert len(old) == len(new) == 1 and old != new
@@ -1104,7 +1104,7 @@ def test_a_new_mapping_clears_the_code_and_rederives_history(
 def test_full_refresh_after_a_seed_change_changes_nothing(remapped: Remapped) -> None:
     assert remapped.refreshed.success, remapped.refreshed.not_passing()
     refreshed = remapped.refreshed.tables()
-    for table in MART_TABLES:  # status_crosswalk_versions included: full_refresh=false
+    for table in MART_TABLES:  # dim_status_crosswalk_versions included: full_refresh=false
         assert refreshed[table] == remapped.tables[table], table
 
 
@@ -1118,7 +1118,7 @@ def test_dbt_docs_generate(main_build: Build, tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     assert (tmp_path / "target" / "index.html").exists()
     nodes = catalog["nodes"]
-    for model in ("fct_order_exceptions", "order_timeline", "fct_order_tags", "api_order_tags"):
+    for model in ("fct_order_exceptions", "fct_order_timeline", "fct_order_tags", "api_order_tags"):
         (node,) = [n for uid, n in nodes.items() if uid == f"model.orderhub.{model}"]
         assert node["columns"], model
     # every model and every column of it is documented in yml

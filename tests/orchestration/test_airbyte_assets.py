@@ -30,8 +30,8 @@ from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
 from orchestration.resources import LedgerResource, WarehouseResource
-from orderhub.sandbox.scenario import Scenario
 from orderhub.settings import Settings, get_settings
+from sandbox.scenario import Scenario
 
 RAW_KEYS = {AssetKey([f"raw_{s}", c.streams[0].name]) for s, c in SYSTEMS.items()}
 STAGING = {

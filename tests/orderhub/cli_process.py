@@ -30,3 +30,31 @@ def orderhub(
         timeout=timeout,
         check=False,
     )
+
+
+#: The line ``orderhub sandbox`` prints once it accepts connections (``sandbox/__main__.py``).
+SANDBOX_READY = "sandbox serving on "
+
+
+def wait_for_sandbox(process: subprocess.Popen[str], timeout: float = 60) -> tuple[str, list[str]]:
+    """Read a started ``orderhub sandbox``'s output until it serves: (root URL, lines before).
+
+    Fails the test, with what the sandbox printed, when it exits or stays silent too long.
+    """
+    import threading
+
+    import pytest
+
+    assert process.stdout is not None
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            if line.startswith(SANDBOX_READY):
+                return line.removeprefix(SANDBOX_READY).strip(), lines
+            lines.append(line.rstrip("\n"))
+    finally:
+        timer.cancel()
+    _, err = process.communicate()
+    pytest.fail(f"orderhub sandbox did not start (exit {process.returncode}): {lines} {err}")

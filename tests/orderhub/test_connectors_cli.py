@@ -8,22 +8,19 @@ deploy sends in detail.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from airbyte_stub import AirbyteStub
-from cli_process import CLI, cli_env, orderhub
+from cli_process import CLI, cli_env, orderhub, wait_for_sandbox
 
-from orderhub.sandbox.credentials import SandboxCredentials
 from orderhub.settings import Settings
-
-SYSTEMS = ("erp", "crm", "wms", "tms")
+from orderhub.sources import SOURCE_SYSTEMS
+from sandbox.credentials import SandboxCredentials
 
 
 def results(stdout: str) -> list[str]:
@@ -42,7 +39,10 @@ def deploy_env(stub: AirbyteStub, db_url: str) -> dict[str, str]:
         "ORDERHUB_DATABASE_URL": db_url,
         "ORDERHUB_AIRBYTE_CLIENT_ID": stub.client_id,
         "ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET": stub.client_secret,
-        **{f"ORDERHUB_{s.upper()}_URL": f"http://sandbox.local:9000/{s}" for s in SYSTEMS},
+        **{
+            f"ORDERHUB_SOURCES__{s.upper()}__BASE_URL": f"http://sandbox.local:9000/{s}"
+            for s in SOURCE_SYSTEMS
+        },
     }
 
 
@@ -53,8 +53,10 @@ def test_deploy_publishes_every_connector_and_is_repeatable(
     first = orderhub(tmp_path, *args, "--warehouse-host", "db.internal", **deploy_env(stub, db_url))
     assert first.returncode == 0, first.stderr
     lines = results(first.stdout)
-    assert [line.split(":")[0] for line in lines] == list(SYSTEMS)
-    assert {c["name"] for c in stub.connections.values()} == {f"orderhub-{s}" for s in SYSTEMS}
+    assert [line.split(":")[0] for line in lines] == list(SOURCE_SYSTEMS)
+    assert {c["name"] for c in stub.connections.values()} == {
+        f"orderhub-{s}" for s in SOURCE_SYSTEMS
+    }
     (destination,) = stub.destinations.values()
     assert destination["configuration"]["host"] == "db.internal"
     assert destination["configuration"]["database"] == db_url.rsplit("/", 1)[1]
@@ -71,7 +73,7 @@ def test_deploy_publishes_every_connector_and_is_repeatable(
     again = orderhub(tmp_path, *args, "--warehouse-host", "db.internal", **deploy_env(stub, db_url))
     assert again.returncode == 0, again.stderr
     assert results(again.stdout) == lines  # same ids: updated, not duplicated
-    assert len(stub.connections) == len(SYSTEMS) and len(stub.destinations) == 1
+    assert len(stub.connections) == len(SOURCE_SYSTEMS) and len(stub.destinations) == 1
 
 
 def test_deploy_names_what_is_missing(tmp_path: Path, stub: AirbyteStub, db_url: str) -> None:
@@ -94,7 +96,7 @@ def test_a_bad_fault_spec_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_the_sandbox_serves_the_faults_it_is_given(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [*CLI, "sandbox", "--orders", "20", "--faults",
+        [*CLI, "sandbox", "--orders", "20", "--port", "0", "--faults",
          "erp:429:3@1,erp:503@2", "--fault-seed", "5"],
         env=cli_env(tmp_path / "home"),
         cwd=tmp_path,
@@ -102,14 +104,9 @@ def test_the_sandbox_serves_the_faults_it_is_given(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    published = tmp_path / "home" / "run" / "sandbox.json"
     try:
-        deadline = time.monotonic() + 60
-        while not published.exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the sandbox did not start"
-            time.sleep(0.1)
-        url = json.loads(published.read_text())["erp"]
+        root, printed = wait_for_sandbox(process)
+        url = f"{root}/erp"
         key = SandboxCredentials.from_settings(Settings(home=tmp_path / "home")).erp_api_key
         entity = f"{url}/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
         with httpx.Client(timeout=10, headers={"APIKey": key}) as http:
@@ -118,6 +115,6 @@ def test_the_sandbox_serves_the_faults_it_is_given(tmp_path: Path) -> None:
         assert (second.status_code, third.status_code) == (503, 200)
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
-    assert "sandbox faults (seed 5): erp:429:3@1, erp:503@2" in out
+    assert "sandbox faults (seed 5): erp:429:3@1, erp:503@2" in printed

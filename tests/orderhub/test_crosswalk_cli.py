@@ -10,7 +10,7 @@ import pytest
 
 from orderhub.cli import main
 from orderhub.crosswalk import DEFAULT_SEED, crosswalk_version, lint
-from orderhub.sandbox.vocabularies import SERVED
+from orderhub.vocabularies import SERVED
 
 
 def test_the_shipped_crosswalk_is_clean_and_covers_the_sandbox(

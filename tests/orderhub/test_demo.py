@@ -18,7 +18,7 @@ from connectors.schema import ensure_schema as ensure_raw_schema
 from ledger.keys import Signer
 from ledger.log import ProvenanceLog
 from ml.store import RunRecord, replace_forecasts
-from orderhub.demo import DemoSummary, read_summary
+from orderhub.cli.demo_summary import DemoSummary, read_summary
 
 ORIGIN = "orderhub.test/provenance"
 
@@ -119,9 +119,9 @@ def warehouse(db_url: str) -> str:
             insert into marts.fct_order_exceptions values
                 ('x1', 'terminal_conflict'), ('x2', 'unmapped_status_code'),
                 ('x3', 'unmapped_status_code');
-            create table marts.unmapped_status_codes (
+            create table marts.fct_unmapped_status_codes (
                 source_system text, source_field text, source_code text);
-            insert into marts.unmapped_status_codes values ('tms', 'status', 'lost_in_space');
+            insert into marts.fct_unmapped_status_codes values ('tms', 'status', 'lost_in_space');
             """
         )
         conn.commit()

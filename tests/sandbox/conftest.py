@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 
 @pytest.fixture(scope="session")

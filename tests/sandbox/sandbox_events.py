@@ -3,7 +3,7 @@
 Each record becomes status events (ERP: three SD status fields and the web shop's
 financial status at LastChangeDateTime; CRM: Status at LastModifiedDate; WMS:
 <type>.state at write_date; TMS: every tracking detail at its datetime), mapped through
-the crosswalk seed. The rules of order_timeline, fct_order_current_status and
+the crosswalk seed. The rules of fct_order_timeline, fct_order_current_status and
 fct_order_exceptions are re-implemented here in plain Python, from the README's words:
 
 - an order's current status is its last lifecycle event (payment codes aside), ties
@@ -160,7 +160,7 @@ def regressions(events: Iterable[Event]) -> list[Event]:
 
 
 def current_event(events: Iterable[Event]) -> Event:
-    """The event that decides the order's status (order_timeline.decides_status)."""
+    """The event that decides the order's status (fct_order_timeline.decides_status)."""
     events = list(events)
     regressed = set(regressions(events))
     lifecycle = [e for e in events if e.lifecycle and e not in regressed]

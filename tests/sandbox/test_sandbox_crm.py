@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 SOQL = (
     "SELECT Id, Status, OrderSummary.OrderNumber, LastModifiedDate FROM FulfillmentOrder{where} "

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 PATH = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 

@@ -14,10 +14,10 @@ import httpx
 import orjson
 import pytest
 
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.faults import ENV_FAULTS, ENV_SEED, Fault, FaultPlan, FaultSpecError
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.faults import ENV_FAULTS, ENV_SEED, Fault, FaultPlan, FaultSpecError
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,9 +13,10 @@ from itertools import pairwise
 import pytest
 from sandbox_events import current_event, events_by_order, exceptions_by_order
 
-from orderhub.sandbox.model import ANOMALY_KINDS, STAGES
-from orderhub.sandbox.scenario import DEFAULT_AS_OF, Scenario
-from orderhub.sandbox.vocabularies import SERVED, UNKNOWN_CODE
+from orderhub.vocabularies import SERVED
+from sandbox.anomalies import UNKNOWN_CODE
+from sandbox.model import ANOMALY_KINDS, STAGES
+from sandbox.scenario import DEFAULT_AS_OF, Scenario
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SYSTEMS = ("erp", "crm", "wms", "tms")

@@ -10,11 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orderhub.sandbox.credentials import SECRET_NAMES, SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
-from orderhub.secrets import SOURCE_SECRETS, source_credentials
+from orderhub.secrets import source_credentials
 from orderhub.settings import Settings
+from orderhub.sources import SOURCE_SECRETS
+from sandbox.credentials import SECRET_NAMES, SandboxCredentials
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 
 def refused(port: int) -> bool:

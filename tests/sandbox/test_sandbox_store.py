@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from orderhub.sandbox.clock import iso
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.store import SandboxStore
+from sandbox.clock import iso
+from sandbox.scenario import Scenario
+from sandbox.store import SandboxStore
 
 
 def picking(picking_id: int, write_date: str, state: str = "assigned") -> dict:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.credentials import SandboxCredentials
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 #: A walk that takes more pages than this is looping.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.server import SandboxServer
+from sandbox.scenario import Scenario
+from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 #: A walk that takes more pages than this is looping.

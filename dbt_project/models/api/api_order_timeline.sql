@@ -2,7 +2,7 @@ with
 
 timeline as (
 
-    select * from {{ ref('order_timeline') }}
+    select * from {{ ref('fct_order_timeline') }}
 
 ),
 

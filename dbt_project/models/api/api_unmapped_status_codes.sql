@@ -2,7 +2,7 @@ with
 
 unmapped as (
 
-    select * from {{ ref('unmapped_status_codes') }}
+    select * from {{ ref('fct_unmapped_status_codes') }}
 
 ),
 

@@ -1,7 +1,7 @@
 -- Each observation with its canonical meaning. A code that is not in the crosswalk
 -- is kept with is_mapped = false (and null canonical columns), never guessed. Codes
 -- with a payment_state (web shop financial status) live on the payment axis: they
--- never decide the lifecycle status on their own (see order_timeline).
+-- never decide the lifecycle status on their own (see fct_order_timeline).
 with
 
 events as (

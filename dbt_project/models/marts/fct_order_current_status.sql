@@ -13,7 +13,7 @@
 ) }}
 
 -- One row per ERP order: its status is the canonical status of the step of its timeline
--- that decides (order_timeline: event time, never arrival; ties by status precedence,
+-- that decides (fct_order_timeline: event time, never arrival; ties by status precedence,
 -- then lifecycle rank; regressions after a terminal state and payment codes never
 -- decide, except that an unpaid order the lifecycle still calls placed is payment_due).
 -- status_since is when the order entered that status. Incremental per order.
@@ -48,7 +48,7 @@ fulfillment_orders as (
 
 steps as (
 
-    select * from {{ ref('order_timeline') }}
+    select * from {{ ref('fct_order_timeline') }}
     where order_id in (select order_id from orders)
 
 ),

@@ -59,7 +59,7 @@ events as (
 
 steps as (
 
-    select * from {{ ref('order_timeline') }}
+    select * from {{ ref('fct_order_timeline') }}
     {%- if state.mode == 'incremental' %}
     where order_id in (select order_id from rebuilt_orders)
     {%- endif %}

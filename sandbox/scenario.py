@@ -11,7 +11,7 @@ its stage, never read from the status crosswalk. ``anomalies`` (default: one ord
 each kind) bends some orders the way real systems go wrong - an earlier scan reported
 late, an ERP cancellation of a delivered order, a scan after the delivery, a delivery in
 another country, a web order shipped unpaid, an order stuck waiting for stock, a status
-code nobody mapped (:mod:`orderhub.sandbox.anomalies`) - and
+code nobody mapped (:mod:`sandbox.anomalies`) - and
 :meth:`Scenario.expected_exceptions` is the exceptions the canonical model must report,
 written from the anomalies, never read from the model.
 """
@@ -24,14 +24,14 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from orderhub.sandbox import catalog
-from orderhub.sandbox.anomalies import Count, inject
-from orderhub.sandbox.clock import epoch, from_epoch
-from orderhub.sandbox.lifecycle import DAY, draw_stage, ensure_every_stage, plan_steps
-from orderhub.sandbox.model import STAGES, Order, OrderLine, Step
-from orderhub.sandbox.model import StepKind as K
-from orderhub.sandbox.records import crm_record, erp_record, tms_record, wms_records
-from orderhub.sandbox.store import SYSTEMS
+from orderhub.sources import SOURCE_SYSTEMS
+from sandbox import catalog
+from sandbox.anomalies import Count, inject
+from sandbox.clock import epoch, from_epoch
+from sandbox.lifecycle import DAY, draw_stage, ensure_every_stage, plan_steps
+from sandbox.model import STAGES, Order, OrderLine, Step
+from sandbox.model import StepKind as K
+from sandbox.records import crm_record, erp_record, tms_record, wms_records
 
 DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 HISTORY_DAYS = 120
@@ -147,7 +147,7 @@ class Scenario:
             "tms": self.tms_trackers,
         }
         if system not in builders:
-            raise ValueError(f"unknown system {system!r}; expected one of {SYSTEMS}")
+            raise ValueError(f"unknown system {system!r}; expected one of {SOURCE_SYSTEMS}")
         return builders[system]()
 
 

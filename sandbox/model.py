@@ -2,8 +2,8 @@
 
 An :class:`Order` carries everything the four systems know about it. Its ``steps`` are
 the changes the systems saw, in strictly rising time; each system's record is the state
-those steps left it in (see :mod:`orderhub.sandbox.records`). An order may carry one
-:class:`Anomaly` (:mod:`orderhub.sandbox.anomalies`): something that went wrong in the
+those steps left it in (see :mod:`sandbox.records`). An order may carry one
+:class:`Anomaly` (:mod:`sandbox.anomalies`): something that went wrong in the
 systems, with the exceptions the canonical model must report for it.
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from orderhub.canonical_model import CANONICAL_STATUSES
-from orderhub.sandbox.catalog import Place
-from orderhub.sandbox.clock import from_epoch
+from sandbox.catalog import Place
+from sandbox.clock import from_epoch
 
 #: Where an order is in its life: the canonical statuses (DESIGN.md §3) the scenario plays
 #: out. Each stage is the canonical status it implies; the scenario never parks an order in
@@ -60,7 +60,7 @@ class Step(NamedTuple):
     """One change in an order's life: when (epoch seconds), what, and where (TMS only).
 
     ``where`` is ``"wh"`` (the shipping warehouse), ``"dest"`` (the ship-to place) or
-    ``"hub:<n>"`` (a carrier hub of :data:`orderhub.sandbox.catalog.HUBS`).
+    ``"hub:<n>"`` (a carrier hub of :data:`sandbox.catalog.HUBS`).
     """
 
     at: int

@@ -1,15 +1,13 @@
-"""The status vocabularies of the simulated systems, from their vendors' documentation.
+"""The status vocabularies of the source systems orderhub speaks, from their vendors' documentation.
 
 :data:`SERVED` lists, per ``(system, source field)`` as the dbt project names them, every
-code a sandbox system may send in normal operation: SAP SD status fields of
-``A_SalesOrder`` (blank is sent empty and is ``BLANK`` in staging), the web shop's
-(Shopify ``displayFinancialStatus``) payment status the ERP carries in an S/4HANA
-key-user extension field, Salesforce ``FulfillmentOrder.Status``, Odoo
-``stock.picking.state`` per picking type, and the EasyPost tracker status.
-
-The one code outside these lists is :data:`UNKNOWN_CODE`, which the scenario's
-``unknown_code`` anomaly sends on purpose: a code nobody mapped. ``orderhub crosswalk
-lint`` checks that the crosswalk covers every code listed here.
+code a source system documents for that field: SAP SD status fields of ``A_SalesOrder``
+(blank is sent empty and is ``BLANK`` in staging), the web shop's (Shopify
+``displayFinancialStatus``) payment status the ERP carries in an S/4HANA key-user
+extension field, Salesforce ``FulfillmentOrder.Status``, Odoo ``stock.picking.state`` per
+picking type, and the EasyPost tracker status. ``orderhub crosswalk lint`` checks that the
+crosswalk covers every code listed here; the sandbox sends these codes and nothing else in
+normal operation.
 """
 
 from __future__ import annotations
@@ -61,7 +59,7 @@ EASYPOST_TRACKER_STATUS: tuple[str, ...] = (
 #: The ERP field that carries the web shop's financial status (empty for store orders).
 FINANCIAL_STATUS_FIELD = "YY1_ShopFinancialStatus_SDH"
 
-#: (system, source field) → every code the sandbox may send there.
+#: (system, source field) → every code the vendor documents there.
 SERVED: dict[tuple[str, str], tuple[str, ...]] = {
     ("erp", "OverallSDProcessStatus"): SAP_SD_STATUS,
     ("erp", "OverallTotalDeliveryStatus"): SAP_SD_STATUS,
@@ -74,8 +72,4 @@ SERVED: dict[tuple[str, str], tuple[str, ...]] = {
     ("tms", "tracker.status"): EASYPOST_TRACKER_STATUS,
 }
 
-#: The code the ``unknown_code`` anomaly sends in ``tracker.status``: an EasyPost
-#: ``status_detail`` value leaking into ``status`` - a code no crosswalk maps.
-UNKNOWN_CODE = ("tms", "tracker.status", "arrived_at_facility")
-
-__all__ = ["FINANCIAL_STATUS_FIELD", "SERVED", "UNKNOWN_CODE"]
+__all__ = ["FINANCIAL_STATUS_FIELD", "SERVED"]

@@ -11,7 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from orderhub.sandbox.clock import iso, lower_bound, parse_instant
+from sandbox.clock import iso, lower_bound, parse_instant
 
 
 class BadParameter(ValueError):

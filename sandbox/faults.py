@@ -70,9 +70,10 @@ from typing import Any
 
 import orjson
 
-from orderhub.sandbox.apis.oauth import TokenIssuer
-from orderhub.sandbox.clock import iso, parse_instant
-from orderhub.sandbox.store import CURSOR_FIELD, KEY_FIELD, SYSTEMS, SandboxStore
+from orderhub.sources import SOURCE_SYSTEMS
+from sandbox.apis.oauth import TokenIssuer
+from sandbox.clock import iso, parse_instant
+from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore
 
 ENV_FAULTS = "ORDERHUB_SANDBOX_FAULTS"
 ENV_SEED = "ORDERHUB_SANDBOX_FAULT_SEED"
@@ -178,8 +179,10 @@ def parse_faults(spec: str | None) -> list[Fault]:
                 f"fault {entry!r}: expected system:kind[:arg][@N[xK]|=P], e.g. erp:429@3"
             )
         system, kind, arg = match["system"], match["kind"], match["arg"]
-        if system not in SYSTEMS:
-            raise FaultSpecError(f"fault {entry!r}: unknown system {system!r} (known: {SYSTEMS})")
+        if system not in SOURCE_SYSTEMS:
+            raise FaultSpecError(
+                f"fault {entry!r}: unknown system {system!r} (known: {SOURCE_SYSTEMS})"
+            )
         if kind not in KINDS:
             raise FaultSpecError(
                 f"fault {entry!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})"

@@ -8,7 +8,7 @@ carries ``access_token``, ``instance_url``, ``token_type``, ``issued_at`` and no
 form body (RFC 6749 §4.4.2, §6), or, for the client, as HTTP Basic.
 
 A :class:`TokenIssuer` remembers the tokens it issued and when each expires. The fault layer
-(:mod:`orderhub.sandbox.faults`) can expire all of them at once, the way a password change
+(:mod:`sandbox.faults`) can expire all of them at once, the way a password change
 or a session timeout does: the next request is 401 and a connector must fetch a new token.
 """
 
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from orderhub.sandbox.apis.common import basic_credentials, reply, same_secret
+from sandbox.apis.common import basic_credentials, reply, same_secret
 
 #: Default lifetime of an access token (Salesforce's default session timeout is 2 hours).
 DEFAULT_TTL = 7200.0

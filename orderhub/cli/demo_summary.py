@@ -1,23 +1,13 @@
-"""``orderhub demo``: the whole flow once, on the embedded default.
-
-Starts (or reuses) the warehouse, starts the sandbox source systems, runs every
-Dagster asset once in-process against a persistent instance under the home
-folder, and prints a summary read back from the warehouse.
-"""
+"""What ``orderhub demo`` prints at the end: figures read back from the warehouse."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from orderhub.progress import dbt_output_summarised, say
-from orderhub.settings import Settings, disable_telemetry, get_settings
-from orderhub.warehouse import EmbeddedPostgres, warehouse_url
-
-SYSTEMS = ("erp", "crm", "wms", "tms")
+from orderhub.sources import SOURCE_SYSTEMS
 
 
 @dataclass
@@ -42,7 +32,7 @@ class DemoSummary:
     def render(self) -> str:
         lines = ["", "orderhub demo — summary", "=" * 23]
         lines.append("records loaded / canonical events (orders) per system:")
-        for system in SYSTEMS:
+        for system in SOURCE_SYSTEMS:
             events, orders = self.events_per_system.get(system, (0, 0))
             records = self.records_per_system.get(system, 0)
             lines.append(f"  {system:4} {records:7d} records  {events:7d} events ({orders} orders)")
@@ -113,12 +103,12 @@ def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> D
                     " group by 1 order by 2 desc, 1"
                 )
             }
-        if _table_exists(conn, "marts.unmapped_status_codes"):
+        if _table_exists(conn, "marts.fct_unmapped_status_codes"):
             summary.unmapped = [
                 f"system={system} field={field_name} code={code!r} (add it to the crosswalk)"
                 for system, field_name, code in conn.execute(
                     "select source_system, source_field, source_code"
-                    " from marts.unmapped_status_codes order by 1, 2, 3"
+                    " from marts.fct_unmapped_status_codes order by 1, 2, 3"
                 )
             ]
         if _table_exists(conn, "ml.forecast_runs"):
@@ -139,60 +129,4 @@ def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> D
             if row:
                 root = row[1].hex() if isinstance(row[1], bytes | memoryview) else str(row[1])
                 summary.checkpoint = {"tree_size": int(row[0]), "root_hash": root}
-    return summary
-
-
-def run_flow(settings: Settings) -> tuple[bool, list[str]]:
-    """Run every asset and check once, in-process; returns (success, failed step keys)."""
-    from dagster import DagsterInstance
-
-    from orchestration.definitions import defs
-    from orchestration.instance import ensure_dagster_home
-
-    ensure_dagster_home(settings)
-    job = defs.resolve_job_def("orderhub_full_flow")
-    with DagsterInstance.get() as instance, dbt_output_summarised():
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}}
-        )
-    failed = [event.step_key or "?" for event in result.all_events if event.is_step_failure]
-    return result.success, failed
-
-
-def run_demo(
-    settings: Settings, *, orders: int, seed: int, anomalies: int | float = 1
-) -> DemoSummary:
-    """Run the demo end to end and return its summary (``anomalies``: see Scenario)."""
-    from orderhub.sandbox.credentials import SandboxCredentials
-    from orderhub.sandbox.scenario import Scenario
-    from orderhub.sandbox.server import SandboxServer
-
-    disable_telemetry()
-    embedded = settings.database_url is None
-    already_running = embedded and EmbeddedPostgres(settings).is_running()
-    say(
-        "warehouse: "
-        + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
-    )
-    url = warehouse_url(settings)
-    scenario = Scenario(seed=seed, orders=orders, anomalies=anomalies)
-    bent = len(scenario.anomalies())
-    say(f"scenario: {orders} orders, seed {seed}, {bent} with an anomaly (expect exceptions)")
-    credentials = SandboxCredentials.from_settings(settings)
-    try:
-        with SandboxServer(scenario, credentials, host=settings.sandbox_host) as sandbox:
-            root = sandbox.base_url("erp").rsplit("/", 1)[0]
-            say(f"sandbox: ERP, CRM, WMS and TMS serving on {root}")
-            os.environ["ORDERHUB_HOME"] = str(settings.home_dir)
-            os.environ["ORDERHUB_DATABASE_URL"] = url
-            for system in SYSTEMS:
-                os.environ[f"ORDERHUB_{system.upper()}_URL"] = sandbox.base_url(system)
-            get_settings.cache_clear()
-            say("loading the Dagster definitions (dbt manifest prepared once per project change)")
-            success, failed = run_flow(get_settings())
-        summary = read_summary(url, success, failed)
-    finally:
-        if embedded and not already_running:
-            EmbeddedPostgres(settings).stop()
-            say("warehouse: embedded PostgreSQL stopped (`orderhub api` starts it again)")
     return summary

@@ -2,7 +2,7 @@
 
 ``orderhub crosswalk lint [--seed PATH]`` checks the seed (:func:`orderhub.crosswalk.lint`)
 and the coverage of the sandbox systems' vocabularies
-(:data:`orderhub.sandbox.vocabularies.SERVED`); it prints one line per problem and exits
+(:data:`orderhub.vocabularies.SERVED`); it prints one line per problem and exits
 1, or prints the crosswalk's size and version and exits 0.
 ``orderhub crosswalk version [--seed PATH]`` prints the version every canonical event of
 a build with this seed will carry.
@@ -21,7 +21,7 @@ from orderhub.settings import Settings
 def _cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
     # the sandbox stands for the outside world; its vocabularies are what the simulated
     # vendors document, imported here only to check the seed covers them
-    from orderhub.sandbox.vocabularies import SERVED
+    from orderhub.vocabularies import SERVED
 
     path = Path(args.seed)
     problems = lint(path, vocabularies=None if args.no_vocabularies else SERVED)

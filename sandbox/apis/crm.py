@@ -3,7 +3,7 @@
 ``GET /services/data/v60.0/query?q=<SOQL>`` and ``GET <nextRecordsUrl>``
 (``/services/data/v60.0/query/<locator>-<offset>``, under the app's mount point) with
 ``Authorization: Bearer <access token>``; the token comes from ``POST /services/oauth2/token``
-(Salesforce's refresh-token flow, :mod:`orderhub.sandbox.apis.oauth`). The SOQL understood is
+(Salesforce's refresh-token flow, :mod:`sandbox.apis.oauth`). The SOQL understood is
 ``SELECT <fields> FROM FulfillmentOrder [WHERE <condition>] [ORDER BY LastModifiedDate, Id]
 [LIMIT <n>]`` where the condition is ``LastModifiedDate >= <ISO>`` or the keyset form
 ``LastModifiedDate > <T> OR (LastModifiedDate = <T> AND Id > '<K>')`` (what a client paging by
@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orderhub.sandbox.apis.common import BadParameter, exact_instant, instant_param, reply
-from orderhub.sandbox.apis.oauth import TokenIssuer, bearer_token, token_endpoint
-from orderhub.sandbox.clock import ISO_PATTERN, iso, parse_instant
-from orderhub.sandbox.store import SandboxStore
+from sandbox.apis.common import BadParameter, exact_instant, instant_param, reply
+from sandbox.apis.oauth import TokenIssuer, bearer_token, token_endpoint
+from sandbox.clock import ISO_PATTERN, iso, parse_instant
+from sandbox.store import SandboxStore
 
 QUERY_PATH = "/services/data/v60.0/query"
 TOKEN_PATH = "/services/oauth2/token"

@@ -1,7 +1,7 @@
 """Render an order's steps into the records each system serves (docs/sources.md).
 
 Each system's record is the state the order's steps left it in, and its cursor field is
-the time of the last step that changed it; an order's :class:`~orderhub.sandbox.model.
+the time of the last step that changed it; an order's :class:`~sandbox.model.
 Anomaly` bends the record of the system it concerns. These functions build fresh dicts
 on every call, exactly as the APIs put them on the wire.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderhub.sandbox.catalog import CUSTOMERS_LOCATION, HUBS, WAREHOUSES, Place
-from orderhub.sandbox.clock import iso
-from orderhub.sandbox.model import Order, Step
-from orderhub.sandbox.model import StepKind as K
-from orderhub.sandbox.vocabularies import FINANCIAL_STATUS_FIELD
+from orderhub.vocabularies import FINANCIAL_STATUS_FIELD
+from sandbox.catalog import CUSTOMERS_LOCATION, HUBS, WAREHOUSES, Place
+from sandbox.clock import iso
+from sandbox.model import Order, Step
+from sandbox.model import StepKind as K
 
 Record = dict[str, Any]
 

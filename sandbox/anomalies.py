@@ -1,8 +1,8 @@
 """Anomalies: what goes wrong in the source systems, on purpose and reproducibly.
 
 :func:`inject` picks orders of a generated scenario and gives each one
-:class:`~orderhub.sandbox.model.Anomaly` of each kind in
-:data:`~orderhub.sandbox.model.ANOMALY_KINDS`, from its own random generator (seeded
+:class:`~sandbox.model.Anomaly` of each kind in
+:data:`~sandbox.model.ANOMALY_KINDS`, from its own random generator (seeded
 from the scenario's seed), so the scenario's other orders stay exactly as they were.
 ``count`` is how many orders get each kind: an ``int`` (or a whole ``float``) is a
 count, a ``float`` in ``(0, 1)`` a share of all orders (at least one order per kind).
@@ -20,11 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from itertools import pairwise
 
-from orderhub.sandbox import catalog
-from orderhub.sandbox.lifecycle import DAY, HOUR, MINUTE
-from orderhub.sandbox.model import ANOMALY_KINDS, Anomaly, Order, Step
-from orderhub.sandbox.model import StepKind as K
-from orderhub.sandbox.vocabularies import UNKNOWN_CODE
+from sandbox import catalog
+from sandbox.lifecycle import DAY, HOUR, MINUTE
+from sandbox.model import ANOMALY_KINDS, Anomaly, Order, Step
+from sandbox.model import StepKind as K
+
+#: The code the ``unknown_code`` anomaly sends in ``tracker.status``: an EasyPost
+#: ``status_detail`` value leaking into ``status`` - a code no crosswalk maps.
+UNKNOWN_CODE = ("tms", "tracker.status", "arrived_at_facility")
 
 #: An old order left waiting for stock is at least this old.
 STUCK_MIN_AGE = 14 * DAY

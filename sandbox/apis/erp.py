@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orderhub.sandbox.apis.common import (
+from sandbox.apis.common import (
     BadParameter,
     exact_instant,
     instant_param,
@@ -31,7 +31,7 @@ from orderhub.sandbox.apis.common import (
     reply,
     same_secret,
 )
-from orderhub.sandbox.store import SandboxStore
+from sandbox.store import SandboxStore
 
 ENTITY_SET = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 MAX_TOP = 1000

@@ -14,8 +14,8 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
-from orderhub.sandbox.model import STAGES, Step
-from orderhub.sandbox.model import StepKind as K
+from sandbox.model import STAGES, Step
+from sandbox.model import StepKind as K
 
 MINUTE = 60
 HOUR = 3600

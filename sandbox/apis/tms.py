@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orderhub.sandbox.apis.common import (
+from sandbox.apis.common import (
     BadParameter,
     basic_user_ok,
     instant_param,
@@ -25,7 +25,7 @@ from orderhub.sandbox.apis.common import (
     optional,
     reply,
 )
-from orderhub.sandbox.store import SandboxStore
+from sandbox.store import SandboxStore
 
 PATH = "/v2/trackers"
 MAX_PAGE_SIZE = 100

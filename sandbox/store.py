@@ -16,16 +16,16 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from orderhub.sandbox.clock import ISO_PATTERN
+from orderhub.sources import SOURCE_SYSTEMS
+from sandbox.clock import ISO_PATTERN
 
 if TYPE_CHECKING:
-    from orderhub.sandbox.scenario import Scenario
+    from sandbox.scenario import Scenario
 
 Record = dict[str, Any]
 #: A record's place in its table: (cursor value, primary key).
 SortKey = tuple[str, Any]
 
-SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms")
 #: Each system's cursor field and primary key (docs/sources.md).
 CURSOR_FIELD: dict[str, str] = {
     "erp": "LastChangeDateTime",
@@ -85,20 +85,22 @@ class SandboxStore:
 
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
         self._lock = threading.RLock()
-        self._tables = {system: _Table(system) for system in SYSTEMS}
+        self._tables = {system: _Table(system) for system in SOURCE_SYSTEMS}
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> SandboxStore:
         """A store holding every record of ``scenario``."""
-        return cls({system: scenario.records(system) for system in SYSTEMS})
+        return cls({system: scenario.records(system) for system in SOURCE_SYSTEMS})
 
     def _table(self, system: str) -> _Table:
         try:
             return self._tables[system]
         except KeyError:
-            raise ValueError(f"unknown system {system!r}; expected one of {SYSTEMS}") from None
+            raise ValueError(
+                f"unknown system {system!r}; expected one of {SOURCE_SYSTEMS}"
+            ) from None
 
     # ------------------------------------------------------------------ changes
 
@@ -173,4 +175,4 @@ class SandboxStore:
             return page, start + limit < len(table.keys)
 
 
-__all__ = ["CURSOR_FIELD", "KEY_FIELD", "SYSTEMS", "SandboxStore", "SortKey"]
+__all__ = ["CURSOR_FIELD", "KEY_FIELD", "SandboxStore", "SortKey"]

@@ -2,7 +2,7 @@
 
 ``GET /api/v1/pickings?updated_since=<ISO>&limit=<n>&cursor=<opaque>`` with
 ``Authorization: Bearer <access token>``, the token from ``POST /api/v1/oauth/token``
-(OAuth 2.0 client credentials, :mod:`orderhub.sandbox.apis.oauth`); ``limit`` ≤ 500,
+(OAuth 2.0 client credentials, :mod:`sandbox.apis.oauth`); ``limit`` ≤ 500,
 default 100. Replies
 ``{"data": [...], "next_cursor": "<opaque>" | null}``. The cursor is the sort key of the
 last picking served (keyset paging), so a page boundary is a binary search and a
@@ -20,16 +20,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orderhub.sandbox.apis.common import (
+from sandbox.apis.common import (
     BadParameter,
     instant_param,
     int_param,
     optional,
     reply,
 )
-from orderhub.sandbox.apis.oauth import TokenIssuer, bearer_token, token_endpoint
-from orderhub.sandbox.clock import ISO_PATTERN
-from orderhub.sandbox.store import SandboxStore, SortKey
+from sandbox.apis.oauth import TokenIssuer, bearer_token, token_endpoint
+from sandbox.clock import ISO_PATTERN
+from sandbox.store import SandboxStore, SortKey
 
 PATH = "/api/v1/pickings"
 TOKEN_PATH = "/api/v1/oauth/token"

@@ -6,7 +6,7 @@ foreground (``serve_forever()``, until Ctrl-C). Port 0 picks a free port; the so
 bound before the server starts, so ``base_url()`` is known at once.
 
 The CRM and the WMS issue their own short-lived bearer tokens (:mod:`.apis.oauth`). A
-:class:`~orderhub.sandbox.faults.FaultPlan` makes the systems misbehave on purpose; without
+:class:`~sandbox.faults.FaultPlan` makes the systems misbehave on purpose; without
 one the server injects the faults ``ORDERHUB_SANDBOX_FAULTS`` names (none when unset).
 """
 
@@ -23,12 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from orderhub.sandbox.apis import crm, erp, tms, wms
-from orderhub.sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
-from orderhub.sandbox.credentials import SandboxCredentials
-from orderhub.sandbox.faults import FaultPlan
-from orderhub.sandbox.scenario import Scenario
-from orderhub.sandbox.store import SYSTEMS, SandboxStore
+from orderhub.sources import SOURCE_SYSTEMS
+from sandbox.apis import crm, erp, tms, wms
+from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
+from sandbox.credentials import SandboxCredentials
+from sandbox.faults import FaultPlan
+from sandbox.scenario import Scenario
+from sandbox.store import SandboxStore
 
 
 def token_issuers(
@@ -54,7 +55,7 @@ def build_app(
 ) -> Starlette:
     """One ASGI app with each system mounted under ``/<system>`` (and ``GET /`` listing them).
 
-    ``faults`` wraps each system's app (see :mod:`orderhub.sandbox.faults`).
+    ``faults`` wraps each system's app (see :mod:`sandbox.faults`).
     """
     plan = faults or FaultPlan()
     issuers = issuers or token_issuers(credentials)
@@ -66,7 +67,7 @@ def build_app(
     }
 
     async def index(request: Request) -> JSONResponse:
-        return JSONResponse({"systems": {s: store.count(s) for s in SYSTEMS}})
+        return JSONResponse({"systems": {s: store.count(s) for s in SOURCE_SYSTEMS}})
 
     return Starlette(
         routes=[
@@ -131,8 +132,8 @@ class SandboxServer:
 
     def base_url(self, system: str) -> str:
         """A connector's ``base_url`` for ``system``: ``http://<host>:<port>/<system>``."""
-        if system not in SYSTEMS:
-            raise ValueError(f"unknown system {system!r}; expected one of {SYSTEMS}")
+        if system not in SOURCE_SYSTEMS:
+            raise ValueError(f"unknown system {system!r}; expected one of {SOURCE_SYSTEMS}")
         return f"{self.root_url}/{system}"
 
     # ---------------------------------------------------------------- lifecycle

@@ -1,6 +1,6 @@
 """The credentials the sandbox systems accept.
 
-They come from the home folder's source secrets (:data:`orderhub.secrets.SOURCE_SECRETS`),
+They come from the home folder's source secrets (:data:`orderhub.sources.SOURCE_SECRETS`),
 so the sandbox and the connector configs share them and nothing is hard-coded: an API key
 for the ERP (``APIKey`` header) and the TMS (HTTP Basic user), OAuth 2.0 client credentials
 for the CRM (Salesforce refresh-token flow) and the WMS (client-credentials flow), whose
@@ -12,8 +12,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, fields
 
-from orderhub.secrets import SOURCE_SECRETS, get_secret
+from orderhub.secrets import get_secret
 from orderhub.settings import Settings
+from orderhub.sources import SOURCE_SECRETS
 
 #: Attribute of :class:`SandboxCredentials` -> (system, connector config field).
 ATTRIBUTES: dict[str, tuple[str, str]] = {

@@ -1,0 +1,92 @@
+"""``orderhub demo``: the whole flow once, on the embedded default.
+
+Starts (or reuses) the warehouse, starts the sandbox source systems as a child process
+(:class:`~orderhub.cli.sandbox.SandboxProcess`) and points the source configuration at
+them, runs every Dagster asset once in-process against a persistent instance under the
+home folder, and prints a summary read back from the warehouse
+(:mod:`orderhub.cli.demo_summary`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from orderhub.cli.demo_summary import DemoSummary, read_summary
+from orderhub.cli.sandbox import ANOMALIES_HELP, SandboxProcess, sandbox_command
+from orderhub.progress import dbt_output_summarised, say
+from orderhub.settings import Settings, disable_telemetry, get_settings
+from orderhub.warehouse import EmbeddedPostgres, warehouse_url
+
+
+def run_flow(settings: Settings) -> tuple[bool, list[str]]:
+    """Run every asset and check once, in-process; returns (success, failed step keys)."""
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.instance import ensure_dagster_home
+
+    ensure_dagster_home(settings)
+    job = defs.resolve_job_def("orderhub_full_flow")
+    with DagsterInstance.get() as instance, dbt_output_summarised():
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}}
+        )
+    failed = [event.step_key or "?" for event in result.all_events if event.is_step_failure]
+    return result.success, failed
+
+
+def run_demo(
+    settings: Settings, *, orders: int, seed: int, anomalies: int | float = 1
+) -> DemoSummary:
+    """Run the demo end to end and return its summary (``anomalies``: see the sandbox)."""
+    disable_telemetry()
+    embedded = settings.database_url is None
+    already_running = embedded and EmbeddedPostgres(settings).is_running()
+    say(
+        "warehouse: "
+        + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
+    )
+    url = warehouse_url(settings)
+    command = sandbox_command(settings, orders=orders, seed=seed, anomalies=anomalies, port=0)
+    try:
+        with SandboxProcess(command) as sandbox:
+            say(f"sandbox: ERP, CRM, WMS and TMS serving on {sandbox.root_url}")
+            os.environ["ORDERHUB_HOME"] = str(settings.home_dir)
+            os.environ["ORDERHUB_DATABASE_URL"] = url
+            os.environ.update(sandbox.source_environment())
+            get_settings.cache_clear()
+            say("loading the Dagster definitions (dbt manifest prepared once per project change)")
+            success, failed = run_flow(get_settings())
+        summary = read_summary(url, success, failed)
+    finally:
+        if embedded and not already_running:
+            EmbeddedPostgres(settings).stop()
+            say("warehouse: embedded PostgreSQL stopped (`orderhub api` starts it again)")
+    return summary
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    summary = run_demo(
+        settings,
+        orders=args.orders or settings.scenario_orders,
+        seed=settings.scenario_seed if args.seed is None else args.seed,
+        anomalies=args.anomalies,
+    )
+    print(summary.render())
+    return 0 if summary.success else 1
+
+
+def register(subparsers: Any) -> None:
+    """Add ``demo`` to the ``orderhub`` parser."""
+    demo = subparsers.add_parser("demo", help="run the whole flow once on the embedded default")
+    demo.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
+    demo.add_argument(
+        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
+    )
+    demo.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
+    demo.set_defaults(func=_cmd_demo)
+
+
+__all__ = ["DemoSummary", "read_summary", "register", "run_demo", "run_flow"]

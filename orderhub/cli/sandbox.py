@@ -1,0 +1,178 @@
+"""``orderhub sandbox``: the simulated source systems, run as the separate program they are.
+
+The sandbox (``sandbox/``, ``python -m sandbox``) stands for the outside world: orderhub
+never imports it, it starts it as a process and knows it by its base URLs, as it would
+know a real SAP or Salesforce tenant. ``orderhub sandbox`` runs it in the foreground on
+``ORDERHUB_SANDBOX_PORT`` (3100, where the default source configuration points);
+:class:`SandboxProcess` runs it as a child on a free port (the demo), reads the base URLs
+it announces, and stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from orderhub.progress import say
+from orderhub.settings import Settings
+from orderhub.sources import SOURCE_SYSTEMS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The line the sandbox prints once it accepts connections (``sandbox/__main__.py``).
+READY_PREFIX = "sandbox serving on "
+
+ANOMALIES_HELP = (
+    "orders per anomaly kind (late scan, conflict, regression, misroute, unpaid shipment, "
+    "stuck, unknown code; default 1, 0 for none), or a share of the orders below 1"
+)
+
+
+def sandbox_command(
+    settings: Settings,
+    *,
+    orders: int,
+    seed: int,
+    anomalies: float,
+    port: int,
+    faults: str | None = None,
+    fault_seed: int | None = None,
+) -> list[str]:
+    """The command line that runs the sandbox for ``settings``' home."""
+    command = [
+        sys.executable, "-m", "sandbox", "--prog", "orderhub sandbox",
+        "--home", str(settings.home_dir), "--orders", str(orders), "--seed", str(seed),
+        "--anomalies", str(anomalies), "--host", settings.sandbox_host, "--port", str(port),
+    ]  # fmt: skip
+    if faults is not None:
+        command += ["--faults", faults]
+    if fault_seed is not None:
+        command += ["--fault-seed", str(fault_seed)]
+    return command
+
+
+class SandboxProcess:
+    """The sandbox as a child process: start it, learn its base URLs, stop it.
+
+    What the sandbox prints is passed on through ``say`` (its scenario, its faults, where
+    each system listens); ``urls`` maps each system to its base URL once started.
+    """
+
+    def __init__(self, command: list[str], start_timeout: float = 60.0) -> None:
+        self.command = command
+        self.start_timeout = start_timeout
+        self.urls: dict[str, str] = {}
+        self.root_url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> SandboxProcess:
+        """Start the sandbox; return once it accepts connections (RuntimeError if it fails)."""
+        process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._process = process
+        timer = threading.Timer(self.start_timeout, process.kill)
+        timer.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                line = line.rstrip("\n")
+                if line.startswith(READY_PREFIX):
+                    self.root_url = line.removeprefix(READY_PREFIX)
+                    break
+                say(line)
+        finally:
+            timer.cancel()
+        if not self.root_url:
+            _, err = process.communicate(timeout=30)
+            problem = " ".join(err.split()) or f"exit code {process.returncode}"
+            raise RuntimeError(f"the sandbox did not start: {problem}")
+        self.urls = {system: f"{self.root_url}/{system}" for system in SOURCE_SYSTEMS}
+        threading.Thread(target=self._drain, args=(process,), daemon=True).start()
+        return self
+
+    @staticmethod
+    def _drain(process: subprocess.Popen[str]) -> None:
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                for line in stream:
+                    say(f"sandbox: {line.rstrip()}")
+
+    def source_environment(self) -> dict[str, str]:
+        """``ORDERHUB_SOURCES__<SYSTEM>__BASE_URL`` for every system, pointing here."""
+        return {
+            f"ORDERHUB_SOURCES__{system.upper()}__BASE_URL": url
+            for system, url in self.urls.items()
+        }
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the sandbox (SIGTERM, then SIGKILL after ``timeout``); safe to call twice."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    command = sandbox_command(
+        settings,
+        orders=args.orders or settings.scenario_orders,
+        seed=settings.scenario_seed if args.seed is None else args.seed,
+        anomalies=args.anomalies,
+        port=settings.sandbox_port if args.port is None else args.port,
+        faults=args.faults,
+        fault_seed=args.fault_seed,
+    )
+    sys.stdout.flush()
+    os.chdir(PROJECT_ROOT)
+    os.execv(command[0], command)  # the sandbox takes this process over; Ctrl-C stops it
+
+
+def register(subparsers: Any) -> None:
+    """Add ``sandbox`` to the ``orderhub`` parser."""
+    sandbox = subparsers.add_parser("sandbox", help="serve the simulated ERP, CRM, WMS and TMS")
+    sandbox.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
+    sandbox.add_argument(
+        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
+    )
+    sandbox.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port (default ORDERHUB_SANDBOX_PORT, 3100, where the default sources point; "
+        "0: a free one)",
+    )
+    sandbox.add_argument(
+        "--faults",
+        help="faults to inject, e.g. erp:429@3,crm:503=0.1,wms:expire@2 "
+        "(see sandbox/faults.py; default ORDERHUB_SANDBOX_FAULTS)",
+    )
+    sandbox.add_argument("--fault-seed", type=int, help="seed of probabilistic faults (default 7)")
+    sandbox.set_defaults(func=_cmd_sandbox)

@@ -1,0 +1,100 @@
+"""The source systems orderhub integrates, and where it finds each one.
+
+:data:`SOURCE_SYSTEMS` is the one list of systems: every other list (the connector catalog,
+the quality suites, the demo summary, the sandbox) is keyed by it. Each system has one
+:class:`SourceSettings` in :attr:`orderhub.settings.Settings.sources`: its base URL, the
+names of the secrets its connector presents, and an optional page size. A real SAP,
+Salesforce, Odoo or EasyPost tenant and the sandbox are configured the same way; by
+default every source points at the sandbox's default address
+(``http://127.0.0.1:3100/<system>``, where ``orderhub sandbox`` serves).
+
+From the environment, one value at a time (``ORDERHUB_SOURCES__ERP__BASE_URL=https://...``,
+``ORDERHUB_SOURCES__CRM__PAGE_SIZE=500``) or as JSON (``ORDERHUB_SOURCES='{"erp":
+{"base_url": "https://..."}}'``); a system left out keeps its defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+#: The source systems orderhub integrates, in the order the flow lists them.
+SOURCE_SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms")
+
+#: Where ``orderhub sandbox`` listens unless told otherwise; the default sources point here.
+DEFAULT_SANDBOX_HOST = "127.0.0.1"
+DEFAULT_SANDBOX_PORT = 3100
+
+#: The credentials each source system's connector presents: config field -> secret name.
+#: ERP and TMS take an API key; CRM (Salesforce) and WMS take OAuth 2.0 client credentials
+#: (plus a refresh token for the CRM) and fetch short-lived access tokens themselves.
+SOURCE_SECRETS: dict[str, dict[str, str]] = {
+    "erp": {"api_key": "erp-api-key"},
+    "crm": {
+        "client_id": "crm-client-id",
+        "client_secret": "crm-client-secret",
+        "refresh_token": "crm-refresh-token",
+    },
+    "wms": {"client_id": "wms-client-id", "client_secret": "wms-client-secret"},
+    "tms": {"api_key": "tms-api-key"},
+}
+
+
+def sandbox_base_url(system: str, host: str = DEFAULT_SANDBOX_HOST, port: int = 0) -> str:
+    """The base URL of ``system`` on a sandbox at ``host:port`` (default port when 0)."""
+    return f"http://{host}:{port or DEFAULT_SANDBOX_PORT}/{system}"
+
+
+class SourceSettings(BaseModel):
+    """One source system: where it is, which secrets its connector presents, page size."""
+
+    base_url: str = Field(description="Root of the system's API, e.g. https://erp.example.com.")
+    secrets: dict[str, str] = Field(
+        description="Connector config field -> secret name (ORDERHUB_SECRET_<NAME> or "
+        "<home>/secrets/<name>)."
+    )
+    page_size: int | None = Field(default=None, description="Records per page; unset: default.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("page_size")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"page_size must be positive, got {value}")
+        return value
+
+
+def default_source(system: str) -> dict[str, Any]:
+    """The default configuration of ``system``: the sandbox at its default address."""
+    return {"base_url": sandbox_base_url(system), "secrets": dict(SOURCE_SECRETS[system])}
+
+
+def merge_sources(given: object) -> dict[str, Any]:
+    """``given`` (a partial mapping per system) over every system's defaults.
+
+    An unknown system is an error naming the known ones; a known one keeps each default
+    it does not override.
+    """
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise ValueError(f"sources must be a mapping of system to settings, not {given!r}")
+    unknown = sorted(set(given) - set(SOURCE_SYSTEMS))
+    if unknown:
+        raise ValueError(
+            f"unknown source system {', '.join(unknown)}; known: {', '.join(SOURCE_SYSTEMS)}"
+        )
+    merged: dict[str, Any] = {}
+    for system in SOURCE_SYSTEMS:
+        value = given.get(system) or {}
+        if isinstance(value, SourceSettings):
+            value = value.model_dump()
+        merged[system] = {**default_source(system), **{k: v for k, v in value.items() if v}}
+    return merged

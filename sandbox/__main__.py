@@ -1,0 +1,99 @@
+"""``python -m sandbox``: serve the four simulated source systems until SIGINT or SIGTERM.
+
+The sandbox runs as a process of its own, like the systems it stands for: orderhub knows
+it only by the base URLs of its source configuration (``orderhub sandbox`` runs this
+module in the foreground; ``orderhub demo`` runs it as a child on a free port). Once it
+accepts connections it prints one line per system, ``sandbox <system>: <base URL>``, and
+last ``sandbox serving on <root URL>``, which a parent process waits for.
+
+The credentials it accepts are the home's source secrets (``--home``, default
+``ORDERHUB_HOME``), so the connectors of that home and the sandbox always agree. A
+problem (a bad fault spec, a port in use) is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from orderhub.settings import Settings
+from orderhub.sources import DEFAULT_SANDBOX_HOST, DEFAULT_SANDBOX_PORT, SOURCE_SYSTEMS
+
+#: The line a parent process waits for: the sandbox accepts connections at the URL after it.
+READY_PREFIX = "sandbox serving on "
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The sandbox's options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox", description="Serve the simulated ERP, CRM, WMS and TMS."
+    )
+    # the name errors are reported under (``orderhub sandbox`` when it runs this module)
+    parser.add_argument("--prog", default="python -m sandbox", help=argparse.SUPPRESS)
+    parser.add_argument("--home", type=Path, default=None, help="orderhub home (its secrets)")
+    parser.add_argument("--orders", type=int, default=400, help="scenario size (orders)")
+    parser.add_argument("--seed", type=int, default=7, help="scenario seed")
+    parser.add_argument("--anomalies", type=float, default=1, help="orders per anomaly kind")
+    parser.add_argument("--host", default=DEFAULT_SANDBOX_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_SANDBOX_PORT, help="0: a free one")
+    parser.add_argument("--faults", default=None, help="faults to inject (sandbox/faults.py)")
+    parser.add_argument("--fault-seed", type=int, default=None, help="seed of random faults")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the server, print where it listens, wait for SIGINT or SIGTERM, stop."""
+    from sandbox.credentials import SandboxCredentials
+    from sandbox.faults import FaultPlan
+    from sandbox.scenario import Scenario
+    from sandbox.server import SandboxServer
+
+    settings = Settings(home=args.home) if args.home else Settings()
+    if args.faults is not None:
+        faults = FaultPlan.parse(args.faults, 7 if args.fault_seed is None else args.fault_seed)
+    else:
+        faults = FaultPlan.from_env()
+    scenario = Scenario(seed=args.seed, orders=args.orders, anomalies=args.anomalies)
+    credentials = SandboxCredentials.from_settings(settings)
+    server = SandboxServer(scenario, credentials, host=args.host, port=args.port, faults=faults)
+    # Block the stop signals before the server thread starts (it inherits the mask), so that
+    # sigwait receives them: unblocked, SIGTERM kills the process before the cleanup below.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        server.start()
+        try:
+            bent = len(scenario.anomalies())
+            print(
+                f"sandbox scenario: {args.orders} orders, seed {args.seed}, "
+                f"{bent} with an anomaly (expect exceptions)"
+            )
+            if faults:
+                print(faults.describe())
+            for system in SOURCE_SYSTEMS:
+                print(f"sandbox {system}: {server.base_url(system)}")
+            print(f"{READY_PREFIX}{server.root_url}", flush=True)
+            signal.sigwait(stop_signals)
+        finally:
+            server.stop()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sandbox; errors are one line naming what was wrong, exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    except Exception as exc:
+        message = " ".join(str(exc).split())
+        print(f"{args.prog}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
