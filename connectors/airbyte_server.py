@@ -13,10 +13,11 @@ For each source system, :func:`deploy` makes sure the workspace holds, by name:
   schema ``airbyte_<system>`` (``POST /connections`` or ``PATCH /connections/{id}``).
 
 Re-running updates what exists instead of adding duplicates. Requests go through the
-``airbyte-api`` SDK built from explicit models (DESIGN.md §7): a plain dict handed to the SDK as
-a source configuration is turned into some other connector's model (it becomes a PostHog
-config, ``sourceType`` and all), so each system has its own configuration model here, checked
-field for field against its manifest's spec by the tests.
+``airbyte-api`` SDK built from explicit models: a plain dict handed to the SDK as a source
+configuration is turned into some other connector's model (it becomes a PostHog config,
+``sourceType`` and all: docs/architecture.md, "Known traps in the stack"), so each system has
+its own configuration model here, checked field for field against its manifest's spec by the
+tests.
 
 Airbyte's destination writes its own table layout (typed columns and ``_airbyte_*`` columns),
 not orderhub's ``raw_<system>`` layout, so it lands in ``airbyte_<system>``, apart from the
@@ -244,7 +245,8 @@ class Deployed:
 @contextmanager
 def _explicit_models() -> Iterator[None]:
     """Serializing a union field that holds one of our models warns that it is none of the
-    union's; that is the point (DESIGN.md §7), so the warning is not shown."""
+    union's; that is the point (docs/architecture.md, "Known traps in the stack"), so the
+    warning is not shown."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"(?s).*PydanticSerializationUnexpectedValue")
         warnings.filterwarnings("ignore", message=r"(?s).*serialized value may not be as expected")

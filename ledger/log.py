@@ -28,8 +28,9 @@ from ledger.errors import CheckpointConflictError, StoreError
 from ledger.keys import Signer
 from ledger.note import split_note
 
-#: The kinds of provenance event the flow records (DESIGN.md §4); ``anchor`` records
-#: where a checkpoint was anchored (its receipt), so the log itself keeps the receipts.
+#: The kinds of provenance event the flow records (docs/architecture.md#provenance-events);
+#: ``anchor`` records where a checkpoint was anchored (its receipt), so the log itself keeps
+#: the receipts.
 KINDS: frozenset[str] = frozenset(
     {"extraction_batch", "dbt_build", "validation", "model_training", "publish", "anchor"}
 )

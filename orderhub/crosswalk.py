@@ -1,12 +1,12 @@
 """The status crosswalk seed: read it, version it, lint it.
 
 The crosswalk (``dbt_project/seeds/status_crosswalk.csv``) maps each
-``(source_system, source_field, source_code)`` to a canonical order status (DESIGN.md
-§3), a GS1 CBV 2.0 business step and disposition, a lifecycle rank, a terminal flag,
-for payment codes a payment state, and notes. Its version is the hex SHA-256 of its rows
-in key order, each the JSON array of its ten columns, joined by newlines - the same value
-``int_status_crosswalk__versioned`` computes in the warehouse and every canonical event
-carries.
+``(source_system, source_field, source_code)`` to a canonical order status
+(:data:`orderhub.canonical_model.CANONICAL_STATUSES`), a GS1 CBV 2.0 business step and
+disposition, a lifecycle rank, a terminal flag, for payment codes a payment state, and notes.
+Its version is the hex SHA-256 of its rows in key order, each the JSON array of its ten
+columns, joined by newlines - the same value ``int_status_crosswalk__versioned`` computes in
+the warehouse and every canonical event carries.
 
 :func:`lint` returns one :class:`Problem` per defect: a malformed row, a duplicate key,
 an unknown canonical status, CBV value, payment state or source system, a canonical

@@ -4,7 +4,8 @@ No Airbyte server runs here: :mod:`airbyte_stub` serves the endpoints ``deploy``
 their documented request and response shapes, and the ``airbyte-api`` SDK parses every answer
 with its own models. The tests check what reached the server, byte for byte where it matters:
 the manifests, each source's configuration (no key dropped, no other connector's type slipped
-in, DESIGN.md §7), the destination, the connections' streams.
+in: docs/architecture.md, "Known traps in the stack"), the destination, the connections'
+streams.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def test_source_answers_mask_secrets_and_parse_with_the_sdk(stub: AirbyteStub) -
 
 
 def test_a_plain_dict_config_is_the_trap_explicit_models_avoid() -> None:
-    # DESIGN.md §7: the SDK turns a dict into another connector's model and changes it
+    # the SDK turns a dict into another connector's model and changes it (docs/architecture.md,
+    # "airbyte-api turns a dict config into another connector's model")
     plain = models.SourceCreateRequest(
         configuration=dict(configs()["erp"]), name="n", workspace_id="w", definition_id="d"
     )

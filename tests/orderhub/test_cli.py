@@ -3,7 +3,8 @@
 The commands run as ``python -m orderhub.cli`` (what the console script calls) with a
 fresh ``ORDERHUB_HOME`` and no other ``ORDERHUB_*`` variable, from a folder without
 ``.env``. ``demo`` is covered by the end-to-end test; ``ui`` starts ``dagster dev``
-(25-40 s, DESIGN.md §7), which this file does not.
+(25-40 s, docs/architecture.md#dagster-dev-slow-to-start-stopped-by-sigint), which this
+file does not.
 """
 
 from __future__ import annotations
