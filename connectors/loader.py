@@ -21,15 +21,20 @@ exit, a TRACE error, a malformed line, rows that no STATE ever covered, the ware
 connection lost) the uncommitted rows are rolled back, the previous state and rows stay as
 they were, the batch is marked ``failed`` in ``orderhub_meta.extraction_batches`` and
 :class:`ConnectorError` is raised. Batch status is ``running`` while the run lasts, then
-``succeeded`` or ``failed``; ``merkle_root`` is left null for provenance to fill.
+``succeeded`` or ``failed``.
+
+The insert returns the ``(record_key, content_hash)`` of the rows it actually stored
+(:class:`connectors.batches.StoredLeaves`); when the batch succeeds, the Merkle tree of
+exactly those rows is stored in ``ledger.batch_trees`` and its root in ``merkle_root``, in
+the transaction that marks it ``succeeded`` (:mod:`connectors.batches`). The messages of a
+run are dispatched to its loaders by :func:`connectors.messages.load_messages`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -37,10 +42,13 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from connectors.batches import Batch, BatchResult, StoredLeaves, store_batch_tree
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
+from connectors.messages import load_messages
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
+from ledger.batches import BatchTree
 from ledger.canonical import canonical_json
 
 __all__ = [
@@ -58,35 +66,6 @@ FLUSH_ROWS = 5000
 _STAGE = "orderhub_connector_stage"
 #: ``application_name`` of the loader's warehouse sessions (``<prefix><system>.<stream>``).
 APPLICATION_NAME = "orderhub-loader:"
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """What one extraction batch (one stream of one sync) did."""
-
-    batch_id: str
-    system: str
-    stream: str
-    records_read: int
-    records_new: int
-    cursor_from: str | None
-    cursor_to: str | None
-    started_at: datetime
-    finished_at: datetime
-    seconds: float
-    #: Records of this batch put in ``orderhub_meta.quarantine`` instead of the raw table.
-    records_quarantined: int = 0
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The identity of a batch being loaded."""
-
-    batch_id: str
-    system: str
-    stream: str
-    started_at: datetime
-    cursor_from: str | None
 
 
 class StreamLoader:
@@ -120,6 +99,7 @@ class StreamLoader:
         self._stage_exists = False
         #: Rows moved into the raw table by the open (uncommitted) checkpoint.
         self._inserted = 0
+        self._leaves = StoredLeaves()
         self._table = sql.Identifier(connector.raw_schema, stream.name)
         self._where = f"{connector.name}.{stream.name}"
 
@@ -139,9 +119,16 @@ class StreamLoader:
                 ),
             )
 
-    def _close_batch(self, status: str, conn: psycopg.Connection[Any] | None = None) -> datetime:
+    def _close_batch(
+        self,
+        status: str,
+        conn: psycopg.Connection[Any] | None = None,
+        tree: BatchTree | None = None,
+    ) -> datetime:
         conn = conn or self.conn
         with conn.transaction():
+            if tree is not None:
+                store_batch_tree(conn, self.batch.batch_id, tree)
             row = conn.execute(
                 "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
                 " records_read = %s, records_new = %s, records_quarantined = %s, cursor_to = %s"
@@ -216,10 +203,11 @@ class StreamLoader:
                 "insert into {table} (record_key, content_hash, data, cursor_value, batch_id,"
                 " extracted_at) select record_key, content_hash, data::jsonb, cursor_value,"
                 " %s, %s from {stage} on conflict (record_key, content_hash) do nothing"
+                " returning record_key, content_hash"
             ).format(table=self._table, stage=sql.Identifier(_STAGE)),
             (self.batch.batch_id, self.batch.started_at),
         )
-        self._inserted += max(moved.rowcount, 0)
+        self._inserted += self._leaves.add(moved.fetchall())
         self.conn.execute(sql.SQL("truncate {}").format(sql.Identifier(_STAGE)))
 
     @property
@@ -258,6 +246,7 @@ class StreamLoader:
             ),
         )
         self.conn.commit()
+        self._leaves.commit()
         self._inserted = 0
         self._quarantine.clear()
         self.records_read += self._uncommitted
@@ -307,12 +296,14 @@ class StreamLoader:
         self._quarantine.clear()
         self._uncommitted = 0
         self._inserted = 0
+        self._leaves.rollback()
         self._stage_exists = False
         self.conn.rollback()
 
     def succeed(self, started: float, now: float) -> BatchResult:
-        """Mark the batch ``succeeded`` and describe it."""
-        finished_at = self._close_batch("succeeded")
+        """Store the batch's tree, mark it ``succeeded`` (one transaction) and describe it."""
+        tree = self._leaves.tree()
+        finished_at = self._close_batch("succeeded", tree=tree)
         return BatchResult(
             batch_id=self.batch.batch_id,
             system=self.batch.system,
@@ -324,6 +315,8 @@ class StreamLoader:
             started_at=self.batch.started_at,
             finished_at=finished_at,
             seconds=now - started,
+            merkle_root=tree.root().hex(),
+            records_stored=tree.size,
             records_quarantined=self.records_quarantined,
         )
 
@@ -347,68 +340,3 @@ class StreamLoader:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def load_messages(
-    system: str,
-    messages: Iterable[Mapping[str, Any]],
-    loaders: Mapping[str, StreamLoader],
-    progress: Callable[[str], None] | None = None,
-    every: int = 10_000,
-) -> None:
-    """Drive ``loaders`` from a connector's messages; raise :class:`ConnectorError` on failure.
-
-    On failure the open checkpoint of every stream is rolled back (the caller marks the
-    batches failed). Messages after a TRACE error are drained but not loaded.
-    """
-    error: str | None = None
-    seen = 0
-    for message in messages:
-        kind = message["type"]
-        if kind == "RECORD" and error is None:
-            record = message.get("record") or {}
-            loader = loaders.get(record.get("stream", ""))
-            if loader is None:
-                LOGGER.warning(
-                    "%s sent a record of unknown stream %r", system, record.get("stream")
-                )
-                continue
-            loader.add(record.get("data") or {})
-            seen += 1
-            if progress is not None and seen % every == 0:
-                progress(f"{system}: {seen} records received")
-        elif kind == "STATE" and error is None:
-            _checkpoint(system, message.get("state") or {}, loaders)
-        elif (
-            kind == "TRACE"
-            and error is None
-            and (message.get("trace") or {}).get("type") == "ERROR"
-        ):
-            error = str(((message["trace"].get("error") or {}).get("message")) or "error")
-            for loader in loaders.values():
-                loader.rollback()
-    if error is not None:
-        raise ConnectorError(system, error)
-    for name, loader in loaders.items():
-        if loader.uncommitted or not loader.checkpoints:
-            raise ConnectorError(
-                system,
-                f"the connector ended without a STATE covering {loader.uncommitted} records",
-                name,
-            )
-
-
-def _checkpoint(system: str, state: Mapping[str, Any], loaders: Mapping[str, StreamLoader]) -> None:
-    if state.get("type", "STREAM") != "STREAM":
-        raise ConnectorError(system, f"unsupported {state.get('type')} state message")
-    stream = state.get("stream") or {}
-    name = (stream.get("stream_descriptor") or {}).get("name", "")
-    loader = loaders.get(name)
-    if loader is None:
-        LOGGER.warning("%s sent state for unknown stream %r", system, name)
-        return
-    blob = stream.get("stream_state")
-    if not isinstance(blob, Mapping):
-        raise ConnectorError(system, "a STATE message carries no stream_state", name)
-    expected = (state.get("sourceStats") or {}).get("recordCount")
-    loader.commit(blob, None if expected is None else int(expected))

@@ -4,7 +4,9 @@
 ``orderhub_meta.quarantine`` (records that did not fit their stream's schema: the reason, the
 batch and the payload, one row per distinct record per batch), and one
 ``raw_<system>.<stream>`` table per registered stream, primary key ``(record_key,
-content_hash)`` with an index on ``batch_id`` (provenance reads a batch's rows).
+content_hash)`` with an index on ``batch_id`` (the audit reads a batch's rows). The
+``ledger`` schema is created too: a batch's Merkle tree is stored in ``ledger.batch_trees``
+as the batch succeeds (:mod:`connectors.batches`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.catalog import SYSTEMS
+from ledger import store as ledger_store
 
 META_DDL = """
 create schema if not exists orderhub_meta;
@@ -74,7 +77,9 @@ create index if not exists {index} on {table} (batch_id);
 
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create ``orderhub_meta`` and every ``raw_<system>.<stream>`` table (idempotent)."""
+    """Create ``orderhub_meta``, every ``raw_<system>.<stream>`` table and the ``ledger``
+    schema (idempotent)."""
+    ledger_store.ensure_schema(conn)
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('orderhub.connectors.schema'))")
         conn.execute(META_DDL)

@@ -1,22 +1,21 @@
 """The Merkle tree of one extraction batch: a record proves its way up to the batch root.
 
 An ``extraction_batch`` event carries the RFC 9162 root of a tree whose leaves are
-the batch's records, each given by the 32 bytes of its content hash (SHA-256 of
-the record's RFC 8785 canonical JSON), ordered by ``(record_key, content_hash)``:
+the records the batch stored, each given by the 32 bytes of its content hash (SHA-256 of
+the record's RFC 8785 canonical JSON):
 
     leaf(record) = SHA-256(0x00 || content_hash)
 
-(:func:`ledger.hashing.leaf_hash` of the raw 32 bytes, not of their hex text). A
-record is then in its batch when :func:`verify_record` accepts its inclusion
-proof against the logged root, the same RFC 9162 §2.1.3.2 check as for log
-entries. The tree code takes the batch's content hashes in leaf order; the one place
-that order is read from storage is :func:`batch_hashes` (and
-:func:`batch_hashes_by_batch` for every batch of a table), over any table with
-``record_key``, ``content_hash`` (hex) and ``batch_id`` columns.
+(:func:`ledger.hashing.leaf_hash` of the raw 32 bytes, not of their hex text), in leaf
+order: bytewise by the record key's UTF-8 bytes, then by the 32 content-hash bytes
+(:func:`leaf_key`, :func:`leaf_order`; no locale, so anyone recomputes the same root). A
+record is then in its batch when :func:`verify_record` accepts its inclusion proof
+against the logged root, the same RFC 9162 §2.1.3.2 check as for log entries.
 
-A built tree can be kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels
-packed end to end (level 0, the leaves, first); :class:`StoredTree` then finds a
-record and its proof by slicing, without hashing anything.
+A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels packed
+end to end (level 0, the leaves, first); :class:`StoredTree` then finds a record and its
+proof by slicing, without hashing anything. The ledger never reads a batch's records:
+whoever stores them builds the tree (:meth:`BatchTree.of_records`).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from ledger.errors import ProofError
 from ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
@@ -35,9 +33,17 @@ from ledger.proofs import verify_inclusion
 
 #: How the leaves of a batch tree are made, as written into extraction events.
 LEAF_RULE = "sha256(0x00 || content_hash) ordered by (record_key, content_hash)"
-#: The leaf order in SQL: by bytes (``collate "C"``), so a root does not depend on the
-#: server's locale and anyone can recompute it from the records.
-LEAF_ORDER_SQL = 'record_key collate "C", content_hash collate "C"'
+
+
+def leaf_key(record_key: str, content_hash_: bytes) -> tuple[bytes, bytes]:
+    """Where a record sorts among its batch's leaves: by the UTF-8 bytes of its key, then
+    by its 32 content-hash bytes, both compared bytewise."""
+    return record_key.encode("utf-8"), content_hash_
+
+
+def leaf_order(records: Iterable[tuple[str, bytes]]) -> list[bytes]:
+    """The content hashes of a batch's ``(record_key, content_hash)`` records, in leaf order."""
+    return [digest for _, digest in sorted(leaf_key(key, digest) for key, digest in records)]
 
 
 def record_leaf(content_hash: bytes) -> bytes:
@@ -89,6 +95,11 @@ class BatchTree:
                 paired.append(level[-1])
             self.levels.append(paired)
             level = paired
+
+    @classmethod
+    def of_records(cls, records: Iterable[tuple[str, bytes]]) -> BatchTree:
+        """The tree over ``(record_key, content_hash)`` records, taken in leaf order."""
+        return cls(leaf_order(records))
 
     @property
     def size(self) -> int:
@@ -165,11 +176,12 @@ class StoredTree:
 
 
 def store_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) -> None:
-    """Keep ``tree``'s levels for ``batch_id``, replacing a stored one.
+    """Keep ``tree``'s levels for ``batch_id``, replacing a stored one (in the caller's
+    transaction when one is open, so a batch and its tree commit together).
 
-    Call it only with a tree whose root was checked against the batch's log entry, or
-    with the tree the entry's root is taken from: the table is a cache that proofs are
-    read from, and readers check those proofs.
+    Store the tree a batch's root is taken from as the batch stores its records, or a
+    rebuilt tree whose root was checked against the batch's log entry: audit traces read
+    proofs from this table (and check each proof before handing it out).
     """
     with conn.transaction():
         conn.execute(
@@ -190,43 +202,32 @@ def load_tree(conn: psycopg.Connection[Any], batch_id: str) -> StoredTree | None
     return None if row is None else StoredTree(int(row[0]), bytes(row[1]))
 
 
+@dataclass(frozen=True)
+class TreeDigest:
+    """What tells a stored tree apart without reading its levels: size, root and the
+    SHA-256 of its packed levels."""
+
+    size: int
+    root: bytes
+    levels_sha256: bytes
+
+    @classmethod
+    def of(cls, tree: BatchTree) -> TreeDigest:
+        return cls(tree.size, tree.root(), hashlib.sha256(tree.packed()).digest())
+
+
+def stored_digests(conn: psycopg.Connection[Any]) -> dict[str, TreeDigest]:
+    """:class:`TreeDigest` of every stored tree, by batch id (hashed by the server)."""
+    with conn.transaction():
+        rows = conn.execute(
+            "select batch_id, tree_size, root_hash, sha256(levels) from ledger.batch_trees"
+        ).fetchall()
+    return {str(b): TreeDigest(int(n), bytes(r), bytes(h)) for b, n, r, h in rows}
+
+
 def batch_root(content_hashes: Iterable[bytes]) -> bytes:
     """RFC 9162 root over a batch's content hashes (``SHA-256()`` for an empty batch)."""
     return BatchTree(content_hashes).root()
-
-
-def _split(blob: bytes | None) -> list[bytes]:
-    data = bytes(blob) if blob is not None else b""
-    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
-
-
-def batch_hashes(
-    conn: psycopg.Connection[Any], schema: str, table: str, batch_id: str
-) -> list[bytes]:
-    """The content hashes of a batch's records in ``schema.table``, in leaf order.
-
-    Fetched as one aggregated value (not a row per record): this is the order a batch's
-    logged root was computed with, and the order it is checked and proved with.
-    """
-    row = conn.execute(
-        sql.SQL(
-            "select string_agg(decode(content_hash, 'hex'), ''::bytea order by {order})"
-            " from {table} where batch_id = %s"
-        ).format(order=sql.SQL(LEAF_ORDER_SQL), table=sql.Identifier(schema, table)),
-        (batch_id,),
-    ).fetchone()
-    return _split(row[0] if row else None)
-
-
-def batch_hashes_by_batch(
-    conn: psycopg.Connection[Any], schema: str, table: str
-) -> dict[str, list[bytes]]:
-    """:func:`batch_hashes` of every batch in ``schema.table``, in one grouped query."""
-    query = sql.SQL(
-        "select batch_id, string_agg(decode(content_hash, 'hex'), ''::bytea order by {order})"
-        " from {table} group by batch_id"
-    ).format(order=sql.SQL(LEAF_ORDER_SQL), table=sql.Identifier(schema, table))
-    return {batch_id: _split(blob) for batch_id, blob in conn.execute(query)}
 
 
 def verify_record(content_hash_: bytes, proof: RecordProof, root: bytes) -> None:

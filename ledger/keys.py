@@ -1,13 +1,14 @@
 """The log's Ed25519 signing key (RFC 8032) and its C2SP verifier key; witness keys too.
 
-The private key lives in a PKCS#8 PEM file written owner-only (0600) through
-:func:`orderhub.secrets.write_private`; the public verifier key text
+The private key lives in a PKCS#8 PEM file written owner-only (0600, created with that mode
+so it is never readable by others, even for an instant); the public verifier key text
 (``<name>+<hex id>+<base64>``, see :mod:`ledger.note`) is written beside it as
 ``<file>.pub`` for anyone to copy into an auditor's configuration.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger import note
 from ledger.cosignature import Cosigner
 from ledger.errors import KeyFileError
-from orderhub.secrets import write_private
 
 
 @dataclass(frozen=True, repr=False)
@@ -46,6 +46,15 @@ def public_key_path(path: Path) -> Path:
     return path.with_name(path.name + ".pub")
 
 
+def _write_owner_only(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, a file only its owner can read or write (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    path.chmod(0o600)  # a file that existed keeps its mode through O_CREAT
+
+
 def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
     """The Ed25519 key in ``path`` (PEM), created with mode 0600 if absent."""
     if path.exists():
@@ -64,7 +73,7 @@ def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    write_private(path, pem)
+    _write_owner_only(path, pem)
     return key
 
 

@@ -8,8 +8,9 @@ keeps it in ``ledger.checkpoints``; it refuses to sign a head that is smaller
 than, or forks from, the last checkpoint (tlog-checkpoint: a log MUST NOT sign
 a checkpoint inconsistent with one it signed before).
 
-The ledger knows no source system and no model: the caller names the kind and
-hands the payload.
+The ledger knows no source system, no model and no event kind: the caller opens the log
+with the :class:`~ledger.kinds.EventKinds` its steps record, names the kind of each event
+and hands the payload, which is checked against its kind before it is written.
 """
 
 from __future__ import annotations
@@ -26,14 +27,8 @@ from ledger import store
 from ledger.checkpoint import Checkpoint, parse_body, sign_checkpoint
 from ledger.errors import CheckpointConflictError, StoreError
 from ledger.keys import Signer
+from ledger.kinds import EventKinds
 from ledger.note import split_note
-
-#: The kinds of provenance event the flow records (docs/architecture.md#provenance-events);
-#: ``anchor`` records where a checkpoint was anchored (its receipt), so the log itself keeps
-#: the receipts.
-KINDS: frozenset[str] = frozenset(
-    {"extraction_batch", "dbt_build", "validation", "model_training", "publish", "anchor"}
-)
 
 
 @dataclass(frozen=True)
@@ -62,15 +57,14 @@ def _timestamp(moment: datetime | None) -> str:
 
 
 def make_event(
-    kind: str, payload: Mapping[str, Any], recorded_at: datetime | None = None
+    kinds: EventKinds,
+    kind: str,
+    payload: Mapping[str, Any],
+    recorded_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The leaf object of one provenance event (before canonicalisation)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown provenance event kind {kind!r}; expected one of {sorted(KINDS)}")
-    if not isinstance(payload, Mapping):
-        raise TypeError(
-            f"the payload of a {kind} event must be a mapping, not {type(payload).__name__}"
-        )
+    """The leaf object of one provenance event (before canonicalisation), once ``kinds``
+    accepts ``payload`` as an event of ``kind``."""
+    kinds.check(kind, payload)
     return {"kind": kind, "payload": dict(payload), "recorded_at": _timestamp(recorded_at)}
 
 
@@ -107,12 +101,19 @@ class ProvenanceLog:
 
     ``conn_or_url`` is an open psycopg connection (used as is, never closed here)
     or a libpq URL (a connection is opened and closed by :meth:`close`). The
-    ``ledger`` schema is created on first use.
+    ``ledger`` schema is created on first use. ``kinds`` are the events it accepts.
     """
 
     def __init__(
-        self, conn_or_url: psycopg.Connection[Any] | str, origin: str, signer: Signer
+        self,
+        conn_or_url: psycopg.Connection[Any] | str,
+        origin: str,
+        signer: Signer,
+        *,
+        kinds: EventKinds,
     ) -> None:
+        if not isinstance(kinds, EventKinds):
+            raise TypeError(f"kinds must be an EventKinds, not {type(kinds).__name__}")
         self._owned = isinstance(conn_or_url, str)
         self.conn: psycopg.Connection[Any] = (
             psycopg.connect(conn_or_url) if isinstance(conn_or_url, str) else conn_or_url
@@ -120,6 +121,7 @@ class ProvenanceLog:
         Checkpoint(origin, 0, bytes(32))  # validates the origin line
         self.origin = origin
         self.signer = signer
+        self.kinds = kinds
         store.ensure_schema(self.conn)
 
     def close(self) -> None:
@@ -142,7 +144,7 @@ class ProvenanceLog:
         self, kind: str, payload: Mapping[str, Any], *, recorded_at: datetime | None = None
     ) -> int:
         """Record one event; return its index in the log."""
-        (index,) = store.append(self.conn, [make_event(kind, payload, recorded_at)])
+        (index,) = store.append(self.conn, [make_event(self.kinds, kind, payload, recorded_at)])
         return index
 
     def append_events(
@@ -153,7 +155,7 @@ class ProvenanceLog:
     ) -> list[int]:
         """Record ``(kind, payload)`` events atomically, in order; return their indexes."""
         moment = recorded_at or datetime.now(UTC)
-        return store.append(self.conn, [make_event(k, p, moment) for k, p in events])
+        return store.append(self.conn, [make_event(self.kinds, k, p, moment) for k, p in events])
 
     def checkpoint(self) -> SignedCheckpoint:
         """Sign the current tree head and store it; return the signed checkpoint.

@@ -5,10 +5,14 @@ stores it with that entry's index, in one transaction, so a receipt is itself
 covered by the next checkpoint. :func:`receipts_for` returns the receipts of one
 checkpoint (what an audit bundle carries). :func:`anchor_latest` anchors the latest
 checkpoint with each configured anchor and records what each returned.
+
+A log that keeps receipts accepts :data:`ANCHOR_EVENT` events carrying
+:data:`ANCHOR_EVENT_FIELDS` (the receipt's own fields) among its kinds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -19,11 +23,15 @@ from ledger.anchors.base import Anchor, AnchorError, AnchorReceipt
 from ledger.errors import LedgerError
 from ledger.log import ProvenanceLog
 
+#: The kind of the log event that records an anchor receipt, and the payload it carries.
+ANCHOR_EVENT = "anchor"
+ANCHOR_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AnchorReceipt))
+
 
 def record_receipt(log: ProvenanceLog, receipt: AnchorReceipt) -> int:
     """Log ``receipt`` as an ``anchor`` event and store it; return the entry's index."""
     with log.conn.transaction():
-        index = log.append_event("anchor", receipt.to_json())
+        index = log.append_event(ANCHOR_EVENT, receipt.to_json())
         log.conn.execute(
             "insert into ledger.anchor_receipts (anchor, tree_size, root_hash, receipt, log_index)"
             " values (%s, %s, %s, %s, %s)",

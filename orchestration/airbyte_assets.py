@@ -133,7 +133,7 @@ def _connection_assets(
         synced = list(airbyte.sync_and_poll(context=context))
         url = warehouse.url()
         batches = ingest_system(system, url, progress=context.log.info)
-        ingested = log_extraction_batches(ledger.log(url), url, batches, context.log.info)
+        ingested = log_extraction_batches(ledger.log(url), batches, context.log.info)
         for event in synced:
             if isinstance(event, MaterializeResult):
                 yield MaterializeResult(

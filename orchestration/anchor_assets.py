@@ -1,13 +1,10 @@
-"""After each publish: anchor the signed checkpoint, and keep the batch trees audits read.
+"""After each publish: anchor the signed checkpoint (``ledger/anchors``).
 
-- ``ledger/anchors``: each anchor configured in the settings (``ORDERHUB_ANCHORS``:
-  witness, evm, fabric; see :mod:`orchestration.anchoring`) records the latest
-  checkpoint; each receipt (chain, transaction, block) is stored in
-  ``ledger.anchor_receipts`` and appended to the log as an ``anchor`` event, so the
-  next checkpoint covers it.
-- ``ledger/batch_trees``: the record tree of every newly logged extraction batch,
-  checked against its logged root and stored, so that ``orderhub audit trace`` reads
-  a record's proof instead of rehashing its whole batch.
+Each anchor configured in the settings (``ORDERHUB_ANCHORS``: witness, evm, fabric; see
+:mod:`orchestration.anchoring`) records the latest checkpoint; each receipt (chain,
+transaction, block) is stored in ``ledger.anchor_receipts`` and appended to the log as an
+``anchor`` event, so the next checkpoint covers it. (The record tree of each extraction
+batch, which audit traces read, is stored by the loader as the batch succeeds.)
 """
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
@@ -20,7 +17,6 @@ from orderhub.settings import get_settings
 ANCHORS_KEY = AssetKey(["ledger", "anchors"])
 #: publish_assets.CHECKPOINT_KEY, named here so that loading this module parses no dbt project.
 CHECKPOINT_KEY = AssetKey(["ledger", "checkpoint"])
-BATCH_TREES_KEY = AssetKey(["ledger", "batch_trees"])
 
 
 @asset(
@@ -64,28 +60,3 @@ def ledger_anchors(
             ),
         }
     )
-
-
-@asset(
-    key=BATCH_TREES_KEY,
-    deps=[CHECKPOINT_KEY],
-    group_name="ledger",
-    kinds={"postgres"},
-    owners=["team:data-platform"],
-    description=(
-        "Merkle trees of the logged extraction batches (ledger.batch_trees), checked against "
-        "their logged roots: audit traces read record proofs from them. The connector assets "
-        "store each batch's tree as they log it; this fills in any batch without one (logged "
-        "before trees were kept, or by another writer)."
-    ),
-)
-def ledger_batch_trees(
-    context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
-    from orderhub.audit import prepare_batch_trees
-    from orderhub.warehouse import connect
-
-    with connect(warehouse.url()) as conn:
-        stored = prepare_batch_trees(conn, progress=context.log.info)
-        conn.commit()
-    return MaterializeResult(metadata={"trees_stored": stored})

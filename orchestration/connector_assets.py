@@ -58,7 +58,7 @@ def connector_asset(system: str) -> AssetsDefinition:
             progress=context.log.info,
             timeout=sources.timeout_seconds,
         )
-        metadata = log_extraction_batches(ledger.log(url), url, batches, context.log.info)
+        metadata = log_extraction_batches(ledger.log(url), batches, context.log.info)
         return MaterializeResult(metadata=metadata)
 
     return _sync

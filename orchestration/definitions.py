@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from orchestration.anchor_assets import ledger_anchors, ledger_batch_trees
+from orchestration.anchor_assets import ledger_anchors
 from orchestration.connector_assets import CONNECTOR_ASSETS, CONNECTOR_RESOURCES
 from orchestration.dbt_assets import api_views, canonical_models, dbt_resource
 from orchestration.forecast_assets import demand_forecasts
@@ -29,7 +29,6 @@ defs = Definitions(
         demand_forecasts,
         ledger_checkpoint,
         ledger_anchors,
-        ledger_batch_trees,
     ],
     asset_checks=[*QUALITY_CHECKS, *CROSSWALK_CHECKS],
     jobs=[everything_job],

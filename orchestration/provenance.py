@@ -5,10 +5,11 @@ where a step's facts become an event. Each function returns the payload of one
 event kind (``extraction_batch``, ``dbt_build``, ``validation``,
 ``model_training``, ``publish``).
 
-A batch's Merkle root covers the records that batch stored, ordered by
-``(record_key, content_hash)``; each leaf is the 32 bytes of the record's
-content hash (SHA-256 of its RFC 8785 canonical JSON), hashed as an RFC 9162 leaf
-(:func:`ledger.batches.batch_hashes` reads them in that order; the auditor uses it too).
+A batch's Merkle root covers the records that batch stored, in the ledger's leaf
+order (:mod:`ledger.batches`); the loader builds and stores that tree as the batch
+succeeds (:mod:`connectors.batches`), so the ``extraction_batch`` event is made from the
+:class:`~connectors.batches.BatchResult` alone, without reading the batch back. The kinds
+and their fields are listed in :mod:`orderhub.provenance`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from connectors.sync import BatchResult
-from ledger.batches import LEAF_RULE, BatchTree, batch_hashes, store_tree
+from connectors.batches import BatchResult
+from ledger.batches import LEAF_RULE
+from ledger.bundle.format import BATCH_EVENT
 from ledger.log import ProvenanceLog
 
 if TYPE_CHECKING:  # heavy imports, needed for the annotations only
@@ -48,36 +50,20 @@ def code_revision() -> str:
         return "unknown"
 
 
-def extraction_event(database_url: str, batch: BatchResult) -> dict[str, Any]:
-    """The ``extraction_batch`` payload; also stores the root on the batch row."""
-    return extraction_event_and_tree(database_url, batch)[0]
-
-
-def extraction_event_and_tree(
-    database_url: str, batch: BatchResult
-) -> tuple[dict[str, Any], BatchTree]:
-    """:func:`extraction_event` and the batch's Merkle tree its root comes from."""
-    with psycopg.connect(database_url) as conn:
-        hashes = batch_hashes(conn, f"raw_{batch.system}", batch.stream, batch.batch_id)
-        tree = BatchTree(hashes)
-        root = tree.root().hex()
-        conn.execute(
-            "update orderhub_meta.extraction_batches set merkle_root = %s where batch_id = %s",
-            (root, batch.batch_id),
-        )
-    event = {
+def extraction_event(batch: BatchResult) -> dict[str, Any]:
+    """The ``extraction_batch`` payload of a loaded batch: its root and size as stored."""
+    return {
         "system": batch.system,
         "stream": batch.stream,
         "batch_id": batch.batch_id,
         "cursor_from": batch.cursor_from,
         "cursor_to": batch.cursor_to,
         "records_read": batch.records_read,
-        "records_stored": len(hashes),
+        "records_stored": batch.records_stored,
         "records_quarantined": batch.records_quarantined,
-        "merkle_root": root,
+        "merkle_root": batch.merkle_root,
         "leaf": LEAF_RULE,
     }
-    return event, tree
 
 
 def dbt_build_event(
@@ -163,18 +149,12 @@ def model_training_event(result: ForecastResult) -> dict[str, Any]:
 
 
 def log_extraction_batches(
-    log: ProvenanceLog, url: str, batches: Sequence[BatchResult], say: Callable[[str], None]
+    log: ProvenanceLog, batches: Sequence[BatchResult], say: Callable[[str], None]
 ) -> dict[str, Any]:
     """Append one ``extraction_batch`` event per batch to ``log``; the materialization's
     metadata (records read, new and quarantined, batch ids, cursor, Merkle roots)."""
-    roots = []
     for batch in batches:
-        event, tree = extraction_event_and_tree(url, batch)
-        index = log.append_event("extraction_batch", event)
-        # the tree the logged root comes from: audit trace proves records from it, and the
-        # ledger/batch_trees asset need not read and hash the batch again
-        store_tree(log.conn, batch.batch_id, tree)
-        roots.append(event["merkle_root"])
+        index = log.append_event(BATCH_EVENT, extraction_event(batch))
         say(f"{batch.system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}")
     return {
         "records_read": sum(b.records_read for b in batches),
@@ -182,5 +162,5 @@ def log_extraction_batches(
         "records_quarantined": sum(b.records_quarantined for b in batches),
         "batch_ids": ", ".join(b.batch_id for b in batches),
         "cursor_to": str(batches[-1].cursor_to) if batches else "",
-        "merkle_roots": ", ".join(roots),
+        "merkle_roots": ", ".join(b.merkle_root for b in batches),
     }

@@ -11,6 +11,7 @@ from dagster import ConfigurableResource
 from connectors.config import configured_source
 from ledger.keys import Signer, load_or_create_signer
 from ledger.log import ProvenanceLog
+from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, get_settings
 from orderhub.warehouse import warehouse_url
 
@@ -42,7 +43,8 @@ class SourcesResource(ConfigurableResource):
 
 
 class LedgerResource(ConfigurableResource):
-    """The provenance log and the key that signs its checkpoints."""
+    """The provenance log (accepting orderhub's event kinds) and the key that signs its
+    checkpoints."""
 
     def signer(self) -> Signer:
         settings = get_settings()
@@ -51,4 +53,6 @@ class LedgerResource(ConfigurableResource):
         )
 
     def log(self, database_url: str) -> ProvenanceLog:
-        return ProvenanceLog(database_url, get_settings().ledger_origin, self.signer())
+        return ProvenanceLog(
+            database_url, get_settings().ledger_origin, self.signer(), kinds=PROVENANCE_KINDS
+        )

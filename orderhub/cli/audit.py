@@ -6,11 +6,14 @@
 - ``orderhub audit check``: reports every raw or canonical row changed since it was
   logged (exit 1 when any is found);
 - ``orderhub audit consistency OLD NEW``: proves a newer checkpoint extends an older one
-  (each given as a stored tree size, a checkpoint note file or a bundle file).
+  (each given as a stored tree size, a checkpoint note file or a bundle file);
+- ``orderhub audit repair-trees [--all]``: stores the batch trees ``trace`` reads for the
+  batches logged without one (checked against the logged root first); exit 1 when a batch's
+  rows no longer give its logged root.
 
 ``trace``, ``check`` and ``consistency`` read the warehouse and default to the home's
 log verifier key (``<home>/secrets/ledger-signing-key.pem.pub``); ``verify`` needs the
-key it is told to trust and nothing else.
+key it is told to trust and nothing else. The work is done by :mod:`orderhub.audit`.
 """
 
 from __future__ import annotations
@@ -38,9 +41,18 @@ def _home_key(settings: Settings) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def _key(args: argparse.Namespace, settings: Settings) -> str:
-    from orderhub.audit import load_key
+def load_key(value: str) -> str:
+    """A verifier key given as its text or as a file holding it."""
+    path = Path(value)
+    if "+" not in value or path.exists():
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise FileNotFoundError(f"cannot read the key file {value}: {exc}") from exc
+    return value.strip()
 
+
+def _key(args: argparse.Namespace, settings: Settings) -> str:
     return load_key(args.key) if args.key else _home_key(settings)
 
 
@@ -86,7 +98,6 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         verify_bundle,
         verify_consistency_document,
     )
-    from orderhub.audit import load_key
 
     text = Path(args.bundle).read_text(encoding="utf-8")
     log_key = load_key(args.key)
@@ -157,6 +168,21 @@ def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_repair_trees(args: argparse.Namespace, settings: Settings) -> int:
+    from orderhub.audit import repair_trees
+
+    with _connect(settings) as conn:
+        report = repair_trees(conn, rebuild_all=args.all, progress=say)
+        conn.commit()
+    for refused in report.refused:
+        print(f"NOT REPAIRED {refused}")
+    print(
+        f"batch trees: {len(report.stored)} stored, {report.intact} already right"
+        + (f", {len(report.refused)} refused" if report.refused else "")
+    )
+    return 1 if report.refused else 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``orderhub audit ...`` to the CLI."""
     audit = subparsers.add_parser(
@@ -190,3 +216,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cons.add_argument("--key", help="the log's verifier key (default: the home's)")
     cons.add_argument("--out", help="write the consistency document (verify checks it offline)")
     cons.set_defaults(func=_cmd_consistency)
+
+    repair = sub.add_parser(
+        "repair-trees", help="store the batch trees traces read, checked against the log"
+    )
+    repair.add_argument(
+        "--all", action="store_true", help="rebuild and compare every batch's tree, not only "
+        "the missing ones and those whose root is not the logged one",
+    )  # fmt: skip
+    repair.set_defaults(func=_cmd_repair_trees)

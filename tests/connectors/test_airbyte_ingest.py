@@ -22,6 +22,8 @@ from connector_stubs import (
 
 from connectors.airbyte_ingest import POSITION_KEY, ingest_system
 from connectors.errors import ConnectorError
+from ledger import reference
+from ledger.hashing import EMPTY_ROOT, leaf_hash
 from sandbox.scenario import Scenario
 
 SYSTEM = "erp"
@@ -66,3 +68,13 @@ def test_ingests_once_resumes_and_quarantines(db_url: str) -> None:
     assert (idle.records_read, idle.records_new) == (0, 0)
     assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, records)
     assert [row[0] for row in batches(db_url, SYSTEM)] == ["succeeded"] * 3
+    # each batch's tree covers the rows it stored, the record seen again only once
+    leaves = sorted((k.encode(), bytes.fromhex(h)) for k, h in expected_rows(SYSTEM, second))
+    root = reference.root([leaf_hash(digest) for _, digest in leaves])
+    assert (again.records_stored, again.merkle_root) == (len(second), root.hex())
+    assert (idle.records_stored, idle.merkle_root) == (0, EMPTY_ROOT.hex())
+    assert [row[5] for row in batches(db_url, SYSTEM)] == [
+        batch.merkle_root,
+        again.merkle_root,
+        idle.merkle_root,
+    ]

@@ -252,7 +252,7 @@ def test_new_fields_are_kept_and_renamed_required_fields_quarantined(
     assert {reason for _, _, reason, _ in held} == {"missing required field 'LastChangeDateTime'"}
     assert {batch for *_, batch in held} == {result.batch_id}
     assert result.records_quarantined == len(renamed)
-    event = extraction_event(db_url, result)
+    event = extraction_event(result)
     assert event["records_quarantined"] == len(renamed)
     assert event["records_stored"] == len(kept)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +16,16 @@ from connectors.errors import ConnectorError
 from connectors.loader import (
     APPLICATION_NAME,
     Batch,
+    BatchResult,
     StreamLoader,
     ensure_schema,
     load_messages,
 )
+from ledger import reference
+from ledger.batches import load_tree
 from ledger.canonical import canonical_hash
+from ledger.hashing import leaf_hash
+from orchestration.provenance import extraction_event
 
 STREAM = "pickings"
 
@@ -63,6 +69,30 @@ def run(db_url: str, messages: list[dict[str, Any]], batch_id: str = "b1") -> St
     finally:
         loader.close()
     return loader
+
+
+def succeed(db_url: str, messages: list[dict[str, Any]], batch_id: str) -> BatchResult:
+    """Load ``messages`` as one batch that succeeds; what the batch did."""
+    connector = SYSTEMS["wms"]
+    batch = Batch(batch_id, "wms", STREAM, datetime.now(UTC), "2020-01-01T00:00:00Z")
+    loader = StreamLoader(db_url, connector, connector.stream(STREAM), batch)
+    try:
+        loader.open_batch()
+        load_messages("wms", iter(messages), {STREAM: loader})
+        return loader.succeed(time.monotonic(), time.monotonic())
+    finally:
+        loader.close()
+
+
+def root_of_raw_rows(db_url: str, batch_id: str) -> tuple[str, int]:
+    """The RFC 9162 root over the batch's raw rows, ordered bytewise by (key, hash) here."""
+    with psycopg.connect(db_url) as conn:
+        stored = conn.execute(
+            "select record_key, content_hash from raw_wms.pickings where batch_id = %s",
+            (batch_id,),
+        ).fetchall()
+    ordered = sorted((key.encode(), bytes.fromhex(digest)) for key, digest in stored)
+    return reference.root([leaf_hash(digest) for _, digest in ordered]).hex(), len(stored)
 
 
 def rows(db_url: str) -> list[tuple[Any, ...]]:
@@ -125,6 +155,52 @@ def test_a_version_is_stored_once_and_a_new_version_kept(schema_db: str) -> None
         ("2", "cancel", "b2"),
         ("2", "done", "b1"),
     ]
+
+
+def test_a_batch_stores_the_tree_of_the_rows_it_stored(schema_db: str) -> None:
+    messages = [record(i) for i in (3, 7, 2, 1)]
+    result = succeed(schema_db, [*messages, state("2026-10-09T00:00:00Z", 4)], "b1")
+
+    root, size = root_of_raw_rows(schema_db, "b1")
+    assert (result.merkle_root, result.records_stored) == (root, size) == (root, 4)
+    with psycopg.connect(schema_db) as conn:
+        tree = load_tree(conn, "b1")
+        (merkle,) = conn.execute(
+            "select merkle_root from orderhub_meta.extraction_batches where batch_id = 'b1'"
+        ).fetchone() or (None,)
+    assert tree is not None and (tree.root().hex(), tree.size) == (root, 4)
+    assert merkle == root
+    event = extraction_event(result)
+    assert (event["merkle_root"], event["records_stored"]) == (root, 4)
+    # every stored row proves its way up to that root from the stored levels
+    for message in messages:
+        assert tree.prove(bytes.fromhex(canonical_hash(message["record"]["data"]))).size == 4
+
+
+def test_a_batch_with_duplicates_across_pages_has_each_row_once_in_its_tree(
+    schema_db: str,
+) -> None:
+    old = succeed(schema_db, [record(1), state("2026-10-01T00:00:00Z", 1)], "b0")
+    pages = [
+        record(1),  # stored by the earlier batch: not a leaf of this one
+        record(2),
+        record(3),
+        state("2026-10-03T00:00:00Z", 3),
+        record(3),  # the next page repeats the last record of the previous one
+        record(2),
+        record(4),
+        record(4),  # and a duplicate within one page
+        state("2026-10-04T00:00:00Z", 4),
+    ]
+    result = succeed(schema_db, pages, "b1")
+
+    assert (result.records_read, result.records_new, result.records_stored) == (7, 3, 3)
+    root, size = root_of_raw_rows(schema_db, "b1")
+    assert (result.merkle_root, size) == (root, 3)
+    with psycopg.connect(schema_db) as conn:
+        tree = load_tree(conn, "b1")
+    assert tree is not None and (tree.size, tree.root().hex()) == (3, root)
+    assert old.records_stored == 1 and old.merkle_root == root_of_raw_rows(schema_db, "b0")[0]
 
 
 def test_trace_error_rolls_back_the_open_checkpoint(schema_db: str) -> None:

@@ -14,12 +14,15 @@ from ledger.batches import (
     BatchTree,
     RecordProof,
     StoredTree,
+    TreeDigest,
     batch_root,
     content_hash,
+    leaf_order,
     level_sizes,
     load_tree,
     record_leaf,
     store_tree,
+    stored_digests,
     verify_record,
 )
 from ledger.errors import ProofError
@@ -116,6 +119,26 @@ def test_a_leaf_found_across_a_hash_boundary_is_not_a_match() -> None:
     assert all(stored.index_of(h) == i for i, h in enumerate(leaves))
 
 
+def test_leaf_order_is_bytewise_by_key_then_content_hash() -> None:
+    low, high = b"\x01" * 32, b"\xf0" * 32
+    records = [
+        ("b", low),
+        ("Ä", low),  # UTF-8 c3 84: after every ASCII key
+        ("10", low),
+        ("9", low),  # "10" < "9" bytewise, unlike numbers
+        ("a", high),
+        ("a", low),  # one key, two versions: by content hash bytes
+        ("B", low),  # uppercase before lowercase, unlike a linguistic collation
+    ]
+    assert leaf_order(records) == [low, low, low, low, high, low, low]
+    ordered = sorted(records, key=lambda r: (r[0].encode(), r[1]))
+    assert [k for k, _ in ordered] == ["10", "9", "B", "a", "a", "b", "Ä"]
+    assert leaf_order(reversed(records)) == leaf_order(records)
+    tree = BatchTree.of_records(records)
+    assert tree.root() == reference.root([record_leaf(h) for _, h in ordered])
+    assert BatchTree.of_records([]).root() == EMPTY_ROOT
+
+
 def test_trees_are_kept_in_the_ledger(db_url: str) -> None:
     from ledger import store
 
@@ -126,5 +149,8 @@ def test_trees_are_kept_in_the_ledger(db_url: str) -> None:
         store_tree(conn, "b-1", tree)
         stored = load_tree(conn, "b-1")
         assert stored is not None and stored.root() == tree.root() and stored.size == 9
+        assert stored_digests(conn) == {"b-1": TreeDigest.of(tree)}
         store_tree(conn, "b-1", BatchTree(hashes(2)))  # replaced, e.g. after a rebuild
         assert load_tree(conn, "b-1").size == 2  # type: ignore[union-attr]
+        assert stored_digests(conn)["b-1"] == TreeDigest.of(BatchTree(hashes(2)))
+        assert stored_digests(conn)["b-1"] != TreeDigest.of(tree)

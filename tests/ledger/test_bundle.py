@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from typing import Any
 
 import pytest
 import rfc8785
 
 from ledger import reference
+from ledger.batches import RecordProof
 from ledger.bundle import (
+    BundleBuilder,
     BundleError,
     consistency_document,
     verify_bundle,
     verify_consistency_document,
 )
-from ledger.checkpoint import sign_checkpoint
+from ledger.checkpoint import parse_body, sign_checkpoint
 from ledger.hashing import leaf_hash
 from ledger.keys import Signer
+from ledger.note import split_note
 
 ORIGIN = "auditor.test/log"
 LOG = Signer.generate(ORIGIN)
@@ -119,6 +123,53 @@ def test_each_link_is_checked(path: tuple[Any, ...], value: Any, named: str) -> 
     with pytest.raises(BundleError) as info:
         verify_bundle(bundle, LOG.verifier_key())
     assert str(info.value).startswith(named), str(info.value)
+
+
+def test_the_builder_assembles_the_documented_bundle() -> None:
+    made = make_bundle()
+    bundle = BundleBuilder({"order_id": "O-1"})
+    (batch,) = made["batches"]
+    proof = [bytes.fromhex(p) for p in batch["log_proof"]]
+    bundle.add_batch("b-1", "raw_x.items", 1, json.loads(batch["log_entry"]), proof)
+    for record in made["records"]:
+        assert bundle.record_position("x", record["record_key"], record["content_hash"]) is None
+        where = record["batch_proof"]
+        bundle.add_record(
+            table=record["table"],
+            system="x",
+            record_key=record["record_key"],
+            content_hash=record["content_hash"],
+            batch_id="b-1",
+            extracted_at="2026-11-25T00:00:00+00:00",
+            data=record["data"],
+            proof=RecordProof(
+                where["leaf_index"], where["tree_size"], tuple(map(bytes.fromhex, where["path"]))
+            ),
+        )
+    for event in made["events"]:
+        row = event["row"]
+        position = bundle.record_position("x", row["source_record_key"], row["source_content_hash"])
+        assert position == event["record"]
+        bundle.add_event(row, position)
+    note = made["log"]["checkpoint"]
+    checkpoint = parse_body(split_note(note)[0])
+    built = bundle.build(checkpoint, note, [], "2026-11-25T10:00:00Z")
+
+    assert built["format"] == "orderhub-audit-bundle/v1"
+    assert built["subject"] == {"order_id": "O-1"}
+    assert built["generated_at"] == "2026-11-25T10:00:00Z"
+    assert built["log"] == {
+        "origin": ORIGIN,
+        "tree_size": 3,
+        "root_hash": checkpoint.root_hash.hex(),
+        "checkpoint": note,
+    }
+    assert built["batches"] == [{**batch, "table": "raw_x.items"}]
+    assert built["records"] == [
+        {**r, "extracted_at": "2026-11-25T00:00:00+00:00"} for r in made["records"]
+    ]
+    assert built["events"] == made["events"] and built["anchors"] == []
+    assert len(verify_bundle(json.loads(json.dumps(built)), LOG.verifier_key()).checked) == 8
 
 
 def test_a_non_canonical_log_entry_is_refused() -> None:

@@ -16,10 +16,21 @@ from ledger.checkpoint import open_checkpoint
 from ledger.errors import CheckpointConflictError
 from ledger.hashing import leaf_hash
 from ledger.keys import Signer
-from ledger.log import KINDS, ProvenanceLog, latest_checkpoint
+from ledger.kinds import EventKinds
+from ledger.log import ProvenanceLog, latest_checkpoint
 from ledger.proofs import verify_consistency, verify_inclusion
 
 ORIGIN = "orderhub.test/provenance"
+#: The kinds this test's caller records (the ledger itself knows none).
+KINDS = EventKinds(
+    {
+        "extraction_batch": (),
+        "dbt_build": (),
+        "validation": ("suite",),
+        "model_training": (),
+        "publish": (),
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +40,7 @@ def signer() -> Signer:
 
 @pytest.fixture
 def log(db_url: str, signer: Signer) -> Iterator[ProvenanceLog]:
-    with ProvenanceLog(db_url, ORIGIN, signer) as opened:
+    with ProvenanceLog(db_url, ORIGIN, signer, kinds=KINDS) as opened:
         yield opened
 
 
@@ -53,21 +64,61 @@ def test_events_are_canonical_leaves(log: ProvenanceLog) -> None:
 
 
 def test_unknown_kind_and_bad_input_are_refused(log: ProvenanceLog) -> None:
-    assert {
-        "extraction_batch",
-        "dbt_build",
-        "validation",
-        "model_training",
-        "publish",
-        "anchor",
-    } == KINDS
     with pytest.raises(ValueError, match="unknown provenance event kind 'deploy'"):
         log.append_event("deploy", {})
+    with pytest.raises(ValueError, match=r"^the payload of a validation event lacks suite$"):
+        log.append_event("validation", {"ok": True})
+    with pytest.raises(TypeError, match="payload of a publish event must be a mapping, not list"):
+        log.append_event("publish", [1])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="has no time zone"):
         log.append_event("publish", {}, recorded_at=datetime(2025, 1, 1))
     with pytest.raises(ValueError, match=r"\$.payload.amount: nan"):
         log.append_event("publish", {"amount": float("nan")})
     assert log.tree_size() == 0
+
+
+def test_the_caller_names_the_kinds_and_their_fields(db_url: str, signer: Signer) -> None:
+    own = EventKinds({"deploy": ("service", "version")})
+    with ProvenanceLog(db_url, ORIGIN, signer, kinds=own) as log:
+        assert log.append_event("deploy", {"service": "api", "version": 2, "note": "x"}) == 0
+        with pytest.raises(
+            ValueError,
+            match=r"unknown provenance event kind 'publish'; expected one of \['deploy'\]",
+        ):
+            log.append_event("publish", {})
+        with pytest.raises(ValueError, match="lacks service, version"):
+            log.append_events([("deploy", {"service": "a", "version": 1}), ("deploy", {})])
+        assert log.tree_size() == 1, "a batch with one bad event appends nothing"
+    with pytest.raises(TypeError, match="kinds must be an EventKinds, not dict"):
+        ProvenanceLog(db_url, ORIGIN, signer, kinds={"deploy": ()})  # type: ignore[arg-type]
+
+
+def test_event_kinds_are_names_with_field_names() -> None:
+    kinds = EventKinds({"a": ["x", "y", "x"], "b": ()})
+    assert dict(kinds) == {"a": frozenset({"x", "y"}), "b": frozenset()}
+    assert list(kinds) == ["a", "b"] and "a" in kinds and "c" not in kinds
+    with pytest.raises(TypeError, match="collection of names, not a string"):
+        EventKinds({"a": "xy"})
+    with pytest.raises(ValueError, match="non-empty string"):
+        EventKinds({"": ()})
+    with pytest.raises(ValueError, match="at least one event kind"):
+        EventKinds({})
+
+
+def test_the_ledger_imports_nothing_of_the_product() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ledger, ledger.bundle, ledger.batches, ledger.receipts, ledger.store,"
+        " ledger.anchors.witness\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'orderhub', 'connectors', 'orchestration', 'ml', 'quality', 'sandbox'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_checkpoint_is_signed_stored_and_verifiable(log: ProvenanceLog, signer: Signer) -> None:
@@ -134,7 +185,7 @@ def test_a_forked_store_is_refused_a_signature(log: ProvenanceLog) -> None:
 
 def test_a_caller_connection_is_used_and_left_open(db_url: str, signer: Signer) -> None:
     with psycopg.connect(db_url) as conn:
-        log = ProvenanceLog(conn, ORIGIN, signer)
+        log = ProvenanceLog(conn, ORIGIN, signer, kinds=KINDS)
         log.append_event("model_training", {"run": "r1"})
         log.close()
         assert not conn.closed
@@ -142,7 +193,10 @@ def test_a_caller_connection_is_used_and_left_open(db_url: str, signer: Signer) 
 
 
 def test_two_logs_checkpoint_the_same_store(db_url: str, signer: Signer) -> None:
-    with ProvenanceLog(db_url, ORIGIN, signer) as a, ProvenanceLog(db_url, ORIGIN, signer) as b:
+    with (
+        ProvenanceLog(db_url, ORIGIN, signer, kinds=KINDS) as a,
+        ProvenanceLog(db_url, ORIGIN, signer, kinds=KINDS) as b,
+    ):
         a.append_event("publish", {"by": "a"})
         b.append_event("publish", {"by": "b"})
         ca, cb = a.checkpoint(), b.checkpoint()
@@ -155,7 +209,7 @@ def test_checkpoints_taken_during_concurrent_appends_only_grow(db_url: str, sign
 
     def write(name: str) -> None:
         try:
-            with ProvenanceLog(db_url, ORIGIN, signer) as own:
+            with ProvenanceLog(db_url, ORIGIN, signer, kinds=KINDS) as own:
                 for b in range(15):
                     own.append_events([("publish", {"w": name, "b": b, "i": i}) for i in range(5)])
         except BaseException as exc:  # pragma: no cover - reported below
@@ -163,7 +217,7 @@ def test_checkpoints_taken_during_concurrent_appends_only_grow(db_url: str, sign
 
     def checkpoint() -> None:
         try:
-            with ProvenanceLog(db_url, ORIGIN, signer) as own:
+            with ProvenanceLog(db_url, ORIGIN, signer, kinds=KINDS) as own:
                 while not done.is_set():
                     own.checkpoint()
                 own.checkpoint()

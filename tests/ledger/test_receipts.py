@@ -9,11 +9,19 @@ import pytest
 
 from ledger.anchors.base import AnchorError, AnchorReceipt
 from ledger.keys import Signer
+from ledger.kinds import EventKinds
 from ledger.log import ProvenanceLog
-from ledger.receipts import anchor_latest, receipts_for, record_receipt
+from ledger.receipts import (
+    ANCHOR_EVENT,
+    ANCHOR_EVENT_FIELDS,
+    anchor_latest,
+    receipts_for,
+    record_receipt,
+)
 
 ORIGIN = "orderhub.test/receipts"
 SIGNER = Signer.generate(ORIGIN)
+KINDS = EventKinds({"publish": (), ANCHOR_EVENT: ANCHOR_EVENT_FIELDS})
 
 
 class FakeChain:
@@ -47,7 +55,7 @@ ROOTS: dict[int, str] = {}
 
 @pytest.fixture
 def log(db_url: str) -> Iterator[ProvenanceLog]:
-    with ProvenanceLog(db_url, ORIGIN, SIGNER) as opened:
+    with ProvenanceLog(db_url, ORIGIN, SIGNER, kinds=KINDS) as opened:
         yield opened
 
 
@@ -60,6 +68,7 @@ def test_a_receipt_is_stored_and_logged(log: ProvenanceLog) -> None:
     assert index == 3
     event, _ = log.leaf(index)
     assert event["kind"] == "anchor" and event["payload"] == receipt.to_json()
+    assert sorted(receipt.to_json()) == sorted(ANCHOR_EVENT_FIELDS)
     assert receipts_for(log.conn, signed.size, signed.root_hash) == [(receipt, 3)]
     assert receipts_for(log.conn, signed.size, bytes(32)) == []
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):  # noqa: SIM117

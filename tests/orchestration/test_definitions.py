@@ -150,6 +150,12 @@ def test_checkpoint_follows_the_forecast_and_every_api_view(graph: AssetGraph) -
     assert parents(graph, CHECKPOINT) >= {FORECAST, *api}
 
 
+def test_the_ledger_group_is_the_checkpoint_and_its_anchors(graph: AssetGraph) -> None:
+    ledger = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ledger"}
+    # no batch_trees asset: the loader stores each batch's tree as the batch succeeds
+    assert ledger == {CHECKPOINT, AssetKey(["ledger", "anchors"])}
+
+
 def test_every_asset_has_an_owner(graph: AssetGraph) -> None:
     ownerless = [k.to_user_string() for k in graph.get_all_asset_keys() if not graph.get(k).owners]
     assert ownerless == []

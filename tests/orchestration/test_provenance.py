@@ -1,9 +1,10 @@
 """Provenance events against a real PostgreSQL: batch roots, dbt builds, crosswalk, revision.
 
 Batches are loaded the way a sync loads them (:class:`connectors.loader.StreamLoader`
-fed with Airbyte messages); every expected root is recomputed here from the records
-themselves with the RFC's own definition (:mod:`ledger.reference`), so nothing the
-code under test computes is reused as the expectation.
+fed with Airbyte messages), and the ``extraction_batch`` event is made from what the loader
+returns; every expected root is recomputed here from the records themselves with the RFC's
+own definition (:mod:`ledger.reference`), so nothing the code under test computes is reused
+as the expectation.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import rfc8785
 from connectors.catalog import SYSTEMS
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
 from ledger import reference
-from ledger.batches import batch_hashes
+from ledger.batches import BatchTree, leaf_order, load_tree
 from ledger.hashing import EMPTY_ROOT, leaf_hash
 from orchestration import provenance
 from orchestration.provenance import (
@@ -32,6 +33,8 @@ from orchestration.provenance import (
     dbt_build_event,
     extraction_event,
 )
+from orderhub.audit.queries import batch_hashes
+from orderhub.provenance import PROVENANCE_KINDS
 
 SYSTEM, STREAM = "crm", "fulfillment_orders"
 
@@ -117,10 +120,14 @@ RECORDS = [
 
 def test_extraction_event_root_is_rfc9162_over_the_batch_records(raw_db: str) -> None:
     batch = load(raw_db, RECORDS, "crm-b1")
-    event = extraction_event(raw_db, batch)
+    event = extraction_event(batch)
 
+    assert set(event) == PROVENANCE_KINDS["extraction_batch"]
     assert event["merkle_root"] == expected_root(RECORDS)
     assert stored_root(raw_db, "crm-b1") == event["merkle_root"]
+    with psycopg.connect(raw_db) as conn:
+        tree = load_tree(conn, "crm-b1")
+    assert tree is not None and tree.root().hex() == event["merkle_root"]
     assert event["records_stored"] == len(RECORDS) == event["records_read"]
     assert {k: event[k] for k in ("system", "stream", "batch_id")} == {
         "system": SYSTEM,
@@ -134,17 +141,17 @@ def test_extraction_event_root_is_rfc9162_over_the_batch_records(raw_db: str) ->
 
 def test_a_single_record_batch_root_is_its_leaf_hash(raw_db: str) -> None:
     record = fulfillment_order("0Fy")
-    event = extraction_event(raw_db, load(raw_db, [record], "crm-one"))
+    event = extraction_event(load(raw_db, [record], "crm-one"))
     digest = hashlib.sha256(rfc8785.dumps(record)).digest()
     assert event["merkle_root"] == hashlib.sha256(b"\x00" + digest).hexdigest()
 
 
 def test_a_batch_covers_only_the_records_it_stored(raw_db: str) -> None:
-    first = extraction_event(raw_db, load(raw_db, RECORDS[:3], "crm-b1"))
+    first = extraction_event(load(raw_db, RECORDS[:3], "crm-b1"))
     # the second sync sees two known versions again (inclusive cursor) and one new
     again = [RECORDS[1], RECORDS[2], fulfillment_order("a1", status="Cancelled", day=3)]
     second_batch = load(raw_db, again, "crm-b2")
-    second = extraction_event(raw_db, second_batch)
+    second = extraction_event(second_batch)
 
     assert (second_batch.records_read, second_batch.records_new) == (3, 1)
     assert second["records_stored"] == 1
@@ -155,7 +162,7 @@ def test_a_batch_covers_only_the_records_it_stored(raw_db: str) -> None:
 
 
 def test_a_batch_that_stored_nothing_has_the_empty_root(raw_db: str) -> None:
-    event = extraction_event(raw_db, load(raw_db, [], "crm-empty"))
+    event = extraction_event(load(raw_db, [], "crm-empty"))
     assert event["records_stored"] == 0
     assert event["merkle_root"] == EMPTY_ROOT.hex() == hashlib.sha256(b"").hexdigest()
     assert stored_root(raw_db, "crm-empty") == EMPTY_ROOT.hex()
@@ -163,7 +170,7 @@ def test_a_batch_that_stored_nothing_has_the_empty_root(raw_db: str) -> None:
 
 def test_a_changed_record_changes_the_root(raw_db: str) -> None:
     batch = load(raw_db, RECORDS, "crm-b1")
-    logged = extraction_event(raw_db, batch)["merkle_root"]
+    logged = extraction_event(batch)["merkle_root"]
 
     changed = [*RECORDS]
     changed[3] = {**RECORDS[3], "Status": "Cancelled"}
@@ -176,20 +183,26 @@ def test_a_changed_record_changes_the_root(raw_db: str) -> None:
                 hashlib.sha256(rfc8785.dumps(changed[3])).hexdigest(),
             ),
         )
-    recomputed = extraction_event(raw_db, batch)["merkle_root"]
+    with psycopg.connect(raw_db) as conn:  # what the audit recomputes from the rows
+        recomputed = BatchTree(batch_hashes(conn, f"raw_{SYSTEM}", STREAM, "crm-b1")).root().hex()
 
     assert recomputed != logged
     assert recomputed == expected_root(changed)
+    assert extraction_event(batch)["merkle_root"] == logged, "the event is what was stored"
 
 
 def test_leaf_order_is_byte_order_of_the_keys(raw_db: str) -> None:
-    load(raw_db, RECORDS, "crm-b1")
+    records = [*RECORDS, fulfillment_order("Ä2"), fulfillment_order("Z")]
+    load(raw_db, records, "crm-b1")
     with psycopg.connect(raw_db) as conn:
         hashes = batch_hashes(conn, f"raw_{SYSTEM}", STREAM, "crm-b1")
     wanted = sorted(
-        (str(r["Id"]).encode(), hashlib.sha256(rfc8785.dumps(r)).digest()) for r in RECORDS
+        (str(r["Id"]).encode(), hashlib.sha256(rfc8785.dumps(r)).digest()) for r in records
     )
     assert hashes == [h for _, h in wanted]
+    # the SQL form and the ledger's rule are one order
+    digests = [(str(r["Id"]), hashlib.sha256(rfc8785.dumps(r)).digest()) for r in records]
+    assert leaf_order(digests) == hashes
 
 
 # -- dbt builds ---------------------------------------------------------------------------
@@ -251,6 +264,7 @@ def run_results() -> dict[str, Any]:
 
 def test_dbt_build_event_names_what_ran_and_its_checksums() -> None:
     event = dbt_build_event(manifest(), run_results(), "ee" * 32)
+    assert set(event) == PROVENANCE_KINDS["dbt_build"]
 
     assert event["invocation_id"] == "0b1c2d3e-0000-4000-8000-000000000001"
     assert event["dbt_version"] == "1.11.2"

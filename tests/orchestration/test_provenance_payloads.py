@@ -1,10 +1,12 @@
-"""The validation and model-training event payloads carry what the issue asks of them."""
+"""The validation and model-training event payloads carry what the issue asks of them, and
+what the product's event kinds (orderhub.provenance) require."""
 
 from __future__ import annotations
 
 from ledger.canonical import canonical_json
 from ml.forecast import ForecastResult
 from orchestration.provenance import model_training_event, validation_event
+from orderhub.provenance import PROVENANCE_KINDS
 from quality.runner import ExpectationOutcome, ValidationOutcome
 
 
@@ -51,6 +53,8 @@ def test_validation_event_names_suite_version_result_and_each_expectation() -> N
         ],
     }
     canonical_json(event)  # a valid RFC 8785 leaf
+    PROVENANCE_KINDS.check("validation", event)
+    assert set(event) == PROVENANCE_KINDS["validation"]
 
 
 def test_model_training_event_names_run_data_snapshot_and_metrics() -> None:
@@ -82,3 +86,5 @@ def test_model_training_event_names_run_data_snapshot_and_metrics() -> None:
         1680,
     )
     canonical_json(event)
+    PROVENANCE_KINDS.check("model_training", event)
+    assert set(event) == PROVENANCE_KINDS["model_training"]

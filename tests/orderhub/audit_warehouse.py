@@ -1,11 +1,12 @@
 """A small, real warehouse state to audit, built without running the whole flow.
 
 Records are loaded into ``raw_erp.sales_orders`` and ``raw_tms.trackers`` by the real
-loader (three batches), each batch is recorded in the provenance log as the connector
-assets do (``orchestration.provenance.extraction_event``), canonical events are written
-into ``marts.fct_order_status_events`` by hand with their lineage columns (and a
-stand-in for the dbt view they derive from), then a checkpoint is signed with the
-home's log key and cosigned by the home's witness.
+loader (three batches, each storing its Merkle tree as it succeeds), each batch is recorded
+in the provenance log as the connector assets do (``orchestration.provenance.
+extraction_event``), canonical events are written into ``marts.fct_order_status_events``
+by hand with their lineage columns (and a stand-in for the dbt view they derive from,
+which carries the ``event_id`` the dbt model computes), then a checkpoint is signed with
+the home's log key and cosigned by the home's witness.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from ledger.keys import load_or_create_signer, public_key_path
 from ledger.log import ProvenanceLog
 from ledger.receipts import anchor_latest
 from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
-from orchestration.provenance import extraction_event
-from orderhub.audit import event_id_sql
+from orchestration.provenance import dbt_build_event, extraction_event
+from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, Settings
 
 ORDER = "SO-1001"
@@ -63,6 +64,19 @@ TRACKER = {
         },
     ],
 }
+
+#: The event id as the dbt intermediate model computes it (macro iso_utc for the time).
+EVENT_ID_SQL = (
+    "md5(concat_ws('|', source_system, source_record_key, source_field,"
+    " coalesce(source_code, ''),"
+    " to_char(event_time at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))"
+)
+
+
+def publish_payload(run: str) -> dict[str, Any]:
+    """A ``publish`` event's payload, as the checkpoint asset writes it."""
+    return {"schema": "api", "views": ["api_orders"], "run_id": run}
+
 
 #: fct_order_status_events as the dbt model builds it (types as in PostgreSQL).
 FCT_COLUMNS = """
@@ -172,18 +186,19 @@ def write_canonical(conn: psycopg.Connection[Any]) -> None:
             f"insert into audit_test.mapped ({columns}) values ({values})", list(row.values())
         )
     conn.execute(
-        "create view intermediate.int_order_events__mapped as select * from audit_test.mapped"
+        "create view intermediate.int_order_events__mapped as"
+        f" select {EVENT_ID_SQL} as event_id, * from audit_test.mapped"
     )
     conn.execute(
-        f"""
+        """
         create table marts.fct_order_status_events as
-        select {event_id_sql()} as event_id, order_id, source_system, source_field,
+        select event_id, order_id, source_system, source_field,
             source_code, canonical_status, cbv_biz_step, cbv_disposition, lifecycle_rank,
             is_terminal, is_mapped, source_precedence, status_precedence, node, node_country,
             event_time, crosswalk_version, source_record_key,
             content_hash as source_content_hash, batch_id as source_batch_id,
             extracted_at as source_extracted_at
-        from audit_test.mapped
+        from intermediate.int_order_events__mapped
         """
     )
 
@@ -201,13 +216,14 @@ def build(url: str, home: Path) -> AuditWarehouse:
     ]
     key_file = settings.secrets_dir / SIGNING_KEY_FILE
     signer = load_or_create_signer(key_file, settings.ledger_origin)
-    with ProvenanceLog(url, settings.ledger_origin, signer) as log:
+    with ProvenanceLog(url, settings.ledger_origin, signer, kinds=PROVENANCE_KINDS) as log:
         for batch in batches:
-            log.append_event("extraction_batch", extraction_event(url, batch))
-        log.append_event("dbt_build", {"invocation_id": "inv-1", "crosswalk_version": CROSSWALK})
+            log.append_event("extraction_batch", extraction_event(batch))
+        run = {"metadata": {"invocation_id": "inv-1"}}
+        log.append_event("dbt_build", dbt_build_event({}, run, CROSSWALK))
         with log.conn.transaction():
             write_canonical(log.conn)
-        log.append_event("publish", {"schema": "api"})
+        log.append_event("publish", publish_payload("run-1"))
         log.checkpoint()
         done, failed = anchor_latest(log, [witness_anchor(settings, log, signer)])
         assert not failed and len(done) == 1, failed

@@ -1,4 +1,5 @@
-"""orderhub.audit: trace an order into a bundle that verifies offline; catch every changed row."""
+"""orderhub.audit: trace an order into a bundle that verifies offline; catch every changed row;
+repair the batch trees a trace reads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from audit_warehouse import ERP_OTHER, ORDER, AuditWarehouse
+from audit_warehouse import ERP_OTHER, ORDER, AuditWarehouse, publish_payload
 
 from ledger.bundle import BundleError, verify_bundle, verify_consistency_document
 from ledger.canonical import canonical_hash
@@ -17,9 +18,11 @@ from orderhub.audit import (
     AuditError,
     check_warehouse,
     consistency,
+    repair_trees,
     stored_checkpoint,
     trace_order,
 )
+from orderhub.provenance import PROVENANCE_KINDS
 
 
 @pytest.fixture
@@ -131,15 +134,50 @@ def test_trace_refuses_what_it_cannot_prove(warehouse: AuditWarehouse) -> None:
         pytest.raises(AuditError, match="order 'SO-0' has no canonical event"),
     ):
         trace_order(conn, "SO-0")
-    # A raw row edited behind the log's back: the batch no longer gives its logged root.
+    # A record of the order edited behind the log's back: its data no longer hashes.
+    sql(
+        warehouse,
+        "update raw_tms.trackers set data = jsonb_set(data, '{carrier}', '\"UPS\"')"
+        " where record_key = 'trk_5e1'",
+    )
+    with (
+        psycopg.connect(warehouse.url) as conn,
+        pytest.raises(AuditError, match=r"trk_5e1 of raw_tms\.trackers: its data no longer hashes"),
+    ):
+        trace_order(conn, ORDER)
+    # A record of the order re-hashed: the event's source version is gone.
     sql(
         warehouse,
         "update raw_erp.sales_orders set content_hash = %s where content_hash = ("
-        "select source_content_hash from marts.fct_order_status_events where node = 'store-2')",
+        "select source_content_hash from marts.fct_order_status_events where node = 'store-7'"
+        " order by event_time limit 1)",
         "00" * 32,
     )
-    with psycopg.connect(warehouse.url) as conn, pytest.raises(AuditError, match="give root"):
+    with (
+        psycopg.connect(warehouse.url) as conn,
+        pytest.raises(AuditError, match="is not in the raw tables any more"),
+    ):
         trace_order(conn, ORDER)
+
+
+def test_a_change_elsewhere_in_a_batch_does_not_stop_proving_intact_records(
+    warehouse: AuditWarehouse,
+) -> None:
+    # the other order's record shares the first batch; it is rewritten with its hash, so
+    # the batch's rows no longer give the logged root (`audit check` says so) ...
+    forged = {**ERP_OTHER, "ShipToCity": "Bonn"}
+    sql(
+        warehouse,
+        "update raw_erp.sales_orders set data = %s::jsonb, content_hash = %s"
+        " where record_key = 'SO-1002'",
+        json.dumps(forged),
+        canonical_hash(forged),
+    )
+    # ... but this order's records are still the ones logged, proved by the stored tree
+    with psycopg.connect(warehouse.url) as conn:
+        bundle = trace_order(conn, ORDER)
+    verify_bundle(bundle, warehouse.log_key)
+    assert any("give root" in f for f in findings(warehouse))
 
 
 def test_check_is_clean_on_an_untouched_warehouse(warehouse: AuditWarehouse) -> None:
@@ -157,27 +195,52 @@ def test_check_is_clean_on_an_untouched_warehouse(warehouse: AuditWarehouse) -> 
     assert not report.notes
 
 
-def test_check_stores_only_the_batch_trees_missing_or_stale(warehouse: AuditWarehouse) -> None:
-    def check_and_list(conn: psycopg.Connection[Any]) -> dict[str, str]:
-        """Check (in a transaction of its own); each stored tree's writing transaction."""
-        assert check_warehouse(conn, warehouse.log_key).clean
+def test_repair_stores_only_the_batch_trees_missing_or_wrong(warehouse: AuditWarehouse) -> None:
+    def repair_and_list(conn: psycopg.Connection[Any], **kwargs: Any) -> dict[str, str]:
+        """Repair (and commit); each stored tree's writing transaction."""
+        assert not repair_trees(conn, **kwargs).refused
         conn.commit()
         return dict(conn.execute("select batch_id, xmin::text from ledger.batch_trees"))
 
     with psycopg.connect(warehouse.url) as conn:
-        first = check_and_list(conn)
-        assert sorted(first) == sorted(b.batch_id for b in warehouse.batches)
-        assert check_and_list(conn) == first, "an intact stored tree is not written again"
-        gone, stale, *_ = sorted(first)
+        loaded = dict(conn.execute("select batch_id, xmin::text from ledger.batch_trees"))
+        assert sorted(loaded) == sorted(b.batch_id for b in warehouse.batches)
+        assert repair_and_list(conn) == loaded, "trees stored at load time are left alone"
+        assert repair_and_list(conn, rebuild_all=True) == loaded, "rebuilt, equal, not written"
+        gone, stale, *_ = sorted(loaded)
         conn.execute("delete from ledger.batch_trees where batch_id = %s", (gone,))
         conn.execute(
             "update ledger.batch_trees set root_hash = %s where batch_id = %s",
             (b"\x00" * 32, stale),
         )
         conn.commit()
-        again = check_and_list(conn)
-    assert sorted(again) == sorted(first)
-    assert {b for b in again if again[b] != first[b]} == {gone, stale}
+        report = check_warehouse(conn, warehouse.log_key)
+        assert [str(f) for f in report.findings] == [
+            f"ledger.batch_trees batch_id={stale}: the stored tree is not the tree of the "
+            "batch's logged records (run `orderhub audit repair-trees --all`)"
+        ]
+        assert report.notes == [
+            "1 logged batches have no stored Merkle tree, which `orderhub audit trace` reads: "
+            "run `orderhub audit repair-trees`"
+        ]
+        conn.rollback()
+        again = repair_and_list(conn)
+        assert check_warehouse(conn, warehouse.log_key).clean
+    assert sorted(again) == sorted(loaded)
+    assert {b for b in again if again[b] != loaded[b]} == {gone, stale}
+
+
+def test_repair_refuses_a_batch_whose_rows_changed(warehouse: AuditWarehouse) -> None:
+    batch = warehouse.batches[1].batch_id
+    sql(warehouse, "delete from ledger.batch_trees where batch_id = %s", batch)
+    sql(warehouse, "delete from raw_tms.trackers where record_key = 'trk_5e1'")
+    with psycopg.connect(warehouse.url) as conn:
+        report = repair_trees(conn)
+        stored = conn.execute("select count(*) from ledger.batch_trees").fetchone()
+    assert report.stored == [] and report.intact == 2
+    assert len(report.refused) == 1 and report.refused[0].startswith(f"batch {batch}: its 0 raw")
+    assert "log entry 1 logged 1 records" in report.refused[0]
+    assert stored == (2,)
 
 
 def test_check_names_an_edited_raw_row(warehouse: AuditWarehouse) -> None:
@@ -241,11 +304,55 @@ def test_check_names_an_edited_canonical_row(warehouse: AuditWarehouse) -> None:
         "update marts.fct_order_status_events set event_time = event_time + interval '1 day'"
         " where node = 'Hamburg'",
     )
+    sql(
+        warehouse,
+        "update marts.fct_order_status_events set event_id = 'forged' where node = 'store-2'",
+    )
     found = findings(warehouse)
-    assert len(found) == 2, found
+    assert len(found) == 3, found
     assert any("canonical_status, node differ(s) from what its source record derives" in f
                for f in found), found  # fmt: skip
-    assert any("event_id is not the hash of its own identifying columns" in f for f in found)
+    assert any("event_time differ(s) from what its source record derives" in f for f in found)
+    forged = [f for f in found if f.startswith("marts.fct_order_status_events event_id=forged")]
+    assert len(forged) == 1 and "its event_id is not one its source record derives (" in forged[0]
+
+
+def test_check_compares_event_ids_with_the_views_own(warehouse: AuditWarehouse) -> None:
+    # the view computes another id for one event (as a changed dbt model would): the
+    # canonical row's id is no longer derived, and the check names the one that is
+    with psycopg.connect(warehouse.url) as conn:
+        (event_id,) = conn.execute(
+            "select event_id from marts.fct_order_status_events where node = 'Hamburg'"
+        ).fetchone() or (None,)
+        view = conn.execute(
+            "select pg_get_viewdef('intermediate.int_order_events__mapped')"
+        ).fetchone()
+        assert view is not None
+        conn.execute(
+            "create or replace view intermediate.int_order_events__mapped as select"
+            " case when node = 'Hamburg' then 'new-id' else event_id end as event_id,"
+            " order_id, source_system, source_field, source_code, canonical_status,"
+            " cbv_biz_step, cbv_disposition, lifecycle_rank, is_terminal, is_mapped,"
+            " source_precedence, status_precedence, node, node_country, event_time,"
+            " crosswalk_version, source_record_key, content_hash, batch_id, extracted_at"
+            f" from ({view[0].rstrip().rstrip(';')}) v"
+        )
+    assert findings(warehouse) == [
+        f"marts.fct_order_status_events event_id={event_id}: its event_id is not one its "
+        "source record derives (new-id)"
+    ]
+    with psycopg.connect(warehouse.url) as conn:  # a view without the column: a note
+        conn.execute("drop view intermediate.int_order_events__mapped")
+        conn.execute(
+            "create view intermediate.int_order_events__mapped as select * from audit_test.mapped"
+        )
+    with psycopg.connect(warehouse.url) as conn:
+        report = check_warehouse(conn, warehouse.log_key)
+    assert report.clean and "derived columns compared" not in report.counts
+    assert report.notes == [
+        "intermediate.int_order_events__mapped has no event_id column (built by an older dbt "
+        "project): derivations not recomputed"
+    ]
 
 
 def test_check_catches_a_rewritten_log(warehouse: AuditWarehouse) -> None:
@@ -274,8 +381,9 @@ def test_a_checkpoint_signed_during_the_check_is_not_a_finding(
 
     def scan_while_the_log_grows(*args: Any, **kwargs: Any) -> Any:
         # after the check read the log's size: another writer appends and signs
-        with ProvenanceLog(warehouse.url, settings.ledger_origin, signer) as log:
-            log.append_events([("publish", {"n": n}) for n in range(3)])
+        origin = settings.ledger_origin
+        with ProvenanceLog(warehouse.url, origin, signer, kinds=PROVENANCE_KINDS) as log:
+            log.append_events([("publish", publish_payload(f"r{n}")) for n in range(3)])
             log.checkpoint()
         return scan(*args, **kwargs)
 
@@ -293,8 +401,9 @@ def test_consistency_between_stored_checkpoints(warehouse: AuditWarehouse) -> No
 
     settings = warehouse.settings
     signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
-    with ProvenanceLog(warehouse.url, settings.ledger_origin, signer) as log:
-        log.append_events([("publish", {"n": n}) for n in range(12)])
+    origin = settings.ledger_origin
+    with ProvenanceLog(warehouse.url, origin, signer, kinds=PROVENANCE_KINDS) as log:
+        log.append_events([("publish", publish_payload(f"r{n}")) for n in range(12)])
         log.checkpoint()
         old, new = stored_checkpoint(log.conn, 5), stored_checkpoint(log.conn, 18)
         document = consistency(log.conn, old, new, warehouse.log_key)
@@ -309,21 +418,48 @@ def test_consistency_between_stored_checkpoints(warehouse: AuditWarehouse) -> No
         verify_consistency_document(forged, warehouse.log_key)
 
 
-def test_trace_reads_stored_batch_trees_and_rebuilds_a_stale_one(
+def test_trace_reads_stored_batch_trees_and_refuses_a_damaged_one(
     warehouse: AuditWarehouse,
 ) -> None:
+    def trees(conn: psycopg.Connection[Any]) -> dict[str, str]:
+        return dict(conn.execute("select batch_id, xmin::text from ledger.batch_trees"))
+
     with psycopg.connect(warehouse.url) as conn:
+        loaded = trees(conn)
+        assert len(loaded) == 3, "every batch stored its tree as it loaded"
         first = trace_order(conn, ORDER)
-        (cached,) = conn.execute("select count(*) from ledger.batch_trees").fetchone() or (0,)
-        assert cached == 3, "every batch the bundle needed is now stored"
+        assert trees(conn) == loaded, "a trace only reads"
         # an inner hash of a stored tree goes bad: the root still matches the log, the
-        # proofs would not; trace notices, rebuilds from the records, and stays right
+        # proofs would not; trace refuses instead of writing a bundle that fails
         conn.execute(
             "update ledger.batch_trees set levels = overlay(levels placing %s from 1 for 32)",
             (b"\x00" * 32,),
         )
+        conn.commit()
+        with pytest.raises(AuditError, match=r"`orderhub audit repair-trees --all` rebuilds"):
+            trace_order(conn, ORDER)
+        conn.rollback()
+        assert len(repair_trees(conn, rebuild_all=True).stored) == 3
         again = trace_order(conn, ORDER)
     verify_bundle(again, warehouse.log_key)
     assert [r["batch_proof"] for r in again["records"]] == [
         r["batch_proof"] for r in first["records"]
     ]
+
+
+def test_a_batch_logged_without_a_stored_tree_is_traced_after_the_repair(
+    warehouse: AuditWarehouse,
+) -> None:
+    # a home from before the loader stored trees: its batches were logged, never stored
+    sql(warehouse, "delete from ledger.batch_trees")
+    with psycopg.connect(warehouse.url) as conn:
+        with pytest.raises(AuditError) as info:
+            trace_order(conn, ORDER)
+        assert "has no stored Merkle tree" in str(info.value)
+        assert "run `orderhub audit repair-trees`, then trace again" in str(info.value)
+        conn.rollback()
+        report = repair_trees(conn)
+        conn.commit()
+        assert sorted(report.stored) == sorted(b.batch_id for b in warehouse.batches)
+        bundle = trace_order(conn, ORDER)
+    verify_bundle(bundle, warehouse.log_key, witness_key=warehouse.witness_key)

@@ -1,4 +1,5 @@
-"""``orderhub audit trace|verify|check|consistency`` as a user runs them (in-process CLI)."""
+"""``orderhub audit trace|verify|check|consistency|repair-trees`` as a user runs them
+(in-process CLI)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from audit_warehouse import ORDER, AuditWarehouse
+from audit_warehouse import ORDER, AuditWarehouse, publish_payload
 
 from orderhub.cli import main
 from orderhub.settings import get_settings
@@ -124,14 +125,16 @@ def test_consistency_between_two_checkpoints(
 ) -> None:
     from ledger.keys import load_or_create_signer
     from ledger.log import ProvenanceLog
+    from orderhub.provenance import PROVENANCE_KINDS
     from orderhub.settings import SIGNING_KEY_FILE
 
     old_bundle = tmp_path / "old.json"
     assert run(capsys, "audit", "trace", ORDER, "--out", str(old_bundle))[0] == 0
     settings = audit_warehouse.settings
     signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
-    with ProvenanceLog(audit_warehouse.url, settings.ledger_origin, signer) as log:
-        log.append_events([("publish", {"n": n}) for n in range(3)])
+    origin = settings.ledger_origin
+    with ProvenanceLog(audit_warehouse.url, origin, signer, kinds=PROVENANCE_KINDS) as log:
+        log.append_events([("publish", publish_payload(f"r{n}")) for n in range(3)])
         new_size = log.checkpoint().size
 
     proof = tmp_path / "consistency.json"
@@ -148,3 +151,30 @@ def test_consistency_between_two_checkpoints(
     assert code == 2 and "give the older first" in err
     code, _, err = run(capsys, "audit", "consistency", "4", str(new_size))
     assert code == 2 and "no stored checkpoint of size 4" in err
+
+
+def test_repair_trees_lets_an_old_home_trace_again(
+    home: Path, audit_warehouse: AuditWarehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with psycopg.connect(audit_warehouse.url) as conn:  # batches logged before trees were kept
+        conn.execute("delete from ledger.batch_trees")
+    code, _, err = run(capsys, "audit", "trace", ORDER)
+    assert code == 2
+    assert err.startswith("orderhub audit: error: batch ")
+    assert "has no stored Merkle tree" in err and "run `orderhub audit repair-trees`" in err
+
+    code, out, _ = run(capsys, "audit", "repair-trees")
+    assert code == 0, out
+    assert out.splitlines()[-1] == "batch trees: 3 stored, 0 already right"
+    code, out, _ = run(capsys, "audit", "repair-trees")
+    assert (code, out.splitlines()[-1]) == (0, "batch trees: 0 stored, 3 already right")
+    assert run(capsys, "audit", "trace", ORDER)[0] == 0
+
+    with psycopg.connect(audit_warehouse.url) as conn:  # a batch's rows changed since
+        conn.execute("delete from ledger.batch_trees")
+        conn.execute("delete from raw_tms.trackers")
+    code, out, _ = run(capsys, "audit", "repair-trees", "--all")
+    assert code == 1
+    refused = [line for line in out.splitlines() if line.startswith("NOT REPAIRED")]
+    assert len(refused) == 1 and refused[0].startswith("NOT REPAIRED batch tms-trackers-")
+    assert out.splitlines()[-1] == "batch trees: 2 stored, 0 already right, 1 refused"

@@ -19,6 +19,7 @@ from ledger.keys import Signer
 from ledger.log import ProvenanceLog
 from ml.store import RunRecord, replace_forecasts
 from orderhub.cli.demo_summary import DemoSummary, read_summary
+from orderhub.provenance import PROVENANCE_KINDS
 
 ORIGIN = "orderhub.test/provenance"
 
@@ -149,11 +150,12 @@ def warehouse(db_url: str) -> str:
 
 
 def test_read_summary_reads_every_figure(warehouse: str) -> None:
-    with ProvenanceLog(warehouse, ORIGIN, Signer.generate(ORIGIN)) as log:
+    signer = Signer.generate(ORIGIN)
+    with ProvenanceLog(warehouse, ORIGIN, signer, kinds=PROVENANCE_KINDS) as log:
         for i in range(3):
-            log.append_event("publish", {"schema": "api", "run": i})
+            log.append_event("publish", {"schema": "api", "views": [], "run_id": f"r{i}"})
         log.checkpoint()
-        log.append_event("publish", {"schema": "api", "run": 3})
+        log.append_event("publish", {"schema": "api", "views": [], "run_id": "r3"})
         latest = log.checkpoint()
 
     summary = read_summary(warehouse, False, ["forecast"])

@@ -13,17 +13,20 @@ from ledger.anchors.witness import WitnessAnchor
 from ledger.checkpoint import parse_body
 from ledger.cosignature import Cosigner
 from ledger.keys import Signer
+from ledger.kinds import EventKinds
 from ledger.log import ProvenanceLog
 from ledger.note import split_note
+from ledger.receipts import ANCHOR_EVENT, ANCHOR_EVENT_FIELDS
 from ledger.witness import Witness
 
 ORIGIN = "orderhub.test/witnessed"
 SIGNER = Signer.generate(ORIGIN)
+KINDS = EventKinds({"publish": (), ANCHOR_EVENT: ANCHOR_EVENT_FIELDS})
 
 
 @pytest.fixture
 def log(db_url: str) -> Iterator[ProvenanceLog]:
-    with ProvenanceLog(db_url, ORIGIN, SIGNER) as opened:
+    with ProvenanceLog(db_url, ORIGIN, SIGNER, kinds=KINDS) as opened:
         yield opened
 
 

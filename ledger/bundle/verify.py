@@ -1,63 +1,36 @@
-"""Audit bundles and their offline verifier: record → batch root → log root → checkpoint → anchors.
+"""The offline verifier of audit bundles and consistency documents.
 
-A bundle (``format: orderhub-audit-bundle/v1``, documented in the README under
-"Audit bundle format") is one JSON document holding everything needed to check
-where a set of derived rows came from, with no access to the database:
-
-- ``log``: the C2SP signed checkpoint the proofs lead to;
-- ``anchors``: receipts of that checkpoint (witness cosignature, EVM, Fabric);
-- ``batches``: each ``extraction_batch`` log entry (its exact RFC 8785 bytes) with
-  its RFC 9162 inclusion proof in the checkpoint's tree;
-- ``records``: each source record (its JSON), its content hash and its inclusion
-  proof in its batch's Merkle root (:mod:`ledger.batches`);
-- ``events``: the derived rows, each naming its record by position and carrying
-  the lineage columns that must match it.
-
-:func:`verify_bundle` checks all of it in that order and raises
-:class:`BundleError` naming the first item that fails. The ledger knows no
-source system: tables, systems and rows are data here, compared, never interpreted.
-A consistency document (``format: orderhub-consistency/v1``: two signed
-checkpoints and the proof between them) is checked by :func:`verify_consistency_document`.
+:func:`verify_bundle` checks a bundle (see :mod:`ledger.bundle`) in the order an auditor
+would: the checkpoint's signature by the trusted log key, each anchor receipt, each batch's
+log entry and its inclusion in the checkpoint, each record's content hash and its inclusion
+in its batch's logged root, each event's lineage columns against its record; it raises
+:class:`~ledger.bundle.format.BundleError` naming the first item that fails.
+:func:`verify_consistency_document` checks two signed checkpoints and the RFC 9162
+consistency proof between them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.anchors import AnchorError, AnchorReceipt, verify_receipt
 from ledger.batches import RecordProof, content_hash, verify_record
+from ledger.bundle.format import (
+    BATCH_EVENT,
+    BUNDLE_FORMAT,
+    CONSISTENCY_FORMAT,
+    LINEAGE,
+    BundleError,
+    Report,
+)
 from ledger.canonical import canonical_json
 from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.errors import CanonicalJSONError, CheckpointError, LedgerError, ProofError
+from ledger.errors import CanonicalJSONError, CheckpointError, ProofError
 from ledger.hashing import HASH_SIZE, leaf_hash
 from ledger.proofs import verify_consistency, verify_inclusion
-
-BUNDLE_FORMAT = "orderhub-audit-bundle/v1"
-CONSISTENCY_FORMAT = "orderhub-consistency/v1"
-#: Lineage columns of a derived row and the record field each must equal.
-LINEAGE: dict[str, str] = {
-    "source_system": "system",
-    "source_record_key": "record_key",
-    "source_content_hash": "content_hash",
-    "source_batch_id": "batch_id",
-}
-
-
-class BundleError(LedgerError):
-    """A bundle does not verify; the message starts with the item that failed."""
-
-
-@dataclass
-class Report:
-    """What a successful verification checked, one line per item."""
-
-    checked: list[str] = field(default_factory=list)
-
-    def ok(self, line: str) -> None:
-        self.checked.append(line)
 
 
 def _hex32(value: Any, item: str) -> bytes:
@@ -164,7 +137,7 @@ def _batches(batches: Sequence[Any], checkpoint: Checkpoint, report: Report) -> 
                 leaf_hash(b), n, checkpoint.size, p, checkpoint.root_hash
             ),
         )
-        if entry.get("kind") != "extraction_batch":
+        if entry.get("kind") != BATCH_EVENT:
             raise BundleError(f"{item}: log entry {index} is a {entry.get('kind')!r} event")
         payload = _get(entry, "payload", item)
         if payload.get("batch_id") != batch_id:
@@ -262,16 +235,6 @@ def verify_bundle(
         raise BundleError("events: the bundle holds no event")
     _events(events, records, bundle.get("subject") or {}, report)
     return report
-
-
-def consistency_document(old_note: str, new_note: str, proof: Sequence[bytes]) -> dict[str, Any]:
-    """The JSON document proving the checkpoint ``new_note`` extends ``old_note``."""
-    return {
-        "format": CONSISTENCY_FORMAT,
-        "old": old_note,
-        "new": new_note,
-        "proof": [p.hex() for p in proof],
-    }
 
 
 def verify_consistency_document(document: Mapping[str, Any], log_key: str) -> Report:

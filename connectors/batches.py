@@ -1,0 +1,93 @@
+"""Extraction batches: their identity, what one did, and the Merkle tree of what it stored.
+
+A batch is one stream of one sync (or of one ingest of an Airbyte server's output). While
+it loads, :class:`StoredLeaves` keeps the ``(record_key, content_hash)`` of each row it
+actually inserted into its raw table (a version already stored, by this batch or an
+earlier one, is not its leaf) — 32 bytes and a key per row, never the record. When the
+batch succeeds its :class:`ledger.batches.BatchTree` is built from them, in the ledger's
+leaf order, and :func:`store_batch_tree` keeps the tree in ``ledger.batch_trees`` and its
+root in ``orderhub_meta.extraction_batches.merkle_root``, in the transaction that marks
+the batch succeeded. The ``extraction_batch`` provenance event takes root and size from
+the :class:`BatchResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from ledger.batches import BatchTree, store_tree
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one extraction batch (one stream of one sync) did."""
+
+    batch_id: str
+    system: str
+    stream: str
+    records_read: int
+    records_new: int
+    cursor_from: str | None
+    cursor_to: str | None
+    started_at: datetime
+    finished_at: datetime
+    seconds: float
+    #: Hex RFC 9162 root of the tree over the records this batch stored (its leaves).
+    merkle_root: str
+    #: How many records the batch stored: the size of its tree.
+    records_stored: int
+    #: Records of this batch put in ``orderhub_meta.quarantine`` instead of the raw table.
+    records_quarantined: int = 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The identity of a batch being loaded."""
+
+    batch_id: str
+    system: str
+    stream: str
+    started_at: datetime
+    cursor_from: str | None
+
+
+class StoredLeaves:
+    """The ``(record_key, content_hash)`` of the rows a batch stored: the committed ones and
+    those of the open checkpoint (dropped if it rolls back)."""
+
+    def __init__(self) -> None:
+        self._committed: list[tuple[str, bytes]] = []
+        self._open: list[tuple[str, bytes]] = []
+
+    def add(self, rows: Iterable[tuple[str, str]]) -> int:
+        """Rows ``(record_key, hex content_hash)`` inserted in the open checkpoint; how many."""
+        before = len(self._open)
+        self._open.extend((key, bytes.fromhex(digest)) for key, digest in rows)
+        return len(self._open) - before
+
+    def commit(self) -> None:
+        """The open checkpoint committed: its rows are the batch's."""
+        self._committed.extend(self._open)
+        self._open.clear()
+
+    def rollback(self) -> None:
+        """The open checkpoint rolled back: its rows were never stored."""
+        self._open.clear()
+
+    def tree(self) -> BatchTree:
+        """The batch's Merkle tree over its committed rows, in leaf order."""
+        return BatchTree.of_records(self._committed)
+
+
+def store_batch_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) -> None:
+    """Keep ``tree`` as ``batch_id``'s and its root on the batch row (in the open transaction)."""
+    store_tree(conn, batch_id, tree)
+    conn.execute(
+        "update orderhub_meta.extraction_batches set merkle_root = %s where batch_id = %s",
+        (tree.root().hex(), batch_id),
+    )

@@ -1,0 +1,70 @@
+"""The provenance events orderhub records, and the payload fields each one carries.
+
+:data:`PROVENANCE_KINDS` is what every :class:`ledger.log.ProvenanceLog` of orderhub is
+opened with (the Dagster ``LedgerResource``, the audit tests, the benchmarks): the ledger
+refuses an event of another kind, or one whose payload lacks a field listed here.
+
+- ``extraction_batch``: one stream of one sync — system, stream, batch id, cursors,
+  records read, stored and quarantined, the Merkle root of the records it stored and the
+  leaf rule (the fields an audit bundle reads come from :mod:`ledger.bundle`);
+- ``dbt_build``: the invocation, what ran with which checksum, the crosswalk version and
+  the code revision;
+- ``validation``: a Great Expectations suite (and its version) on a table, and each
+  expectation's outcome;
+- ``model_training``: the MLflow run, the registered model version, the hash of the data
+  it trained on and its backtest metrics;
+- ``publish``: the api schema and views a signed checkpoint publishes, and the run;
+- ``anchor``: where a checkpoint was anchored (the receipt's fields, :mod:`ledger.receipts`).
+
+The payloads themselves are made in :mod:`orchestration.provenance`.
+"""
+
+from __future__ import annotations
+
+from ledger.bundle.format import BATCH_EVENT, BATCH_EVENT_FIELDS
+from ledger.kinds import EventKinds
+from ledger.receipts import ANCHOR_EVENT, ANCHOR_EVENT_FIELDS
+
+PROVENANCE_KINDS = EventKinds(
+    {
+        BATCH_EVENT: (
+            *BATCH_EVENT_FIELDS,
+            "system",
+            "stream",
+            "cursor_from",
+            "cursor_to",
+            "records_read",
+            "records_quarantined",
+            "leaf",
+        ),
+        "dbt_build": (
+            "invocation_id",
+            "dbt_version",
+            "statuses",
+            "checksums",
+            "crosswalk_version",
+            "code_revision",
+        ),
+        "validation": (
+            "suite",
+            "suite_version",
+            "table",
+            "success",
+            "expectations",
+            "results",
+            "failed",
+        ),
+        "model_training": (
+            "mlflow_run_id",
+            "model_name",
+            "model_version",
+            "data_snapshot_hash",
+            "series",
+            "horizon_days",
+            "rows_written",
+            "metrics",
+        ),
+        "publish": ("schema", "views", "run_id"),
+        ANCHOR_EVENT: ANCHOR_EVENT_FIELDS,
+    }
+)
