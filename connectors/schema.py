@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.catalog import SYSTEMS
+from orderhub.warehouse import apply_ddl
 
 META_DDL = """
 create schema if not exists orderhub_meta;
@@ -75,15 +76,13 @@ create index if not exists {index} on {table} (batch_id);
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
     """Create ``orderhub_meta`` and every ``raw_<system>.<stream>`` table (idempotent)."""
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('orderhub.connectors.schema'))")
-        conn.execute(META_DDL)
-        for connector in SYSTEMS.values():
-            for stream in connector.streams:
-                conn.execute(
-                    sql.SQL(RAW_DDL).format(
-                        schema=sql.Identifier(connector.raw_schema),
-                        table=sql.Identifier(connector.raw_schema, stream.name),
-                        index=sql.Identifier(f"{stream.name}_batch_id_idx"),
-                    )
-                )
+    raw = [
+        sql.SQL(RAW_DDL).format(
+            schema=sql.Identifier(connector.raw_schema),
+            table=sql.Identifier(connector.raw_schema, stream.name),
+            index=sql.Identifier(f"{stream.name}_batch_id_idx"),
+        )
+        for connector in SYSTEMS.values()
+        for stream in connector.streams
+    ]
+    apply_ddl(conn, "orderhub.connectors.schema", META_DDL, *raw)
