@@ -113,14 +113,17 @@ class _Deployer:
         )
         return required(response.declarative_source_definition_response, "definition").id, True
 
+    def _named(
+        self, list_: Callable[..., Any], request: Callable[..., Any], answer: str, key: str
+    ) -> dict[str, str]:
+        """Name -> id (the attribute ``key``) of every item of one of the workspace's lists."""
+        found = list_all(self.server.workspace_id, list_, request, answer)
+        return {item.name: getattr(item, key) for item in found}
+
     def _sources(self) -> dict[str, str]:
-        found = list_all(
-            self.server.workspace_id,
-            self.sdk.sources.list_sources,
-            api.ListSourcesRequest,
-            "sources_response",
+        return self._named(
+            self.sdk.sources.list_sources, api.ListSourcesRequest, "sources_response", "source_id"
         )
-        return {s.name: s.source_id for s in found}
 
     def source(
         self,
@@ -152,13 +155,12 @@ class _Deployer:
         return required(response.source_response, "source").source_id, True
 
     def destination(self, warehouse: Warehouse) -> tuple[str, bool]:
-        found = list_all(
-            self.server.workspace_id,
+        existing = self._named(
             self.sdk.destinations.list_destinations,
             api.ListDestinationsRequest,
             "destinations_response",
+            "destination_id",
         )
-        existing = {d.name: d.destination_id for d in found}
         configuration = warehouse.destination()
         if DESTINATION_NAME in existing:
             self.sdk.destinations.patch_destination(
@@ -180,13 +182,12 @@ class _Deployer:
         return required(response.destination_response, "destination").destination_id, True
 
     def _connections(self) -> dict[str, str]:
-        found = list_all(
-            self.server.workspace_id,
+        return self._named(
             self.sdk.connections.list_connections,
             api.ListConnectionsRequest,
             "connections_response",
+            "connection_id",
         )
-        return {c.name: c.connection_id for c in found}
 
     def connection(
         self, system: str, source_id: str, destination_id: str, existing: Mapping[str, str]
