@@ -8,7 +8,7 @@ Layout of one forecast run in the experiment :data:`EXPERIMENT`:
 - one **child run per model family** carries that family's parameters, its overall
   metrics, per-window metrics (as steps of ``window_mae``/``window_wape``) and its
   per-series metrics as ONE parquet artifact (:data:`PER_SERIES_ARTIFACT`) — never a
-  run per series (DESIGN.md §6).
+  run per series (thousands of runs would swamp the tracking server).
 
 The tracking URI comes from the caller. Local stores (``sqlite:``, ``file:``) get
 the experiment's artifacts under the given folder. MLflow's fluent API keeps its

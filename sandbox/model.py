@@ -17,9 +17,10 @@ from orderhub.canonical_model import CANONICAL_STATUSES
 from sandbox.catalog import Place
 from sandbox.clock import from_epoch
 
-#: Where an order is in its life: the canonical statuses (DESIGN.md §3) the scenario plays
-#: out. Each stage is the canonical status it implies; the scenario never parks an order in
-#: ``payment_due`` or ``partially_fulfilled`` (the crosswalk maps codes onto them all the same).
+#: Where an order is in its life: the canonical statuses (``orderhub.canonical_model``) the
+#: scenario plays out. Each stage is the canonical status it implies; the scenario never parks
+#: an order in ``payment_due`` or ``partially_fulfilled`` (the crosswalk maps codes onto them
+#: all the same).
 STAGES: tuple[str, ...] = tuple(
     status for status in CANONICAL_STATUSES if status not in {"payment_due", "partially_fulfilled"}
 )
