@@ -47,7 +47,7 @@ from connectors.sync import sync_system
 from orderhub.cli.sandbox import SandboxProcess, sandbox_command
 from orderhub.secrets import secret_env_name
 from orderhub.settings import Settings, disable_telemetry
-from orderhub.warehouse import EmbeddedPostgres
+from orderhub.warehouse import EmbeddedPostgres, scratch_database
 from sandbox.credentials import SECRET_NAMES, SandboxCredentials
 from sandbox.scenario import Scenario
 
@@ -107,13 +107,6 @@ def loader_only(server_url: str, system: str, sample: list[dict[str, Any]]) -> f
     """Records/s of the loader alone on ``sample`` (into a scratch database)."""
     connector = SYSTEMS[system]
     stream = connector.streams[0]
-    name = f"bench_loader_{system}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}"')
-        conn.execute(f'create database "{name}"')
-    url = server_url.rpartition("/")[0] + f"/{name}"
-    with psycopg.connect(url) as conn:
-        ensure_schema(conn)
     state = {
         "type": "STATE",
         "state": {
@@ -125,17 +118,18 @@ def loader_only(server_url: str, system: str, sample: list[dict[str, Any]]) -> f
             "sourceStats": {"recordCount": len(sample)},
         },
     }
-    batch = Batch("bench", system, stream.name, datetime.now(UTC), None)
-    loader = StreamLoader(url, connector, stream, batch)
-    try:
-        loader.open_batch()
-        started = time.perf_counter()
-        load_messages(system, iter([*sample, state]), {stream.name: loader})
-        seconds = time.perf_counter() - started
-    finally:
-        loader.close()
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(server_url, prefix=f"bench_loader_{system}") as url:
+        with psycopg.connect(url) as conn:
+            ensure_schema(conn)
+        batch = Batch("bench", system, stream.name, datetime.now(UTC), None)
+        loader = StreamLoader(url, connector, stream, batch)
+        try:
+            loader.open_batch()
+            started = time.perf_counter()
+            load_messages(system, iter([*sample, state]), {stream.name: loader})
+            seconds = time.perf_counter() - started
+        finally:
+            loader.close()
     return len(sample) / seconds
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger import (
+    Checkpoint,
     EventKinds,
     MerkleTree,
     ProvenanceLog,
@@ -60,22 +61,70 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+def _append(log: ProvenanceLog, n: int, batch: int, rng: random.Random) -> float:
+    """Append ``n`` events in calls of ``batch``; the seconds it took."""
+    say(f"appending {n} events in batches of {batch}")
+    started = time.perf_counter()
+    done = 0
+    while done < n:
+        size = min(batch, n - done)
+        log.append_events([("extraction_batch", payload(done + i, rng)) for i in range(size)])
+        done += size
+        if done % max(batch, n // 10) == 0 or done == n:
+            rate = done / (time.perf_counter() - started)
+            say(f"  {done}/{n} events ({rate:,.0f}/s)")
+    return time.perf_counter() - started
+
+
+def _inclusion_proofs(
+    log: ProvenanceLog, opened: Checkpoint, rows: list[Any], indexes: list[int]
+) -> tuple[list[float], list[float], list[int]]:
+    """Seconds to serve and to verify the inclusion proof of each of ``indexes``, and sizes."""
+    serve, verify, sizes = [], [], []
+    for index in indexes:
+        event_hash = bytes(rows[index][0])
+        proof, t = timed(lambda i=index: log.inclusion_proof(i, opened.size))
+        serve.append(t)
+        sizes.append(len(proof))
+        _, t = timed(
+            lambda i=index, p=proof, h=event_hash: verify_inclusion(
+                h, i, opened.size, p, opened.root_hash
+            )
+        )
+        verify.append(t)
+    return serve, verify, sizes
+
+
+def _consistency_proofs(
+    log: ProvenanceLog, opened: Checkpoint, memory: MerkleTree, olds: list[int]
+) -> tuple[list[float], list[float], list[int]]:
+    """Seconds to serve and to verify a consistency proof from each of ``olds``, and sizes."""
+    serve, verify, sizes = [], [], []
+    for old in olds:
+        proof, t = timed(lambda o=old: log.consistency_proof(o, opened.size))
+        serve.append(t)
+        sizes.append(len(proof))
+        old_root = memory.root(old)
+        _, t = timed(
+            lambda o=old, p=proof, r=old_root: verify_consistency(
+                o, opened.size, r, opened.root_hash, p
+            )
+        )
+        verify.append(t)
+    return serve, verify, sizes
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1e3:.3f} ms, p95 " + (
+        f"{sorted(values)[int(len(values) * 0.95)] * 1e3:.3f} ms"
+    )
+
+
 def run(url: str, n: int, batch: int, samples: int) -> None:
     rng = random.Random(42)
     signer = Signer.generate(ORIGIN)
     with ProvenanceLog(url, ORIGIN, signer, kinds=KINDS) as log:
-        say(f"appending {n} events in batches of {batch}")
-        started = time.perf_counter()
-        done = 0
-        while done < n:
-            size = min(batch, n - done)
-            log.append_events([("extraction_batch", payload(done + i, rng)) for i in range(size)])
-            done += size
-            if done % max(batch, n // 10) == 0 or done == n:
-                rate = done / (time.perf_counter() - started)
-                say(f"  {done}/{n} events ({rate:,.0f}/s)")
-        append_s = time.perf_counter() - started
-
+        append_s = _append(log, n, batch, rng)
         signed, checkpoint_s = timed(log.checkpoint)
         opened, open_s = timed(lambda: open_checkpoint(signed.note, signer.verifier_key()))
         say(f"checkpoint at size {signed.size} signed in {checkpoint_s * 1000:.1f} ms")
@@ -86,43 +135,15 @@ def run(url: str, n: int, batch: int, samples: int) -> None:
         assert memory.root() == opened.root_hash, "store root differs from the in-memory tree"
 
         indexes = [rng.randrange(n) for _ in range(samples)]
-        serve, verify, sizes = [], [], []
-        for index in indexes:
-            event_hash = bytes(rows[index][0])
-            proof, t = timed(lambda i=index: log.inclusion_proof(i, opened.size))
-            serve.append(t)
-            sizes.append(len(proof))
-            _, t = timed(
-                lambda i=index, p=proof, h=event_hash: verify_inclusion(
-                    h, i, opened.size, p, opened.root_hash
-                )
-            )
-            verify.append(t)
-
+        serve, verify, sizes = _inclusion_proofs(log, opened, rows, indexes)
         olds = [rng.randint(1, n - 1) for _ in range(samples)]
-        cserve, cverify, csizes = [], [], []
-        for old in olds:
-            proof, t = timed(lambda o=old: log.consistency_proof(o, opened.size))
-            cserve.append(t)
-            csizes.append(len(proof))
-            old_root = memory.root(old)
-            _, t = timed(
-                lambda o=old, p=proof, r=old_root: verify_consistency(
-                    o, opened.size, r, opened.root_hash, p
-                )
-            )
-            cverify.append(t)
+        cserve, cverify, csizes = _consistency_proofs(log, opened, memory, olds)
 
         with log.conn.transaction():
             (db_bytes,) = log.conn.execute(
                 "select pg_total_relation_size('ledger.leaves') + "
                 "pg_total_relation_size('ledger.nodes')"
             ).fetchone() or (0,)
-
-    def ms(values: list[float]) -> str:
-        return f"median {statistics.median(values) * 1e3:.3f} ms, p95 " + (
-            f"{sorted(values)[int(len(values) * 0.95)] * 1e3:.3f} ms"
-        )
 
     print()
     print(

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().p
 import psycopg
 
 from connectors.catalog import SYSTEMS
-from connectors.loader import Batch, StreamLoader
 from connectors.schema import ensure_schema
+from connectors.sync import load_records
 from ledger.bundle import verify_bundle
 from ledger.keys import load_or_create_signer, public_key_path
 from ledger.log import ProvenanceLog
@@ -51,6 +50,9 @@ from orderhub.progress import say
 from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, Settings, disable_telemetry
 from orderhub.warehouse import scratch_database
+
+#: The cursor every loaded batch's state ends at.
+CURSOR = "2026-10-31T00:00:00Z"
 
 
 def record(system: str, order: int, version: int, rng: random.Random) -> dict[str, Any]:
@@ -72,22 +74,6 @@ def record(system: str, order: int, version: int, rng: random.Random) -> dict[st
     return base
 
 
-def load(url: str, system: str, records: list[dict[str, Any]]) -> Any:
-    spec = SYSTEMS[system]
-    stream = spec.streams[0]
-    started = datetime.now(UTC)
-    batch_id = f"{system}-{stream.name}-{started:%Y%m%dT%H%M%S%f}Z"
-    loader = StreamLoader(url, spec, stream, Batch(batch_id, system, stream.name, started, None))
-    try:
-        loader.open_batch()
-        for item in records:
-            loader.add(item)
-        loader.commit({stream.cursor_field: "2026-10-31T00:00:00Z"}, len(records))
-        return loader.succeed(time.monotonic(), time.monotonic())
-    finally:
-        loader.close()
-
-
 def build(url: str, home: Path, orders: int, filler: int, seed: int) -> Settings:
     rng = random.Random(seed)
     settings = Settings(home=home, database_url=url)
@@ -97,10 +83,12 @@ def build(url: str, home: Path, orders: int, filler: int, seed: int) -> Settings
     batches = []
     started = time.perf_counter()
     for system in SYSTEMS:
-        batches.append(load(url, system, [record(system, o, 0, rng) for o in range(orders)]))
+        first = [record(system, o, 0, rng) for o in range(orders)]
+        batches.append(load_records(url, system, first, CURSOR))
         for version in (1, 2):  # incremental syncs: a tenth of the orders changed
             changed = rng.sample(range(orders), max(1, orders // 10))
-            batches.append(load(url, system, [record(system, o, version, rng) for o in changed]))
+            changed_records = [record(system, o, version, rng) for o in changed]
+            batches.append(load_records(url, system, changed_records, CURSOR))
     say(f"loaded {sum(b.records_new for b in batches)} records in {len(batches)} batches "
         f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
     signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)

@@ -8,7 +8,9 @@
 - :mod:`connectors.loader`: RECORDs into ``raw_<system>.<stream>`` (or the quarantine),
   committed with their STATE;
 - :mod:`connectors.sync`: ``sync_system`` / ``sync_all``, the entry points;
-- :mod:`connectors.airbyte_server`: ``deploy`` the manifests to an Airbyte server.
+- :mod:`connectors.airbyte_server`: ``deploy`` the manifests to an Airbyte server, through
+  :mod:`connectors.airbyte_client` (address, OAuth, paged lists) with the names and explicit
+  configuration models of :mod:`connectors.airbyte_config`.
 
 Nothing here imports airbyte-cdk (its import prints to stdout); the cdk runs in the subprocess.
 """

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.airbyte_server import airbyte_raw_table
+from connectors.airbyte_config import airbyte_raw_table
 from connectors.catalog import ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader

@@ -18,6 +18,7 @@ from psycopg import sql
 
 from connectors.catalog import SYSTEMS
 from ledger import store as ledger_store
+from orderhub.warehouse import apply_ddl
 
 META_DDL = """
 create schema if not exists orderhub_meta;
@@ -78,17 +79,15 @@ create index if not exists {index} on {table} (batch_id);
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
     """Create ``orderhub_meta``, every ``raw_<system>.<stream>`` table and the ``ledger``
-    schema (idempotent)."""
+    schema, where the loader keeps each batch's tree (idempotent)."""
     ledger_store.ensure_schema(conn)
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('orderhub.connectors.schema'))")
-        conn.execute(META_DDL)
-        for connector in SYSTEMS.values():
-            for stream in connector.streams:
-                conn.execute(
-                    sql.SQL(RAW_DDL).format(
-                        schema=sql.Identifier(connector.raw_schema),
-                        table=sql.Identifier(connector.raw_schema, stream.name),
-                        index=sql.Identifier(f"{stream.name}_batch_id_idx"),
-                    )
-                )
+    raw = [
+        sql.SQL(RAW_DDL).format(
+            schema=sql.Identifier(connector.raw_schema),
+            table=sql.Identifier(connector.raw_schema, stream.name),
+            index=sql.Identifier(f"{stream.name}_batch_id_idx"),
+        )
+        for connector in SYSTEMS.values()
+        for stream in connector.streams
+    ]
+    apply_ddl(conn, "orderhub.connectors.schema", META_DDL, *raw)

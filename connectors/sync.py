@@ -4,7 +4,8 @@
 connector (``connectors.runner``) from there, and loads what it emits into
 ``raw_<system>.<stream>`` (``connectors.loader``), one extraction batch per stream. It returns
 one :class:`BatchResult` per stream, or raises :class:`ConnectorError` naming the system, the
-stream and the cause, with the previous rows and state intact.
+stream and the cause, with the previous rows and state intact. :func:`load_records` loads
+records extracted elsewhere (test fixtures, benchmarks) through the same loader.
 
 A sync that died without marking its batches (the process killed, the machine gone) left them
 ``running``; the next sync of the system, which holds the system's lock, marks them
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "ConnectorError",
     "SyncError",
     "batch_id",
+    "load_records",
     "read_state",
     "report_results",
     "sync_all",
@@ -92,6 +94,33 @@ def system_lock(system: str, database_url: str) -> Iterator[dict[str, dict[str, 
 def batch_id(system: str, stream: str, started_at: datetime) -> str:
     """A new extraction batch's id: system, stream, start time and a random suffix."""
     return f"{system}-{stream}-{started_at:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
+
+
+def load_records(
+    database_url: str, system: str, records: Iterable[Mapping[str, Any]], cursor: str
+) -> BatchResult:
+    """Load ``records`` of ``system``'s first stream, already extracted, as one extraction
+    batch whose stored state ends at ``cursor`` (for fixtures and benchmarks; a sync reads
+    its records from the connector)."""
+    connector = get_connector(system)
+    stream = connector.streams[0]
+    started_at = datetime.now(UTC)
+    batch = Batch(batch_id(system, stream.name, started_at), system, stream.name, started_at, None)
+    loader = StreamLoader(database_url, connector, stream, batch)
+    started = time.monotonic()
+    try:
+        loader.open_batch()
+        count = 0
+        for record in records:
+            loader.add(record)
+            count += 1
+        loader.commit({stream.cursor_field: cursor}, count)
+        return loader.succeed(started, time.monotonic())
+    except BaseException:
+        loader.fail()
+        raise
+    finally:
+        loader.close()
 
 
 def sync_system(

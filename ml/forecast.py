@@ -10,7 +10,7 @@ raise :class:`ForecastError` before anything is written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -23,7 +23,9 @@ from orderhub.settings import Settings, disable_telemetry
 from orderhub.warehouse import connect
 
 if TYPE_CHECKING:
+    from ml.backtest import BacktestResult, WindowPlan
     from ml.models import LightGBMForecaster, ModelConfig
+    from ml.store import RunRecord
 
 __all__ = ["ForecastError", "ForecastResult", "run_forecast"]
 
@@ -46,6 +48,12 @@ class ForecastResult:
     rows_written: int
     data_snapshot_hash: str
 
+    @classmethod
+    def of(cls, record: RunRecord, rows_written: int) -> ForecastResult:
+        """The result of the run ``record`` describes, which wrote ``rows_written`` rows."""
+        shared = {k: v for k, v in asdict(record).items() if k != "created_at"}
+        return cls(**shared, rows_written=rows_written)
+
 
 def _no_progress(message: str) -> None:
     return None
@@ -65,6 +73,50 @@ def forecast_frame(forecaster: LightGBMForecaster, panel: DemandPanel, h: int) -
     )
 
 
+@dataclass(frozen=True)
+class _Fitted:
+    """What a run computed before anything is tracked or written."""
+
+    table: str
+    horizon: int
+    panel: DemandPanel
+    plan: WindowPlan
+    model_bt: BacktestResult
+    baseline_bt: BacktestResult
+    final: LightGBMForecaster
+    forecasts: pd.DataFrame
+
+    def params(self) -> dict[str, object]:
+        """The MLflow run's parameters: data, backtest plan, model families and settings."""
+        from ml.models import LIGHTGBM, SEASONAL_NAIVE
+
+        panel, plan = self.panel, self.plan
+        return {
+            "table": self.table,
+            "horizon_days": self.horizon,
+            "series": panel.n_series,
+            "history_days": panel.n_days,
+            "history_start": panel.start.isoformat(),
+            "history_end": panel.end.isoformat(),
+            "source_rows": panel.source_rows,
+            "backtest_windows": plan.n_windows,
+            "backtest_horizon": plan.horizon,
+            "backtest_step": plan.step,
+            "model_family": LIGHTGBM,
+            "baseline_family": SEASONAL_NAIVE,
+            **{f"model.{k}": v for k, v in self.final.params().items()},
+        }
+
+    def metrics(self) -> dict[str, float]:
+        """The backtest metrics of the model and of the baseline."""
+        return {
+            "model_mae": self.model_bt.mae,
+            "baseline_mae": self.baseline_bt.mae,
+            "model_wape": self.model_bt.wape,
+            "baseline_wape": self.baseline_bt.wape,
+        }
+
+
 def run_forecast(
     database_url: str,
     settings: Settings,
@@ -81,7 +133,24 @@ def run_forecast(
     local store). ``progress`` receives one line per step.
     """
     disable_telemetry()
-    # The model and MLflow stacks load here, not when orchestration imports this module.
+    say = progress or _no_progress
+    horizon = horizon_days if horizon_days is not None else settings.forecast_horizon_days
+    if horizon < 1:
+        raise ForecastError(f"the forecast horizon must be at least one day, not {horizon}")
+    fitted = _fit(database_url, table, horizon, config, say)
+    record, rows_written = _track_and_write(fitted, database_url, settings, say)
+    say(
+        f"done: run {record.run_id}, {record.model_name} v{record.model_version}, "
+        f"{rows_written} rows"
+    )
+    return ForecastResult.of(record, rows_written)
+
+
+def _fit(
+    database_url: str, table: str, horizon: int, config: ModelConfig | None, say: Progress
+) -> _Fitted:
+    """Load the demand panel, backtest the model and the baseline, refit on all data."""
+    # The model stack loads here, not when orchestration imports this module.
     from ml.backtest import DEFAULT_STEP, DEFAULT_WINDOWS, backtest, plan_windows
     from ml.models import (
         LIGHTGBM,
@@ -90,15 +159,8 @@ def run_forecast(
         ModelConfig,
         SeasonalNaiveForecaster,
     )
-    from ml.store import FORECASTS_TABLE, RunRecord, replace_forecasts
-    from ml.tracking import EXPERIMENT, REGISTERED_MODEL, SNAPSHOT_TAG, Tracker, is_local_store
 
-    say = progress or _no_progress
-    horizon = horizon_days if horizon_days is not None else settings.forecast_horizon_days
-    if horizon < 1:
-        raise ForecastError(f"the forecast horizon must be at least one day, not {horizon}")
     config = config or ModelConfig()
-
     say(f"loading {table}")
     with connect(database_url, autocommit=True) as conn:
         panel = load_panel(conn, table)
@@ -114,7 +176,6 @@ def run_forecast(
         n_windows=DEFAULT_WINDOWS,
         step=DEFAULT_STEP,
     )
-
     say(f"backtesting {LIGHTGBM}: {plan.n_windows} window(s) x {plan.horizon} days")
     model_bt = backtest(frame, partial(LightGBMForecaster, config), plan)
     say(f"backtesting {SEASONAL_NAIVE}: {plan.n_windows} window(s) x {plan.horizon} days")
@@ -123,81 +184,54 @@ def run_forecast(
         f"backtest MAE {model_bt.mae:.3f} ({LIGHTGBM}) vs {baseline_bt.mae:.3f} "
         f"({SEASONAL_NAIVE}); WAPE {model_bt.wape:.3f} vs {baseline_bt.wape:.3f}"
     )
-
     say(f"refitting {LIGHTGBM} on all {panel.n_days} days and forecasting {horizon} days")
     final = LightGBMForecaster(config).fit(frame)
     forecasts = forecast_frame(final, panel, horizon)
+    return _Fitted(table, horizon, panel, plan, model_bt, baseline_bt, final, forecasts)
 
+
+def _track_and_write(
+    fitted: _Fitted, database_url: str, settings: Settings, say: Progress
+) -> tuple[RunRecord, int]:
+    """Track ``fitted`` in MLflow, register its model, replace the forecast table; the run's
+    record and the rows written."""
+    # The MLflow stack loads here, not when orchestration imports this module.
+    from ml.store import FORECASTS_TABLE, RunRecord, replace_forecasts
+    from ml.tracking import EXPERIMENT, REGISTERED_MODEL, SNAPSHOT_TAG, Tracker, is_local_store
+
+    panel, table = fitted.panel, fitted.table
     created_at = datetime.now(UTC)
     say(f"tracking in MLflow experiment {EXPERIMENT}")
     tracker = Tracker(
         settings.mlflow_uri,
         settings.mlflow_artifact_dir if is_local_store(settings.mlflow_uri) else None,
     )
-    params = {
-        "table": table,
-        "horizon_days": horizon,
-        "series": panel.n_series,
-        "history_days": panel.n_days,
-        "history_start": panel.start.isoformat(),
-        "history_end": panel.end.isoformat(),
-        "source_rows": panel.source_rows,
-        "backtest_windows": plan.n_windows,
-        "backtest_horizon": plan.horizon,
-        "backtest_step": plan.step,
-        "model_family": LIGHTGBM,
-        "baseline_family": SEASONAL_NAIVE,
-        **{f"model.{k}": v for k, v in final.params().items()},
-    }
     with tracker.run(
         run_name=f"forecast-{created_at:%Y%m%dT%H%M%SZ}",
         snapshot_hash=panel.snapshot_hash,
-        params=params,
+        params=fitted.params(),
         tags={"orderhub.stage": "ml", "orderhub.table": table},
     ) as run:
-        run.log_family(model_bt, panel.series)
-        run.log_family(baseline_bt, panel.series)
-        run.log_metrics(
-            {
-                "model_mae": model_bt.mae,
-                "baseline_mae": baseline_bt.mae,
-                "model_wape": model_bt.wape,
-                "baseline_wape": baseline_bt.wape,
-            }
-        )
+        run.log_family(fitted.model_bt, panel.series)
+        run.log_family(fitted.baseline_bt, panel.series)
+        metrics = fitted.metrics()
+        run.log_metrics(metrics)
         say(f"registering the model as {REGISTERED_MODEL}")
         model_version = run.register_model(
-            final, panel.series, tags={SNAPSHOT_TAG: panel.snapshot_hash}
+            fitted.final, panel.series, tags={SNAPSHOT_TAG: panel.snapshot_hash}
         )
-
-        say(f"writing {len(forecasts)} rows to {FORECASTS_TABLE}")
+        say(f"writing {len(fitted.forecasts)} rows to {FORECASTS_TABLE}")
         record = RunRecord(
             run_id=run.run_id,
             created_at=created_at,
             model_name=REGISTERED_MODEL,
             model_version=model_version,
-            horizon_days=horizon,
+            horizon_days=fitted.horizon,
             series=panel.n_series,
-            model_mae=model_bt.mae,
-            baseline_mae=baseline_bt.mae,
-            model_wape=model_bt.wape,
-            baseline_wape=baseline_bt.wape,
             data_snapshot_hash=panel.snapshot_hash,
+            **metrics,
         )
         with connect(database_url) as conn:
-            rows_written = replace_forecasts(conn, forecasts, record)
+            rows_written = replace_forecasts(conn, fitted.forecasts, record)
         run.set_tags({"orderhub.rows_written": str(rows_written)})
-    say(f"done: run {run.run_id}, {REGISTERED_MODEL} v{model_version}, {rows_written} rows")
-    return ForecastResult(
-        run_id=run.run_id,
-        model_name=REGISTERED_MODEL,
-        model_version=model_version,
-        series=panel.n_series,
-        horizon_days=horizon,
-        model_mae=model_bt.mae,
-        baseline_mae=baseline_bt.mae,
-        model_wape=model_bt.wape,
-        baseline_wape=baseline_bt.wape,
-        rows_written=rows_written,
-        data_snapshot_hash=panel.snapshot_hash,
-    )
+    return record, rows_written

@@ -15,6 +15,8 @@ from datetime import datetime
 import pandas as pd
 import psycopg
 
+from orderhub.warehouse import apply_ddl
+
 FORECASTS_TABLE = "ml.demand_forecasts"
 RUNS_TABLE = "ml.forecast_runs"
 #: Columns of a forecast frame handed to :func:`replace_forecasts`.
@@ -77,9 +79,7 @@ class RunRecord:
 
 def ensure_schema(conn: psycopg.Connection) -> None:
     """Create schema ``ml`` and both tables if missing (safe to call concurrently)."""
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (_SCHEMA_LOCK,))
-        cur.execute(_DDL)
+    apply_ddl(conn, _SCHEMA_LOCK, _DDL)
 
 
 def replace_forecasts(conn: psycopg.Connection, forecasts: pd.DataFrame, run: RunRecord) -> int:

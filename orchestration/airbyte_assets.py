@@ -32,8 +32,9 @@ from dagster_airbyte.translator import (
 )
 from dagster_airbyte.utils import clean_name
 
+from connectors.airbyte_client import AirbyteServer
+from connectors.airbyte_config import destination_namespace, system_of
 from connectors.airbyte_ingest import ingest_system
-from connectors.airbyte_server import AirbyteServer, destination_namespace, system_of
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.secrets import airbyte_client_secret

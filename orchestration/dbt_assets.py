@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -88,38 +88,38 @@ def _run_dbt(
         raise RuntimeError(f"dbt build failed; failing nodes: {', '.join(failed) or 'see logs'}")
 
 
-@dbt_assets(
-    manifest=PROJECT.manifest_path,
-    project=PROJECT,
+def _dbt_models(name: str, description: str, **selection: str) -> AssetsDefinition:
+    """The dbt models ``selection`` picks (``select=`` or ``exclude=``), built by one
+    ``dbt build`` that records its provenance event; ``description`` describes the op."""
+
+    def build(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        ledger: LedgerResource,
+    ) -> Iterator[Any]:
+        yield from _run_dbt(context, dbt, warehouse, ledger)
+
+    build.__doc__ = description
+    return dbt_assets(
+        manifest=PROJECT.manifest_path,
+        project=PROJECT,
+        name=name,
+        dagster_dbt_translator=TRANSLATOR,
+        **selection,
+    )(build)
+
+
+canonical_models = _dbt_models(
+    "canonical_models",
+    "Staging, intermediate and mart models with their dbt tests.",
     exclude=API_SELECTION,
-    name="canonical_models",
-    dagster_dbt_translator=TRANSLATOR,
 )
-def canonical_models(
-    context: AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    ledger: LedgerResource,
-) -> Iterator[Any]:
-    """Staging, intermediate and mart models with their dbt tests."""
-    yield from _run_dbt(context, dbt, warehouse, ledger)
-
-
-@dbt_assets(
-    manifest=PROJECT.manifest_path,
-    project=PROJECT,
+api_views = _dbt_models(
+    "api_views",
+    "The views of the ``api`` schema that PostgREST serves (published after checks).",
     select=API_SELECTION,
-    name="api_views",
-    dagster_dbt_translator=TRANSLATOR,
 )
-def api_views(
-    context: AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    ledger: LedgerResource,
-) -> Iterator[Any]:
-    """The views of the ``api`` schema that PostgREST serves (published after checks)."""
-    yield from _run_dbt(context, dbt, warehouse, ledger)
 
 
 def dbt_executable() -> str:

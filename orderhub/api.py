@@ -55,45 +55,30 @@ def find_postgrest() -> Path:
     )
 
 
+#: What the API's roles are granted, as statements over identifiers, run in this order.
+_GRANTS: tuple[tuple[str, ...], ...] = (
+    ("grant {} to {}", ANON_ROLE, AUTHENTICATOR_ROLE),
+    ("create schema if not exists {}", API_SCHEMA),
+    ("grant usage on schema {} to {}", API_SCHEMA, ANON_ROLE),
+    ("grant select on all tables in schema {} to {}", API_SCHEMA, ANON_ROLE),
+    ("alter default privileges in schema {} grant select on tables to {}", API_SCHEMA, ANON_ROLE),
+)
+
+
 def prepare_roles(database_url: str, authenticator_password: str) -> None:
     """Create (or update) the API roles and grants. Idempotent."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         roles = {row[0] for row in conn.execute("select rolname from pg_roles")}
         if ANON_ROLE not in roles:
             conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(ANON_ROLE)))
-        if AUTHENTICATOR_ROLE not in roles:
-            conn.execute(
-                sql.SQL("create role {} login noinherit password {}").format(
-                    sql.Identifier(AUTHENTICATOR_ROLE), sql.Literal(authenticator_password)
-                )
-            )
-        else:
-            conn.execute(
-                sql.SQL("alter role {} with login noinherit password {}").format(
-                    sql.Identifier(AUTHENTICATOR_ROLE), sql.Literal(authenticator_password)
-                )
-            )
+        login = "alter role {} with" if AUTHENTICATOR_ROLE in roles else "create role {}"
         conn.execute(
-            sql.SQL("grant {} to {}").format(
-                sql.Identifier(ANON_ROLE), sql.Identifier(AUTHENTICATOR_ROLE)
+            sql.SQL(login + " login noinherit password {}").format(
+                sql.Identifier(AUTHENTICATOR_ROLE), sql.Literal(authenticator_password)
             )
         )
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(API_SCHEMA)))
-        conn.execute(
-            sql.SQL("grant usage on schema {} to {}").format(
-                sql.Identifier(API_SCHEMA), sql.Identifier(ANON_ROLE)
-            )
-        )
-        conn.execute(
-            sql.SQL("grant select on all tables in schema {} to {}").format(
-                sql.Identifier(API_SCHEMA), sql.Identifier(ANON_ROLE)
-            )
-        )
-        conn.execute(
-            sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(
-                sql.Identifier(API_SCHEMA), sql.Identifier(ANON_ROLE)
-            )
-        )
+        for template, *names in _GRANTS:
+            conn.execute(sql.SQL(template).format(*map(sql.Identifier, names)))
 
 
 def reload_schema_cache(database_url: str) -> None:

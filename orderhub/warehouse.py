@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
 
 from orderhub.secrets import get_secret, write_private
 from orderhub.settings import Settings
@@ -265,6 +266,15 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         host = url.split("@")[-1]
         raise WarehouseError(f"cannot connect to the warehouse at {host}: {exc}") from exc
+
+
+def apply_ddl(conn: psycopg.Connection, lock: str, *statements: str | sql.Composable) -> None:
+    """Run the idempotent DDL ``statements`` in one transaction under the advisory lock named
+    ``lock``, so that stages creating their schema at the same time do not race."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
+        for statement in statements:
+            conn.execute(statement)
 
 
 @contextlib.contextmanager

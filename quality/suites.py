@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderhub.canonical_model import CANONICAL_STATUSES
+from orderhub.canonical_model import CANONICAL_STATUSES, EXCEPTION_TYPES
 from orderhub.sources import SOURCE_SYSTEMS
 
 
@@ -47,33 +48,51 @@ class Suite:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def row_count_at_least(minimum: int) -> Expectation:
+    """The table has at least ``minimum`` rows."""
+    return Expectation("ExpectTableRowCountToBeBetween", {"min_value": minimum})
+
+
+def not_null(column: str) -> Expectation:
+    """No value of ``column`` is null."""
+    return Expectation("ExpectColumnValuesToNotBeNull", {"column": column})
+
+
+def unique(column: str) -> Expectation:
+    """No two rows share a value of ``column``."""
+    return Expectation("ExpectColumnValuesToBeUnique", {"column": column})
+
+
+def in_set(column: str, values: Iterable[str]) -> Expectation:
+    """Every value of ``column`` is one of ``values``."""
+    return Expectation("ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values)})
+
+
+def between(column: str, low: int, high: int) -> Expectation:
+    """Every value of ``column`` lies in ``[low, high]``."""
+    return Expectation(
+        "ExpectColumnValuesToBeBetween", {"column": column, "min_value": low, "max_value": high}
+    )
+
+
 CANONICAL_EVENTS = Suite(
     name="canonical_events",
     schema="marts",
     table="fct_order_status_events",
     expectations=(
-        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "event_id"}),
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "event_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "order_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "event_time"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "crosswalk_version"}),
+        row_count_at_least(1),
+        not_null("event_id"),
+        unique("event_id"),
+        not_null("order_id"),
+        not_null("event_time"),
+        not_null("crosswalk_version"),
         Expectation(
             "ExpectColumnUniqueValueCountToBeBetween",
             {"column": "crosswalk_version", "min_value": 1, "max_value": 1},
         ),
-        Expectation(
-            "ExpectColumnValuesToBeInSet",
-            {"column": "source_system", "value_set": list(SOURCE_SYSTEMS)},
-        ),
-        Expectation(
-            "ExpectColumnValuesToBeInSet",
-            {"column": "canonical_status", "value_set": list(CANONICAL_STATUSES)},
-        ),
-        Expectation(
-            "ExpectColumnValuesToBeBetween",
-            {"column": "lifecycle_rank", "min_value": 0, "max_value": 100},
-        ),
+        in_set("source_system", SOURCE_SYSTEMS),
+        in_set("canonical_status", CANONICAL_STATUSES),
+        between("lifecycle_rank", 0, 100),
     ),
 )
 
@@ -82,24 +101,12 @@ CURRENT_STATUS = Suite(
     schema="marts",
     table="fct_order_current_status",
     expectations=(
-        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "order_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "canonical_status"}),
-        Expectation(
-            "ExpectColumnValuesToBeInSet",
-            {"column": "canonical_status", "value_set": list(CANONICAL_STATUSES)},
-        ),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "updated_at"}),
+        row_count_at_least(1),
+        unique("order_id"),
+        not_null("canonical_status"),
+        in_set("canonical_status", CANONICAL_STATUSES),
+        not_null("updated_at"),
     ),
-)
-
-EXCEPTION_TYPES: tuple[str, ...] = (
-    "unmapped_status_code",
-    "terminal_conflict",
-    "regression_after_terminal",
-    "misroute",
-    "shipped_before_payment",
-    "stuck_beyond_sla",
 )
 
 ORDER_EXCEPTIONS = Suite(
@@ -107,18 +114,12 @@ ORDER_EXCEPTIONS = Suite(
     schema="marts",
     table="fct_order_exceptions",
     expectations=(
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "exception_id"}),
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "exception_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "order_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "detected_since"}),
-        Expectation(
-            "ExpectColumnValuesToBeInSet",
-            {"column": "exception_type", "value_set": list(EXCEPTION_TYPES)},
-        ),
-        Expectation(
-            "ExpectColumnValuesToBeInSet",
-            {"column": "severity", "value_set": ["error", "warning"]},
-        ),
+        not_null("exception_id"),
+        unique("exception_id"),
+        not_null("order_id"),
+        not_null("detected_since"),
+        in_set("exception_type", EXCEPTION_TYPES),
+        in_set("severity", ("error", "warning")),
     ),
 )
 

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--anomalies", type=float, default=1, help="orders per anomaly kind")
     parser.add_argument("--host", default=DEFAULT_SANDBOX_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_SANDBOX_PORT, help="0: a free one")
-    parser.add_argument("--faults", default=None, help="faults to inject (sandbox/faults.py)")
+    parser.add_argument("--faults", default=None, help="faults to inject (sandbox/faults/)")
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of random faults")
     return parser
 

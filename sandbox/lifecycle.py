@@ -140,38 +140,26 @@ _SHIP: tuple[Leg, ...] = (
     (K.CRM_FULFILLED, 30, 15 * MINUTE, ""),
 )
 
-#: Steps after which a processing order may rest (never right after the WMS created its
-#: pickings: the PICK is reserved or found short of stock in the same minutes).
+#: Steps of a processing order up to its pick being done, after each of which it may rest
+#: (never right after the WMS created its pickings: the PICK is reserved or found short of
+#: stock in the same minutes) or be cancelled.
+_UNTIL_PICKED = (
+    K.CRM_ALLOCATED,
+    K.CRM_ASSIGNED,
+    K.ERP_DELIVERY_DUE,
+    K.WMS_PICK_RESERVED,
+    K.CRM_PICKPACK,
+    K.CRM_PRINTED,
+    K.WMS_PICK_DONE,
+)
+
+#: Steps after which a processing order may rest.
 _PROCESSING_STOPS = frozenset(
-    {
-        K.CRM_ALLOCATED,
-        K.CRM_ASSIGNED,
-        K.ERP_DELIVERY_DUE,
-        K.WMS_PICK_RESERVED,
-        K.CRM_PICKPACK,
-        K.CRM_PRINTED,
-        K.WMS_PICK_DONE,
-        K.CRM_PICK_COMPLETE,
-        K.WMS_PACK_DONE,
-        K.TMS_LABEL,
-        K.CRM_PACK_COMPLETE,
-    }
+    {*_UNTIL_PICKED, K.CRM_PICK_COMPLETE, K.WMS_PACK_DONE, K.TMS_LABEL, K.CRM_PACK_COMPLETE}
 )
 
 #: Steps after which an order may be cancelled.
-_CANCEL_POINTS = frozenset(
-    {
-        K.ERP_CREATED,
-        K.CRM_DRAFT,
-        K.CRM_ALLOCATED,
-        K.CRM_ASSIGNED,
-        K.ERP_DELIVERY_DUE,
-        K.WMS_PICK_RESERVED,
-        K.CRM_PICKPACK,
-        K.CRM_PRINTED,
-        K.WMS_PICK_DONE,
-    }
-)
+_CANCEL_POINTS = frozenset({K.ERP_CREATED, K.CRM_DRAFT, *_UNTIL_PICKED})
 
 
 def _fulfil(rng: random.Random) -> list[Leg]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -240,104 +241,134 @@ def _first(steps: tuple[Step, ...], kind: str) -> int | None:
     return next((step.at for step in steps if step.kind == kind), None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """One order as drawn, before the ids the CRM and the WMS hand out in arrival order."""
+
+    stage: str
+    store: catalog.Store
+    customer: _Customer
+    channel: str
+    method: str
+    warehouse: str
+    carrier: str
+    lines: tuple[OrderLine, ...]
+    steps: tuple[Step, ...]
+    tracker_id: str
+    tracking_code: str
+    signed_by: str | None
+
+
+def _draft(
+    rng: random.Random,
+    stage: str,
+    moment: int,
+    as_of: int,
+    customers: dict[str, list[_Customer]],
+) -> _Draft:
+    """An order created at ``moment`` that has reached ``stage`` by ``as_of``."""
+    store = rng.choices(catalog.STORES, [s.weight for s in catalog.STORES])[0]
+    customer = rng.choice(customers[store.store_id])
+    if stage == "pickup_available":
+        method = "Pickup"
+    else:
+        method = rng.choices(("Standard", "Express", "Pickup"), (0.7, 0.2, 0.1))[0]
+    home = catalog.HOME_WAREHOUSE[store.region]
+    warehouse = home if rng.random() < 0.9 else ("WH2" if home == "WH1" else "WH1")
+    carrier = rng.choices(catalog.CARRIERS, catalog.CARRIER_WEIGHTS)[0]
+    steps = plan_steps(
+        rng,
+        stage,
+        moment,
+        as_of,
+        pickup=method == "Pickup",
+        express=method == "Express",
+        hubs=len(catalog.HUBS),
+    )
+    signed = method == "Pickup" or rng.random() < 0.6
+    return _Draft(
+        stage=stage,
+        store=store,
+        customer=customer,
+        channel="web" if rng.random() < 0.65 else "store",
+        method=method,
+        warehouse=warehouse,
+        carrier=carrier,
+        lines=_lines(rng, store.store_id),
+        steps=steps,
+        tracker_id=f"trk_{rng.getrandbits(128):032x}",
+        tracking_code=_tracking_code(rng, carrier),
+        signed_by=customer.name if signed else None,
+    )
+
+
+def _arrival_order(drafts: list[_Draft], kind: str) -> list[int]:
+    """Indexes of the drafts that reached step ``kind``, in the order they reached it."""
+    reached = [(at, n) for n, d in enumerate(drafts) if (at := _first(d.steps, kind)) is not None]
+    return [n for _, n in sorted(reached)]
+
+
+def _fulfillment_numbers(drafts: list[_Draft]) -> list[int]:
+    """The CRM's fulfillment order number of each draft (0: the CRM never received it)."""
+    numbers = [0] * len(drafts)
+    for number, n in enumerate(_arrival_order(drafts, K.CRM_DRAFT), start=1):
+        numbers[n] = number
+    return numbers
+
+
+def _pickings(drafts: list[_Draft]) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """The WMS's picking ids (PICK, PACK, OUT) of each draft and their per-warehouse, per-type
+    sequence numbers (empty: the WMS never received it)."""
+    ids: list[tuple[int, ...]] = [()] * len(drafts)
+    numbers: list[tuple[int, ...]] = [()] * len(drafts)
+    sequence: Counter[tuple[str, str]] = Counter()
+    for k, n in enumerate(_arrival_order(drafts, K.WMS_CREATED)):
+        ids[n] = (3 * k + 1, 3 * k + 2, 3 * k + 3)
+        picked = []
+        for type_code in ("PICK", "PACK", "OUT"):
+            sequence[(drafts[n].warehouse, type_code)] += 1
+            picked.append(sequence[(drafts[n].warehouse, type_code)])
+        numbers[n] = tuple(picked)
+    return ids, numbers
+
+
 def _generate(rng: random.Random, count: int, as_of: int) -> list[Order]:
     customers = _customers(rng, max(24, count // 4))
     created = _creation_times(rng, count, as_of)
     ages = [as_of - moment for moment in created]
     stages = [draw_stage(rng, age) for age in ages]
     ensure_every_stage(rng, stages, ages)
-
-    stores = catalog.STORES
-    store_weights = [store.weight for store in stores]
-    drafts: list[dict[str, Any]] = []
-    for moment, stage in zip(created, stages, strict=True):
-        store = rng.choices(stores, store_weights)[0]
-        customer = rng.choice(customers[store.store_id])
-        if stage == "pickup_available":
-            method = "Pickup"
-        else:
-            method = rng.choices(("Standard", "Express", "Pickup"), (0.7, 0.2, 0.1))[0]
-        home = catalog.HOME_WAREHOUSE[store.region]
-        warehouse = home if rng.random() < 0.9 else ("WH2" if home == "WH1" else "WH1")
-        carrier = rng.choices(catalog.CARRIERS, catalog.CARRIER_WEIGHTS)[0]
-        steps = plan_steps(
-            rng,
-            stage,
-            moment,
-            as_of,
-            pickup=method == "Pickup",
-            express=method == "Express",
-            hubs=len(catalog.HUBS),
+    drafts = [
+        _draft(rng, stage, moment, as_of, customers)
+        for moment, stage in zip(created, stages, strict=True)
+    ]
+    fulfillment_numbers = _fulfillment_numbers(drafts)
+    picking_ids, picking_numbers = _pickings(drafts)
+    return [
+        Order(
+            order_id=str(FIRST_SALES_ORDER + n),
+            stage=d.stage,
+            created_at=from_epoch(d.steps[0].at),
+            store=d.store.store_id,
+            region=d.store.region,
+            customer=d.customer.customer_id,
+            customer_name=d.customer.name,
+            channel=d.channel,
+            ship_to_country=d.customer.place.country,
+            ship_to_region=d.customer.place.region,
+            ship_to_city=d.customer.place.city,
+            ship_to_zip=d.customer.place.zip,
+            warehouse=d.warehouse,
+            delivery_method=d.method,
+            carrier=d.carrier,
+            lines=d.lines,
+            steps=d.steps,
+            fulfillment_number=fulfillment_numbers[n],
+            picking_ids=picking_ids[n],
+            picking_numbers=picking_numbers[n],
+            tracker_id=d.tracker_id,
+            tracking_code=d.tracking_code,
+            signed_by=d.signed_by,
         )
-        signed = method == "Pickup" or rng.random() < 0.6
-        drafts.append(
-            {
-                "stage": stage,
-                "store": store,
-                "customer": customer,
-                "channel": "web" if rng.random() < 0.65 else "store",
-                "method": method,
-                "warehouse": warehouse,
-                "carrier": carrier,
-                "lines": _lines(rng, store.store_id),
-                "steps": steps,
-                "tracker_id": f"trk_{rng.getrandbits(128):032x}",
-                "tracking_code": _tracking_code(rng, carrier),
-                "signed_by": customer.name if signed else None,
-            }
-        )
-
-    # Ids the CRM and the WMS hand out in the order they receive work.
-    fulfillment_numbers = [0] * count
-    received = sorted(
-        (at, n) for n, d in enumerate(drafts) if (at := _first(d["steps"], K.CRM_DRAFT)) is not None
-    )
-    for number, (_, n) in enumerate(received, start=1):
-        fulfillment_numbers[n] = number
-    picking_ids: list[tuple[int, ...]] = [()] * count
-    picking_numbers: list[tuple[int, ...]] = [()] * count
-    sequence: Counter[tuple[str, str]] = Counter()
-    waves = sorted(
-        (at, n)
         for n, d in enumerate(drafts)
-        if (at := _first(d["steps"], K.WMS_CREATED)) is not None
-    )
-    for k, (_, n) in enumerate(waves):
-        picking_ids[n] = (3 * k + 1, 3 * k + 2, 3 * k + 3)
-        numbers = []
-        for type_code in ("PICK", "PACK", "OUT"):
-            sequence[(drafts[n]["warehouse"], type_code)] += 1
-            numbers.append(sequence[(drafts[n]["warehouse"], type_code)])
-        picking_numbers[n] = tuple(numbers)
-
-    orders = []
-    for n, d in enumerate(drafts):
-        customer, store = d["customer"], d["store"]
-        orders.append(
-            Order(
-                order_id=str(FIRST_SALES_ORDER + n),
-                stage=d["stage"],
-                created_at=from_epoch(d["steps"][0].at),
-                store=store.store_id,
-                region=store.region,
-                customer=customer.customer_id,
-                customer_name=customer.name,
-                channel=d["channel"],
-                ship_to_country=customer.place.country,
-                ship_to_region=customer.place.region,
-                ship_to_city=customer.place.city,
-                ship_to_zip=customer.place.zip,
-                warehouse=d["warehouse"],
-                delivery_method=d["method"],
-                carrier=d["carrier"],
-                lines=d["lines"],
-                steps=d["steps"],
-                fulfillment_number=fulfillment_numbers[n],
-                picking_ids=picking_ids[n],
-                picking_numbers=picking_numbers[n],
-                tracker_id=d["tracker_id"],
-                tracking_code=d["tracking_code"],
-                signed_by=d["signed_by"],
-            )
-        )
-    return orders
+    ]

@@ -89,13 +89,7 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
 #: Justified exceptions to the sizes: ``"<file>"`` or ``"<file>::<function>": reason``.
-SIZE_EXCEPTIONS: dict[str, str] = {
-    "sandbox/faults.py": "being split (issue 9)",
-    "connectors/airbyte_server.py": "being split (issue 9)",
-    "sandbox/scenario.py::_generate": "being split (issue 9)",
-    "ml/forecast.py::run_forecast": "being split (issue 9)",
-    "bench/ledger_append.py::run": "being split (issue 9)",
-}
+SIZE_EXCEPTIONS: dict[str, str] = {}
 
 
 def product_packages() -> tuple[str, ...]:

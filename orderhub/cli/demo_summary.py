@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from connectors.catalog import SYSTEMS
 from orderhub.sources import SOURCE_SYSTEMS
 
 
@@ -63,70 +64,75 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-def _table_exists(conn: psycopg.Connection, name: str) -> bool:
-    row = conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()
-    return bool(row and row[0])
+#: The columns of the latest forecast run the summary shows.
+_FORECAST_COLUMNS = (
+    "run_id",
+    "model_name",
+    "model_version",
+    "horizon_days",
+    "series",
+    "model_mae",
+    "baseline_mae",
+    "model_wape",
+    "baseline_wape",
+)
+
+
+def _rows(conn: psycopg.Connection, table: str, query: str) -> list[tuple[Any, ...]]:
+    """The rows ``query`` reads from ``table``; none while ``table`` does not exist."""
+    found = conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()
+    if not (found and found[0]):
+        return []
+    return conn.execute(query).fetchall()
+
+
+def _counts(conn: psycopg.Connection, table: str, column: str) -> dict[str, int]:
+    """Rows of ``table`` per value of ``column``, the most frequent first."""
+    query = f"select {column}, count(*) from {table} group by 1 order by 2 desc, 1"
+    return {value: int(n) for value, n in _rows(conn, table, query)}
 
 
 def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> DemoSummary:
     """Read the figures of the summary back from the warehouse."""
     summary = DemoSummary(success=success, failed_steps=failed_steps)
     with psycopg.connect(database_url) as conn:
-        for system, stream in (
-            ("erp", "sales_orders"),
-            ("crm", "fulfillment_orders"),
-            ("wms", "pickings"),
-            ("tms", "trackers"),
+        for system, connector in SYSTEMS.items():
+            tables = [f"{connector.raw_schema}.{stream.name}" for stream in connector.streams]
+            counts = [n for t in tables for (n,) in _rows(conn, t, f"select count(*) from {t}")]
+            if counts:
+                summary.records_per_system[system] = sum(int(n) for n in counts)
+        events = "marts.fct_order_status_events"
+        for system, n, orders in _rows(
+            conn,
+            events,
+            f"select source_system, count(*), count(distinct order_id) from {events} group by 1",
         ):
-            if _table_exists(conn, f"raw_{system}.{stream}"):
-                row = conn.execute(f"select count(*) from raw_{system}.{stream}").fetchone()
-                summary.records_per_system[system] = int(row[0]) if row else 0
-        if _table_exists(conn, "marts.fct_order_status_events"):
-            for system, events, orders in conn.execute(
-                "select source_system, count(*), count(distinct order_id)"
-                " from marts.fct_order_status_events group by 1"
-            ):
-                summary.events_per_system[system] = (int(events), int(orders))
-        if _table_exists(conn, "marts.fct_order_current_status"):
-            summary.orders_per_status = {
-                status: int(n)
-                for status, n in conn.execute(
-                    "select canonical_status, count(*) from marts.fct_order_current_status"
-                    " group by 1 order by 2 desc, 1"
-                )
-            }
-        if _table_exists(conn, "marts.fct_order_exceptions"):
-            summary.exceptions = {
-                kind: int(n)
-                for kind, n in conn.execute(
-                    "select exception_type, count(*) from marts.fct_order_exceptions"
-                    " group by 1 order by 2 desc, 1"
-                )
-            }
-        if _table_exists(conn, "marts.fct_unmapped_status_codes"):
-            summary.unmapped = [
-                f"system={system} field={field_name} code={code!r} (add it to the crosswalk)"
-                for system, field_name, code in conn.execute(
-                    "select source_system, source_field, source_code"
-                    " from marts.fct_unmapped_status_codes order by 1, 2, 3"
-                )
-            ]
-        if _table_exists(conn, "ml.forecast_runs"):
-            cur = conn.execute(
-                "select run_id, model_name, model_version, horizon_days, series, model_mae,"
-                " baseline_mae, model_wape, baseline_wape from ml.forecast_runs"
-                " order by created_at desc limit 1"
+            summary.events_per_system[system] = (int(n), int(orders))
+        summary.orders_per_status = _counts(
+            conn, "marts.fct_order_current_status", "canonical_status"
+        )
+        summary.exceptions = _counts(conn, "marts.fct_order_exceptions", "exception_type")
+        unmapped = "marts.fct_unmapped_status_codes"
+        summary.unmapped = [
+            f"system={system} field={field_name} code={code!r} (add it to the crosswalk)"
+            for system, field_name, code in _rows(
+                conn,
+                unmapped,
+                f"select source_system, source_field, source_code from {unmapped} order by 1, 2, 3",
             )
-            row = cur.fetchone()
-            if row:
-                names = [d.name for d in cur.description or []]
-                summary.forecast = dict(zip(names, row, strict=True))
-        if _table_exists(conn, "ledger.checkpoints"):
-            row = conn.execute(
-                "select tree_size, root_hash from ledger.checkpoints"
-                " order by tree_size desc limit 1"
-            ).fetchone()
-            if row:
-                root = row[1].hex() if isinstance(row[1], bytes | memoryview) else str(row[1])
-                summary.checkpoint = {"tree_size": int(row[0]), "root_hash": root}
+        ]
+        for row in _rows(
+            conn,
+            "ml.forecast_runs",
+            f"select {', '.join(_FORECAST_COLUMNS)} from ml.forecast_runs"
+            " order by created_at desc limit 1",
+        ):
+            summary.forecast = dict(zip(_FORECAST_COLUMNS, row, strict=True))
+        for tree_size, root in _rows(
+            conn,
+            "ledger.checkpoints",
+            "select tree_size, root_hash from ledger.checkpoints order by tree_size desc limit 1",
+        ):
+            root_hex = root.hex() if isinstance(root, bytes | memoryview) else str(root)
+            summary.checkpoint = {"tree_size": int(tree_size), "root_hash": root_hex}
     return summary

@@ -172,7 +172,7 @@ def register(subparsers: Any) -> None:
     sandbox.add_argument(
         "--faults",
         help="faults to inject, e.g. erp:429@3,crm:503=0.1,wms:expire@2 "
-        "(see sandbox/faults.py; default ORDERHUB_SANDBOX_FAULTS)",
+        "(see sandbox/faults/; default ORDERHUB_SANDBOX_FAULTS)",
     )
     sandbox.add_argument("--fault-seed", type=int, help="seed of probabilistic faults (default 7)")
     sandbox.set_defaults(func=_cmd_sandbox)

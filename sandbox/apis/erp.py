@@ -51,9 +51,13 @@ _ORDERBY = re.compile(
 )
 
 
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """An OData V2 error answer (``error.code``, ``error.message.value``)."""
+    return {"error": {"code": str(status), "message": {"lang": "en", "value": message}}}
+
+
 def _error(status: int, message: str) -> JSONResponse:
-    body = {"error": {"code": str(status), "message": {"lang": "en", "value": message}}}
-    return reply(body, status)
+    return reply(error_body(status, message), status)
 
 
 def _query(request: Request) -> tuple[str | tuple[str, str] | None, int, int, bool]:

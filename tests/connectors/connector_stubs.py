@@ -18,7 +18,7 @@ import rfc8785
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from connectors.airbyte_server import airbyte_raw_table
+from connectors.airbyte_config import airbyte_raw_table
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.sync import read_state

@@ -4,8 +4,7 @@ No Airbyte server runs here: :mod:`airbyte_stub` serves the endpoints ``deploy``
 their documented request and response shapes, and the ``airbyte-api`` SDK parses every answer
 with its own models. The tests check what reached the server, byte for byte where it matters:
 the manifests, each source's configuration (no key dropped, no other connector's type slipped
-in: docs/architecture.md, "Known traps in the stack"), the destination, the connections'
-streams.
+in: see ``connectors.airbyte_config``), the destination, the connections' streams.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import pytest
 from airbyte_api import models
 from airbyte_stub import AirbyteStub
 
-from connectors import airbyte_server
+from connectors import airbyte_client
 from connectors.airbyte_server import (
     DESTINATION_NAME,
     SOURCE_CONFIGURATIONS,
@@ -148,7 +147,7 @@ def test_deploy_again_finds_what_stands_on_later_list_pages(
     stub: AirbyteStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a workspace with more sources and connections than one list page holds
-    monkeypatch.setattr(airbyte_server, "LIST_PAGE", 3)
+    monkeypatch.setattr(airbyte_client, "LIST_PAGE", 3)
     first = deploy(server_for(stub), configs(), WAREHOUSE)
     second = deploy(server_for(stub), configs(), WAREHOUSE)
     assert all(d.created == () for d in second)

@@ -1,6 +1,6 @@
 """Each manifest validates against airbyte-cdk's declarative schema, carries the error handler
-the known traps of docs/architecture.md ask for, and answers spec/check/discover through
-``source-declarative-manifest`` (``read`` is what every sync test runs).
+of connectors/README.md ("What every manifest does on a fault"), and answers spec/check/discover
+through ``source-declarative-manifest`` (``read`` is what every sync test runs).
 """
 
 from __future__ import annotations

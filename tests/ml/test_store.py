@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pandas as pd
 import psycopg
 import pytest
+from forecast_runs import RUN
 
-from ml.store import RunRecord, ensure_schema, replace_forecasts
-
-RUN = RunRecord(
-    run_id="r1",
-    created_at=datetime(2026, 10, 1, tzinfo=UTC),
-    model_name="orderhub-demand",
-    model_version="1",
-    horizon_days=2,
-    series=2,
-    model_mae=1.0,
-    baseline_mae=2.0,
-    model_wape=0.1,
-    baseline_wape=0.2,
-    data_snapshot_hash="ab" * 32,
-)
+from ml.store import ensure_schema, replace_forecasts
 
 
 def _forecasts(value: float) -> pd.DataFrame:

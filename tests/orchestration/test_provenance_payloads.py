@@ -3,6 +3,8 @@ what the product's event kinds (orderhub.provenance) require."""
 
 from __future__ import annotations
 
+from forecast_runs import RUN
+
 from ledger.canonical import canonical_json
 from ml.forecast import ForecastResult
 from orchestration.provenance import model_training_event, validation_event
@@ -58,33 +60,22 @@ def test_validation_event_names_suite_version_result_and_each_expectation() -> N
 
 
 def test_model_training_event_names_run_data_snapshot_and_metrics() -> None:
-    result = ForecastResult(
-        run_id="5f2e",
-        model_name="demand_lightgbm",
-        model_version="3",
-        series=120,
-        horizon_days=14,
-        model_mae=2.45,
-        baseline_mae=3.1,
-        model_wape=0.21,
-        baseline_wape=0.27,
-        rows_written=1680,
-        data_snapshot_hash="sha256:aa11",
-    )
+    result = ForecastResult.of(RUN, rows_written=1680)
     event = model_training_event(result)
-    assert event["mlflow_run_id"] == "5f2e"
-    assert event["data_snapshot_hash"] == "sha256:aa11"
+    assert event["mlflow_run_id"] == "r1"
+    assert event["data_snapshot_hash"] == "ab" * 32
     assert event["metrics"] == {
-        "model_mae": 2.45,
-        "baseline_mae": 3.1,
-        "model_wape": 0.21,
-        "baseline_wape": 0.27,
+        "model_mae": 1.0,
+        "baseline_mae": 2.0,
+        "model_wape": 0.1,
+        "baseline_wape": 0.2,
     }
     assert (event["model_name"], event["model_version"], event["rows_written"]) == (
-        "demand_lightgbm",
-        "3",
+        "orderhub-demand",
+        "1",
         1680,
     )
+    assert (event["series"], event["horizon_days"]) == (2, 2)
     canonical_json(event)
     PROVENANCE_KINDS.check("model_training", event)
     assert set(event) == PROVENANCE_KINDS["model_training"]

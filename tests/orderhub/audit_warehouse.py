@@ -11,17 +11,16 @@ the home's log key and cosigned by the home's witness.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from connectors.catalog import SYSTEMS
-from connectors.loader import Batch, BatchResult, StreamLoader
+from connectors.loader import BatchResult
 from connectors.schema import ensure_schema
+from connectors.sync import load_records
 from ledger.keys import load_or_create_signer, public_key_path
 from ledger.log import ProvenanceLog
 from ledger.receipts import anchor_latest
@@ -99,23 +98,6 @@ class AuditWarehouse:
     log_key_file: Path
     witness_key: str
     batches: list[BatchResult]
-
-
-def load_batch(url: str, system: str, records: list[dict[str, Any]], cursor: str) -> BatchResult:
-    """Load ``records`` as one extraction batch of ``system``'s stream, with the real loader."""
-    spec = SYSTEMS[system]
-    stream = spec.streams[0]
-    started_at = datetime.now(UTC)
-    batch_id = f"{system}-{stream.name}-{started_at:%Y%m%dT%H%M%S%f}Z"
-    loader = StreamLoader(url, spec, stream, Batch(batch_id, system, stream.name, started_at, None))
-    try:
-        loader.open_batch()
-        for record in records:
-            loader.add(dict(record))
-        loader.commit({stream.cursor_field: cursor}, len(records))
-        return loader.succeed(time.monotonic(), time.monotonic())
-    finally:
-        loader.close()
 
 
 def _mapped(
@@ -210,9 +192,9 @@ def build(url: str, home: Path) -> AuditWarehouse:
         ensure_schema(conn)
         conn.commit()
     batches = [
-        load_batch(url, "erp", [ERP_V1, ERP_OTHER], "2026-10-01T08:00:00Z"),
-        load_batch(url, "tms", [TRACKER], "2026-10-04T16:05:09Z"),
-        load_batch(url, "erp", [ERP_V2], "2026-10-03T09:30:00Z"),
+        load_records(url, "erp", [ERP_V1, ERP_OTHER], "2026-10-01T08:00:00Z"),
+        load_records(url, "tms", [TRACKER], "2026-10-04T16:05:09Z"),
+        load_records(url, "erp", [ERP_V2], "2026-10-03T09:30:00Z"),
     ]
     key_file = settings.secrets_dir / SIGNING_KEY_FILE
     signer = load_or_create_signer(key_file, settings.ledger_origin)

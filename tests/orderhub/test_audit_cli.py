@@ -31,6 +31,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def traced(capsys: pytest.CaptureFixture[str], bundle: Path) -> Path:
+    """``bundle``, written by ``orderhub audit trace ORDER --out bundle`` (which must succeed)."""
+    code, out, err = run(capsys, "audit", "trace", ORDER, "--out", str(bundle))
+    assert code == 0, out + err
+    return bundle
+
+
 def test_trace_then_verify_offline(
     home: Path,
     audit_warehouse: AuditWarehouse,
@@ -38,9 +45,7 @@ def test_trace_then_verify_offline(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bundle = tmp_path / "bundle.json"
-    code, _, _ = run(capsys, "audit", "trace", ORDER, "--out", str(bundle))
-    assert code == 0
+    bundle = traced(capsys, tmp_path / "bundle.json")
     assert json.loads(bundle.read_text())["subject"] == {"order_id": ORDER}
 
     key_file = tmp_path / "log.pub"
@@ -70,8 +75,7 @@ def test_verify_names_the_first_failure(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bundle = tmp_path / "bundle.json"
-    assert run(capsys, "audit", "trace", ORDER, "--out", str(bundle))[0] == 0
+    bundle = traced(capsys, tmp_path / "bundle.json")
     document = json.loads(bundle.read_text())
     document["records"][1]["data"]["OverallSDProcessStatus"] = "A"
     bundle.write_text(json.dumps(document))
@@ -128,8 +132,7 @@ def test_consistency_between_two_checkpoints(
     from orderhub.provenance import PROVENANCE_KINDS
     from orderhub.settings import SIGNING_KEY_FILE
 
-    old_bundle = tmp_path / "old.json"
-    assert run(capsys, "audit", "trace", ORDER, "--out", str(old_bundle))[0] == 0
+    old_bundle = traced(capsys, tmp_path / "old.json")
     settings = audit_warehouse.settings
     signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
     origin = settings.ledger_origin

@@ -37,23 +37,22 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
+def _token(sandbox: SandboxServer, system: str, path: str, form: dict[str, str]) -> str:
+    """An access token from ``system``'s token endpoint at ``path`` for ``form``."""
+    response = httpx.post(sandbox.base_url(system) + path, data=form)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
 @pytest.fixture(scope="session")
 def crm_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
     """An access token from the CRM's token endpoint (Salesforce refresh-token flow)."""
-    response = httpx.post(
-        sandbox.base_url("crm") + "/services/oauth2/token",
-        data={"grant_type": "refresh_token", **credentials.for_system("crm")},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    form = {"grant_type": "refresh_token", **credentials.for_system("crm")}
+    return _token(sandbox, "crm", "/services/oauth2/token", form)
 
 
 @pytest.fixture(scope="session")
 def wms_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
     """An access token from the WMS's token endpoint (client-credentials flow)."""
-    response = httpx.post(
-        sandbox.base_url("wms") + "/api/v1/oauth/token",
-        data={"grant_type": "client_credentials", **credentials.for_system("wms")},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    form = {"grant_type": "client_credentials", **credentials.for_system("wms")}
+    return _token(sandbox, "wms", "/api/v1/oauth/token", form)

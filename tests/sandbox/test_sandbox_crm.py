@@ -6,6 +6,13 @@ import re
 
 import httpx
 import pytest
+from sandbox_paging import (
+    MAX_PAGES,
+    assert_every_record_once_in_order,
+    assert_served_from,
+    in_cursor_order,
+    nth_cursor,
+)
 
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
@@ -14,10 +21,9 @@ SOQL = (
     "SELECT Id, Status, OrderSummary.OrderNumber, LastModifiedDate FROM FulfillmentOrder{where} "
     "ORDER BY LastModifiedDate, Id"
 )
+CURSOR, KEY = "LastModifiedDate", "Id"
 
 pytestmark = pytest.mark.timeout(60)
-#: A walk that takes more pages than this is looping.
-MAX_PAGES = 500
 
 
 def auth(crm_token: str, batch: int | None = None) -> dict[str, str]:
@@ -57,10 +63,7 @@ def test_paging_walks_every_record_once_in_order(
     sandbox: SandboxServer, scenario: Scenario, crm_token: str, http: httpx.Client
 ) -> None:
     rows = walk(http, sandbox, auth(crm_token, 53), SOQL.format(where=""))
-    expected = sorted(
-        scenario.crm_fulfillment_orders(), key=lambda r: (r["LastModifiedDate"], r["Id"])
-    )
-    assert rows == expected
+    assert_every_record_once_in_order(rows, scenario.crm_fulfillment_orders(), CURSOR, KEY)
     assert rows[0]["attributes"]["type"] == "FulfillmentOrder"
 
 
@@ -77,17 +80,14 @@ def test_filter_is_inclusive(
     sandbox: SandboxServer, scenario: Scenario, crm_token: str, http: httpx.Client
 ) -> None:
     records = scenario.crm_fulfillment_orders()
-    since = sorted(r["LastModifiedDate"] for r in records)[300]
+    since = nth_cursor(records, CURSOR, 300)
     rows = walk(
         http,
         sandbox,
         auth(crm_token, 17),
         SOQL.format(where=f" WHERE LastModifiedDate >= {since}"),
     )
-    assert rows[0]["LastModifiedDate"] == since
-    assert sorted(r["Id"] for r in rows) == sorted(
-        r["Id"] for r in records if r["LastModifiedDate"] >= since
-    )
+    assert_served_from(rows, records, CURSOR, KEY, since)
 
 
 def test_multiline_lowercase_soql_is_understood(
@@ -170,9 +170,7 @@ def test_bad_locator_is_400(sandbox: SandboxServer, crm_token: str, http: httpx.
 def test_keyset_query_with_limit(
     sandbox: SandboxServer, scenario: Scenario, crm_token: str, http: httpx.Client
 ) -> None:
-    ordered = sorted(
-        scenario.crm_fulfillment_orders(), key=lambda r: (r["LastModifiedDate"], r["Id"])
-    )
+    ordered = in_cursor_order(scenario.crm_fulfillment_orders(), CURSOR, KEY)
     pivot = ordered[100]
     at, key = pivot["LastModifiedDate"], pivot["Id"]
     soql = (

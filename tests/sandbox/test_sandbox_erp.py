@@ -6,16 +6,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sandbox_paging import (
+    MAX_PAGES,
+    assert_every_record_once_in_order,
+    assert_served_from,
+    in_cursor_order,
+    nth_cursor,
+)
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
 
 PATH = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
+CURSOR, KEY = "LastChangeDateTime", "SalesOrder"
 
 pytestmark = pytest.mark.timeout(60)
-#: A walk that takes more pages than this is looping.
-MAX_PAGES = 500
 
 
 def url(sandbox: SandboxServer) -> str:
@@ -45,18 +51,15 @@ def test_paging_walks_every_record_once_in_order(
         credentials.erp_api_key,
         **{"$format": "json", "$top": "37", "$orderby": "LastChangeDateTime", "$expand": "to_Item"},
     )
-    expected = sorted(
-        scenario.erp_sales_orders(), key=lambda r: (r["LastChangeDateTime"], r["SalesOrder"])
-    )
-    assert rows == expected
-    assert len({r["SalesOrder"] for r in rows}) == len(scenario)
+    assert_every_record_once_in_order(rows, scenario.erp_sales_orders(), CURSOR, KEY)
+    assert len(rows) == len(scenario)
 
 
 def test_filter_is_inclusive_and_next_keeps_it(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
     records = scenario.erp_sales_orders()
-    since = sorted(r["LastChangeDateTime"] for r in records)[len(records) // 2]
+    since = nth_cursor(records, CURSOR, len(records) // 2)
     condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
     rows = walk(
         http,
@@ -64,10 +67,7 @@ def test_filter_is_inclusive_and_next_keeps_it(
         credentials.erp_api_key,
         **{"$filter": condition, "$top": "10", "$expand": "to_Item"},
     )
-    assert rows[0]["LastChangeDateTime"] == since
-    assert sorted(r["SalesOrder"] for r in rows) == sorted(
-        r["SalesOrder"] for r in records if r["LastChangeDateTime"] >= since
-    )
+    assert_served_from(rows, records, CURSOR, KEY, since)
     # an offset or a fraction of a second means the same instants
     later = walk(
         http,
@@ -163,9 +163,7 @@ def test_top_1000_is_allowed(
 def test_keyset_filter_pages_after_a_position(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
-    ordered = sorted(
-        scenario.erp_sales_orders(), key=lambda r: (r["LastChangeDateTime"], r["SalesOrder"])
-    )
+    ordered = in_cursor_order(scenario.erp_sales_orders(), CURSOR, KEY)
     pivot = ordered[150]
     at, key = pivot["LastChangeDateTime"], pivot["SalesOrder"]
     condition = (

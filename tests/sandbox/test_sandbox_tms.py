@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sandbox_paging import (
+    MAX_PAGES,
+    assert_every_record_once_in_order,
+    assert_served_from,
+    nth_cursor,
+)
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
-#: A walk that takes more pages than this is looping.
-MAX_PAGES = 500
+CURSOR, KEY = "updated_at", "id"
 
 
 def walk(http: httpx.Client, sandbox: SandboxServer, key: str, **params: str) -> list[dict]:
@@ -35,9 +40,7 @@ def test_paging_walks_every_record_once_in_order(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
     rows = walk(http, sandbox, credentials.tms_api_key, page_size="29")
-    expected = sorted(scenario.tms_trackers(), key=lambda r: (r["updated_at"], r["id"]))
-    assert rows == expected
-    assert len({r["id"] for r in rows}) == len(rows)
+    assert_every_record_once_in_order(rows, scenario.tms_trackers(), CURSOR, KEY)
 
 
 def test_page_sizes(
@@ -53,12 +56,9 @@ def test_updated_at_min_is_inclusive(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
     records = scenario.tms_trackers()
-    since = sorted(r["updated_at"] for r in records)[250]
+    since = nth_cursor(records, CURSOR, 250)
     rows = walk(http, sandbox, credentials.tms_api_key, updated_at_min=since, page_size="7")
-    assert rows[0]["updated_at"] == since
-    assert sorted(r["id"] for r in rows) == sorted(
-        r["id"] for r in records if r["updated_at"] >= since
-    )
+    assert_served_from(rows, records, CURSOR, KEY, since)
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sandbox_paging import (
+    MAX_PAGES,
+    assert_every_record_once_in_order,
+    assert_served_from,
+    nth_cursor,
+)
 
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
-#: A walk that takes more pages than this is looping.
-MAX_PAGES = 500
+CURSOR, KEY = "write_date", "id"
 
 
 def walk(http: httpx.Client, sandbox: SandboxServer, token: str, **params: str) -> list[dict]:
@@ -37,9 +42,7 @@ def test_paging_walks_every_record_once_in_order(
     sandbox: SandboxServer, scenario: Scenario, wms_token: str, http: httpx.Client
 ) -> None:
     rows = walk(http, sandbox, wms_token, limit="97")
-    expected = sorted(scenario.wms_pickings(), key=lambda r: (r["write_date"], r["id"]))
-    assert rows == expected
-    assert len({r["id"] for r in rows}) == len(rows)
+    assert_every_record_once_in_order(rows, scenario.wms_pickings(), CURSOR, KEY)
 
 
 def test_default_limit_is_100_and_500_is_allowed(
@@ -55,12 +58,9 @@ def test_updated_since_is_inclusive(
     sandbox: SandboxServer, scenario: Scenario, wms_token: str, http: httpx.Client
 ) -> None:
     records = scenario.wms_pickings()
-    since = sorted(r["write_date"] for r in records)[700]
+    since = nth_cursor(records, CURSOR, 700)
     rows = walk(http, sandbox, wms_token, updated_since=since, limit="50")
-    assert rows[0]["write_date"] == since
-    assert sorted(r["id"] for r in rows) == sorted(
-        r["id"] for r in records if r["write_date"] >= since
-    )
+    assert_served_from(rows, records, CURSOR, KEY, since)
 
 
 @pytest.mark.parametrize(
