@@ -1,7 +1,7 @@
 """The builds the dbt project's tests read, each built once per test session (a few
 seconds each) and shared by the test modules, one per model family:
 
-- ``main_build``: the nine orders of ``dbt_records.main_batches()``, a full build; it
+- ``main_build``: the nine orders of ``dbt_scenarios.main_batches()``, a full build; it
   must pass, unit tests included.
 - ``incremental``: the same records in two deliveries, built after each (incremental
   runs), then once more with nothing new.
@@ -25,7 +25,8 @@ from dbt_builds import (
     database,
     load,
 )
-from dbt_records import UNKNOWN_ROW, at, main_batches, unknown_batches
+from dbt_records import at
+from dbt_scenarios import UNKNOWN_ROW, main_batches, unknown_batches
 
 from orderhub.crosswalk import crosswalk_version
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dbt_builds import Build
-from dbt_records import EXPECTED_STATUS, at
+from dbt_records import at
+from dbt_scenarios import EXPECTED_STATUS
 
 
 def test_current_status_per_order(main_build: Build) -> None:
