@@ -2,14 +2,16 @@
 
     Every incremental mart stores two columns:
       built_at        the run_started_at of the dbt invocation that (re)derived the row;
-      inputs_version  md5 over the model's own SQL and the seeds the row was derived with.
+      inputs_version  md5 over the model's own SQL (with the ephemeral models compiled into
+                      it) and the seeds the row was derived with.
     A run is "full" when the table is new, lacks those columns, or was built by other SQL
     or with other seeds (a changed model, crosswalk, precedence, SLA or location re-derives
     history; a per-order mart downstream then rebuilds every order whose events or
     upstream per-order rows were re-derived); else it is "incremental" from a watermark,
     the latest built_at in the table.
 
-    A model declares its bookkeeping once, as a dict it passes to config(meta=...):
+    A model declares its bookkeeping once, as a dict it passes to config(meta=...) (a
+    per-order mart through per_order_mart()):
       fingerprint_seeds  the seeds in its inputs_version;
       per_order          true for a per-order mart (order_id, built_at; the pre-hook
                          delete_orders_to_rebuild() and orders_to_rebuild());
@@ -20,11 +22,45 @@
     yet and its ref() calls declare the seeds as dependencies. -#}
 
 
-{#- SQL expression: md5 over the model's SQL (as written, before Jinja) and the content of
-    the named seeds (each seed's rows as text, sorted), so that a change to the model or to
-    one of them changes the fingerprint. -#}
+{#- The config of a per-order incremental mart (materialized incremental, strategy append):
+    its bookkeeping as meta (per_order set), the pre-hook that deletes the orders a run
+    rebuilds, and its indexes plus the one on built_at the watermark reads. -#}
+{% macro per_order_mart(bookkeeping, indexes) -%}
+    {%- set meta = {'per_order': true} -%}
+    {%- do meta.update(bookkeeping) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        meta=meta,
+        pre_hook="{{ delete_orders_to_rebuild() }}",
+        indexes=indexes + [{'columns': ['built_at']}],
+    ) }}
+{%- endmacro %}
+
+
+{#- The model's SQL as written (before Jinja), followed by the SQL of the ephemeral models
+    it selects from: they are compiled into it, so they are part of its own SQL. -#}
+{% macro own_sql() %}
+    {%- set parts = [model.raw_code] -%}
+    {#- (a unit test runs the model with no graph: fixtures stand for what it selects from) #}
+    {%- if execute and graph.nodes is defined -%}
+        {%- for unique_id in model.depends_on.nodes | sort -%}
+            {%- set node = graph.nodes.get(unique_id) -%}
+            {%- if node and node.config.materialized == 'ephemeral' -%}
+                {%- do parts.append(node.raw_code) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(parts | join('\n')) }}
+{% endmacro %}
+
+
+{#- SQL expression: md5 over the model's own SQL (own_sql()) and the content of the named
+    seeds (each seed's rows as text, sorted), so that a change to the model, to an ephemeral
+    model compiled into it or to one of the seeds changes the fingerprint. -#}
 {% macro inputs_fingerprint(seed_names) -%}
-    md5(concat_ws('|', 'inputs', '{{ local_md5(model.raw_code) }}'
+    md5(concat_ws('|', 'inputs', '{{ local_md5(own_sql()) }}'
     {%- for name in seed_names %},
         (
             select md5(coalesce(string_agg(seed_row::text, E'\n' order by seed_row::text), ''))
@@ -38,6 +74,14 @@
 {#- The build stamp of this invocation, as a timestamptz literal. -#}
 {% macro build_stamp() -%}
     cast('{{ run_started_at.isoformat() }}' as timestamptz)
+{%- endmacro %}
+
+
+{#- The bookkeeping columns of an incremental mart's rows, as a select list: built_at and
+    inputs_version (over the model's own SQL and `seed_names`). -#}
+{% macro bookkeeping_columns(seed_names) -%}
+    {{ build_stamp() }} as built_at,
+        {{ inputs_fingerprint(seed_names) }} as inputs_version
 {%- endmacro %}
 
 
@@ -104,6 +148,26 @@
 {%- endmacro %}
 
 
+{#- A SQL condition on order_id that keeps the orders a per-order mart (re)builds in this
+    run: true in a full run; in an incremental run the ids of orders_to_rebuild(), read
+    once at compile time and written as literals (false when there are none), which
+    PostgreSQL pushes through views, ephemeral models and their windows and groups down to
+    the marts' order_id indexes (a subquery would stop at the first group or window). -#}
+{% macro rebuilt_orders_condition(state) -%}
+    {%- if state.mode != 'incremental' -%}
+        true
+    {%- else -%}
+        {%- set found = run_query(orders_to_rebuild(state) ~ '\n    order by 1') -%}
+        {%- set ids = found.columns[0].values() | reject('none') | list -%}
+        {%- if ids -%}
+            order_id in ({{ text_literals(ids) }})
+        {%- else -%}
+            false
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- pre_hook of a per-order incremental mart (materialized incremental, strategy append):
     removes the rows the run is about to rebuild - every row in a full run on an existing
     table, the rebuilt orders' rows in an incremental run - so that an order whose
@@ -163,9 +227,7 @@
     {%- for system, keys in changed.items() %}
         {% if not loop.first %}or {% endif -%}
         (source_system = '{{ system }}' and
-        {%- if keys %} source_record_key in (
-            {%- for key in keys %}'{{ key | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-        ))
+        {%- if keys %} source_record_key in ({{ text_literals(keys) }}))
         {%- else %} false)
         {%- endif %}
     {%- endfor %}

@@ -55,11 +55,6 @@
 {% endmacro %}
 
 
-{%- macro _order_tag_literal(text) -%}
-    '{{ text | string | replace("'", "''") }}'
-{%- endmacro -%}
-
-
 {#- One condition as SQL over the attributes relation. -#}
 {% macro order_tag_condition(rule) -%}
     {%- set attributes = order_tag_rule_attributes() -%}
@@ -84,13 +79,11 @@
         coalesce({{ column }} {{ operators[rule.operator] }} {{ value | trim }}, false)
     {%- elif kind == 'text' -%}
         {%- if rule.operator == 'eq' -%}
-            coalesce({{ column }} = {{ _order_tag_literal(value | trim) }}, false)
+            coalesce({{ column }} = {{ text_literal(value | trim) }}, false)
         {%- elif rule.operator == 'neq' -%}
-            {{ column }} is distinct from {{ _order_tag_literal(value | trim) }}
+            {{ column }} is distinct from {{ text_literal(value | trim) }}
         {%- elif rule.operator in ('in', 'not_in') -%}
-            {%- set listed -%}
-                {%- for item in values %}{{ _order_tag_literal(item) }}{% if not loop.last %}, {% endif %}{% endfor -%}
-            {%- endset -%}
+            {%- set listed = text_literals(values) -%}
             {%- if rule.operator == 'in' -%}
                 coalesce({{ column }} in ({{ listed }}), false)
             {%- else -%}
@@ -101,9 +94,7 @@
                 ~ "' does not apply to text; use eq, neq, in or not_in") }}
         {%- endif -%}
     {%- else -%}
-        {%- set listed -%}
-            {%- for item in values %}{{ _order_tag_literal(item) }}{% if not loop.last %}, {% endif %}{% endfor -%}
-        {%- endset -%}
+        {%- set listed = text_literals(values) -%}
         {%- if rule.operator == 'contains' -%}
             coalesce({{ column }} && cast(array[{{ listed }}] as text[]), false)
         {%- elif rule.operator == 'not_contains' -%}
@@ -146,8 +137,8 @@
     {%- set conditions = by_rule[rule_id] %}
     select
         order_id,
-        {{ _order_tag_literal(conditions[0].tag) }} as tag,
-        {{ _order_tag_literal(rule_id) }} as rule_id
+        {{ text_literal(conditions[0].tag) }} as tag,
+        {{ text_literal(rule_id) }} as rule_id
     from {{ relation }}
     where
         {%- for condition in conditions %}

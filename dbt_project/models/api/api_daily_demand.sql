@@ -1,24 +1,2 @@
-with
-
-demand as (
-
-    select * from {{ ref('fct_daily_demand') }}
-
-),
-
-final as (
-
-    select
-        sku,
-        store_id,
-        region,
-        demand_date,
-        units,
-        orders,
-        net_amount
-
-    from demand
-
-)
-
-select * from final
+-- GET /daily_demand: the columns _api__models.yml documents, of fct_daily_demand.
+{{ api_view(ref('fct_daily_demand')) }}

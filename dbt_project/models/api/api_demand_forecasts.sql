@@ -1,26 +1,2 @@
-with
-
-forecasts as (
-
-    select * from {{ source('ml', 'demand_forecasts') }}
-
-),
-
-final as (
-
-    select
-        sku,
-        store_id,
-        region,
-        forecast_date,
-        units_forecast,
-        model_name,
-        model_version,
-        run_id,
-        created_at
-
-    from forecasts
-
-)
-
-select * from final
+-- GET /demand_forecasts: the columns _api__models.yml documents, of ml.demand_forecasts.
+{{ api_view(source('ml', 'demand_forecasts')) }}

@@ -1,21 +1,2 @@
-with
-
-checkpoints as (
-
-    select * from {{ source('ledger', 'checkpoints') }}
-
-),
-
-final as (
-
-    select
-        tree_size,
-        root_hash,
-        note,
-        created_at
-
-    from checkpoints
-
-)
-
-select * from final
+-- GET /ledger_checkpoints: the columns _api__models.yml documents, of ledger.checkpoints.
+{{ api_view(source('ledger', 'checkpoints')) }}

@@ -1,21 +1,2 @@
-with
-
-tags as (
-
-    select * from {{ ref('fct_order_tags') }}
-
-),
-
-final as (
-
-    select
-        order_id,
-        tag,
-        rule_ids,
-        rules_version
-
-    from tags
-
-)
-
-select * from final
+-- GET /order_tags: the columns _api__models.yml documents, of fct_order_tags.
+{{ api_view(ref('fct_order_tags')) }}

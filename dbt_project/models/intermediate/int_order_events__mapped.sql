@@ -1,4 +1,4 @@
--- Each observation with its canonical meaning. A code that is not in the crosswalk
+-- Each observation with its id and canonical meaning. A code that is not in the crosswalk
 -- is kept with is_mapped = false (and null canonical columns), never guessed. Codes
 -- with a payment_state (web shop financial status) live on the payment axis: they
 -- never decide the lifecycle status on their own (see fct_order_timeline).
@@ -31,16 +31,21 @@ crosswalk_version as (
 mapped as (
 
     select
+        -- the event's stable id (fct_order_status_events keeps it; the audit recomputes
+        -- events through this view and compares)
+        md5(concat_ws(
+            '|',
+            events.source_system,
+            events.source_record_key,
+            events.source_field,
+            coalesce(events.source_code, ''),
+            {{ iso_utc('events.event_time') }}
+        )) as event_id,
         events.order_id,
         events.source_system,
         events.source_field,
         events.source_code,
-        crosswalk.canonical_status,
-        crosswalk.cbv_biz_step,
-        crosswalk.cbv_disposition,
-        crosswalk.lifecycle_rank,
-        crosswalk.is_terminal,
-        crosswalk.payment_state,
+        {{ crosswalk_attributes('crosswalk') }},
         crosswalk.source_code is not null as is_mapped,
         coalesce(precedence.precedence, 99) as source_precedence,
         case

@@ -1,9 +1,10 @@
--- Every status observation of every system, one shape. ERP, CRM and WMS records are
--- state snapshots: a version that repeats the previous version's code for the same
--- field (in event-time order) observes the same event again and is left out, so an
--- event is the moment a code appeared. TMS tracking details are events already.
--- Windows are partitioned by (source_system, source_record_key) so that a filter on
--- those columns (the incremental fct_order_status_events) reaches the raw tables.
+-- Every status observation of every system, one shape (macro order_event_observation).
+-- ERP, CRM and WMS records are state snapshots: a version that repeats the previous
+-- version's code for the same field (in event-time order) observes the same event again
+-- and is left out, so an event is the moment a code appeared. TMS tracking details are
+-- events already. Windows are partitioned by (source_system, source_record_key) so that
+-- a filter on those columns (the incremental fct_order_status_events) reaches the raw
+-- tables.
 with
 
 erp_orders as (
@@ -30,23 +31,13 @@ tms_tracking_events as (
 
 ),
 
-erp_observations as (
+erp_status_fields as (
 
+    -- one row per status field of each version
     select
-        erp_orders.order_id,
-        'erp' as source_system,
+        erp_orders.*,
         status_fields.source_field,
-        status_fields.source_code,
-        erp_orders.changed_at as event_time,
-        erp_orders.store_id as node,
-        'store' as node_type,
-        cast(null as text) as node_region,
-        cast(null as text) as node_country,
-        cast(null as text) as event_message,
-        erp_orders.record_key as source_record_key,
-        erp_orders.content_hash,
-        erp_orders.batch_id,
-        erp_orders.extracted_at
+        status_fields.source_code
 
     from erp_orders
     cross join lateral (
@@ -62,23 +53,31 @@ erp_observations as (
 
 ),
 
+erp_observations as (
+
+    select
+        {{ order_event_observation({
+            'source_system': "'erp'",
+            'event_time': 'changed_at',
+            'node': 'store_id',
+            'node_type': "'store'",
+        }) }}
+
+    from erp_status_fields
+
+),
+
 crm_observations as (
 
     select
-        order_id,
-        'crm' as source_system,
-        'FulfillmentOrder.Status' as source_field,
-        status as source_code,
-        changed_at as event_time,
-        fulfilled_from_location as node,
-        'warehouse' as node_type,
-        cast(null as text) as node_region,
-        cast(null as text) as node_country,
-        cast(null as text) as event_message,
-        record_key as source_record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        {{ order_event_observation({
+            'source_system': "'crm'",
+            'source_field': "'FulfillmentOrder.Status'",
+            'source_code': 'status',
+            'event_time': 'changed_at',
+            'node': 'fulfilled_from_location',
+            'node_type': "'warehouse'",
+        }) }}
 
     from crm_fulfillment_orders
 
@@ -87,20 +86,14 @@ crm_observations as (
 wms_observations as (
 
     select
-        order_id,
-        'wms' as source_system,
-        picking_type_code || '.state' as source_field,
-        state as source_code,
-        changed_at as event_time,
-        warehouse as node,
-        'warehouse' as node_type,
-        cast(null as text) as node_region,
-        cast(null as text) as node_country,
-        cast(null as text) as event_message,
-        record_key as source_record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        {{ order_event_observation({
+            'source_system': "'wms'",
+            'source_field': "picking_type_code || '.state'",
+            'source_code': 'state',
+            'event_time': 'changed_at',
+            'node': 'warehouse',
+            'node_type': "'warehouse'",
+        }) }}
 
     from wms_pickings
 
@@ -129,49 +122,41 @@ snapshot_changes as (
 
 ),
 
-tms_observations as (
+tms_scans as (
 
     select
-        order_id,
-        'tms' as source_system,
-        'tracker.status' as source_field,
-        status as source_code,
-        event_time,
-        city as node,
-        -- a scan at a carrier facility (hub) or anywhere else the carrier reports from
+        *,
+        -- a scan at a carrier facility (hub), or anywhere else the carrier reports from
         case
             when status_detail like '%facility%' then 'carrier_hub'
             else 'carrier_location'
-        end as node_type,
-        state as node_region,
-        country as node_country,
-        message as event_message,
-        record_key as source_record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        end as node_type
 
     from tms_tracking_events
+
+),
+
+tms_observations as (
+
+    select
+        {{ order_event_observation({
+            'source_system': "'tms'",
+            'source_field': "'tracker.status'",
+            'source_code': 'status',
+            'node': 'city',
+            'node_region': 'state',
+            'node_country': 'country',
+            'event_message': 'message',
+        }) }}
+
+    from tms_scans
 
 ),
 
 unioned as (
 
     select
-        order_id,
-        source_system,
-        source_field,
-        source_code,
-        event_time,
-        node,
-        node_type,
-        node_region,
-        node_country,
-        event_message,
-        source_record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        {{ order_event_observation() }}
 
     from snapshot_changes
     where previous_code is distinct from source_code

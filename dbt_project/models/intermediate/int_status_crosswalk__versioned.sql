@@ -20,12 +20,7 @@ serialized as (
             source_system,
             source_field,
             source_code,
-            canonical_status,
-            cbv_biz_step,
-            cbv_disposition,
-            lifecycle_rank,
-            is_terminal,
-            payment_state,
+            {{ crosswalk_attributes() }},
             notes
         )::text as row_text
 
@@ -61,12 +56,7 @@ final as (
         crosswalk.source_system,
         crosswalk.source_field,
         crosswalk.source_code,
-        crosswalk.canonical_status,
-        crosswalk.cbv_biz_step,
-        crosswalk.cbv_disposition,
-        crosswalk.lifecycle_rank,
-        crosswalk.is_terminal,
-        crosswalk.payment_state,
+        {{ crosswalk_attributes('crosswalk') }},
         crosswalk.notes,
         versioned.crosswalk_version
 

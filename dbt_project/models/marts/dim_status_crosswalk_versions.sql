@@ -27,12 +27,7 @@ final as (
         source_system,
         source_field,
         source_code,
-        canonical_status,
-        cbv_biz_step,
-        cbv_disposition,
-        lifecycle_rank,
-        is_terminal,
-        payment_state,
+        {{ crosswalk_attributes() }},
         notes,
         {{ build_stamp() }} as first_built_at
 

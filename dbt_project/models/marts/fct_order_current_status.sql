@@ -1,16 +1,8 @@
-{%- set bookkeeping = {'fingerprint_seeds': [], 'per_order': true} -%}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    meta=bookkeeping,
-    pre_hook="{{ delete_orders_to_rebuild() }}",
-    indexes=[
-        {'columns': ['order_id'], 'unique': true},
-        {'columns': ['canonical_status', 'updated_at']},
-        {'columns': ['built_at']},
-    ],
-) }}
+{%- set bookkeeping = {'fingerprint_seeds': []} -%}
+{{ per_order_mart(bookkeeping, indexes=[
+    {'columns': ['order_id'], 'unique': true},
+    {'columns': ['canonical_status', 'updated_at']},
+]) }}
 
 -- One row per ERP order: its status is the canonical status of the step of its timeline
 -- that decides (fct_order_timeline: event time, never arrival; ties by status precedence,
@@ -25,9 +17,7 @@ orders as (
 
     select * from {{ ref('stg_erp__sales_orders') }}
     where is_latest_version
-    {%- if state.mode == 'incremental' %}
-        and order_id in ({{ orders_to_rebuild(state) }})
-    {%- endif %}
+        and {{ rebuilt_orders_condition(state) }}
 
 ),
 
@@ -167,8 +157,7 @@ final as (
         coalesce(step_counts.regression_count, 0) as regression_count,
 
         ---------- build bookkeeping
-        {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
+        {{ bookkeeping_columns(bookkeeping.fingerprint_seeds) }}
 
     from orders
     left join deciding_steps

@@ -36,25 +36,11 @@ mapped_events as (
 
 ),
 
-identified as (
-
-    select
-        md5(concat_ws(
-            '|',
-            source_system,
-            source_record_key,
-            source_field,
-            coalesce(source_code, ''),
-            {{ iso_utc('event_time') }}
-        )) as event_id,
-        *
-
-    from mapped_events
-
-),
-
 deduplicated as (
 
+    -- observations with one id (same system, record, field, code and time, such as two
+    -- tracking details that differ only in their status detail) are one event: the
+    -- first sighting stays
     select
         *,
         row_number() over (
@@ -62,7 +48,7 @@ deduplicated as (
             order by extracted_at, content_hash
         ) as nth_sighting
 
-    from identified
+    from mapped_events
 
 ),
 
@@ -80,12 +66,7 @@ final as (
         source_code,
 
         ---------- canonical meaning
-        canonical_status,
-        cbv_biz_step,
-        cbv_disposition,
-        lifecycle_rank,
-        is_terminal,
-        payment_state,
+        {{ crosswalk_attributes() }},
         is_mapped,
         source_precedence,
         status_precedence,
@@ -106,8 +87,7 @@ final as (
         extracted_at as source_extracted_at,
 
         ---------- build bookkeeping
-        {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
+        {{ bookkeeping_columns(bookkeeping.fingerprint_seeds) }}
 
     from deduplicated
     where nth_sighting = 1

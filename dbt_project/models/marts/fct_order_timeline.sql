@@ -1,16 +1,8 @@
-{%- set bookkeeping = {'fingerprint_seeds': ['locations'], 'per_order': true} -%}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    meta=bookkeeping,
-    pre_hook="{{ delete_orders_to_rebuild() }}",
-    indexes=[
-        {'columns': ['order_id', 'step_number'], 'unique': true},
-        {'columns': ['event_id'], 'unique': true},
-        {'columns': ['built_at']},
-    ],
-) }}
+{%- set bookkeeping = {'fingerprint_seeds': ['locations']} -%}
+{{ per_order_mart(bookkeeping, indexes=[
+    {'columns': ['order_id', 'step_number'], 'unique': true},
+    {'columns': ['event_id'], 'unique': true},
+]) }}
 
 -- Every canonical (mapped) event of an order in the order it happened, with the node
 -- where it happened, and which step decides the order's current status:
@@ -32,9 +24,7 @@ events as (
     select * from {{ ref('fct_order_status_events') }}
     where is_mapped
         and order_id is not null
-    {%- if state.mode == 'incremental' %}
-        and order_id in ({{ orders_to_rebuild(state) }})
-    {%- endif %}
+        and {{ rebuilt_orders_condition(state) }}
 
 ),
 
@@ -193,8 +183,7 @@ final as (
         stepped.crosswalk_version,
 
         ---------- build bookkeeping
-        {{ build_stamp() }} as built_at,
-        {{ inputs_fingerprint(bookkeeping.fingerprint_seeds) }} as inputs_version
+        {{ bookkeeping_columns(bookkeeping.fingerprint_seeds) }}
 
     from stepped
     left join deciding_steps

@@ -26,10 +26,7 @@ renamed as (
         cast(data ->> 'LastModifiedDate' as timestamptz) as changed_at,
 
         ---------- provenance
-        record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        {{ raw_provenance() }}
 
     from source
 

@@ -17,10 +17,7 @@ unnested as (
 
     from latest_orders
     cross join lateral jsonb_array_elements(
-        case
-            when jsonb_typeof(latest_orders.items) = 'array' then latest_orders.items
-            else '[]'::jsonb
-        end
+        {{ jsonb_array_or_empty('latest_orders.items') }}
     ) as item
 
 ),

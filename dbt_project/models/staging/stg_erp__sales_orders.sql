@@ -31,18 +31,9 @@ renamed as (
 
         ---------- status codes (text, as sent; an empty or missing SD status is BLANK,
         ---------- SAP's "not relevant"; the web shop's financial status is null when empty)
-        coalesce(
-            nullif(data ->> 'OverallSDProcessStatus', ''),
-            'BLANK'
-        ) as overall_sd_process_status,
-        coalesce(
-            nullif(data ->> 'OverallTotalDeliveryStatus', ''),
-            'BLANK'
-        ) as overall_total_delivery_status,
-        coalesce(
-            nullif(data ->> 'OverallSDDocumentRejectionSts', ''),
-            'BLANK'
-        ) as overall_sd_document_rejection_status,
+        {{ sap_status('OverallSDProcessStatus') }} as overall_sd_process_status,
+        {{ sap_status('OverallTotalDeliveryStatus') }} as overall_total_delivery_status,
+        {{ sap_status('OverallSDDocumentRejectionSts') }} as overall_sd_document_rejection_status,
         nullif(data ->> 'YY1_ShopFinancialStatus_SDH', '') as shop_financial_status,
 
         ---------- numerics
@@ -53,10 +44,7 @@ renamed as (
         cast(data ->> 'LastChangeDateTime' as timestamptz) as changed_at,
 
         ---------- provenance
-        record_key,
-        content_hash,
-        batch_id,
-        extracted_at,
+        {{ raw_provenance() }},
 
         ---------- the raw items of this version, unnested in stg_erp__sales_order_items
         data -> 'to_Item' -> 'results' as items

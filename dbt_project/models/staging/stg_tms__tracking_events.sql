@@ -11,20 +11,13 @@ source as (
 details as (
 
     select
-        source.record_key,
-        source.content_hash,
-        source.batch_id,
-        source.extracted_at,
+        {{ raw_provenance('source') }},
         source.data as tracker,
         detail.value as detail
 
     from source
     cross join lateral jsonb_array_elements(
-        case
-            when jsonb_typeof(source.data -> 'tracking_details') = 'array'
-                then source.data -> 'tracking_details'
-            else '[]'::jsonb
-        end
+        {{ jsonb_array_or_empty("source.data -> 'tracking_details'") }}
     ) as detail
 
 ),
@@ -53,10 +46,7 @@ renamed as (
         cast(detail ->> 'datetime' as timestamptz) as event_time,
 
         ---------- provenance
-        record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        {{ raw_provenance() }}
 
     from details
 
@@ -104,10 +94,7 @@ final as (
         country,
         zip,
         event_time,
-        record_key,
-        content_hash,
-        batch_id,
-        extracted_at
+        {{ raw_provenance() }}
 
     from deduplicated
     where nth_sighting = 1

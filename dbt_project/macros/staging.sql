@@ -1,0 +1,26 @@
+{#- Staging helpers: the few expressions every raw record's staging repeats. -#}
+
+
+{#- The loader's provenance columns of a raw record version (docs/sources.md), as a
+    select list, qualified by `relation` when one is given. -#}
+{% macro raw_provenance(relation=none) -%}
+    {{ select_list(['record_key', 'content_hash', 'batch_id', 'extracted_at'], relation) }}
+{%- endmacro %}
+
+
+{#- A jsonb value that should be an array (a record's lines, a tracker's details), as an
+    array: anything else (missing, null, an object) is the empty array, so that
+    jsonb_array_elements over it yields no row instead of failing. -#}
+{% macro jsonb_array_or_empty(value) -%}
+    case
+        when jsonb_typeof({{ value }}) = 'array' then {{ value }}
+        else '[]'::jsonb
+    end
+{%- endmacro %}
+
+
+{#- A SAP SD status field of the raw record as text: an empty or missing status is BLANK,
+    SAP's "not relevant" (its own crosswalk code). -#}
+{% macro sap_status(field) -%}
+    coalesce(nullif(data ->> '{{ field }}', ''), 'BLANK')
+{%- endmacro %}

@@ -1,0 +1,85 @@
+"""The builds the dbt project's tests read, each built once per test session (a few
+seconds each) and shared by the test modules, one per model family:
+
+- ``main_build``: the nine orders of ``dbt_scenarios.main_batches()``, a full build; it
+  must pass, unit tests included.
+- ``incremental``: the same records in two deliveries, built after each (incremental
+  runs), then once more with nothing new.
+- ``unknown_build``: a copy of the incremental database plus one WMS state the crosswalk
+  lacks, built incrementally.
+- ``remapped``: a copy of ``unknown_build`` built with a project whose crosswalk maps that
+  code, then rebuilt with --full-refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dbt_builds import (
+    Build,
+    IncrementalBuilds,
+    Remapped,
+    build,
+    copy_of_project,
+    database,
+    load,
+)
+from dbt_records import at
+from dbt_scenarios import UNKNOWN_ROW, main_batches, unknown_batches
+
+from orderhub.crosswalk import crosswalk_version
+
+
+@pytest.fixture(scope="session")
+def main_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    with database(pg_server) as url:
+        load(url, main_batches())
+        yield build(url, tmp_path_factory.mktemp("dbt-main"))
+
+
+@pytest.fixture(scope="session")
+def incremental(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IncrementalBuilds]:
+    work = tmp_path_factory.mktemp("dbt-incremental")
+    batches = main_batches()
+    with database(pg_server) as url:
+        load(url, [b for b in batches if b.extracted_at <= at(7)])
+        first = build(url, work)
+        load(url, [b for b in batches if b.extracted_at > at(7)])
+        second = build(url, work)
+        tables = second.tables()
+        idle = build(url, work)
+        yield IncrementalBuilds(first, second, idle, tables)
+
+
+@pytest.fixture(scope="session")
+def unknown_build(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory, incremental: IncrementalBuilds
+) -> Iterator[Build]:
+    """The incremental database with the main records, plus an unknown WMS state."""
+    with database(pg_server, template=incremental.idle.url) as url:
+        load(url, unknown_batches()[len(main_batches()) :])
+        yield build(url, tmp_path_factory.mktemp("dbt-unknown"))
+
+
+@pytest.fixture(scope="session")
+def remapped(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory, unknown_build: Build
+) -> Iterator[Remapped]:
+    work = tmp_path_factory.mktemp("dbt-remapped")
+    project = copy_of_project(work)
+    crosswalk = project / "seeds" / "status_crosswalk.csv"
+    old = crosswalk_version(crosswalk)
+    with crosswalk.open("a", encoding="utf-8") as handle:
+        handle.write(UNKNOWN_ROW)
+    with database(pg_server, template=unknown_build.url) as url:
+        rebuilt = build(url, work, project=project)
+        tables = rebuilt.tables()
+        history = rebuilt.query(
+            "select crosswalk_version, count(*) filter (where source_code = 'partially_available')"
+            " from marts.dim_status_crosswalk_versions group by 1 order by 2"
+        )
+        refreshed = build(url, work, "--full-refresh", project=project)
+        yield Remapped(rebuilt, tables, history, refreshed, (old, crosswalk_version(crosswalk)))
