@@ -14,7 +14,12 @@ import os
 from typing import Any
 
 from orderhub.cli.demo_summary import DemoSummary, read_summary
-from orderhub.cli.sandbox import ANOMALIES_HELP, SandboxProcess, sandbox_command
+from orderhub.cli.sandbox import (
+    SandboxProcess,
+    add_scenario_arguments,
+    sandbox_command,
+    scenario_options,
+)
 from orderhub.progress import dbt_output_summarised, say
 from orderhub.settings import Settings, disable_telemetry, get_settings
 from orderhub.warehouse import EmbeddedPostgres, warehouse_url
@@ -68,12 +73,7 @@ def run_demo(
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    summary = run_demo(
-        settings,
-        orders=args.orders or settings.scenario_orders,
-        seed=settings.scenario_seed if args.seed is None else args.seed,
-        anomalies=args.anomalies,
-    )
+    summary = run_demo(settings, **scenario_options(args, settings))
     print(summary.render())
     return 0 if summary.success else 1
 
@@ -81,11 +81,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def register(subparsers: Any) -> None:
     """Add ``demo`` to the ``orderhub`` parser."""
     demo = subparsers.add_parser("demo", help="run the whole flow once on the embedded default")
-    demo.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
-    demo.add_argument(
-        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
-    )
-    demo.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
+    add_scenario_arguments(demo)
     demo.set_defaults(func=_cmd_demo)
 
 

@@ -34,6 +34,24 @@ ANOMALIES_HELP = (
 )
 
 
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scenario options ``orderhub sandbox`` and ``orderhub demo`` share."""
+    parser.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
+    )
+    parser.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
+
+
+def scenario_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """``orders``, ``seed`` and ``anomalies`` from the options, defaulting to the settings."""
+    return {
+        "orders": args.orders or settings.scenario_orders,
+        "seed": settings.scenario_seed if args.seed is None else args.seed,
+        "anomalies": args.anomalies,
+    }
+
+
 def sandbox_command(
     settings: Settings,
     *,
@@ -142,9 +160,7 @@ class SandboxProcess:
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     command = sandbox_command(
         settings,
-        orders=args.orders or settings.scenario_orders,
-        seed=settings.scenario_seed if args.seed is None else args.seed,
-        anomalies=args.anomalies,
+        **scenario_options(args, settings),
         port=settings.sandbox_port if args.port is None else args.port,
         faults=args.faults,
         fault_seed=args.fault_seed,
@@ -157,11 +173,7 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 def register(subparsers: Any) -> None:
     """Add ``sandbox`` to the ``orderhub`` parser."""
     sandbox = subparsers.add_parser("sandbox", help="serve the simulated ERP, CRM, WMS and TMS")
-    sandbox.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
-    sandbox.add_argument(
-        "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
-    )
-    sandbox.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
+    add_scenario_arguments(sandbox)
     sandbox.add_argument(
         "--port",
         type=int,

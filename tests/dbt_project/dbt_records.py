@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 
 import ledger.store as ledger_store
 import ml.store as ml_store
+from connectors.schema import ensure_schema as ensure_raw_schema
 from ledger.canonical import canonical_hash
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
@@ -203,22 +204,8 @@ class Batch:
 
 
 def create_raw_tables(conn: psycopg.Connection) -> None:
-    for table, _, _ in STREAMS.values():
-        schema = table.split(".")[0]
-        conn.execute(f"create schema if not exists {schema}")
-        conn.execute(
-            f"""
-            create table {table} (
-                record_key text not null,
-                content_hash text not null,
-                data jsonb not null,
-                cursor_value text,
-                batch_id text not null,
-                extracted_at timestamptz not null,
-                primary key (record_key, content_hash)
-            )
-            """
-        )
+    """The raw tables, created by the product's own DDL (what the loader writes into)."""
+    ensure_raw_schema(conn)
 
 
 def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
