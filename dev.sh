@@ -38,7 +38,8 @@ setup() {
   ensure_node_packages
 }
 
-export DBT_SEND_ANONYMOUS_USAGE_STATS=false DAGSTER_DISABLE_TELEMETRY=true MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=1
+# the same switches as orderhub.settings.TELEMETRY_OFF, set before any tool starts
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false DAGSTER_DISABLE_TELEMETRY=true MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=1 GX_ANALYTICS_ENABLED=false
 
 cmd="${1:-demo}"; shift || true
 case "$cmd" in
