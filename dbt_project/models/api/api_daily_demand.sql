@@ -15,7 +15,10 @@ final as (
         demand_date,
         units,
         orders,
-        net_amount
+        net_amount,
+        returned_units,
+        country,
+        on_promotion
 
     from demand
 
