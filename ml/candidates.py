@@ -173,7 +173,8 @@ def gbm_forecast(
     model: LightGBMForecaster, frame: pd.DataFrame, exog: Exogenous, cutoff: pd.Timestamp, h: int
 ) -> pd.DataFrame:
     """``unique_id, ds, lightgbm``: ``h`` days after ``cutoff`` from the history up to it."""
-    first = cutoff - timedelta(days=FEATURE_CONTEXT_DAYS)
+    start = frame["ds"].min()
+    first = max(cutoff - timedelta(days=FEATURE_CONTEXT_DAYS), start - timedelta(days=1))
     context = frame[(frame["ds"] > first) & (frame["ds"] <= cutoff)][["unique_id", "ds", "y"]]
     history = _with_features(context, exog.history(first + timedelta(days=1), cutoff))
     out = model.predict(h, new_df=history, X_df=exog.future(cutoff, h))

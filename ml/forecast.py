@@ -120,7 +120,7 @@ def run_forecast(
     from ml.training import Training
 
     config = replace(config or EngineConfig(), horizon=horizon)
-    policy = policy or RetrainPolicy()
+    policy = policy or RetrainPolicy(retrain_every_days=settings.forecast_retrain_days)
     say(f"loading {table}")
     with connect(database_url, autocommit=True) as conn:
         panel = load_panel(conn, table)

@@ -29,11 +29,13 @@ def demand_classes(matrix: np.ndarray) -> np.ndarray:
     """The demand class of every row of a (series x days) history matrix."""
     nonzero = matrix > 0
     count = nonzero.sum(axis=1)
+    values = np.where(nonzero, matrix, 0.0)
+    safe = np.maximum(count, 1)
+    adi = matrix.shape[1] / safe
+    mean = values.sum(axis=1) / safe
+    variance = np.where(nonzero, (matrix - mean[:, None]) ** 2, 0.0).sum(axis=1) / safe
     with np.errstate(divide="ignore", invalid="ignore"):
-        adi = matrix.shape[1] / count
-        values = np.where(nonzero, matrix, np.nan)
-        mean = np.nanmean(values, axis=1)
-        cv2 = (np.nanstd(values, axis=1) / mean) ** 2
+        cv2 = np.where(mean > 0, variance / mean**2, 0.0)
     classes = np.where(
         adi < ADI_CUT,
         np.where(cv2 < CV2_CUT, "smooth", "erratic"),
