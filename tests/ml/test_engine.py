@@ -6,6 +6,7 @@ On synthetic demand (12 series) and on the Complete Journey sample shipped with 
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -84,10 +85,18 @@ def test_the_fitted_pipeline_forecasts_every_level_with_intervals(synthetic: tup
     assert set(fitted.forecast(newcomer, 3)["unique_id"]) >= {"NEW-SKU|ST-000"}
 
 
-def test_on_real_grocery_demand_the_chosen_forecast_beats_seasonal_naive() -> None:
-    from completejourney import daily_demand
+def _daily_demand(lines: pd.DataFrame) -> pd.DataFrame:
+    """The benchmark's demand rows of the sample's lines (bench/completejourney.py)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "completejourney.py"
+    spec = importlib.util.spec_from_file_location("bench_completejourney", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.daily_demand(lines)
 
-    panel = build_panel(daily_demand(pd.read_parquet(SAMPLE)))
+
+def test_on_real_grocery_demand_the_chosen_forecast_beats_seasonal_naive() -> None:
+    panel = build_panel(_daily_demand(pd.read_parquet(SAMPLE)))
     assert (panel.n_series, panel.n_days) == (16, 365)
     assert panel.promo is not None and panel.promo.sum() > 0
     report, _ = run_backtest(panel, SMALL)
