@@ -210,6 +210,11 @@ STREAMS = {
     "crm": ("raw_crm.fulfillment_orders", "Id", "LastModifiedDate"),
     "wms": ("raw_wms.pickings", "id", "write_date"),
     "tms": ("raw_tms.trackers", "id", "updated_at"),
+    "file": (
+        "raw_file.order_lines",
+        "line_key",
+        "ordered_at",
+    ),  # empty here (test_file_source_models)
 }
 
 
