@@ -8,8 +8,9 @@ When an Airbyte server is configured (``ORDERHUB_AIRBYTE_URL``), the connector a
 its connections instead (:mod:`orchestration.airbyte_assets`), with the same asset keys, and
 ``CONNECTOR_RESOURCES`` holds the ``airbyte`` workspace resource they need.
 
-The file source (``ORDERHUB_FILE_SOURCE__LOCATION``) has an asset only when it is
-configured: the demo's default run has none, and ``raw_file.order_lines`` stays empty.
+The file source's asset is always in the graph (``raw_file.order_lines`` is a dbt source
+like the others), and syncs the file ``ORDERHUB_FILE_SOURCE__LOCATION`` names; with none
+configured (the demo's default) it records that and loads nothing.
 """
 
 from typing import Any
@@ -86,9 +87,11 @@ def file_asset() -> AssetsDefinition:
     ) -> MaterializeResult:
         from connectors.file_source.sync import sync_file
 
-        url = warehouse.url()
         source = get_settings().file_source
-        assert source is not None
+        if source is None:
+            context.log.info("no file source configured (ORDERHUB_FILE_SOURCE__LOCATION)")
+            return MaterializeResult(metadata={"location": "", "records_read": 0})
+        url = warehouse.url()
         batches = sync_file(source, url, progress=context.log.info)
         metadata = log_extraction_batches(ledger.log(url), batches, context.log.info)
         return MaterializeResult(metadata={**metadata, "location": source.location})
@@ -98,10 +101,9 @@ def file_asset() -> AssetsDefinition:
 
 def connector_assets() -> tuple[list[AssetsDefinition], dict[str, Any]]:
     """The connector assets and the resources they need: the Airbyte server's connections
-    when one is configured, else the embedded runner's assets; and the file source's asset
-    when a file is configured."""
+    when one is configured, else the embedded runner's assets; and the file source's."""
     settings = get_settings()
-    files = [file_asset()] if settings.file_source is not None else []
+    files = [file_asset()]
     if not settings.airbyte_url:  # dagster-airbyte is only imported when a server is set
         return [connector_asset(system) for system in SYSTEMS] + files, {}
     from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
