@@ -54,9 +54,7 @@ def test_deploy_publishes_every_connector_and_is_repeatable(
     assert first.returncode == 0, first.stderr
     lines = results(first.stdout)
     assert [line.split(":")[0] for line in lines] == list(API_SYSTEMS)
-    assert {c["name"] for c in stub.connections.values()} == {
-        f"orderhub-{s}" for s in API_SYSTEMS
-    }
+    assert {c["name"] for c in stub.connections.values()} == {f"orderhub-{s}" for s in API_SYSTEMS}
     (destination,) = stub.destinations.values()
     assert destination["configuration"]["host"] == "db.internal"
     assert destination["configuration"]["database"] == db_url.rsplit("/", 1)[1]
