@@ -50,7 +50,7 @@ class EngineConfig:
     step: int = 7
     history_days: int = 365
     train_days: int = 365
-    slow_sku_max_series: int = 2000
+    slow_sku_max_series: int = 1000
     selection_margin: float = DEFAULT_MARGIN
     n_jobs: int = 1
     promotion_margin: float = 0.02
