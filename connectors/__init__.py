@@ -8,6 +8,8 @@
 - :mod:`connectors.loader`: RECORDs into ``raw_<system>.<stream>`` (or the quarantine),
   committed with their STATE;
 - :mod:`connectors.sync`: ``sync_system`` / ``sync_all``, the entry points;
+- :mod:`connectors.file_source`: ``sync_file``, order lines from a CSV, JSON Lines or
+  Parquet file (path or URL) and a column mapping, through the same loader;
 - :mod:`connectors.airbyte_server`: ``deploy`` the manifests to an Airbyte server, through
   :mod:`connectors.airbyte_client` (address, OAuth, paged lists) with the names and explicit
   configuration models of :mod:`connectors.airbyte_config`.

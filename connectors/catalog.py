@@ -1,8 +1,16 @@
 """The registry of source systems: which manifest, streams, keys and raw schema each one has.
 
-One Airbyte low-code declarative manifest per system lives in ``connectors/manifests``; this
-module names them and what the loader needs to know about their streams (primary key, cursor
-field, raw table). The values follow docs/sources.md; a test checks them against the manifests.
+One Airbyte low-code declarative manifest per API system lives in ``connectors/manifests``
+(:data:`SYSTEMS`); this module names them and what the loader needs to know about their
+streams (primary key, cursor field, raw table). The values follow docs/sources.md; a test
+checks them against the manifests.
+
+The file source (:mod:`connectors.file_source`) reads files, which no declarative manifest
+can (local paths, Parquet), so it has no manifest: its descriptor
+``connectors/file_source/order_lines.yaml`` holds the parts of one the loader reads (the
+stream's schema, the spec). :data:`CONNECTORS` is every system's connector, in
+:data:`orderhub.sources.SOURCE_SYSTEMS` order; the raw tables, the audit and the summary
+use it, the manifest runners :data:`SYSTEMS`.
 """
 
 from __future__ import annotations
@@ -14,9 +22,10 @@ from typing import Any
 
 import yaml
 
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS, SOURCE_SYSTEMS
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
+FILE_DESCRIPTOR = Path(__file__).resolve().parent / "file_source" / "order_lines.yaml"
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,8 @@ class ConnectorSpec:
         return f"{self.raw_schema}.{self.stream(stream).name}"
 
     def manifest(self) -> dict[str, Any]:
-        """The declarative manifest, parsed with ``yaml.safe_load`` (read once)."""
+        """The declarative manifest (for the file source, its descriptor), parsed with
+        ``yaml.safe_load`` (read once)."""
         return _load_manifest(self.manifest_path)
 
     def connection_specification(self) -> dict[str, Any]:
@@ -95,19 +105,33 @@ _STREAMS: dict[str, tuple[str, str, str]] = {
     "tms": ("trackers", "id", "updated_at"),
 }
 
-#: The connector of every source system, in :data:`orderhub.sources.SOURCE_SYSTEMS` order.
+#: The declarative connector of every API system, in
+#: :data:`orderhub.sources.API_SYSTEMS` order.
 SYSTEMS: dict[str, ConnectorSpec] = {
-    system: _connector(system, *_STREAMS[system]) for system in SOURCE_SYSTEMS
+    system: _connector(system, *_STREAMS[system]) for system in API_SYSTEMS
+}
+
+#: The file source's connector: order lines, keyed by order and line.
+FILE_CONNECTOR = ConnectorSpec(
+    name="file",
+    manifest_path=FILE_DESCRIPTOR,
+    streams=(StreamSpec("order_lines", "line_key", "ordered_at"),),
+    raw_schema="raw_file",
+)
+
+#: Every system's connector, in :data:`orderhub.sources.SOURCE_SYSTEMS` order.
+CONNECTORS: dict[str, ConnectorSpec] = {
+    system: (SYSTEMS | {FILE_CONNECTOR.name: FILE_CONNECTOR})[system] for system in SOURCE_SYSTEMS
 }
 
 
 def get_connector(system: str) -> ConnectorSpec:
     """The registered connector for ``system`` (KeyError naming the known systems otherwise)."""
     try:
-        return SYSTEMS[system]
+        return CONNECTORS[system]
     except KeyError:
         raise KeyError(
-            f"unknown source system {system!r}; known: {', '.join(sorted(SYSTEMS))}"
+            f"unknown source system {system!r}; known: {', '.join(sorted(CONNECTORS))}"
         ) from None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.catalog import SYSTEMS
+from connectors.catalog import CONNECTORS
 from ledger import store as ledger_store
 from orderhub.warehouse import apply_ddl
 
@@ -87,7 +87,7 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
             table=sql.Identifier(connector.raw_schema, stream.name),
             index=sql.Identifier(f"{stream.name}_batch_id_idx"),
         )
-        for connector in SYSTEMS.values()
+        for connector in CONNECTORS.values()
         for stream in connector.streams
     ]
     apply_ddl(conn, "orderhub.connectors.schema", META_DDL, *raw)

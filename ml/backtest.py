@@ -160,3 +160,31 @@ def backtest(
         frames.append(joined.assign(cutoff=cutoff))
     predictions = pd.concat(frames, ignore_index=True)[["unique_id", "cutoff", "ds", "y", "y_hat"]]
     return evaluate(family, predictions, plan, params)
+
+
+def mase_scale(matrix: np.ndarray, season: int) -> np.ndarray:
+    """Per row of a (series x days) history: the in-sample MAE of the seasonal-naive
+    forecast, mean |y_t - y_{t-season}| (0 when the history is constant or too short)."""
+    if matrix.shape[1] <= season:
+        return np.zeros(matrix.shape[0])
+    return np.abs(matrix[:, season:] - matrix[:, :-season]).mean(axis=1)
+
+
+def accuracy(frame: pd.DataFrame, column: str, scale: pd.Series) -> dict[str, float]:
+    """MAE, MASE, WAPE and bias of ``frame[column]`` against ``frame["y"]``.
+
+    MASE is the mean over series of each series' MAE divided by its ``scale`` (indexed by
+    ``unique_id``; series with a zero scale are left out of it). Bias is
+    (Σŷ - Σy) / Σy (NaN when Σy is zero).
+    """
+    error = (frame["y"] - frame[column]).abs()
+    per_series = error.groupby(frame["unique_id"].to_numpy()).mean()
+    denominator = scale.reindex(per_series.index)
+    usable = denominator > 0
+    total = float(frame["y"].sum())
+    return {
+        "mae": float(error.mean()) if len(error) else float("nan"),
+        "mase": float((per_series[usable] / denominator[usable]).mean()),
+        "wape": wape(frame["y"], frame[column]),
+        "bias": (float(frame[column].sum()) - total) / total if total else float("nan"),
+    }

@@ -3,7 +3,10 @@
 Both take the dense panel (``unique_id``, ``ds``, ``y``) and forecast ``h`` days past
 its last day, returning ``unique_id``, ``ds``, ``y_hat``. The LightGBM model is one
 model over all series (lags 1, 7 and 14, rolling and same-weekday means, day of
-week); the baseline repeats each series' last week. Forecasts are never negative.
+week, month), and takes any further columns of the frame it is fitted on as exogenous
+features (:mod:`ml.exog`: holidays, recent promotions), whose future values it is then
+given (``X_df``); the baseline repeats each series' last week. Forecasts are never
+negative.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ import numpy as np
 import pandas as pd
 from lightgbm import LGBMRegressor
 from mlforecast import MLForecast
-from mlforecast.lag_transforms import ExpandingMean, RollingMean, SeasonalRollingMean
+from mlforecast.lag_transforms import RollingMean, SeasonalRollingMean
 
 #: Lags of the target the global model sees.
 LAGS = (1, 7, 14)
 #: Days of history the global model needs before its first training row.
 FEATURE_WARMUP_DAYS = max(LAGS)
+#: Days of history that determine every feature of a forecast (lag 1 + 28-day mean;
+#: lag 7 + four weeks of same-weekday values), with a margin.
+FEATURE_CONTEXT_DAYS = 42
 #: Shortest training history a backtest window may have (a week of training rows).
 MIN_TRAIN_DAYS = FEATURE_WARMUP_DAYS + 7
 #: Weekly season of daily demand.
 SEASON_LENGTH = 7
+#: Calendar features the global model derives from the date.
+DATE_FEATURES = ("dayofweek", "month")
 
 LIGHTGBM = "lightgbm"
 SEASONAL_NAIVE = "seasonal_naive"
@@ -40,6 +48,7 @@ class ModelConfig:
     min_child_samples: int = 20
     num_threads: int = 1
     seed: int = 0
+    objective: str = "regression"
 
     def params(self) -> dict[str, int | float]:
         return asdict(self)
@@ -75,6 +84,7 @@ class LightGBMForecaster:
             min_child_samples=cfg.min_child_samples,
             n_jobs=cfg.num_threads,
             random_state=cfg.seed,
+            objective=cfg.objective,
             deterministic=True,
             force_row_wise=True,
             verbosity=-1,
@@ -84,19 +94,20 @@ class LightGBMForecaster:
             freq="D",
             lags=list(LAGS),
             lag_transforms={
-                1: [RollingMean(window_size=7), ExpandingMean()],
+                1: [RollingMean(window_size=7), RollingMean(window_size=28, min_samples=1)],
                 7: [
                     RollingMean(window_size=7),
                     SeasonalRollingMean(season_length=SEASON_LENGTH, window_size=4, min_samples=1),
                 ],
             },
-            date_features=["dayofweek"],
+            date_features=list(DATE_FEATURES),
             num_threads=cfg.num_threads,
         )
 
     def fit(self, panel: pd.DataFrame) -> Self:
+        """Fit on ``unique_id, ds, y`` and any further (exogenous) columns of ``panel``."""
         model = self._new_model()
-        model.fit(panel[["unique_id", "ds", "y"]], static_features=[], cache_train_df=False)
+        model.fit(panel, static_features=[], cache_train_df=False)
         self._model = model
         return self
 
@@ -106,8 +117,17 @@ class LightGBMForecaster:
             raise RuntimeError("the LightGBM forecaster is not fitted")
         return self._model
 
-    def predict(self, h: int, ids: list[str] | None = None) -> pd.DataFrame:
-        out = self.model.predict(h, ids=ids)
+    def predict(
+        self,
+        h: int,
+        ids: list[str] | None = None,
+        *,
+        new_df: pd.DataFrame | None = None,
+        X_df: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """``h`` days past the fitted history, or past ``new_df`` (a newer history of the same
+        columns); ``X_df`` holds the exogenous features of the forecast days."""
+        out = self.model.predict(h, ids=ids, new_df=new_df, X_df=X_df)
         out = out.rename(columns={LIGHTGBM: "y_hat"})
         out["y_hat"] = out["y_hat"].clip(lower=0.0)
         return out[["unique_id", "ds", "y_hat"]].reset_index(drop=True)
@@ -116,9 +136,9 @@ class LightGBMForecaster:
         return {
             **self.config.params(),
             "lags": ",".join(map(str, LAGS)),
-            "lag_transforms": "rolling_mean7@1,expanding_mean@1,rolling_mean7@7,"
+            "lag_transforms": "rolling_mean7@1,rolling_mean28@1,rolling_mean7@7,"
             "seasonal_rolling_mean7x4@7",
-            "date_features": "dayofweek",
+            "date_features": ",".join(DATE_FEATURES),
         }
 
 

@@ -1,20 +1,23 @@
-"""MLflow tracking and registry for the forecast: one parent run per backtest.
+"""MLflow tracking of the forecast: one parent run per backtest, children per family and window.
 
-Layout of one forecast run in the experiment :data:`EXPERIMENT`:
+Layout of one training run in the experiment :data:`EXPERIMENT`:
 
-- the **parent run** carries the run's parameters, the headline metrics (model and
-  baseline MAE/WAPE), the data snapshot hash as the tag ``data_snapshot_hash``, and
-  the final model (refit on all data), registered as :data:`REGISTERED_MODEL`;
-- one **child run per model family** carries that family's parameters, its overall
-  metrics, per-window metrics (as steps of ``window_mae``/``window_wape``) and its
-  per-series metrics as ONE parquet artifact (:data:`PER_SERIES_ARTIFACT`) — never a
-  run per series (docs/architecture.md#one-mlflow-run-per-series-is-slow).
+- the **parent run** carries the run's parameters, the headline metrics (the served
+  forecast's and seasonal naive's MAE, MASE, WAPE, interval coverage, the promotion
+  decision's numbers), the data snapshot hash as the tag ``data_snapshot_hash``, the
+  per-series metrics of every family and window as ONE parquet artifact
+  (:data:`PER_SERIES_ARTIFACT`), the accuracy table per level, the plots (PNG, ``plots/``)
+  and the fitted pipeline, registered as ``orderhub-demand`` (:mod:`ml.registry`);
+- one **child run per model family and backtest window** carries that family's metrics on
+  that window, per level — never a run per series
+  (docs/architecture.md#one-mlflow-run-per-series-is-slow).
 
 The tracking URI comes from the caller. Local stores (``sqlite:``, ``file:``) get
 the experiment's artifacts under the given folder. MLflow's fluent API keeps its
 tracking URI in process-wide state, so :class:`Tracker` sets it only for the
-duration of a run, under a lock, and restores the previous one. The model registry
-is the tracking store unless the process names another (``MLFLOW_REGISTRY_URI``).
+duration of a run (or :meth:`Tracker.session`), under a lock, and restores the previous
+one. The model registry is the tracking store unless the process names another
+(``MLFLOW_REGISTRY_URI``).
 """
 
 from __future__ import annotations
@@ -27,9 +30,8 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -40,30 +42,15 @@ disable_telemetry()
 import mlflow  # noqa: E402  (telemetry must be off before MLflow is imported)
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.models import ModelSignature  # noqa: E402
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode  # noqa: E402
-from mlflow.pyfunc import PythonModel  # noqa: E402
-from mlflow.types import ColSpec, Schema  # noqa: E402
 
-from ml.backtest import BacktestResult  # noqa: E402
-from ml.models import LightGBMForecaster  # noqa: E402
+if TYPE_CHECKING:
+    from ml.engine import BacktestReport
 
 EXPERIMENT = "orderhub-demand-forecast"
-REGISTERED_MODEL = "orderhub-demand"
 PER_SERIES_ARTIFACT = "per_series_metrics.parquet"
+ACCURACY_ARTIFACT = "accuracy_by_level.parquet"
+PLOTS_FOLDER = "plots"
 SNAPSHOT_TAG = "data_snapshot_hash"
-MODEL_ARTIFACT = "model"
-#: Packages the registered model needs to load (pinned to what trained it).
-MODEL_REQUIREMENTS = (
-    "mlflow",
-    "mlforecast",
-    "lightgbm",
-    "scikit-learn",
-    "pandas",
-    "numpy",
-    "cloudpickle",
-)
 _LOCAL_SCHEMES = ("sqlite:", "file:")
 _MLFLOW_LOCK = threading.RLock()
 
@@ -75,168 +62,113 @@ def quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-@contextmanager
-def _quiet_model_logging() -> Iterator[None]:
-    """Silence what ``log_model`` says about every model of this kind.
-
-    It warns that a Python object is pickled (the wrapper is our own class) and that
-    ``pip`` is missing (uv environments have none); neither is news.
-    """
-    loggers = [logging.getLogger(n) for n in ("mlflow.pyfunc", "mlflow.utils.environment")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
-
 def is_local_store(tracking_uri: str) -> bool:
     """True for stores on this machine (SQLite, file), False for a tracking server."""
     return tracking_uri.startswith(_LOCAL_SCHEMES) or "://" not in tracking_uri
 
 
-def model_requirements() -> list[str]:
-    """Pinned pip requirements of the registered model (no inference, no network)."""
-    pins = []
-    for package in MODEL_REQUIREMENTS:
-        try:
-            pins.append(f"{package}=={version(package)}")
-        except PackageNotFoundError:
-            pins.append(package)
-    return pins
-
-
-class DemandModel(PythonModel):
-    """The registered forecaster: a fitted global LightGBM model over known series.
-
-    Input: a frame with ``unique_id`` (``"<sku>|<store_id>"``) and ``h`` (days ahead);
-    the largest ``h`` applies to all rows. Output: ``unique_id, ds, units_forecast``.
-    """
-
-    def __init__(self, forecaster: LightGBMForecaster, series: pd.DataFrame) -> None:
-        self.forecaster = forecaster
-        self.series = series[["unique_id", "sku", "store_id", "region"]].copy()
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        h = int(model_input["h"].max())
-        ids = sorted(set(model_input["unique_id"].astype(str)))
-        unknown = sorted(set(ids) - set(self.series["unique_id"]))
-        if unknown:
-            raise ValueError(f"unknown series: {', '.join(unknown[:5])}")
-        out = self.forecaster.predict(h, ids=ids)
-        return out.rename(columns={"y_hat": "units_forecast"})
-
-
-SIGNATURE = ModelSignature(
-    inputs=Schema([ColSpec("string", "unique_id"), ColSpec("long", "h")]),
-    outputs=Schema(
-        [
-            ColSpec("string", "unique_id"),
-            ColSpec("datetime", "ds"),
-            ColSpec("double", "units_forecast"),
-        ]
-    ),
-)
-
-
 class TrackedRun:
-    """Handle on an open parent run: log families and metrics, register the model."""
+    """Handle on an open parent run: log the backtest, metrics, tables and plots."""
 
     def __init__(self, client: MlflowClient, experiment_id: str, run_id: str) -> None:
         self.client = client
         self.experiment_id = experiment_id
         self.run_id = run_id
-        self.child_run_ids: dict[str, str] = {}
+        self.child_run_ids: dict[tuple[str, str], str] = {}
 
-    def log_family(self, result: BacktestResult, series: pd.DataFrame | None = None) -> str:
-        """A child run for one model family's backtest; returns its run id.
+    def log_backtest(self, report: BacktestReport, series: pd.DataFrame | None = None) -> None:
+        """One child run per family and window (its metrics per level), and the per-series
+        metrics of every family and window as one parquet artifact on the parent.
 
-        ``series`` (``unique_id, sku, store_id, region``) labels the per-series table.
+        ``series`` (``unique_id, sku, store_id, region``) labels the SKU rows.
         """
+        table = per_series_metrics(report)
+        for (family, cutoff), part in table.groupby(["family", "cutoff"], sort=True):
+            self._child(family, pd.Timestamp(cutoff), part, report)
+        if series is not None:
+            table = table.merge(series, on="unique_id", how="left", validate="m:1")
+        self.log_table(PER_SERIES_ARTIFACT, table)
+        self.log_table(ACCURACY_ARTIFACT, report.accuracy)
+
+    def _child(self, family: str, cutoff: pd.Timestamp, part: pd.DataFrame, report) -> None:
+        role = "evaluation" if cutoff in report.evaluation_cutoffs else "selection"
+        name = f"{family} @ {cutoff:%Y-%m-%d}"
         child = self.client.create_run(
             self.experiment_id,
-            run_name=result.family,
-            tags={"mlflow.parentRunId": self.run_id, "model_family": result.family},
+            run_name=name,
+            tags={
+                "mlflow.parentRunId": self.run_id,
+                "model_family": family,
+                "window_cutoff": f"{cutoff:%Y-%m-%d}",
+                "window_role": role,
+            },
         )
-        run_id = child.info.run_id
         now = int(time.time() * 1000)
-        metrics = [
-            Metric("mae", float(result.mae), now, 0),
-            Metric("wape", float(result.wape), now, 0),
-            Metric("points", float(len(result.predictions)), now, 0),
+        metrics = []
+        for level, rows in part.groupby("level", sort=False):
+            abs_error, actual = rows["abs_error"].sum(), rows["actual"].sum()
+            metrics.append(Metric(f"{level}_mae", float(abs_error / rows["points"].sum()), now, 0))
+            if actual > 0:
+                metrics.append(Metric(f"{level}_wape", float(abs_error / actual), now, 0))
+        params = [
+            Param("family", family),
+            Param("cutoff", f"{cutoff:%Y-%m-%d}"),
+            Param("horizon", str(report.plan.horizon)),
+            Param("role", role),
         ]
-        for step, row in enumerate(result.per_window.itertuples(index=False)):
-            metrics.append(Metric("window_mae", float(row.mae), now, step))
-            metrics.append(Metric("window_wape", float(row.wape), now, step))
-        params = {
-            **{f"model.{k}": v for k, v in result.params.items()},
-            "backtest.horizon": result.plan.horizon,
-            "backtest.windows": result.plan.n_windows,
-            "backtest.step": result.plan.step,
-            "backtest.cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in result.plan.cutoffs),
-        }
-        self.client.log_batch(
-            run_id,
-            metrics=metrics,
-            params=[Param(k, str(v)) for k, v in params.items()],
-            tags=[RunTag("mlflow.runName", result.family)],
-        )
-        with tempfile.TemporaryDirectory(prefix="orderhub-ml-") as folder:
-            path = Path(folder) / PER_SERIES_ARTIFACT
-            table = result.per_series.assign(model_family=result.family)
-            if series is not None:
-                table = series.merge(table, on="unique_id", how="right", validate="1:1")
-            table.to_parquet(path, index=False)
-            self.client.log_artifact(run_id, str(path))
-        self.client.set_terminated(run_id, "FINISHED")
-        self.child_run_ids[result.family] = run_id
-        return run_id
+        self.client.log_batch(child.info.run_id, metrics=metrics, params=params)
+        self.client.set_terminated(child.info.run_id, "FINISHED")
+        self.child_run_ids[(family, f"{cutoff:%Y-%m-%d}")] = child.info.run_id
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        """Headline metrics on the parent run."""
+        """Headline metrics on the parent run (NaN and None are left out)."""
         now = int(time.time() * 1000)
-        self.client.log_batch(
-            self.run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()]
-        )
+        batch = [
+            Metric(k, float(v), now, 0)
+            for k, v in metrics.items()
+            if v is not None and v == v  # NaN != NaN
+        ]
+        self.client.log_batch(self.run_id, metrics=batch)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
-    def register_model(
-        self,
-        forecaster: LightGBMForecaster,
-        series: pd.DataFrame,
-        name: str = REGISTERED_MODEL,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
-        """Log the fitted model on the parent run and register it as ``name``; its version."""
-        with _quiet_model_logging():
-            info = mlflow.pyfunc.log_model(
-                name=MODEL_ARTIFACT,
-                python_model=DemandModel(forecaster, series),
-                signature=SIGNATURE,
-                pip_requirements=model_requirements(),
-            )
-        try:
-            self.client.create_registered_model(
-                name, description="Daily demand per SKU x store (orderhub ml stage)."
-            )
-        except MlflowException as exc:
-            if exc.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
-                raise
-        created = self.client.create_model_version(
-            name,
-            source=info.model_uri,
-            run_id=self.run_id,
-            model_id=info.model_id,
-            tags=dict(tags or {}),
-        )
-        return str(created.version)
+    def log_table(self, name: str, table: pd.DataFrame) -> None:
+        """``table`` as the parquet artifact ``name`` of the parent run."""
+        with tempfile.TemporaryDirectory(prefix="orderhub-ml-") as folder:
+            path = Path(folder) / name
+            table.to_parquet(path, index=False)
+            self.client.log_artifact(self.run_id, str(path))
+
+    def log_png(self, name: str, png: bytes) -> None:
+        """A PNG image as the artifact ``plots/<name>`` of the parent run."""
+        with tempfile.TemporaryDirectory(prefix="orderhub-ml-") as folder:
+            path = Path(folder) / name
+            path.write_bytes(png)
+            self.client.log_artifact(self.run_id, str(path), artifact_path=PLOTS_FOLDER)
+
+
+def per_series_metrics(report: BacktestReport) -> pd.DataFrame:
+    """``unique_id, level, family, cutoff, points, actual, forecast, abs_error, mae`` for
+    every id, candidate (and the chosen and reconciled forecasts) and window."""
+    frame = report.predictions
+    families = [c for c in frame.columns if c in report.all_forecasts()]
+    long = frame.melt(
+        id_vars=["unique_id", "level", "cutoff", "y"],
+        value_vars=families,
+        var_name="family",
+        value_name="y_hat",
+    ).dropna(subset=["y_hat"])
+    long["abs_error"] = (long["y"] - long["y_hat"]).abs()
+    grouped = long.groupby(["unique_id", "level", "family", "cutoff"], sort=True, observed=True)
+    table = grouped.agg(
+        points=("y", "size"),
+        actual=("y", "sum"),
+        forecast=("y_hat", "sum"),
+        abs_error=("abs_error", "sum"),
+    ).reset_index()
+    table["mae"] = table["abs_error"] / table["points"]
+    return table
 
 
 class Tracker:
@@ -273,6 +205,12 @@ class Tracker:
         if self.artifact_location is not None and is_local_store(self.tracking_uri):
             location = Path(self.artifact_location).resolve().as_uri()
         return self.client.create_experiment(self.experiment, artifact_location=location)
+
+    @contextmanager
+    def session(self) -> Iterator[MlflowClient]:
+        """This store as the process' MLflow store (for the registry's fluent calls)."""
+        with self._uris():
+            yield self.client
 
     @contextmanager
     def _uris(self) -> Iterator[None]:

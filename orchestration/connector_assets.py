@@ -7,13 +7,17 @@ per batch (with the batch's Merkle root and the count of quarantined records).
 When an Airbyte server is configured (``ORDERHUB_AIRBYTE_URL``), the connector assets are
 its connections instead (:mod:`orchestration.airbyte_assets`), with the same asset keys, and
 ``CONNECTOR_RESOURCES`` holds the ``airbyte`` workspace resource they need.
+
+The file source's asset is always in the graph (``raw_file.order_lines`` is a dbt source
+like the others), and syncs the file ``ORDERHUB_FILE_SOURCE__LOCATION`` names; with none
+configured (the demo's default) it records that and loads nothing.
 """
 
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 
-from connectors.catalog import SYSTEMS
+from connectors.catalog import FILE_CONNECTOR, SYSTEMS
 from connectors.sync import sync_system
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
@@ -64,17 +68,49 @@ def connector_asset(system: str) -> AssetsDefinition:
     return _sync
 
 
+def file_asset() -> AssetsDefinition:
+    """The asset that syncs the configured file of order lines into ``raw_file``."""
+    stream = FILE_CONNECTOR.streams[0].name
+
+    @asset(
+        key=raw_asset_key(FILE_CONNECTOR.name, stream),
+        group_name="connectors",
+        kinds={"file", "postgres"},
+        owners=[OWNER],
+        description=(
+            "Order lines from the configured CSV, JSON Lines or Parquet file (path or URL), "
+            "mapped column by column (connectors/file_source), one row per distinct version."
+        ),
+    )
+    def _sync(
+        context: AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
+    ) -> MaterializeResult:
+        from connectors.file_source.sync import sync_file
+
+        source = get_settings().file_source
+        if source is None:
+            context.log.info("no file source configured (ORDERHUB_FILE_SOURCE__LOCATION)")
+            return MaterializeResult(metadata={"location": "", "records_read": 0})
+        url = warehouse.url()
+        batches = sync_file(source, url, progress=context.log.info)
+        metadata = log_extraction_batches(ledger.log(url), batches, context.log.info)
+        return MaterializeResult(metadata={**metadata, "location": source.location})
+
+    return _sync
+
+
 def connector_assets() -> tuple[list[AssetsDefinition], dict[str, Any]]:
     """The connector assets and the resources they need: the Airbyte server's connections
-    when one is configured, else the embedded runner's assets."""
+    when one is configured, else the embedded runner's assets; and the file source's."""
     settings = get_settings()
+    files = [file_asset()]
     if not settings.airbyte_url:  # dagster-airbyte is only imported when a server is set
-        return [connector_asset(system) for system in SYSTEMS], {}
+        return [connector_asset(system) for system in SYSTEMS] + files, {}
     from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
 
     workspace = airbyte_workspace(settings)
     assert workspace is not None
-    return list(airbyte_connector_assets(workspace)), {"airbyte": workspace}
+    return list(airbyte_connector_assets(workspace)) + files, {"airbyte": workspace}
 
 
 CONNECTOR_ASSETS, CONNECTOR_RESOURCES = connector_assets()

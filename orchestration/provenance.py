@@ -3,7 +3,7 @@
 The ledger is a library of proofs that knows no source system; this module is
 where a step's facts become an event. Each function returns the payload of one
 event kind (``extraction_batch``, ``dbt_build``, ``validation``,
-``model_training``, ``publish``).
+``model_training``, ``model_promotion``, ``publish``).
 
 A batch's Merkle root covers the records that batch stored, in the ledger's leaf
 order (:mod:`ledger.batches`); the loader builds and stores that tree as the batch
@@ -129,12 +129,13 @@ def validation_event(outcome: ValidationOutcome) -> dict[str, Any]:
 
 
 def model_training_event(result: ForecastResult) -> dict[str, Any]:
-    """The ``model_training`` payload: MLflow run, registered model version, the hash of
-    the data it trained on, and its backtest metrics against the baseline."""
+    """The ``model_training`` payload: MLflow run, the registered model version it trained
+    (the challenger), the hash of the data it trained on, and its backtest metrics against
+    the baseline."""
     return {
         "mlflow_run_id": result.run_id,
         "model_name": result.model_name,
-        "model_version": result.model_version,
+        "model_version": result.challenger_version or result.model_version,
         "data_snapshot_hash": result.data_snapshot_hash,
         "series": result.series,
         "horizon_days": result.horizon_days,
@@ -144,7 +145,40 @@ def model_training_event(result: ForecastResult) -> dict[str, Any]:
             "baseline_mae": result.baseline_mae,
             "model_wape": result.model_wape,
             "baseline_wape": result.baseline_wape,
+            "model_mase": result.model_mase,
+            "baseline_mase": result.baseline_mase,
+            "coverage_80": result.coverage_80,
+            "coverage_95": result.coverage_95,
         },
+    }
+
+
+def model_promotion_event(result: ForecastResult) -> dict[str, Any]:
+    """The ``model_promotion`` payload: the challenger against the champion on the same
+    backtest windows, the decision, and the numbers it rests on (None for the first model)."""
+    decision = dict(result.promotion or {})
+    numbers = (
+        "champion_mae",
+        "challenger_mae",
+        "improvement",
+        "dm_statistic",
+        "p_value",
+        "days",
+        "series",
+    )
+    comparison = {k: decision[k] for k in numbers if k in decision} or None
+    return {
+        "mlflow_run_id": result.run_id,
+        "model_name": result.model_name,
+        "challenger_version": decision.get("challenger_version"),
+        "champion_version": decision.get("champion_version"),
+        "promoted": bool(decision.get("promoted")),
+        "serving_version": result.model_version,
+        "reason": decision.get("reason"),
+        "margin": decision.get("margin"),
+        "alpha": decision.get("alpha"),
+        "test": decision.get("test"),
+        "comparison": comparison,
     }
 
 

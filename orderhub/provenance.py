@@ -13,6 +13,8 @@ refuses an event of another kind, or one whose payload lacks a field listed here
   expectation's outcome;
 - ``model_training``: the MLflow run, the registered model version, the hash of the data
   it trained on and its backtest metrics;
+- ``model_promotion``: the challenger against the champion: the versions, whether the
+  challenger was promoted and why, the margin, the test and the numbers it rests on;
 - ``publish``: the api schema and views a signed checkpoint publishes, and the run;
 - ``anchor``: where a checkpoint was anchored (the receipt's fields, :mod:`ledger.receipts`).
 
@@ -63,6 +65,19 @@ PROVENANCE_KINDS = EventKinds(
             "horizon_days",
             "rows_written",
             "metrics",
+        ),
+        "model_promotion": (
+            "mlflow_run_id",
+            "model_name",
+            "challenger_version",
+            "champion_version",
+            "promoted",
+            "serving_version",
+            "reason",
+            "margin",
+            "alpha",
+            "test",
+            "comparison",
         ),
         "publish": ("schema", "views", "run_id"),
         ANCHOR_EVENT: ANCHOR_EVENT_FIELDS,

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from orderhub.sources import (
     DEFAULT_SANDBOX_HOST,
     DEFAULT_SANDBOX_PORT,
+    FileSourceSettings,
     SourceSettings,
     merge_sources,
 )
@@ -81,6 +82,11 @@ class Settings(BaseSettings):
         default_factory=lambda: merge_sources({}),
         description="Per source system: base URL, secret names, page size (orderhub.sources).",
     )
+    file_source: FileSourceSettings | None = Field(
+        default=None,
+        description="The file source of order lines (ORDERHUB_FILE_SOURCE__LOCATION, "
+        "__MAPPING, __FORMAT); unset, no file is synced.",
+    )
     sync_start_date: str = Field(
         default="2020-01-01T00:00:00Z", description="Cursor start of a connector's first sync."
     )
@@ -106,6 +112,11 @@ class Settings(BaseSettings):
         default="orderhub.local/provenance", description="Origin line of signed checkpoints."
     )
     forecast_horizon_days: int = Field(default=14, description="Days ahead the forecast covers.")
+    forecast_retrain_days: int = Field(
+        default=7,
+        description="Days of new data after which the forecast trains a challenger even "
+        "without drift (drift or a missing champion trains at once).",
+    )
     anchors: Annotated[list[str], NoDecode] = Field(
         default=["witness"],
         description="Where checkpoints are anchored after each publish: witness, evm, fabric "

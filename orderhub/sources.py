@@ -1,12 +1,17 @@
 """The source systems orderhub integrates, and where it finds each one.
 
 :data:`SOURCE_SYSTEMS` is the one list of systems: every other list (the connector catalog,
-the quality suites, the demo summary, the sandbox) is keyed by it. Each system has one
-:class:`SourceSettings` in :attr:`orderhub.settings.Settings.sources`: its base URL, the
-names of the secrets its connector presents, and an optional page size. A real SAP,
-Salesforce, Odoo or EasyPost tenant and the sandbox are configured the same way; by
+the quality suites, the demo summary, the sandbox) is keyed by it. Most are reached over an
+HTTP API (:data:`API_SYSTEMS`); ``file`` (:data:`FILE_SYSTEMS`) reads the order history a
+company brings as a CSV, JSON Lines or Parquet file.
+
+Each API system has one :class:`SourceSettings` in :attr:`orderhub.settings.Settings.sources`:
+its base URL, the names of the secrets its connector presents, and an optional page size. A
+real SAP, Salesforce, Odoo or EasyPost tenant and the sandbox are configured the same way; by
 default every source points at the sandbox's default address
-(``http://127.0.0.1:3100/<system>``, where ``orderhub sandbox`` serves).
+(``http://127.0.0.1:3100/<system>``, where ``orderhub sandbox`` serves). The file source has
+a :class:`FileSourceSettings` in :attr:`orderhub.settings.Settings.file_source`: where the
+file is and which column holds what; unset, it is not synced.
 
 From the environment, one value at a time (``ORDERHUB_SOURCES__ERP__BASE_URL=https://...``,
 ``ORDERHUB_SOURCES__CRM__PAGE_SIZE=500``) or as JSON (``ORDERHUB_SOURCES='{"erp":
@@ -20,7 +25,11 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 #: The source systems orderhub integrates, in the order the flow lists them.
-SOURCE_SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms")
+SOURCE_SYSTEMS: tuple[str, ...] = ("erp", "crm", "wms", "tms", "file")
+#: The systems read from a file of order lines (path or URL) rather than an API.
+FILE_SYSTEMS: tuple[str, ...] = ("file",)
+#: The systems behind an HTTP API (each has a declarative manifest; the sandbox simulates them).
+API_SYSTEMS: tuple[str, ...] = tuple(s for s in SOURCE_SYSTEMS if s not in FILE_SYSTEMS)
 
 #: Where ``orderhub sandbox`` listens unless told otherwise; the default sources point here.
 DEFAULT_SANDBOX_HOST = "127.0.0.1"
@@ -71,28 +80,54 @@ class SourceSettings(BaseModel):
         return value
 
 
+class FileSourceSettings(BaseModel):
+    """The file source: a file of order lines and the mapping of its columns."""
+
+    location: str = Field(
+        description="Local path or http(s) URL of a CSV, JSON Lines or Parquet file of order lines."
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="Path of the YAML or JSON column mapping (connectors/file_source); unset: "
+        "the file's columns carry the canonical names.",
+    )
+    format: str | None = Field(
+        default=None, description="csv, jsonl or parquet; unset: from the file's extension."
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in ("csv", "jsonl", "parquet"):
+            raise ValueError(f"format must be csv, jsonl or parquet, got {value!r}")
+        return value
+
+
 def default_source(system: str) -> dict[str, Any]:
     """The default configuration of ``system``: the sandbox at its default address."""
     return {"base_url": sandbox_base_url(system), "secrets": dict(SOURCE_SECRETS[system])}
 
 
 def merge_sources(given: object) -> dict[str, Any]:
-    """``given`` (a partial mapping per system) over every system's defaults.
+    """``given`` (a partial mapping per API system) over every API system's defaults.
 
     An unknown system is an error naming the known ones; a known one keeps each default
-    it does not override.
+    it does not override. The file source is configured apart (``file_source``).
     """
     if given is None:
         given = {}
     if not isinstance(given, dict):
         raise ValueError(f"sources must be a mapping of system to settings, not {given!r}")
-    unknown = sorted(set(given) - set(SOURCE_SYSTEMS))
+    unknown = sorted(set(given) - set(API_SYSTEMS))
     if unknown:
+        hint = (
+            "; the file source is ORDERHUB_FILE_SOURCE" if set(unknown) & set(FILE_SYSTEMS) else ""
+        )
         raise ValueError(
-            f"unknown source system {', '.join(unknown)}; known: {', '.join(SOURCE_SYSTEMS)}"
+            f"unknown source system {', '.join(unknown)}; known: {', '.join(API_SYSTEMS)}{hint}"
         )
     merged: dict[str, Any] = {}
-    for system in SOURCE_SYSTEMS:
+    for system in API_SYSTEMS:
         value = given.get(system) or {}
         if isinstance(value, SourceSettings):
             value = value.model_dump()

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orderhub.settings import Settings
-from orderhub.sources import DEFAULT_SANDBOX_HOST, DEFAULT_SANDBOX_PORT, SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS, DEFAULT_SANDBOX_HOST, DEFAULT_SANDBOX_PORT
 
 #: The line a parent process waits for: the sandbox accepts connections at the URL after it.
 READY_PREFIX = "sandbox serving on "
@@ -73,7 +73,7 @@ def serve(args: argparse.Namespace) -> int:
             )
             if faults:
                 print(faults.describe())
-            for system in SOURCE_SYSTEMS:
+            for system in API_SYSTEMS:
                 print(f"sandbox {system}: {server.base_url(system)}")
             print(f"{READY_PREFIX}{server.root_url}", flush=True)
             signal.sigwait(stop_signals)

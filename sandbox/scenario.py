@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 from sandbox import catalog
 from sandbox.anomalies import Count, inject
 from sandbox.clock import epoch, from_epoch
@@ -148,7 +148,7 @@ class Scenario:
             "tms": self.tms_trackers,
         }
         if system not in builders:
-            raise ValueError(f"unknown system {system!r}; expected one of {SOURCE_SYSTEMS}")
+            raise ValueError(f"unknown system {system!r}; expected one of {API_SYSTEMS}")
         return builders[system]()
 
 

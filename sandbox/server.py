@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
 from sandbox.credentials import SandboxCredentials
@@ -67,7 +67,7 @@ def build_app(
     }
 
     async def index(request: Request) -> JSONResponse:
-        return JSONResponse({"systems": {s: store.count(s) for s in SOURCE_SYSTEMS}})
+        return JSONResponse({"systems": {s: store.count(s) for s in API_SYSTEMS}})
 
     return Starlette(
         routes=[
@@ -132,8 +132,8 @@ class SandboxServer:
 
     def base_url(self, system: str) -> str:
         """A connector's ``base_url`` for ``system``: ``http://<host>:<port>/<system>``."""
-        if system not in SOURCE_SYSTEMS:
-            raise ValueError(f"unknown system {system!r}; expected one of {SOURCE_SYSTEMS}")
+        if system not in API_SYSTEMS:
+            raise ValueError(f"unknown system {system!r}; expected one of {API_SYSTEMS}")
         return f"{self.root_url}/{system}"
 
     # ---------------------------------------------------------------- lifecycle

@@ -16,7 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 from sandbox.clock import ISO_PATTERN
 
 if TYPE_CHECKING:
@@ -85,22 +85,20 @@ class SandboxStore:
 
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
         self._lock = threading.RLock()
-        self._tables = {system: _Table(system) for system in SOURCE_SYSTEMS}
+        self._tables = {system: _Table(system) for system in API_SYSTEMS}
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> SandboxStore:
         """A store holding every record of ``scenario``."""
-        return cls({system: scenario.records(system) for system in SOURCE_SYSTEMS})
+        return cls({system: scenario.records(system) for system in API_SYSTEMS})
 
     def _table(self, system: str) -> _Table:
         try:
             return self._tables[system]
         except KeyError:
-            raise ValueError(
-                f"unknown system {system!r}; expected one of {SOURCE_SYSTEMS}"
-            ) from None
+            raise ValueError(f"unknown system {system!r}; expected one of {API_SYSTEMS}") from None
 
     # ------------------------------------------------------------------ changes
 

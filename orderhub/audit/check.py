@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.catalog import SYSTEMS, ConnectorSpec
+from connectors.catalog import CONNECTORS, ConnectorSpec
 from ledger import store
 from ledger.batches import BatchTree, TreeDigest, stored_digests
 from ledger.bundle import BATCH_EVENT
@@ -191,7 +191,7 @@ def _check_table(
     report: CheckReport,
 ) -> None:  # fmt: skip
     """Check one raw table's rows and the batches they belong to."""
-    spec = SYSTEMS[system]
+    spec = CONNECTORS[system]
     table = f"{spec.raw_schema}.{stream}"
     by_batch = _rehash_rows(conn, spec, stream, state, report)
     # each batch's leaves in the order the extraction event was computed with
@@ -225,7 +225,7 @@ def _check_raw(
         )
     trees = stored_digests(conn) if exists(conn, "ledger.batch_trees") else {}
     state = _RawState(logged, meta, trees)
-    for system, spec in SYSTEMS.items():
+    for system, spec in CONNECTORS.items():
         for stream in spec.stream_names:
             if exists(conn, f"{spec.raw_schema}.{stream}"):
                 _check_table(conn, system, stream, state, report)

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.catalog import SYSTEMS
+from connectors.catalog import CONNECTORS
 from ledger import store
 from ledger.hashing import HASH_SIZE
 from ledger.log import SignedCheckpoint, latest_checkpoint
@@ -89,9 +89,9 @@ def columns(conn: psycopg.Connection[Any], relation: str) -> list[str]:
 
 def raw_tables(system: str) -> list[tuple[str, str]]:
     """``(schema, table)`` of every raw table of ``system``."""
-    spec = SYSTEMS.get(system)
+    spec = CONNECTORS.get(system)
     if spec is None:
-        raise AuditError(f"unknown source system {system!r} (known: {', '.join(SYSTEMS)})")
+        raise AuditError(f"unknown source system {system!r} (known: {', '.join(CONNECTORS)})")
     return [(spec.raw_schema, stream) for stream in spec.stream_names]
 
 

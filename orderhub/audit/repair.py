@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from connectors.catalog import SYSTEMS
+from connectors.catalog import CONNECTORS
 from ledger.batches import BatchTree, TreeDigest, store_tree, stored_digests
 from orderhub.audit.queries import Progress, batch_hashes, exists, logged_batch, quiet
 
@@ -52,7 +52,7 @@ def repair_trees(
     stored = stored_digests(conn)
     for batch_id, system, stream in _succeeded_batches(conn):
         logged = logged_batch(conn, batch_id)
-        if logged is None or system not in SYSTEMS:
+        if logged is None or system not in CONNECTORS:
             continue  # not logged: there is no root to prove records against
         have = stored.get(batch_id)
         logged_root = bytes.fromhex(logged.root_hex)
@@ -60,7 +60,7 @@ def repair_trees(
         if as_logged and not rebuild_all:
             report.intact += 1
             continue
-        tree = BatchTree(batch_hashes(conn, SYSTEMS[system].raw_schema, stream, batch_id))
+        tree = BatchTree(batch_hashes(conn, CONNECTORS[system].raw_schema, stream, batch_id))
         if (tree.size, tree.root()) != (logged.size, logged_root):
             report.refused.append(
                 f"batch {batch_id}: its {tree.size} raw rows give root {tree.root().hex()}, "

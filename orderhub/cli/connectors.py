@@ -19,7 +19,7 @@ from typing import Any
 
 from orderhub.progress import say
 from orderhub.settings import Settings
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 
 
 def _source_urls(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
@@ -27,15 +27,15 @@ def _source_urls(args: argparse.Namespace, settings: Settings) -> dict[str, str]
     urls = {system: source.base_url for system, source in settings.sources.items()}
     for override in args.source_url or []:
         system, equals, url = override.partition("=")
-        if not equals or system not in SOURCE_SYSTEMS:
+        if not equals or system not in API_SYSTEMS:
             raise ValueError(
-                f"--source-url takes SYSTEM=URL with SYSTEM one of {list(SOURCE_SYSTEMS)}"
+                f"--source-url takes SYSTEM=URL with SYSTEM one of {list(API_SYSTEMS)}"
             )
         urls[system] = url
-    wanted = args.systems.split(",") if args.systems else list(SOURCE_SYSTEMS)
-    unknown = [s for s in wanted if s not in SOURCE_SYSTEMS]
+    wanted = args.systems.split(",") if args.systems else list(API_SYSTEMS)
+    unknown = [s for s in wanted if s not in API_SYSTEMS]
     if unknown:
-        raise ValueError(f"--systems: unknown {', '.join(unknown)}; known: {list(SOURCE_SYSTEMS)}")
+        raise ValueError(f"--systems: unknown {', '.join(unknown)}; known: {list(API_SYSTEMS)}")
     return {s: urls[s] for s in wanted}
 
 

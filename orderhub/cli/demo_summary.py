@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
-from connectors.catalog import SYSTEMS
-from orderhub.sources import SOURCE_SYSTEMS
+from connectors.catalog import CONNECTORS
+from orderhub.sources import FILE_SYSTEMS, SOURCE_SYSTEMS
 
 
 @dataclass
@@ -36,6 +36,8 @@ class DemoSummary:
         for system in SOURCE_SYSTEMS:
             events, orders = self.events_per_system.get(system, (0, 0))
             records = self.records_per_system.get(system, 0)
+            if system in FILE_SYSTEMS and not records:
+                continue  # a file source that is not configured
             lines.append(f"  {system:4} {records:7d} records  {events:7d} events ({orders} orders)")
         lines.append("orders per canonical status:")
         for status, count in self.orders_per_status.items():
@@ -96,7 +98,7 @@ def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> D
     """Read the figures of the summary back from the warehouse."""
     summary = DemoSummary(success=success, failed_steps=failed_steps)
     with psycopg.connect(database_url) as conn:
-        for system, connector in SYSTEMS.items():
+        for system, connector in CONNECTORS.items():
             tables = [f"{connector.raw_schema}.{stream.name}" for stream in connector.streams]
             counts = [n for t in tables for (n,) in _rows(conn, t, f"select count(*) from {t}")]
             if counts:

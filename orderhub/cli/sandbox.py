@@ -22,7 +22,7 @@ from typing import Any
 
 from orderhub.progress import say
 from orderhub.settings import Settings
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: The line the sandbox prints once it accepts connections (``sandbox/__main__.py``).
@@ -115,7 +115,7 @@ class SandboxProcess:
             _, err = process.communicate(timeout=30)
             problem = " ".join(err.split()) or f"exit code {process.returncode}"
             raise RuntimeError(f"the sandbox did not start: {problem}")
-        self.urls = {system: f"{self.root_url}/{system}" for system in SOURCE_SYSTEMS}
+        self.urls = {system: f"{self.root_url}/{system}" for system in API_SYSTEMS}
         threading.Thread(target=self._drain, args=(process,), daemon=True).start()
         return self
 

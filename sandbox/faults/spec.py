@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 
 #: Every fault kind and the default of its argument (None: takes no argument; "": required).
 KINDS: dict[str, str | None] = {
@@ -100,10 +100,8 @@ def _parse_entry(entry: str) -> Fault:
             f"fault {entry!r}: expected system:kind[:arg][@N[xK]|=P], e.g. erp:429@3"
         )
     system, kind, arg = match["system"], match["kind"], match["arg"]
-    if system not in SOURCE_SYSTEMS:
-        raise FaultSpecError(
-            f"fault {entry!r}: unknown system {system!r} (known: {SOURCE_SYSTEMS})"
-        )
+    if system not in API_SYSTEMS:
+        raise FaultSpecError(f"fault {entry!r}: unknown system {system!r} (known: {API_SYSTEMS})")
     if kind not in KINDS:
         raise FaultSpecError(f"fault {entry!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
     default = KINDS[kind]

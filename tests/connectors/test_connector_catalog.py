@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.catalog import SYSTEMS, get_connector, load_manifest
+from connectors.catalog import CONNECTORS, FILE_CONNECTOR, SYSTEMS, get_connector, load_manifest
+from connectors.validation import RecordCheck
+from orderhub.sources import API_SYSTEMS, FILE_SYSTEMS, SOURCE_SYSTEMS
 
 CONTRACT = {
     "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
@@ -41,7 +43,26 @@ def test_secret_fields_come_from_the_manifest_spec() -> None:
 
 
 def test_unknown_names_are_named() -> None:
-    with pytest.raises(KeyError, match=r"unknown source system 'pos'.*crm, erp, tms, wms"):
+    with pytest.raises(KeyError, match=r"unknown source system 'pos'.*crm, erp, file, tms, wms"):
         get_connector("pos")
     with pytest.raises(KeyError, match="erp has no stream 'items'"):
         SYSTEMS["erp"].stream("items")
+
+
+def test_one_list_of_systems_api_systems_have_manifests_the_file_source_a_descriptor() -> None:
+    assert list(CONNECTORS) == list(SOURCE_SYSTEMS)
+    assert list(SYSTEMS) == list(API_SYSTEMS)
+    assert set(SOURCE_SYSTEMS) == set(API_SYSTEMS) | set(FILE_SYSTEMS)
+    assert get_connector("file") is FILE_CONNECTOR
+    assert FILE_CONNECTOR.raw_table("order_lines") == "raw_file.order_lines"
+    stream = FILE_CONNECTOR.stream("order_lines")
+    assert (stream.primary_key, stream.cursor_field) == ("line_key", "ordered_at")
+    assert FILE_CONNECTOR.secret_fields == ()
+    check = RecordCheck.for_stream(FILE_CONNECTOR.manifest(), "order_lines")
+    assert "sku" in check.required
+    assert check.problems({"line_key": "o/1", "order_id": "o", "line_id": "1"}) == [
+        "missing required field 'sku'",
+        "missing required field 'store_id'",
+        "missing required field 'quantity'",
+        "missing required field 'ordered_at'",
+    ]

@@ -42,11 +42,14 @@ def test_panel_is_dense_and_fills_missing_days_with_zero() -> None:
     assert a.sum() == 20.0
     b = panel.frame[panel.frame["unique_id"] == "B|S2"]["y"]
     assert b.tolist() == [0.0] * 29 + [5.5]
+    # without a country column every store is in the default country
     assert panel.series.to_dict("records") == [
-        {"unique_id": "A|S1", "sku": "A", "store_id": "S1", "region": "north"},
-        {"unique_id": "B|S2", "sku": "B", "store_id": "S2", "region": "south"},
+        {"unique_id": "A|S1", "sku": "A", "store_id": "S1", "region": "north", "country": "US"},
+        {"unique_id": "B|S2", "sku": "B", "store_id": "S2", "region": "south", "country": "US"},
     ]
     assert panel.source_rows == 11
+    assert panel.promo is None
+    assert panel.matrix.shape == (2, 30)
 
 
 def test_duplicate_rows_are_summed() -> None:
@@ -137,3 +140,28 @@ def test_missing_table_and_bad_rows_name_the_table(db_url: str) -> None:
         conn.execute("insert into marts.fct_daily_demand values ('X', 'S', 'north', null, 1)")
         with pytest.raises(ForecastError, match=r"1 row\(s\) with an empty"):
             load_panel(conn)
+
+
+def test_country_and_promotion_columns_are_read_when_present() -> None:
+    raw = _sparse_history().assign(country="DE", on_promotion=False)
+    raw.loc[1, "on_promotion"] = True  # A|S1 on day 3
+    panel = build_panel(raw)
+    assert set(panel.series["country"]) == {"DE"}
+    assert panel.promo is not None and panel.promo.shape == (2, 30)
+    assert panel.promo[0].tolist() == [0.0] * 3 + [1.0] + [0.0] * 26
+    assert panel.promo[1].sum() == 0
+    # the optional columns are part of the data the snapshot names
+    assert snapshot_hash(raw) != snapshot_hash(_sparse_history())
+    flipped = raw.copy()
+    flipped.loc[1, "on_promotion"] = False
+    assert snapshot_hash(flipped) != snapshot_hash(raw)
+
+
+def test_load_panel_reads_the_optional_columns(db_url: str) -> None:
+    demand = synthetic_demand(n_series=4, n_days=35, seed=5)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        write_demand_table(conn, demand)
+        panel = load_panel(conn)
+    assert set(panel.series["country"]) == {"US", "DE"}
+    assert panel.promo is not None
+    assert panel.promo.sum() == demand["on_promotion"].sum()

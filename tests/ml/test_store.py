@@ -34,7 +34,57 @@ def test_ensure_schema_is_idempotent(db_url: str) -> None:
         tables = conn.execute(
             "select table_name from information_schema.tables where table_schema = 'ml' order by 1"
         ).fetchall()
-    assert tables == [("demand_forecasts",), ("forecast_runs",)]
+    assert tables == [
+        ("demand_forecasts",),
+        ("forecast_accuracy",),
+        ("forecast_drift",),
+        ("forecast_history",),
+        ("forecast_runs",),
+    ]
+
+
+def test_ensure_schema_adds_the_columns_an_older_table_lacks(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("create schema ml")
+        conn.execute(
+            "create table ml.demand_forecasts (sku text not null, store_id text not null,"
+            " region text not null, forecast_date date not null,"
+            " units_forecast double precision not null, model_name text not null,"
+            " model_version text not null, run_id text not null,"
+            " created_at timestamptz not null, primary key (sku, store_id, forecast_date))"
+        )
+        ensure_schema(conn)
+        columns = {
+            name
+            for (name,) in conn.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'ml' and table_name = 'demand_forecasts'"
+            ).fetchall()
+        }
+    assert {"units_lower_80", "units_upper_95", "model_alias"} <= columns
+
+
+def test_intervals_are_written_and_each_data_day_keeps_its_forecast(db_url: str) -> None:
+    with_bounds = _forecasts(5.0).assign(
+        units_lower_80=3.0, units_upper_80=7.0, units_lower_95=2.0, units_upper_95=9.0
+    )
+    first = replace(RUN, data_through=date(2026, 9, 30))
+    with psycopg.connect(db_url) as conn:
+        replace_forecasts(conn, with_bounds, first)
+        replace_forecasts(conn, with_bounds.assign(units_forecast=6.0), replace(first, run_id="r2"))
+        replace_forecasts(
+            conn, with_bounds, replace(first, run_id="r3", data_through=date(2026, 10, 1))
+        )
+        served = conn.execute(
+            "select units_lower_80, units_upper_95, model_alias from ml.demand_forecasts limit 1"
+        ).fetchone()
+        history = conn.execute(
+            "select issued_through, count(*), max(units_forecast), max(run_id)"
+            " from ml.forecast_history group by 1 order by 1"
+        ).fetchall()
+    assert served == (3.0, 9.0, "champion")
+    # a later run of the same data day replaces that day's issue; a new day adds one
+    assert history == [(date(2026, 9, 30), 4, 6.0, "r2"), (date(2026, 10, 1), 4, 5.0, "r3")]
 
 
 def test_replace_swaps_all_rows_and_keeps_the_run_history(db_url: str) -> None:

@@ -1,4 +1,5 @@
-"""MLflow tracking in a real local store: parent run, child runs, artifact, registry."""
+"""MLflow in a real local store: one parent run per backtest, a child per family and window,
+one per-series parquet, PNG plots, the registered model and its aliases."""
 
 from __future__ import annotations
 
@@ -9,48 +10,57 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from ml.backtest import backtest, plan_windows
+from ml.engine import run_backtest
 from ml.features import build_panel
-from ml.models import LightGBMForecaster, ModelConfig, SeasonalNaiveForecaster
+from ml.models import ModelConfig
+from ml.pipeline import EngineConfig
+from ml.plots import ACCURACY_PLOT, FORECAST_PLOT, all_plots
+from ml.registry import (
+    CHALLENGER,
+    CHAMPION,
+    REGISTERED_MODEL,
+    alias_version,
+    load_pipeline,
+    promote,
+    register,
+)
 from ml.synthetic import synthetic_demand
 from ml.tracking import (
+    ACCURACY_ARTIFACT,
     EXPERIMENT,
     PER_SERIES_ARTIFACT,
-    REGISTERED_MODEL,
+    PLOTS_FOLDER,
     SNAPSHOT_TAG,
     Tracker,
 )
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
 
 @pytest.fixture(scope="module")
-def fitted() -> dict[str, object]:
-    panel = build_panel(synthetic_demand(n_series=4, n_days=56, seed=9))
-    plan = plan_windows(pd.Timestamp(panel.start), pd.Timestamp(panel.end), 7)
-    config = ModelConfig(n_estimators=10)
-    return {
-        "panel": panel,
-        "model_bt": backtest(panel.frame, lambda: LightGBMForecaster(config), plan),
-        "baseline_bt": backtest(panel.frame, SeasonalNaiveForecaster, plan),
-        "final": LightGBMForecaster(config).fit(panel.frame),
-    }
+def backtest() -> tuple:
+    panel = build_panel(synthetic_demand(n_series=4, n_days=90, seed=9))
+    config = EngineConfig(n_windows=3, eval_windows=1, gbm=ModelConfig(n_estimators=10))
+    report, fitted = run_backtest(panel, config)
+    return panel, report, fitted
 
 
-def test_backtest_run_layout_artifact_and_registered_model(
-    tmp_path: Path, fitted: dict[str, object]
+def test_one_parent_run_children_per_family_and_window_and_one_parquet(
+    tmp_path: Path, backtest: tuple
 ) -> None:
+    panel, report, fitted = backtest
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     artifacts = tmp_path / "artifacts"
-    panel = fitted["panel"]
     tracker = Tracker(uri, artifacts)
     before = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
     with tracker.run(
-        run_name="test", snapshot_hash=panel.snapshot_hash, params={"horizon_days": 7}
+        run_name="test", snapshot_hash=panel.snapshot_hash, params={"horizon_days": 14}
     ) as run:
-        child_model = run.log_family(fitted["model_bt"], panel.series)
-        child_baseline = run.log_family(fitted["baseline_bt"])
-        run.log_metrics({"model_mae": fitted["model_bt"].mae})
-        version = run.register_model(fitted["final"], panel.series, tags={"purpose": "test"})
-    assert version == "1"
+        run.log_backtest(report, panel.series[["unique_id", "sku", "store_id", "region"]])
+        run.log_metrics({"model_mae": report.headline()["model_mae"], "skipped": float("nan")})
+        for name, png in all_plots(report).items():
+            run.log_png(name, png)
+        version = register(run.client, run.run_id, fitted, {SNAPSHOT_TAG: panel.snapshot_hash})
     after = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
     assert after == before  # the process' URI is restored
 
@@ -58,51 +68,44 @@ def test_backtest_run_layout_artifact_and_registered_model(
     experiment = client.get_experiment_by_name(EXPERIMENT)
     assert experiment.artifact_location == artifacts.resolve().as_uri()
     runs = client.search_runs([experiment.experiment_id])
-    assert len(runs) == 3  # one parent, one child per family: never a run per series
+    families = report.all_forecasts()
+    # one parent, one child per forecast family and window: never a run per series
+    assert len(runs) == 1 + len(families) * report.plan.n_windows
     parent = client.get_run(run.run_id)
     assert parent.info.status == "FINISHED"
     assert parent.data.tags[SNAPSHOT_TAG] == panel.snapshot_hash
-    assert parent.data.params["horizon_days"] == "7"
-    assert parent.data.metrics["model_mae"] == pytest.approx(fitted["model_bt"].mae)
+    assert "skipped" not in parent.data.metrics
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == run.run_id]
+    assert {r.data.tags["model_family"] for r in children} == set(families)
+    roles = {r.data.tags["window_role"] for r in children}
+    assert roles == {"selection", "evaluation"}
+    lightgbm = next(r for r in children if r.data.tags["model_family"] == "lightgbm")
+    assert "sku_mae" in lightgbm.data.metrics and "store_mae" not in lightgbm.data.metrics
 
-    for child_id, family in ((child_model, "lightgbm"), (child_baseline, "seasonal_naive")):
-        child = client.get_run(child_id)
-        assert child.data.tags["mlflow.parentRunId"] == run.run_id
-        assert child.info.run_name == family
-        assert child.info.status == "FINISHED"
-        assert "mae" in child.data.metrics and "wape" in child.data.metrics
-        assert len(client.get_metric_history(child_id, "window_mae")) == 3
-        assert [a.path for a in client.list_artifacts(child_id)] == [PER_SERIES_ARTIFACT]
-        local = client.download_artifacts(child_id, PER_SERIES_ARTIFACT, str(tmp_path))
-        table = pd.read_parquet(local)
-        assert len(table) == panel.n_series
-        assert {"unique_id", "mae", "wape", "model_family"} <= set(table.columns)
-        assert set(table["model_family"]) == {family}
-        assert table["mae"].notna().all()
-        assert Path(local).stat().st_size > 0
-    labelled = pd.read_parquet(
-        client.download_artifacts(child_model, PER_SERIES_ARTIFACT, str(tmp_path / "l"))
+    listed = {a.path for a in client.list_artifacts(run.run_id)}
+    assert {PER_SERIES_ARTIFACT, ACCURACY_ARTIFACT, PLOTS_FOLDER} <= listed
+    table = pd.read_parquet(
+        client.download_artifacts(run.run_id, PER_SERIES_ARTIFACT, str(tmp_path))
     )
-    assert labelled.set_index("unique_id")[["sku", "store_id", "region"]].to_dict(
-        "index"
-    ) == panel.series.set_index("unique_id").to_dict("index")
-    lgbm_params = client.get_run(child_model).data.params
-    assert lgbm_params["model.n_estimators"] == "10"
-    assert lgbm_params["backtest.windows"] == "3"
+    n_ids = panel.n_series + 1 + 4 + 4  # SKUs, total, regions, stores
+    assert table["unique_id"].nunique() == n_ids
+    assert len(table.groupby(["unique_id", "family", "cutoff"])) == len(table)
+    assert set(table.dropna(subset=["sku"])["level"]) == {"sku"}  # SKU rows are labelled
+    for name in (FORECAST_PLOT, ACCURACY_PLOT):
+        local = client.download_artifacts(run.run_id, f"{PLOTS_FOLDER}/{name}", str(tmp_path))
+        assert Path(local).read_bytes()[:8] == PNG_MAGIC
 
-    registered = client.get_model_version(REGISTERED_MODEL, version)
-    assert registered.run_id == run.run_id
-    assert registered.tags == {"purpose": "test"}
-    mlflow.set_tracking_uri(uri)  # models:/ URIs resolve through the process' registry
-    try:
-        loaded = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}/{version}")
-    finally:
-        mlflow.set_tracking_uri(before)
-    ids = panel.series["unique_id"].tolist()
-    out = loaded.predict(pd.DataFrame({"unique_id": ids[:2], "h": [5, 5]}))
-    assert len(out) == 2 * 5
-    assert set(out["unique_id"]) == set(ids[:2])
-    assert (out["units_forecast"] >= 0).all()
+    # registered as the challenger; the champion alias only moves when promoted
+    assert version == "1"
+    assert alias_version(client, CHALLENGER) == "1"
+    assert alias_version(client, CHAMPION) is None
+    promote(client, version)
+    assert alias_version(client, CHAMPION) == "1"
+    assert client.get_model_version(REGISTERED_MODEL, version).run_id == run.run_id
+    with tracker.session() as session:
+        loaded = load_pipeline(session, version)
+    out = loaded.forecast(panel, 5)
+    assert set(out["level"]) == {"total", "region", "store", "sku"}
     assert any(artifacts.rglob("MLmodel"))  # the model's files live under the artifact folder
 
 

@@ -3,11 +3,17 @@ what the product's event kinds (orderhub.provenance) require."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from forecast_runs import RUN
 
 from ledger.canonical import canonical_json
 from ml.forecast import ForecastResult
-from orchestration.provenance import model_training_event, validation_event
+from orchestration.provenance import (
+    model_promotion_event,
+    model_training_event,
+    validation_event,
+)
 from orderhub.provenance import PROVENANCE_KINDS
 from quality.runner import ExpectationOutcome, ValidationOutcome
 
@@ -69,6 +75,10 @@ def test_model_training_event_names_run_data_snapshot_and_metrics() -> None:
         "baseline_mae": 2.0,
         "model_wape": 0.1,
         "baseline_wape": 0.2,
+        "model_mase": None,
+        "baseline_mase": None,
+        "coverage_80": None,
+        "coverage_95": None,
     }
     assert (event["model_name"], event["model_version"], event["rows_written"]) == (
         "orderhub-demand",
@@ -79,3 +89,35 @@ def test_model_training_event_names_run_data_snapshot_and_metrics() -> None:
     canonical_json(event)
     PROVENANCE_KINDS.check("model_training", event)
     assert set(event) == PROVENANCE_KINDS["model_training"]
+
+
+def test_model_promotion_event_carries_the_decision_and_its_numbers() -> None:
+    decision = {
+        "promoted": False,
+        "reason": "the champion keeps serving: MAE +0.5% vs a 2% margin",
+        "champion_version": "3",
+        "challenger_version": "4",
+        "margin": 0.02,
+        "alpha": 0.05,
+        "test": "diebold-mariano (HLN, one-sided)",
+        "champion_mae": 2.0,
+        "challenger_mae": 1.99,
+        "improvement": 0.005,
+        "dm_statistic": 0.4,
+        "p_value": 0.35,
+        "days": 42,
+        "series": 12,
+    }
+    result = ForecastResult.of(replace(RUN, model_version="3"), 24, promotion=decision)
+    event = model_promotion_event(result)
+    assert (event["challenger_version"], event["champion_version"]) == ("4", "3")
+    assert (event["promoted"], event["serving_version"]) == (False, "3")
+    assert event["comparison"]["p_value"] == 0.35 and event["comparison"]["days"] == 42
+    canonical_json(event)
+    PROVENANCE_KINDS.check("model_promotion", event)
+    assert set(event) == PROVENANCE_KINDS["model_promotion"]
+    first = model_promotion_event(
+        ForecastResult.of(RUN, 24, promotion={"promoted": True, "reason": "no champion yet"})
+    )
+    assert first["comparison"] is None and first["promoted"] is True
+    PROVENANCE_KINDS.check("model_promotion", first)

@@ -21,7 +21,7 @@ import pytest
 from cli_process import CLI, cli_env, orderhub, wait_for_sandbox
 
 from orderhub.settings import Settings
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 from sandbox.apis.erp import ENTITY_SET
 from sandbox.credentials import SandboxCredentials
 
@@ -29,7 +29,9 @@ from sandbox.credentials import SandboxCredentials
 def test_help_lists_every_command(tmp_path: Path) -> None:
     result = orderhub(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
-    for command in ("demo", "api", "ui", "sandbox", "stop", "audit", "crosswalk", "connectors"):
+    for command in (
+        "demo", "api", "ui", "mlflow", "sandbox", "stop", "audit", "crosswalk", "connectors",
+    ):  # fmt: skip
         assert command in result.stdout
     assert "usage: orderhub" in result.stdout
 
@@ -89,8 +91,8 @@ def test_sandbox_serves_until_stopped(
 ) -> None:
     root, printed = wait_for_sandbox(sandbox_process)
     assert root.startswith("http://127.0.0.1:")
-    urls = {system: f"{root}/{system}" for system in SOURCE_SYSTEMS}
-    for system in SOURCE_SYSTEMS:
+    urls = {system: f"{root}/{system}" for system in API_SYSTEMS}
+    for system in API_SYSTEMS:
         assert f"sandbox {system}: {urls[system]}" in printed
 
     credentials = SandboxCredentials.from_settings(Settings(home=tmp_path / "home"))

@@ -19,7 +19,7 @@ from airbyte_stub import AirbyteStub
 from cli_process import CLI, cli_env, orderhub, wait_for_sandbox
 
 from orderhub.settings import Settings
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 from sandbox.credentials import SandboxCredentials
 
 
@@ -41,7 +41,7 @@ def deploy_env(stub: AirbyteStub, db_url: str) -> dict[str, str]:
         "ORDERHUB_SECRET_AIRBYTE_CLIENT_SECRET": stub.client_secret,
         **{
             f"ORDERHUB_SOURCES__{s.upper()}__BASE_URL": f"http://sandbox.local:9000/{s}"
-            for s in SOURCE_SYSTEMS
+            for s in API_SYSTEMS
         },
     }
 
@@ -53,10 +53,8 @@ def test_deploy_publishes_every_connector_and_is_repeatable(
     first = orderhub(tmp_path, *args, "--warehouse-host", "db.internal", **deploy_env(stub, db_url))
     assert first.returncode == 0, first.stderr
     lines = results(first.stdout)
-    assert [line.split(":")[0] for line in lines] == list(SOURCE_SYSTEMS)
-    assert {c["name"] for c in stub.connections.values()} == {
-        f"orderhub-{s}" for s in SOURCE_SYSTEMS
-    }
+    assert [line.split(":")[0] for line in lines] == list(API_SYSTEMS)
+    assert {c["name"] for c in stub.connections.values()} == {f"orderhub-{s}" for s in API_SYSTEMS}
     (destination,) = stub.destinations.values()
     assert destination["configuration"]["host"] == "db.internal"
     assert destination["configuration"]["database"] == db_url.rsplit("/", 1)[1]
@@ -73,7 +71,7 @@ def test_deploy_publishes_every_connector_and_is_repeatable(
     again = orderhub(tmp_path, *args, "--warehouse-host", "db.internal", **deploy_env(stub, db_url))
     assert again.returncode == 0, again.stderr
     assert results(again.stdout) == lines  # same ids: updated, not duplicated
-    assert len(stub.connections) == len(SOURCE_SYSTEMS) and len(stub.destinations) == 1
+    assert len(stub.connections) == len(API_SYSTEMS) and len(stub.destinations) == 1
 
 
 def test_deploy_names_what_is_missing(tmp_path: Path, stub: AirbyteStub, db_url: str) -> None:

@@ -161,7 +161,7 @@ def test_read_summary_reads_every_figure(warehouse: str) -> None:
     summary = read_summary(warehouse, False, ["forecast"])
 
     assert summary.success is False and summary.failed_steps == ["forecast"]
-    assert summary.records_per_system == {"erp": 3, "crm": 2, "wms": 1, "tms": 0}
+    assert summary.records_per_system == {"erp": 3, "crm": 2, "wms": 1, "tms": 0, "file": 0}
     assert summary.events_per_system == {"erp": (3, 2), "wms": (1, 1)}
     assert summary.orders_per_status == {"in_transit": 2, "placed": 1}
     assert list(summary.orders_per_status) == ["in_transit", "placed"]  # most orders first

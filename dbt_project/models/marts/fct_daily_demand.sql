@@ -3,38 +3,33 @@
     {'columns': ['demand_date']},
 ]) }}
 
--- Units ordered per SKU, store, region and day (UTC creation date of the order), from
--- the items of the latest ERP version of every order that is not cancelled. Days
--- without orders have no row.
+-- Units ordered per SKU, store, region and day (UTC creation date of the order), from the
+-- order lines of every system (fct_order_lines): the items of the latest ERP version of
+-- every order that is not cancelled, and the file source's lines. Returns (negative
+-- quantities) are not demand: they are counted apart. Days without orders have no row.
 with
 
-order_items as (
+order_lines as (
 
-    select * from {{ ref('stg_erp__sales_order_items') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('fct_order_current_status') }}
+    select * from {{ ref('fct_order_lines') }}
+    where not is_cancelled
 
 ),
 
-live_order_items as (
+live_order_lines as (
 
     select
-        order_items.sku,
-        orders.store_id,
-        orders.region,
-        cast(orders.created_at at time zone 'UTC' as date) as demand_date,
-        order_items.order_id,
-        order_items.quantity,
-        order_items.net_amount
+        sku,
+        store_id,
+        region,
+        country,
+        cast(ordered_at at time zone 'UTC' as date) as demand_date,
+        source_system || ':' || order_id as order_key,
+        quantity,
+        net_amount,
+        on_promotion
 
-    from order_items
-    inner join orders
-        on order_items.order_id = orders.order_id
-    where orders.canonical_status is distinct from 'cancelled'
+    from order_lines
 
 ),
 
@@ -45,11 +40,14 @@ final as (
         store_id,
         region,
         demand_date,
-        sum(quantity) as units,
-        count(distinct order_id) as orders,
-        sum(net_amount) as net_amount
+        sum(greatest(quantity, 0)) as units,
+        count(distinct order_key) as orders,
+        sum(net_amount) as net_amount,
+        sum(greatest(-quantity, 0)) as returned_units,
+        max(country) as country,
+        bool_or(on_promotion) as on_promotion
 
-    from live_order_items
+    from live_order_lines
     group by sku, store_id, region, demand_date
 
 )

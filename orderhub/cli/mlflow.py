@@ -1,0 +1,57 @@
+"""``orderhub mlflow``: the MLflow UI on the home's tracking store and registry.
+
+Runs and their children (one per model family and backtest window), the plots (forecast
+against actual with intervals, backtest accuracy per model), the per-series metrics and
+the registered model ``orderhub-demand`` with its ``champion`` and ``challenger`` aliases.
+The UI listens on 127.0.0.1 unless told otherwise; Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from orderhub.progress import say
+from orderhub.settings import Settings, disable_telemetry
+
+
+def mlflow_command(settings: Settings, host: str, port: int) -> list[str]:
+    """The ``mlflow ui`` command line for the home's store (artifacts under the home)."""
+    settings.mlflow_artifact_dir.mkdir(parents=True, exist_ok=True)
+    executable = Path(sys.executable).with_name("mlflow")
+    return [
+        str(executable), "ui",
+        "--backend-store-uri", settings.mlflow_uri,
+        "--default-artifact-root", settings.mlflow_artifact_dir.resolve().as_uri(),
+        "--host", host,
+        "--port", str(port),
+    ]  # fmt: skip
+
+
+def _cmd_mlflow(args: argparse.Namespace, settings: Settings) -> int:
+    disable_telemetry()
+    command = mlflow_command(settings, args.host, args.port)
+    say(
+        f"MLflow UI on http://{args.host}:{args.port} (store {settings.mlflow_uri}): forecast "
+        "runs, plots, the orderhub-demand champion and challenger; Ctrl-C stops"
+    )
+    process = subprocess.Popen(command)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
+
+
+def register(subparsers: Any) -> None:
+    """Add ``mlflow`` to the ``orderhub`` parser."""
+    parser = subparsers.add_parser(
+        "mlflow", help="start the MLflow UI on the forecast runs and the model registry"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.set_defaults(func=_cmd_mlflow)

@@ -1,0 +1,64 @@
+"""``orderhub mlflow``: the MLflow UI on the home's store, on 127.0.0.1, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from cli_process import CLI, cli_env
+
+from orderhub.cli.mlflow import mlflow_command
+from orderhub.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_command_names_the_homes_store_and_loopback(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    command = mlflow_command(settings, "127.0.0.1", 5123)
+    assert Path(command[0]).name == "mlflow" and Path(command[0]).exists()
+    assert command[1] == "ui"
+    assert command[command.index("--backend-store-uri") + 1] == settings.mlflow_uri
+    root = command[command.index("--default-artifact-root") + 1]
+    assert root == settings.mlflow_artifact_dir.resolve().as_uri()
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("--port") + 1] == "5123"
+
+
+def test_the_ui_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [*CLI, "mlflow", "--port", str(port)],
+        env=cli_env(tmp_path / "home"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        answered = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert answered is not None and answered.status_code == 200, process.poll()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    out, _ = process.communicate()
+    assert f"MLflow UI on http://127.0.0.1:{port}" in out
