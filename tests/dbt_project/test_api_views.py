@@ -19,6 +19,7 @@ def test_api_views_are_granted_to_web_anon(main_build: Build) -> None:
         "order_exceptions",
         "unmapped_status_codes",
         "order_tags",
+        "shipments",
         "daily_demand",
         "demand_forecasts",
         "ledger_checkpoints",
