@@ -18,11 +18,10 @@ def erp(
     codes: tuple[str, str, str] = ("C", "C", "A"),
     *,
     round_number: int = 1,
-    created: float | None = None,
 ) -> dict[str, Fact]:
     """An ERP order whose one version (process, delivery, rejection status) is written
     ``hours`` from as_of; its facts by field name (``process``, ``delivery``, ``rejection``)."""
-    order = plan.sales_order(order_id, hours if created is None else created)
+    order = plan.sales_order(order_id, hours)
     facts = order.version(round_number, hours, *codes)
     names = dict(zip(order.FIELDS, ("process", "delivery", "rejection"), strict=True))
     return {names[field]: fact for field, fact in facts.items()}

@@ -124,9 +124,19 @@ class Plan:
     # ------------------------------------------------------------------ erp
 
     def sales_order(
-        self, order_id: str, created: float, *, channel: str = "store", ship_to: Place = HAMBURG
+        self,
+        order_id: str,
+        first_change: float,
+        *,
+        channel: str = "store",
+        ship_to: Place = HAMBURG,
     ) -> SalesOrderPlan:
-        """An ERP sales order of one line, created ``created`` hours from as_of."""
+        """An ERP sales order of one line, first changed ``first_change`` hours from as_of.
+
+        Its orders are created on days spread over the four months before as_of (and
+        before their first change), so its demand history is long enough to forecast.
+        """
+        spread = -24 * (14 + 3 * sum(1 for r in self.records if r.system == "erp"))
         head = SalesOrderHead(
             order_id=order_id,
             channel=channel,
@@ -134,7 +144,7 @@ class Plan:
             store="S01",
             region="NORTH",
             ship_to=ship_to,
-            created=self.at(created),
+            created=self.at(min(first_change - 1, spread)),
             lines=(Line("10", "SKU-001", 1, 1999),),
         )
         return SalesOrderPlan(self, self._record("erp", order_id, head))

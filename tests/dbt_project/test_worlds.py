@@ -38,3 +38,27 @@ def test_generated_scenario_statuses_and_exceptions(generated: WorldBuilds) -> N
     for order_id, kind in last.query("select order_id, exception_type from api.order_exceptions"):
         found.setdefault(order_id, set()).add(kind)
     assert found == scenario.expected_exceptions()
+
+
+def test_event_ids_hash_the_code_as_sent(messy: WorldBuilds) -> None:
+    # the id of an event is the one its record always gave it (audit bundles name it): the
+    # code as sent, whatever the code it is matched as
+    built = messy.full
+    assert built.query(
+        "select count(*) from marts.fct_order_status_events where event_id <> md5(concat_ws("
+        "'|', source_system, source_record_key, source_field, coalesce(source_code, ''),"
+        " to_char(event_time at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))"
+    ) == [(0,)]
+    variants = built.query(
+        "select distinct source_system, source_code, normalised_code"
+        " from marts.fct_order_status_events where source_code <> normalised_code"
+    )
+    for variant in (
+        ("tms", "Delivered ", "delivered"),
+        ("tms", "DELIVERED", "delivered"),
+        ("erp", " ", "BLANK"),
+        ("erp", " B", "B"),
+        ("wms", "Done", "done"),
+        ("crm", "PICK COMPLETE", "Pick Complete"),
+    ):
+        assert variant in variants, variant

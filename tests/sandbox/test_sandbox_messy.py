@@ -13,9 +13,11 @@ import pytest
 
 from connectors.catalog import SYSTEMS
 from connectors.validation import RecordCheck
+from orderhub.canonical_model import EXCEPTION_TYPES
 from orderhub.sources import SOURCE_SYSTEMS
 from sandbox.credentials import SandboxCredentials
 from sandbox.messy import MessyScenario
+from sandbox.model import ANOMALY_EXCEPTIONS
 from sandbox.server import SandboxServer
 from sandbox.store import CURSOR_FIELD
 
@@ -43,6 +45,13 @@ def test_every_class_several_ways(messy: MessyScenario) -> None:
         assert kinds[kind] >= 2, kind
     names = [name for name, _, _ in messy.cases()]
     assert len(names) == len(set(names))
+
+
+def test_every_exception_type_has_a_scenario_that_shows_it(messy: MessyScenario) -> None:
+    shown = {row.exception_type for n in range(1, 4) for row in messy.expected_exceptions(n)}
+    generated = {kind for kinds in ANOMALY_EXCEPTIONS.values() for kind in kinds}
+    assert shown | generated == set(EXCEPTION_TYPES)
+    assert {"status_conflict", "clock_skew", "orphan_record", "record_reassigned"} <= shown
 
 
 def test_every_record_loads_as_it_is(messy: MessyScenario) -> None:
