@@ -92,6 +92,11 @@ def remapped(
         yield Remapped(rebuilt, tables, history, refreshed, (old, crosswalk_version(crosswalk)))
 
 
+#: the scenario builds run the data tests on their data; the unit tests, which read no data,
+#: run once, in main_build
+WORLD_BUILD = ("--exclude-resource-type", "unit_test")
+
+
 @pytest.fixture(scope="session")
 def messy(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldBuilds]:
     """The messy scenario, built after each of its rounds, then in full."""
@@ -102,10 +107,10 @@ def messy(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         rounds, differences = [], []
         for n, delivery in enumerate(batches, start=1):
             load(url, delivery)
-            rounds.append(build(url, work))
+            rounds.append(build(url, work, *WORLD_BUILD))
             differences.append(messy_differences(scenario, n, api_rows(url)))
         load(full_url, [batch for delivery in batches for batch in delivery])
-        full = build(full_url, work)
+        full = build(full_url, work, *WORLD_BUILD)
         yield WorldBuilds(rounds, differences, rounds[-1].tables(), full, full.tables())
 
 
@@ -119,7 +124,7 @@ def generated(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         rounds = []
         for delivery in deliveries:
             load(url, delivery)
-            rounds.append(build(url, work))
+            rounds.append(build(url, work, *WORLD_BUILD))
         load(full_url, [batch for delivery in deliveries for batch in delivery])
-        full = build(full_url, work)
+        full = build(full_url, work, *WORLD_BUILD)
         yield WorldBuilds(rounds, [], rounds[-1].tables(), full, full.tables())

@@ -10,7 +10,8 @@
 
 -- Every canonical (mapped) event of an order in the order it happened, with the shipment
 -- it belongs to, the node where it happened, and its role - the rules live in the step
--- models compiled into this one (models/intermediate/steps):
+-- models this one reads through (views: PostgreSQL inlines them, so the literal order
+-- filter below reaches the events mart; models/intermediate/steps):
 --   * int_order_steps__scoped: the shipment of each event (a warehouse delivery and the
 --     tracker carrying its parcel; a tracker no delivery claims, a return when it reaches
 --     a company warehouse);
