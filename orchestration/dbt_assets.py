@@ -26,9 +26,10 @@ from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings
 
 API_SELECTION = "path:models/api"
-#: dbt sources that other stages write and the api views only read; the views
-#: do not depend on those assets in the graph (that would make a cycle).
-_READ_ONLY_SOURCES = ("ml", "ledger")
+#: dbt sources that other stages write and the models only read: the api views read the
+#: forecasts and the checkpoints (depending on those assets would make a cycle), the SLA
+#: clock reads the connectors' batch bookkeeping (no asset of its own).
+_READ_ONLY_SOURCES = ("ml", "ledger", "orderhub_meta")
 
 PROJECT = dbt_project(get_settings())
 
@@ -42,8 +43,9 @@ class OrderhubTranslator(DagsterDbtTranslator):
     """Model keys by model name, source keys by ``[schema, table]``; owners on every asset.
 
     A source's key is the key of the asset that writes it (``raw_erp/sales_orders`` is the
-    ERP connector's asset), so the graph runs connectors → dbt without extra wiring. The
-    api views do not depend on the read-only ``ml``/``ledger`` sources (that would be a cycle).
+    ERP connector's asset), so the graph runs connectors → dbt without extra wiring. No
+    model depends on the read-only ``ml``/``ledger``/``orderhub_meta`` sources in the graph
+    (that would be a cycle, or a dependency on no asset).
     """
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:

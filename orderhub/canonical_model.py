@@ -34,4 +34,8 @@ EXCEPTION_TYPES: tuple[str, ...] = (
     "misroute",
     "shipped_before_payment",
     "stuck_beyond_sla",
+    "status_conflict",
+    "clock_skew",
+    "orphan_record",
+    "record_reassigned",
 )

@@ -6,6 +6,11 @@ module in the foreground; ``orderhub demo`` runs it as a child on a free port). 
 accepts connections it prints one line per system, ``sandbox <system>: <base URL>``, and
 last ``sandbox serving on <root URL>``, which a parent process waits for.
 
+``--scenario`` names the world it serves (``default``, generated from ``--orders``,
+``--seed`` and ``--anomalies``; ``messy``, hand-written, in rounds: ``POST /rounds/next``
+on the root URL moves it on), ``--as-of`` where that world stands in time (by default
+where it first stood in this home, see :mod:`sandbox.worlds`).
+
 The credentials it accepts are the home's source secrets (``--home``, default
 ``ORDERHUB_HOME``), so the connectors of that home and the sandbox always agree. A
 problem (a bad fault spec, a port in use) is one line on stderr and exit code 2.
@@ -37,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orders", type=int, default=400, help="scenario size (orders)")
     parser.add_argument("--seed", type=int, default=7, help="scenario seed")
     parser.add_argument("--anomalies", type=float, default=1, help="orders per anomaly kind")
+    parser.add_argument("--scenario", default="default", help="default or messy (rounds)")
+    parser.add_argument(
+        "--as-of", default=None, help="the world's now (ISO 8601; default: kept in the home)"
+    )
     parser.add_argument("--host", default=DEFAULT_SANDBOX_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_SANDBOX_PORT, help="0: a free one")
     parser.add_argument("--faults", default=None, help="faults to inject (sandbox/faults/)")
@@ -48,15 +57,21 @@ def serve(args: argparse.Namespace) -> int:
     """Start the server, print where it listens, wait for SIGINT or SIGTERM, stop."""
     from sandbox.credentials import SandboxCredentials
     from sandbox.faults import FaultPlan
-    from sandbox.scenario import Scenario
     from sandbox.server import SandboxServer
+    from sandbox.worlds import build, world_as_of
 
     settings = Settings(home=args.home) if args.home else Settings()
     if args.faults is not None:
         faults = FaultPlan.parse(args.faults, 7 if args.fault_seed is None else args.fault_seed)
     else:
         faults = FaultPlan.from_env()
-    scenario = Scenario(seed=args.seed, orders=args.orders, anomalies=args.anomalies)
+    scenario = build(
+        args.scenario,
+        seed=args.seed,
+        orders=args.orders,
+        anomalies=args.anomalies,
+        as_of=world_as_of(settings.home_dir, args.as_of),
+    )
     credentials = SandboxCredentials.from_settings(settings)
     server = SandboxServer(scenario, credentials, host=args.host, port=args.port, faults=faults)
     # Block the stop signals before the server thread starts (it inherits the mask), so that
@@ -66,11 +81,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         server.start()
         try:
-            bent = len(scenario.anomalies())
-            print(
-                f"sandbox scenario: {args.orders} orders, seed {args.seed}, "
-                f"{bent} with an anomaly (expect exceptions)"
-            )
+            print(f"sandbox scenario: {scenario.describe()}")
             if faults:
                 print(faults.describe())
             for system in API_SYSTEMS:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from orderhub.canonical_model import CANONICAL_STATUSES
 from sandbox.catalog import Place
 from sandbox.clock import from_epoch
+from sandbox.shapes import Line as OrderLine
 
 #: Where an order is in its life: the canonical statuses (``orderhub.canonical_model``) the
 #: scenario plays out. Each stage is the canonical status it implies; the scenario never parks
@@ -115,16 +116,6 @@ class Anomaly:
     def exceptions(self) -> frozenset[str]:
         """The exception types the canonical model must report for it."""
         return ANOMALY_EXCEPTIONS[self.kind]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    """One sales order item: item number ("10", "20", ...), SKU, units, net amount in cents."""
-
-    item: str
-    sku: str
-    quantity: int
-    net_cents: int
 
 
 @dataclass(frozen=True, slots=True)

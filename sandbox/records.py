@@ -8,38 +8,21 @@ on every call, exactly as the APIs put them on the wire.
 
 from __future__ import annotations
 
-from typing import Any
-
-from orderhub.vocabularies import FINANCIAL_STATUS_FIELD
-from sandbox.catalog import CUSTOMERS_LOCATION, HUBS, WAREHOUSES, Place
+from sandbox.catalog import HUBS, WAREHOUSES, Place
 from sandbox.clock import iso
 from sandbox.model import Order, Step
 from sandbox.model import StepKind as K
-
-Record = dict[str, Any]
-
-CRM_API = "/crm/services/data/v60.0"
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def base62(number: int, width: int) -> str:
-    """``number`` in base 62 (Salesforce id alphabet), left-padded with zeros to ``width``."""
-    digits = []
-    while number:
-        number, digit = divmod(number, 62)
-        digits.append(_BASE62[digit])
-    return "".join(reversed(digits)).rjust(width, "0")
-
-
-def salesforce_id(prefix: str, number: int) -> str:
-    """An 18-character Salesforce-style id: 3-character key prefix, pod, sequence."""
-    return f"{prefix}Wt00000{base62(number, 8)}"
-
-
-def cents(amount: int) -> str:
-    """Cents as a string decimal with two places (``12345`` → ``"123.45"``)."""
-    return f"{amount // 100}.{amount % 100:02d}"
-
+from sandbox.shapes import (
+    PickingHead,
+    Record,
+    SalesOrderHead,
+    TrackerHead,
+    fulfillment_order,
+    picking,
+    sales_order,
+    tracker,
+    tracking_detail,
+)
 
 # ---------------------------------------------------------------------------- erp
 
@@ -73,37 +56,26 @@ def erp_record(order: Order) -> Record:
     if order.anomaly is not None and order.anomaly.kind == "terminal_conflict":
         # the ERP alone rejects the order while the carrier is still delivering it
         process, rejection, changed = "C", "C", order.anomaly.at
-    return {
-        "SalesOrder": order.order_id,
-        "SalesOrderType": "OR",
-        "SalesOrganization": "1010",
-        "DistributionChannel": "10" if order.channel == "web" else "20",
-        "SoldToParty": order.customer,
-        "SalesOffice": order.store,
-        "SalesDistrict": order.region,
-        "ShipToCountry": order.ship_to_country,
-        "ShipToRegion": order.ship_to_region,
-        "CreationDate": iso(order.created_ts),
-        "LastChangeDateTime": iso(changed),
-        "TotalNetAmount": cents(order.total_cents),
-        "TransactionCurrency": "EUR",
-        "OverallSDProcessStatus": process,
-        "OverallTotalDeliveryStatus": delivery,
-        "OverallSDDocumentRejectionSts": rejection,
-        FINANCIAL_STATUS_FIELD: financial_status(order),
-        "to_Item": {
-            "results": [
-                {
-                    "SalesOrder": order.order_id,
-                    "SalesOrderItem": line.item,
-                    "Material": line.sku,
-                    "RequestedQuantity": str(line.quantity),
-                    "NetAmount": cents(line.net_cents),
-                }
-                for line in order.lines
-            ]
-        },
-    }
+    head = SalesOrderHead(
+        order_id=order.order_id,
+        channel=order.channel,
+        customer=order.customer,
+        store=order.store,
+        region=order.region,
+        ship_to=Place(
+            order.ship_to_country, order.ship_to_region, order.ship_to_city, order.ship_to_zip
+        ),
+        created=order.created_ts,
+        lines=order.lines,
+    )
+    return sales_order(
+        head,
+        changed=changed,
+        process=process,
+        delivery=delivery,
+        rejection=rejection,
+        financial=financial_status(order),
+    )
 
 
 # ---------------------------------------------------------------------------- crm
@@ -118,15 +90,6 @@ _CRM_STATUS: dict[str, str] = {
     K.CRM_PACK_COMPLETE: "Pack Complete",
     K.CRM_FULFILLED: "Fulfilled",
 }
-
-#: Salesforce ``Location`` ids of the warehouses.
-LOCATION_IDS: dict[str, str] = {
-    code: salesforce_id("131", n) for n, code in enumerate(sorted(WAREHOUSES), start=1)
-}
-
-
-def _sobject(kind: str, record_id: str) -> dict[str, str]:
-    return {"type": kind, "url": f"{CRM_API}/sobjects/{kind}/{record_id}"}
 
 
 def crm_record(order: Order) -> Record | None:
@@ -144,34 +107,21 @@ def crm_record(order: Order) -> Record | None:
             status, changed = "Canceled", step.at
     if created is None:
         return None
-    record_id = salesforce_id("0a3", order.fulfillment_number)
-    summary_id = salesforce_id("1Os", int(order.order_id))
-    location_id = LOCATION_IDS[order.warehouse]
-    return {
-        "attributes": _sobject("FulfillmentOrder", record_id),
-        "Id": record_id,
-        "FulfillmentOrderNumber": f"FO-{order.fulfillment_number:07d}",
-        "Status": status,
-        "OrderSummary": {
-            "attributes": _sobject("OrderSummary", summary_id),
-            "OrderNumber": order.order_id,
-        },
-        "FulfilledFromLocation": {
-            "attributes": _sobject("Location", location_id),
-            "Name": order.warehouse,
-        },
-        "DeliveryMethod": order.delivery_method,
-        "FulfilledToCountryCode": order.ship_to_country,
-        "CreatedDate": iso(created),
-        "LastModifiedDate": iso(changed),
-    }
+    return fulfillment_order(
+        order.fulfillment_number,
+        order.order_id,
+        status or "",
+        warehouse=order.warehouse,
+        method=order.delivery_method,
+        country=order.ship_to_country,
+        created=created,
+        modified=changed,
+    )
 
 
 # ---------------------------------------------------------------------------- wms
 
 PICKING_TYPES: tuple[str, ...] = ("PICK", "PACK", "OUT")
-#: Hours after creation each picking is scheduled for.
-_SCHEDULED_AFTER: tuple[int, ...] = (1, 3, 6)
 
 
 def wms_records(order: Order) -> list[Record]:
@@ -203,36 +153,24 @@ def wms_records(order: Order) -> list[Record]:
                     states[n], written[n] = "cancel", at
     if created is None:
         return []
-    warehouse = WAREHOUSES[order.warehouse]
-    code = warehouse.code
-    stock = [warehouse.stock_location, f"{code}/Stock"]
-    pack_zone = [warehouse.pack_location, f"{code}/Pack Zone"]
-    output = [warehouse.output_location, f"{code}/Output"]
-    customers = list(CUSTOMERS_LOCATION)
-    routes = ((stock, pack_zone), (pack_zone, output), (output, customers))
-    moves = [{"product": line.sku, "quantity": float(line.quantity)} for line in order.lines]
-    records = []
-    for n, type_code in enumerate(PICKING_TYPES):
-        source, destination = routes[n]
-        finished = done[n]
-        records.append(
-            {
-                "id": order.picking_ids[n],
-                "name": f"{code}/{type_code}/{order.picking_numbers[n]:05d}",
-                "origin": order.order_id,
-                "picking_type_code": type_code,
-                "state": states[n],
-                "location_id": list(source),
-                "location_dest_id": list(destination),
-                "warehouse": code,
-                "scheduled_date": iso(created + _SCHEDULED_AFTER[n] * 3600),
-                "date_done": iso(finished) if finished is not None else False,
-                "create_date": iso(created),
-                "write_date": iso(written[n]),
-                "move_ids": [dict(move) for move in moves],
-            }
+    moves = tuple((line.sku, line.quantity) for line in order.lines)
+    return [
+        picking(
+            PickingHead(
+                picking_id=order.picking_ids[n],
+                type_code=type_code,
+                number=order.picking_numbers[n],
+                warehouse=order.warehouse,
+                created=created,
+                moves=moves,
+            ),
+            origin=order.order_id,
+            state=states[n],
+            written=written[n],
+            done=done[n],
         )
-    return records
+        for n, type_code in enumerate(PICKING_TYPES)
+    ]
 
 
 # ---------------------------------------------------------------------------- tms
@@ -283,21 +221,7 @@ def _detail(order: Order, step: Step) -> Record:
 def _render_detail(
     order: Order, at: int, status: str, status_detail: str, message: str, place: Place
 ) -> Record:
-    return {
-        "object": "TrackingDetail",
-        "message": message,
-        "status": status,
-        "status_detail": status_detail,
-        "datetime": iso(at),
-        "source": order.carrier,
-        "tracking_location": {
-            "object": "TrackingLocation",
-            "city": place.city,
-            "state": place.region,
-            "country": place.country,
-            "zip": place.zip,
-        },
-    }
+    return tracking_detail(at, status, status_detail, message, order.carrier, place)
 
 
 def _anomalous_details(order: Order, details: list[Record]) -> tuple[list[Record], str]:
@@ -334,19 +258,17 @@ def tms_record(order: Order) -> Record | None:
     # the tracker's status is the latest status in time, wherever the detail sits
     last = max(details, key=lambda detail: detail["datetime"])
     created = steps[0].at
-    delivered = last["status"] == "delivered"
-    return {
-        "id": order.tracker_id,
-        "object": "Tracker",
-        "mode": "test",
-        "tracking_code": order.tracking_code,
-        "carrier": order.carrier,
-        "reference": order.order_id,
-        "status": last["status"],
-        "status_detail": last["status_detail"],
-        "created_at": iso(created),
-        "updated_at": updated,
-        "est_delivery_date": iso(created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400),
-        "signed_by": order.signed_by if delivered else None,
-        "tracking_details": details,
-    }
+    head = TrackerHead(
+        tracker_id=order.tracker_id,
+        tracking_code=order.tracking_code,
+        carrier=order.carrier,
+        created=created,
+        est_delivery=created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400,
+    )
+    return tracker(
+        head,
+        reference=order.order_id,
+        details=details,
+        updated=updated,
+        signed_by=order.signed_by if last["status"] == "delivered" else None,
+    )

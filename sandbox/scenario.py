@@ -42,7 +42,14 @@ _UPS_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class Scenario:
-    """Orders and the records of all four systems, reproducible from ``seed``."""
+    """Orders and the records of all four systems, reproducible from ``seed``.
+
+    It plays in one round: the world it serves never moves on (see the messy scenario,
+    :mod:`sandbox.messy`, for one that does).
+    """
+
+    name = "default"
+    rounds = 1
 
     def __init__(
         self,
@@ -97,6 +104,13 @@ class Scenario:
             if order.expected_exceptions
         }
 
+    def describe(self) -> str:
+        """One line on what the scenario is."""
+        return (
+            f"{self.order_count} orders, seed {self.seed}, {len(self.anomalies())} with an "
+            "anomaly (expect exceptions)"
+        )
+
     def anomalies(self) -> dict[str, str]:
         """Order id → the kind of anomaly it carries (orders without one left out)."""
         return {order.order_id: order.anomaly.kind for order in self._orders if order.anomaly}
@@ -138,6 +152,10 @@ class Scenario:
     def tms_trackers(self) -> list[dict[str, Any]]:
         """TMS ``Tracker`` records, one per order with a shipping label."""
         return [r for r in map(tms_record, self._orders) if r is not None]
+
+    def changes(self, round_number: int, system: str) -> list[dict[str, Any]]:
+        """The records of ``system`` a later round changes: none, there is one round."""
+        raise ValueError(f"the {self.name} scenario has no round {round_number}")
 
     def records(self, system: str) -> list[dict[str, Any]]:
         """The records of ``system`` (``erp``, ``crm``, ``wms`` or ``tms``)."""

@@ -5,6 +5,11 @@ uvicorn, either in a background thread (``start()``/``stop()``, or ``with``) or 
 foreground (``serve_forever()``, until Ctrl-C). Port 0 picks a free port; the socket is
 bound before the server starts, so ``base_url()`` is known at once.
 
+A scenario that plays in rounds (:mod:`sandbox.messy`) is served from its first round;
+``POST /rounds/next`` moves the world on to the next (its records change, their cursors
+move on) and answers ``{"round": n, "rounds": total}``, or 409 after the last round;
+``GET /`` says the round too.
+
 The CRM and the WMS issue their own short-lived bearer tokens (:mod:`.apis.oauth`). A
 :class:`~sandbox.faults.FaultPlan` makes the systems misbehave on purpose; without
 one the server injects the faults ``ORDERHUB_SANDBOX_FAULTS`` names (none when unset).
@@ -28,8 +33,8 @@ from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
-from sandbox.scenario import Scenario
 from sandbox.store import SandboxStore
+from sandbox.worlds import World
 
 
 def token_issuers(
@@ -47,16 +52,43 @@ def token_issuers(
     }
 
 
+class Rounds:
+    """Which round of a scenario the store serves, and moving it on to the next."""
+
+    def __init__(self, scenario: World | None, store: SandboxStore) -> None:
+        self.scenario, self.store = scenario, store
+        self.current = 1
+        self.total = scenario.rounds if scenario is not None else 1
+        self._lock = threading.Lock()
+
+    def advance(self) -> int | None:
+        """Serve the next round (its changed records upserted); None after the last."""
+        with self._lock:
+            if self.scenario is None or self.current >= self.total:
+                return None
+            self.current += 1
+            for system in API_SYSTEMS:
+                for record in self.scenario.changes(self.current, system):
+                    self.store.upsert(system, record)
+            return self.current
+
+    def state(self) -> dict[str, int]:
+        return {"round": self.current, "rounds": self.total}
+
+
 def build_app(
     store: SandboxStore,
     credentials: SandboxCredentials,
     faults: FaultPlan | None = None,
     issuers: dict[str, TokenIssuer] | None = None,
+    rounds: Rounds | None = None,
 ) -> Starlette:
-    """One ASGI app with each system mounted under ``/<system>`` (and ``GET /`` listing them).
+    """One ASGI app with each system mounted under ``/<system>`` (and ``GET /`` listing them,
+    ``POST /rounds/next`` moving ``rounds`` on).
 
     ``faults`` wraps each system's app (see :mod:`sandbox.faults`).
     """
+    rounds = rounds or Rounds(None, store)
     plan = faults or FaultPlan()
     issuers = issuers or token_issuers(credentials)
     apps = {
@@ -67,11 +99,18 @@ def build_app(
     }
 
     async def index(request: Request) -> JSONResponse:
-        return JSONResponse({"systems": {s: store.count(s) for s in API_SYSTEMS}})
+        counts = {s: store.count(s) for s in API_SYSTEMS}
+        return JSONResponse({"systems": counts, **rounds.state()})
+
+    async def next_round(request: Request) -> JSONResponse:
+        if rounds.advance() is None:
+            return JSONResponse({"error": "no round after this one", **rounds.state()}, 409)
+        return JSONResponse(rounds.state())
 
     return Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
+            Route("/rounds/next", next_round, methods=["POST"]),
             *(
                 Mount(f"/{system}", app=plan.wrap(app, system, store, issuers.get(system)))
                 for system, app in apps.items()
@@ -85,7 +124,7 @@ class SandboxServer:
 
     def __init__(
         self,
-        scenario: Scenario | None,
+        scenario: World | None,
         credentials: SandboxCredentials,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -101,7 +140,7 @@ class SandboxServer:
         if faults is None:
             faults = FaultPlan.from_env()
         elif isinstance(faults, str):
-            faults = FaultPlan.parse(faults, scenario.seed if scenario is not None else 7)
+            faults = FaultPlan.parse(faults, getattr(scenario, "seed", 7))
         self.scenario = scenario
         self.store = store
         self.host = host
@@ -109,7 +148,9 @@ class SandboxServer:
         self.faults = faults
         #: The OAuth token issuers of the CRM and the WMS.
         self.issuers = token_issuers(credentials, token_ttl)
-        self.app = build_app(store, credentials, faults, self.issuers)
+        #: The round of the scenario served (``advance()`` moves it on).
+        self.rounds = Rounds(scenario, store)
+        self.app = build_app(store, credentials, faults, self.issuers, self.rounds)
         self._requested_port = port
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()

@@ -20,7 +20,7 @@ from orderhub.sources import API_SYSTEMS
 from sandbox.clock import ISO_PATTERN
 
 if TYPE_CHECKING:
-    from sandbox.scenario import Scenario
+    from sandbox.worlds import World
 
 Record = dict[str, Any]
 #: A record's place in its table: (cursor value, primary key).
@@ -90,8 +90,8 @@ class SandboxStore:
             self._table(system).load(rows)
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario) -> SandboxStore:
-        """A store holding every record of ``scenario``."""
+    def from_scenario(cls, scenario: World) -> SandboxStore:
+        """A store holding every record of ``scenario`` (its first round)."""
         return cls({system: scenario.records(system) for system in API_SYSTEMS})
 
     def _table(self, system: str) -> _Table:

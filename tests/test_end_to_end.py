@@ -1,6 +1,8 @@
 """End to end as a user goes: ``orderhub demo``, then ``orderhub api`` read with postgrest-py.
 
-The demo runs on the embedded default (its own PostgreSQL under a fresh home) at small size.
+The demo runs on the embedded default (its own PostgreSQL under a fresh home) at small size,
+its world placed a minute before the test starts (``--as-of``): the flow extracts it just after,
+as it would extract real systems, so the SLA clock (the extraction time) stands there too.
 The API is read with the official Python client; every order the scenario created must be
 there with the canonical status its stage implies, and the ledger checkpoint the API serves
 must verify with the home's public key. A second demo on the same home adds no duplicate
@@ -19,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,6 +40,9 @@ pytestmark = pytest.mark.slow
 
 ORDERS = 80
 SEED = 11
+AS_OF = (datetime.now(UTC) - timedelta(minutes=1)).replace(second=0, microsecond=0)
+SCENARIO = Scenario(seed=SEED, orders=ORDERS, as_of=AS_OF)
+DEMO = ("demo", "--orders", str(ORDERS), "--seed", str(SEED), "--as-of", AS_OF.isoformat())
 ORDERHUB = Path(sys.executable).with_name("orderhub")
 
 
@@ -78,7 +84,7 @@ def home(server_home: Callable[[str], Path]) -> Iterator[Home]:
 
 @pytest.fixture(scope="module")
 def first_demo(home: Home) -> str:
-    result = home.orderhub("demo", "--orders", str(ORDERS), "--seed", str(SEED))
+    result = home.orderhub(*DEMO)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -153,7 +159,7 @@ def test_demo_prints_a_summary_of_every_stage(first_demo: str) -> None:
     assert re.search(rf"^\s+erp\s+{ORDERS} records", first_demo, re.MULTILINE)
     # the figures are the scenario's: one exception of each kind its anomalies cause, and the
     # one unknown status code it plants
-    expected = Scenario(seed=SEED, orders=ORDERS).expected_exceptions()
+    expected = SCENARIO.expected_exceptions()
     kinds = [kind for found in expected.values() for kind in found]
     assert f"exceptions found: {len(kinds)}" in first_demo.splitlines()
     for kind in set(kinds):
@@ -162,7 +168,7 @@ def test_demo_prints_a_summary_of_every_stage(first_demo: str) -> None:
 
 
 def test_every_scenario_order_is_served_with_its_canonical_status(api: str) -> None:
-    expected = Scenario(seed=SEED, orders=ORDERS).expected_status()
+    expected = SCENARIO.expected_status()
     rows = _client(api).from_("orders").select("order_id, canonical_status").execute().data
     served = {row["order_id"]: row["canonical_status"] for row in rows}
     assert len(rows) == len(served), "an order is served twice"
@@ -170,7 +176,7 @@ def test_every_scenario_order_is_served_with_its_canonical_status(api: str) -> N
 
 
 def test_the_exceptions_served_are_exactly_the_scenarios_anomalies(api: str) -> None:
-    expected = Scenario(seed=SEED, orders=ORDERS).expected_exceptions()
+    expected = SCENARIO.expected_exceptions()
     rows = (
         _client(api)
         .from_("order_exceptions")
@@ -203,7 +209,7 @@ def test_forecasts_and_timelines_are_served(api: str) -> None:
     client = _client(api)
     forecasts = client.from_("demand_forecasts").select("*").limit(3).execute().data
     assert forecasts and all(row["units_forecast"] >= 0 for row in forecasts)
-    order_id = Scenario(seed=SEED, orders=ORDERS).orders[0].order_id
+    order_id = SCENARIO.orders[0].order_id
     timeline = client.from_("order_timeline").select("*").eq("order_id", order_id).execute().data
     assert timeline, f"no timeline for order {order_id}"
 
@@ -218,7 +224,7 @@ def test_a_second_demo_adds_no_duplicates_and_extends_the_log(home: Home, api: s
     before = _verified(home, _latest_checkpoint(api))
     events_before = client.from_("order_events").select("event_id", count="exact").execute()
 
-    result = home.orderhub("demo", "--orders", str(ORDERS), "--seed", str(SEED))
+    result = home.orderhub(*DEMO)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     orders = client.from_("orders").select("order_id").execute().data
@@ -237,7 +243,7 @@ def test_an_order_traces_into_a_bundle_that_verifies_offline(
 ) -> None:
     import json
 
-    order_id = Scenario(seed=SEED, orders=ORDERS).orders[0].order_id
+    order_id = SCENARIO.orders[0].order_id
     bundle = tmp_path / "bundle.json"
     traced = home.orderhub("audit", "trace", order_id, "--out", str(bundle))
     assert traced.returncode == 0, traced.stdout[-3000:] + traced.stderr[-3000:]

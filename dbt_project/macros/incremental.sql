@@ -2,8 +2,8 @@
 
     Every incremental mart stores two columns:
       built_at        the run_started_at of the dbt invocation that (re)derived the row;
-      inputs_version  md5 over the model's own SQL (with the ephemeral models compiled into
-                      it) and the seeds the row was derived with.
+      inputs_version  md5 over the model's own SQL (with the ephemeral models and views it
+                      reads through) and the seeds the row was derived with.
     A run is "full" when the table is new, lacks those columns, or was built by other SQL
     or with other seeds (a changed model, crosswalk, precedence, SLA or location re-derives
     history; a per-order mart downstream then rebuilds every order whose events or
@@ -39,16 +39,25 @@
 {%- endmacro %}
 
 
-{#- The model's SQL as written (before Jinja), followed by the SQL of the ephemeral models
-    it selects from: they are compiled into it, so they are part of its own SQL. -#}
+{#- The model's SQL as written (before Jinja), followed by the SQL of the models it reads
+    through: every ephemeral model and view it selects from, and theirs in turn, down to
+    the tables and seeds. They are compiled into it or inlined into its query, so they are
+    part of its own SQL. -#}
 {% macro own_sql() %}
     {%- set parts = [model.raw_code] -%}
     {#- (a unit test runs the model with no graph: fixtures stand for what it selects from) #}
     {%- if execute and graph.nodes is defined -%}
-        {%- for unique_id in model.depends_on.nodes | sort -%}
+        {%- set seen = [] -%}
+        {%- set pending = model.depends_on.nodes | sort | list -%}
+        {#- a breadth-first walk; Jinja has no while, so a bounded for over the queue -#}
+        {%- for _ in range(1000) if pending -%}
+            {%- set unique_id = pending.pop(0) -%}
             {%- set node = graph.nodes.get(unique_id) -%}
-            {%- if node and node.config.materialized == 'ephemeral' -%}
+            {%- if node and unique_id not in seen
+                and node.config.materialized in ('ephemeral', 'view') -%}
+                {%- do seen.append(unique_id) -%}
                 {%- do parts.append(node.raw_code) -%}
+                {%- do pending.extend(node.depends_on.nodes | sort) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
@@ -125,14 +134,19 @@
 
 {#- SQL selecting the order ids a per-order mart rebuilds in an incremental run: orders
     with an event (re)derived after the watermark (fct_order_status_events re-derives
-    every event of a source record that has a new version), orders with a row of an
-    upstream per-order mart (re)derived after it, and, with meta open_orders, every order
-    whose current status is not terminal (their SLA clock moved). -#}
+    every event of a source record that has a new version) and the orders such a record
+    left (its previous_order_ids: they lost its events), orders with a row of an upstream
+    per-order mart (re)derived after it, and, with meta open_orders, every order whose
+    current status is not terminal (their SLA clock moved). -#}
 {% macro orders_to_rebuild(state) -%}
     select order_id
     from {{ ref('fct_order_status_events') }}
     where built_at > cast('{{ state.watermark }}' as timestamptz)
         and order_id is not null
+    union
+    select jsonb_array_elements_text(previous_order_ids)
+    from {{ ref('fct_order_status_events') }}
+    where built_at > cast('{{ state.watermark }}' as timestamptz)
     {%- for name in upstream_per_order_marts() %}
     union
     select order_id

@@ -4,7 +4,10 @@ Starts (or reuses) the warehouse, starts the sandbox source systems as a child p
 (:class:`~orderhub.cli.sandbox.SandboxProcess`) and points the source configuration at
 them, runs every Dagster asset once in-process against a persistent instance under the
 home folder, and prints a summary read back from the warehouse
-(:mod:`orderhub.cli.demo_summary`).
+(:mod:`orderhub.cli.demo_summary`). A scenario that plays in rounds (``--scenario messy``)
+is run once per round - the sandbox moves its world on between runs, as the world moves on
+between two syncs - up to ``--rounds``; the summary is the last run's, and an earlier
+run's failed steps are printed as they happen.
 """
 
 from __future__ import annotations
@@ -42,10 +45,34 @@ def run_flow(settings: Settings) -> tuple[bool, list[str]]:
     return result.success, failed
 
 
+def run_rounds(sandbox: SandboxProcess, rounds: int | None) -> tuple[bool, list[str]]:
+    """Run the flow once per round of the sandbox's scenario, up to ``rounds`` (all when
+    None); the last run's (success, failed step keys)."""
+    total = sandbox.rounds() if rounds is None else min(rounds, sandbox.rounds())
+    success, failed = run_flow(get_settings())
+    for _ in range(1, total):
+        if not success:
+            say(f"the run failed at: {', '.join(failed)} (the api keeps serving what it served)")
+        moved = sandbox.next_round()
+        if moved is None:
+            break
+        say(f"sandbox: round {moved['round']} of {moved['rounds']}: the world moved on")
+        success, failed = run_flow(get_settings())
+    return success, failed
+
+
 def run_demo(
-    settings: Settings, *, orders: int, seed: int, anomalies: int | float = 1
+    settings: Settings,
+    *,
+    orders: int,
+    seed: int,
+    anomalies: int | float = 1,
+    scenario: str = "default",
+    as_of: str | None = None,
+    rounds: int | None = None,
 ) -> DemoSummary:
-    """Run the demo end to end and return its summary (``anomalies``: see the sandbox)."""
+    """Run the demo end to end and return its summary (``scenario``, ``orders``, ``seed``,
+    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: how many of its rounds to play)."""
     disable_telemetry()
     embedded = settings.database_url is None
     already_running = embedded and EmbeddedPostgres(settings).is_running()
@@ -54,7 +81,15 @@ def run_demo(
         + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
     )
     url = warehouse_url(settings)
-    command = sandbox_command(settings, orders=orders, seed=seed, anomalies=anomalies, port=0)
+    command = sandbox_command(
+        settings,
+        orders=orders,
+        seed=seed,
+        anomalies=anomalies,
+        port=0,
+        scenario=scenario,
+        as_of=as_of,
+    )
     try:
         with SandboxProcess(command) as sandbox:
             say(f"sandbox: ERP, CRM, WMS and TMS serving on {sandbox.root_url}")
@@ -63,7 +98,7 @@ def run_demo(
             os.environ.update(sandbox.source_environment())
             get_settings.cache_clear()
             say("loading the Dagster definitions (dbt manifest prepared once per project change)")
-            success, failed = run_flow(get_settings())
+            success, failed = run_rounds(sandbox, rounds)
         summary = read_summary(url, success, failed)
     finally:
         if embedded and not already_running:
@@ -73,7 +108,7 @@ def run_demo(
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    summary = run_demo(settings, **scenario_options(args, settings))
+    summary = run_demo(settings, **scenario_options(args, settings), rounds=args.rounds)
     print(summary.render())
     return 0 if summary.success else 1
 
@@ -82,7 +117,13 @@ def register(subparsers: Any) -> None:
     """Add ``demo`` to the ``orderhub`` parser."""
     demo = subparsers.add_parser("demo", help="run the whole flow once on the embedded default")
     add_scenario_arguments(demo)
+    demo.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="play only the scenario's first N rounds, one run each (default: all)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
 
-__all__ = ["DemoSummary", "read_summary", "register", "run_demo", "run_flow"]
+__all__ = ["DemoSummary", "read_summary", "register", "run_demo", "run_flow", "run_rounds"]

@@ -5,7 +5,8 @@ never imports it, it starts it as a process and knows it by its base URLs, as it
 know a real SAP or Salesforce tenant. ``orderhub sandbox`` runs it in the foreground on
 ``ORDERHUB_SANDBOX_PORT`` (3100, where the default source configuration points);
 :class:`SandboxProcess` runs it as a child on a free port (the demo), reads the base URLs
-it announces, and stops it.
+it announces, moves a scenario that plays in rounds on to its next round, and stops it.
+``--scenario`` and ``--as-of`` are passed through as given: the sandbox knows its worlds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import httpx
 
 from orderhub.progress import say
 from orderhub.settings import Settings
@@ -34,21 +37,36 @@ ANOMALIES_HELP = (
 )
 
 
+SCENARIO_HELP = (
+    "the world the sandbox serves: default (generated from --orders, --seed, --anomalies) or "
+    "messy (hand-written histories that go wrong, played in rounds)"
+)
+AS_OF_HELP = (
+    "the world's now, ISO 8601 (default: where the world first stood in this home, "
+    "<home>/sandbox/as_of)"
+)
+
+
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """The scenario options ``orderhub sandbox`` and ``orderhub demo`` share."""
+    parser.add_argument("--scenario", default="default", help=SCENARIO_HELP)
     parser.add_argument("--orders", type=int, default=None, help="scenario size (orders)")
     parser.add_argument(
         "--seed", type=int, default=None, help="scenario seed (default ORDERHUB_SCENARIO_SEED, 7)"
     )
     parser.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
+    parser.add_argument("--as-of", default=None, help=AS_OF_HELP)
 
 
 def scenario_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """``orders``, ``seed`` and ``anomalies`` from the options, defaulting to the settings."""
+    """``scenario``, ``orders``, ``seed``, ``anomalies`` and ``as_of`` from the options,
+    defaulting to the settings."""
     return {
+        "scenario": args.scenario,
         "orders": args.orders or settings.scenario_orders,
         "seed": settings.scenario_seed if args.seed is None else args.seed,
         "anomalies": args.anomalies,
+        "as_of": args.as_of,
     }
 
 
@@ -59,15 +77,20 @@ def sandbox_command(
     seed: int,
     anomalies: float,
     port: int,
+    scenario: str = "default",
+    as_of: str | None = None,
     faults: str | None = None,
     fault_seed: int | None = None,
 ) -> list[str]:
     """The command line that runs the sandbox for ``settings``' home."""
     command = [
         sys.executable, "-m", "sandbox", "--prog", "orderhub sandbox",
-        "--home", str(settings.home_dir), "--orders", str(orders), "--seed", str(seed),
+        "--home", str(settings.home_dir), "--scenario", scenario,
+        "--orders", str(orders), "--seed", str(seed),
         "--anomalies", str(anomalies), "--host", settings.sandbox_host, "--port", str(port),
     ]  # fmt: skip
+    if as_of is not None:
+        command += ["--as-of", as_of]
     if faults is not None:
         command += ["--faults", faults]
     if fault_seed is not None:
@@ -88,6 +111,21 @@ class SandboxProcess:
         self.urls: dict[str, str] = {}
         self.root_url = ""
         self._process: subprocess.Popen[str] | None = None
+
+    def next_round(self) -> dict[str, int] | None:
+        """Move the sandbox's world on to its next round; its ``{"round", "rounds"}``, or
+        None when it was at its last round already."""
+        response = httpx.post(f"{self.root_url}/rounds/next", timeout=30)
+        if response.status_code == 409:
+            return None
+        response.raise_for_status()
+        return dict(response.json())
+
+    def rounds(self) -> int:
+        """How many rounds the sandbox's scenario plays."""
+        response = httpx.get(f"{self.root_url}/", timeout=30)
+        response.raise_for_status()
+        return int(response.json().get("rounds", 1))
 
     def start(self) -> SandboxProcess:
         """Start the sandbox; return once it accepts connections (RuntimeError if it fails)."""

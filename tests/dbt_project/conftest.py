@@ -9,6 +9,9 @@ seconds each) and shared by the test modules, one per model family:
   lacks, built incrementally.
 - ``remapped``: a copy of ``unknown_build`` built with a project whose crosswalk maps that
   code, then rebuilt with --full-refresh.
+- ``messy``: the sandbox's messy scenario built after each of its rounds, its api compared
+  with the scenario's ground truth after each, then built in full from all its records.
+- ``generated``: the sandbox's generated scenario in two deliveries, then in full.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ from dbt_builds import (
 )
 from dbt_records import at
 from dbt_scenarios import UNKNOWN_ROW, main_batches, unknown_batches
+from dbt_worlds import AS_OF, WorldBuilds, api_rows, generated_deliveries, messy_round
+from messy_served import differences as messy_differences
 
 from orderhub.crosswalk import crosswalk_version
+from sandbox.messy import MessyScenario
+from sandbox.scenario import Scenario
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +90,41 @@ def remapped(
         )
         refreshed = build(url, work, "--full-refresh", project=project)
         yield Remapped(rebuilt, tables, history, refreshed, (old, crosswalk_version(crosswalk)))
+
+
+#: the scenario builds run the data tests on their data; the unit tests, which read no data,
+#: run once, in main_build
+WORLD_BUILD = ("--exclude-resource-type", "unit_test")
+
+
+@pytest.fixture(scope="session")
+def messy(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldBuilds]:
+    """The messy scenario, built after each of its rounds, then in full."""
+    scenario = MessyScenario(as_of=AS_OF)
+    work = tmp_path_factory.mktemp("dbt-messy")
+    batches = [messy_round(scenario, n) for n in range(1, scenario.rounds + 1)]
+    with database(pg_server) as url, database(pg_server) as full_url:
+        rounds, differences = [], []
+        for n, delivery in enumerate(batches, start=1):
+            load(url, delivery)
+            rounds.append(build(url, work, *WORLD_BUILD))
+            differences.append(messy_differences(scenario, n, api_rows(url)))
+        load(full_url, [batch for delivery in batches for batch in delivery])
+        full = build(full_url, work, *WORLD_BUILD)
+        yield WorldBuilds(rounds, differences, rounds[-1].tables(), full, full.tables())
+
+
+@pytest.fixture(scope="session")
+def generated(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldBuilds]:
+    """The generated scenario (seed 11, 80 orders) in two deliveries, then in full."""
+    scenario = Scenario(seed=11, orders=80, as_of=AS_OF)
+    work = tmp_path_factory.mktemp("dbt-generated")
+    deliveries = generated_deliveries(scenario)
+    with database(pg_server) as url, database(pg_server) as full_url:
+        rounds = []
+        for delivery in deliveries:
+            load(url, delivery)
+            rounds.append(build(url, work, *WORLD_BUILD))
+        load(full_url, [batch for delivery in deliveries for batch in delivery])
+        full = build(full_url, work, *WORLD_BUILD)
+        yield WorldBuilds(rounds, [], rounds[-1].tables(), full, full.tables())

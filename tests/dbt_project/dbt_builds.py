@@ -27,6 +27,7 @@ MART_TABLES = (
     "fct_order_status_events",
     "fct_order_current_status",
     "fct_order_timeline",
+    "fct_shipment_current_status",
     "fct_order_exceptions",
     "fct_order_tags",
     "fct_unmapped_status_codes",

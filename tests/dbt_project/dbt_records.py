@@ -209,7 +209,14 @@ def create_raw_tables(conn: psycopg.Connection) -> None:
 
 
 def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
+    """The batch's records in their raw table, and the batch in
+    orderhub_meta.extraction_batches (succeeded), as the loader leaves them."""
     table, key, cursor = STREAMS[batch.system]
+    conn.execute(
+        "insert into orderhub_meta.extraction_batches (batch_id, system, stream, started_at,"
+        " finished_at, status) values (%s, %s, %s, %s, %s, 'succeeded') on conflict do nothing",
+        (batch.batch_id, batch.system, table.split(".")[1], batch.extracted_at, batch.extracted_at),
+    )
     for record in batch.records:
         conn.execute(
             f"insert into {table} values (%s, %s, %s, %s, %s, %s) on conflict do nothing",

@@ -34,7 +34,8 @@ def test_status_since_and_payment(main_build: Build) -> None:
     assert rows == [
         ("1000001", at(27), None, None, 0),
         ("1000005", at(20), None, None, 1),
-        # in transit since the goods issue; the payment never decided anything
-        ("1000008", at(2), "unpaid", "PENDING", 0),
+        # in transit since its parcel left the warehouse (the ERP's goods issue before it is
+        # the order's own paperwork, not the parcel's); the payment never decided anything
+        ("1000008", at(3), "unpaid", "PENDING", 0),
         ("1000009", at(-399), "paid", "PAID", 0),
     ]

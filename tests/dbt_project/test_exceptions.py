@@ -41,6 +41,7 @@ def test_exceptions(main_build: Build) -> None:
     assert details["1000008"]["payment_state"] == "unpaid"
     stuck = details["1000009"]
     assert (stuck["canonical_status"], stuck["sla_hours"]) == ("on_hold", 168)
-    # the clock is the latest event time (30h): on hold for 429 hours
-    assert stuck["as_of"].startswith(at(30).strftime("%Y-%m-%dT%H:%M:%S"))
-    assert stuck["hours_in_status"] == 429
+    # the clock is the latest extraction (the carrier's batch at 32h), not the latest event
+    # time (30h): on hold for 431 hours
+    assert stuck["as_of"].startswith(at(32).strftime("%Y-%m-%dT%H:%M:%S"))
+    assert stuck["hours_in_status"] == 431

@@ -7,13 +7,15 @@ the crosswalk seed. The rules of fct_order_timeline, fct_order_current_status an
 fct_order_exceptions are re-implemented here in plain Python, from the README's words:
 
 - an order's current status is its last lifecycle event (payment codes aside), ties
-  broken by source precedence (the authority first), then lifecycle rank; a lifecycle
-  event later than a terminal one with a lower rank is a regression and never decides;
-  an order the lifecycle calls placed whose last payment code is unpaid is payment_due;
+  broken by source precedence (the authority first), then lifecycle rank; a warehouse or
+  carrier event later than a terminal one with a lower rank is a regression and never
+  decides (the generated scenario ships every order in one parcel, so its shipment is the
+  order's); an order the lifecycle calls placed whose last payment code is unpaid is
+  payment_due;
 - exceptions: unmapped codes, terminal statuses from different systems, regressions,
   deliveries in another country or region than the ship-to, web orders shipped while
-  unpaid, and orders longer in a status than seeds/status_slas.csv allows at the data
-  time (the latest event time).
+  unpaid, and orders longer in a status than seeds/status_slas.csv allows at the
+  extraction time (the scenario is extracted at its as_of).
 
 The sandbox itself never reads the crosswalk or the SLAs: this is the independent check.
 """
@@ -34,6 +36,8 @@ CROSSWALK = SEEDS / "status_crosswalk.csv"
 #: docs/sources.md: ties go to tms, wms, crm, erp; the ERP on cancellation, the carrier on
 #: delivery (each system's authority beats every other system at equal time).
 PRECEDENCE = {"tms": 1, "wms": 2, "crm": 3, "erp": 4}
+#: The systems whose events are physical movements (the others' are paperwork).
+PHYSICAL = {"wms", "tms"}
 AUTHORITY = {"erp": "cancelled", "tms": "delivered"}
 SHIPPED = {"partially_fulfilled", "in_transit", "pickup_available", "delivered", "returned"}
 CHANNELS = {"10": "web", "20": "store"}
@@ -148,8 +152,9 @@ def events_by_order(
     return dict(events)
 
 
-def regressions(events: Iterable[Event]) -> list[Event]:
-    """Lifecycle events later than a terminal lifecycle event with a higher rank."""
+def after_terminal(events: Iterable[Event]) -> list[Event]:
+    """Lifecycle events later than a terminal lifecycle event with a higher rank: they never
+    decide (regressions when physical, paperwork otherwise)."""
     lifecycle = [e for e in events if e.lifecycle]
     terminal = [e for e in lifecycle if e.terminal]
     return [
@@ -159,10 +164,15 @@ def regressions(events: Iterable[Event]) -> list[Event]:
     ]
 
 
+def regressions(events: Iterable[Event]) -> list[Event]:
+    """Physical movements later than a terminal lifecycle event with a higher rank."""
+    return [e for e in after_terminal(events) if e.system in PHYSICAL]
+
+
 def current_event(events: Iterable[Event]) -> Event:
     """The event that decides the order's status (fct_order_timeline.decides_status)."""
     events = list(events)
-    regressed = set(regressions(events))
+    regressed = set(after_terminal(events))
     lifecycle = [e for e in events if e.lifecycle and e not in regressed]
     payments = [e for e in events if e.mapped and e.payment is not None]
     decider = max(lifecycle, key=lambda e: e.key) if lifecycle else None
@@ -178,7 +188,7 @@ def current_event(events: Iterable[Event]) -> Event:
 def status_since(events: Iterable[Event], decider: Event) -> str:
     """When the order entered its status: the start of the last run of it on its axis."""
     events = list(events)
-    regressed = set(regressions(events))
+    regressed = set(after_terminal(events))
     if decider.payment is not None:
         axis = sorted(
             (e for e in events if e.mapped and e.payment is not None), key=lambda e: e.key
@@ -203,12 +213,14 @@ def _hours(later: str, earlier: str) -> float:
     return (parse(later) - parse(earlier)).total_seconds() / 3600
 
 
-def exceptions_by_order(records: Mapping[str, list[Mapping[str, Any]]]) -> dict[str, set[str]]:
-    """Order id → the exception types fct_order_exceptions must hold for it."""
+def exceptions_by_order(
+    records: Mapping[str, list[Mapping[str, Any]]], as_of: str
+) -> dict[str, set[str]]:
+    """Order id → the exception types fct_order_exceptions must hold for it, the records
+    extracted at ``as_of`` (ISO, "2026-11-01T00:00:00Z")."""
     events = events_by_order(records)
     erp = {r["SalesOrder"]: r for r in records["erp"]}
     slas = load_slas()
-    as_of = max(e.at for evs in events.values() for e in evs)
     found: dict[str, set[str]] = defaultdict(set)
     for order, evs in events.items():
         if any(not e.mapped for e in evs):

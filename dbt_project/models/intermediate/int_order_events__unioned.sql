@@ -1,10 +1,13 @@
--- Every status observation of every system, one shape (macro order_event_observation).
--- ERP, CRM and WMS records are state snapshots: a version that repeats the previous
--- version's code for the same field (in event-time order) observes the same event again
--- and is left out, so an event is the moment a code appeared. TMS tracking details are
--- events already. Windows are partitioned by (source_system, source_record_key) so that
--- a filter on those columns (the incremental fct_order_status_events) reaches the raw
--- tables.
+-- Every status observation of every system, one shape (macro order_event_observation),
+-- with the key its code is matched on (macro status_code_key: the field's normalisation
+-- from seeds/status_fields; an observation whose code is blank and means nothing is left
+-- out). ERP, CRM and WMS records are state snapshots: a version that repeats the previous
+-- version's code (its key) for the same field (in event-time order) observes the same
+-- event again and is left out, so an event is the moment a code appeared. TMS tracking
+-- details are events already. order_id is the order this version references (the
+-- record's latest version decides: int_order_events__mapped). Windows are partitioned by
+-- (source_system, source_record_key) so that a filter on those columns (the incremental
+-- fct_order_status_events) reaches the raw tables.
 with
 
 erp_orders as (
@@ -31,6 +34,12 @@ tms_tracking_events as (
 
 ),
 
+status_fields as (
+
+    select * from {{ ref('status_fields') }}
+
+),
+
 erp_status_fields as (
 
     -- one row per status field of each version
@@ -49,7 +58,6 @@ erp_status_fields as (
     ) as status_fields (source_field, source_code)
     -- the web shop's financial status is optional (store orders have none)
     where status_fields.source_code is not null
-        or status_fields.source_field <> 'YY1_ShopFinancialStatus_SDH'
 
 ),
 
@@ -109,16 +117,30 @@ snapshot_observations as (
 
 ),
 
+snapshot_keyed as (
+
+    select
+        snapshot_observations.*,
+        {{ status_code_key('snapshot_observations.source_code', 'status_fields') }} as code_key
+
+    from snapshot_observations
+    left join status_fields
+        on snapshot_observations.source_system = status_fields.source_system
+        and snapshot_observations.source_field = status_fields.source_field
+
+),
+
 snapshot_changes as (
 
     select
         *,
-        lag(source_code) over (
+        lag(code_key) over (
             partition by source_system, source_record_key, source_field
             order by event_time, extracted_at, content_hash
-        ) as previous_code
+        ) as previous_code_key
 
-    from snapshot_observations
+    from snapshot_keyed
+    where code_key is not null
 
 ),
 
@@ -146,6 +168,7 @@ tms_observations as (
             'node': 'city',
             'node_region': 'state',
             'node_country': 'country',
+            'node_postal_code': 'zip',
             'event_message': 'message',
         }) }}
 
@@ -153,17 +176,35 @@ tms_observations as (
 
 ),
 
+tms_keyed as (
+
+    select
+        tms_observations.*,
+        {{ status_code_key('tms_observations.source_code', 'status_fields') }} as code_key
+
+    from tms_observations
+    left join status_fields
+        on tms_observations.source_system = status_fields.source_system
+        and tms_observations.source_field = status_fields.source_field
+
+),
+
 unioned as (
 
     select
-        {{ order_event_observation() }}
+        {{ order_event_observation() }},
+        code_key
 
     from snapshot_changes
-    where previous_code is distinct from source_code
+    where previous_code_key is distinct from code_key
 
     union all
 
-    select * from tms_observations
+    select
+        {{ order_event_observation() }},
+        code_key
+
+    from tms_keyed
 
 )
 

@@ -1,12 +1,19 @@
 -- The crosswalk with its version: the hex SHA-256 of its rows in key order
 -- (C collation), each row the jsonb text of an array of its ten columns, rows
 -- joined by a newline. orderhub.crosswalk.crosswalk_version recomputes it from the
--- CSV (json.dumps([...], ensure_ascii=False) per row; tests/dbt_project compares).
+-- CSV (json.dumps([...], ensure_ascii=False) per row; tests/dbt_project compares). Each
+-- code carries the key events are matched on (macro status_code_key).
 with
 
 crosswalk as (
 
     select * from {{ ref('status_crosswalk') }}
+
+),
+
+status_fields as (
+
+    select * from {{ ref('status_fields') }}
 
 ),
 
@@ -58,10 +65,14 @@ final as (
         crosswalk.source_code,
         {{ crosswalk_attributes('crosswalk') }},
         crosswalk.notes,
+        {{ status_code_key('crosswalk.source_code', 'status_fields') }} as code_key,
         versioned.crosswalk_version
 
     from crosswalk
     cross join versioned
+    left join status_fields
+        on crosswalk.source_system = status_fields.source_system
+        and crosswalk.source_field = status_fields.source_field
 
 )
 

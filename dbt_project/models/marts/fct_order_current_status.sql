@@ -4,20 +4,52 @@
     {'columns': ['canonical_status', 'updated_at']},
 ]) }}
 
--- One row per ERP order: its status is the canonical status of the step of its timeline
--- that decides (fct_order_timeline: event time, never arrival; ties by status precedence,
--- then lifecycle rank; regressions after a terminal state and payment codes never
--- decide, except that an unpaid order the lifecycle still calls placed is payment_due).
--- status_since is when the order entered that status. Incremental per order.
+-- One row per order - every ERP order, and every order other systems' records reference
+-- that the ERP never sent (an orphan, flagged): its status is the one the step of its
+-- timeline that decides gives it (fct_order_timeline.decided_status: rolled up from its
+-- shipments, its own steps and its payment; README, "How the current status is decided").
+-- status_since is when the deciding shipment (or the order's own steps) entered that
+-- status. Incremental per order.
 {%- set state = incremental_state() %}
+{%- set rebuilt = rebuilt_orders_condition(state) %}
 
 with
 
-orders as (
+erp_orders as (
 
     select * from {{ ref('stg_erp__sales_orders') }}
     where is_latest_version
-        and {{ rebuilt_orders_condition(state) }}
+        and {{ rebuilt }}
+
+),
+
+referenced_orders as (
+
+    select distinct order_id
+    from {{ ref('fct_order_status_events') }}
+    where order_id is not null
+        and {{ rebuilt }}
+
+),
+
+orders as (
+
+    select
+        coalesce(erp_orders.order_id, referenced_orders.order_id) as order_id,
+        erp_orders.order_id is null as is_orphan,
+        erp_orders.customer_id,
+        erp_orders.store_id,
+        erp_orders.region,
+        erp_orders.ship_to_country,
+        erp_orders.ship_to_region,
+        erp_orders.channel,
+        erp_orders.total_net_amount,
+        erp_orders.currency,
+        erp_orders.created_at
+
+    from erp_orders
+    full outer join referenced_orders
+        on erp_orders.order_id = referenced_orders.order_id
 
 ),
 
@@ -59,7 +91,8 @@ deciding_steps as (
 
 status_runs as (
 
-    -- the latest start of a run of the deciding step's status, on its axis
+    -- the latest start of a run of the deciding step's status, on its axis, in its
+    -- shipment (or among the order's own steps)
     select
         deciding_steps.order_id,
         run_starts.event_id as status_since_event_id,
@@ -75,7 +108,10 @@ status_runs as (
         and run_starts.starts_status_run
         and run_starts.step_number <= deciding_steps.step_number
         and (run_starts.payment_state is null) = (deciding_steps.payment_state is null)
-        and not run_starts.is_regression
+        and (
+            deciding_steps.payment_state is not null
+            or run_starts.shipment_id is not distinct from deciding_steps.shipment_id
+        )
 
 ),
 
@@ -121,11 +157,12 @@ final as (
 
         ---------- ids
         orders.order_id,
+        orders.is_orphan,
         orders.customer_id,
         orders.store_id,
 
         ---------- status
-        deciding_steps.canonical_status,
+        deciding_steps.decided_status as canonical_status,
         deciding_steps.event_time as updated_at,
         status_runs.status_since,
         deciding_steps.is_terminal,
@@ -133,6 +170,7 @@ final as (
         deciding_steps.source_field as status_source_field,
         deciding_steps.source_code as status_source_code,
         deciding_steps.node as status_node,
+        deciding_steps.shipment_id as status_shipment_id,
         deciding_steps.event_id as status_event_id,
         status_runs.status_since_event_id,
         deciding_steps.crosswalk_version,

@@ -25,6 +25,10 @@
     'misroute',
     'shipped_before_payment',
     'stuck_beyond_sla',
+    'status_conflict',
+    'clock_skew',
+    'orphan_record',
+    'record_reassigned',
 ] %}
 {#- what every rule model returns: one row per event an exception involves #}
 {%- set involvement_columns = [
@@ -53,8 +57,9 @@ involvements as (
 
 events as (
 
+    -- joined by event id: an exception of one order may name events now on another (the
+    -- record it lost, record_reassigned)
     select * from {{ ref('fct_order_status_events') }}
-    where {{ rebuilt }}
 
 ),
 

@@ -1,4 +1,6 @@
-{%- set bookkeeping = {'fingerprint_seeds': ['status_crosswalk', 'source_precedence']} -%}
+{%- set bookkeeping = {'fingerprint_seeds': [
+    'status_crosswalk', 'status_fields', 'source_precedence', 'clock_skew_tolerances',
+]} -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -11,6 +13,7 @@
         {'columns': ['source_system', 'source_record_key']},
         {'columns': ['built_at']},
         {'columns': ['event_time']},
+        {'columns': ['previous_order_ids'], 'type': 'gin'},
     ],
 ) }}
 
@@ -21,8 +24,11 @@
 
 {#- Incremental by source record: a run re-derives every event of each record that has a
     version extracted since the last run (delete+insert on the record), so a late older
-    version lands where it happened and an event it makes redundant disappears. A changed
-    crosswalk or precedence seed re-derives every record (README, "Incremental builds"). -#}
+    version lands where it happened, an event it makes redundant disappears, and a
+    corrected order reference moves every event of the record (previous_order_ids keeps
+    the orders it left, which the per-order marts rebuild too). A changed crosswalk,
+    status-field, precedence or skew-tolerance seed re-derives every record (README,
+    "Incremental builds"). -#}
 {%- set state = incremental_state() %}
 
 with
@@ -59,15 +65,19 @@ final as (
         ---------- ids
         event_id,
         order_id,
+        previous_order_ids,
+        order_reassigned_at,
 
         ---------- source
         source_system,
         source_field,
         source_code,
+        normalised_code,
 
         ---------- canonical meaning
         {{ crosswalk_attributes() }},
         is_mapped,
+        event_class,
         source_precedence,
         status_precedence,
 
@@ -76,8 +86,15 @@ final as (
         node_type,
         node_region,
         node_country,
+        node_postal_code,
         event_message,
         event_time,
+        is_clock_skewed,
+
+        ---------- the shipment the record names
+        shipment_ref,
+        tracking_code,
+        carrier,
 
         ---------- provenance
         crosswalk_version,

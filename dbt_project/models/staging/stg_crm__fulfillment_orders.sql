@@ -13,7 +13,7 @@ renamed as (
         ---------- ids
         data ->> 'Id' as fulfillment_order_id,
         data ->> 'FulfillmentOrderNumber' as fulfillment_order_number,
-        data -> 'OrderSummary' ->> 'OrderNumber' as order_id,
+        nullif(data -> 'OrderSummary' ->> 'OrderNumber', '') as order_id,
 
         ---------- strings
         data ->> 'Status' as status,

@@ -29,7 +29,7 @@ renamed as (
         ---------- ids
         tracker ->> 'id' as tracker_id,
         tracker ->> 'tracking_code' as tracking_code,
-        tracker ->> 'reference' as order_id,
+        nullif(tracker ->> 'reference', '') as order_id,
 
         ---------- strings
         tracker ->> 'carrier' as carrier,

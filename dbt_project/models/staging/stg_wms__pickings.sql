@@ -13,7 +13,13 @@ renamed as (
         ---------- ids
         cast(data ->> 'id' as bigint) as picking_id,
         data ->> 'name' as picking_name,
-        data ->> 'origin' as order_id,
+        -- Odoo sends false for an empty reference
+        case when jsonb_typeof(data -> 'origin') = 'string' then nullif(data ->> 'origin', '') end as order_id,
+        case when jsonb_typeof(data -> 'group_id') = 'array' then data -> 'group_id' ->> 1 end as procurement_group,
+        case
+            when jsonb_typeof(data -> 'carrier_tracking_ref') = 'string'
+                then nullif(data ->> 'carrier_tracking_ref', '')
+        end as carrier_tracking_ref,
 
         ---------- strings
         data ->> 'picking_type_code' as picking_type_code,

@@ -1,15 +1,17 @@
--- Exception rule misroute (error): the carrier delivered the order in another country, or
--- in another region of the same country, than the ERP ship-to (a region counts only when
--- both name one). One exception per delivery event; it holds from the delivery.
+-- Exception rule misroute (error): the carrier delivered an outbound parcel of the order in
+-- another country, or in another region of the same country, than the ERP ship-to (a
+-- region counts only when both name one). A return delivered to a company warehouse is no
+-- misroute; a clock-skewed delivery counts for nothing. One exception per delivery event;
+-- it holds from the delivery.
 with
 
 deliveries as (
 
-    select * from {{ ref('fct_order_status_events') }}
-    where order_id is not null
-        and is_mapped
-        and source_system = 'tms'
+    select * from {{ ref('fct_order_timeline') }}
+    where source_system = 'tms'
         and canonical_status = 'delivered'
+        and shipment_direction = 'outbound'
+        and not is_clock_skewed
         and node_country is not null
 
 ),

@@ -1,7 +1,9 @@
--- Exception rule regression_after_terminal (warning): a lifecycle step later than a
--- terminal one, with a lower lifecycle rank (delivered, then in_transit; the timeline
--- flags it with is_regression and never lets it decide). One exception per terminal
--- step, with the steps that regressed after it; it holds from the first regression.
+-- Exception rule regression_after_terminal (warning): a physical movement later than a
+-- terminal step of its shipment or of the order itself, with a lower lifecycle rank
+-- (delivered, then in_transit; the timeline flags it with is_regression and never lets it
+-- decide). A later parcel of the same order, a return on its own tracker and paperwork
+-- after a delivery are no regression. One exception per terminal step, with the steps
+-- that regressed after it; it holds from the first regression.
 with
 
 terminal_steps as (
@@ -9,6 +11,7 @@ terminal_steps as (
     select * from {{ ref('fct_order_timeline') }}
     where is_terminal
         and payment_state is null
+        and not is_clock_skewed
 
 ),
 
@@ -33,6 +36,10 @@ regressions as (
         on terminal_steps.order_id = regressing_steps.order_id
         and regressing_steps.event_time > terminal_steps.event_time
         and regressing_steps.lifecycle_rank < terminal_steps.lifecycle_rank
+        and (
+            terminal_steps.shipment_id is null
+            or terminal_steps.shipment_id = regressing_steps.shipment_id
+        )
 
 ),
 

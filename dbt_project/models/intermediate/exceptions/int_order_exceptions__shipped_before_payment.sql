@@ -17,9 +17,8 @@ shipping_steps as (
 
     from {{ ref('fct_order_timeline') }}
     where payment_state is null
-        and canonical_status in (
-            'partially_fulfilled', 'in_transit', 'pickup_available', 'delivered', 'returned'
-        )
+        and not is_clock_skewed
+        and canonical_status in ({{ text_literals(shipped_statuses()) }})
 
 ),
 
@@ -27,6 +26,7 @@ payment_steps as (
 
     select * from {{ ref('fct_order_timeline') }}
     where payment_state is not null
+        and not is_clock_skewed
 
 ),
 

@@ -1,5 +1,6 @@
 -- Exception rule terminal_conflict (error): two terminal lifecycle steps of one order from
--- different systems say different things (delivered in the TMS, cancelled in the ERP).
+-- different systems say different things (delivered in the TMS, cancelled in the ERP); a
+-- clock-skewed step counts for nothing.
 -- One exception per order, with the events of every such pair; it holds from the later
 -- step of the earliest pair.
 with
@@ -11,6 +12,7 @@ terminal_steps as not materialized (
     select * from {{ ref('fct_order_timeline') }}
     where is_terminal
         and payment_state is null
+        and not is_clock_skewed
 
 ),
 
