@@ -27,6 +27,7 @@ KINDS: dict[str, str | None] = {
     "missing_key": None,
     "duplicates": "3",
     "shuffle": None,
+    "short": None,
     "late": "60",
     "change": "3",
     "new_field": "",

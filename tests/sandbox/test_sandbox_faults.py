@@ -220,6 +220,23 @@ def test_shuffle_serves_a_page_out_of_cursor_order(faulty: Any) -> None:
     assert served == again  # same seed, same request: same order
 
 
+def test_short_asks_for_half_the_page_size_and_more_follow(faulty: Any) -> None:
+    sandbox = faulty("tms:short@1,erp:short@1,crm:short@1")
+    trackers = sandbox.tms(page_size="10").json()
+    assert len(trackers["trackers"]) == 5 and trackers["has_more"] is True
+    orders = sandbox.erp(**{"$top": "8"}).json()["d"]
+    assert len(orders["results"]) == 4 and orders["__next"].endswith("$top=4&$skip=4")
+    token = sandbox.server.issuers["crm"].issue()
+    query = "SELECT Id FROM FulfillmentOrder ORDER BY LastModifiedDate, Id LIMIT 7"
+    answer = sandbox.http.get(
+        sandbox.server.base_url("crm") + "/services/data/v60.0/query",
+        params={"q": query},
+        headers={"Authorization": f"Bearer {token}", "Sforce-Query-Options": "batchSize=6"},
+    ).json()
+    assert len(answer["records"]) == 3 and answer["done"] is False
+    assert sandbox.plan.count("crm", "short") == 1
+
+
 def test_schema_rewrites_and_their_log(faulty: Any) -> None:
     sandbox = faulty("erp:new_field:ZZ1_Priority,erp:rename:SalesDistrict/Region@1")
     page = sandbox.erp(**{"$top": "3"}).json()["d"]["results"]
@@ -262,6 +279,16 @@ def test_late_writes_land_behind_what_was_served(faulty: Any) -> None:
     assert key not in {r["SalesOrder"] for r in first}  # it had not been served yet
     newest = max(r["LastChangeDateTime"] for r in first)
     assert record["LastChangeDateTime"] < newest
+
+
+def test_a_late_write_never_moves_a_record_it_served_back(faulty: Any) -> None:
+    sandbox = faulty("erp:late:120@2")
+    served = sandbox.erp(**{"$top": "1000"}).json()["d"]["results"]  # everything
+    sandbox.erp(**{"$top": "1"})
+    ((key, record),) = sandbox.plan.changed["erp"].items()
+    before = next(r for r in served if r["SalesOrder"] == key)
+    newest = max(r["LastChangeDateTime"] for r in served)
+    assert before["LastChangeDateTime"] < record["LastChangeDateTime"] < newest
 
 
 def test_expire_revokes_tokens_and_answers_401(faulty: Any) -> None:
