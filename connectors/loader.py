@@ -17,11 +17,12 @@ counts it (``records_quarantined``). A record already quarantined with the same 
 again by a later sync) is not quarantined again. The tables are created by
 ``connectors.schema``.
 
-A stream the connector pages by keyset (``StreamSpec.keyset``) delivers its records in
-(cursor, primary key) order, each page after the last record of the one before. A record that
-sorts before the one received before it means a page started before the position it was asked
-for (records repeated from an earlier read, a server ignoring part of its filter): the run fails
-rather than trust a paging position the server did not keep.
+One read of a stream the connector pages by keyset (``StreamSpec.keyset``; the sync asks
+for ``check_order``) delivers its records in (cursor, primary key) order, each page after the
+last record of the one before. A record that sorts before the one received before it means a
+page started before the position it was asked for (records repeated from an earlier read, a
+server ignoring part of its filter): the run fails rather than trust a paging position the
+server did not keep.
 
 Rows, quarantined records and state commit in one transaction at each STATE message, so the
 state never moves past a record that is not stored somewhere. When the run fails (non-zero
@@ -87,10 +88,13 @@ class StreamLoader:
         batch: Batch,
         progress: Callable[[str], None] | None = None,
         state_extra: Mapping[str, Any] | None = None,
+        check_order: bool = False,
     ) -> None:
         self.connector = connector
         #: Kept in every state this loader commits, beside the connector's own.
         self.state_extra = dict(state_extra or {})
+        #: Whether records must arrive in (cursor, key) order (one keyset-paged read).
+        self.check_order = check_order
         self.stream = stream
         self.batch = batch
         self.progress = progress
@@ -164,7 +168,7 @@ class StreamLoader:
         does not fit the stream's schema and is buffered for the quarantine instead."""
         key = record.get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
-        if self.stream.keyset and isinstance(cursor, str) and isinstance(key, str):
+        if self.check_order and isinstance(cursor, str) and isinstance(key, str):
             self._in_order(cursor, key)
         problems = self.check.problems(record)
         if key is None and self.stream.primary_key not in self.check.required:

@@ -205,6 +205,7 @@ def _extract(
                 batch,
                 progress,
                 state_extra={RESUME_KEY: resume_from(stream, stored, start_date, started_at)},
+                check_order=stream.keyset,
             )
             loaders[stream.name].open_batch()
             if progress is not None:

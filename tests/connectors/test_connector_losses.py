@@ -12,8 +12,9 @@ rows and state as they were; the next sync must complete the ground truth.
 - a write landing behind the paging position during a sync was never read;
 - and what the hunt found: a short page ended the CRM's read (its stop compared the page
   with the configured size), a record dated in the future carried the position past every
-  later write, pages inside a run of equal cursor values, server errors after rows were
-  flushed, a token expiring again right after a refresh.
+  later write; and, found safe and kept so: pages inside a run of equal cursor values, state
+  only after the last page, server errors after rows were flushed, a token expiring again
+  right after a refresh (reported as a rejected refresh).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from connector_stubs import (
 )
 
 from connectors import loader as loader_module
+from connectors import runner
 from connectors.catalog import SYSTEMS
 from connectors.errors import ConnectorError
 from connectors.sync import sync_system
@@ -218,6 +220,18 @@ def test_pages_inside_a_run_of_equal_cursor_values(
     result = sync(db_url, sandboxes(store), system, page_size=3)
     assert result.records_new == len(records)
     assert raw_rows(db_url, table(system)) == source_rows(store, system)
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_a_read_checkpoints_only_after_its_last_page(stub_sandbox: Any, system: str) -> None:
+    # The loader commits rows with each STATE. A STATE in the middle of a read would commit a
+    # position with pages still unread (and a sync failing after it could not leave the
+    # warehouse as it was): airbyte-cdk emits the stream's state when its one slice closes.
+    config = sandbox_config(*stub_sandbox, system, page_size=4)
+    with runner.read(system, config) as messages:
+        kinds = [m["type"] for m in messages if m["type"] in ("RECORD", "STATE")]
+    assert kinds.count("RECORD") == len(stub_records()[system])  # a dozen pages
+    assert "RECORD" not in kinds[kinds.index("STATE") :]
 
 
 def test_a_server_error_after_rows_were_flushed_leaves_nothing_behind(
