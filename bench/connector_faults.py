@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import tempfile
 import time
@@ -60,7 +61,11 @@ def run(pg_server: str, examples: int, run_seed: int) -> list[tuple[Case, Report
 
 def summary(done: list[tuple[Case, Report]], seconds: float) -> None:
     syncs = [outcome for _, report in done for outcome in report.outcomes]
-    failed = Counter(outcome.split(":", 1)[1].strip()[:60] for outcome in syncs if ":" in outcome)
+    failed = Counter(
+        re.sub(r"https?://\S+", "<url>", outcome.split(":", 1)[1]).strip()[:72]
+        for outcome in syncs
+        if outcome != "succeeded"
+    )
     fired: Counter[str] = Counter()
     for _, report in done:
         fired.update(report.fired)

@@ -55,6 +55,7 @@ from connectors.batches import Batch, BatchResult, StoredLeaves, store_batch_tre
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.messages import load_messages
+from connectors.resume import NewestCursor
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
 from ledger.batches import BatchTree
@@ -89,12 +90,15 @@ class StreamLoader:
         progress: Callable[[str], None] | None = None,
         state_extra: Mapping[str, Any] | None = None,
         check_order: bool = False,
+        newest: NewestCursor | None = None,
     ) -> None:
         self.connector = connector
         #: Kept in every state this loader commits, beside the connector's own.
         self.state_extra = dict(state_extra or {})
         #: Whether records must arrive in (cursor, key) order (one keyset-paged read).
         self.check_order = check_order
+        #: Tracks the newest cursor read; the committed state's cursor is no later than it.
+        self.newest = newest
         self.stream = stream
         self.batch = batch
         self.progress = progress
@@ -170,6 +174,8 @@ class StreamLoader:
         cursor = record.get(self.stream.cursor_field)
         if self.check_order and isinstance(cursor, str) and isinstance(key, str):
             self._in_order(cursor, key)
+        if self.newest is not None:
+            self.newest.see(cursor)
         problems = self.check.problems(record)
         if key is None and self.stream.primary_key not in self.check.required:
             problems.append(f"missing primary key {self.stream.primary_key!r}")
@@ -260,7 +266,7 @@ class StreamLoader:
         self._flush()
         inserted = self._inserted
         quarantined = self._store_quarantine()
-        state = {**state, **self.state_extra}
+        state = {**(self.newest.restate(state) if self.newest else state), **self.state_extra}
         cursor_to = state.get(self.stream.cursor_field)
         self.conn.execute(
             "insert into orderhub_meta.connector_state (system, stream, state, updated_at)"

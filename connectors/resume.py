@@ -19,6 +19,13 @@ after the initial load re-reads the whole load (records read again are stored on
 the state handed to the connector, whose cursor is the earlier of the committed cursor and
 the stored resume point. A state written before the resume point existed resumes from its
 cursor, as it always did.
+
+airbyte-cdk writes the cursor of its state as the newest record's local time followed by
+``Z`` (``DatetimeParser.format`` formats an aware datetime without converting it to UTC): a
+server writing its timestamps in UTC+05:30 puts the state five and a half hours ahead of the
+source, past every write of those hours. :class:`NewestCursor` keeps the newest cursor instant
+among the records a sync read, and the state a sync commits holds the earlier of that, in UTC,
+and the connector's own.
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ def resume_from(
     ``start_date`` the configured start, ``started_at`` when this sync started.
     """
     committed = stored.get(stream.cursor_field)
-    began = started_at.astimezone(UTC).strftime(STATE_FORMAT)
+    began = utc(started_at)
     return earliest(committed if _instant(committed) else start_date, began) or began
 
 
@@ -72,3 +79,29 @@ def connector_state(stream: StreamSpec, stored: Mapping[str, Any]) -> dict[str, 
     if committed is None:
         return None
     return {stream.cursor_field: earliest(committed, stored.get(RESUME_KEY)) or committed}
+
+
+def utc(moment: datetime) -> str:
+    """``moment`` in the state's form, in UTC."""
+    return moment.astimezone(UTC).strftime(STATE_FORMAT)
+
+
+class NewestCursor:
+    """The newest cursor instant among the records of one sync (values that are no ISO 8601
+    date-time are passed over)."""
+
+    def __init__(self, stream: StreamSpec) -> None:
+        self.stream = stream
+        self.newest: datetime | None = None
+
+    def see(self, value: Any) -> None:
+        moment = _instant(value)
+        if moment is not None and (self.newest is None or moment > self.newest):
+            self.newest = moment
+
+    def restate(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """``state`` with its cursor no later than the newest cursor read, in UTC."""
+        if self.newest is None:
+            return dict(state)
+        cursor = earliest(state.get(self.stream.cursor_field), utc(self.newest))
+        return {**state, self.stream.cursor_field: cursor or utc(self.newest)}

@@ -33,7 +33,7 @@ from connectors import runner
 from connectors.catalog import SYSTEMS, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
-from connectors.resume import RESUME_KEY, connector_state, resume_from
+from connectors.resume import RESUME_KEY, NewestCursor, connector_state, resume_from
 
 __all__ = [
     "BatchResult",
@@ -206,6 +206,7 @@ def _extract(
                 progress,
                 state_extra={RESUME_KEY: resume_from(stream, stored, start_date, started_at)},
                 check_order=stream.keyset,
+                newest=NewestCursor(stream),
             )
             loaders[stream.name].open_batch()
             if progress is not None:

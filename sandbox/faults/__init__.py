@@ -41,6 +41,8 @@ change          before answering, <arg> records change (new cursor value after e
 new_field       every record gains the field <arg> (value derived from its key)        name
 rename          field <old> of every record is renamed <new> (arg ``old/new``)          old/new
 wrong_type      field <arg> of every record gets a value of an uncastable type         field
+offset          every timestamp of every record is written in the UTC offset <arg>     +02:00
+                (the same instants, as a server in another time zone writes them)
 expire          every access token of the system expires (OAuth systems: crm, wms);    --
                 this request is answered 401
 delay           the answer is held <arg> seconds                                       s (1)
@@ -52,7 +54,7 @@ end with exactly the scenario's records. ``duplicates``, ``shuffle`` and ``short
 only what is served, not the records. ``change`` and ``late`` change the source:
 :attr:`FaultPlan.changed` holds the final version of every record they touched, and the
 warehouse must hold that final version (plus, possibly, the version it replaced).
-``new_field``, ``rename`` and ``wrong_type`` change the served records:
+``new_field``, ``rename``, ``wrong_type`` and ``offset`` change the served records:
 :meth:`FaultPlan.served_version` gives the record a client received, and a record missing a
 required field or holding an uncastable value belongs in quarantine, not in the raw table.
 

@@ -114,6 +114,7 @@ def _entries(system: str) -> st.SearchStrategy[str]:
             f"rename:{OPTIONAL[system]}/Renamed",
             f"wrong_type:{CASTABLE[system]}",
             f"rename:{cursor}/Renamed",
+            "offset:+05:30",
         ]
     )
     return st.one_of(timed, timed, timed, always)

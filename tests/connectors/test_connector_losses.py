@@ -12,7 +12,8 @@ rows and state as they were; the next sync must complete the ground truth.
 - a write landing behind the paging position during a sync was never read;
 - and what the hunt found: a short page ended the CRM's read (its stop compared the page
   with the configured size), a record dated in the future carried the position past every
-  later write; and, found safe and kept so: pages inside a run of equal cursor values, state
+  later write, timestamps with a UTC offset put the state ahead of the source; and, found
+  safe and kept so: pages inside a run of equal cursor values, state
   only after the last page, server errors after rows were flushed, a token expiring again
   right after a refresh (reported as a rejected refresh).
 """
@@ -41,6 +42,7 @@ from connectors import loader as loader_module
 from connectors import runner
 from connectors.catalog import SYSTEMS
 from connectors.errors import ConnectorError
+from connectors.resume import RESUME_KEY
 from connectors.sync import sync_system
 from sandbox.scenario import Scenario
 from sandbox.store import SandboxStore
@@ -220,6 +222,29 @@ def test_pages_inside_a_run_of_equal_cursor_values(
     result = sync(db_url, sandboxes(store), system, page_size=3)
     assert result.records_new == len(records)
     assert raw_rows(db_url, table(system)) == source_rows(store, system)
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_timestamps_written_in_another_utc_offset_do_not_move_the_state_ahead(
+    db_url: str, scenario: Scenario, sandboxes: Any, system: str
+) -> None:
+    # The server writes every timestamp in UTC+05:30. airbyte-cdk states the newest one as its
+    # local time marked Z, 5.5 hours ahead of the source: a write made in between was skipped.
+    store = SandboxStore.from_scenario(scenario)
+    sandbox = sandboxes(store, f"{system}:offset:+05:30")
+    stream = stream_of(system)
+    one, two = store.records(system)[:2]
+    sync(db_url, sandbox, system)
+    store.upsert(system, {**one, stream.cursor_field: "2026-11-20T08:00:00Z"})
+    sync(db_url, sandbox, system)
+    sync(db_url, sandbox, system)  # settled: the lookback from 08:00 UTC
+    store.upsert(system, {**two, stream.cursor_field: "2026-11-20T09:00:00Z"})
+    assert sync(db_url, sandbox, system).records_new == 1
+    served = [sandbox[0].faults.served_version(system, r) for r in store.records(system)]
+    assert all(r[stream.cursor_field].endswith("+05:30") for r in served)
+    assert expected_rows(system, served) <= raw_rows(db_url, table(system))
+    state = {stream.cursor_field: "2026-11-20T09:00:00Z", RESUME_KEY: "2026-11-20T08:00:00Z"}
+    assert stored_state(db_url, system) == {stream.name: state}
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))

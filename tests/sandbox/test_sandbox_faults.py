@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -118,6 +119,7 @@ def test_spec_entries_triggers_and_defaults() -> None:
         ("erp:503=1.5", "a probability is in (0, 1]"),
         ("erp:503@0", "start at 1"),
         ("erp:429:soon@1", "429 takes a number"),
+        ("erp:offset:2h", "offset takes a UTC offset"),
     ],
 )
 def test_bad_entries_are_named(spec: str, named: str) -> None:
@@ -248,6 +250,17 @@ def test_schema_rewrites_and_their_log(faulty: Any) -> None:
     original = sandbox.server.store.get("erp", page[0]["SalesOrder"])
     assert original is not None and "ZZ1_Priority" not in original  # the source is unchanged
     assert sandbox.plan.served_version("erp", original)["ZZ1_Priority"] == page[0]["ZZ1_Priority"]
+
+
+def test_offset_writes_every_timestamp_in_another_utc_offset(faulty: Any) -> None:
+    sandbox = faulty("tms:offset:-05:30")
+    (tracker,) = sandbox.tms(page_size="1").json()["trackers"]
+    original = sandbox.server.store.get("tms", tracker["id"])
+    assert original is not None and original["updated_at"].endswith("Z")
+    assert tracker["updated_at"].endswith("-05:30") and tracker["created_at"].endswith("-05:30")
+    moment = datetime.fromisoformat(tracker["updated_at"])
+    assert moment == datetime.fromisoformat(original["updated_at"])  # the same instant
+    assert tracker["tracking_details"] == original["tracking_details"]  # top-level fields only
 
 
 def test_wrong_type_serves_an_uncastable_value(faulty: Any) -> None:
