@@ -3,10 +3,14 @@
 - :mod:`connectors.catalog`: the registry ``SYSTEMS`` (manifest, streams, keys, raw schema);
 - :mod:`connectors.config`: ``source_config(system, base_url, credentials, ...)``;
 - :mod:`connectors.runner`: airbyte-cdk's declarative launcher as an Airbyte-protocol
-  subprocess (:mod:`connectors.launch` by default, ``source-declarative-manifest`` on request);
+  subprocess (:mod:`connectors.launch` by default, ``source-declarative-manifest`` on request)
+  that dies with its parent (:mod:`connectors.process`), its retries as progress lines
+  (:mod:`connectors.reporting`);
 - :mod:`connectors.validation`: schema drift, decided per record (quarantine or load);
 - :mod:`connectors.loader`: RECORDs into ``raw_<system>.<stream>`` (or the quarantine),
   committed with their STATE;
+- :mod:`connectors.resume`: where a sync starts reading (the lookback measured from where
+  the sync before it started) and the committed state's cursor in UTC;
 - :mod:`connectors.sync`: ``sync_system`` / ``sync_all``, the entry points;
 - :mod:`connectors.airbyte_server`: ``deploy`` the manifests to an Airbyte server, through
   :mod:`connectors.airbyte_client` (address, OAuth, paged lists) with the names and explicit
