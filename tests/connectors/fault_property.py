@@ -246,6 +246,7 @@ def check_success(db_url: str, system: str, before: Truth, after: Truth) -> None
     may still be at its version from before, or missing if that version was never read (the
     next sync must have it); nothing else, and nothing twice."""
     rows, held, _state = warehouse(db_url, system)
+    assert len({(k, h) for k, h, _ in rows}) == len(rows), "a (key, content hash) twice"
     assert len(held) == len({h for _, h in held}), "a record was quarantined twice"
     latest: dict[str, tuple[str, str]] = {}
     for key, digest, cursor in rows:
