@@ -102,22 +102,27 @@ def _trigger() -> st.SearchStrategy[str]:
 
 
 def _entries(system: str) -> st.SearchStrategy[str]:
+    """One fault entry of ``system`` (without the system), each kind about as likely."""
     cursor = SYSTEMS[system].streams[0].cursor_field
-    triggered = [*TRIGGERED, *(("expire",) if system in OAUTH_SYSTEMS else ())]
-    lag = st.integers(1, 600).map(lambda s: f"late:{s}")  # within the 10-minute lookback
-    timed = st.tuples(st.one_of(st.sampled_from(triggered), lag), _trigger()).map("".join)
-    always = st.sampled_from(
-        [
-            "short",
-            "delay:0.02",
-            "new_field:ZZ_Extra",
-            f"rename:{OPTIONAL[system]}/Renamed",
-            f"wrong_type:{CASTABLE[system]}",
-            f"rename:{cursor}/Renamed",
-            "offset:+05:30",
-        ]
-    )
-    return st.one_of(timed, timed, timed, always)
+    always = [
+        "short",
+        "delay:0.02",
+        "new_field:ZZ_Extra",
+        f"rename:{OPTIONAL[system]}/Renamed",
+        f"wrong_type:{CASTABLE[system]}",
+        f"rename:{cursor}/Renamed",
+        "offset:+05:30",
+    ]
+    expiring = ("expire",) if system in OAUTH_SYSTEMS else ()
+    kinds = [*TRIGGERED, *expiring, "late", *always]
+
+    def entry(kind: str) -> st.SearchStrategy[str]:
+        if kind in always:
+            return st.just(kind)  # on every request: what a client receives is stable
+        lag = st.integers(1, 600).map(lambda s: f"late:{s}")  # within the 10-minute lookback
+        return st.tuples(lag if kind == "late" else st.just(kind), _trigger()).map("".join)
+
+    return st.sampled_from(kinds).flatmap(entry)
 
 
 @st.composite
