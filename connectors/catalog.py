@@ -30,11 +30,17 @@ FILE_DESCRIPTOR = Path(__file__).resolve().parent / "file_source" / "order_lines
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """One stream of a connector and the raw table it lands in."""
+    """One stream of a connector and the raw table it lands in.
+
+    ``keyset``: the connector pages by (cursor, primary key), each next page asking for what
+    sorts after the last record of the page before, so the records of a read arrive in that
+    order (the manifest fails a page out of order; the loader checks the order across pages).
+    """
 
     name: str
     primary_key: str
     cursor_field: str
+    keyset: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,21 +94,24 @@ def _load_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _connector(name: str, stream: str, primary_key: str, cursor_field: str) -> ConnectorSpec:
+def _connector(
+    name: str, stream: str, primary_key: str, cursor_field: str, keyset: bool
+) -> ConnectorSpec:
     return ConnectorSpec(
         name=name,
         manifest_path=MANIFEST_DIR / f"{name}.yaml",
-        streams=(StreamSpec(stream, primary_key, cursor_field),),
+        streams=(StreamSpec(stream, primary_key, cursor_field, keyset),),
         raw_schema=f"raw_{name}",
     )
 
 
-#: Each system's stream: name, primary key, cursor field (docs/sources.md).
-_STREAMS: dict[str, tuple[str, str, str]] = {
-    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
-    "crm": ("fulfillment_orders", "Id", "LastModifiedDate"),
-    "wms": ("pickings", "id", "write_date"),
-    "tms": ("trackers", "id", "updated_at"),
+#: Each system's stream: name, primary key, cursor field (docs/sources.md), and whether the
+#: connector pages it by keyset (the WMS follows the API's own ``next_cursor`` token).
+_STREAMS: dict[str, tuple[str, str, str, bool]] = {
+    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime", True),
+    "crm": ("fulfillment_orders", "Id", "LastModifiedDate", True),
+    "wms": ("pickings", "id", "write_date", False),
+    "tms": ("trackers", "id", "updated_at", True),
 }
 
 #: The declarative connector of every API system, in

@@ -13,7 +13,16 @@ duplicates across pages) is not stored twice.
 Schema drift (``connectors.validation``): a record with new fields is stored whole; a record
 missing a required field, or holding a value that cannot be cast to its declared type, goes to
 ``orderhub_meta.quarantine`` with the reason, the batch and the payload instead, and the batch
-counts it (``records_quarantined``). The tables are created by ``connectors.schema``.
+counts it (``records_quarantined``). A record already quarantined with the same content (read
+again by a later sync) is not quarantined again. The tables are created by
+``connectors.schema``.
+
+One read of a stream the connector pages by keyset (``StreamSpec.keyset``; the sync asks
+for ``check_order``) delivers its records in (cursor, primary key) order, each page after the
+last record of the one before. A record that sorts before the one received before it means a
+page started before the position it was asked for (records repeated from an earlier read, a
+server ignoring part of its filter): the run fails rather than trust a paging position the
+server did not keep.
 
 Rows, quarantined records and state commit in one transaction at each STATE message, so the
 state never moves past a record that is not stored somewhere. When the run fails (non-zero
@@ -46,6 +55,7 @@ from connectors.batches import Batch, BatchResult, StoredLeaves, store_batch_tre
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.messages import load_messages
+from connectors.resume import NewestCursor
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
 from ledger.batches import BatchTree
@@ -78,8 +88,17 @@ class StreamLoader:
         stream: StreamSpec,
         batch: Batch,
         progress: Callable[[str], None] | None = None,
+        state_extra: Mapping[str, Any] | None = None,
+        check_order: bool = False,
+        newest: NewestCursor | None = None,
     ) -> None:
         self.connector = connector
+        #: Kept in every state this loader commits, beside the connector's own.
+        self.state_extra = dict(state_extra or {})
+        #: Whether records must arrive in (cursor, key) order (one keyset-paged read).
+        self.check_order = check_order
+        #: Tracks the newest cursor read; the committed state's cursor is no later than it.
+        self.newest = newest
         self.stream = stream
         self.batch = batch
         self.progress = progress
@@ -99,6 +118,8 @@ class StreamLoader:
         self._stage_exists = False
         #: Rows moved into the raw table by the open (uncommitted) checkpoint.
         self._inserted = 0
+        #: The (cursor, key) of the last record received (keyset streams arrive in order).
+        self._position: tuple[str, str] = ("", "")
         self._leaves = StoredLeaves()
         self._table = sql.Identifier(connector.raw_schema, stream.name)
         self._where = f"{connector.name}.{stream.name}"
@@ -151,6 +172,10 @@ class StreamLoader:
         does not fit the stream's schema and is buffered for the quarantine instead."""
         key = record.get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
+        if self.check_order and isinstance(cursor, str) and isinstance(key, str):
+            self._in_order(cursor, key)
+        if self.newest is not None:
+            self.newest.see(cursor)
         problems = self.check.problems(record)
         if key is None and self.stream.primary_key not in self.check.required:
             problems.append(f"missing primary key {self.stream.primary_key!r}")
@@ -177,6 +202,20 @@ class StreamLoader:
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
         return True
+
+    def _in_order(self, cursor: str, key: str) -> None:
+        """Fail when (cursor, key) sorts before the record received before it."""
+        if (cursor, key) < self._position:
+            before_cursor, before_key = self._position
+            raise ConnectorError(
+                self.connector.name,
+                f"record {key!r} ({cursor}) came after {before_key!r} ({before_cursor}): a"
+                " page started before the position the page before it ended at (records"
+                " repeated from elsewhere, or the source not keeping its own order); failing"
+                " instead of trusting the paging position",
+                self.stream.name,
+            )
+        self._position = (cursor, key)
 
     def _flush(self) -> None:
         """COPY the pending rows to the stage and move them into the raw table, inside the
@@ -227,6 +266,7 @@ class StreamLoader:
         self._flush()
         inserted = self._inserted
         quarantined = self._store_quarantine()
+        state = {**(self.newest.restate(state) if self.newest else state), **self.state_extra}
         cursor_to = state.get(self.stream.cursor_field)
         self.conn.execute(
             "insert into orderhub_meta.connector_state (system, stream, state, updated_at)"
@@ -270,23 +310,28 @@ class StreamLoader:
             )
 
     def _store_quarantine(self) -> int:
-        """Insert the buffered quarantined records (in the open transaction); how many."""
+        """Insert the buffered quarantined records not quarantined before with the same
+        content (in the open transaction); how many were new."""
         if not self._quarantine:
             return 0
         cur = self.conn.execute(
             "insert into orderhub_meta.quarantine (batch_id, system, stream, record_key,"
             " content_hash, cursor_value, reason, payload, quarantined_at)"
-            " select %s, %s, %s, q.record_key, q.content_hash, q.cursor_value, q.reason,"
-            " q.payload::jsonb, %s from jsonb_to_recordset(%s::jsonb) as q(record_key text,"
+            " select %(batch)s, %(system)s, %(stream)s, q.record_key, q.content_hash,"
+            " q.cursor_value, q.reason, q.payload::jsonb, %(at)s"
+            " from jsonb_to_recordset(%(rows)s::jsonb) as q(record_key text,"
             " content_hash text, cursor_value text, reason text, payload text)"
+            " where not exists (select from orderhub_meta.quarantine held"
+            " where held.system = %(system)s and held.stream = %(stream)s"
+            " and held.content_hash = q.content_hash)"
             " on conflict (batch_id, content_hash) do nothing",
-            (
-                self.batch.batch_id,
-                self.connector.name,
-                self.stream.name,
-                self.batch.started_at,
-                orjson.dumps(self._quarantine).decode(),
-            ),
+            {
+                "batch": self.batch.batch_id,
+                "system": self.connector.name,
+                "stream": self.stream.name,
+                "at": self.batch.started_at,
+                "rows": orjson.dumps(self._quarantine).decode(),
+            },
         )
         return max(cur.rowcount, 0)
 

@@ -11,27 +11,25 @@ removed afterwards. The config holds credentials: it is never logged, and every 
 value is masked in whatever the connector says before it reaches a log or an error.
 
 stdout is parsed line by line as Airbyte messages. LOG messages go to the Python logger
-``connectors.<system>`` at their level (never to stdout); every other message is handed to the
-caller as a dict. A malformed line, a non-zero exit or a timeout raises :class:`ConnectorError`
-naming the system and the cause (the connector's own TRACE error message when it sent one).
+``connectors.<system>`` at their level (never to stdout); retries and token refreshes among
+them also become progress lines (:mod:`connectors.reporting`) when the caller gives a
+``progress`` callable. Every other message is handed to the caller as a dict, a TRACE error
+with its cause masked and said accurately. A malformed line, a non-zero exit or a timeout
+raises :class:`ConnectorError` naming the system and the cause (the connector's own TRACE
+error message when it sent one). The connector process dies with the process that started
+it (:mod:`connectors.process`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +37,10 @@ from typing import IO, Any
 
 import orjson
 
+from connectors import process as connector_process
 from connectors.catalog import ConnectorSpec, get_connector
 from connectors.errors import ConnectorError
+from connectors.reporting import RetryReporter, error_cause, max_attempts
 
 EXECUTABLE = "source-declarative-manifest"
 MANIFEST_KEY = "__injected_declarative_manifest"
@@ -150,6 +150,7 @@ class ConnectorProcess:
         logger: logging.Logger | None = None,
         timeout: float | None = None,
         launcher: str = FAST,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.connector = get_connector(system)
         self.system = system
@@ -164,6 +165,11 @@ class ConnectorProcess:
         self._state = state
         secrets = (str((config or {}).get(name, "")) for name in self.connector.secret_fields)
         self.mask = Masker(tuple(s for s in secrets if len(s) >= 4))
+        self.retries = (
+            RetryReporter(system, max_attempts(self.connector, config), progress)
+            if progress is not None
+            else None
+        )
         self._timed_out = False
 
     def _arguments(self, folder: Path) -> list[str]:
@@ -189,17 +195,11 @@ class ConnectorProcess:
         try:
             stderr_path = folder / "stderr.log"
             with stderr_path.open("wb") as stderr:
-                process = subprocess.Popen(
-                    self._arguments(folder),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                    cwd=folder,
-                    env={**os.environ, "DO_NOT_TRACK": "1"},
+                process = connector_process.start(
+                    self._arguments(folder), folder, stderr, {**os.environ, "DO_NOT_TRACK": "1"}
                 )
             self.logger.debug("started %s %s (pid %s)", EXECUTABLE, self.command, process.pid)
             assert process.stdout is not None
-            _widen_pipe(process.stdout)
             if self.timeout is not None:
                 watchdog = threading.Timer(self.timeout, self._kill_on_timeout, (process,))
                 watchdog.daemon = True
@@ -212,14 +212,14 @@ class ConnectorProcess:
             if watchdog is not None:
                 watchdog.cancel()
             if process is not None and process.poll() is None:
-                _stop(process)
+                connector_process.stop(process)
             if process is not None and process.stdout is not None:
                 process.stdout.close()
             shutil.rmtree(folder, ignore_errors=True)
 
     def _kill_on_timeout(self, process: subprocess.Popen[bytes]) -> None:
         self._timed_out = True
-        _stop(process)
+        connector_process.stop(process)
 
     def _failure(self, stderr_path: Path) -> str:
         if self._timed_out:
@@ -248,54 +248,31 @@ class ConnectorProcess:
                 self._log(message.get("log") or {})
                 continue
             if kind == "TRACE":
-                self._trace(message.get("trace") or {})
+                self._trace(message)
+            elif self.retries is not None and kind in ("RECORD", "STATE"):
+                self.retries.progressed()
             yield message
 
     def _log(self, log: Mapping[str, Any]) -> None:
         level = _LEVELS.get(str(log.get("level", "INFO")).upper(), logging.INFO)
+        text = self.mask(str(log.get("message", "")))
         if self.logger.isEnabledFor(level):
-            self.logger.log(level, "%s", self.mask(str(log.get("message", ""))))
+            self.logger.log(level, "%s", text)
+        if self.retries is not None:
+            self.retries.log(text)
 
-    def _trace(self, trace: Mapping[str, Any]) -> None:
+    def _trace(self, message: Message) -> None:
+        """Note a TRACE error's cause, and put it in the message masked and said accurately."""
+        trace = message.get("trace") or {}
         if trace.get("type") != "ERROR":
             return
         error = trace.get("error") or {}
-        message = self.mask(str(error.get("message") or "the connector reported an error"))
-        self.trace_errors.append(message)
+        cause = self.mask(error_cause(error))
+        self.trace_errors.append(cause)
+        message["trace"] = {**trace, "error": {**error, "message": cause}}
         internal = error.get("internal_message")
         if internal:
             self.logger.debug("connector error detail: %s", self.mask(str(internal)))
-
-
-#: Bytes the connector may write ahead of the reader (Linux default pipes hold 64 KiB, about
-#: a hundred records: the connector would stall whenever the loader writes to the warehouse).
-PIPE_BYTES = 1 << 20
-
-
-def _widen_pipe(stream: IO[bytes]) -> None:
-    """Let the connector run ahead of the loader by up to ``PIPE_BYTES`` (Linux only)."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if set_size is None:
-        return
-    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
-        fcntl.fcntl(stream.fileno(), set_size, PIPE_BYTES)
-
-
-def _stop(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    """Stop the connector: SIGTERM, then SIGKILL after ``grace`` seconds.
-
-    It stays in our process group, so a signal to the group (Ctrl-C, a supervisor) reaches it.
-    """
-    for stop in (process.terminate, process.kill):
-        try:
-            stop()
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @contextmanager
@@ -308,8 +285,11 @@ def read(
     logger: logging.Logger | None = None,
     timeout: float | None = None,
     launcher: str = FAST,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[Iterator[Message]]:
-    """``read``: yields an iterator of RECORD/STATE/TRACE/... messages; stops it on exit."""
+    """``read``: yields an iterator of RECORD/STATE/TRACE/... messages; stops it on exit.
+
+    ``progress`` gets a line for each retry and token refresh of the connector."""
     connector = get_connector(system)
     process = ConnectorProcess(
         system,
@@ -320,6 +300,7 @@ def read(
         logger=logger,
         timeout=timeout,
         launcher=launcher,
+        progress=progress,
     )
     messages = process.messages()
     try:

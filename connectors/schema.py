@@ -2,7 +2,7 @@
 
 ``orderhub_meta.connector_state``, ``orderhub_meta.extraction_batches`` and
 ``orderhub_meta.quarantine`` (records that did not fit their stream's schema: the reason, the
-batch and the payload, one row per distinct record per batch), and one
+batch and the payload, one row per distinct content, kept by the batch that first saw it), and one
 ``raw_<system>.<stream>`` table per registered stream, primary key ``(record_key,
 content_hash)`` with an index on ``batch_id`` (the audit reads a batch's rows). The
 ``ledger`` schema is created too: a batch's Merkle tree is stored in ``ledger.batch_trees``
@@ -60,6 +60,9 @@ create table if not exists orderhub_meta.quarantine (
 );
 create index if not exists quarantine_system_stream_idx
     on orderhub_meta.quarantine (system, stream, record_key);
+-- a record read again with the same content is not quarantined again
+create index if not exists quarantine_content_idx
+    on orderhub_meta.quarantine (system, stream, content_hash);
 """
 
 RAW_DDL = """

@@ -11,6 +11,10 @@ A sync that died without marking its batches (the process killed, the machine go
 ``running``; the next sync of the system, which holds the system's lock, marks them
 ``failed``. Their rows, if any, were committed with a STATE and stay; nothing else of theirs
 was kept, so the next run resumes from the last committed state.
+
+Where a sync starts reading is :mod:`connectors.resume`: the lookback is measured from where
+the sync before it started, so a write landing behind the paging position while a sync runs
+is read by the next one.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from connectors import runner
 from connectors.catalog import SYSTEMS, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
+from connectors.resume import RESUME_KEY, NewestCursor, connector_state, resume_from
 
 __all__ = [
     "BatchResult",
@@ -177,23 +182,39 @@ def _extract(
     connector = get_connector(system)
     started_at = datetime.now(UTC)
     started = time.monotonic()
+    start_date = str(config.get("start_date") or "")
     loaders: dict[str, StreamLoader] = {}
+    read_from: dict[str, dict[str, Any]] = {}
     try:
         for stream in connector.streams:
-            cursor_from = state.get(stream.name, {}).get(stream.cursor_field)
+            stored = state.get(stream.name, {})
+            resume = connector_state(stream, stored)
+            if resume is not None:
+                read_from[stream.name] = resume
             batch = Batch(
                 batch_id=batch_id(system, stream.name, started_at),
                 system=system,
                 stream=stream.name,
                 started_at=started_at,
-                cursor_from=str(cursor_from or config.get("start_date") or "") or None,
+                cursor_from=(resume or {}).get(stream.cursor_field) or start_date or None,
             )
-            loaders[stream.name] = StreamLoader(database_url, connector, stream, batch, progress)
+            loaders[stream.name] = StreamLoader(
+                database_url,
+                connector,
+                stream,
+                batch,
+                progress,
+                state_extra={RESUME_KEY: resume_from(stream, stored, start_date, started_at)},
+                check_order=stream.keyset,
+                newest=NewestCursor(stream),
+            )
             loaders[stream.name].open_batch()
             if progress is not None:
                 progress(f"{system}.{stream.name}: reading from {batch.cursor_from}")
         try:
-            with runner.read(system, config, state=state, timeout=timeout) as messages:
+            with runner.read(
+                system, config, state=read_from, timeout=timeout, progress=progress
+            ) as messages:
                 load_messages(system, messages, loaders, progress)
             return [loader.succeed(started, time.monotonic()) for loader in loaders.values()]
         except psycopg.Error as error:

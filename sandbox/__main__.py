@@ -3,8 +3,9 @@
 The sandbox runs as a process of its own, like the systems it stands for: orderhub knows
 it only by the base URLs of its source configuration (``orderhub sandbox`` runs this
 module in the foreground; ``orderhub demo`` runs it as a child on a free port). Once it
-accepts connections it prints one line per system, ``sandbox <system>: <base URL>``, and
-last ``sandbox serving on <root URL>``, which a parent process waits for.
+accepts connections it prints its scenario, the faults it injects (``none`` when it injects
+none; ``--faults`` or ``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandbox <system>:
+<base URL>``, and last ``sandbox serving on <root URL>``, which a parent process waits for.
 
 ``--scenario`` names the world it serves (``default``, generated from ``--orders``,
 ``--seed`` and ``--anomalies``; ``messy``, hand-written, in rounds: ``POST /rounds/next``
@@ -82,8 +83,7 @@ def serve(args: argparse.Namespace) -> int:
         server.start()
         try:
             print(f"sandbox scenario: {scenario.describe()}")
-            if faults:
-                print(faults.describe())
+            print(faults.describe())  # "none" too: a run says which faults are active
             for system in API_SYSTEMS:
                 print(f"sandbox {system}: {server.base_url(system)}")
             print(f"{READY_PREFIX}{server.root_url}", flush=True)

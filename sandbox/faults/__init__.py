@@ -30,14 +30,19 @@ missing_key     HTTP 200 whose records key (``d.results``, ``records``, ``data``
 duplicates      the page starts with the last <arg> records of the previous page       n (3)
 shuffle         the page's records in a seeded random order (``updated_at`` out of     --
                 order)
-late            before answering, a record (one not yet served, if any) is changed     s (60)
-                with a cursor <arg> s behind the newest served, or behind the newest
-                in the source before anything was served (a write that lands late)
+short           the page is asked with half the page size the client asked for (at     --
+                least one record): fewer records than asked, and more follow
+late            before answering, a record (one not yet served, if any, else one whose s (60)
+                cursor moves forward) is changed with a cursor <arg> s behind the
+                newest served, or behind the newest in the source before anything was
+                served (a write that lands late)
 change          before answering, <arg> records change (new cursor value after every   n (3)
                 other): the last record served, the first of that page, and random ones
 new_field       every record gains the field <arg> (value derived from its key)        name
 rename          field <old> of every record is renamed <new> (arg ``old/new``)          old/new
 wrong_type      field <arg> of every record gets a value of an uncastable type         field
+offset          every timestamp of every record is written in the UTC offset <arg>     +02:00
+                (the same instants, as a server in another time zone writes them)
 expire          every access token of the system expires (OAuth systems: crm, wms);    --
                 this request is answered 401
 delay           the answer is held <arg> seconds                                       s (1)
@@ -45,13 +50,13 @@ delay           the answer is held <arg> seconds                                
 
 Ground truth under faults: transport faults (429, 5xx, timeout, drop) and body faults that
 fail a sync (malformed, missing_key) change nothing the source holds, so the warehouse must
-end with exactly the scenario's records. ``duplicates`` and ``shuffle`` change only what is
-served, not the records. ``change`` and ``late`` change the source: :attr:`FaultPlan.changed`
-holds the final version of every record they touched, and the warehouse must hold that final
-version (plus, possibly, the version it replaced). ``new_field``, ``rename`` and
-``wrong_type`` change the served records: :meth:`FaultPlan.served_version` gives the record a
-client received, and a record missing a required field or holding an uncastable value belongs
-in quarantine, not in the raw table.
+end with exactly the scenario's records. ``duplicates``, ``shuffle`` and ``short`` change
+only what is served, not the records. ``change`` and ``late`` change the source:
+:attr:`FaultPlan.changed` holds the final version of every record they touched, and the
+warehouse must hold that final version (plus, possibly, the version it replaced).
+``new_field``, ``rename``, ``wrong_type`` and ``offset`` change the served records:
+:meth:`FaultPlan.served_version` gives the record a client received, and a record missing a
+required field or holding an uncastable value belongs in quarantine, not in the raw table.
 
 The package: :mod:`.spec` parses the language above, :mod:`.plan` holds a plan and its
 ground truth, :mod:`.asgi` wraps each system's app to inject the faults per request, and

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from sandbox.apis import erp
+from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import TokenIssuer
 from sandbox.faults.rewrites import BODY_KINDS, records_of, rewrite_page
 from sandbox.faults.spec import Fault
@@ -38,6 +40,14 @@ BYTE_KINDS = frozenset({"drop", "timeout", "malformed"})
 #: The faults that cut the connection in the middle of a page.
 CUT_KINDS = ("drop", "timeout")
 _SERVER_ERRORS = ("500", "502", "503", "504")
+_BATCH_SIZE = re.compile(r"batchsize\s*=\s*(\d+)", re.IGNORECASE)
+#: Where each system's client asks for a page size, and the size it gets when it does not.
+PAGE_SIZE_OPTION: dict[str, tuple[str, int]] = {
+    "erp": ("$top", erp.DEFAULT_TOP),
+    "crm": ("sforce-query-options", crm.DEFAULT_BATCH),
+    "wms": ("limit", wms.DEFAULT_LIMIT),
+    "tms": ("page_size", tms.DEFAULT_PAGE_SIZE),
+}
 
 
 class _CutConnectionFilter(logging.Filter):
@@ -104,6 +114,8 @@ class FaultyApp:
             plan.change(system, self.store, number, int(kinds["change"].number()))
         if "late" in kinds:
             plan.late(system, self.store, number, int(kinds["late"].number()))
+        if "short" in kinds:
+            scope = halved_page_size(system, scope)
         if not self.reads_pages and not (BYTE_KINDS & set(kinds)):
             await self.app(scope, receive, send)  # nothing to do to this page: stream it
             return
@@ -155,6 +167,27 @@ class FaultyApp:
         shuffler = plan.rng(system, number, "shuffle")
         rewrite_page(system, page, records, previous, firing, shuffler, plan.rewritten)
         return orjson.dumps(page)
+
+
+def halved_page_size(system: str, scope: Scope) -> Scope:
+    """``scope`` asking for half the page size it asked for (at least one record): the
+    server caps the page, as an API may, so fewer records come than were asked and more
+    follow. The CRM's size is the ``batchSize`` of its ``Sforce-Query-Options`` header."""
+    option, default = PAGE_SIZE_OPTION[system]
+    if system == "crm":
+        asked, headers = default, []
+        for name, value in scope.get("headers", []):
+            found = _BATCH_SIZE.search(value.decode()) if name.lower() == option.encode() else None
+            if found is None:
+                headers.append((name, value))
+            else:
+                asked = int(found[1])
+        headers.append((option.encode(), f"batchSize={max(1, asked // 2)}".encode()))
+        return {**scope, "headers": headers}
+    params = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+    asked = next((int(v) for k, v in params if k == option and v.isdigit()), default)
+    kept = [(k, v) for k, v in params if k != option] + [(option, str(max(1, asked // 2)))]
+    return {**scope, "query_string": urlencode(kept).encode()}
 
 
 async def _capture(app: App, scope: Scope, receive: Receive) -> tuple[int, list[Any], bytes]:

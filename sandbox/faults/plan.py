@@ -77,8 +77,10 @@ class FaultPlan:
         return sum(1 for _, k in self.fired.get(system, []) if kind is None or k == kind)
 
     def describe(self) -> str:
-        """One line naming the plan (for logs)."""
-        entries = ", ".join(str(f) for f in self.faults) or "none"
+        """One line naming the plan (for logs), or saying there is none."""
+        if not self.faults:
+            return f"sandbox faults: none (set them with --faults or {ENV_FAULTS})"
+        entries = ", ".join(str(f) for f in self.faults)
         return f"sandbox faults (seed {self.seed}): {entries}"
 
     # ------------------------------------------------------------- ground truth
@@ -160,19 +162,25 @@ class FaultPlan:
 
         That is the newest record served so far, or the newest in the source when nothing has
         been served yet (a write committed between two syncs). A record not yet served is
-        picked when there is one: its old version is then never served either.
+        picked when there is one: its old version is then never served either (a record
+        inserted late). Otherwise one whose cursor is before the new one: a record's cursor
+        never moves back, as a real source's last-modified time does not.
         """
         key_field, cursor = KEY_FIELD[system], CURSOR_FIELD[system]
         records = store.records(system)
         if not records:
             return
         newest = self._newest_served.get(system) or records[-1][cursor]
+        written = iso(int(parse_instant(newest)) - lag)
         rng = self.rng(system, number, "late")
         ahead = [r[key_field] for r in records if r[cursor] > newest]
-        current = store.get(system, rng.choice(ahead or [r[key_field] for r in records]))
+        behind = [r[key_field] for r in records if r[cursor] < written]
+        if not (ahead or behind):
+            return
+        current = store.get(system, rng.choice(ahead or behind))
         if current is None:
             return
-        current[cursor] = iso(int(parse_instant(newest)) - lag)
+        current[cursor] = written
         self._remember(system, store, current)
 
     def _remember(self, system: str, store: SandboxStore, record: dict[str, Any]) -> None:

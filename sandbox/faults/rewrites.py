@@ -1,7 +1,7 @@
 """What the body faults do to a page: where its records sit, and how they are rewritten.
 
 :func:`rewrite_page` applies one request's body faults (``duplicates``, ``shuffle``,
-``new_field``, ``rename``, ``wrong_type``, ``missing_key``) to a decoded page;
+``new_field``, ``rename``, ``wrong_type``, ``offset``, ``missing_key``) to a decoded page;
 :func:`rewrite_record` is the per-record schema rewrite, shared with the plan's ground
 truth (:meth:`sandbox.faults.FaultPlan.served_version`).
 """
@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import random
+from datetime import timedelta, timezone
 from typing import Any
 
+from sandbox.clock import ISO_PATTERN, from_epoch, parse_instant
 from sandbox.faults.spec import Fault
 from sandbox.store import KEY_FIELD
 
@@ -24,7 +26,7 @@ RECORDS_PATH: dict[str, tuple[str, ...]] = {
     "tms": ("trackers",),
 }
 #: The faults that rewrite each record served.
-RECORD_KINDS = frozenset({"new_field", "rename", "wrong_type"})
+RECORD_KINDS = frozenset({"new_field", "rename", "wrong_type", "offset"})
 #: The faults that rewrite a page's body.
 BODY_KINDS = RECORD_KINDS | {"duplicates", "shuffle", "missing_key"}
 
@@ -42,9 +44,21 @@ def wrong_value(value: Any) -> Any:
     return ["unexpected"]
 
 
+def in_offset(text: str, offset: str) -> str:
+    """The instant ``text`` (the sandbox's ``...Z`` form) written in the UTC ``offset``."""
+    sign, hours, minutes = offset[0], int(offset[1:3]), int(offset[4:6])
+    zone = timezone((-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+    return from_epoch(int(parse_instant(text))).astimezone(zone).isoformat()
+
+
 def rewrite_record(fault: Fault, record: dict[str, Any]) -> None:
-    """Apply a per-record schema fault (new_field, rename, wrong_type) in place."""
+    """Apply a per-record fault (new_field, rename, wrong_type, offset) in place."""
     arg = fault.arg or ""
+    if fault.kind == "offset":
+        for name, value in record.items():
+            if isinstance(value, str) and ISO_PATTERN.match(value):
+                record[name] = in_offset(value, arg)
+        return
     if fault.kind == "new_field":
         key = record.get(KEY_FIELD[fault.system])
         record[arg] = f"sandbox-{hashlib.sha256(str(key).encode()).hexdigest()[:8]}"

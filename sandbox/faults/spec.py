@@ -27,11 +27,13 @@ KINDS: dict[str, str | None] = {
     "missing_key": None,
     "duplicates": "3",
     "shuffle": None,
+    "short": None,
     "late": "60",
     "change": "3",
     "new_field": "",
     "rename": "",
     "wrong_type": "",
+    "offset": "+02:00",
     "expire": None,
     "delay": "1",
 }
@@ -41,6 +43,9 @@ _ENTRY = re.compile(
     r"^(?P<system>[a-z]+):(?P<kind>[a-z0-9_]+)(?::(?P<arg>[^@=]+))?"
     r"(?:@(?P<at>\d+)(?:x(?P<burst>\d+))?|=(?P<rate>[0-9.]+))?$"
 )
+
+
+_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
 
 
 class FaultSpecError(ValueError):
@@ -111,6 +116,8 @@ def _parse_entry(entry: str) -> Fault:
         raise FaultSpecError(f"fault {entry!r}: {kind} needs an argument")
     if kind == "rename" and (arg is None or arg.count("/") != 1 or "" in arg.split("/")):
         raise FaultSpecError(f"fault {entry!r}: rename takes old/new, e.g. rename:Status/State")
+    if kind == "offset" and not (arg is None or _OFFSET.match(arg)):
+        raise FaultSpecError(f"fault {entry!r}: offset takes a UTC offset, e.g. offset:+02:00")
     if kind == "expire" and system not in OAUTH_SYSTEMS:
         raise FaultSpecError(
             f"fault {entry!r}: only {', '.join(OAUTH_SYSTEMS)} use expiring tokens"
@@ -123,6 +130,6 @@ def _parse_entry(entry: str) -> Fault:
     if (at is not None and at < 1) or burst < 1:
         raise FaultSpecError(f"fault {entry!r}: request numbers and bursts start at 1")
     fault = Fault(system, kind, arg if arg is not None else default, at, burst, rate)
-    if default not in (None, ""):
+    if default is not None and default.replace(".", "", 1).isdigit():
         fault.number()  # numeric argument: fail now, not mid-request
     return fault

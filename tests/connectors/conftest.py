@@ -1,11 +1,13 @@
-"""Fixtures for the connector tests: a sandbox serving the small stub records."""
+"""Fixtures for the connector tests: a sandbox serving the small stub records, and sandboxes
+started on demand (stopped after the test)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from connector_stubs import start_sandbox, stub_records
+from connector_stubs import Sandbox, start_sandbox, stub_records
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.server import SandboxServer
@@ -18,4 +20,19 @@ def stub_sandbox() -> Iterator[tuple[SandboxServer, SandboxCredentials]]:
     try:
         yield server, credentials
     finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Any]:
+    """Starts sandboxes (``start(source, faults)``, fault seed 21) and stops them after the test."""
+    started: list[SandboxServer] = []
+
+    def start(source: Any, faults: str = "") -> Sandbox:
+        server, credentials = start_sandbox(source, faults, seed=21)
+        started.append(server)
+        return server, credentials
+
+    yield start
+    for server in started:
         server.stop()

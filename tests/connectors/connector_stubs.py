@@ -21,7 +21,8 @@ from psycopg.types.json import Jsonb
 from connectors.airbyte_config import airbyte_raw_table
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
-from connectors.sync import read_state
+from connectors.loader import BatchResult
+from connectors.sync import read_state, sync_system
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
 from sandbox.scenario import Scenario
@@ -30,6 +31,9 @@ from sandbox.store import SandboxStore
 
 #: Bounds every connector run, so a sandbox that pages forever fails the test instead of hanging.
 TIMEOUT = 120
+#: Page sizes small enough that a scenario of a few dozen orders spans several pages.
+PAGE_SIZE = {"erp": 7, "crm": 9, "wms": 25, "tms": 8}
+Sandbox = tuple[SandboxServer, SandboxCredentials]
 
 
 def _ts(i: int) -> str:
@@ -211,3 +215,32 @@ def write_airbyte_raw(
                         0,
                     )
                 )
+
+
+def sync(db_url: str, sandbox: Sandbox, system: str, **options: Any) -> BatchResult:
+    """``sync_system`` of ``system`` on ``sandbox`` (``PAGE_SIZE`` unless told), one result."""
+    server, credentials = sandbox
+    options.setdefault("page_size", PAGE_SIZE[system])
+    config = sandbox_config(server, credentials, system, **options)
+    (result,) = sync_system(system, config, db_url, timeout=TIMEOUT)
+    return result
+
+
+def truth(scenario: Scenario, sandbox: Sandbox, system: str) -> set[tuple[str, str]]:
+    """The rows the final source holds: the scenario with the fault layer's changes."""
+    changed = sandbox[0].faults.changed.get(system, {})
+    key = SYSTEMS[system].streams[0].primary_key
+    records = [changed.get(r[key], r) for r in scenario.records(system)]
+    return expected_rows(system, records)
+
+
+def assert_exactly_the_source(
+    db_url: str, scenario: Scenario, sandbox: Sandbox, system: str
+) -> None:
+    """The raw table holds each record's final version, plus at most versions it replaced."""
+    final = truth(scenario, sandbox, system)
+    originals = expected_rows(system, scenario.records(system))
+    rows = raw_rows(db_url, table(system))
+    assert latest_rows(db_url, system) == final
+    assert final <= rows <= final | originals
+    assert quarantined(db_url, system) == []

@@ -31,6 +31,10 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
     assert declared["primary_key"] == [key]
     assert declared["incremental_sync"]["cursor_field"] == cursor
     assert manifest["check"]["stream_names"] == [name]
+    # keyset paging: each next request asks for what sorts after (cursor, key) of a record
+    parameters = str(manifest["definitions"]["requester"].get("request_parameters", {}))
+    assert stream.keyset == ("next_page_token['next_page_token'][1]" in parameters)
+    assert stream.keyset == (system != "wms")  # the WMS follows the API's next_cursor
 
 
 def test_secret_fields_come_from_the_manifest_spec() -> None:

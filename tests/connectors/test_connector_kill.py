@@ -6,11 +6,13 @@ running the sync is killed (an orchestrator crash: connector and warehouse sessi
 it), and the warehouse drops the loader's session (``pg_terminate_backend``). Each time the
 state has not moved past what is committed, and a plain re-run leaves exactly the scenario in
 the raw table (the primary key ``(record_key, content_hash)`` makes a duplicate impossible;
-the test checks the rows, the state and the batches).
+the test checks the rows, the state and the batches). Killed alone, the process running the
+sync takes its connector with it: nothing goes on paging the source.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -36,8 +38,10 @@ from connector_stubs import (
 )
 
 from connectors import loader as loader_module
+from connectors.config import DEFAULT_START_DATE
 from connectors.errors import ConnectorError
 from connectors.loader import APPLICATION_NAME
+from connectors.resume import RESUME_KEY
 from connectors.sync import sync_system
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
@@ -70,8 +74,8 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 60.0) -> N
         time.sleep(0.02)
 
 
-def children_running(name: str) -> list[int]:
-    """Pids of this process's children whose command line mentions ``name``."""
+def children_running(name: str, parent: int | None = None) -> list[int]:
+    """Pids of the children of ``parent`` (this process) whose command line mentions ``name``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -81,10 +85,19 @@ def children_running(name: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and name in cmdline:
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == (parent or os.getpid()) and name in cmdline and fields[0] != "Z":
             found.append(int(entry.name))
     return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def assert_nothing_half_done(db_url: str) -> None:
@@ -101,7 +114,8 @@ def rerun_completes(
     assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, records)
     assert result.records_new == len(records)
     newest = max(r["LastChangeDateTime"] for r in records)
-    assert stored_state(db_url, SYSTEM) == {"sales_orders": {"LastChangeDateTime": newest}}
+    state = {"LastChangeDateTime": newest, RESUME_KEY: DEFAULT_START_DATE}  # a first sync
+    assert stored_state(db_url, SYSTEM) == {"sales_orders": state}
 
 
 def sync_in_background(
@@ -172,6 +186,40 @@ def test_killing_the_process_running_the_sync(
     assert [b[0] for b in batches(db_url, SYSTEM)] == ["running"]  # nobody left to say
     rerun_completes(db_url, server, credentials, scenario)
     assert [b[0] for b in batches(db_url, SYSTEM)] == ["failed", "succeeded"]
+
+
+def test_the_connector_dies_with_the_process_running_the_sync(
+    db_url: str,
+    slow_sandbox: tuple[SandboxServer, Any],
+    scenario: Scenario,
+    tmp_path: Path,
+) -> None:
+    server, credentials = slow_sandbox
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(sandbox_config(server, credentials, SYSTEM, page_size=2)))
+    config_file.chmod(0o600)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SYNC_SCRIPT, str(config_file), SYSTEM, db_url],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: server.faults.requests.get(SYSTEM, 0) >= 3, "the third page request")
+        (connector,) = children_running("connectors.launch", process.pid)
+        os.kill(process.pid, signal.SIGKILL)  # the sync process alone, not its group
+        process.wait(30)
+        wait_for(lambda: not alive(connector), "the connector to die with its parent", 3.0)
+        served = server.faults.requests[SYSTEM]
+        time.sleep(DELAY * 6)  # a connector still running would ask for pages meanwhile
+        assert server.faults.requests[SYSTEM] == served
+        pages = -(-len(scenario.records(SYSTEM)) // 2)
+        assert served < pages / 2  # far from the end of the read
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert_nothing_half_done(db_url)
+    rerun_completes(db_url, server, credentials, scenario)
 
 
 def test_the_warehouse_dropping_the_loader_session_mid_sync(

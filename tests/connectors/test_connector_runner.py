@@ -19,6 +19,7 @@ import pytest
 
 from connectors import runner
 from connectors.errors import ConnectorError
+from connectors.reporting import REJECTED_AFTER_REFRESH, RetryReporter, error_cause
 
 SECRET = "tms-secret-value-42"
 CONFIG = {
@@ -173,3 +174,36 @@ def _spy(write: Any, seen: Path) -> Any:
         seen.write_text(json.dumps(record))
 
     return spy
+
+
+def test_retry_lines_count_the_attempts_of_one_request() -> None:
+    said: list[str] = []
+    reporter = RetryReporter("tms", 4, said.append)
+    reporter.log(
+        "UserDefinedBackoffException: Rate limit exceeded (HTTP 429). Retrying in 3 seconds."
+    )
+    reporter.log(
+        "Caught retryable error 'Read timed out' after 2 tries. Waiting 4 seconds then retrying..."
+    )
+    reporter.progressed()  # a page came through
+    reporter.log("UserDefinedBackoffException: Rate limit exceeded. Retrying in 1.5 seconds.")
+    reporter.log("Marking stream trackers as RUNNING")  # not a retry
+    assert said == [
+        "tms: request failed (HTTP 429), attempt 1 of 4; retrying in 3 s",
+        "tms: request failed (Read timed out), attempt 2 of 4; retrying in 4 s",
+        "tms: request failed (no answer: connection refused, cut off or timed out), attempt 1 of 4;"
+        " retrying in 1.5 s",
+    ]
+
+
+def test_a_401_after_a_successful_refresh_is_said_as_such() -> None:
+    internal = (
+        "'GET' request to 'http://x/query' was rejected with status code '401' again after the"
+        " OAuth token was refreshed; not refreshing again. Error handler message: 'CRM answered"
+        " HTTP 401 Unauthorized: INVALID_SESSION_ID Session expired or invalid'"
+    )
+    cause = error_cause({"message": REJECTED_AFTER_REFRESH, "internal_message": internal})
+    assert cause.startswith("CRM answered HTTP 401 Unauthorized: INVALID_SESSION_ID Session")
+    assert "again right after the access token was refreshed successfully" in cause
+    assert "rejected" not in cause.lower().replace("refreshed successfully", "")
+    assert error_cause({"message": "ERP answered HTTP 400"}) == "ERP answered HTTP 400"

@@ -1,9 +1,11 @@
 """``sync_system`` against the real sandbox over HTTP.
 
 For each system: the first sync loads exactly the scenario's records (same keys, same RFC 8785
-hashes from the ``rfc8785`` reference), in several pages; a second sync loads nothing new and
-stores no duplicate; a record changed at the source arrives as one new version; a sync with a
-wrong credential fails naming the system and the 401, leaving rows and state as they were.
+hashes from the ``rfc8785`` reference), in several pages; a second sync re-reads what the
+first read (its lookback is measured from where the first started, connectors/resume.py),
+loads nothing new and stores no duplicate; a third reads from where the second started, and a
+record changed at the source arrives as one new version; a sync with a wrong credential fails
+naming the system and the 401, leaving rows and state as they were.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from connector_stubs import (
 )
 
 from connectors.catalog import SYSTEMS
+from connectors.config import DEFAULT_START_DATE
 from connectors.errors import ConnectorError
+from connectors.resume import RESUME_KEY
 from connectors.sync import sync_system
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
@@ -76,12 +80,14 @@ def test_sync_loads_exactly_the_scenario_once(
     assert first.cursor_to == max(r[stream.cursor_field] for r in records)
     assert any("records read" in line for line in said)
     state = stored_state(db_url, system)
-    assert state == {stream.name: {stream.cursor_field: first.cursor_to}}
+    newest = first.cursor_to
+    assert state == {stream.name: {stream.cursor_field: newest, RESUME_KEY: DEFAULT_START_DATE}}
 
     (second,) = sync_system(system, config_for(sandbox, system), db_url, timeout=TIMEOUT)
-    assert second.records_new == 0 and second.records_read >= 1  # inclusive cursor
-    assert second.cursor_from == first.cursor_to == second.cursor_to
+    assert (second.records_new, second.records_read) == (0, len(records))
+    assert (second.cursor_from, second.cursor_to) == (DEFAULT_START_DATE, newest)
     assert raw_rows(db_url, table) == expected
+    state = {stream.name: {stream.cursor_field: newest, RESUME_KEY: newest}}
     assert stored_state(db_url, system) == state
 
     server, _ = sandbox
@@ -89,9 +95,10 @@ def test_sync_loads_exactly_the_scenario_once(
     server.store.upsert(system, changed)
     expected.add((str(changed[stream.primary_key]), reference_hash(as_delivered(changed))))
     (third,) = sync_system(system, config_for(sandbox, system), db_url, timeout=TIMEOUT)
-    assert third.records_new == 1 and third.records_read >= 1
+    assert third.records_new == 1 and 1 <= third.records_read < len(records)
+    assert third.cursor_from == newest  # inclusive cursor, minus the lookback window
     assert raw_rows(db_url, table) == expected
-    state = {stream.name: {stream.cursor_field: "2026-11-20T08:00:00Z"}}
+    state = {stream.name: {stream.cursor_field: "2026-11-20T08:00:00Z", RESUME_KEY: newest}}
     assert stored_state(db_url, system) == state
 
     with pytest.raises(ConnectorError) as caught:

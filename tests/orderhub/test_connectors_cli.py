@@ -1,5 +1,6 @@
 """``orderhub connectors deploy`` against a stub of Airbyte's public API, and the sandbox's
-``--faults`` option, both run as a user runs them: ``python -m orderhub.cli`` in a process.
+``--faults`` option, both run as a user runs them: ``python -m orderhub.cli`` in a process;
+and the fault line the demo shows from the sandbox it starts.
 
 No Airbyte server runs here: :mod:`airbyte_stub` (tests/connectors) follows the public API's
 request and response shapes; tests/connectors/test_connector_airbyte_server.py checks what a
@@ -18,6 +19,7 @@ import pytest
 from airbyte_stub import AirbyteStub
 from cli_process import CLI, cli_env, orderhub, wait_for_sandbox
 
+from orderhub.cli.sandbox import SandboxProcess, sandbox_command
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
 from sandbox.credentials import SandboxCredentials
@@ -116,3 +118,32 @@ def test_the_sandbox_serves_the_faults_it_is_given(tmp_path: Path) -> None:
         _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "sandbox faults (seed 5): erp:429:3@1, erp:503@2" in printed
+
+
+@pytest.mark.parametrize(
+    ("faults", "said"),
+    [
+        ("erp:429@3,tms:drop=0.1", "sandbox faults (seed 7): erp:429:1@3, tms:drop=0.1"),
+        (None, "sandbox faults: none (set them with --faults or ORDERHUB_SANDBOX_FAULTS)"),
+    ],
+)
+def test_the_demo_says_which_source_faults_are_active(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    faults: str | None,
+    said: str,
+) -> None:
+    # `orderhub demo` runs the sandbox as a child (SandboxProcess) and passes on what it
+    # prints; ORDERHUB_SANDBOX_FAULTS reaches the child through the environment.
+    if faults is None:
+        monkeypatch.delenv("ORDERHUB_SANDBOX_FAULTS", raising=False)
+    else:
+        monkeypatch.setenv("ORDERHUB_SANDBOX_FAULTS", faults)
+    command = sandbox_command(
+        Settings(home=tmp_path / "home"), orders=5, seed=7, anomalies=0, port=0
+    )
+    with SandboxProcess(command) as sandbox:
+        assert sandbox.root_url.startswith("http://")
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.endswith(f"] {said}") for line in lines), lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -118,6 +119,7 @@ def test_spec_entries_triggers_and_defaults() -> None:
         ("erp:503=1.5", "a probability is in (0, 1]"),
         ("erp:503@0", "start at 1"),
         ("erp:429:soon@1", "429 takes a number"),
+        ("erp:offset:2h", "offset takes a UTC offset"),
     ],
 )
 def test_bad_entries_are_named(spec: str, named: str) -> None:
@@ -220,6 +222,23 @@ def test_shuffle_serves_a_page_out_of_cursor_order(faulty: Any) -> None:
     assert served == again  # same seed, same request: same order
 
 
+def test_short_asks_for_half_the_page_size_and_more_follow(faulty: Any) -> None:
+    sandbox = faulty("tms:short@1,erp:short@1,crm:short@1")
+    trackers = sandbox.tms(page_size="10").json()
+    assert len(trackers["trackers"]) == 5 and trackers["has_more"] is True
+    orders = sandbox.erp(**{"$top": "8"}).json()["d"]
+    assert len(orders["results"]) == 4 and orders["__next"].endswith("$top=4&$skip=4")
+    token = sandbox.server.issuers["crm"].issue()
+    query = "SELECT Id FROM FulfillmentOrder ORDER BY LastModifiedDate, Id LIMIT 7"
+    answer = sandbox.http.get(
+        sandbox.server.base_url("crm") + "/services/data/v60.0/query",
+        params={"q": query},
+        headers={"Authorization": f"Bearer {token}", "Sforce-Query-Options": "batchSize=6"},
+    ).json()
+    assert len(answer["records"]) == 3 and answer["done"] is False
+    assert sandbox.plan.count("crm", "short") == 1
+
+
 def test_schema_rewrites_and_their_log(faulty: Any) -> None:
     sandbox = faulty("erp:new_field:ZZ1_Priority,erp:rename:SalesDistrict/Region@1")
     page = sandbox.erp(**{"$top": "3"}).json()["d"]["results"]
@@ -231,6 +250,17 @@ def test_schema_rewrites_and_their_log(faulty: Any) -> None:
     original = sandbox.server.store.get("erp", page[0]["SalesOrder"])
     assert original is not None and "ZZ1_Priority" not in original  # the source is unchanged
     assert sandbox.plan.served_version("erp", original)["ZZ1_Priority"] == page[0]["ZZ1_Priority"]
+
+
+def test_offset_writes_every_timestamp_in_another_utc_offset(faulty: Any) -> None:
+    sandbox = faulty("tms:offset:-05:30")
+    (tracker,) = sandbox.tms(page_size="1").json()["trackers"]
+    original = sandbox.server.store.get("tms", tracker["id"])
+    assert original is not None and original["updated_at"].endswith("Z")
+    assert tracker["updated_at"].endswith("-05:30") and tracker["created_at"].endswith("-05:30")
+    moment = datetime.fromisoformat(tracker["updated_at"])
+    assert moment == datetime.fromisoformat(original["updated_at"])  # the same instant
+    assert tracker["tracking_details"] == original["tracking_details"]  # top-level fields only
 
 
 def test_wrong_type_serves_an_uncastable_value(faulty: Any) -> None:
@@ -262,6 +292,16 @@ def test_late_writes_land_behind_what_was_served(faulty: Any) -> None:
     assert key not in {r["SalesOrder"] for r in first}  # it had not been served yet
     newest = max(r["LastChangeDateTime"] for r in first)
     assert record["LastChangeDateTime"] < newest
+
+
+def test_a_late_write_never_moves_a_record_it_served_back(faulty: Any) -> None:
+    sandbox = faulty("erp:late:120@2")
+    served = sandbox.erp(**{"$top": "1000"}).json()["d"]["results"]  # everything
+    sandbox.erp(**{"$top": "1"})
+    ((key, record),) = sandbox.plan.changed["erp"].items()
+    before = next(r for r in served if r["SalesOrder"] == key)
+    newest = max(r["LastChangeDateTime"] for r in served)
+    assert before["LastChangeDateTime"] < record["LastChangeDateTime"] < newest
 
 
 def test_expire_revokes_tokens_and_answers_401(faulty: Any) -> None:

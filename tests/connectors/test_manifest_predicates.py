@@ -1,0 +1,171 @@
+"""Every response-filter predicate of every manifest, evaluated the way airbyte-cdk does.
+
+airbyte-cdk evaluates a ``HttpResponseFilter`` predicate without the config
+(``HttpResponseFilter._response_matches_predicate`` passes ``None``): a predicate reading
+``config`` raises an undefined error inside Jinja, which the interpolation turns into its
+default, false, so the guard never fires (connectors/README.md, "Response-filter predicates
+see no config"). Here each manifest's error handler is built by airbyte-cdk's own component
+factory from the resolved manifest, and each predicate filter is asked to match real
+``requests.Response`` objects through ``HttpResponseFilter.matches``: it must fire on every
+page it guards and stay quiet on good pages, and the whole handler must answer a good page
+with success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import requests
+from test_manifests import declarative_source, offline_config
+
+from connectors.catalog import SYSTEMS
+
+Page = Any
+
+
+def page(body: Page, status: int = 200) -> requests.Response:
+    """A response as requests builds it (``body`` bytes as they are, anything else as JSON)."""
+    response = requests.Response()
+    response.status_code = status
+    response._content = body if isinstance(body, bytes) else orjson.dumps(body)
+    response.url = "http://127.0.0.1:9/page?token=secret"
+    response.headers["Content-Type"] = "application/json"
+    response.encoding = "utf-8"
+    return response
+
+
+def erp(*rows: tuple[Any, Any], more: bool = True) -> Page:
+    results = [_row("LastChangeDateTime", "SalesOrder", c, k) for c, k in rows]
+    return {"d": {"results": results, **({"__next": "http://127.0.0.1:9/next"} if more else {})}}
+
+
+def crm(*rows: tuple[Any, Any], more: bool = True) -> Page:
+    records = [_row("LastModifiedDate", "Id", c, k) for c, k in rows]
+    return {"totalSize": len(records), "done": not more, "records": records}
+
+
+def tms(*rows: tuple[Any, Any], more: bool = True) -> Page:
+    return {"trackers": [_row("updated_at", "id", c, k) for c, k in rows], "has_more": more}
+
+
+def wms(*rows: tuple[Any, Any], more: bool = True) -> Page:
+    data = [_row("write_date", "id", c, k) for c, k in rows]
+    return {"data": data, "next_cursor": "b3BhcXVl" if more else None}
+
+
+def _row(cursor_field: str, key_field: str, cursor: Any, key: Any) -> dict[str, Any]:
+    row = {"other": "x"}
+    if cursor is not None:
+        row[cursor_field] = cursor
+    if key is not None:
+        row[key_field] = key
+    return row
+
+
+T1, T2, T3 = "2026-10-01T10:00:00Z", "2026-10-01T10:00:05Z", "2026-10-02T00:00:00Z"
+BUILD = {"erp": erp, "crm": crm, "tms": tms, "wms": wms}
+#: Pages the error handler must answer with success (the keys sort as the servers sort them:
+#: case-sensitively, "B" before "a").
+GOOD = [
+    ((T1, "1"), (T1, "2"), (T2, "1")),
+    ((T1, "B"), (T1, "a"), (T3, "0")),
+    ((T1, "1"), (None, "2"), (T2, "3")),  # a record lacking its cursor: quarantined later
+    ((T1, "1"), (T1, "1"), (T2, "2")),  # the same record twice: stored once
+]
+#: system -> one entry per predicate filter, in manifest order: the pages it must fail.
+GUARDED: dict[str, list[list[Page]]] = {
+    "erp": [
+        [{"d": {}}, {"d": {"results": {"a": 1}}}, [], "text", b"{not json", {"error": "x"}],
+        [erp(), erp((T1, None), (None, "2"))],
+        [erp((T2, "1"), (T1, "2")), erp((T1, "2"), (T1, "1")), erp((T1, "a"), (T1, "B"))],
+    ],
+    "crm": [
+        [{"records": []}, {"done": "yes", "records": []}, [{"errorCode": "X"}], b"<html>"],
+        [crm(), crm((None, "0a3A"), (T1, None))],
+        [crm((T2, "1"), (T1, "2")), crm((T1, "b"), (T1, "a"), more=False)],
+    ],
+    "tms": [
+        [{"trackers": []}, {"has_more": False}, {"trackers": "x", "has_more": True}, b""],
+        [tms(), tms((None, "trk_1"))],
+        [tms((T3, "trk_1"), (T1, "trk_2")), tms((T1, "trk_9"), (T1, "trk_1"), more=False)],
+    ],
+    "wms": [
+        [{"data": []}, {"next_cursor": None}, {"data": {}, "next_cursor": None}, b"{"],
+    ],
+}
+
+
+def error_handler(system: str) -> Any:
+    """``system``'s error handler, built by airbyte-cdk's factory from the resolved manifest."""
+    config = offline_config(system)
+    resolved = declarative_source(SYSTEMS[system].manifest(), config).resolved_manifest
+    definition = resolved["streams"][0]["retriever"]["requester"]["error_handler"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        from airbyte_cdk.sources.declarative.models.declarative_component_schema import (
+            DefaultErrorHandler,
+        )
+        from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import (
+            ModelToComponentFactory,
+        )
+
+        return ModelToComponentFactory().create_component(DefaultErrorHandler, definition, config)
+
+
+def predicate_filters(handler: Any) -> list[Any]:
+    return [f for f in handler.response_filters if f.predicate and f.predicate.condition]
+
+
+def predicates_in(node: Any) -> Iterator[str]:
+    """Every ``predicate`` written anywhere in a manifest."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "predicate" and isinstance(value, str):
+                yield value
+            else:
+                yield from predicates_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from predicates_in(item)
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_every_predicate_fires_on_the_page_it_guards_and_not_on_a_good_page(system: str) -> None:
+    handler = error_handler(system)
+    filters = predicate_filters(handler)
+    written = list(predicates_in(SYSTEMS[system].manifest()))
+    assert len(filters) == len(written) == len(GUARDED[system])  # each has its test pages
+    assert not any("config" in predicate for predicate in written)
+    for rule, pages in zip(filters, GUARDED[system], strict=True):
+        for bad in pages:
+            resolution = rule.matches(page(bad))
+            assert resolution is not None, (rule.predicate.condition, bad)
+            assert resolution.response_action.name == "FAIL"
+            whole = handler.interpret_response(page(bad))
+            assert whole.error_message == resolution.error_message  # no earlier rule took it
+            assert "secret" not in resolution.error_message  # the query string is left out
+    for rows in GOOD:
+        for more in (True, False):
+            good = BUILD[system](*rows, more=more)
+            assert [r for r in filters if r.matches(page(good))] == [], good
+            assert handler.interpret_response(page(good)).response_action.name == "SUCCESS"
+
+
+def test_a_predicate_reading_the_config_never_fires() -> None:
+    # The trap itself: the same condition fires when it reads only the page, and never when it
+    # compares the page with the config, because airbyte-cdk gives predicates no config.
+    handler = error_handler("crm")
+    (structure, *_rest) = predicate_filters(handler)
+    full = crm((T1, "1"), (T2, "2"))
+    reads_page = "{{ response['records'] | length >= 2 }}"
+    reads_config = "{{ response['records'] | length >= (config.get('page_size') or 200) }}"
+    assert structure.predicate.condition  # a real filter of the manifest, its condition swapped
+    structure.predicate.condition = reads_page
+    assert structure.matches(page(full)) is not None
+    structure.config = {**structure.config, "page_size": 2}
+    structure.predicate.condition = reads_config
+    assert structure.matches(page(full)) is None
