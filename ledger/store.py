@@ -354,6 +354,25 @@ def batch_entry(conn: psycopg.Connection[Any], batch_id: str) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
+def latest_entry(
+    conn: psycopg.Connection[Any], kind: str, size: int, field: str | None = None
+) -> int | None:
+    """Index of the latest entry of ``kind`` below ``size`` (whose payload has ``field``
+    not null, when given), or None. Entries are RFC 8785 JSON, so ``"kind"`` comes first
+    and a byte prefix tells the kind; the log is read backwards from ``size``."""
+    prefix = canonical_json({"kind": kind})[:-1] + b","
+    query = (
+        "select idx from ledger.leaves where idx < %s"
+        " and substring(body from 1 for %s) = %s"
+        + ("" if field is None else " and ledger.entry(body) -> 'payload' ->> %s is not null")
+        + " order by idx desc limit 1"
+    )
+    params: tuple[Any, ...] = (size, len(prefix), prefix) + (() if field is None else (field,))
+    with conn.transaction():
+        row = conn.execute(query, params).fetchone()
+    return None if row is None else int(row[0])
+
+
 def scan_leaves(
     conn: psycopg.Connection[Any], size: int | None = None, chunk: int = 20_000
 ) -> Iterator[tuple[int, bytes, bytes]]:
