@@ -10,8 +10,10 @@ derivation spec, the orders' claims); logs a publish, signs a checkpoint, has th
 cosign it. Then traces every order of the inputs into ``valid/<order>.json``, writes the
 named tamperings of ``invalid/`` (each with the item its refusal must name), the keys to
 trust (``keys.json``), the list of vectors (``manifest.json``) and the seeds the build
-derived with (``inputs/seeds/``, which the dbt tests build the vectors with again).
-Every vector is checked with ``ledger.bundle.verify_bundle`` before it is written.
+derived with (``inputs/seeds/``, which the dbt tests build the vectors with again), and the
+crosswalk version of each crosswalk of ``crosswalk/`` (``crosswalk/roots.json``, which the
+dbt model must compute too). Every vector is checked with ``ledger.bundle.verify_bundle``
+before it is written.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
 from orchestration.dbt_run import build_and_log
 from orchestration.provenance import extraction_event
 from orderhub.audit import trace_order
+from orderhub.crosswalk import crosswalk_version
 from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.seeds import PROJECT_DIR
 from orderhub.settings import SIGNING_KEY_FILE, Settings, disable_telemetry
@@ -90,7 +93,8 @@ def build(url: str, home: Path, inputs: dict[str, Any]) -> dict[str, str]:
         for delivery in inputs["deliveries"]:
             at = datetime.fromisoformat(delivery["extracted_at"])
             for system, records in delivery["records"].items():
-                log.append_event("extraction_batch", extraction_event(load(url, system, records, at)))
+                batch = load(url, system, records, at)
+                log.append_event("extraction_batch", extraction_event(batch))
         build_and_log(url, log, home / "dbt")
         log.append_event("publish", {"schema": "api", "views": ["api_orders"], "run_id": "vectors"})
         log.checkpoint()
@@ -178,8 +182,10 @@ def vectors(url: str, keys: dict[str, str], orders: list[str]) -> list[dict[str,
             bundles[order] = bundle = trace_order(conn, order)
             verify_bundle(json.loads(json.dumps(bundle)), keys["log_key"], **trusted)
             write(HERE / "valid" / f"{order}.json", bundle)
-            manifest.append({"file": f"valid/{order}.json", "valid": True,
-                             "about": f"order {order}: {bundle['claim']['order']['canonical_status']}"})  # fmt: skip
+            status = bundle["claim"]["order"]["canonical_status"]
+            manifest.append(
+                {"file": f"valid/{order}.json", "valid": True, "about": f"order {order}: {status}"}
+            )
     for name, (about, tamper, expect) in TAMPERINGS.items():
         forged = copy.deepcopy(bundles[TAMPERED_ORDER])
         tamper(forged)
@@ -216,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         target = HERE / "inputs" / "seeds" / f"{seed}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PROJECT_DIR / "seeds" / f"{seed}.csv", target)
+    roots = {p.name: crosswalk_version(p) for p in sorted((HERE / "crosswalk").glob("*.csv"))}
+    write(HERE / "crosswalk" / "roots.json", roots)
     print(f"{len(manifest)} vectors written to {HERE}", file=sys.stderr)
     return 0
 

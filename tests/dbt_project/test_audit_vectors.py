@@ -21,10 +21,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from dbt_builds import Build, build, copy_of_project, database
+from dbt_builds import Build, build, copy_of_project, database, run_dbt
 from psycopg.types.json import Jsonb
 
 from orderhub.claims import event_rows, order_claims
+from orderhub.crosswalk import crosswalk_version
 from orderhub.derivation import derivation_spec
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "audit-vectors"
@@ -83,3 +84,33 @@ def test_the_models_derive_each_vector(vectors_build: Build, bundle: dict[str, A
 
 def test_the_spec_of_the_project_is_the_one_the_vectors_carry() -> None:
     assert derivation_spec() == BUNDLES[0]["derivation"]["spec"]
+
+
+#: Crosswalks with awkward text (quotes, backslash, tab, line break, non-ASCII, astral,
+#: "null" and blank cells) and the version orderhub.crosswalk computed for each.
+CROSSWALK_ROOTS: dict[str, str] = json.loads((VECTORS / "crosswalk" / "roots.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(CROSSWALK_ROOTS))
+def test_python_and_the_model_give_each_crosswalk_its_version(
+    name: str, pg_server: str, tmp_path: Path
+) -> None:
+    crosswalk = VECTORS / "crosswalk" / name
+    assert crosswalk_version(crosswalk) == CROSSWALK_ROOTS[name]
+    project = copy_of_project(tmp_path)
+    shutil.copyfile(crosswalk, project / "seeds" / "status_crosswalk.csv")
+    with database(pg_server) as url:
+        for command in (["seed"], ["run", "--select", "int_status_crosswalk__versioned"]):
+            result, _ = run_dbt(url, tmp_path, *command, project=project)
+            assert result.success, result
+        with psycopg.connect(url) as conn:
+            versions = conn.execute(
+                "select distinct crosswalk_version"
+                " from intermediate.int_status_crosswalk__versioned"
+            ).fetchall()
+    assert versions == [(CROSSWALK_ROOTS[name],)]
+
+
+def test_python_gives_the_vectors_crosswalk_the_version_its_build_logged() -> None:
+    logged = json.loads(BUNDLES[0]["build"]["log_entry"])["payload"]["crosswalk_version"]
+    assert crosswalk_version(VECTORS / "inputs" / "seeds" / "status_crosswalk.csv") == logged

@@ -157,7 +157,9 @@ CLAIM = {
 }  # fmt: skip
 
 
-def make_bundle() -> dict[str, Any]:
+def make_bundle(*, legacy: bool = False) -> dict[str, Any]:
+    """The bundle of O-1; ``legacy``: its batch logged before batches logged their
+    extraction time."""
     record_leaves = [leaf_hash(d) for d in sorted(digest(r) for r in RECORDS)]
     order = sorted(range(2), key=lambda i: digest(RECORDS[i]))
     claims = [CLAIM, {**CLAIM, "order_id": "O-2", "event_ids": []}]
@@ -174,6 +176,8 @@ def make_bundle() -> dict[str, Any]:
             "stream": "items",
         },
     }
+    if legacy:
+        del batch["payload"]["extracted_at"]
     build = {"kind": "dbt_build", "recorded_at": EXTRACTED, "payload": {
         "crosswalk_version": CROSSWALK_ROOT.hex(), "crosswalk_rows": len(CROSSWALK),
         "derivation_spec": hashlib.sha256(rfc8785.dumps(SPEC)).hexdigest(),
@@ -253,6 +257,19 @@ def test_a_dropped_event_and_a_dropped_crosswalk_neighbour_are_refused() -> None
     ]
     with pytest.raises(BundleError, match=r"^crosswalk: the rows of x/status come without"):
         verify_bundle(bundle, LOG.verifier_key())
+
+
+def test_a_batch_logged_before_extraction_times_leaves_them_to_the_bundle() -> None:
+    bundle = make_bundle(legacy=True)
+    report = verify_bundle(bundle, LOG.verifier_key())
+    assert any("extracted at ? (not logged" in line for line in report.checked)
+    bundle["records"][0]["extracted_at"] = "2026-11-24T00:00:00.000000Z"  # the bundle's word
+    with pytest.raises(BundleError, match=r"^event #0 \(.*\): source_extracted_at is"):
+        verify_bundle(bundle, LOG.verifier_key())  # yet the events must still follow from it
+    logged = make_bundle()  # where the batch logged it, the record must say the same
+    logged["records"][0]["extracted_at"] = "2026-11-24T00:00:00.000000Z"
+    with pytest.raises(BundleError, match=r"^record #0 .*: its extracted_at is"):
+        verify_bundle(logged, LOG.verifier_key())
 
 
 def test_the_builder_assembles_the_documented_bundle() -> None:
