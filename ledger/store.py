@@ -12,14 +12,13 @@ Tables:
 - ``ledger.checkpoints(tree_size, root_hash, note, created_at)``: signed
   checkpoints (written by :mod:`ledger.log`); a trigger refuses one smaller than
   the last, or of the same size with another root;
-- ``ledger.batch_trees``: every level of an extraction batch's record tree
-  (:mod:`ledger.batches`), so a record's proof is a few slices, not a rebuild;
-- ``ledger.anchor_receipts``: where each checkpoint was anchored (an EVM chain, a
-  Fabric channel, a witness's cosignature), as the receipts :mod:`ledger.receipts`
-  writes;
-- view ``ledger.events``: the entries as ``jsonb``, for SQL readers; the
-  function ``ledger.entry(body)`` parses one body, and a partial index on it
-  finds the ``extraction_batch`` entry of a batch id (:func:`batch_entry`).
+- ``ledger.batch_trees``: every level of a tree by id - an extraction batch's record
+  tree (:mod:`ledger.batches`), a build's claims tree (``claims:<log index>``) - so a
+  proof is a few slices, not a rebuild;
+- ``ledger.anchor_receipts``: where each checkpoint was anchored, as the receipts
+  :mod:`ledger.receipts` writes;
+- view ``ledger.events``: the entries as ``jsonb``; ``ledger.entry(body)`` parses one
+  body, a partial index on it finds a batch id's entry (:func:`batch_entry`).
 
 Roots and proofs are folded from the stored perfect subtrees (at most log2(n)
 per range, O(log^2 n) per proof, fetched in one query), never by re-hashing
@@ -352,6 +351,24 @@ def batch_entry(conn: psycopg.Connection[Any], batch_id: str) -> int | None:
             (batch_id,),
         ).fetchone()
     return None if row is None or row[0] is None else int(row[0])
+
+
+def latest_entry(
+    conn: psycopg.Connection[Any], kind: str, size: int, field: str | None = None
+) -> int | None:
+    """Index of the latest entry of ``kind`` below ``size`` (with ``field`` not null in its
+    payload, when given), or None: read backwards, the kind told by a byte prefix."""
+    prefix = canonical_json({"kind": kind})[:-1] + b","
+    query = (
+        "select idx from ledger.leaves where idx < %s"
+        " and substring(body from 1 for %s) = %s"
+        + ("" if field is None else " and ledger.entry(body) -> 'payload' ->> %s is not null")
+        + " order by idx desc limit 1"
+    )
+    params: tuple[Any, ...] = (size, len(prefix), prefix) + (() if field is None else (field,))
+    with conn.transaction():
+        row = conn.execute(query, params).fetchone()
+    return None if row is None else int(row[0])
 
 
 def scan_leaves(

@@ -3,7 +3,8 @@
 Write-audit-publish: ``canonical_models`` builds staging → marts with their dbt
 tests; the Great Expectations checks on the marts are blocking; only then does
 ``api_views`` (re)build the views PostgREST serves. Each dbt invocation records a
-``dbt_build`` provenance event.
+``dbt_build`` provenance event (:mod:`orchestration.derived_state`: with the crosswalk,
+the derivation spec and, after the canonical build, the orders' claims it derived).
 """
 
 import json
@@ -21,7 +22,7 @@ from dagster_dbt import (
 )
 
 from orchestration.dbt_project import dbt_project, set_dbt_environment
-from orchestration.provenance import crosswalk_version, dbt_build_event
+from orchestration.derived_state import log_dbt_build
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings
 
@@ -81,9 +82,9 @@ def _run_dbt(
     yield from invocation.stream()
     manifest = json.loads((invocation.target_path / "manifest.json").read_text())
     run_results = invocation.get_artifact("run_results.json")
-    event = dbt_build_event(manifest, run_results, crosswalk_version(url))
-    event["success"] = invocation.is_successful()
-    index = ledger.log(url).append_event("dbt_build", event)
+    index, event = log_dbt_build(
+        ledger.log(url), url, manifest, run_results, success=invocation.is_successful()
+    )
     context.log.info(f"dbt build {event['invocation_id']}: provenance leaf {index}")
     if not invocation.is_successful():
         failed = [uid for uid, status in event["statuses"].items() if status in ("error", "fail")]

@@ -24,7 +24,8 @@ import psycopg
 
 from connectors.batches import BatchResult
 from ledger.batches import LEAF_RULE
-from ledger.bundle.format import BATCH_EVENT
+from ledger.bundle.format import BATCH_EVENT, BUILD_EVENT_FIELDS
+from ledger.bundle.values import iso_utc
 from ledger.log import ProvenanceLog
 
 if TYPE_CHECKING:  # heavy imports, needed for the annotations only
@@ -62,6 +63,7 @@ def extraction_event(batch: BatchResult) -> dict[str, Any]:
         "records_stored": batch.records_stored,
         "records_quarantined": batch.records_quarantined,
         "merkle_root": batch.merkle_root,
+        "extracted_at": iso_utc(batch.started_at),
         "leaf": LEAF_RULE,
     }
 
@@ -69,9 +71,11 @@ def extraction_event(batch: BatchResult) -> dict[str, Any]:
 def dbt_build_event(
     manifest: Mapping[str, Any],
     run_results: Mapping[str, Any],
-    crosswalk_version: str | None,
+    derived: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """The ``dbt_build`` payload: invocation, checksums of what ran, crosswalk version."""
+    """The ``dbt_build`` payload: invocation, checksums of what ran, and what the build
+    derived with and for (:func:`orchestration.derived_state.derived_state`: crosswalk
+    version and rows, derivation spec hash, the root and size of the orders' claims)."""
     ran = {result["unique_id"]: result["status"] for result in run_results.get("results", [])}
     nodes = manifest.get("nodes", {})
     checksums = {
@@ -84,7 +88,7 @@ def dbt_build_event(
         "dbt_version": run_results.get("metadata", {}).get("dbt_version"),
         "statuses": dict(sorted(ran.items())),
         "checksums": checksums,
-        "crosswalk_version": crosswalk_version,
+        **{name: (derived or {}).get(name) for name in BUILD_EVENT_FIELDS},
         "code_revision": code_revision(),
     }
 
@@ -186,13 +190,14 @@ def log_extraction_batches(
     log: ProvenanceLog, batches: Sequence[BatchResult], say: Callable[[str], None]
 ) -> dict[str, Any]:
     """Append one ``extraction_batch`` event per batch to ``log``; the materialization's
-    metadata (records read, new and quarantined, batch ids, cursor, Merkle roots)."""
+    metadata (records read, stored and quarantined, batch ids, cursor, Merkle roots): the
+    names the ``extraction_batch`` payload uses."""
     for batch in batches:
         index = log.append_event(BATCH_EVENT, extraction_event(batch))
         say(f"{batch.system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}")
     return {
         "records_read": sum(b.records_read for b in batches),
-        "records_new": sum(b.records_new for b in batches),
+        "records_stored": sum(b.records_stored for b in batches),
         "records_quarantined": sum(b.records_quarantined for b in batches),
         "batch_ids": ", ".join(b.batch_id for b in batches),
         "cursor_to": str(batches[-1].cursor_to) if batches else "",

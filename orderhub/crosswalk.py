@@ -4,9 +4,11 @@ The crosswalk (``dbt_project/seeds/status_crosswalk.csv``) maps each
 ``(source_system, source_field, source_code)`` to a canonical order status
 (:data:`orderhub.canonical_model.CANONICAL_STATUSES`), a GS1 CBV 2.0 business step and
 disposition, a lifecycle rank, a terminal flag, for payment codes a payment state, and notes.
-Its version is the hex SHA-256 of its rows in key order, each the JSON array of its ten
-columns, joined by newlines - the same value ``int_status_crosswalk__versioned`` computes in
-the warehouse and every canonical event carries.
+Its version is the RFC 9162 Merkle root over its rows in key order, each leaf the
+SHA-256 of the row's RFC 8785 object (:mod:`ledger.bundle.tables`) - the same value
+``int_status_crosswalk__versioned`` computes in the warehouse, every canonical event
+carries and every ``dbt_build`` provenance event logs; an audit bundle proves the rows it
+used against it.
 
 :func:`lint` returns one :class:`Problem` per defect: a malformed row, a duplicate key,
 an unknown canonical status, CBV value, payment state or source system, a canonical
@@ -18,31 +20,21 @@ default) the crosswalk does not cover.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.bundle.format import CROSSWALK_COLUMNS, CROSSWALK_KEY
+from ledger.bundle.tables import table_tree
 from orderhub.canonical_model import CANONICAL_STATUSES, TERMINAL_STATUSES
+from orderhub.seeds import read_seed
 from orderhub.sources import SOURCE_SYSTEMS
 
 DEFAULT_SEED = (
     Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "status_crosswalk.csv"
 )
 
-COLUMNS: tuple[str, ...] = (
-    "source_system",
-    "source_field",
-    "source_code",
-    "canonical_status",
-    "cbv_biz_step",
-    "cbv_disposition",
-    "lifecycle_rank",
-    "is_terminal",
-    "payment_state",
-    "notes",
-)
+COLUMNS: tuple[str, ...] = CROSSWALK_COLUMNS
 #: GS1 Core Business Vocabulary 2.0, BizStep.
 CBV_BIZ_STEPS: frozenset[str] = frozenset(
     {
@@ -200,31 +192,17 @@ def read(path: Path = DEFAULT_SEED) -> tuple[list[Row], list[Problem]]:
     return rows, problems
 
 
-def crosswalk_version(path: Path = DEFAULT_SEED) -> str:
-    """Hex SHA-256 of the crosswalk's rows in key order (int_status_crosswalk__versioned)."""
-    rows, problems = read(path)
+def crosswalk_rows(path: Path = DEFAULT_SEED) -> list[dict[str, object]]:
+    """The crosswalk's rows as the warehouse loads them (typed; empty cells null)."""
+    _, problems = read(path)
     if problems:
         raise ValueError(problems[0].render(path))
-    ordered = sorted(rows, key=lambda row: tuple(part.encode() for part in row.key))
-    text = "\n".join(
-        json.dumps(
-            [
-                row.source_system,
-                row.source_field,
-                row.source_code,
-                row.canonical_status,
-                row.cbv_biz_step,
-                row.cbv_disposition,
-                row.rank,
-                row.terminal,
-                row.payment_state or None,
-                row.notes or None,
-            ],
-            ensure_ascii=False,
-        )
-        for row in ordered
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return read_seed("status_crosswalk", path=path)
+
+
+def crosswalk_version(path: Path = DEFAULT_SEED) -> str:
+    """Hex Merkle root of the crosswalk's rows in key order (int_status_crosswalk__versioned)."""
+    return table_tree(crosswalk_rows(path), CROSSWALK_KEY).root().hex()
 
 
 def _row_problems(row: Row) -> Iterable[str]:
@@ -297,4 +275,4 @@ def lint(
     return sorted(problems, key=lambda problem: (problem.line, problem.message))
 
 
-__all__ = ["DEFAULT_SEED", "Problem", "Row", "crosswalk_version", "lint", "read"]
+__all__ = ["DEFAULT_SEED", "Problem", "Row", "crosswalk_rows", "crosswalk_version", "lint", "read"]

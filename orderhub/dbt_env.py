@@ -16,7 +16,10 @@ from psycopg.conninfo import conninfo_to_dict
 
 from orderhub.settings import TELEMETRY_OFF
 
-__all__ = ["dbt_env"]
+__all__ = ["SESSION_OPTIONS", "dbt_env"]
+
+#: libpq options of dbt's sessions: UTC, whatever the server's default time zone.
+SESSION_OPTIONS = "-c TimeZone=UTC"
 
 
 def dbt_env(database_url: str) -> dict[str, str]:
@@ -24,7 +27,8 @@ def dbt_env(database_url: str) -> dict[str, str]:
 
     Missing parts take libpq's defaults: host ``localhost``, port 5432, the current
     user, and a database named like the user. Percent-escapes in the URL are decoded.
-    ``DBT_SEND_ANONYMOUS_USAGE_STATS=false`` is always included.
+    ``DBT_SEND_ANONYMOUS_USAGE_STATS=false`` and ``PGOPTIONS`` (sessions in UTC) are
+    always included.
 
     >>> env = dbt_env("postgresql://app:s%40cret@127.0.0.1:5433/orderhub")
     >>> env["ORDERHUB_PGPASSWORD"], env["ORDERHUB_PGPORT"]
@@ -42,6 +46,9 @@ def dbt_env(database_url: str) -> dict[str, str]:
         "ORDERHUB_PGPASSWORD": str(parts.get("password") or ""),
         "ORDERHUB_PGDATABASE": str(parts.get("dbname") or user),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": TELEMETRY_OFF["DBT_SEND_ANONYMOUS_USAGE_STATS"],
+        # a time a source sends without an offset is UTC on any server, as the audit's
+        # derivation spec reads it (docs/audit-bundle.md)
+        "PGOPTIONS": SESSION_OPTIONS,
     }
     if parts.get("sslmode"):
         env["ORDERHUB_PGSSLMODE"] = str(parts["sslmode"])

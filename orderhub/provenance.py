@@ -5,10 +5,12 @@ opened with (the Dagster ``LedgerResource``, the audit tests, the benchmarks): t
 refuses an event of another kind, or one whose payload lacks a field listed here.
 
 - ``extraction_batch``: one stream of one sync — system, stream, batch id, cursors,
-  records read, stored and quarantined, the Merkle root of the records it stored and the
-  leaf rule (the fields an audit bundle reads come from :mod:`ledger.bundle`);
-- ``dbt_build``: the invocation, what ran with which checksum, the crosswalk version and
-  the code revision;
+  records read, stored and quarantined, the Merkle root of the records it stored, when
+  it ran (the extraction time stamped on its records) and the leaf rule (the fields an
+  audit bundle reads come from :mod:`ledger.bundle`);
+- ``dbt_build``: the invocation, what ran with which checksum, the code revision, and
+  what an audit bundle proves a status against: the crosswalk version (a Merkle root) and
+  its row count, the derivation spec's hash, the root and size of the orders' claims;
 - ``validation``: a Great Expectations suite (and its version) on a table, and each
   expectation's outcome;
 - ``model_training``: the MLflow run, the registered model version, the hash of the data
@@ -23,7 +25,7 @@ The payloads themselves are made in :mod:`orchestration.provenance`.
 
 from __future__ import annotations
 
-from ledger.bundle.format import BATCH_EVENT, BATCH_EVENT_FIELDS
+from ledger.bundle.format import BATCH_EVENT, BATCH_EVENT_FIELDS, BUILD_EVENT, BUILD_EVENT_FIELDS
 from ledger.kinds import EventKinds
 from ledger.receipts import ANCHOR_EVENT, ANCHOR_EVENT_FIELDS
 
@@ -39,12 +41,12 @@ PROVENANCE_KINDS = EventKinds(
             "records_quarantined",
             "leaf",
         ),
-        "dbt_build": (
+        BUILD_EVENT: (
             "invocation_id",
             "dbt_version",
             "statuses",
             "checksums",
-            "crosswalk_version",
+            *BUILD_EVENT_FIELDS,
             "code_revision",
         ),
         "validation": (

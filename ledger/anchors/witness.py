@@ -16,7 +16,7 @@ from typing import Any
 from ledger.anchors.base import AnchorError, AnchorReceipt
 from ledger.checkpoint import Checkpoint, parse_body
 from ledger.cosignature import CosignatureVerifier
-from ledger.errors import CheckpointError
+from ledger.errors import CheckpointError, UnknownKeyError
 from ledger.note import split_note
 from ledger.witness import Witness, WitnessConflictError
 
@@ -72,27 +72,29 @@ def verify_receipt(
 ) -> str:
     """Check the witness's cosignature on ``checkpoint``; return what was checked.
 
-    The key is the receipt's own unless ``trusted_key`` is given, in which case
-    the receipt must name that key.
+    With ``trusted_key`` the cosignature is checked with that key alone: the key the
+    receipt names is never used, so a receipt that names another key and carries that
+    key's cosignature is refused. Without it, with the key the receipt names - which
+    proves only that the receipt is coherent, not who cosigned (an audit bundle is
+    never checked that way: :mod:`ledger.bundle.witnesses`).
     """
     receipt.check_names(checkpoint)
     details: dict[str, Any] = receipt.details
     try:
-        key_text = str(details["verifier_key"])
+        key_text = trusted_key if trusted_key is not None else str(details["verifier_key"])
         line = str(details["cosignature"])
         timestamp = int(details["timestamp"])
     except (KeyError, TypeError, ValueError) as exc:
         raise AnchorError(f"witness receipt lacks {exc}") from exc
     try:
         verifier = CosignatureVerifier.from_text(key_text)
-        if trusted_key is not None and str(CosignatureVerifier.from_text(trusted_key)) != str(
-            verifier
-        ):
-            raise AnchorError(
-                f"witness receipt is signed by {verifier.name}+{verifier.key_id.hex()}, "
-                "not by the trusted witness key"
-            )
         signed_at = verifier.verify(checkpoint.body() + "\n" + line)
+    except UnknownKeyError as exc:
+        raise AnchorError(
+            f"witness receipt is not cosigned by {verifier.name}+{verifier.key_id.hex()}"
+            + (", the trusted witness key" if trusted_key is not None else "")
+            + f" ({exc})"
+        ) from exc
     except CheckpointError as exc:
         raise AnchorError(f"witness cosignature: {exc}") from exc
     if signed_at != timestamp:

@@ -1,7 +1,10 @@
 """The auditor's operations on the warehouse, one job per module.
 
 - :mod:`~orderhub.audit.trace`: :func:`trace_order`, the audit bundle of one order (the
-  format, its builder and its verifier are :mod:`ledger.bundle`);
+  format, its builder and its verifier are :mod:`ledger.bundle`), with
+  :mod:`~orderhub.audit.records` (every version of the order's source records) and
+  :mod:`~orderhub.audit.build_proofs` (the logged build, the order's claim, the crosswalk
+  rows);
 - :mod:`~orderhub.audit.check`: :func:`check_warehouse`, every row changed since it was
   logged (log, raw rows and batches), with :mod:`~orderhub.audit.derivations` for the
   canonical rows;

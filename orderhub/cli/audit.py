@@ -1,8 +1,10 @@
 """``orderhub audit``: the auditor's commands.
 
 - ``orderhub audit trace ORDER_ID --out bundle.json``: the audit bundle of one order;
-- ``orderhub audit verify bundle.json --key PUBLIC_KEY``: checks a bundle (or a
-  consistency document) offline, with no database; exit 1 naming the first failure;
+- ``orderhub audit verify bundle.json --key PUBLIC_KEY [--witness-key KEY]``: checks a
+  bundle (or a consistency document) offline, with no database - the records, their
+  batches, the build, and the order's events and status re-derived from the records;
+  exit 1 naming the first failure;
 - ``orderhub audit check``: reports every raw or canonical row changed since it was
   logged (exit 1 when any is found);
 - ``orderhub audit consistency OLD NEW``: proves a newer checkpoint extends an older one
@@ -101,7 +103,7 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     text = Path(args.bundle).read_text(encoding="utf-8")
     log_key = load_key(args.key)
-    witness_key = load_key(args.witness_key) if args.witness_key else None
+    witness_keys = [load_key(key) for key in args.witness_key or []]
     try:
         try:
             document = json.loads(text)
@@ -110,7 +112,7 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         if isinstance(document, dict) and document.get("format") == CONSISTENCY_FORMAT:
             report = verify_consistency_document(document, log_key)
         else:
-            report = verify_bundle(document, log_key, witness_key=witness_key)
+            report = verify_bundle(document, log_key, witness_keys=witness_keys)
         if args.evm_rpc:
             from ledger.anchors.evm.anchor import verify_on_chain
 
@@ -200,7 +202,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify.add_argument(
         "--key", required=True, help="the log's verifier key (text or file) to trust"
     )
-    verify.add_argument("--witness-key", help="require a cosignature by this witness key")
+    verify.add_argument(
+        "--witness-key",
+        action="append",
+        help="require a cosignature by this witness key (text or file; repeatable); a key "
+        "named inside a receipt is never trusted",
+    )
     verify.add_argument(
         "--evm-rpc", help="also ask this EVM node that anchoring transactions succeeded (online)"
     )

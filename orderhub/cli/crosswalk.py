@@ -56,7 +56,9 @@ def register(subparsers: Any) -> None:
     )
     lint_parser.set_defaults(func=_cmd_lint)
 
-    version = commands.add_parser("version", help="print the crosswalk version (content hash)")
+    version = commands.add_parser(
+        "version", help="print the crosswalk version (the Merkle root of its rows)"
+    )
     version.add_argument("--seed", default=str(DEFAULT_SEED), help="crosswalk CSV")
     version.set_defaults(func=_cmd_version)
 

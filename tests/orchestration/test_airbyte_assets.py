@@ -148,7 +148,7 @@ def test_materializing_a_connection_syncs_on_the_server_and_ingests_into_raw(
     (materialization,) = result.get_asset_materialization_events()
     assert materialization.asset_key == AssetKey(["raw_erp", "sales_orders"])
     metadata = materialization.materialization.metadata
-    assert metadata["records_new"].value == len(records)
+    assert metadata["records_stored"].value == len(records)
     (job_id,) = set(stub.jobs) - jobs_before
     job = stub.jobs[job_id]
     connection = stub.connections[job["connectionId"]]

@@ -25,6 +25,7 @@ from connectors.catalog import SYSTEMS
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
 from ledger import reference
 from ledger.batches import BatchTree, leaf_order, load_tree
+from ledger.bundle.values import iso_utc
 from ledger.hashing import EMPTY_ROOT, leaf_hash
 from orchestration import provenance
 from orchestration.provenance import (
@@ -137,6 +138,13 @@ def test_extraction_event_root_is_rfc9162_over_the_batch_records(raw_db: str) ->
     assert event["cursor_from"] == "2026-01-01T00:00:00Z"
     assert event["cursor_to"] == "2026-03-31T00:00:00.000+0000"
     assert event["leaf"] == "sha256(0x00 || content_hash) ordered by (record_key, content_hash)"
+    # when the batch ran: the time stamped on every record it stored, as a bundle reads it
+    with psycopg.connect(raw_db) as conn:
+        stamped = conn.execute(
+            "select distinct extracted_at from raw_crm.fulfillment_orders where batch_id = %s",
+            ("crm-b1",),
+        ).fetchall()
+    assert [iso_utc(t) for (t,) in stamped] == [event["extracted_at"]]
 
 
 def test_a_single_record_batch_root_is_its_leaf_hash(raw_db: str) -> None:
@@ -263,7 +271,15 @@ def run_results() -> dict[str, Any]:
 
 
 def test_dbt_build_event_names_what_ran_and_its_checksums() -> None:
-    event = dbt_build_event(manifest(), run_results(), "ee" * 32)
+    derived = {
+        "crosswalk_version": "ee" * 32,
+        "crosswalk_rows": 95,
+        "derivation_spec": "dd" * 32,
+        "claims_root": "cc" * 32,
+        "claims_size": 9,
+        "something else": "left out",
+    }
+    event = dbt_build_event(manifest(), run_results(), derived)
     assert set(event) == PROVENANCE_KINDS["dbt_build"]
 
     assert event["invocation_id"] == "0b1c2d3e-0000-4000-8000-000000000001"
@@ -283,6 +299,9 @@ def test_dbt_build_event_names_what_ran_and_its_checksums() -> None:
         "seed.orderhub.status_crosswalk": "cc" * 32,
     }
     assert event["crosswalk_version"] == "ee" * 32
+    assert (event["crosswalk_rows"], event["claims_size"]) == (95, 9)
+    assert (event["derivation_spec"], event["claims_root"]) == ("dd" * 32, "cc" * 32)
+    assert "something else" not in event
     assert event["code_revision"] == code_revision()
 
 
@@ -290,13 +309,16 @@ def test_dbt_build_event_of_an_invocation_that_ran_nothing() -> None:
     event = dbt_build_event({}, {}, None)
     assert event["statuses"] == {} and event["checksums"] == {}
     assert event["invocation_id"] is None and event["dbt_version"] is None
-    assert event["crosswalk_version"] is None
+    assert event["crosswalk_version"] is None and event["claims_root"] is None
 
 
 def test_dbt_build_event_is_deterministic() -> None:
     results = run_results()
     reordered = {**results, "results": list(reversed(results["results"]))}
-    assert dbt_build_event(manifest(), results, "v") == dbt_build_event(manifest(), reordered, "v")
+    derived = {"crosswalk_version": "v"}
+    assert dbt_build_event(manifest(), results, derived) == dbt_build_event(
+        manifest(), reordered, derived
+    )
 
 
 # -- crosswalk version and code revision ---------------------------------------------------

@@ -1,23 +1,30 @@
-"""A small, real warehouse state to audit, built without running the whole flow.
+"""A small, real warehouse state to audit, built once per session and copied per test.
 
 Records are loaded into ``raw_erp.sales_orders`` and ``raw_tms.trackers`` by the real
 loader (three batches, each storing its Merkle tree as it succeeds), each batch is recorded
 in the provenance log as the connector assets do (``orchestration.provenance.
-extraction_event``), canonical events are written into ``marts.fct_order_status_events``
-by hand with their lineage columns (and a stand-in for the dbt view they derive from,
-which carries the ``event_id`` the dbt model computes), then a checkpoint is signed with
-the home's log key and cosigned by the home's witness.
+extraction_event``), the dbt project is built for real and its ``dbt_build`` event logged
+with the crosswalk, the derivation spec and the orders' claims
+(``orchestration.dbt_run.build_and_log``), then a ``publish`` event, a checkpoint signed
+with the home's log key and cosigned by the home's witness. Log entries: three batches
+(0-2), the build (3), publish (4); checkpoint 5; the witness's anchor event (5).
+
+Order SO-1001: two ERP versions (SD process status A, then C, at store S01) and a DHL
+tracker (in transit at Hamburg, delivered at Köln): delivered at Köln. Order SO-1002: one
+ERP version. Record times are days before now, so no event is clock-skewed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from connectors.catalog import SYSTEMS
 from connectors.loader import BatchResult
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
@@ -25,67 +32,65 @@ from ledger.keys import load_or_create_signer, public_key_path
 from ledger.log import ProvenanceLog
 from ledger.receipts import anchor_latest
 from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
-from orchestration.provenance import dbt_build_event, extraction_event
+from orchestration.dbt_run import build_and_log
+from orchestration.provenance import extraction_event
 from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, Settings
 
 ORDER = "SO-1001"
 OTHER_ORDER = "SO-1002"
-CROSSWALK = "cw-3f2a"
+_BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+
+
+def at(days: float) -> str:
+    """A record time ``days`` after the fixture's base, as the sources send it."""
+    return (_BASE + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
 
 ERP_V1 = {
     "SalesOrder": ORDER,
-    "LastChangeDateTime": "2026-10-01T08:00:00Z",
+    "SalesOrderType": "OR",
+    "DistributionChannel": "10",
+    "SalesDistrict": "DE-N",
+    "ShipToCountry": "DE",
+    "TransactionCurrency": "EUR",
+    "CreationDate": at(0),
+    "LastChangeDateTime": at(0),
     "OverallSDProcessStatus": "A",
     "OverallTotalDeliveryStatus": "",
     "SoldToParty": "C-17",
+    "SalesOffice": "S01",
     "TotalNetAmount": 129.5,
     "ShipToCity": "Köln",
     "PurchaseOrderByCustomer": None,
 }
-ERP_V2 = {**ERP_V1, "LastChangeDateTime": "2026-10-03T09:30:00Z", "OverallSDProcessStatus": "C"}
-ERP_OTHER = {**ERP_V1, "SalesOrder": OTHER_ORDER, "TotalNetAmount": 10}
+ERP_V2 = {**ERP_V1, "LastChangeDateTime": at(2.0625), "OverallSDProcessStatus": "C"}
+ERP_OTHER = {**ERP_V1, "SalesOrder": OTHER_ORDER, "SalesOffice": "S02", "TotalNetAmount": 10}
 TRACKER = {
     "id": "trk_5e1",
-    "updated_at": "2026-10-04T16:05:09Z",
+    "tracking_code": "1Z999",
+    "updated_at": at(3.67),
     "reference": ORDER,
     "carrier": "DHL",
+    "status": "delivered",
     "tracking_details": [
         {
             "status": "in_transit",
-            "datetime": "2026-10-03T12:00:00Z",
+            "datetime": at(2.5),
             "tracking_location": {"city": "Hamburg", "country": "DE"},
         },
         {
             "status": "delivered",
-            "datetime": "2026-10-04T16:05:09Z",
+            "datetime": at(3.67),
             "tracking_location": {"city": "Köln", "country": "DE"},
         },
     ],
 }
 
-#: The event id as the dbt intermediate model computes it (macro iso_utc for the time).
-EVENT_ID_SQL = (
-    "md5(concat_ws('|', source_system, source_record_key, source_field,"
-    " coalesce(source_code, ''),"
-    " to_char(event_time at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))"
-)
-
 
 def publish_payload(run: str) -> dict[str, Any]:
     """A ``publish`` event's payload, as the checkpoint asset writes it."""
     return {"schema": "api", "views": ["api_orders"], "run_id": run}
-
-
-#: fct_order_status_events as the dbt model builds it (types as in PostgreSQL).
-FCT_COLUMNS = """
-    order_id text, source_system text, source_field text, source_code text,
-    canonical_status text, cbv_biz_step text, cbv_disposition text, lifecycle_rank integer,
-    is_terminal boolean, is_mapped boolean, source_precedence integer,
-    status_precedence integer, node text, node_country text, event_time timestamptz,
-    crosswalk_version text, source_record_key text, content_hash text, batch_id text,
-    extracted_at timestamptz
-"""
 
 
 @dataclass
@@ -100,111 +105,23 @@ class AuditWarehouse:
     batches: list[BatchResult]
 
 
-def _mapped(
-    record: dict[str, Any], system: str, field: str, code: str, status: str, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "source_system": system,
-        "source_field": field,
-        "source_code": code,
-        "canonical_status": status,
-        "cbv_biz_step": extra.get("biz_step"),
-        "cbv_disposition": extra.get("disposition"),
-        "lifecycle_rank": extra.get("rank", 1),
-        "is_terminal": extra.get("terminal", False),
-        "is_mapped": True,
-        "source_precedence": 1 if system == "erp" else 2,
-        "status_precedence": 1,
-        "node": extra.get("node"),
-        "node_country": extra.get("country"),
-        "event_time": extra["at"],
-        "crosswalk_version": CROSSWALK,
-        "source_record_key": str(record.get("SalesOrder") or record.get("id")),
-    }
-
-
-def write_canonical(conn: psycopg.Connection[Any]) -> None:
-    """The canonical events of the loaded records, and a stand-in for the dbt view they
-    derive from (``intermediate.int_order_events__mapped``, same columns)."""
-    from ledger.canonical import canonical_hash
-
-    def version(system: str, record: dict[str, Any]) -> tuple[str, str]:
-        table = f"raw_{system}.{SYSTEMS[system].streams[0].name}"
-        digest = canonical_hash(record)
-        row = conn.execute(
-            f"select batch_id, extracted_at from {table} where content_hash = %s", (digest,)
-        ).fetchone()
-        assert row is not None, (system, record)
-        return digest, row
-
-    events = [
-        (ERP_V1, _mapped(ERP_V1, "erp", "OverallSDProcessStatus", "A", "processing",
-                         at="2026-10-01T08:00:00Z", node="store-7", order=ORDER)),
-        (ERP_V2, _mapped(ERP_V2, "erp", "OverallSDProcessStatus", "C", "delivered",
-                         at="2026-10-03T09:30:00Z", node="store-7", terminal=True, rank=9)),
-        (TRACKER, _mapped(TRACKER, "tms", "tracking_details.status", "in_transit", "in_transit",
-                          at="2026-10-03T12:00:00Z", node="Hamburg", country="DE",
-                          biz_step="shipping", disposition="in_transit", rank=6)),
-        (TRACKER, _mapped(TRACKER, "tms", "tracking_details.status", "delivered", "delivered",
-                          at="2026-10-04T16:05:09Z", node="Köln", country="DE",
-                          biz_step="receiving", disposition="completeness_verified", rank=9,
-                          terminal=True)),
-        (ERP_OTHER, _mapped(ERP_OTHER, "erp", "OverallSDProcessStatus", "A", "processing",
-                            at="2026-10-01T08:00:00Z", node="store-2")),
-    ]  # fmt: skip
-    conn.execute("create schema if not exists audit_test")
-    conn.execute("create schema if not exists intermediate")
-    conn.execute("create schema if not exists marts")
-    conn.execute(f"create table audit_test.mapped ({FCT_COLUMNS})")
-    for record, event in events:
-        system = event["source_system"]
-        digest, (batch_id, extracted_at) = version(system, record)
-        order_id = record.get("SalesOrder") or record.get("reference")
-        row = {**event, "order_id": order_id, "content_hash": digest, "batch_id": batch_id}
-        row["extracted_at"] = extracted_at
-        columns = ", ".join(row)
-        values = ", ".join(["%s"] * len(row))
-        conn.execute(
-            f"insert into audit_test.mapped ({columns}) values ({values})", list(row.values())
-        )
-    conn.execute(
-        "create view intermediate.int_order_events__mapped as"
-        f" select {EVENT_ID_SQL} as event_id, * from audit_test.mapped"
-    )
-    conn.execute(
-        """
-        create table marts.fct_order_status_events as
-        select event_id, order_id, source_system, source_field,
-            source_code, canonical_status, cbv_biz_step, cbv_disposition, lifecycle_rank,
-            is_terminal, is_mapped, source_precedence, status_precedence, node, node_country,
-            event_time, crosswalk_version, source_record_key,
-            content_hash as source_content_hash, batch_id as source_batch_id,
-            extracted_at as source_extracted_at
-        from intermediate.int_order_events__mapped
-        """
-    )
-
-
 def build(url: str, home: Path) -> AuditWarehouse:
-    """Load, log, derive, checkpoint and cosign; return what an auditor is given."""
+    """Load, log, build, checkpoint and cosign; return what an auditor is given."""
     settings = Settings(home=home, database_url=url)
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
         conn.commit()
     batches = [
-        load_records(url, "erp", [ERP_V1, ERP_OTHER], "2026-10-01T08:00:00Z"),
-        load_records(url, "tms", [TRACKER], "2026-10-04T16:05:09Z"),
-        load_records(url, "erp", [ERP_V2], "2026-10-03T09:30:00Z"),
+        load_records(url, "erp", [ERP_V1, ERP_OTHER], at(0)),
+        load_records(url, "tms", [TRACKER], at(3.67)),
+        load_records(url, "erp", [ERP_V2], at(2.0625)),
     ]
     key_file = settings.secrets_dir / SIGNING_KEY_FILE
     signer = load_or_create_signer(key_file, settings.ledger_origin)
     with ProvenanceLog(url, settings.ledger_origin, signer, kinds=PROVENANCE_KINDS) as log:
         for batch in batches:
             log.append_event("extraction_batch", extraction_event(batch))
-        run = {"metadata": {"invocation_id": "inv-1"}}
-        log.append_event("dbt_build", dbt_build_event({}, run, CROSSWALK))
-        with log.conn.transaction():
-            write_canonical(log.conn)
+        build_and_log(url, log, home / "dbt")
         log.append_event("publish", publish_payload("run-1"))
         log.checkpoint()
         done, failed = anchor_latest(log, [witness_anchor(settings, log, signer)])
@@ -218,3 +135,23 @@ def build(url: str, home: Path) -> AuditWarehouse:
         witness_key=witness_key,
         batches=batches,
     )
+
+
+def copy(template: AuditWarehouse, home: Path) -> AuditWarehouse:
+    """A copy of the template's database and home (keys, witness state) under ``home``."""
+    server, _, name = template.url.rpartition("/")
+    copied = f"audit_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'create database "{copied}" template "{name}"')
+    shutil.copytree(
+        template.settings.home, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("dbt")
+    )
+    settings = Settings(home=home, database_url=f"{server}/{copied}")
+    key_file = public_key_path(settings.secrets_dir / SIGNING_KEY_FILE)
+    return replace(template, url=settings.database_url, settings=settings, log_key_file=key_file)
+
+
+def drop(warehouse: AuditWarehouse) -> None:
+    server, _, name = warehouse.url.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')

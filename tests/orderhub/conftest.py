@@ -1,4 +1,5 @@
-"""Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py)."""
+"""Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py),
+built once per session and copied for each test that uses it."""
 
 from __future__ import annotations
 
@@ -7,14 +8,32 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from audit_warehouse import AuditWarehouse, build
+from audit_warehouse import AuditWarehouse, build, copy, drop
+
+from orderhub.warehouse import scratch_database
+
+
+@pytest.fixture(scope="session")
+def audit_template(pg_server: str, server_home: Callable[[str], Path]) -> Iterator[AuditWarehouse]:
+    """The audited state, built once: its database is the template of every copy."""
+    home = server_home("audit-template")
+    try:
+        with scratch_database(pg_server, prefix="audit_template") as url:
+            yield build(url, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
-def audit_warehouse(db_url: str, server_home: Callable[[str], Path]) -> Iterator[AuditWarehouse]:
-    """Raw records in three logged batches, canonical events, a signed, cosigned checkpoint."""
+def audit_warehouse(
+    audit_template: AuditWarehouse, server_home: Callable[[str], Path]
+) -> Iterator[AuditWarehouse]:
+    """Raw records in three logged batches, a real dbt build logged with its claims, a
+    signed, cosigned checkpoint: a copy of its own."""
     home = server_home("audit")
+    warehouse = copy(audit_template, home)
     try:
-        yield build(db_url, home)
+        yield warehouse
     finally:
+        drop(warehouse)
         shutil.rmtree(home, ignore_errors=True)

@@ -91,6 +91,36 @@ def test_verify_names_the_first_failure(
     assert code == 1 and err.startswith(f"FAILED: {bundle}: not JSON")
 
 
+def test_verify_refuses_a_status_edited_or_an_event_dropped(
+    home: Path,
+    audit_warehouse: AuditWarehouse,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The auditor's tries of issue 19: the last event's status edited, then the event
+    dropped - both VERIFIED before the bundle proved the status itself."""
+    bundle = traced(capsys, tmp_path / "bundle.json")
+    original = json.loads(bundle.read_text())
+    last = max(original["events"], key=lambda e: e["row"]["event_time"])
+    assert last["row"]["canonical_status"] == "delivered"
+    edited = json.loads(json.dumps(original))
+    next(e for e in edited["events"] if e == last)["row"]["canonical_status"] = "in_transit"
+    dropped = json.loads(json.dumps(original))
+    dropped["events"].remove(last)
+    for document, failure in (
+        (edited, "canonical_status is 'in_transit', its record derives 'delivered'"),
+        (dropped, "derived from the bundle's records but missing from its events"),
+    ):
+        bundle.write_text(json.dumps(document, ensure_ascii=False))
+        code, out, err = run(
+            capsys, "audit", "verify", str(bundle), "--key", audit_warehouse.log_key,
+            "--witness-key", audit_warehouse.witness_key,
+        )  # fmt: skip
+        assert code == 1 and "VERIFIED" not in out
+        assert err.startswith("FAILED: event ") and failure in err, err
+        assert last["row"]["event_id"] in err
+
+
 def test_trace_of_an_unknown_order_is_an_error(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,9 +1,10 @@
--- The crosswalk with its version: the hex SHA-256 of its rows in key order
--- (C collation), each row the jsonb text of an array of its ten columns, rows
--- joined by a newline. orderhub.crosswalk.crosswalk_version recomputes it from the
--- CSV (json.dumps([...], ensure_ascii=False) per row; tests/dbt_project compares). Each
--- code carries the key events are matched on (macro status_code_key).
-with
+-- The crosswalk with its version: the RFC 9162 Merkle root over its rows in key order
+-- (source_system, source_field, source_code; C collation), each row's leaf the SHA-256 of
+-- 0x00 and the SHA-256 of its RFC 8785 object (macro rfc8785_object). An audit bundle
+-- proves the rows it used against this root (docs/audit-bundle.md);
+-- orderhub.crosswalk.crosswalk_version recomputes it from the CSV (tests/dbt_project
+-- compares). Each code carries the key events are matched on (macro status_code_key).
+with recursive
 
 crosswalk as (
 
@@ -23,37 +24,40 @@ serialized as (
         source_system,
         source_field,
         source_code,
-        jsonb_build_array(
-            source_system,
-            source_field,
-            source_code,
-            {{ crosswalk_attributes() }},
-            notes
-        )::text as row_text
+        {{ rfc8785_object(['source_system', 'source_field', 'source_code']
+            + crosswalk_attribute_names() + ['notes']) }} as row_json
 
     from crosswalk
 
 ),
 
+leaves as (
+
+    select
+        row_number() over (
+            order by
+                source_system collate "C",
+                source_field collate "C",
+                source_code collate "C"
+        ) - 1 as leaf_index,
+        sha256('\x00'::bytea || sha256(convert_to(row_json, 'UTF8'))) as leaf_hash
+
+    from serialized
+
+),
+
+{{ merkle_levels('levels', 'leaves') }},
+
 versioned as (
 
     select
         encode(
-            sha256(convert_to(
-                string_agg(
-                    row_text,
-                    E'\n'
-                    order by
-                        source_system collate "C",
-                        source_field collate "C",
-                        source_code collate "C"
-                ),
-                'UTF8'
-            )),
+            coalesce(
+                (select hashes[1] from levels order by level desc limit 1),
+                sha256(''::bytea)
+            ),
             'hex'
         ) as crosswalk_version
-
-    from serialized
 
 ),
 

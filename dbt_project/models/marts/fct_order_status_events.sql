@@ -46,12 +46,20 @@ deduplicated as (
 
     -- observations with one id (same system, record, field, code and time, such as two
     -- tracking details that differ only in their status detail) are one event: the
-    -- first sighting stays
+    -- first sighting stays (within one version, the first by where it was seen, bytewise)
     select
         *,
         row_number() over (
             partition by event_id
-            order by extracted_at, content_hash
+            order by
+                extracted_at,
+                content_hash,
+                node_type collate "C",
+                node collate "C",
+                node_region collate "C",
+                node_country collate "C",
+                node_postal_code collate "C",
+                event_message collate "C"
         ) as nth_sighting
 
     from mapped_events

@@ -1,5 +1,6 @@
 -- one row per tracking detail, from every stored version of a tracker: a detail
--- seen in several versions is kept once, with the version that first carried it
+-- seen in several versions is kept once, with the version that first carried it (and,
+-- within one version, the first in the list)
 with
 
 source as (
@@ -13,12 +14,13 @@ details as (
     select
         {{ raw_provenance('source') }},
         source.data as tracker,
-        detail.value as detail
+        detail.value as detail,
+        detail.position as detail_position
 
     from source
     cross join lateral jsonb_array_elements(
         {{ jsonb_array_or_empty("source.data -> 'tracking_details'") }}
-    ) as detail
+    ) with ordinality as detail (value, position)
 
 ),
 
@@ -44,6 +46,7 @@ renamed as (
 
         ---------- timestamps
         cast(detail ->> 'datetime' as timestamptz) as event_time,
+        detail_position,
 
         ---------- provenance
         {{ raw_provenance() }}
@@ -64,7 +67,7 @@ deduplicated as (
                 event_time,
                 coalesce(status, ''),
                 coalesce(status_detail, '')
-            order by extracted_at, content_hash
+            order by extracted_at, content_hash, detail_position
         ) as nth_sighting
 
     from renamed

@@ -49,8 +49,25 @@ def test_each_checkpoint_is_cosigned_after_a_consistency_check(
     assert witness.latest(ORIGIN)[0] == 13
 
     stranger = Cosigner.generate("witness.test/w").verifier_key()
-    with pytest.raises(AnchorError, match="not by the trusted witness key"):
+    with pytest.raises(AnchorError, match=r"not cosigned by .*, the trusted witness key"):
         verify_receipt(receipts[-1], checkpoint, witness_key=stranger)
+    # a receipt naming another key, with that key's cosignature, is refused with the trusted
+    # key: the key named inside a receipt is never used when a key is trusted
+    impostor = Cosigner.generate("witness.test/w")
+    line = impostor.cosign(checkpoint.body(), receipts[-1].details["timestamp"])
+    swapped = AnchorReceipt.from_json(
+        {
+            **receipts[-1].to_json(),
+            "details": {
+                **receipts[-1].details,
+                "verifier_key": impostor.verifier_key(),
+                "cosignature": line,
+            },
+        }
+    )
+    assert "the key named in the receipt" in verify_receipt(swapped, checkpoint)
+    with pytest.raises(AnchorError, match="the trusted witness key"):
+        verify_receipt(swapped, checkpoint, witness_key=cosigner.verifier_key())
     forged = AnchorReceipt.from_json(
         {**receipts[-1].to_json(), "details": {**receipts[-1].details, "timestamp": 5}}
     )

@@ -31,7 +31,7 @@ ordered as (
                 event_time asc,
                 status_precedence desc,
                 lifecycle_rank asc,
-                source_field desc,
+                source_field collate "C" desc,
                 event_id desc
         ) as step_number,
         count(*) over (partition by order_id) as step_count

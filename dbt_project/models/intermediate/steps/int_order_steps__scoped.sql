@@ -8,6 +8,8 @@
 -- another tracker. ERP and CRM events are the order's own (no shipment).
 -- Only window functions partitioned by order (no group joined back): the per-order marts'
 -- literal order filter is pushed through every one of them to the events mart's index.
+-- Texts are compared bytewise and cased in ASCII (collation "C") on any server, as the
+-- audit's verifier does (ledger/bundle/rollup.py).
 with
 
 events as (
@@ -35,12 +37,13 @@ located as (
         exists (
             select 1
             from return_nodes
-            where upper(events.node_country) = upper(return_nodes.country)
+            where upper(events.node_country collate "C") = upper(return_nodes.country collate "C")
                 and (
-                    upper(events.node_postal_code) = upper(return_nodes.postal_code)
+                    upper(events.node_postal_code collate "C")
+                        = upper(return_nodes.postal_code collate "C")
                     or (
                         events.node_postal_code is null
-                        and upper(events.node) = upper(return_nodes.city)
+                        and upper(events.node collate "C") = upper(return_nodes.city collate "C")
                     )
                 )
         ) as at_return_node,
@@ -59,7 +62,7 @@ shipment_refs as (
     -- and whether a tracker was delivered to a return node
     select
         *,
-        max(tracking_code) over by_ref as ref_tracking_code,
+        max(tracking_code collate "C") over by_ref as ref_tracking_code,
         bool_or(
             canonical_status = 'delivered' and at_return_node and not is_clock_skewed
         ) over by_ref as delivered_to_return_node
@@ -74,7 +77,7 @@ codes as (
     select
         *,
         case when ref_tracking_code is not null then min(
-            case when source_system = 'wms' then shipment_ref end
+            case when source_system = 'wms' then shipment_ref end collate "C"
         ) over by_code end as named_by_delivery,
         case when ref_tracking_code is not null then bool_or(
             source_system = 'tms'
@@ -99,7 +102,8 @@ order_shapes as (
         ) over by_order as named_deliveries,
         count(*) filter (where opens_shipment_ref and source_system = 'tms') over by_order
             as trackers,
-        min(shipment_ref) filter (where source_system = 'wms') over by_order as first_delivery
+        min(shipment_ref collate "C") filter (where source_system = 'wms') over by_order
+            as first_delivery
 
     from codes
     window by_order as (partition by order_id)

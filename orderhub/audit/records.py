@@ -1,0 +1,84 @@
+"""The source records an order's events come from: every stored version of each.
+
+An event is re-derived from all versions of its record, not only the one it was sighted
+in: a snapshot's code is an event when it differs from the previous version's, a tracking
+detail is kept once, with its first sighting, and the latest version decides the order
+and shipment. :func:`record_versions` reads them all, in the bundle's record form, from
+the raw tables of their systems. A record's ``data`` is parsed back from the jsonb the
+loader stored from the record's RFC 8785 text: the only numbers that come back changed
+are floats written as integers beyond 2**53, which are read back as floats, so the data
+hashes to its content hash again (:func:`parse_data`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ledger.bundle.values import iso_utc
+from ledger.canonical import MAX_SAFE_INTEGER
+from orderhub.audit.queries import raw_tables
+
+
+def _number(text: str) -> int | float:
+    value = int(text)
+    return value if abs(value) <= MAX_SAFE_INTEGER else float(text)
+
+
+def parse_data(text: str) -> Any:
+    """A record's data from its jsonb text (see the module)."""
+    return json.loads(text, parse_int=_number)
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One stored version of a source record."""
+
+    schema: str
+    table: str
+    system: str
+    record_key: str
+    content_hash: str
+    batch_id: str
+    extracted_at: str
+    data: Any
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def record_versions(
+    conn: psycopg.Connection[Any], records: Iterable[tuple[str, str]]
+) -> list[StoredVersion]:
+    """Every stored version of each ``(system, record_key)``, by system, table, key and
+    extraction."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    for system, key in records:
+        keys[system].add(key)
+    found = []
+    for system in sorted(keys):
+        for schema, table in raw_tables(system):
+            query = sql.SQL(
+                "select record_key, content_hash, data::text, batch_id, extracted_at from {}"
+                " where record_key = any(%s) order by record_key, extracted_at, content_hash"
+            ).format(sql.Identifier(schema, table))
+            for key, digest, data, batch_id, extracted_at in conn.execute(
+                query, (sorted(keys[system]),)
+            ):
+                found.append(
+                    StoredVersion(
+                        schema, table, system, key, digest, batch_id, str(iso_utc(extracted_at)),
+                        parse_data(data),
+                    )
+                )  # fmt: skip
+    return found
+
+
+__all__ = ["StoredVersion", "parse_data", "record_versions"]

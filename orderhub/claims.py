@@ -1,0 +1,96 @@
+"""What a build of the canonical model says about each order, read from the marts.
+
+An order's *claim* (:func:`ledger.bundle.rollup.order_claim`) is its current status as
+``marts.fct_order_current_status`` serves it (the deciding event, its node, since when),
+its shipments' statuses (``marts.fct_shipment_current_status``) and the ids of all its
+canonical events (``marts.fct_order_status_events``). After each build of the marts the
+claims of all orders become one Merkle tree (:func:`claims_tree`, the leaf rule of
+:mod:`ledger.bundle.tables`, ordered by order id); its root and size go into the build's
+``dbt_build`` provenance event, so an audit bundle proves an order's claim against the
+log, and ``orderhub audit verify`` re-derives it from the order's source records.
+:func:`event_rows` reads an order's canonical events in the bundle's row form.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ledger.batches import BatchTree
+from ledger.bundle.derive import EVENT_COLUMNS
+from ledger.bundle.format import CLAIM_KEY
+from ledger.bundle.rollup import SHIPMENT_FIELDS, order_claim
+from ledger.bundle.tables import table_tree
+from ledger.bundle.values import iso_utc
+
+EVENTS = "marts.fct_order_status_events"
+ORDERS = "marts.fct_order_current_status"
+SHIPMENTS = "marts.fct_shipment_current_status"
+#: The status columns of fct_order_current_status a claim carries.
+STATUS_COLUMNS = (
+    "canonical_status", "status_event_id", "status_node", "status_shipment_id", "updated_at",
+    "status_since", "status_since_event_id", "payment_state",
+)  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    """A value of a mart row as the bundle writes it (times as ISO 8601 UTC)."""
+    return iso_utc(value) if isinstance(value, datetime) else value
+
+
+def _rows(
+    conn: psycopg.Connection[Any],
+    relation: str,
+    columns: Sequence[str],
+    orders: Sequence[str] | None,
+) -> list[dict[str, Any]]:
+    where = sql.SQL("order_id is not null")
+    params: tuple[Any, ...] = ()
+    if orders is not None:
+        where, params = sql.SQL("order_id = any(%s)"), (list(orders),)
+    query = sql.SQL("select {} from {} where {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(relation), where
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(query, params)
+        return [dict(zip(columns, map(_plain, row), strict=True)) for row in cursor]
+
+
+def event_rows(conn: psycopg.Connection[Any], order_id: str) -> list[dict[str, Any]]:
+    """The canonical events of ``order_id``, each as a bundle's event row."""
+    rows = _rows(conn, EVENTS, EVENT_COLUMNS, [order_id])
+    return sorted(
+        rows, key=lambda r: (r["event_time"] is None, r["event_time"] or "", r["event_id"])
+    )
+
+
+def order_claims(
+    conn: psycopg.Connection[Any], orders: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The claim of every order (or of ``orders``), by order id."""
+    statuses = {
+        r["order_id"]: r for r in _rows(conn, ORDERS, ("order_id", *STATUS_COLUMNS), orders)
+    }
+    shipments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in _rows(conn, SHIPMENTS, ("order_id", *SHIPMENT_FIELDS), orders):
+        shipments[row["order_id"]].append(row)
+    events: dict[str, list[str]] = defaultdict(list)
+    for row in _rows(conn, EVENTS, ("order_id", "event_id"), orders):
+        events[row["order_id"]].append(row["event_id"])
+    return {
+        order: order_claim(order, statuses.get(order), shipments[order], events[order])
+        for order in set(statuses) | set(events)
+    }
+
+
+def claims_tree(claims: dict[str, dict[str, Any]]) -> BatchTree:
+    """The tree over the claims in leaf order (by order id, bytewise)."""
+    return table_tree(claims.values(), CLAIM_KEY)
+
+
+__all__ = ["claims_tree", "event_rows", "order_claims"]
