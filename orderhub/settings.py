@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     site_port: int = Field(
         default=3080, description="Port of the tracking site `orderhub api` serves (/track)."
     )
+    site_public_url: str | None = Field(
+        default=None,
+        description="URL customers reach the tracking site at (the links `orderhub token "
+        "tracking --link` prints); default http://<site_host>:<site_port>.",
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default is a local store under home."
     )

@@ -38,11 +38,13 @@ def free_port() -> int:
 
 @dataclass
 class ApiWorld:
-    """The built warehouse (``url``), its home's settings and PostgREST at ``base``."""
+    """The built warehouse (``url``), its home's settings, PostgREST at ``base`` and the
+    build's dbt manifest."""
 
     url: str
     settings: Settings
     base: str
+    manifest: Path
 
     def token(self, role: str, ttl: timedelta = timedelta(minutes=10), **claims: str) -> str:
         return mint_token(self.settings, role, claims=claims, ttl=ttl)
@@ -62,21 +64,28 @@ class ApiWorld:
             return conn.execute(sql, params).fetchall()
 
 
-def build_world(pg_server: str, work: Path) -> Iterator[str]:
-    """The scenario's records in a new database, built once in full; yields its URL."""
+@dataclass(frozen=True)
+class Built:
+    """The world's database and the manifest of the build that made it."""
+
+    url: str
+    manifest: Path
+
+
+def build_world(pg_server: str, work: Path) -> Iterator[Built]:
+    """The scenario's records in a new database, built once in full."""
     with database(pg_server) as url:
         load(url, [Batch(system, extracted(1), SCENARIO.records(system)) for system in API_SYSTEMS])
         built = build(url, work, "--exclude-resource-type", "unit_test")
         assert built.success, built.not_passing()
-        yield url
+        yield Built(url, work / "target" / "manifest.json")
 
 
 @contextmanager
-def served(url: str, home: Path, **settings: Any) -> Iterator[ApiWorld]:
-    """PostgREST for the database at ``url``, with a home at ``home``."""
-    config = Settings(home=home, database_url=url, **settings)
-    with psycopg.connect(url) as conn:
+def served(built: Built, home: Path, **settings: Any) -> Iterator[ApiWorld]:
+    """PostgREST for the built database, with a home at ``home`` (its keys)."""
+    config = Settings(home=home, database_url=built.url, **settings)
+    with psycopg.connect(built.url) as conn:
         tracking.prepare(conn, config)
-    server = ApiServer(config, url, port=free_port())
-    with server:
-        yield ApiWorld(url, config, server.base_url)
+    with ApiServer(config, built.url, port=free_port()) as server:
+        yield ApiWorld(built.url, config, server.base_url, built.manifest)

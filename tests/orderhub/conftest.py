@@ -1,4 +1,5 @@
-"""Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py)."""
+"""Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py), and
+a built world served by PostgREST for the API tests (see api_world.py), built once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from api_world import ApiWorld, Built, build_world, served
 from audit_warehouse import AuditWarehouse, build
 
 
@@ -18,3 +20,16 @@ def audit_warehouse(db_url: str, server_home: Callable[[str], Path]) -> Iterator
         yield build(db_url, home)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def built_world(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """The sandbox's generated scenario, built by the dbt project (once per session)."""
+    yield from build_world(pg_server, tmp_path_factory.mktemp("api-world"))
+
+
+@pytest.fixture(scope="session")
+def api_world(built_world: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
+    """PostgREST serving the built world, with its home's keys."""
+    with served(built_world, tmp_path_factory.mktemp("api-home") / "home") as world:
+        yield world
