@@ -1,7 +1,8 @@
 {{ config(materialized='api_function', alias='track', owner=var('api_tracker_role')) }}
 -- POST or GET /rpc/track?order_id=...&tracking_token=...: one order, for whoever holds its
 -- tracking token (orderhub.tracking) - the lookup a customer's tracking page makes: its
--- steps in order (skewed clocks and payment codes left out, a repeat of the step before
+-- journey (its first step, then where the goods moved - warehouse operations and carrier
+-- scans, never the systems' paperwork; skewed clocks left out, a repeat of the step before
 -- shown once), its parcels, the delivery promised and expected (fct_delivery_estimates)
 -- and the open exceptions a customer is told about (seeds/exception_notices). It runs
 -- as the tracker role (security definer, search_path pinned), which reads the marts below;
@@ -96,7 +97,7 @@ begin
                     from {{ ref('fct_order_timeline') }}
                     where order_id = track.order_id
                         and is_clock_skewed is not true
-                        and payment_state is null
+                        and (event_class = 'physical_movement' or step_number = 1)
                 ) as steps
                 where not steps.repeats
             ), '[]'::jsonb)

@@ -66,10 +66,12 @@
   }
 
   function place(step) {
+    // a store's or warehouse's own name, else the kind of place and who or what it is
     const kind = step.node_type ? t("node." + step.node_type) : "";
-    const name = step.place || (step.node_type && step.node_type.startsWith("carrier") ? step.carrier : step.node);
+    const carrierPlace = step.node_type && step.node_type.startsWith("carrier");
+    const name = step.place || [kind, carrierPlace ? step.carrier : step.node].filter(Boolean).join(" ");
     const where = [step.city, step.region, step.country].filter(Boolean).join(", ");
-    return [kind && name ? kind + " " + name : name || kind, where].filter(Boolean).join(" · ");
+    return [name, where].filter(Boolean).join(" · ");
   }
 
   function renderDates(order) {
@@ -89,10 +91,9 @@
     } else if (order.estimated_delivery_at) {
       add("estimated", order.estimated_delivery_at, t("estimated_" + order.estimate_source));
     }
-    if (order.is_late) {
-      dates.append(element("dt", t("late")));
-      dates.append(element("dd", ""));
-    }
+    const late = $("late");
+    late.textContent = t("late");
+    late.hidden = !order.is_late;
   }
 
   function renderParcels(order) {
