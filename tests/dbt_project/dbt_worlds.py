@@ -14,7 +14,7 @@ from dbt_builds import Build, Tables
 from dbt_records import Batch
 from psycopg.rows import dict_row
 
-from orderhub.sources import SOURCE_SYSTEMS
+from orderhub.sources import API_SYSTEMS
 from sandbox.messy import MessyScenario
 from sandbox.scenario import Scenario
 from sandbox.store import CURSOR_FIELD
@@ -43,7 +43,7 @@ def messy_round(scenario: MessyScenario, round_number: int) -> list[Batch]:
     """The batches a sync after round ``round_number`` stores: what that round changed."""
     return [
         Batch(system, extracted(round_number), records)
-        for system in SOURCE_SYSTEMS
+        for system in API_SYSTEMS
         if (
             records := scenario.records(system)
             if round_number == 1
@@ -56,7 +56,7 @@ def generated_deliveries(scenario: Scenario) -> list[list[Batch]]:
     """The generated scenario's records in two deliveries: those changed before the median
     change time of their system, then the rest."""
     first, second = [], []
-    for system in SOURCE_SYSTEMS:
+    for system in API_SYSTEMS:
         records = sorted(scenario.records(system), key=lambda r: r[CURSOR_FIELD[system]])
         half = len(records) // 2
         first.append(Batch(system, extracted(1), records[:half]))
