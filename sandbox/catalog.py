@@ -111,6 +111,9 @@ WAREHOUSES: dict[str, Warehouse] = {
     "WH1": Warehouse("WH1", Place("DE", "HE", "Kassel", "34117"), 8, 9, 10),
     "WH2": Warehouse("WH2", Place("FR", "BFC", "Dijon", "21000"), 18, 19, 20),
 }
+#: The third-party logistics provider operating each warehouse: a warehouse delivery no carrier
+#: carries yet is handled by it (the product's seed dbt_project/seeds/partners.csv knows them).
+WAREHOUSE_OPERATORS: dict[str, str] = {"WH1": "NORDLOG", "WH2": "SAONELOG"}
 #: Which warehouse usually serves a region (the other one sometimes does).
 HOME_WAREHOUSE: dict[str, str] = {"NORTH": "WH1", "EAST": "WH1", "SOUTH": "WH2", "WEST": "WH2"}
 #: Odoo's partner location that every delivery order ships to.

@@ -194,6 +194,8 @@ _HUB_SCAN = ("in_transit", "arrived_at_facility", "Arrived at a carrier facility
 
 #: Days from the label to the estimated delivery.
 _DAYS_TO_DELIVERY: dict[str, int] = {"Express": 1, "Standard": 3, "Pickup": 3}
+#: Carriers whose trackers carry no delivery estimate (EasyPost sends est_delivery_date null).
+_NO_ESTIMATE: frozenset[str] = frozenset({"USPS"})
 
 
 def _place(order: Order, where: str) -> Place:
@@ -263,7 +265,9 @@ def tms_record(order: Order) -> Record | None:
         tracking_code=order.tracking_code,
         carrier=order.carrier,
         created=created,
-        est_delivery=created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400,
+        est_delivery=None
+        if order.carrier in _NO_ESTIMATE
+        else created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400,
     )
     return tracker(
         head,

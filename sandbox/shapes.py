@@ -249,7 +249,7 @@ class TrackerHead:
     tracking_code: str
     carrier: str
     created: int
-    est_delivery: int
+    est_delivery: int | None
 
 
 def tracker(
@@ -274,7 +274,7 @@ def tracker(
         "status_detail": last["status_detail"],
         "created_at": iso(head.created),
         "updated_at": updated,
-        "est_delivery_date": iso(head.est_delivery),
+        "est_delivery_date": None if head.est_delivery is None else iso(head.est_delivery),
         "signed_by": signed_by,
         "tracking_details": list(details),
     }

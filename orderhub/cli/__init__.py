@@ -1,8 +1,9 @@
 """The ``orderhub`` command line: one module per command group.
 
-``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``ui`` (:mod:`.ui`), ``mlflow``
-(:mod:`.mlflow`), ``sandbox`` (:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit``
-(:mod:`.audit`), ``crosswalk`` (:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
+``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``token`` (:mod:`.token`), ``track``
+(:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow`` (:mod:`.mlflow`), ``sandbox``
+(:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit`` (:mod:`.audit`), ``crosswalk``
+(:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
 Every command reads the same settings (``ORDERHUB_*`` variables, optionally a ``.env``);
 errors are printed as one line naming what was wrong, exit code 2.
 """
@@ -14,11 +15,35 @@ import os
 import sys
 from collections.abc import Sequence
 
-from orderhub.cli import api, audit, connectors, crosswalk, demo, mlflow, sandbox, ui, warehouse
+from orderhub.cli import (
+    api,
+    audit,
+    connectors,
+    crosswalk,
+    demo,
+    mlflow,
+    sandbox,
+    token,
+    track,
+    ui,
+    warehouse,
+)
 from orderhub.settings import disable_telemetry, get_settings
 
 #: The command groups, in the order ``orderhub --help`` lists them.
-COMMAND_GROUPS = (demo, api, ui, mlflow, sandbox, warehouse, audit, crosswalk, connectors)
+COMMAND_GROUPS = (
+    demo,
+    api,
+    token,
+    track,
+    ui,
+    mlflow,
+    sandbox,
+    warehouse,
+    audit,
+    crosswalk,
+    connectors,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

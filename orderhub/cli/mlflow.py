@@ -3,18 +3,19 @@
 Runs and their children (one per model family and backtest window), the plots (forecast
 against actual with intervals, backtest accuracy per model), the per-series metrics and
 the registered model ``orderhub-demand`` with its ``champion`` and ``challenger`` aliases.
-The UI listens on 127.0.0.1 unless told otherwise; Ctrl-C stops it.
+The UI listens on 127.0.0.1 unless told otherwise; Ctrl-C or SIGTERM stops it
+(:mod:`orderhub.processes`).
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from orderhub.processes import run_child
 from orderhub.progress import say
 from orderhub.settings import Settings, disable_telemetry
 
@@ -39,12 +40,7 @@ def _cmd_mlflow(args: argparse.Namespace, settings: Settings) -> int:
         f"MLflow UI on http://{args.host}:{args.port} (store {settings.mlflow_uri}): forecast "
         "runs, plots, the orderhub-demand champion and challenger; Ctrl-C stops"
     )
-    process = subprocess.Popen(command)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        return process.wait()
+    return run_child(command, stop_signal=signal.SIGINT)
 
 
 def register(subparsers: Any) -> None:

@@ -1,15 +1,16 @@
-"""``orderhub ui``: the Dagster UI (``dagster dev``) on the orderhub definitions."""
+"""``orderhub ui``: the Dagster UI (``dagster dev``) on the orderhub definitions, until
+Ctrl-C or SIGTERM (either stops ``dagster dev`` with SIGINT, :mod:`orderhub.processes`)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from orderhub.processes import run_child
 from orderhub.progress import say
 from orderhub.settings import Settings
 
@@ -27,12 +28,8 @@ def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "-h", args.host, "-p", str(args.port),
     ]  # fmt: skip
     say(f"Dagster UI on http://{args.host}:{args.port} (asset graph, runs, checks); Ctrl-C stops")
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        return process.wait()
+    # dagster dev stops its webserver and daemon on SIGINT (docs/architecture.md)
+    return run_child(command, stop_signal=signal.SIGINT, cwd=PROJECT_ROOT)
 
 
 def register(subparsers: Any) -> None:

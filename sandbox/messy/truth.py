@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sandbox.catalog import WAREHOUSE_OPERATORS
 from sandbox.clock import from_epoch
 from sandbox.messy.plan import Expectation, Plan
 
@@ -121,9 +122,12 @@ def exceptions_at(expectations: Mapping[str, Expectation]) -> set[ExceptionTruth
 
 
 def shipments_at(expectations: Mapping[str, Expectation]) -> set[ShipmentTruth]:
-    """The shipment rows the expectations state."""
+    """The shipment rows the expectations state; a shipment handled by a warehouse is
+    handled by the warehouse's operator."""
     return {
-        ShipmentTruth(shipment_id, order_id, status, direction, partner)
+        ShipmentTruth(
+            shipment_id, order_id, status, direction, WAREHOUSE_OPERATORS.get(partner, partner)
+        )
         for order_id, exp in expectations.items()
         for shipment_id, status, direction, partner in exp.shipments
     }

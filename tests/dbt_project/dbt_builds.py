@@ -28,6 +28,8 @@ MART_TABLES = (
     "fct_order_current_status",
     "fct_order_timeline",
     "fct_shipment_current_status",
+    "fct_lane_transit_times",
+    "fct_delivery_estimates",
     "fct_order_exceptions",
     "fct_order_tags",
     "fct_unmapped_status_codes",

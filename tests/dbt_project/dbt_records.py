@@ -17,6 +17,7 @@ import ledger.store as ledger_store
 import ml.store as ml_store
 from connectors.schema import ensure_schema as ensure_raw_schema
 from ledger.canonical import canonical_hash
+from orderhub import tracking
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
@@ -232,6 +233,8 @@ def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
 
 
 def create_ml_and_ledger_tables(conn: psycopg.Connection) -> None:
-    """The tables ml/ and ledger/ own, which the dbt sources read."""
+    """The tables ml/ and ledger/ own, which the dbt sources read, and the tracking key's
+    schema (orderhub.tracking), which the API's roles are granted."""
     ml_store.ensure_schema(conn)
     ledger_store.ensure_schema(conn)
+    tracking.ensure_schema(conn)

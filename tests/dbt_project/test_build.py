@@ -14,6 +14,8 @@ UNIT_TESTS = {
     "int_order_steps__decided": ["test_int_order_steps__decided_rolls_shipments_up"],
     "fct_order_current_status": ["test_fct_order_current_status_from_the_deciding_step"],
     "fct_shipment_current_status": ["test_fct_shipment_current_status_per_parcel"],
+    "fct_lane_transit_times": ["test_fct_lane_transit_times_at_every_level"],
+    "fct_delivery_estimates": ["test_fct_delivery_estimates_carrier_then_lane"],
     "int_order_exceptions__unmapped_status_code": [
         "test_unmapped_status_code_fires_on_unknown_codes"
     ],

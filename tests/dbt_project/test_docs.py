@@ -15,7 +15,10 @@ from quality.suites import EXCEPTION_TYPES
 
 def columns_of(url: str, node: dict[str, Any], catalog: dict[str, Any]) -> list[str]:
     """The columns a model's relation has (from the catalog), or an ephemeral model's SQL
-    returns (it has no relation: its compiled SQL is run with no row)."""
+    returns (it has no relation: its compiled SQL is run with no row); an api function has
+    none (its description is its comment in PostgreSQL, checked below)."""
+    if node["config"]["materialized"] == "api_function":
+        return []
     if node["config"]["materialized"] != "ephemeral":
         return list(catalog[node["unique_id"]]["columns"])
     with psycopg.connect(url) as conn:
@@ -50,6 +53,14 @@ def test_dbt_docs_generate(main_build: Build, tmp_path: Path) -> None:
         ]
     assert undocumented == []
     assert phantom == []
+    functions = [node for node in models if node["config"]["materialized"] == "api_function"]
+    assert functions
+    for node in functions:
+        with psycopg.connect(main_build.url) as conn:
+            (comment,) = conn.execute(
+                "select obj_description(to_regproc(%s), 'pg_proc')", (f"api.{node['alias']}",)
+            ).fetchone()
+        assert comment == node["description"]
     assert all(
         node["description"]
         for node in manifest["nodes"].values()

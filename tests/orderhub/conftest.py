@@ -1,5 +1,6 @@
 """Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py),
-built once per session and copied for each test that uses it."""
+built once per session and copied for each test that uses it, and a built world served by
+PostgREST for the API tests (see api_world.py), built once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from api_world import ApiWorld, Built, build_world, served
 from audit_warehouse import AuditWarehouse, build, copy, drop
 
 from orderhub.warehouse import scratch_database
@@ -37,3 +39,16 @@ def audit_warehouse(
     finally:
         drop(warehouse)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def built_world(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """The sandbox's generated scenario, built by the dbt project (once per session)."""
+    yield from build_world(pg_server, tmp_path_factory.mktemp("api-world"))
+
+
+@pytest.fixture(scope="session")
+def api_world(built_world: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
+    """PostgREST serving the built world, with its home's keys."""
+    with served(built_world, tmp_path_factory.mktemp("api-home") / "home") as world:
+        yield world

@@ -30,7 +30,8 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
     result = orderhub(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     for command in (
-        "demo", "api", "ui", "mlflow", "sandbox", "stop", "audit", "crosswalk", "connectors",
+        "demo", "api", "token", "track", "ui", "mlflow", "sandbox", "stop", "audit",
+        "crosswalk", "connectors",
     ):  # fmt: skip
         assert command in result.stdout
     assert "usage: orderhub" in result.stdout

@@ -1,4 +1,4 @@
-{%- set bookkeeping = {'fingerprint_seeds': []} -%}
+{%- set bookkeeping = {'fingerprint_seeds': ['partners']} -%}
 {{ per_order_mart(bookkeeping, indexes=[
     {'columns': ['order_id', 'shipment_id'], 'unique': true},
     {'columns': ['partner_id']},
@@ -11,8 +11,11 @@
 -- parcel, or a tracker no delivery claims (a return, a carrier's own shipment) - with its
 -- status now (the step of its timeline that decides it, fct_order_timeline; a return
 -- delivered to a company warehouse is returned), its direction and the partner handling
--- it: the carrier once a tracker carries it, else the warehouse (3PL) shipping it.
--- Incremental per order.
+-- it: the carrier once a tracker carries it, else the 3PL operating the warehouse shipping
+-- it (seeds/partners), else that warehouse. A shipment is routed to its carrier and to its
+-- warehouse's operator: a partner's API access is filtered on both (README, "The API").
+-- When it left (handed to the carrier) and arrived, and the carrier's own estimate of the
+-- delivery, are what fct_delivery_estimates reads. Incremental per order.
 {%- set state = incremental_state() %}
 
 with
@@ -35,10 +38,40 @@ shipments as (
         max(source_record_key) filter (where source_system = 'tms') as tracker_id,
         max(tracking_code) filter (where source_system = 'tms') as tracking_code,
         max(node) filter (where source_system = 'wms') as warehouse,
+        min(event_time) filter (
+            where canonical_status = 'in_transit' and is_clock_skewed is not true
+        ) as handed_over_at,
+        min(event_time) filter (
+            where canonical_status in ('delivered', 'pickup_available')
+                and is_clock_skewed is not true
+        ) as arrived_at,
         count(*) as step_count
 
     from steps
     group by order_id, shipment_id
+
+),
+
+operators as (
+
+    select partner_id, warehouse from {{ ref('partners') }}
+    where partner_type = '3pl'
+
+),
+
+tracker_versions as (
+
+    -- the carrier's estimate in the tracker's latest version
+    select
+        tracker_id,
+        est_delivery_at,
+        row_number() over (
+            partition by tracker_id
+            order by updated_at desc, extracted_at desc, content_hash desc
+        ) as recency
+
+    from {{ ref('stg_tms__trackers') }}
+    where record_key in (select tracker_id from shipments)
 
 ),
 
@@ -95,8 +128,14 @@ final as (
         shipments.direction,
         shipments.carrier,
         shipments.warehouse,
-        coalesce(shipments.carrier, shipments.warehouse) as partner_id,
+        operators.partner_id as warehouse_operator,
+        coalesce(shipments.carrier, operators.partner_id, shipments.warehouse) as partner_id,
         shipments.step_count,
+
+        ---------- when it left and arrived, and when the carrier expects it
+        shipments.handed_over_at,
+        shipments.arrived_at,
+        tracker_versions.est_delivery_at as carrier_estimated_delivery_at,
 
         ---------- build bookkeeping
         {{ bookkeeping_columns(bookkeeping.fingerprint_seeds) }}
@@ -109,6 +148,11 @@ final as (
         on shipments.order_id = status_runs.order_id
         and shipments.shipment_id = status_runs.shipment_id
         and status_runs.recency = 1
+    left join operators
+        on shipments.warehouse = operators.warehouse
+    left join tracker_versions
+        on shipments.tracker_id = tracker_versions.tracker_id
+        and tracker_versions.recency = 1
 
 )
 

@@ -23,6 +23,11 @@ renamed as (
 
         ---------- timestamps
         cast(data ->> 'updated_at' as timestamptz) as updated_at,
+        -- an estimate is advice: one that is not an ISO 8601 time is left out, not fatal
+        case
+            when data ->> 'est_delivery_date' ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$'
+                then cast(data ->> 'est_delivery_date' as timestamptz)
+        end as est_delivery_at,
 
         ---------- provenance
         {{ raw_provenance() }}

@@ -1,9 +1,7 @@
 -- Exception rule stuck_beyond_sla (severity from seeds/status_slas.csv): an order in a
 -- non-terminal status longer than the SLA for that status and its channel. The clock is
--- the wall clock bounded by the latest successful extraction (orderhub_meta): we know the
--- sources only as of then, so a rebuild of the same data finds the same exceptions and no
--- event's own time - a skewed one dated in the future - ever moves it; or the var
--- exceptions_as_of. One exception per order (keyed by the event its status run began
+-- the time the sources are known as of (macro sources_as_of: the wall clock bounded by the
+-- latest successful extraction; or the var exceptions_as_of). One exception per order (keyed by the event its status run began
 -- with), with that event and the one that decided the status; it holds from the moment
 -- the SLA ran out.
 with
@@ -24,19 +22,7 @@ slas as (
 
 clock as (
 
-    select
-        {%- if var('exceptions_as_of', none) %}
-        cast('{{ var("exceptions_as_of") }}' as timestamptz) as as_of
-        {%- else %}
-        least(
-            now(),
-            (
-                select max(started_at)
-                from {{ source('orderhub_meta', 'extraction_batches') }}
-                where status = 'succeeded'
-            )
-        ) as as_of
-        {%- endif %}
+    select {{ sources_as_of() }} as as_of
 
 ),
 

@@ -1,0 +1,204 @@
+{#- Who reads what in the api schema, and which rows (README, "The API").
+
+    Each api model declares its access in its yml, config.meta.access:
+      roles   the api roles (var api_roles) that read it;
+      rows    which rows a row-restricted role (var api_row_claims) sees:
+                order     its orders: a customer's own (claim customer_id), a partner's
+                          the orders with a shipment routed to it (claim partner_id: the
+                          shipment's carrier or its warehouse's operator);
+                shipment  as order, but a partner sees only the rows of its shipments;
+                all       every row (no restricted role may read it);
+      hidden  per role, columns it may not select (column privileges).
+
+    The api views are security_invoker views (api_access, their post-hook), so the reading
+    role's own rights and row security apply to the table behind each view: that table gets
+    row-level security with one policy per restricted role (api_customer, api_partner) and
+    one for every other reader (api_all_rows, true), plus select for the readers and the
+    tracker role (the tracking lookup runs as it). secure_for_api_node applies all that to
+    one table, from the access of every api view reading it, in one transaction;
+    secure_api_tables (on-run-end) to every table an api view reads, after every run, so a
+    table a run recreated (--full-refresh) is secured again before the run ends - until
+    then it grants nothing, so it fails closed - and the policies, which read other marts,
+    are only created once all exist. A write-audit-publish build calls secure_for_api_node
+    for each copy of a table it publishes. -#}
+
+
+{#- A JWT claim of the request, as PostgREST 12 sets them (request.jwt.claims), read once
+    per statement (an initplan). -#}
+{% macro api_claim(name) -%}
+    (select nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> {{ text_literal(name) }})
+{%- endmacro %}
+
+
+{#- The access an api model declares (meta.access), checked. -#}
+{% macro api_access_of(node) %}
+    {%- set declared = node.config.meta.get('access', {}) -%}
+    {%- set access = {
+        'roles': declared.get('roles', []),
+        'rows': declared.get('rows', 'all'),
+        'hidden': declared.get('hidden', {}),
+    } -%}
+    {%- set restricted = var('api_row_claims').keys() | list -%}
+    {%- set unknown = access.roles | reject('in', var('api_roles')) | list -%}
+    {%- if unknown or access.rows not in ('order', 'shipment', 'all') -%}
+        {{ exceptions.raise_compiler_error(
+            node.name ~ ": meta.access names unknown roles " ~ unknown
+            ~ " or rows " ~ access.rows ~ " (order, shipment or all)") }}
+    {%- endif -%}
+    {%- if node.config.materialized == 'view' and access.rows == 'all'
+        and access.roles | select('in', restricted) | list -%}
+        {{ exceptions.raise_compiler_error(
+            node.name ~ ": rows all, but restricted roles " ~ restricted ~ " read it") }}
+    {%- endif -%}
+    {{ return(access) }}
+{% endmacro %}
+
+
+{#- The relation of a graph node (a model, seed or source) by unique id, or of a model by
+    name; none when there is no such node. -#}
+{% macro api_node_relation(unique_id=none, model_name=none) %}
+    {%- for node in graph.nodes.values() | list + graph.sources.values() | list -%}
+        {%- if node.unique_id == unique_id or (node.resource_type == 'model' and node.name == model_name) -%}
+            {{ return(api.Relation.create(
+                database=node.database, schema=node.schema,
+                identifier=node.identifier if node.resource_type == 'source' else node.alias)) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{% endmacro %}
+
+
+{#- The api views (models/api, materialized view: each reads one relation) that read the
+    node `unique_id`. -#}
+{% macro api_readers(unique_id) %}
+    {%- set readers = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.original_file_path.startswith('models/api/')
+            and node.config.materialized == 'view' and unique_id in node.depends_on.nodes -%}
+            {%- do readers.append(node) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(readers) }}
+{% endmacro %}
+
+
+{#- The policy condition under which the restricted `role` sees a row of `relation`. -#}
+{% macro api_row_predicate(rows, role, relation) -%}
+    {%- set claim = api_claim(var('api_row_claims')[role]) -%}
+    {%- set orders = api_node_relation(model_name='fct_order_current_status') -%}
+    {%- set shipments = api_node_relation(model_name='fct_shipment_current_status') -%}
+    {%- set row = adapter.quote(relation.identifier) -%}
+    {%- if role == 'customer' and relation.render() == orders.render() -%}
+        customer_id = {{ claim }}
+    {%- elif role == 'customer' -%}
+        exists (
+            select from {{ orders }} as owned
+            where owned.order_id = {{ row }}.order_id
+                and owned.customer_id = {{ claim }}
+        )
+    {%- elif role == 'partner' and relation.render() == shipments.render() -%}
+        {{ claim }} in (partner_id, warehouse_operator)
+    {%- elif role == 'partner' -%}
+        exists (
+            select from {{ shipments }} as routed
+            where routed.order_id = {{ row }}.order_id
+                {%- if rows == 'shipment' %}
+                and routed.shipment_id = {{ row }}.shipment_id
+                {%- endif %}
+                and {{ claim }} in (routed.partner_id, routed.warehouse_operator)
+        )
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("no row rule for the restricted role " ~ role) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Grants and row security on the table `relation` (node `unique_id`) for every api model
+    that reads it; nothing when none does. -#}
+{% macro secure_for_api_node(unique_id, relation) -%}
+    {%- set readers = api_readers(unique_id) -%}
+    {%- if readers -%}
+        {%- set roles = [] -%}
+        {%- set kinds = [] -%}
+        {%- for reader in readers -%}
+            {%- set access = api_access_of(reader) -%}
+            {%- do roles.extend(access.roles | reject('in', roles)) -%}
+            {%- do kinds.append(access.rows) if access.rows not in kinds -%}
+        {%- endfor -%}
+        {%- if kinds | length > 1 -%}
+            {{ exceptions.raise_compiler_error(
+                relation ~ " is read by api views with different rows " ~ kinds) }}
+        {%- endif -%}
+        {%- set tracker = var('api_tracker_role') -%}
+        {%- set restricted = var('api_row_claims').keys() | list -%}
+        {%- set everything = roles | reject('in', restricted) | list + [tracker] %}
+grant usage on schema {{ adapter.quote(relation.schema) }} to {{ quoted_roles(roles + [tracker]) }};
+revoke all on {{ relation }} from {{ quoted_roles(var('api_roles') + [tracker]) }};
+grant select on {{ relation }} to {{ quoted_roles(roles + [tracker]) }};
+        {%- if kinds[0] != 'all' %}
+alter table {{ relation }} enable row level security;
+do $$
+declare
+    found record;
+begin
+    for found in
+        select policyname from pg_catalog.pg_policies
+        where schemaname = {{ text_literal(relation.schema) }}
+            and tablename = {{ text_literal(relation.identifier) }}
+            and policyname like 'api\_%'
+    loop
+        execute format('drop policy %I on {{ relation }}', found.policyname);
+    end loop;
+end
+$$;
+            {%- for role in roles if role in restricted %}
+create policy {{ adapter.quote('api_' ~ role) }} on {{ relation }} for select to {{ adapter.quote(role) }}
+    using ({{ api_row_predicate(kinds[0], role, relation) }});
+            {%- endfor %}
+create policy api_all_rows on {{ relation }} for select to {{ quoted_roles(everything) }} using (true);
+        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- on-run-end: every table an api view reads, secured (when it exists). -#}
+{% macro secure_api_tables() -%}
+    {%- if execute -%}
+        {%- set seen = [] -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model'
+            and node.original_file_path.startswith('models/api/')
+            and node.config.materialized == 'view' -%}
+            {%- for unique_id in node.depends_on.nodes if unique_id not in seen -%}
+                {%- do seen.append(unique_id) -%}
+                {%- set read = api_node_relation(unique_id=unique_id) -%}
+                {%- if adapter.get_relation(read.database, read.schema, read.identifier) %}
+{{ secure_for_api_node(unique_id, read) }};
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- post-hook of every api view: security_invoker (the reader's rights and row security
+    apply to the table behind it), and select for the roles its meta.access names (only
+    the columns a role may see when some are hidden from it). -#}
+{% macro api_access() -%}
+    {%- if execute and model.config.materialized == 'view' -%}
+        {%- set access = api_access_of(model) -%}
+        {%- set columns = model.columns.keys() | list %}
+alter view {{ this }} set (security_invoker = true);
+        {%- for role in access.roles -%}
+            {%- set hidden = access.hidden.get(role, []) -%}
+            {%- if hidden | reject('in', columns) | list -%}
+                {{ exceptions.raise_compiler_error(
+                    model.name ~ ": hides columns it does not publish from " ~ role) }}
+            {%- endif -%}
+            {%- if hidden %}
+grant select ({{ columns | reject('in', hidden) | map('string') | join(', ') }}) on {{ this }} to {{ adapter.quote(role) }};
+            {%- else %}
+grant select on {{ this }} to {{ adapter.quote(role) }};
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,162 @@
+"""Long-running commands stop cleanly within 10 s on SIGTERM and SIGINT, as process
+supervisors (systemd, Kubernetes, supervisord) expect: ``orderhub api`` started as a user
+starts it, with PostgREST and the tracking site gone after it; ``orderhub mlflow``; and the
+foreground runner ``orderhub ui`` uses, on a child that stops only on SIGINT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from api_world import ApiWorld, free_port
+from cli_process import CLI, cli_env
+
+#: What a supervisor waits before it kills.
+GRACE = 10.0
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Pids of the processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (entry / "stat").read_text().split(")")[-1].split()[0]
+            except OSError:
+                continue
+            if text in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of the live children of ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().split(")")[-1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"exited early: {process.communicate()}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"{url} did not answer: {process.communicate()}")
+
+
+def _stopped_within(process: subprocess.Popen[str], signum: int) -> float:
+    started = time.monotonic()
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"still running {GRACE:.0f} s after {signal.Signals(signum).name}")
+    return time.monotonic() - started
+
+
+def _refused(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+    except httpx.ConnectError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_orderhub_api_stops_with_postgrest_and_the_site(
+    api_world: ApiWorld, tmp_path: Path, signum: int
+) -> None:
+    api_port, site_port = free_port(), free_port()
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        [*CLI, "api", "--port", str(api_port), "--site-port", str(site_port)],
+        env=cli_env(home, ORDERHUB_DATABASE_URL=api_world.url),
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    api, site = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{site_port}"
+    _wait_for(f"{api}/", process)
+    _wait_for(f"{site}/track", process)
+    (postgrest,) = _processes_naming(str(home / "run" / "postgrest.conf"))
+
+    took = _stopped_within(process, signum)
+    out, err = process.communicate()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert "tracking page: " in out
+    assert took < GRACE
+    with pytest.raises(ProcessLookupError):
+        os.kill(postgrest, 0)
+    assert _refused(f"{api}/") and _refused(f"{site}/track")
+
+
+def test_orderhub_mlflow_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        [*CLI, "mlflow", "--port", str(port)],
+        env=cli_env(home), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    _wait_for(f"http://127.0.0.1:{port}/", process, timeout=120)
+    assert _processes_naming(str(home / "mlflow"))
+    _stopped_within(process, signal.SIGTERM)
+    process.communicate()
+    deadline = time.monotonic() + 5
+    while _processes_naming(str(home / "mlflow")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_naming(str(home / "mlflow")) == []
+    assert _refused(f"http://127.0.0.1:{port}/")
+
+
+#: A child that, like ``dagster dev``, ignores SIGTERM and stops on SIGINT.
+_STUBBORN = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("ready", flush=True)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:
+    sys.exit(0)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_foreground_runner_stops_its_child_with_its_own_signal(
+    tmp_path: Path, signum: int
+) -> None:
+    runner = (
+        "import signal, sys\n"
+        "from orderhub.processes import run_child\n"
+        f"sys.exit(run_child([sys.executable, '-c', {_STUBBORN!r}], stop_signal=signal.SIGINT))\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", runner], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    (child,) = _children(process.pid)
+    took = _stopped_within(process, signum)
+    assert process.wait() == 0 and took < 5
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
