@@ -126,7 +126,8 @@ def test_look_an_order_up_by_keyboard_in_english_and_chinese(
         assert label.text
     browser.execute_script(
         "window.tracked = null;"
-        "document.addEventListener('orderhub:tracked', e => { window.tracked = e.detail.order.order_id; });"
+        "document.addEventListener('orderhub:tracked',"
+        " e => { window.tracked = e.detail.order.order_id; });"
     )
     field = browser.find_element(By.ID, "order-id")
     field.click()
