@@ -161,9 +161,17 @@ create policy api_all_rows on {{ relation }} for select to {{ quoted_roles(every
 {%- endmacro %}
 
 
-{#- on-run-end: every table an api view reads, secured (when it exists). -#}
+{#- on-run-end: every table an api view reads, secured (when it exists). A table whose
+    rows are restricted is secured only once the marts its policies read exist (a partial
+    build, e.g. of the demand marts alone, leaves it unsecured: it grants nothing). -#}
 {% macro secure_api_tables() -%}
     {%- if execute -%}
+        {%- set policy_marts = [] -%}
+        {%- for name in ['fct_order_current_status', 'fct_shipment_current_status'] -%}
+            {%- set mart = api_node_relation(model_name=name) -%}
+            {%- do policy_marts.append(mart) if adapter.get_relation(mart.database, mart.schema, mart.identifier) -%}
+        {%- endfor -%}
+        {%- set policies_possible = policy_marts | length == 2 -%}
         {%- set seen = [] -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
             and node.original_file_path.startswith('models/api/')
@@ -171,7 +179,12 @@ create policy api_all_rows on {{ relation }} for select to {{ quoted_roles(every
             {%- for unique_id in node.depends_on.nodes if unique_id not in seen -%}
                 {%- do seen.append(unique_id) -%}
                 {%- set read = api_node_relation(unique_id=unique_id) -%}
-                {%- if adapter.get_relation(read.database, read.schema, read.identifier) %}
+                {%- set restricted_rows = [] -%}
+                {%- for reader in api_readers(unique_id) if api_access_of(reader).rows != 'all' -%}
+                    {%- do restricted_rows.append(reader.name) -%}
+                {%- endfor -%}
+                {%- if adapter.get_relation(read.database, read.schema, read.identifier)
+                    and (policies_possible or not restricted_rows) %}
 {{ secure_for_api_node(unique_id, read) }};
                 {%- endif -%}
             {%- endfor -%}
