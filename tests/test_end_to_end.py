@@ -112,6 +112,12 @@ def api(home: Home, first_demo: str) -> Iterator[str]:
             output = process.stdout.read() if process.stdout else ""
             pytest.fail(f"orderhub api did not come up: {output[-2000:]}")
         time.sleep(0.3)
+    # read as an analyst does: with a token minted by the CLI (anonymous callers see nothing)
+    minted = home.orderhub("token", "issue", "--role", "analyst", "--ttl", "1h")
+    assert minted.returncode == 0, minted.stderr
+    _TOKENS[base] = minted.stdout.strip()
+    anonymous = httpx.get(f"{base}/orders", timeout=5)
+    assert anonymous.status_code in (401, 403), anonymous.text  # no token: no orders
     yield base
     process.send_signal(signal.SIGINT)
     try:
@@ -120,8 +126,14 @@ def api(home: Home, first_demo: str) -> Iterator[str]:
         process.kill()
 
 
+_TOKENS: dict[str, str] = {}
+
+
 def _client(base: str) -> SyncPostgrestClient:
-    return SyncPostgrestClient(base, schema="api")
+    """The API at ``base`` read as an analyst, with the token the api fixture minted."""
+    client = SyncPostgrestClient(base, schema="api")
+    client.auth(_TOKENS[base])
+    return client
 
 
 def _latest_checkpoint(base: str) -> dict[str, object]:
@@ -196,6 +208,7 @@ def test_the_postgrest_url_dialect_filters_and_orders(api: str) -> None:
     response = httpx.get(
         f"{api}/orders",
         params={"canonical_status": "eq.delivered", "order": "updated_at.desc", "limit": "5"},
+        headers={"Authorization": f"Bearer {_TOKENS[api]}"},
     )
     assert response.status_code == 200
     rows = response.json()
