@@ -31,8 +31,10 @@ from starlette.routing import Mount, Route
 from orderhub.sources import API_SYSTEMS
 from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
+from sandbox.apis.stock import with_tms_capacity, with_wms_stock
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
+from sandbox.stock import StockBook
 from sandbox.store import SandboxStore
 from sandbox.worlds import World
 
@@ -91,11 +93,14 @@ def build_app(
     rounds = rounds or Rounds(None, store)
     plan = faults or FaultPlan()
     issuers = issuers or token_issuers(credentials)
+    book = StockBook(store)  # the WMS's stock and what the product writes back
     apps = {
         "erp": erp.create_app(store, credentials.erp_api_key),
         "crm": crm.create_app(store, issuers["crm"]),
-        "wms": wms.create_app(store, issuers["wms"]),
-        "tms": tms.create_app(store, credentials.tms_api_key),
+        "wms": with_wms_stock(wms.create_app(store, issuers["wms"]), book, issuers["wms"]),
+        "tms": with_tms_capacity(
+            tms.create_app(store, credentials.tms_api_key), book, credentials.tms_api_key
+        ),
     }
 
     async def index(request: Request) -> JSONResponse:
