@@ -1,7 +1,7 @@
 """The architecture of docs/architecture.md, checked on the code as it is.
 
 Every module of the product packages (``pyproject.toml``'s wheel packages: orderhub, connectors,
-quality, ml, ledger, orchestration, sandbox) is parsed, and every import it makes is read, at
+quality, ml, fulfilment, ledger, orchestration, sandbox) is parsed, and every import it makes is read, at
 module level or inside a function, relative or absolute, or through ``importlib.import_module``
 with a literal name. The imports must follow the floors of docs/architecture.md ("What may
 import what"), and the units (the top-level packages, with ``orderhub`` split into its core and
@@ -43,6 +43,7 @@ FLOOR_OF_UNIT: dict[str, str] = {
     "connectors": "stage",
     "quality": "stage",
     "ml": "stage",
+    "fulfilment": "stage",
     "orchestration": "orchestration",
     "orderhub.cli": "application",
     "orderhub.audit": "application",

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from sandbox.apis.common import (
     BadParameter,
@@ -132,7 +133,7 @@ def capacity_reservation(body: dict[str, Any], number: int) -> dict[str, Any]:
     }
 
 
-def with_wms_stock(app: Starlette, book: StockBook, issuer: TokenIssuer) -> Starlette:
+def with_wms_stock(app: ASGIApp, book: StockBook, issuer: TokenIssuer) -> Starlette:
     """``app`` (the WMS) with the stock and replenishment routes in front of it."""
 
     def check(request: Request) -> bool:
@@ -152,7 +153,7 @@ def with_wms_stock(app: Starlette, book: StockBook, issuer: TokenIssuer) -> Star
     )
 
 
-def with_tms_capacity(app: Starlette, book: StockBook, api_key: str) -> Starlette:
+def with_tms_capacity(app: ASGIApp, book: StockBook, api_key: str) -> Starlette:
     """``app`` (the TMS) with the capacity reservation routes in front of it."""
 
     def check(request: Request) -> bool:
