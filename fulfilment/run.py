@@ -62,7 +62,16 @@ def run_allocation(
     manual-review rows."""
     available, _ = read_stock(conn)
     lines = read_open_lines(conn, rules, now)
-    result = allocate(lines, read_sites(conn), available, rules)
+    sites = read_sites(conn)
+    if not sites:  # the WMS has described no warehouse yet: nothing to decide against
+        result = Result(lines=len(lines), status="no warehouses known")
+        conn.execute(
+            "insert into fulfilment.allocation_runs values (%s, %s, %s, %s, 0, null, 0, %s)",
+            (run_id, now, result.status, result.lines, rules.version),
+        )
+        conn.commit()
+        return result
+    result = allocate(lines, sites, available, rules)
     first = result.first_choice()
     with conn.transaction():
         conn.execute(
