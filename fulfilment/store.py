@@ -53,7 +53,8 @@ create table if not exists fulfilment.manual_review (
 create table if not exists fulfilment.replenishment (
     run_id text not null, warehouse text not null, sku text not null,
     on_hand double precision not null, available double precision not null,
-    on_order double precision not null, daily_mean double precision not null, lead_time_days integer not null,
+    on_order double precision not null,
+    daily_mean double precision not null, lead_time_days integer not null,
     review_period_days integer not null, reorder_point double precision not null,
     order_up_to double precision not null, suggested_quantity double precision not null,
     stockout_risk double precision not null, primary key (warehouse, sku)
