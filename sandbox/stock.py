@@ -105,13 +105,16 @@ def quant_records(store: SandboxStore) -> list[Record]:
     shipped: dict[tuple[str, str], float] = {}
     reserved: dict[tuple[str, str], float] = {}
     for picking in _deliveries(store):
+        if not isinstance(picking.get("create_date"), str):
+            continue  # a delivery without its creation date says nothing about the rate
         created = parse_instant(picking["create_date"])
         for move in picking.get("move_ids") or []:
-            key = (picking["warehouse"], move["product"])
+            key = (str(picking.get("warehouse")), str(move.get("product")))
+            units = float(move.get("quantity") or 0.0)
             if now - RATE_DAYS * _DAY <= created <= now:
-                shipped[key] = shipped.get(key, 0.0) + float(move["quantity"])
-            if picking["state"] not in {"done", "cancel"}:
-                reserved[key] = reserved.get(key, 0.0) + float(move["quantity"])
+                shipped[key] = shipped.get(key, 0.0) + units
+            if picking.get("state") not in {"done", "cancel"}:
+                reserved[key] = reserved.get(key, 0.0) + units
     records: list[Record] = []
     for site in SITES:
         for number, sku in enumerate((s.code for s in SKUS), start=1):
