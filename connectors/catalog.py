@@ -97,10 +97,11 @@ def _load_manifest(path: Path) -> dict[str, Any]:
 def _connector(
     name: str, stream: str, primary_key: str, cursor_field: str, keyset: bool
 ) -> ConnectorSpec:
+    extra = tuple(StreamSpec(*more) for more in _MORE_STREAMS.get(name, ()))
     return ConnectorSpec(
         name=name,
         manifest_path=MANIFEST_DIR / f"{name}.yaml",
-        streams=(StreamSpec(stream, primary_key, cursor_field, keyset),),
+        streams=(StreamSpec(stream, primary_key, cursor_field, keyset), *extra),
         raw_schema=f"raw_{name}",
     )
 
@@ -112,6 +113,15 @@ _STREAMS: dict[str, tuple[str, str, str, bool]] = {
     "crm": ("fulfillment_orders", "Id", "LastModifiedDate", True),
     "wms": ("pickings", "id", "write_date", False),
     "tms": ("trackers", "id", "updated_at", True),
+}
+
+#: Streams after a system's first, in manifest order: the WMS's stock and warehouses
+#: (docs/sources.md "wms stock"). The first stream stays the one the tests and assets name.
+_MORE_STREAMS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
+    "wms": (
+        ("stock_quants", "id", "write_date", False),
+        ("warehouses", "id", "write_date", False),
+    ),
 }
 
 #: The declarative connector of every API system, in

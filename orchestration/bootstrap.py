@@ -12,6 +12,7 @@ import threading
 import psycopg
 
 from connectors.loader import ensure_schema as ensure_connector_schema
+from fulfilment.store import ensure_schema as ensure_fulfilment_schema
 from ledger.store import ensure_schema as ensure_ledger_schema
 from ml.store import ensure_schema as ensure_ml_schema
 from orderhub import tracking
@@ -31,6 +32,7 @@ def prepare_warehouse(settings: Settings, database_url: str) -> None:
         with psycopg.connect(database_url) as conn:
             ensure_connector_schema(conn)
             ensure_ml_schema(conn)
+            ensure_fulfilment_schema(conn)
             ensure_ledger_schema(conn)
             tracking.prepare(conn, settings)
             conn.commit()

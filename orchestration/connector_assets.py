@@ -13,9 +13,18 @@ like the others), and syncs the file ``ORDERHUB_FILE_SOURCE__LOCATION`` names; w
 configured (the demo's default) it records that and loads nothing.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    asset,
+    multi_asset,
+)
 
 from connectors.catalog import FILE_CONNECTOR, SYSTEMS
 from connectors.sync import sync_system
@@ -32,28 +41,32 @@ def raw_asset_key(system: str, stream: str) -> AssetKey:
 
 
 def connector_asset(system: str) -> AssetsDefinition:
-    """The asset that syncs ``system``'s stream into its raw table."""
+    """The asset that syncs ``system``'s streams into their raw tables (one run of the
+    manifest reads them all: the WMS's pickings, stock quants and warehouses)."""
     spec = SYSTEMS[system]
-    stream = spec.streams[0].name
+    specs = [
+        AssetSpec(
+            key=raw_asset_key(system, stream.name),
+            group_name="connectors",
+            kinds={"airbyte", "postgres"},
+            owners=[OWNER],
+            description=(
+                f"Records of the {system.upper()} stream `{stream.name}` as extracted by the "
+                f"declarative manifest connectors/manifests/{system}.yaml (one row per distinct "
+                "version, with batch id and content hash)."
+            ),
+            metadata={"manifest": f"connectors/manifests/{system}.yaml"},
+        )
+        for stream in spec.streams
+    ]
 
-    @asset(
-        key=raw_asset_key(system, stream),
-        group_name="connectors",
-        kinds={"airbyte", "postgres"},
-        owners=[OWNER],
-        description=(
-            f"Records of the {system.upper()} stream `{stream}` as extracted by the "
-            f"declarative manifest connectors/manifests/{system}.yaml (one row per distinct "
-            "version, with batch id and content hash)."
-        ),
-        metadata={"manifest": f"connectors/manifests/{system}.yaml"},
-    )
+    @multi_asset(name=f"raw_{system}", specs=specs)
     def _sync(
         context: AssetExecutionContext,
         warehouse: WarehouseResource,
         sources: SourcesResource,
         ledger: LedgerResource,
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         url = warehouse.url()
         batches = sync_system(
             system,
@@ -62,8 +75,11 @@ def connector_asset(system: str) -> AssetsDefinition:
             progress=context.log.info,
             timeout=sources.timeout_seconds,
         )
-        metadata = log_extraction_batches(ledger.log(url), batches, context.log.info)
-        return MaterializeResult(metadata=metadata)
+        log = ledger.log(url)
+        for stream in spec.streams:
+            ran = [batch for batch in batches if batch.stream == stream.name]
+            metadata = log_extraction_batches(log, ran, context.log.info)
+            yield MaterializeResult(asset_key=raw_asset_key(system, stream.name), metadata=metadata)
 
     return _sync
 

@@ -28,9 +28,9 @@ from orderhub.settings import get_settings
 
 API_SELECTION = "path:models/api"
 #: dbt sources that other stages write and the models only read: the api views read the
-#: forecasts and the checkpoints (depending on those assets would make a cycle), the SLA
-#: clock reads the connectors' batch bookkeeping (no asset of its own).
-_READ_ONLY_SOURCES = ("ml", "ledger", "orderhub_meta")
+#: forecasts, the fulfilment decisions and the checkpoints (depending on those assets would
+#: make a cycle), the SLA clock reads the connectors' batch bookkeeping (no asset of its own).
+_READ_ONLY_SOURCES = ("ml", "fulfilment", "ledger", "orderhub_meta")
 
 PROJECT = dbt_project(get_settings())
 

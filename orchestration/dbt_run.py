@@ -44,11 +44,13 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def ensure_sources(url: str) -> None:
     """The tables the dbt project's sources read, created where missing."""
     from connectors.schema import ensure_schema as ensure_raw
+    from fulfilment.store import ensure_schema as ensure_fulfilment
     from ml.store import ensure_schema as ensure_ml
 
     with psycopg.connect(url) as conn:
         ensure_raw(conn)
         ensure_ml(conn)
+        ensure_fulfilment(conn)
 
 
 def build_and_log(

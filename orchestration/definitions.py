@@ -11,6 +11,7 @@ from orchestration.anchor_assets import ledger_anchors
 from orchestration.connector_assets import CONNECTOR_ASSETS, CONNECTOR_RESOURCES
 from orchestration.dbt_assets import api_views, canonical_models, dbt_resource
 from orchestration.forecast_assets import demand_forecasts
+from orchestration.fulfilment_assets import fulfilment_decisions
 from orchestration.progress_logger import LOGGERS
 from orchestration.publish_assets import ledger_checkpoint
 from orchestration.quality_checks import QUALITY_CHECKS
@@ -27,6 +28,7 @@ defs = Definitions(
         canonical_models,
         api_views,
         demand_forecasts,
+        fulfilment_decisions,
         ledger_checkpoint,
         ledger_anchors,
     ],

@@ -1,7 +1,7 @@
 """Publish: the signed ledger checkpoint over everything the run recorded.
 
-Runs after the api views and the forecast: records a ``publish`` event, signs a
-checkpoint of the log (C2SP signed note), and tells PostgREST to reload its
+Runs after the api views, the forecast and the fulfilment decisions: records a ``publish``
+event, signs a checkpoint of the log (C2SP signed note), and tells PostgREST to reload its
 schema cache so the API sees the new views at once.
 """
 
@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from orchestration.dbt_assets import api_views
 from orchestration.forecast_assets import FORECAST_KEY
+from orchestration.fulfilment_assets import FULFILMENT_KEY
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.api import reload_schema_cache
 
@@ -19,7 +20,7 @@ API_VIEWS: tuple[AssetKey, ...] = tuple(sorted(api_views.keys, key=AssetKey.to_u
 
 @asset(
     key=CHECKPOINT_KEY,
-    deps=[FORECAST_KEY, *API_VIEWS],
+    deps=[FORECAST_KEY, FULFILMENT_KEY, *API_VIEWS],
     group_name="ledger",
     kinds={"postgres"},
     owners=["team:data-platform"],

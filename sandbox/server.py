@@ -27,12 +27,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from orderhub.sources import API_SYSTEMS
 from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
+from sandbox.apis.stock import with_tms_capacity, with_wms_stock
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
+from sandbox.stock import StockBook
 from sandbox.store import SandboxStore
 from sandbox.worlds import World
 
@@ -91,6 +94,17 @@ def build_app(
     rounds = rounds or Rounds(None, store)
     plan = faults or FaultPlan()
     issuers = issuers or token_issuers(credentials)
+    book = StockBook(store)  # the WMS's stock and what the product writes back
+
+    def extra(system: str, app: ASGIApp) -> ASGIApp:
+        """The stock and write-back routes in front of the WMS and the TMS (outside the
+        faults, which play on the order streams only)."""
+        if system == "wms":
+            return with_wms_stock(app, book, issuers["wms"])
+        if system == "tms":
+            return with_tms_capacity(app, book, credentials.tms_api_key)
+        return app
+
     apps = {
         "erp": erp.create_app(store, credentials.erp_api_key),
         "crm": crm.create_app(store, issuers["crm"]),
@@ -112,7 +126,10 @@ def build_app(
             Route("/", index, methods=["GET"]),
             Route("/rounds/next", next_round, methods=["POST"]),
             *(
-                Mount(f"/{system}", app=plan.wrap(app, system, store, issuers.get(system)))
+                Mount(
+                    f"/{system}",
+                    app=extra(system, plan.wrap(app, system, store, issuers.get(system))),
+                )
                 for system, app in apps.items()
             ),
         ]

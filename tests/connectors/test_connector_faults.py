@@ -128,7 +128,10 @@ def test_a_broken_page_never_ends_a_sync_as_a_success(
     assert stored_state(db_url, system) == state_before
     # the fault fired once; the next sync completes the ground truth
     sync(db_url, broken, system)
-    assert [b[0] for b in batches(db_url, system)] == ["succeeded", "failed", "succeeded"]
+    runs = ["succeeded", "failed", "succeeded"]  # one batch per stream of each run
+    assert [b[0] for b in batches(db_url, system)] == [
+        status for status in runs for _ in SYSTEMS[system].streams
+    ]
     final = {*rows_before, (str(changed[key]), reference_hash(as_delivered(changed)))}
     assert raw_rows(db_url, table(system)) == final
 
@@ -252,7 +255,8 @@ def test_expired_tokens_are_refreshed(
     sandbox = sandboxes(scenario, f"{system}:expire@3")
     sync(db_url, sandbox, system)
     assert sandbox[0].faults.fired[system] == [(3, "expire")]
-    assert sandbox[0].issuers[system].issued == 2  # the first token, then a refreshed one
+    # each stream's first token (the WMS reads three streams), then one refreshed one
+    assert sandbox[0].issuers[system].issued == len(SYSTEMS[system].streams) + 1
     assert_exactly_the_source(db_url, scenario, sandbox, system)
 
 

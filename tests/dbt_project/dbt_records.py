@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+import fulfilment.store as fulfilment_store
 import ledger.store as ledger_store
 import ml.store as ml_store
 from connectors.schema import ensure_schema as ensure_raw_schema
@@ -236,5 +237,6 @@ def create_ml_and_ledger_tables(conn: psycopg.Connection) -> None:
     """The tables ml/ and ledger/ own, which the dbt sources read, and the tracking key's
     schema (orderhub.tracking), which the API's roles are granted."""
     ml_store.ensure_schema(conn)
+    fulfilment_store.ensure_schema(conn)
     ledger_store.ensure_schema(conn)
     tracking.ensure_schema(conn)

@@ -96,6 +96,20 @@
     late.hidden = !order.is_late;
   }
 
+  function renderCarbon(order) {
+    // the delivery's well-to-wheel CO2e (ISO 14083 / GLEC) and the low-carbon option
+    const box = $("carbon");
+    const carbon = order.carbon;
+    box.hidden = !carbon;
+    if (!carbon) return;
+    const kg = (value) => Number(value).toLocaleString(state.lang, { maximumFractionDigits: 2 });
+    box.textContent = t("carbon", {
+      kg: kg(carbon.wtw_kg_co2e),
+      low: kg(carbon.low_carbon_wtw_kg_co2e),
+      saving: kg(carbon.low_carbon_saving_kg_co2e),
+    });
+  }
+
   function renderParcels(order) {
     const list = $("parcels");
     list.replaceChildren();
@@ -136,6 +150,7 @@
       warnings.append(item);
     });
     renderDates(order);
+    renderCarbon(order);
     renderParcels(order);
     renderSteps(order);
     $("result").hidden = false;
