@@ -3,11 +3,11 @@
 :func:`build_and_log` makes sure the tables the dbt sources read exist (raw tables and
 batch bookkeeping, forecasts, the ledger), runs ``dbt build`` through dbt's programmatic
 runner with the warehouse's connection in the environment (:func:`orderhub.dbt_env.dbt_env`)
-and its artefacts under ``work``, and appends the invocation's ``dbt_build`` provenance
-event with what it derived (:func:`orchestration.derived_state.log_dbt_build`). The audit
-test warehouse, the audit vectors (``docs/audit-vectors/generate.py``) and the trace
-benchmark build their warehouses with it; the flow runs the same models as Dagster assets
-(:mod:`orchestration.dbt_assets`).
+and its artefacts under ``work`` (:func:`run_dbt`, which runs any dbt command so), and
+appends the invocation's ``dbt_build`` provenance event with what it derived
+(:func:`orchestration.derived_state.log_dbt_build`). The audit test warehouse, the audit
+vectors (``docs/audit-vectors/generate.py``) and the trace benchmark build their warehouses
+with it; the flow runs the same models as Dagster assets (:mod:`orchestration.dbt_assets`).
 """
 
 from __future__ import annotations
@@ -51,22 +51,15 @@ def ensure_sources(url: str) -> None:
         ensure_ml(conn)
 
 
-def build_and_log(
-    url: str,
-    log: ProvenanceLog,
-    work: Path,
-    *args: str,
-    project: Path = DBT_PROJECT_DIR,
-) -> tuple[int, dict[str, Any]]:
-    """``dbt build`` (with ``args``) of ``project`` on ``url``, and its ``dbt_build`` event
-    in ``log``; the event's log index and payload. Raises RuntimeError when dbt fails."""
+def run_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:
+    """``dbt <args>`` of ``project`` on ``url`` in this process, its artefacts under
+    ``work``; dbt's result (``success``, ``exception``). The benchmarks build with it."""
     from dbt.cli.main import dbtRunner
 
     ensure_sources(url)
     with _environment(dbt_env(url)):
-        result = dbtRunner().invoke(
+        return dbtRunner().invoke(
             [
-                "build",
                 *args,
                 "--project-dir", str(project),
                 "--profiles-dir", str(project),
@@ -76,6 +69,18 @@ def build_and_log(
                 "--quiet",
             ]
         )  # fmt: skip
+
+
+def build_and_log(
+    url: str,
+    log: ProvenanceLog,
+    work: Path,
+    *args: str,
+    project: Path = DBT_PROJECT_DIR,
+) -> tuple[int, dict[str, Any]]:
+    """``dbt build`` (with ``args``) of ``project`` on ``url``, and its ``dbt_build`` event
+    in ``log``; the event's log index and payload. Raises RuntimeError when dbt fails."""
+    result = run_dbt(url, work, "build", *args, project=project)
     if result.exception is not None:
         raise RuntimeError(f"dbt build did not run: {result.exception}")
     manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
@@ -89,4 +94,4 @@ def build_and_log(
     return index, event
 
 
-__all__ = ["build_and_log", "ensure_sources"]
+__all__ = ["build_and_log", "ensure_sources", "run_dbt"]
