@@ -41,7 +41,6 @@ import psycopg
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
 from orchestration.dbt_run import run_dbt
-from orderhub import tracking
 from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
 from orderhub.progress import say
@@ -78,7 +77,6 @@ def build(url: str, settings: Settings, orders: int, seed: int) -> dict[str, flo
     scenario = Scenario(seed=seed, orders=orders, as_of=AS_OF)
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
-        tracking.prepare(conn, settings)
     for system in API_SYSTEMS:
         load_records(url, system, scenario.records(system), AS_OF.isoformat())
     timings["load"] = time.perf_counter() - started

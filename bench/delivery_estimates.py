@@ -42,9 +42,8 @@ import psycopg
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
 from orchestration.dbt_run import run_dbt
-from orderhub import tracking
 from orderhub.progress import say
-from orderhub.settings import Settings, disable_telemetry
+from orderhub.settings import disable_telemetry
 from orderhub.sources import API_SYSTEMS
 from orderhub.warehouse import scratch_database
 from sandbox.scenario import Scenario
@@ -77,11 +76,9 @@ def dbt(url: str, work: Path, *args: str) -> None:
 
 
 def build(url: str, home: Path, orders: int, seed: int) -> None:
-    settings = Settings(home=home, database_url=url)
     scenario = Scenario(seed=seed, orders=orders, as_of=AS_OF)
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
-        tracking.prepare(conn, settings)  # as orderhub's bootstrap: dbt grants its key
     for system in API_SYSTEMS:
         load_records(url, system, scenario.records(system), AS_OF.isoformat())
     started = time.perf_counter()

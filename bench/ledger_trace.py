@@ -48,7 +48,6 @@ from orchestration import derived_state
 from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
 from orchestration.dbt_run import build_and_log
 from orchestration.provenance import extraction_event
-from orderhub import tracking
 from orderhub.audit import repair_trees, trace_order
 from orderhub.progress import say
 from orderhub.provenance import PROVENANCE_KINDS
@@ -92,7 +91,6 @@ def build(url: str, home: Path, orders: int, filler: int, seed: int) -> dict[str
     settings = Settings(home=home, database_url=url)
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
-        tracking.prepare(conn, settings)  # as orderhub's bootstrap: dbt grants its key
     scenario = Scenario(seed=seed, orders=orders, as_of=AS_OF)
     signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
     timings: dict[str, float] = {}

@@ -1,13 +1,14 @@
 """The canonical build outside Dagster: ``dbt build`` in this process, logged as the flow logs it.
 
 :func:`build_and_log` makes sure the tables the dbt sources read exist (raw tables and
-batch bookkeeping, forecasts, the ledger), runs ``dbt build`` through dbt's programmatic
-runner with the warehouse's connection in the environment (:func:`orderhub.dbt_env.dbt_env`)
-and its artefacts under ``work`` (:func:`run_dbt`, which runs any dbt command so), and
-appends the invocation's ``dbt_build`` provenance event with what it derived
-(:func:`orchestration.derived_state.log_dbt_build`). The audit test warehouse, the audit
-vectors (``docs/audit-vectors/generate.py``) and the trace benchmark build their warehouses
-with it; the flow runs the same models as Dagster assets (:mod:`orchestration.dbt_assets`).
+batch bookkeeping, forecasts, the ledger, the tracking key's schema), runs ``dbt build``
+through dbt's programmatic runner with the warehouse's connection in the environment
+(:func:`orderhub.dbt_env.dbt_env`) and its artefacts under ``work`` (:func:`run_dbt`, which
+runs any dbt command so), and appends the invocation's ``dbt_build`` provenance event with
+what it derived (:func:`orchestration.derived_state.log_dbt_build`). The audit test
+warehouse, the audit vectors (``docs/audit-vectors/generate.py``) and the trace benchmark
+build their warehouses with it; the flow runs the same models as Dagster assets
+(:mod:`orchestration.dbt_assets`).
 """
 
 from __future__ import annotations
@@ -42,13 +43,16 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def ensure_sources(url: str) -> None:
-    """The tables the dbt project's sources read, created where missing."""
+    """The tables the dbt project's sources read, created where missing, and the tracking
+    key's schema (:mod:`orderhub.tracking`), which the project's on-run-start grants."""
     from connectors.schema import ensure_schema as ensure_raw
     from ml.store import ensure_schema as ensure_ml
+    from orderhub import tracking
 
     with psycopg.connect(url) as conn:
         ensure_raw(conn)
         ensure_ml(conn)
+        tracking.ensure_schema(conn)
 
 
 def run_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:

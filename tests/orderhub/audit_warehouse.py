@@ -34,7 +34,6 @@ from ledger.receipts import anchor_latest
 from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
 from orchestration.dbt_run import build_and_log
 from orchestration.provenance import extraction_event
-from orderhub import tracking
 from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, Settings
 
@@ -111,7 +110,6 @@ def build(url: str, home: Path) -> AuditWarehouse:
     settings = Settings(home=home, database_url=url)
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
-        tracking.prepare(conn, settings)  # as orderhub's bootstrap: dbt grants its key
         conn.commit()
     batches = [
         load_records(url, "erp", [ERP_V1, ERP_OTHER], at(0)),
