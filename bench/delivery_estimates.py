@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         build(url, Path(home), args.orders, args.seed)
         at = cutoff(url, args.holdout)
         history = json.dumps({"transit_history_until": at.isoformat()})
-        dbt(url, Path(home) / "dbt", "run", "--threads", "1", "--select",
+        dbt(url, Path(home) / "dbt", "run", "--select",
             "fct_lane_transit_times", "fct_delivery_estimates", "--vars", history)  # fmt: skip
         print()
         print(

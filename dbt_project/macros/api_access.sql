@@ -138,6 +138,11 @@
         {%- set tracker = var('api_tracker_role') -%}
         {%- set restricted = var('api_row_claims').keys() | list -%}
         {%- set everything = roles | reject('in', restricted) | list + [tracker] %}
+{#- the table's lock first: the grants below update its pg_class row, and an autovacuum
+    of the table (a run has just rewritten it) that then records its statistics waits for
+    this transaction, while the policies' alter table waited for the autovacuum - a
+    deadlock. Locked first, the autovacuum is cancelled or done before that row is touched. #}
+lock table {{ relation }} in access exclusive mode;
 grant usage on schema {{ adapter.quote(relation.schema) }} to {{ quoted_roles(roles + [tracker]) }};
 revoke all on {{ relation }} from {{ quoted_roles(var('api_roles') + [tracker]) }};
 grant select on {{ relation }} to {{ quoted_roles(roles + [tracker]) }};
