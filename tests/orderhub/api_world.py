@@ -83,9 +83,18 @@ def build_world(pg_server: str, work: Path) -> Iterator[Built]:
 
 @contextmanager
 def served(built: Built, home: Path, **settings: Any) -> Iterator[ApiWorld]:
-    """PostgREST for the built database, with a home at ``home`` (its keys)."""
+    """PostgREST for the built database, with a home at ``home`` (its keys). The database's
+    tracking key becomes the home's while served, and is given back afterwards: another
+    home serving the same world does not change the tokens of the one before."""
     config = Settings(home=home, database_url=built.url, **settings)
     with psycopg.connect(built.url) as conn:
+        tracking.ensure_schema(conn)
+        before = conn.execute(f"select secret from {tracking.SCHEMA}.tracking_keys").fetchone()
         tracking.prepare(conn, config)
-    with ApiServer(config, built.url, port=free_port()) as server:
-        yield ApiWorld(built.url, config, server.base_url, built.manifest)
+    try:
+        with ApiServer(config, built.url, port=free_port()) as server:
+            yield ApiWorld(built.url, config, server.base_url, built.manifest)
+    finally:
+        if before is not None:
+            with psycopg.connect(built.url) as conn:
+                tracking.install_secret(conn, bytes(before[0]).decode())

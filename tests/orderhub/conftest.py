@@ -1,6 +1,7 @@
 """Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py),
 built once per session and copied for each test that uses it, and a built world served by
-PostgREST for the API tests (see api_world.py), built once."""
+PostgREST for the API tests (see api_world.py), built once; and Debian's headless Chromium
+under Selenium for the tracking page's tests (see browser.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from api_world import ApiWorld, Built, build_world, served
 from audit_warehouse import AuditWarehouse, build, copy, drop
+from browser import selenium_chromium
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from orderhub.warehouse import scratch_database
 
@@ -52,3 +55,10 @@ def api_world(built_world: Built, tmp_path_factory: pytest.TempPathFactory) -> I
     """PostgREST serving the built world, with its home's keys."""
     with served(built_world, tmp_path_factory.mktemp("api-home") / "home") as world:
         yield world
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """Debian's headless Chromium driven by Selenium (a fresh profile per test)."""
+    with selenium_chromium() as driver:
+        yield driver
