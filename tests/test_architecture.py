@@ -34,7 +34,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: orderhub's application subpackages: the floor above orchestration. The rest is core.
-APPLICATION_UNITS = ("orderhub.cli", "orderhub.audit")
+APPLICATION_UNITS = ("orderhub.cli", "orderhub.audit", "orderhub.live")
 
 #: The floor each unit stands on (docs/architecture.md, "What may import what").
 FLOOR_OF_UNIT: dict[str, str] = {
@@ -46,6 +46,7 @@ FLOOR_OF_UNIT: dict[str, str] = {
     "orchestration": "orchestration",
     "orderhub.cli": "application",
     "orderhub.audit": "application",
+    "orderhub.live": "application",
     "sandbox": "sandbox",
 }
 

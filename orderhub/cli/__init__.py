@@ -1,9 +1,9 @@
 """The ``orderhub`` command line: one module per command group.
 
-``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``token`` (:mod:`.token`), ``track``
-(:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow`` (:mod:`.mlflow`), ``sandbox``
-(:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit`` (:mod:`.audit`), ``crosswalk``
-(:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
+``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`), ``token``
+(:mod:`.token`), ``track`` (:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow``
+(:mod:`.mlflow`), ``sandbox`` (:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit``
+(:mod:`.audit`), ``crosswalk`` (:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
 Every command reads the same settings (``ORDERHUB_*`` variables, optionally a ``.env``);
 errors are printed as one line naming what was wrong, exit code 2.
 """
@@ -23,6 +23,7 @@ from orderhub.cli import (
     demo,
     mlflow,
     sandbox,
+    serve,
     token,
     track,
     ui,
@@ -34,6 +35,7 @@ from orderhub.settings import disable_telemetry, get_settings
 COMMAND_GROUPS = (
     demo,
     api,
+    serve,
     token,
     track,
     ui,
