@@ -45,10 +45,12 @@ def ensure_sources(url: str) -> None:
     """The tables the dbt project's sources read, created where missing."""
     from connectors.schema import ensure_schema as ensure_raw
     from ml.store import ensure_schema as ensure_ml
+    from orderhub.live_tables import ensure_live_schema
 
     with psycopg.connect(url) as conn:
         ensure_raw(conn)
         ensure_ml(conn)
+        ensure_live_schema(conn)
 
 
 def build_and_log(

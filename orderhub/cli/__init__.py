@@ -1,6 +1,7 @@
 """The ``orderhub`` command line: one module per command group.
 
-``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`), ``token``
+``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`),
+``subscriptions`` (:mod:`.subscriptions`), ``token``
 (:mod:`.token`), ``track`` (:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow``
 (:mod:`.mlflow`), ``sandbox`` (:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit``
 (:mod:`.audit`), ``crosswalk`` (:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
@@ -24,6 +25,7 @@ from orderhub.cli import (
     mlflow,
     sandbox,
     serve,
+    subscriptions,
     token,
     track,
     ui,
@@ -36,6 +38,7 @@ COMMAND_GROUPS = (
     demo,
     api,
     serve,
+    subscriptions,
     token,
     track,
     ui,

@@ -27,9 +27,7 @@ def test_each_system_push_is_stored_with_its_batch_and_ledger_event(db_url: str)
             assert answer.status_code == 200, answer.text
             table = {"erp": "sales_orders", "crm": "fulfillment_orders", "wms": "pickings",
                      "tms": "trackers"}[system]  # fmt: skip
-            rows = world.query(
-                f"select record_key, batch_id from raw_{system}.{table}"
-            )
+            rows = world.query(f"select record_key, batch_id from raw_{system}.{table}")
             assert [r[0] for r in rows] == [str(record[KEY_FIELD[system]])]
             batch = world.query(
                 "select status, merkle_root, records_new from orderhub_meta.extraction_batches"

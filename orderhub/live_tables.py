@@ -1,5 +1,6 @@
 """The live path's tables in ``orderhub_meta``: pushed events, pending records, the outbox,
-subscriptions and deliveries.
+subscriptions and deliveries (core: the warehouse bootstrap creates them before dbt builds
+the change feed, ``api.order_changes``, over the outbox; ``orderhub.live`` writes them).
 
 - ``push_events``: one row per event a sender pushed and orderhub stored, keyed by the
   sender's event id (a redelivery finds its row and stores nothing new);
@@ -10,7 +11,11 @@ subscriptions and deliveries.
   transaction that made it; ``change_id`` is the change feed's cursor, assigned under one
   transaction-scoped advisory lock so that cursors follow commit order with no gap;
 - ``subscriptions``: who is told (URL, secret, filter); ``deliveries``: each outbox row's
-  delivery to each matching subscriber (attempts, next try, delivered or dead).
+  delivery to each matching subscriber (attempts, next try, delivered or dead - the
+  dead-letter list is the rows with ``dead_at``).
+
+The deliveries are sent by jobs of procrastinate (a PostgreSQL job queue), whose schema
+(``procrastinate_*`` in ``public``) is applied here when missing.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ create table if not exists orderhub_meta.deliveries (
         references orderhub_meta.subscriptions on delete cascade,
     order_id text not null,
     attempts int not null default 0,
+    first_attempt_at timestamptz,
     next_attempt_at timestamptz not null default now(),
     delivered_at timestamptz,
     dead_at timestamptz,
@@ -80,6 +86,12 @@ create index if not exists deliveries_due_idx on orderhub_meta.deliveries (next_
 
 
 def ensure_live_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create the live path's tables where missing (commits)."""
+    """Create the live path's tables, and procrastinate's (the delivery queue), where
+    missing (commits)."""
+    from procrastinate.schema import SchemaManager
+
     with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (OUTBOX_LOCK + 1,))
         conn.execute(DDL)
+        if conn.execute("select to_regclass('public.procrastinate_jobs')").fetchone() == (None,):
+            conn.execute(SchemaManager.get_schema())
