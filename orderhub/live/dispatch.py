@@ -132,8 +132,13 @@ class Dispatcher:
         self.counters = {"delivered": 0, "failed": 0}
 
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set."""
-        asyncio.run(self._main(stop))
+        """Work until ``stop`` is set (a crash is logged and the worker starts again)."""
+        while not stop.is_set():
+            try:
+                asyncio.run(self._main(stop))
+            except Exception:
+                LOGGER.exception("the dispatcher stopped; starting it again")
+                stop.wait(1.0)
 
     async def _main(self, stop: threading.Event) -> None:
         app = App(connector=PsycopgConnector(conninfo=self.database_url))

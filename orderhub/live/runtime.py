@@ -1,18 +1,29 @@
-"""Assemble the live service from the settings: secrets, provenance log, workers."""
+"""Assemble the live service from the settings: secrets, provenance log, the compiled hot
+path (compiled again when the dbt project changes), the workers."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ledger.keys import load_or_create_signer
 from ledger.log import ProvenanceLog
+from orderhub.live.compiled import CompiledModel, compile_models, project_fingerprint
+from orderhub.live.dispatch import Dispatcher
+from orderhub.live.hot_path import HotPath
 from orderhub.live.intake import Intake
 from orderhub.live.service import LiveService, build_app
 from orderhub.live.signatures import webhook_secret
 from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, Settings
 from orderhub.sources import API_SYSTEMS
+
+LOGGER = logging.getLogger("orderhub.live")
+#: Seconds between checks whether the dbt project changed (then the hot path recompiles).
+RECHECK = 30.0
 
 
 def provenance_log(settings: Settings, url: str) -> ProvenanceLog:
@@ -21,10 +32,36 @@ def provenance_log(settings: Settings, url: str) -> ProvenanceLog:
     return ProvenanceLog(url, settings.ledger_origin, signer, kinds=PROVENANCE_KINDS)
 
 
+class CompiledSelects:
+    """The hot path's compiled selects, compiled at start and again after a project change."""
+
+    def __init__(self, url: str, work: Path) -> None:
+        self.url, self.work = url, work
+        self.fingerprint = project_fingerprint()
+        self.models = compile_models(url, work)
+        self.checked = time.monotonic()
+
+    def __call__(self) -> Sequence[CompiledModel]:
+        if time.monotonic() - self.checked > RECHECK:
+            self.checked = time.monotonic()
+            fingerprint = project_fingerprint()
+            if fingerprint != self.fingerprint:
+                LOGGER.info("the dbt project changed: compiling the hot path again")
+                self.models = compile_models(self.url, self.work)
+                self.fingerprint = fingerprint
+        return self.models
+
+
 def live_service(settings: Settings, url: str, host: str, port: int) -> LiveService:
-    """The service: receivers and intake, and the workers that follow them."""
-    log = provenance_log(settings, url)
-    intake = Intake(url, log)
+    """The service: receivers and intake, the hot-path worker, the dispatcher."""
+    hot = HotPath(url, CompiledSelects(url, settings.home_dir / "dbt" / "hot_path"))
+    intake = Intake(url, provenance_log(settings, url), on_stored=hot.wake.set)
+    dispatcher = Dispatcher(url)
     secrets = {system: webhook_secret(settings, system) for system in API_SYSTEMS}
-    workers: dict[str, Callable[[threading.Event], None]] = {"intake": intake.run}
-    return LiveService(build_app(intake, secrets), workers, host, port)
+    counters = {"hot_path": hot.counters, "dispatch": dispatcher.counters}
+    workers: dict[str, Callable[[threading.Event], None]] = {
+        "intake": intake.run,
+        "hot-path": hot.run,
+        "dispatch": dispatcher.run,
+    }
+    return LiveService(build_app(intake, secrets, counters), workers, host, port)

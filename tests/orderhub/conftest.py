@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_world import ApiWorld, Built, build_world, served
@@ -52,3 +53,21 @@ def api_world(built_world: Built, tmp_path_factory: pytest.TempPathFactory) -> I
     """PostgREST serving the built world, with its home's keys."""
     with served(built_world, tmp_path_factory.mktemp("api-home") / "home") as world:
         yield world
+
+
+@pytest.fixture(scope="session")
+def hot_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The live-path tests' warehouse: the main scenario's first deliveries built by dbt
+    (hot_path_world.py); copied by each test."""
+    from hot_path_world import built_template
+
+    with built_template(pg_server, tmp_path_factory.mktemp("hot-base")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hot_models(hot_template: str, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """The hot path's compiled selects (dbt compile against the template)."""
+    from orderhub.live.compiled import compile_models
+
+    return compile_models(hot_template, tmp_path_factory.mktemp("hot-compile"))

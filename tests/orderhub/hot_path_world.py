@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from dbt_builds import run_dbt
+from dbt_builds import build, database, load, run_dbt
 from dbt_records import Batch
+from dbt_scenarios import unknown_batches
 
 from orderhub.live.compiled import HOT_PATH_MODELS, CompiledModel
 from orderhub.live.hot_path import HotPath
@@ -24,6 +26,16 @@ from orderhub.live_tables import ensure_live_schema
 STAMPS = {"built_at"}
 
 Version = tuple[str, dict[str, Any]]
+
+
+@contextmanager
+def built_template(pg_server: str, work: Path) -> Iterator[str]:
+    """A warehouse with the scenario's first two deliveries built by dbt (no tests run)."""
+    with database(pg_server) as url:
+        load(url, unknown_batches()[:2])
+        built = build(url, work, "--exclude", "resource_type:test")
+        assert built.success, built.not_passing()
+        yield url
 
 
 def versions(batches: Sequence[Batch]) -> list[Version]:

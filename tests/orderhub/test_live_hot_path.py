@@ -5,39 +5,22 @@ data; parallel workers on micro-batches of the same orders never leave a wrong s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dbt_builds import build, database, load
+from dbt_builds import database
 from dbt_scenarios import unknown_batches
 from hot_path_world import Version, drain, full_refresh, marts, push, versions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orderhub.live.compiled import CompiledModel, compile_models
+from orderhub.live.compiled import CompiledModel
 
-BATCHES = unknown_batches()
-#: The first deliveries, built by dbt before the live path takes over.
-BASE = BATCHES[:2]
-POOL = versions(BATCHES)
+POOL = versions(unknown_batches())
 
 
-@pytest.fixture(scope="module")
-def template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with database(pg_server) as url:
-        load(url, BASE)
-        built = build(url, tmp_path_factory.mktemp("hot-base"), "--exclude", "resource_type:test")
-        assert built.success, built.not_passing()
-        yield url
-
-
-@pytest.fixture(scope="module")
-def models(template: str, tmp_path_factory: pytest.TempPathFactory) -> list[CompiledModel]:
-    return compile_models(template, tmp_path_factory.mktemp("hot-compile"))
-
-
-def test_the_hot_path_runs_the_compiled_dbt_selects(models: list[CompiledModel]) -> None:
+def test_the_hot_path_runs_the_compiled_dbt_selects(hot_models: list[CompiledModel]) -> None:
+    models = hot_models
     assert models[0].name == "fct_order_status_events"
     names = [m.name for m in models]
     assert names.index("fct_order_timeline") < names.index("fct_order_current_status")
@@ -61,29 +44,29 @@ micro_batches = st.lists(
 @given(sequence=micro_batches)
 def test_pushed_sequences_through_the_hot_path_equal_a_full_refresh(
     pg_server: str,
-    template: str,
-    models: list[CompiledModel],
+    hot_template: str,
+    hot_models: list[CompiledModel],
     tmp_path_factory: pytest.TempPathFactory,
     sequence: list[list[Version]],
 ) -> None:
-    with database(pg_server, template=template) as url:
+    with database(pg_server, template=hot_template) as url:
         push(url, sequence[:1])
-        drain(url, models)
+        drain(url, hot_models)
         push(url, sequence[1:])
-        drain(url, models)
+        drain(url, hot_models)
         hot = marts(url)
         full_refresh(url, tmp_path_factory.mktemp("hot-full"))
         assert hot == marts(url)
 
 
 def test_parallel_workers_on_the_same_orders_equal_a_full_refresh(
-    pg_server: str, template: str, models: list[CompiledModel], tmp_path: Path
+    pg_server: str, hot_template: str, hot_models: list[CompiledModel], tmp_path: Path
 ) -> None:
-    with database(pg_server, template=template) as url:
+    with database(pg_server, template=hot_template) as url:
         # every version on its own micro-batch, latest first: the orders' records arrive
         # late and out of order, and three workers take one record at a time in parallel
         push(url, [[version] for version in reversed(POOL)])
-        drain(url, models, workers=3, batch=1)
+        drain(url, hot_models, workers=3, batch=1)
         hot = marts(url)
         full_refresh(url, tmp_path)
         assert hot == marts(url)
