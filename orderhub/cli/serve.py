@@ -15,15 +15,20 @@ from orderhub.settings import Settings
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.bootstrap import prepare_warehouse
     from orderhub.live.runtime import live_service
+    from orderhub.processes import StopSignals
     from orderhub.warehouse import warehouse_url
 
-    url = warehouse_url(settings)
-    prepare_warehouse(settings, url)
-    port = settings.serve_port if args.port is None else args.port
-    service = live_service(settings, url, settings.serve_host, port)
-    say(f"live service: webhooks on http://{settings.serve_host}:{port}/webhooks/<system>")
-    say("  stop with Ctrl-C")
-    service.run()
+    with StopSignals() as stop:
+        url = warehouse_url(settings)
+        prepare_warehouse(settings, url)
+        port = settings.serve_port if args.port is None else args.port
+        say("live service: compiling the hot path's SQL (dbt compile)")
+        service = live_service(settings, url, settings.serve_host, port)
+        if stop.requested.is_set():
+            return 0
+        say(f"live service: webhooks on http://{settings.serve_host}:{port}/webhooks/<system>")
+        say("  stop with Ctrl-C")
+        service.run(stop.requested)
     return 0
 
 

@@ -5,8 +5,8 @@ process.
 (401 and a counter on a bad signature; 429 with ``Retry-After`` when the intake queue is
 full; 200 once stored, quarantined or recognised as a redelivery; 503 when storing failed),
 ``GET /health`` and ``GET /metrics`` (the counters, as JSON). :class:`LiveService` starts the
-workers as threads beside uvicorn and stops them when the server stops; SIGTERM and SIGINT
-stop uvicorn, which then finishes its requests (at most 5 s) before the workers drain.
+workers and uvicorn as threads; SIGTERM or SIGINT stops uvicorn, which finishes its open
+requests (at most 5 s), then the workers (the intake stores what it accepted) - within 10 s.
 """
 
 from __future__ import annotations
@@ -100,13 +100,19 @@ class LiveService:
         )
         self.server = uvicorn.Server(config)
 
-    def run(self) -> None:
-        """Serve until SIGTERM or SIGINT (uvicorn's handlers), then stop the workers."""
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set (SIGTERM or SIGINT: :class:`orderhub.processes.
+        StopSignals`), then stop uvicorn (its open requests get 5 s) and the workers."""
         for thread in self.threads:
             thread.start()
+        server = threading.Thread(target=self.server.run, name="orderhub-live-http")
+        server.start()
         try:
-            self.server.run()
+            while not stop.wait(0.2) and server.is_alive():
+                pass
         finally:
+            self.server.should_exit = True
+            server.join(timeout=6)
             self.stop_event.set()
             for thread in self.threads:
-                thread.join(timeout=4)
+                thread.join(timeout=3)

@@ -29,6 +29,25 @@ Version = tuple[str, dict[str, Any]]
 
 
 @contextmanager
+def sandbox_template(pg_server: str, work: Path, orders: int = 30) -> Iterator[str]:
+    """A warehouse holding the sandbox scenario's records, polled and built by dbt."""
+    from live_world import sandbox_store
+
+    from connectors.sync import load_records
+    from orderhub.sources import API_SYSTEMS
+    from sandbox.store import CURSOR_FIELD
+
+    store = sandbox_store(orders)
+    with database(pg_server) as url:
+        for system in API_SYSTEMS:
+            records = [{k: v for k, v in r.items() if v is not None} for r in store.records(system)]
+            load_records(url, system, records, max(r[CURSOR_FIELD[system]] for r in records))
+        built = build(url, work, "--exclude", "resource_type:test")
+        assert built.success, built.not_passing()
+        yield url
+
+
+@contextmanager
 def built_template(pg_server: str, work: Path) -> Iterator[str]:
     """A warehouse with the scenario's first two deliveries built by dbt (no tests run)."""
     with database(pg_server) as url:
