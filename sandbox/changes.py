@@ -40,6 +40,20 @@ def _next_tracker(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _order_of(system: str, record: dict[str, Any]) -> Any:
+    """The order a record names (docs/sources.md): what ``POST /changes`` reports."""
+    if system == "crm":
+        return (record.get("OrderSummary") or {}).get("OrderNumber")
+    return record.get({"erp": "SalesOrder", "wms": "origin", "tms": "reference"}[system])
+
+
+def _event_at(system: str, record: dict[str, Any]) -> str:
+    """When the change happened at the source: a tracker's newest detail, else the cursor."""
+    if system == "tms" and record.get("tracking_details"):
+        return str(max(d["datetime"] for d in record["tracking_details"]))
+    return str(record[CURSOR_FIELD[system]])
+
+
 def move_on(store: SandboxStore, system: str, key: Any) -> dict[str, Any] | None:
     """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such)."""
     record = store.get(system, key)
@@ -81,5 +95,13 @@ def changes(
     for key in chosen:
         record = move_on(store, system, key)
         if record is not None:
-            moved.append({"system": system, "key": key, "cursor": record[CURSOR_FIELD[system]]})
+            moved.append(
+                {
+                    "system": system,
+                    "key": key,
+                    "cursor": record[CURSOR_FIELD[system]],
+                    "order_id": _order_of(system, record),
+                    "event_at": _event_at(system, record),
+                }
+            )
     return moved

@@ -34,7 +34,7 @@ from orderhub.sources import API_SYSTEMS, WEBHOOK_SECRETS
 CRM_TYPE = "com.salesforce.cdc.FulfillmentOrderChangeEvent"
 ERP_TYPE = "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1"
 #: Sender threads, and how often one delivery is tried before it is given up.
-SENDERS = 8
+SENDERS = 32
 ATTEMPTS = 8
 
 

@@ -40,8 +40,13 @@ class CompiledSelects:
         self.fingerprint = project_fingerprint()
         self.models = compile_models(url, work)
         self.checked = time.monotonic()
+        self._lock = threading.Lock()
 
     def __call__(self) -> Sequence[CompiledModel]:
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> Sequence[CompiledModel]:
         if time.monotonic() - self.checked > RECHECK:
             self.checked = time.monotonic()
             fingerprint = project_fingerprint()
@@ -52,16 +57,26 @@ class CompiledSelects:
         return self.models
 
 
+#: Hot-path workers (they take different pending records; locks keep them apart).
+HOT_PATH_WORKERS = 2
+
+
 def live_service(settings: Settings, url: str, host: str, port: int) -> LiveService:
-    """The service: receivers and intake, the hot-path worker, the dispatcher."""
-    hot = HotPath(url, CompiledSelects(url, settings.home_dir / "dbt" / "hot_path"))
-    intake = Intake(url, provenance_log(settings, url), on_stored=hot.wake.set)
+    """The service: receivers and intake, the hot-path workers, the dispatcher."""
+    selects = CompiledSelects(url, settings.home_dir / "dbt" / "hot_path")
+    hots = [HotPath(url, selects) for _ in range(HOT_PATH_WORKERS)]
+
+    def wake() -> None:
+        for worker in hots:
+            worker.wake.set()
+
+    intake = Intake(url, provenance_log(settings, url), on_stored=wake)
     dispatcher = Dispatcher(url)
     secrets = {system: webhook_secret(settings, system) for system in API_SYSTEMS}
-    counters = {"hot_path": hot.counters, "dispatch": dispatcher.counters}
+    counters = {"hot_path": [h.counters for h in hots], "dispatch": dispatcher.counters}
     workers: dict[str, Callable[[threading.Event], None]] = {
         "intake": intake.run,
-        "hot-path": hot.run,
+        **{f"hot-path-{n}": worker.run for n, worker in enumerate(hots, start=1)},
         "dispatch": dispatcher.run,
     }
     return LiveService(build_app(intake, secrets, counters), workers, host, port)

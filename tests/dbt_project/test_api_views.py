@@ -29,6 +29,7 @@ VIEWS = {
     "daily_demand",
     "demand_forecasts",
     "ledger_checkpoints",
+    "order_changes",
 }
 ROLES = ("anon", "customer", "partner", "analyst", "ops", "auditor")
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 class Subscriber:
     """Serves ``POST /hook`` on a free port in a background thread."""
 
-    def __init__(self, secret: str | None = None, failing: bool = False) -> None:
+    def __init__(self, secret: str | None = None, failing: bool = False, port: int = 0) -> None:
         self.secret = secret
         self.failing = failing
         self.received: list[tuple[str, dict[str, Any], float]] = []  # id, payload, when
@@ -30,7 +30,8 @@ class Subscriber:
         self.bad_signatures = 0
         self.attempts = 0
         self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/hook"
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
         config = uvicorn.Config(app, log_level="warning", lifespan="off")
@@ -57,6 +58,14 @@ class Subscriber:
             self.seen.add(msg_id)
             self.received.append((msg_id, orjson.loads(body), time.time()))
         return Response(status_code=204)
+
+    def again(self) -> Subscriber:
+        """A new server on this one's port (after :meth:`stop`), keeping what it received."""
+        port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        fresh = Subscriber(self.secret, self.failing, port)
+        fresh.received, fresh.seen = self.received, self.seen
+        fresh.duplicates, fresh.attempts = self.duplicates, self.attempts
+        return fresh
 
     def start(self) -> Subscriber:
         self._thread.start()

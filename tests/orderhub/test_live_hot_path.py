@@ -1,20 +1,25 @@
 """The hot path: random pushed sequences - late, duplicated, contradictory, unmapped
 versions, in random micro-batches - recomputed by the hot path leave the per-order marts
 equal, row for row (build stamps aside), to a ``dbt run --full-refresh`` of the same raw
-data; parallel workers on micro-batches of the same orders never leave a wrong status."""
+data; parallel workers on micro-batches of the same orders never leave a wrong status; a
+worker killed mid-batch leaves its records pending and loses nothing."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from dbt_builds import database
 from dbt_scenarios import unknown_batches
-from hot_path_world import Version, drain, full_refresh, marts, push, versions
+from hot_path_world import Version, drain, full_refresh, marts, pending, push, versions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderhub.live.compiled import CompiledModel
+from orderhub.live.hot_path import HotPath
 
 POOL = versions(unknown_batches())
 
@@ -70,3 +75,51 @@ def test_parallel_workers_on_the_same_orders_equal_a_full_refresh(
         hot = marts(url)
         full_refresh(url, tmp_path)
         assert hot == marts(url)
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(
+    pg_server: str, hot_template: str, hot_models: list[CompiledModel], tmp_path: Path
+) -> None:
+    with database(pg_server, template=hot_template) as url:
+        push(url, [POOL])
+        before = pending(url)
+        # hold one order's lock so the worker stops mid-batch, after taking the pending
+        # records and rewriting their events, then end its session there
+        blocker = psycopg.connect(url, autocommit=True)
+        blocker.execute("select pg_advisory_lock(hashtextextended('order:1000001', 0))")
+        hot = HotPath(url, lambda: hot_models)
+        failures: list[BaseException] = []
+
+        def step() -> None:
+            try:
+                hot.step()
+            except BaseException as error:
+                failures.append(error)
+
+        worker = threading.Thread(target=step)
+        worker.start()
+        _wait_for_lock_wait(blocker)
+        blocker.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where application_name = 'orderhub-hot-path'"
+        )
+        worker.join(timeout=30)
+        blocker.close()
+        assert failures and isinstance(failures[0], psycopg.OperationalError)
+        assert pending(url) == before  # rolled back: every record is pending again
+        drain(url, hot_models)
+        hot_tables = marts(url)
+        full_refresh(url, tmp_path)
+        assert hot_tables == marts(url)
+
+
+def _wait_for_lock_wait(conn: psycopg.Connection) -> None:
+    for _ in range(300):
+        waiting = conn.execute(
+            "select count(*) from pg_stat_activity where application_name = 'orderhub-hot-path'"
+            " and wait_event_type = 'Lock'"
+        ).fetchone()
+        if waiting and waiting[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker never waited for the order's lock")

@@ -115,3 +115,21 @@ def _wait_until_up(url: str, service: subprocess.Popen[str], timeout: float = 18
         except httpx.HTTPError:
             time.sleep(0.2)
     pytest.fail("orderhub serve did not start")
+
+
+def test_the_demo_burst_measures_the_live_path(
+    pg_server: str, served_template: str, tmp_path: Path
+) -> None:
+    from orderhub.live.burst import run_burst
+
+    settings = Settings(home=tmp_path / "home")
+    port = _free_port()
+    with database(pg_server, template=served_template) as url:
+        pusher = Pusher(settings, f"http://127.0.0.1:{port}")
+        sandbox = SandboxServer(None, SandboxCredentials.generate(), store=sandbox_store(),
+                                pusher=pusher)  # fmt: skip
+        with sandbox:
+            burst = run_burst(settings, url, sandbox.root_url, port, count=5)
+    assert 1 <= burst.asked <= 5  # the trackers not yet delivered
+    assert burst.served >= 1
+    assert "p50" in burst.render() and "p99" in burst.render()
