@@ -104,9 +104,9 @@ def run_demo(
             get_settings.cache_clear()
             say("loading the Dagster definitions (dbt manifest prepared once per project change)")
             success, failed = run_rounds(sandbox, rounds)
-            if success:
-                live_burst(url, sandbox.root_url, live_port)
+            live = live_burst(url, sandbox.root_url, live_port) if success else ""
         summary = read_summary(url, success, failed)
+        summary.live = live
     finally:
         if embedded and not already_running:
             EmbeddedPostgres(settings).stop()
@@ -114,12 +114,12 @@ def run_demo(
     return summary
 
 
-def live_burst(url: str, sandbox_root: str, port: int) -> None:
-    """End with the live path: a burst of pushed changes and the latencies measured."""
+def live_burst(url: str, sandbox_root: str, port: int) -> str:
+    """End with the live path: a burst of pushed changes; the latencies measured."""
     from orderhub.live.burst import run_burst
 
     say("live path: starting the live service and pushing a burst of tracker changes")
-    say(run_burst(get_settings(), url, sandbox_root, port).render())
+    return run_burst(get_settings(), url, sandbox_root, port).render()
 
 
 def _free_port() -> int:
