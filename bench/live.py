@@ -37,6 +37,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+# Run as a script, this file's folder comes first on sys.path, where bench/connectors.py would
+# shadow the ``connectors`` package: drop it; the test subscriber comes from tests/orderhub.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "orderhub"))
 
 import httpx
@@ -272,10 +276,11 @@ def run_rate(
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99))
             rows.append(f"| {rate}/s {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms,"
                         f" p99 {p99:.0f} ms (n={len(values)}) |")  # fmt: skip
-    rows.append(
-        f"| {rate}/s deliveries: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + " |"
-    )
-    return rows
+    tally = ", ".join(f"{k} {v}" for k, v in counts.items())
+    rows.append(f"| {rate}/s deliveries: {tally} |")
+    for row in rows:
+        say(row)
+    return rows, sub
 
 
 def free_port() -> int:
