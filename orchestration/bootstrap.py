@@ -1,8 +1,8 @@
 """Warehouse bootstrap: every stage's schema and the API roles, idempotently.
 
 Each stage owns its DDL (``connectors.loader``, ``ml.store``, ``ledger.store``,
-``orderhub.tracking``, ``orderhub.api``); this is the one place that calls them all, once
-per process and database, before anything reads or writes.
+``orderhub.tracking``, ``orderhub.live_tables``, ``orderhub.api``); this is the one place
+that calls them all, once per process and database, before anything reads or writes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ledger.store import ensure_schema as ensure_ledger_schema
 from ml.store import ensure_schema as ensure_ml_schema
 from orderhub import tracking
 from orderhub.api import prepare_roles
+from orderhub.live_tables import ensure_live_schema
 from orderhub.secrets import get_secret
 from orderhub.settings import Settings
 
@@ -34,6 +35,7 @@ def prepare_warehouse(settings: Settings, database_url: str) -> None:
             ensure_ml_schema(conn)
             ensure_fulfilment_schema(conn)
             ensure_ledger_schema(conn)
+            ensure_live_schema(conn)
             tracking.prepare(conn, settings)
             conn.commit()
         prepare_roles(database_url, get_secret(settings, "api-authenticator-password"))

@@ -49,12 +49,14 @@ def ensure_sources(url: str) -> None:
     from fulfilment.store import ensure_schema as ensure_fulfilment
     from ml.store import ensure_schema as ensure_ml
     from orderhub import tracking
+    from orderhub.live_tables import ensure_live_schema
 
     with psycopg.connect(url) as conn:
         ensure_raw(conn)
         ensure_ml(conn)
         ensure_fulfilment(conn)
         tracking.ensure_schema(conn)
+        ensure_live_schema(conn)
 
 
 def run_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:

@@ -50,6 +50,10 @@ SOURCE_SECRETS: dict[str, dict[str, str]] = {
 }
 
 
+#: The secret each system signs its webhook pushes with (the live receivers verify it).
+WEBHOOK_SECRETS: dict[str, str] = {system: f"{system}-webhook-secret" for system in SOURCE_SECRETS}
+
+
 def sandbox_base_url(system: str, host: str = DEFAULT_SANDBOX_HOST, port: int = 0) -> str:
     """The base URL of ``system`` on a sandbox at ``host:port`` (default port when 0)."""
     return f"http://{host}:{port or DEFAULT_SANDBOX_PORT}/{system}"

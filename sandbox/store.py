@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
@@ -86,6 +86,8 @@ class SandboxStore:
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
         self._lock = threading.RLock()
         self._tables = {system: _Table(system) for system in API_SYSTEMS}
+        #: Called with (system, record) after each upsert: the push (:mod:`sandbox.push`).
+        self.listeners: list[Callable[[str, Record], None]] = []
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
@@ -109,8 +111,11 @@ class SandboxStore:
         (``2026-10-03T14:05:09Z``); a record whose cursor moved moves with it.
         """
         table = self._table(system)
+        kept = copy.deepcopy(dict(record))
         with self._lock:
-            table.upsert(copy.deepcopy(dict(record)))
+            table.upsert(kept)
+        for listener in self.listeners:
+            listener(system, copy.deepcopy(kept))
 
     # ------------------------------------------------------------------ reading
 

@@ -34,7 +34,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: orderhub's application subpackages: the floor above orchestration. The rest is core.
-APPLICATION_UNITS = ("orderhub.cli", "orderhub.audit", "orderhub.site")
+APPLICATION_UNITS = ("orderhub.cli", "orderhub.audit", "orderhub.site", "orderhub.live")
 
 #: The floor each unit stands on (docs/architecture.md, "What may import what").
 FLOOR_OF_UNIT: dict[str, str] = {
@@ -48,6 +48,7 @@ FLOOR_OF_UNIT: dict[str, str] = {
     "orderhub.cli": "application",
     "orderhub.audit": "application",
     "orderhub.site": "application",
+    "orderhub.live": "application",
     "sandbox": "sandbox",
 }
 

@@ -4,7 +4,9 @@ Starts (or reuses) the warehouse, starts the sandbox source systems as a child p
 (:class:`~orderhub.cli.sandbox.SandboxProcess`) and points the source configuration at
 them, runs every Dagster asset once in-process against a persistent instance under the
 home folder, and prints a summary read back from the warehouse
-(:mod:`orderhub.cli.demo_summary`). A scenario that plays in rounds (``--scenario messy``)
+(:mod:`orderhub.cli.demo_summary`); it ends with the live path: the sandbox pushes a burst
+of changes to the live service and the latencies measured are printed
+(:mod:`orderhub.live.burst`). A scenario that plays in rounds (``--scenario messy``)
 is run once per round - the sandbox moves its world on between runs, as the world moves on
 between two syncs - up to ``--rounds``; the summary is the last run's, and an earlier
 run's failed steps are printed as they happen.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from typing import Any
 
 from orderhub.cli.demo_summary import DemoSummary, read_summary
@@ -81,6 +84,7 @@ def run_demo(
         + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
     )
     url = warehouse_url(settings)
+    live_port = _free_port()
     command = sandbox_command(
         settings,
         orders=orders,
@@ -90,6 +94,7 @@ def run_demo(
         scenario=scenario,
         as_of=as_of,
     )
+    command += ["--push", f"http://127.0.0.1:{live_port}"]
     try:
         with SandboxProcess(command) as sandbox:
             say(f"sandbox: ERP, CRM, WMS and TMS serving on {sandbox.root_url}")
@@ -99,12 +104,28 @@ def run_demo(
             get_settings.cache_clear()
             say("loading the Dagster definitions (dbt manifest prepared once per project change)")
             success, failed = run_rounds(sandbox, rounds)
+            live = live_burst(url, sandbox.root_url, live_port) if success else ""
         summary = read_summary(url, success, failed)
+        summary.live = live
     finally:
         if embedded and not already_running:
             EmbeddedPostgres(settings).stop()
             say("warehouse: embedded PostgreSQL stopped (`orderhub api` starts it again)")
     return summary
+
+
+def live_burst(url: str, sandbox_root: str, port: int) -> str:
+    """End with the live path: a burst of pushed changes; the latencies measured."""
+    from orderhub.live.burst import run_burst
+
+    say("live path: starting the live service and pushing a burst of tracker changes")
+    return run_burst(get_settings(), url, sandbox_root, port).render()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

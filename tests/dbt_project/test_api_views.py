@@ -34,6 +34,7 @@ VIEWS = {
     "replenishment",
     "order_emissions",
     "consolidation_suggestions",
+    "order_changes",
 }
 ROLES = ("anon", "customer", "partner", "analyst", "ops", "auditor")
 

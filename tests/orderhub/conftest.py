@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_world import ApiWorld, Built, build_world, served
@@ -62,3 +63,21 @@ def browser() -> Iterator[WebDriver]:
     """Debian's headless Chromium driven by Selenium (a fresh profile per test)."""
     with selenium_chromium() as driver:
         yield driver
+
+
+@pytest.fixture(scope="session")
+def hot_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The live-path tests' warehouse: the main scenario's first deliveries built by dbt
+    (hot_path_world.py); copied by each test."""
+    from hot_path_world import built_template
+
+    with built_template(pg_server, tmp_path_factory.mktemp("hot-base")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hot_models(hot_template: str, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """The hot path's compiled selects (dbt compile against the template)."""
+    from orderhub.live.compiled import compile_models
+
+    return compile_models(hot_template, tmp_path_factory.mktemp("hot-compile"))
