@@ -51,22 +51,14 @@ def ensure_sources(url: str) -> None:
         ensure_ml(conn)
 
 
-def build_and_log(
-    url: str,
-    log: ProvenanceLog,
-    work: Path,
-    *args: str,
-    project: Path = DBT_PROJECT_DIR,
-) -> tuple[int, dict[str, Any]]:
-    """``dbt build`` (with ``args``) of ``project`` on ``url``, and its ``dbt_build`` event
-    in ``log``; the event's log index and payload. Raises RuntimeError when dbt fails."""
+def invoke_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:
+    """dbt ``args`` (a command and its options) on ``url`` through dbt's programmatic runner,
+    artefacts under ``work``; dbt's result. Raises RuntimeError when dbt could not run."""
     from dbt.cli.main import dbtRunner
 
-    ensure_sources(url)
     with _environment(dbt_env(url)):
         result = dbtRunner().invoke(
             [
-                "build",
                 *args,
                 "--project-dir", str(project),
                 "--profiles-dir", str(project),
@@ -77,7 +69,21 @@ def build_and_log(
             ]
         )  # fmt: skip
     if result.exception is not None:
-        raise RuntimeError(f"dbt build did not run: {result.exception}")
+        raise RuntimeError(f"dbt {args[0]} did not run: {result.exception}")
+    return result
+
+
+def build_and_log(
+    url: str,
+    log: ProvenanceLog,
+    work: Path,
+    *args: str,
+    project: Path = DBT_PROJECT_DIR,
+) -> tuple[int, dict[str, Any]]:
+    """``dbt build`` (with ``args``) of ``project`` on ``url``, and its ``dbt_build`` event
+    in ``log``; the event's log index and payload. Raises RuntimeError when dbt fails."""
+    ensure_sources(url)
+    result = invoke_dbt(url, work, "build", *args, project=project)
     manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
     run_results = json.loads((work / "target" / "run_results.json").read_text(encoding="utf-8"))
     index, event = log_dbt_build(
@@ -89,4 +95,4 @@ def build_and_log(
     return index, event
 
 
-__all__ = ["build_and_log", "ensure_sources"]
+__all__ = ["build_and_log", "ensure_sources", "invoke_dbt"]
