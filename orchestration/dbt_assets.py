@@ -36,6 +36,7 @@ from dagster_dbt import (
 from orchestration import wap
 from orchestration.dbt_project import dbt_project, set_dbt_environment
 from orchestration.derived_state import log_dbt_build
+from orchestration.freshness import policy
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.publishing import ColourSchemas
 from orderhub.settings import get_settings
@@ -77,7 +78,11 @@ class OrderhubTranslator(DagsterDbtTranslator):
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         deps = [d for d in spec.deps if d.asset_key.path[0] not in _READ_ONLY_SOURCES]
-        return spec.replace_attributes(deps=deps, owners=["team:data-platform"])
+        return spec.replace_attributes(
+            deps=deps,
+            owners=["team:data-platform"],
+            freshness_policy=policy(spec.group_name or "canonical_model"),
+        )
 
 
 #: Source tests (keys and freshness of the raw tables) run as checks on the connector assets.

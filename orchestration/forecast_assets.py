@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 from ml.forecast import run_forecast
 from orchestration import wap
 from orchestration.dbt_assets import model_key
+from orchestration.freshness import policy
 from orchestration.provenance import model_promotion_event, model_training_event
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings
@@ -25,6 +26,7 @@ FORECAST_KEY = AssetKey(["ml", "demand_forecasts"])
     group_name="forecast",
     kinds={"mlflow", "lightgbm", "postgres"},
     owners=["team:data-platform"],
+    freshness_policy=policy("forecast"),
     description=(
         "Daily demand forecast per SKU x store with 80%/95% intervals, served by the MLflow "
         "champion; a challenger (statsforecast, LightGBM, ensemble, chosen per series by "

@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from orchestration.dbt_assets import api_views
 from orchestration.forecast_assets import FORECAST_KEY
+from orchestration.freshness import policy
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.api import reload_schema_cache
 from orderhub.publishing import published_colour
@@ -25,6 +26,7 @@ API_VIEWS: tuple[AssetKey, ...] = tuple(sorted(api_views.keys, key=AssetKey.to_u
     group_name="ledger",
     kinds={"postgres"},
     owners=["team:data-platform"],
+    freshness_policy=policy("ledger"),
     description="Signed checkpoint (RFC 9162 tree head, C2SP signed note) of the provenance log.",
 )
 def ledger_checkpoint(
