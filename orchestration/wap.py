@@ -104,13 +104,16 @@ def block_case(url: str, check: str, table: str, description: str, run_id: str |
 
 def _compiled(url: str, colour: str, work: Path) -> dict[str, tuple[str, str]]:
     result = invoke_dbt(
-        url, work, "compile", "--select", API_SELECTION, "--vars", colour_vars(colour)
-    )
+        url, work, "compile", "--select", f"{API_SELECTION},resource_type:model",
+        "--vars", colour_vars(colour),
+    )  # fmt: skip
     if not result.success:
         raise RuntimeError(f"dbt compile of the api models for {colour} failed")
     objects: dict[str, tuple[str, str]] = {}
     for node_result in result.result.results:
         node = node_result.node
+        if node.resource_type != "model":
+            continue
         kind = "function" if node.config.materialized == "api_function" else "view"
         objects[node.alias] = (kind, node.compiled_code)
     return objects

@@ -82,7 +82,7 @@ def check_guard(url: str, guard: Guard, built: str, published: str | None) -> Gu
         if guard.column is None:
             drop = 1 - rows / before
             passed = drop <= guard.max_drop
-            text = f"{guard.table}: {rows} rows, {before} published ({drop:+.1%} lost"
+            text = f"{guard.table}: {rows} rows, {before} published ({drop:.1%} lost"
             return GuardOutcome(guard, passed, rows, before, f"{text}, max {guard.max_drop:.0%})")
         new = _shares(conn, built, guard.table, guard.column)
         old = _shares(conn, published, guard.table, guard.column)

@@ -240,3 +240,13 @@ def test_publish_waits_for_a_micro_batch_holding_the_lock(world: ApiWorld, tmp_p
         batch.rollback()
     thread.join(30)
     assert done.is_set()
+
+
+def test_the_api_schema_holds_the_api_models_only(world: ApiWorld) -> None:
+    found = world.query(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = 'api' and c.relkind = 'v'"
+        " union select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+        " where n.nspname = 'api'"
+    )
+    assert {row[0] for row in found} == {*VIEWS, "track"}
