@@ -7,7 +7,8 @@
   the windows the UI shows as freshness policies).
 - ``unpublished_backlog`` requests the full flow when raw rows arrived after the raw
   watermark of the published build (:func:`unpublished_backlog`) - the work the next
-  publish has to take in - and no run of the flow is in progress.
+  publish has to take in - and no run of the flow is in progress. It starts stopped, like
+  the schedule (turn one of them on in the UI); the other two run from the start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import psycopg
 from dagster import (
     AssetKey,
     DagsterRunStatus,
+    DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
     RunsFilter,
@@ -37,7 +39,11 @@ from orderhub.cases import raise_case
 _ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
-@run_failure_sensor(name="run_failure_case", monitor_all_code_locations=True)
+@run_failure_sensor(
+    name="run_failure_case",
+    monitor_all_code_locations=True,
+    default_status=DefaultSensorStatus.RUNNING,
+)
 def run_failure_case(context: RunFailureSensorContext) -> None:
     """A case for the failed run."""
     run = context.dagster_run
@@ -66,7 +72,9 @@ def stale_keys(context: SensorEvaluationContext, now: float) -> list[tuple[Asset
     return stale
 
 
-@sensor(name="stale_assets", minimum_interval_seconds=300)
+@sensor(
+    name="stale_assets", minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING
+)
 def stale_assets(context: SensorEvaluationContext) -> SkipReason:
     """A case per stale asset (see the module)."""
     stale = stale_keys(context, time.time())
