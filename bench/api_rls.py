@@ -40,7 +40,7 @@ import psycopg
 
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
-from orchestration.dbt_run import run_dbt
+from orchestration.dbt_run import ensure_sources, invoke_dbt
 from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
 from orderhub.progress import say
@@ -82,7 +82,8 @@ def build(url: str, settings: Settings, orders: int, seed: int) -> dict[str, flo
     timings["load"] = time.perf_counter() - started
     say(f"generated and loaded {orders} orders ({timings['load']:.0f} s)")
     started = time.perf_counter()
-    result = run_dbt(
+    ensure_sources(url)
+    result = invoke_dbt(
         url, settings.home_dir / "dbt", "build", "--exclude-resource-type", "unit_test"
     )
     if not result.success:

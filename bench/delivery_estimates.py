@@ -41,7 +41,7 @@ import psycopg
 
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
-from orchestration.dbt_run import run_dbt
+from orchestration.dbt_run import ensure_sources, invoke_dbt
 from orderhub.progress import say
 from orderhub.settings import disable_telemetry
 from orderhub.sources import API_SYSTEMS
@@ -70,7 +70,8 @@ from (
 
 
 def dbt(url: str, work: Path, *args: str) -> None:
-    result = run_dbt(url, work, *args)
+    ensure_sources(url)
+    result = invoke_dbt(url, work, *args)
     if not result.success:
         raise RuntimeError(f"dbt {args[0]} failed: {result.exception or 'see the dbt log'}")
 

@@ -21,18 +21,33 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Backoff,
+    Jitter,
     MaterializeResult,
+    RetryPolicy,
     asset,
     multi_asset,
 )
 
 from connectors.catalog import FILE_CONNECTOR, SYSTEMS
 from connectors.sync import sync_system
+from orchestration.freshness import policy
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orderhub.settings import get_settings
 
 OWNER = "team:data-platform"
+#: A failed sync is retried with exponential backoff (10 s, 20 s, 40 s, each +/- half):
+#: a source that is down for a minute costs a late run, not a failed one.
+SYNC_RETRIES = RetryPolicy(
+    max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+
+
+def sync_pool(system: str) -> str:
+    """The concurrency pool of ``system``'s syncs: its limit (1, ``dagster.yaml``) keeps two
+    syncs of one system from overlapping, across runs."""
+    return f"sync_{system}"
 
 
 def raw_asset_key(system: str, stream: str) -> AssetKey:
@@ -56,11 +71,14 @@ def connector_asset(system: str) -> AssetsDefinition:
                 "version, with batch id and content hash)."
             ),
             metadata={"manifest": f"connectors/manifests/{system}.yaml"},
+            freshness_policy=policy("connectors"),
         )
         for stream in spec.streams
     ]
 
-    @multi_asset(name=f"raw_{system}", specs=specs)
+    @multi_asset(
+        name=f"raw_{system}", specs=specs, retry_policy=SYNC_RETRIES, pool=sync_pool(system)
+    )
     def _sync(
         context: AssetExecutionContext,
         warehouse: WarehouseResource,
@@ -97,6 +115,9 @@ def file_asset() -> AssetsDefinition:
             "Order lines from the configured CSV, JSON Lines or Parquet file (path or URL), "
             "mapped column by column (connectors/file_source), one row per distinct version."
         ),
+        retry_policy=SYNC_RETRIES,
+        pool=sync_pool(FILE_CONNECTOR.name),
+        freshness_policy=policy("connectors"),
     )
     def _sync(
         context: AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource

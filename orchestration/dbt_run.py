@@ -3,7 +3,7 @@
 :func:`build_and_log` makes sure the tables the dbt sources read exist (raw tables and
 batch bookkeeping, forecasts, the ledger, the tracking key's schema), runs ``dbt build``
 through dbt's programmatic runner with the warehouse's connection in the environment
-(:func:`orderhub.dbt_env.dbt_env`) and its artefacts under ``work`` (:func:`run_dbt`, which
+(:func:`orderhub.dbt_env.dbt_env`) and its artefacts under ``work`` (:func:`invoke_dbt`, which
 runs any dbt command so), and appends the invocation's ``dbt_build`` provenance event with
 what it derived (:func:`orchestration.derived_state.log_dbt_build`). The audit test
 warehouse, the audit vectors (``docs/audit-vectors/generate.py``) and the trace benchmark
@@ -59,14 +59,13 @@ def ensure_sources(url: str) -> None:
         ensure_live_schema(conn)
 
 
-def run_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:
-    """``dbt <args>`` of ``project`` on ``url`` in this process, its artefacts under
-    ``work``; dbt's result (``success``, ``exception``). The benchmarks build with it."""
+def invoke_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:
+    """dbt ``args`` (a command and its options) on ``url`` through dbt's programmatic runner,
+    artefacts under ``work``; dbt's result. Raises RuntimeError when dbt could not run."""
     from dbt.cli.main import dbtRunner
 
-    ensure_sources(url)
     with _environment(dbt_env(url)):
-        return dbtRunner().invoke(
+        result = dbtRunner().invoke(
             [
                 *args,
                 "--project-dir", str(project),
@@ -77,6 +76,9 @@ def run_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -
                 "--quiet",
             ]
         )  # fmt: skip
+    if result.exception is not None:
+        raise RuntimeError(f"dbt {args[0]} did not run: {result.exception}")
+    return result
 
 
 def build_and_log(
@@ -88,9 +90,8 @@ def build_and_log(
 ) -> tuple[int, dict[str, Any]]:
     """``dbt build`` (with ``args``) of ``project`` on ``url``, and its ``dbt_build`` event
     in ``log``; the event's log index and payload. Raises RuntimeError when dbt fails."""
-    result = run_dbt(url, work, "build", *args, project=project)
-    if result.exception is not None:
-        raise RuntimeError(f"dbt build did not run: {result.exception}")
+    ensure_sources(url)
+    result = invoke_dbt(url, work, "build", *args, project=project)
     manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
     run_results = json.loads((work / "target" / "run_results.json").read_text(encoding="utf-8"))
     index, event = log_dbt_build(
@@ -102,4 +103,4 @@ def build_and_log(
     return index, event
 
 
-__all__ = ["build_and_log", "ensure_sources", "run_dbt"]
+__all__ = ["build_and_log", "ensure_sources", "invoke_dbt"]

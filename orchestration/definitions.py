@@ -17,6 +17,8 @@ from orchestration.publish_assets import ledger_checkpoint
 from orchestration.quality_checks import QUALITY_CHECKS
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orchestration.schedules import everything_job, incremental_sync_schedule
+from orchestration.sensors import SENSORS
+from orchestration.source_freshness import source_freshness
 from orchestration.unmapped_checks import CROSSWALK_CHECKS
 from orderhub.settings import disable_telemetry
 
@@ -32,9 +34,10 @@ defs = Definitions(
         ledger_checkpoint,
         ledger_anchors,
     ],
-    asset_checks=[*QUALITY_CHECKS, *CROSSWALK_CHECKS],
+    asset_checks=[*QUALITY_CHECKS, *CROSSWALK_CHECKS, source_freshness],
     jobs=[everything_job],
     schedules=[incremental_sync_schedule],
+    sensors=SENSORS,
     loggers=LOGGERS,
     resources={
         "warehouse": WarehouseResource(),

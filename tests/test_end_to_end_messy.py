@@ -2,9 +2,10 @@
 
 The sandbox plays the messy scenario's rounds, the demo running the whole flow once per
 round. Its round 2 sends records that lack their order reference, so the blocking check on
-the canonical events fails and the api views are not published that round: the api must
-still answer on every endpoint and serve exactly round 2's ground truth (the marts it reads
-were built). After round 3 the references are back and the api serves exactly round 3's.
+the canonical events fails and the colour that round built is not published: the api must
+still answer on every endpoint and serve exactly round 1's ground truth (write-audit-publish:
+the marts it reads are the last published colour's, not round 2's). After round 3 the
+references are back and the api serves exactly round 3's.
 ``/orders``, ``/order_timeline``, ``/order_exceptions`` and ``/shipments`` are compared with
 the scenario's ground truth (:mod:`sandbox.messy`), written from its plan, row for row.
 """
@@ -131,10 +132,11 @@ def test_round_two_fails_the_blocking_check(round_two: str) -> None:
 
 def test_every_endpoint_answers_after_the_failed_check(api: str) -> None:
     models = yaml.safe_load(API_MODELS.read_text())["models"]
-    views = [  # the views an analyst reads (the tracking lookup is a function, for customers)
+    views = [  # the views an analyst reads (functions such as the tracking lookup are no views)
         model["config"]["alias"]
         for model in models
-        if "analyst" in model["config"]["meta"]["access"]["roles"]
+        if "alias" in model.get("config", {})
+        and "analyst" in model["config"]["meta"]["access"]["roles"]
     ]
     assert "shipments" in views
     analyst = {"Authorization": f"Bearer {_TOKENS[api]}"}
@@ -143,8 +145,9 @@ def test_every_endpoint_answers_after_the_failed_check(api: str) -> None:
         assert response.status_code == 200, (view, response.text)
 
 
-def test_round_two_serves_its_ground_truth(api: str) -> None:
-    assert differences(SCENARIO, 2, _fetch(api)) == []
+def test_round_two_is_not_published_round_one_is_served(api: str) -> None:
+    assert differences(SCENARIO, 2, _fetch(api)) != []
+    assert differences(SCENARIO, 1, _fetch(api)) == []
 
 
 def test_round_three_serves_its_ground_truth(home: tuple[Path, dict[str, str]], api: str) -> None:

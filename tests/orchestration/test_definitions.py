@@ -203,3 +203,36 @@ def test_dbt_runs_from_this_environment(defs: Definitions) -> None:
     dbt = defs.resources["dbt"].dbt_executable
     assert Path(dbt) == Path(sys.executable).with_name("dbt")
     assert Path(dbt).exists()
+
+
+def test_every_guard_is_a_blocking_check(graph: AssetGraph) -> None:
+    guards = {c.name for c in graph.asset_check_keys if c.name.startswith("guard_")}
+    assert {"guard_orders_row_count", "guard_status_distribution"} <= guards
+    assert all(
+        graph.get_check_spec(c).blocking
+        for c in graph.asset_check_keys
+        if c.name.startswith("guard_")
+    )
+
+
+def test_connector_syncs_retry_with_backoff_one_at_a_time_per_system(defs: Definitions) -> None:
+    from dagster import Backoff
+
+    for key in CONNECTOR_KEYS:
+        node = defs.resolve_assets_def(key).node_def
+        assert node.retry_policy is not None and node.retry_policy.backoff == Backoff.EXPONENTIAL
+        assert node.pool == f"sync_{key.path[0].removeprefix('raw_')}", key
+
+
+def test_every_asset_states_its_freshness(graph: AssetGraph) -> None:
+    stale_unknown = [
+        key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy is None
+    ]
+    assert stale_unknown == []
+
+
+def test_sensors_and_source_freshness(defs: Definitions, graph: AssetGraph) -> None:
+    names = {sensor.name for sensor in defs.sensors or []}
+    assert names == {"run_failure_case", "stale_assets", "unpublished_backlog"}
+    for key in CONNECTOR_KEYS - {AssetKey(["raw_file", "order_lines"])}:
+        assert "dbt_source_freshness" in {check.name for check in graph.get(key).check_keys}

@@ -45,6 +45,8 @@ SELENIUM_FLAGS = (
 FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--no-first-run", "--no-default-browser-check", "--remote-debugging-port=0",
+    "--disable-quic", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync",
 )  # fmt: skip
 
 Content = bytes | Callable[[], bytes]
@@ -126,6 +128,14 @@ class Page:
                 return value
             time.sleep(0.1)
         raise TimeoutError(f"{expression} never held")
+
+    def screenshot(self, path: Path) -> Path:
+        """The tab as a PNG at ``path``."""
+        import base64
+
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
 
     def goto(self, url: str) -> None:
         self.call("Page.navigate", url=url)
