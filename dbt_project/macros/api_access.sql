@@ -226,3 +226,33 @@ grant select on {{ this }} to {{ adapter.quote(role) }};
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- on-run-start of a --full-refresh run: the api policies on the tables this run builds,
+    dropped. A policy of one mart reads others (api_row_predicate), and a full refresh
+    drops and recreates tables on several threads: dropping a table's old copy cascades to
+    the policies of another mart being replaced beside it, and the two threads deadlock.
+    Without policies there is nothing to cascade to; row security stays on, so a table
+    shows a restricted role nothing until on-run-end (secure_api_tables) secures it again. -#}
+{% macro drop_api_policies_for_full_refresh() -%}
+    {%- if execute and flags.FULL_REFRESH -%}
+        {%- set schemas = [] -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' -%}
+            {%- do schemas.append(node.schema) if node.schema not in schemas -%}
+        {%- endfor %}
+do $$
+declare
+    found record;
+begin
+    for found in
+        select schemaname, tablename, policyname from pg_catalog.pg_policies
+        where schemaname = any(array[{{ text_literals(schemas) }}]::text[])
+            and policyname like 'api\_%'
+    loop
+        execute format(
+            'drop policy %I on %I.%I', found.policyname, found.schemaname, found.tablename);
+    end loop;
+end
+$$
+    {%- endif -%}
+{%- endmacro %}

@@ -33,6 +33,7 @@ import psycopg
 
 from orderhub.live.compiled import CompiledModel
 from orderhub.live.outbox import order_states, write_outbox
+from orderhub.publishing import hold_publish_lock
 from orderhub.sources import API_SYSTEMS
 
 LOGGER = logging.getLogger("orderhub.live.hot_path")
@@ -95,6 +96,8 @@ class HotPath:
         conn = self._connection()
         models = list(self.models())
         with conn.transaction():
+            # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
+            hold_publish_lock(conn, shared=True)
             records = conn.execute(
                 "delete from orderhub_meta.live_pending where (system, record_key) in ("
                 " select system, record_key from orderhub_meta.live_pending"
