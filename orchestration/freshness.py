@@ -3,7 +3,8 @@ asset sensor (:mod:`orchestration.sensors`) read the same windows.
 
 The schedule runs the flow every 15 minutes, so the raw tables, the canonical model, the
 published api views and the checkpoint warn after 30 minutes and fail after an hour; the
-forecast is a daily product and fails after 26 hours.
+forecast and the fulfilment decisions made with it are daily products and fail after 26
+hours.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ WINDOWS: dict[str, tuple[timedelta, timedelta]] = {
     "api": (timedelta(minutes=30), timedelta(hours=1)),
     "ledger": (timedelta(minutes=30), timedelta(hours=1)),
     "forecast": (timedelta(hours=25), timedelta(hours=26)),
+    "fulfilment": (timedelta(hours=25), timedelta(hours=26)),
 }
 
 

@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 from fulfilment.run import run_fulfilment
 from orchestration.dbt_assets import model_key
 from orchestration.forecast_assets import FORECAST_KEY
+from orchestration.freshness import policy
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 
 FULFILMENT_KEY = AssetKey(["fulfilment", "decisions"])
@@ -26,6 +27,7 @@ FULFILMENT_KEY = AssetKey(["fulfilment", "decisions"])
         model_key("stg_wms__warehouses"),
     ],
     group_name="fulfilment",
+    freshness_policy=policy("fulfilment"),
     kinds={"highspy", "postgres"},
     owners=["team:data-platform"],
     description=(
