@@ -64,7 +64,7 @@ def home(server_home: Callable[[str], Path]) -> Iterator[tuple[Path, dict[str, s
 def _demo(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     as_of = AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ")
     return subprocess.run(
-        [str(ORDERHUB), "demo", "--scenario", "messy", "--as-of", as_of, *extra],
+        [str(ORDERHUB), "demo", "--scenario", "messy", "--as-of", as_of, "--no-live", *extra],
         env=env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
 

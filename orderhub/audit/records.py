@@ -24,6 +24,7 @@ from psycopg import sql
 from ledger.bundle.values import iso_utc
 from ledger.canonical import MAX_SAFE_INTEGER
 from orderhub.audit.queries import raw_tables
+from orderhub.derivation import derivation_spec
 
 
 def _number(text: str) -> int | float:
@@ -62,9 +63,14 @@ def record_versions(
     keys: dict[str, set[str]] = defaultdict(set)
     for system, key in records:
         keys[system].add(key)
+    # the streams events are derived from (the WMS's stock and warehouses are no order's
+    # records, and their ids may equal a picking's)
+    derived = {stream["table"] for stream in derivation_spec()["streams"]}
     found = []
     for system in sorted(keys):
         for schema, table in raw_tables(system):
+            if f"{schema}.{table}" not in derived:
+                continue
             query = sql.SQL(
                 "select record_key, content_hash, data::text, batch_id, extracted_at from {}"
                 " where record_key = any(%s) order by record_key, extracted_at, content_hash"

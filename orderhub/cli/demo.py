@@ -73,9 +73,11 @@ def run_demo(
     scenario: str = "default",
     as_of: str | None = None,
     rounds: int | None = None,
+    live: bool = True,
 ) -> DemoSummary:
     """Run the demo end to end and return its summary (``scenario``, ``orders``, ``seed``,
-    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: how many of its rounds to play)."""
+    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: how many of its rounds to play;
+    ``live``: end with the live path's burst, which moves the world on past the batch)."""
     disable_telemetry()
     embedded = settings.database_url is None
     already_running = embedded and EmbeddedPostgres(settings).is_running()
@@ -104,9 +106,9 @@ def run_demo(
             get_settings.cache_clear()
             say("loading the Dagster definitions (dbt manifest prepared once per project change)")
             success, failed = run_rounds(sandbox, rounds)
-            live = live_burst(url, sandbox.root_url, live_port) if success else ""
+            burst = live_burst(url, sandbox.root_url, live_port) if success and live else ""
         summary = read_summary(url, success, failed)
-        summary.live = live
+        summary.live = burst
     finally:
         if embedded and not already_running:
             EmbeddedPostgres(settings).stop()
@@ -129,7 +131,9 @@ def _free_port() -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    summary = run_demo(settings, **scenario_options(args, settings), rounds=args.rounds)
+    summary = run_demo(
+        settings, **scenario_options(args, settings), rounds=args.rounds, live=args.live
+    )
     print(summary.render())
     return 0 if summary.success else 1
 
@@ -143,6 +147,13 @@ def register(subparsers: Any) -> None:
         type=int,
         default=None,
         help="play only the scenario's first N rounds, one run each (default: all)",
+    )
+    demo.add_argument(
+        "--live",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end with the live path: a burst of pushed changes, their latencies printed"
+        " (--no-live: the batch flow only, the world left where the batch saw it)",
     )
     demo.set_defaults(func=_cmd_demo)
 

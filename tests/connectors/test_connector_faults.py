@@ -255,8 +255,11 @@ def test_expired_tokens_are_refreshed(
     sandbox = sandboxes(scenario, f"{system}:expire@3")
     sync(db_url, sandbox, system)
     assert sandbox[0].faults.fired[system] == [(3, "expire")]
-    # each stream's first token (the WMS reads three streams), then one refreshed one
-    assert sandbox[0].issuers[system].issued == len(SYSTEMS[system].streams) + 1
+    # a first token, then a refreshed one; the WMS's three streams are read concurrently
+    # and each may fetch its own token first (how many do depends on their timing)
+    streams = len(SYSTEMS[system].streams)
+    issued = sandbox[0].issuers[system].issued
+    assert issued == 2 if streams == 1 else 2 <= issued <= streams + 2, issued
     assert_exactly_the_source(db_url, scenario, sandbox, system)
 
 
