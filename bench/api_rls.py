@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from orderhub.api_auth import mint_token
 from orderhub.progress import say
 from orderhub.settings import Settings, disable_telemetry
 from orderhub.sources import API_SYSTEMS
-from orderhub.warehouse import scratch_database
+from orderhub.warehouse import free_port, scratch_database
 from sandbox.scenario import Scenario
 
 AS_OF = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -62,12 +61,6 @@ done = function(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build(url: str, settings: Settings, orders: int, seed: int) -> dict[str, float]:

@@ -57,7 +57,7 @@ from orderhub.live.signatures import webhook_secret
 from orderhub.seeds import PROJECT_DIR
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
-from orderhub.warehouse import EmbeddedPostgres, warehouse_url
+from orderhub.warehouse import EmbeddedPostgres, free_port, warehouse_url
 from sandbox.scenario import Scenario
 from sandbox.store import CURSOR_FIELD, SandboxStore
 
@@ -281,14 +281,6 @@ def run_rate(
     for row in rows:
         say(row)
     return rows, sub
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> int:

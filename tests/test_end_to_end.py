@@ -14,11 +14,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,13 +24,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from cli_process import served_api
 from postgrest import SyncPostgrestClient
 
 from ledger import store
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.proofs import verify_consistency
 from orderhub.settings import Settings
-from orderhub.warehouse import EmbeddedPostgres
+from orderhub.warehouse import EmbeddedPostgres, free_port
 from sandbox.scenario import Scenario
 
 pytestmark = pytest.mark.slow
@@ -71,12 +69,6 @@ class Home:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def home(server_home: Callable[[str], Path]) -> Iterator[Home]:
     path = server_home("e2e")
@@ -96,39 +88,11 @@ def first_demo(home: Home) -> str:
 
 @pytest.fixture(scope="module")
 def api(home: Home, first_demo: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(ORDERHUB), "api", "--port", str(port)],
-        env=home.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"orderhub api did not come up: {output[-2000:]}")
-        time.sleep(0.3)
-    # read as an analyst does: with a token minted by the CLI (anonymous callers see nothing)
-    minted = home.orderhub("token", "issue", "--role", "analyst", "--ttl", "1h")
-    assert minted.returncode == 0, minted.stderr
-    _TOKENS[base] = minted.stdout.strip()
-    anonymous = httpx.get(f"{base}/orders", timeout=5)
-    assert anonymous.status_code in (401, 403), anonymous.text  # no token: no orders
-    yield base
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with served_api(home.env, free_port()) as (base, token):
+        _TOKENS[base] = token
+        anonymous = httpx.get(f"{base}/orders", timeout=5)
+        assert anonymous.status_code in (401, 403), anonymous.text  # no token: no orders
+        yield base
 
 
 _TOKENS: dict[str, str] = {}

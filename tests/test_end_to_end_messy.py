@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,11 +24,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cli_process import served_api
 from messy_served import differences
 from postgrest import SyncPostgrestClient
 
 from orderhub.settings import Settings
-from orderhub.warehouse import EmbeddedPostgres
+from orderhub.warehouse import EmbeddedPostgres, free_port
 from sandbox.messy import MessyScenario
 
 pytestmark = pytest.mark.slow
@@ -43,12 +41,6 @@ API_MODELS = (
 #: The world stands a minute before the test starts: the flow extracts it just after.
 AS_OF = (datetime.now(UTC) - timedelta(minutes=1)).replace(second=0, microsecond=0)
 SCENARIO = MessyScenario(as_of=AS_OF)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -79,36 +71,9 @@ def round_two(home: tuple[Path, dict[str, str]]) -> str:
 
 @pytest.fixture(scope="module")
 def api(home: tuple[Path, dict[str, str]], round_two: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(ORDERHUB), "api", "--port", str(port)],
-        env=home[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"orderhub api did not come up: {output[-2000:]}")
-        time.sleep(0.3)
-    # read as an analyst does: with a token minted by the CLI (anonymous callers see nothing)
-    minted = subprocess.run(
-        [str(ORDERHUB), "token", "issue", "--role", "analyst", "--ttl", "1h"],
-        env=home[1], capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    _TOKENS[base] = minted.stdout.strip()
-    yield base
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with served_api(home[1], free_port()) as (base, token):
+        _TOKENS[base] = token
+        yield base
 
 
 _TOKENS: dict[str, str] = {}

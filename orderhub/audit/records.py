@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,6 @@ from psycopg import sql
 from ledger.bundle.values import iso_utc
 from ledger.canonical import MAX_SAFE_INTEGER
 from orderhub.audit.queries import raw_tables
-from orderhub.derivation import derivation_spec
 
 
 def _number(text: str) -> int | float:
@@ -56,20 +55,18 @@ class StoredVersion:
 
 
 def record_versions(
-    conn: psycopg.Connection[Any], records: Iterable[tuple[str, str]]
+    conn: psycopg.Connection[Any], records: Iterable[tuple[str, str]], tables: Collection[str]
 ) -> list[StoredVersion]:
-    """Every stored version of each ``(system, record_key)``, by system, table, key and
+    """Every stored version of each ``(system, record_key)`` in the raw ``tables``
+    (``schema.table``: :func:`orderhub.derivation.event_tables`), by system, table, key and
     extraction."""
     keys: dict[str, set[str]] = defaultdict(set)
     for system, key in records:
         keys[system].add(key)
-    # the streams events are derived from (the WMS's stock and warehouses are no order's
-    # records, and their ids may equal a picking's)
-    derived = {stream["table"] for stream in derivation_spec()["streams"]}
     found = []
     for system in sorted(keys):
         for schema, table in raw_tables(system):
-            if f"{schema}.{table}" not in derived:
+            if f"{schema}.{table}" not in tables:
                 continue
             query = sql.SQL(
                 "select record_key, content_hash, data::text, batch_id, extracted_at from {}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 from typing import Any
 
 from orderhub.cli.demo_summary import DemoSummary, read_summary
@@ -28,7 +27,7 @@ from orderhub.cli.sandbox import (
 )
 from orderhub.progress import dbt_output_summarised, say
 from orderhub.settings import Settings, disable_telemetry, get_settings
-from orderhub.warehouse import EmbeddedPostgres, warehouse_url
+from orderhub.warehouse import EmbeddedPostgres, free_port, warehouse_url
 
 
 def run_flow(settings: Settings) -> tuple[bool, list[str]]:
@@ -86,7 +85,7 @@ def run_demo(
         + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
     )
     url = warehouse_url(settings)
-    live_port = _free_port()
+    live_port = free_port()
     command = sandbox_command(
         settings,
         orders=orders,
@@ -122,12 +121,6 @@ def live_burst(url: str, sandbox_root: str, port: int) -> str:
 
     say("live path: starting the live service and pushing a burst of tracker changes")
     return run_burst(get_settings(), url, sandbox_root, port).render()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from browser import Chromium
 
-from orderhub.warehouse import scratch_database
+from orderhub.warehouse import free_port, scratch_database
 
 pytestmark = pytest.mark.slow
 
@@ -48,14 +48,6 @@ class Ui:
         return dict(body["data"])
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ui(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     home = tmp_path_factory.mktemp("ui-home")
@@ -63,7 +55,7 @@ def ui(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]
     with scratch_database(pg_server, prefix="ui") as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERHUB_", "DAGSTER_"))}
         env.update(ORDERHUB_HOME=str(home), ORDERHUB_DATABASE_URL=url)
-        port = _free_port()
+        port = free_port()
         started = time.monotonic()
         process = subprocess.Popen(
             [str(ORDERHUB), "ui", "--port", str(port)],

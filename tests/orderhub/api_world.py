@@ -4,7 +4,6 @@ PostgREST in front of it with the home's keys - read with real tokens, as client
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,17 +22,12 @@ from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
+from orderhub.warehouse import free_port
 from sandbox.scenario import Scenario
 
 #: The world the API tests read: 120 orders, every stage and anomaly, three carriers, two
 #: warehouses and their operators.
 SCENARIO = Scenario(seed=11, orders=120, as_of=AS_OF)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -6,7 +6,6 @@ within 10 seconds."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from subscriber import Subscriber
 from orderhub.live.signatures import webhook_secret
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
+from orderhub.warehouse import free_port
 from sandbox.credentials import SandboxCredentials
 from sandbox.push import Pusher
 from sandbox.server import SandboxServer
@@ -35,12 +35,6 @@ def served_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) ->
         yield url
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_orderhub_serve_takes_pushes_to_the_api_and_subscribers(
     pg_server: str, served_template: str, tmp_path: Path
 ) -> None:
@@ -48,7 +42,7 @@ def test_orderhub_serve_takes_pushes_to_the_api_and_subscribers(
     settings = Settings(home=home)
     for system in API_SYSTEMS:
         webhook_secret(settings, system)  # the sandbox and the service share the home's
-    port = _free_port()
+    port = free_port()
     subscriber = Subscriber().start()
     with database(pg_server, template=served_template) as url:
         env = {"ORDERHUB_DATABASE_URL": url, "ORDERHUB_SERVE_PORT": str(port)}
@@ -123,7 +117,7 @@ def test_the_demo_burst_measures_the_live_path(
     from orderhub.live.burst import run_burst
 
     settings = Settings(home=tmp_path / "home")
-    port = _free_port()
+    port = free_port()
     with database(pg_server, template=served_template) as url:
         pusher = Pusher(settings, f"http://127.0.0.1:{port}")
         sandbox = SandboxServer(None, SandboxCredentials.generate(), store=sandbox_store(),
