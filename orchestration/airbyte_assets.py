@@ -9,21 +9,23 @@ on the server, waits for it, then ingests what the destination wrote into ``raw_
 logs one ``extraction_batch`` provenance event per batch. A translator gives each stream the
 asset key the embedded runner's asset has, ``["raw_<system>", "<stream>"]``, so the dbt
 sources depend on them exactly as they do on the embedded ones, and read the same tables.
-Other connections of the workspace are left out.
+Other connections of the workspace are left out. A connection's assets run as the embedded
+runner's do (:mod:`orchestration.sync_policy`): the same retry policy with backoff and
+jitter, the same concurrency pool per system, the same freshness policy.
 """
 
 from collections.abc import Iterator, Sequence
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
     MaterializeResult,
+    multi_asset,
 )
 from dagster import _check as check
-from dagster_airbyte import AirbyteWorkspace, DagsterAirbyteTranslator, airbyte_assets
+from dagster_airbyte import AirbyteWorkspace, DagsterAirbyteTranslator
 from dagster_airbyte.resources import BaseAirbyteWorkspace
 from dagster_airbyte.translator import (
     AirbyteConnection,
@@ -37,10 +39,15 @@ from connectors.airbyte_config import destination_namespace, system_of
 from connectors.airbyte_ingest import ingest_system
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, WarehouseResource
+from orchestration.sync_policy import (
+    OWNER,
+    SYNC_RETRIES,
+    raw_asset_key,
+    sync_freshness,
+    sync_pool,
+)
 from orderhub.secrets import airbyte_client_secret
 from orderhub.settings import Settings
-
-OWNER = "team:data-platform"
 
 
 class OrderhubAirbyteTranslator(DagsterAirbyteTranslator):
@@ -52,9 +59,10 @@ class OrderhubAirbyteTranslator(DagsterAirbyteTranslator):
         if system is None:
             return spec
         return spec.replace_attributes(
-            key=AssetKey([f"raw_{system}", props.stream_name]),
+            key=raw_asset_key(system, props.stream_name),
             group_name="connectors",
             owners=[OWNER],
+            freshness_policy=sync_freshness(),
             description=(
                 f"Records of the {system.upper()} stream `{props.stream_name}`, synced by the "
                 f"Airbyte connection {props.connection_name} (manifest "
@@ -95,35 +103,29 @@ def airbyte_connector_assets(workspace: AirbyteWorkspace) -> Sequence[AssetsDefi
     specs = workspace.load_asset_specs(
         dagster_airbyte_translator=translator, connection_selector_fn=_is_orderhub
     )
-    connections = sorted(
-        {
-            (
-                check.not_none(AirbyteMetadataSet.extract(spec.metadata).connection_id),
-                check.not_none(AirbyteMetadataSet.extract(spec.metadata).connection_name),
-            )
-            for spec in specs
-        },
-        key=lambda pair: pair[1],
-    )
+    by_connection: dict[tuple[str, str], list[AssetSpec]] = {}
+    for spec in specs:
+        airbyte = AirbyteMetadataSet.extract(spec.metadata)
+        pair = (check.not_none(airbyte.connection_id), check.not_none(airbyte.connection_name))
+        by_connection.setdefault(pair, []).append(spec)
     return [
-        _connection_assets(workspace, translator, connection_id, name)
-        for connection_id, name in connections
+        _connection_assets(name, by_connection[(connection_id, name)])
+        for connection_id, name in sorted(by_connection, key=lambda pair: pair[1])
     ]
 
 
-def _connection_assets(
-    workspace: AirbyteWorkspace,
-    translator: DagsterAirbyteTranslator,
-    connection_id: str,
-    connection_name: str,
-) -> AssetsDefinition:
+def _connection_assets(connection_name: str, specs: list[AssetSpec]) -> AssetsDefinition:
+    """The multi-asset of one connection's streams: what dagster-airbyte's ``airbyte_assets``
+    decorator makes (a subsettable multi-asset of the connection's specs), with the sync
+    policy's retries and pool."""
     system = check.not_none(system_of(connection_name))
 
-    @airbyte_assets(
-        connection_id=connection_id,
-        workspace=workspace,
+    @multi_asset(
         name=f"airbyte_{clean_name(connection_name)}",
-        dagster_airbyte_translator=translator,
+        can_subset=True,
+        specs=specs,
+        retry_policy=SYNC_RETRIES,
+        pool=sync_pool(system),
     )
     def _sync_and_ingest(
         context: AssetExecutionContext,

@@ -18,41 +18,27 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     AssetSpec,
-    Backoff,
-    Jitter,
     MaterializeResult,
-    RetryPolicy,
     asset,
     multi_asset,
 )
 
 from connectors.catalog import FILE_CONNECTOR, SYSTEMS
 from connectors.sync import sync_system
-from orchestration.freshness import policy
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
+from orchestration.sync_policy import (
+    OWNER,
+    SYNC_RETRIES,
+    raw_asset_key,
+    sync_freshness,
+    sync_pool,
+)
 from orderhub.settings import get_settings
 
-OWNER = "team:data-platform"
-#: A failed sync is retried with exponential backoff (10 s, 20 s, 40 s, each +/- half):
-#: a source that is down for a minute costs a late run, not a failed one.
-SYNC_RETRIES = RetryPolicy(
-    max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
-)
-
-
-def sync_pool(system: str) -> str:
-    """The concurrency pool of ``system``'s syncs: its limit (1, ``dagster.yaml``) keeps two
-    syncs of one system from overlapping, across runs."""
-    return f"sync_{system}"
-
-
-def raw_asset_key(system: str, stream: str) -> AssetKey:
-    """Asset key of a raw table; equals the key dagster-dbt gives the dbt source."""
-    return AssetKey([f"raw_{system}", stream])
+__all__ = ["CONNECTOR_ASSETS", "CONNECTOR_RESOURCES", "raw_asset_key"]
 
 
 def connector_asset(system: str) -> AssetsDefinition:
@@ -71,7 +57,7 @@ def connector_asset(system: str) -> AssetsDefinition:
                 "version, with batch id and content hash)."
             ),
             metadata={"manifest": f"connectors/manifests/{system}.yaml"},
-            freshness_policy=policy("connectors"),
+            freshness_policy=sync_freshness(),
         )
         for stream in spec.streams
     ]
@@ -117,7 +103,7 @@ def file_asset() -> AssetsDefinition:
         ),
         retry_policy=SYNC_RETRIES,
         pool=sync_pool(FILE_CONNECTOR.name),
-        freshness_policy=policy("connectors"),
+        freshness_policy=sync_freshness(),
     )
     def _sync(
         context: AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource

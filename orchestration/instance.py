@@ -8,7 +8,7 @@ from pathlib import Path
 from orderhub.settings import Settings
 
 #: Telemetry off; concurrency: every pool (one per source system's syncs,
-#: ``orchestration.connector_assets.sync_pool``) runs one step at a time across runs, and
+#: ``orchestration.sync_policy.sync_pool``) runs one step at a time across runs, and
 #: the run queue starts at most one run per system (tag ``orderhub/system``, which the
 #: source sensors set) and one full flow at a time; freshness policies are evaluated.
 DAGSTER_YAML = """\

@@ -214,3 +214,22 @@ def test_definitions_take_the_connections_and_dbt_depends_on_them(
     for model, raw in STAGING.items():
         assert set(graph.get(AssetKey([model])).parent_keys) == {raw}
     assert "airbyte" in airbyte_definitions.resources
+
+
+def test_connections_retry_pool_and_freshness_as_the_embedded_assets(
+    airbyte_definitions: Definitions,
+) -> None:
+    """A connection's sync retries with the embedded runner's backoff and jitter, runs in its
+    system's pool (two syncs of one system never overlap) and states the same freshness."""
+    from dagster import Backoff, Jitter
+
+    from orchestration.freshness import policy
+
+    graph = airbyte_definitions.resolve_asset_graph()
+    for key in RAW_KEYS:
+        node = airbyte_definitions.resolve_assets_def(key).node_def
+        retry = node.retry_policy
+        assert retry is not None and retry.max_retries >= 1, key
+        assert (retry.backoff, retry.jitter) == (Backoff.EXPONENTIAL, Jitter.PLUS_MINUS), key
+        assert node.pool == f"sync_{key.path[0].removeprefix('raw_')}", key
+        assert graph.get(key).freshness_policy == policy("connectors"), key
