@@ -42,7 +42,7 @@ RESUME_KEY = "lookback_from"
 STATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def _instant(value: Any) -> datetime | None:
+def cursor_instant(value: Any) -> datetime | None:
     """An aware datetime for an ISO 8601 cursor value (naive counts as UTC), or None."""
     if not isinstance(value, str):
         return None
@@ -55,7 +55,7 @@ def _instant(value: Any) -> datetime | None:
 
 def earliest(*values: Any) -> str | None:
     """The earliest of ISO 8601 cursor values (those that are none are left out)."""
-    known = [(moment, value) for value in values if (moment := _instant(value)) is not None]
+    known = [(moment, value) for value in values if (moment := cursor_instant(value)) is not None]
     return min(known, key=lambda pair: pair[0])[1] if known else None
 
 
@@ -69,7 +69,7 @@ def resume_from(
     """
     committed = stored.get(stream.cursor_field)
     began = utc(started_at)
-    return earliest(committed if _instant(committed) else start_date, began) or began
+    return earliest(committed if cursor_instant(committed) else start_date, began) or began
 
 
 def connector_state(stream: StreamSpec, stored: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -95,7 +95,7 @@ class NewestCursor:
         self.newest: datetime | None = None
 
     def see(self, value: Any) -> None:
-        moment = _instant(value)
+        moment = cursor_instant(value)
         if moment is not None and (self.newest is None or moment > self.newest):
             self.newest = moment
 

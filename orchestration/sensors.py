@@ -9,6 +9,8 @@
   watermark of the published build (:func:`unpublished_backlog`) - the work the next
   publish has to take in - and no run of the flow is in progress. It starts stopped, like
   the schedule (turn one of them on in the UI); the other two run from the start.
+- ``<system>_changes`` (:mod:`orchestration.source_sensors`) syncs a source system when a
+  cheap probe finds a change there; they start stopped too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from connectors.catalog import CONNECTORS
 from orchestration.freshness import WINDOWS
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import everything_job
+from orchestration.source_sensors import SOURCE_SENSORS
 from orderhub.cases import raise_case
 
 _ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
@@ -125,4 +128,4 @@ def backlog_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
     )
 
 
-SENSORS = [run_failure_case, stale_assets, backlog_sensor]
+SENSORS = [run_failure_case, stale_assets, backlog_sensor, *SOURCE_SENSORS]

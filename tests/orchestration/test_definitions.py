@@ -233,6 +233,7 @@ def test_every_asset_states_its_freshness(graph: AssetGraph) -> None:
 
 def test_sensors_and_source_freshness(defs: Definitions, graph: AssetGraph) -> None:
     names = {sensor.name for sensor in defs.sensors or []}
-    assert names == {"run_failure_case", "stale_assets", "unpublished_backlog"}
+    changes = {f"{system}_changes" for system in ("erp", "crm", "wms", "tms")}
+    assert names == {"run_failure_case", "stale_assets", "unpublished_backlog", *changes}
     for key in CONNECTOR_KEYS - {AssetKey(["raw_file", "order_lines"])}:
         assert "dbt_source_freshness" in {check.name for check in graph.get(key).check_keys}
