@@ -87,8 +87,15 @@ def _table_identifier(table: str) -> sql.Composable:
     return sql.Identifier(*table.split("."))
 
 
-def read_demand(conn: psycopg.Connection, table: str = DEMAND_TABLE) -> pd.DataFrame:
-    """All rows of the demand table, as loaded (``units`` as :class:`~decimal.Decimal`).
+def read_demand(
+    conn: psycopg.Connection,
+    table: str = DEMAND_TABLE,
+    *,
+    through: date | None = None,
+    only: date | None = None,
+) -> pd.DataFrame:
+    """All rows of the demand table, as loaded (``units`` as :class:`~decimal.Decimal`);
+    with ``through`` only the days up to it (the as-of cut), with ``only`` that one day.
 
     Raises :class:`ForecastError` naming the table when it does not exist, lacks a
     column, or holds a row without key, date or units. :data:`OPTIONAL_COLUMNS` the
@@ -109,13 +116,16 @@ def read_demand(conn: psycopg.Connection, table: str = DEMAND_TABLE) -> pd.DataF
         ).fetchall()
     }
     optional = [c for c in OPTIONAL_COLUMNS if c in present]
-    query = sql.SQL("select {cols} from {table}").format(
+    query = sql.SQL(
+        "select {cols} from {table} where (%(through)s::date is null or demand_date <= %(through)s)"
+        " and (%(only)s::date is null or demand_date = %(only)s)"
+    ).format(
         cols=sql.SQL(", ").join(sql.Identifier(c) for c in (*DEMAND_COLUMNS, *optional)),
         table=_table_identifier(table),
     )
     try:
         with conn.cursor() as cur:
-            cur.execute(query)
+            cur.execute(query, {"through": through, "only": only})
             rows = cur.fetchall()
     except psycopg.errors.UndefinedColumn as exc:
         raise ForecastError(
@@ -258,6 +268,9 @@ def build_panel(raw: pd.DataFrame, *, table: str = DEMAND_TABLE) -> DemandPanel:
     )
 
 
-def load_panel(conn: psycopg.Connection, table: str = DEMAND_TABLE) -> DemandPanel:
-    """Read the demand table and build its dense panel (see :func:`build_panel`)."""
-    return build_panel(read_demand(conn, table), table=table)
+def load_panel(
+    conn: psycopg.Connection, table: str = DEMAND_TABLE, *, through: date | None = None
+) -> DemandPanel:
+    """Read the demand table (up to ``through`` when given) and build its dense panel (see
+    :func:`build_panel`)."""
+    return build_panel(read_demand(conn, table, through=through), table=table)

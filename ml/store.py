@@ -11,7 +11,10 @@
 - ``ml.forecast_accuracy`` (realised against forecast, per day and level) and
   ``ml.forecast_drift`` (one row per drift beyond its threshold, ``status`` ``open`` until
   a retraining answers it; the cases work turns open rows into cases) belong to
-  :mod:`ml.monitoring`.
+  :mod:`ml.monitoring`;
+- ``ml.daily_demand`` (the published demand of one day, as the daily partition snapshot it)
+  and ``ml.forecast_as_of`` (the forecast each day would have had: demand cut at the day)
+  belong to :mod:`ml.as_of`, one partition key (the day) per slice.
 
 :func:`ensure_schema` creates them all (idempotently, adding the columns older versions
 lacked) so that API views over them can exist before the first run.
@@ -121,6 +124,38 @@ create table if not exists ml.forecast_drift (
     answered_by_run text,
     unique (level, metric, window_end)
 );
+create table if not exists ml.daily_demand (
+    demand_date date not null,
+    sku text not null,
+    store_id text not null,
+    region text not null,
+    units numeric not null,
+    country text,
+    on_promotion boolean,
+    snapshot_at timestamptz not null,
+    primary key (demand_date, sku, store_id)
+);
+create table if not exists ml.forecast_as_of (
+    as_of_date date not null,
+    sku text not null,
+    store_id text not null,
+    region text not null,
+    forecast_date date not null,
+    units_forecast double precision not null,
+    units_lower_80 double precision,
+    units_upper_80 double precision,
+    units_lower_95 double precision,
+    units_upper_95 double precision,
+    data_through date not null,
+    model_version text not null,
+    run_id text not null,
+    created_at timestamptz not null,
+    primary key (as_of_date, sku, store_id, forecast_date)
+);
+comment on table ml.daily_demand is
+    'Published daily demand per SKU x store, one daily partition (demand_date) per snapshot.';
+comment on table ml.forecast_as_of is
+    'The forecast as of each day (demand cut at as_of_date), one daily partition per day.';
 comment on table ml.demand_forecasts is
     'Latest daily demand forecast per SKU x store, from the champion model, with intervals.';
 comment on table ml.forecast_runs is

@@ -9,6 +9,7 @@ from dagster import Definitions
 
 from orchestration.anchor_assets import ledger_anchors
 from orchestration.connector_assets import CONNECTOR_ASSETS, CONNECTOR_RESOURCES
+from orchestration.daily_assets import DAILY_ASSETS
 from orchestration.dbt_assets import api_views, canonical_models, dbt_resource
 from orchestration.forecast_assets import demand_forecasts
 from orchestration.fulfilment_assets import fulfilment_decisions
@@ -16,7 +17,7 @@ from orchestration.progress_logger import LOGGERS
 from orchestration.publish_assets import ledger_checkpoint
 from orchestration.quality_checks import QUALITY_CHECKS
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
-from orchestration.schedules import everything_job, incremental_sync_schedule
+from orchestration.schedules import JOBS, SCHEDULES
 from orchestration.sensors import SENSORS
 from orchestration.source_freshness import source_freshness
 from orchestration.unmapped_checks import CROSSWALK_CHECKS
@@ -33,10 +34,11 @@ defs = Definitions(
         fulfilment_decisions,
         ledger_checkpoint,
         ledger_anchors,
+        *DAILY_ASSETS,
     ],
     asset_checks=[*QUALITY_CHECKS, *CROSSWALK_CHECKS, source_freshness],
-    jobs=[everything_job],
-    schedules=[incremental_sync_schedule],
+    jobs=JOBS,
+    schedules=SCHEDULES,
     sensors=SENSORS,
     loggers=LOGGERS,
     resources={

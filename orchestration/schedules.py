@@ -1,12 +1,25 @@
-"""Jobs and schedules: the whole flow, and incremental syncs every 15 minutes."""
+"""Jobs and schedules: the whole flow every 15 minutes, and the daily forecast partitions.
+
+``orderhub_full_flow`` is every unpartitioned asset (connectors to the publish); the daily
+partitioned assets (:mod:`orchestration.daily_assets`) run in ``demand_forecast_daily``,
+whose schedule requests the last complete UTC day shortly after midnight. Both schedules
+start stopped (turn them on in the UI).
+"""
 
 from __future__ import annotations
 
-from dagster import AssetSelection, ScheduleDefinition, define_asset_job
+from dagster import (
+    AssetSelection,
+    ScheduleDefinition,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+)
+
+from orchestration.daily_assets import DAILY_KEYS
 
 everything_job = define_asset_job(
     "orderhub_full_flow",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.assets(*DAILY_KEYS),
     description="Sync every source, rebuild the canonical model, validate, forecast, publish.",
 )
 
@@ -16,3 +29,19 @@ incremental_sync_schedule = ScheduleDefinition(
     cron_schedule="*/15 * * * *",
     description="Incremental connector syncs (cursor-based) and everything downstream.",
 )
+
+daily_forecast_job = define_asset_job(
+    "demand_forecast_daily",
+    selection=AssetSelection.assets(*DAILY_KEYS),
+    description="One day's published demand and the forecast as of that day (daily partitions).",
+)
+
+daily_forecast_schedule = build_schedule_from_partitioned_job(
+    daily_forecast_job,
+    name="demand_forecast_daily",
+    minute_of_hour=30,
+    description="After midnight UTC: the last complete day's demand and its forecast.",
+)
+
+SCHEDULES = [incremental_sync_schedule, daily_forecast_schedule]
+JOBS = [everything_job, daily_forecast_job]

@@ -3,7 +3,8 @@
 ``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`),
 ``subscriptions`` (:mod:`.subscriptions`), ``token``
 (:mod:`.token`), ``track`` (:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow``
-(:mod:`.mlflow`), ``sandbox`` (:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit``
+(:mod:`.mlflow`), ``forecast`` (:mod:`.forecast`), ``sandbox`` (:mod:`.sandbox`), ``stop``
+(:mod:`.warehouse`), ``audit``
 (:mod:`.audit`), ``crosswalk`` (:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
 Every command reads the same settings (``ORDERHUB_*`` variables, optionally a ``.env``);
 errors are printed as one line naming what was wrong, exit code 2.
@@ -22,6 +23,7 @@ from orderhub.cli import (
     connectors,
     crosswalk,
     demo,
+    forecast,
     mlflow,
     sandbox,
     serve,
@@ -43,6 +45,7 @@ COMMAND_GROUPS = (
     track,
     ui,
     mlflow,
+    forecast,
     sandbox,
     warehouse,
     audit,

@@ -9,7 +9,9 @@ of changes to the live service and the latencies measured are printed
 (:mod:`orderhub.live.burst`). A scenario that plays in rounds (``--scenario messy``)
 is run once per round - the sandbox moves its world on between runs, as the world moves on
 between two syncs - up to ``--rounds``; the summary is the last run's, and an earlier
-run's failed steps are printed as they happen.
+run's failed steps are printed as they happen. After a successful flow it runs the daily
+partitions of the last complete day (demand, forecast as of that day:
+:mod:`orderhub.cli.forecast`), as their daily schedule would.
 """
 
 from __future__ import annotations
@@ -60,7 +62,19 @@ def run_rounds(sandbox: SandboxProcess, rounds: int | None) -> tuple[bool, list[
             break
         say(f"sandbox: round {moved['round']} of {moved['rounds']}: the world moved on")
         success, failed = run_flow(get_settings())
-    return success, failed
+    return run_last_day(get_settings()) if success else (success, failed)
+
+
+def run_last_day(settings: Settings) -> tuple[bool, list[str]]:
+    """The daily partitions of the last complete day; (success, failed step keys)."""
+    from orchestration.daily_assets import DAILY
+    from orderhub.cli.forecast import run_days
+
+    day = DAILY.get_last_partition_key()
+    assert day is not None
+    say(f"daily partitions: demand and the forecast as of {day}")
+    failed = run_days(settings, [day])[day]
+    return not failed, failed
 
 
 def run_demo(
