@@ -43,6 +43,9 @@ STOCK_KEYS = {AssetKey(["raw_wms", "stock_quants"]), AssetKey(["raw_wms", "wareh
 FORECAST = AssetKey(["ml", "demand_forecasts"])
 FULFILMENT = AssetKey(["fulfilment", "decisions"])
 CHECKPOINT = AssetKey(["ledger", "checkpoint"])
+DAILY_DEMAND = AssetKey(["ml", "daily_demand"])
+AS_OF = AssetKey(["ml", "forecast_as_of"])
+DAILY = {DAILY_DEMAND, AS_OF}
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +184,27 @@ def test_every_asset_has_an_owner(graph: AssetGraph) -> None:
     assert ownerless == []
 
 
-def test_full_flow_job_covers_every_asset(defs: Definitions, graph: AssetGraph) -> None:
+def test_full_flow_job_covers_every_asset_but_the_daily_partitions(
+    defs: Definitions, graph: AssetGraph
+) -> None:
     job = defs.resolve_job_def("orderhub_full_flow")
-    assert set(job.asset_layer.selected_asset_keys) == set(graph.get_all_asset_keys())
+    assert job.partitions_def is None  # launched without a partition key: demo, schedule, sensor
+    assert set(job.asset_layer.selected_asset_keys) == set(graph.get_all_asset_keys()) - DAILY
     assert set(job.loggers) >= {"console", "progress"}
+    daily = defs.resolve_job_def("demand_forecast_daily")
+    assert set(daily.asset_layer.selected_asset_keys) == DAILY
+    assert {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def} == DAILY
+    assert str(daily.partitions_def) == "Daily, starting 2024-01-01 UTC."
+
+
+def test_the_daily_forecast_follows_its_day_of_demand_and_the_champion(
+    defs: Definitions, graph: AssetGraph
+) -> None:
+    assert parents(graph, AS_OF) == {DAILY_DEMAND, FORECAST}
+    assert parents(graph, DAILY_DEMAND) == {AssetKey(["fct_daily_demand"])}
+    schedule = defs.resolve_schedule_def("demand_forecast_daily")
+    assert schedule.job_name == "demand_forecast_daily"
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 0 * * *", "UTC")
 
 
 def test_incremental_sync_schedule(defs: Definitions) -> None:
