@@ -35,8 +35,10 @@ def test_ensure_schema_is_idempotent(db_url: str) -> None:
             "select table_name from information_schema.tables where table_schema = 'ml' order by 1"
         ).fetchall()
     assert tables == [
+        ("daily_demand",),
         ("demand_forecasts",),
         ("forecast_accuracy",),
+        ("forecast_as_of",),
         ("forecast_drift",),
         ("forecast_history",),
         ("forecast_runs",),
