@@ -196,6 +196,30 @@ def test_forecasts_and_timelines_are_served(api: str) -> None:
     assert timeline, f"no timeline for order {order_id}"
 
 
+def test_the_demo_forecasts_the_last_complete_day_from_its_own_past(home: Home, api: str) -> None:
+    """The demo ran the daily partitions of the last complete UTC day: that day's published
+    demand snapshot, and the forecast as of the day from the demand up to it."""
+    with psycopg.connect(EmbeddedPostgres(home.settings).url()) as conn:
+        found = conn.execute(
+            "select as_of_date, max(data_through), min(forecast_date), count(*)"
+            " from ml.forecast_as_of group by as_of_date"
+        ).fetchall()
+        assert len(found) == 1
+        day, through, first, count = found[0]
+        assert (datetime.now(UTC).date() - day).days in (1, 2)  # 2: the run crossed midnight
+        latest = conn.execute(
+            "select max(demand_date) from marts.fct_daily_demand where demand_date <= %s", (day,)
+        ).fetchone()
+        counts = conn.execute(
+            "select (select count(*) from ml.daily_demand where demand_date = %(d)s),"
+            " (select count(*) from marts.fct_daily_demand where demand_date = %(d)s)",
+            {"d": day},
+        ).fetchone()
+    assert latest is not None and counts is not None
+    assert count > 0 and through == latest[0] and first == through + timedelta(days=1)
+    assert counts[0] == counts[1]
+
+
 def test_the_served_checkpoint_verifies_with_the_home_public_key(home: Home, api: str) -> None:
     checkpoint = _verified(home, _latest_checkpoint(api))
     assert checkpoint.size >= 8  # 4 extractions, 2 dbt builds, validations, forecast, publish
