@@ -83,6 +83,10 @@ def register(subparsers: Any) -> None:
     backfill = commands.add_parser(
         "backfill", help="materialize the daily partitions over past days (one run per day)"
     )
-    backfill.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
-    backfill.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+    backfill.add_argument(
+        "--from", dest="first", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD"
+    )
+    backfill.add_argument(
+        "--to", dest="last", type=date.fromisoformat, required=True, help="last day (included)"
+    )
     backfill.set_defaults(func=_cmd_backfill)
