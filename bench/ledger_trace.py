@@ -151,16 +151,31 @@ def _cli(home: Path, url: str, order: str, keys: tuple[str, str]) -> tuple[float
     return trace, time.perf_counter() - started
 
 
+class CountingCursor(psycopg.Cursor[Any]):
+    """A cursor that counts the statements it sends (round trips of a trace)."""
+
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        CountingCursor.statements += 1
+        return super().execute(*args, **kwargs)
+
+
+#: Python CPU seconds of each trace (this process only: the server's work is not in it).
+TRACE_CPU: list[float] = []
+
+
 def _trace_times(
     url: str, orders: list[str], keys: tuple[str, str]
 ) -> tuple[list[float], list[float], list[int], list[int]]:
     """Trace and verify each order on one connection: times, bundle sizes, event counts."""
     trace_s, verify_s, sizes, events = [], [], [], []
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, cursor_factory=CountingCursor) as conn:
         for order in orders:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             bundle = trace_order(conn, order)
             trace_s.append(time.perf_counter() - started)
+            TRACE_CPU.append(time.process_time() - cpu)
             text = json.dumps(bundle)
             sizes.append(len(text))
             events.append(len(bundle["events"]))
@@ -191,7 +206,10 @@ def run(url: str, home: Path, args: argparse.Namespace, server: EmbeddedPostgres
         batch_sizes = [r[0] for r in conn.execute("select tree_size from ledger.batch_trees")]
     chosen = random.Random(args.seed + 1).sample(sorted(ids), min(args.samples, len(ids)))
     _trace_times(url, chosen[:5], keys)  # warm-up
+    TRACE_CPU.clear()
+    CountingCursor.statements = 0
     trace_s, verify_s, sizes, events = _trace_times(url, chosen, keys)
+    cpu, statements = list(TRACE_CPU), CountingCursor.statements / len(chosen)
     both = [t + v for t, v in zip(trace_s, verify_s, strict=True)]
     cold = _cold(server, chosen[: args.cold], keys)
     url = server.url(DATABASE) if server is not None else url
@@ -218,6 +236,8 @@ def run(url: str, home: Path, args: argparse.Namespace, server: EmbeddedPostgres
           f"{timings.get('claims', 0):.2f} s")  # fmt: skip
     print(f"  events per order     mean {statistics.mean(events):.1f}, max {max(events)}")
     print(f"  trace (warm)         {ms(trace_s)} (leaf index and slices of stored levels)")
+    print(f"  trace, client CPU    median {statistics.median(cpu) * 1e3:.1f} ms, "
+          f"{statements:.0f} SQL statements per trace")  # fmt: skip
     print(f"  verify (offline)     {ms(verify_s)} (records, build, events and status re-derived)")
     print(f"  trace + verify warm  {ms(both)}")
     print(f"  trace + verify cold  {cold}")

@@ -110,7 +110,9 @@ class Sampler(threading.Thread):
                 todo.extend(children[pid])
         pg_pss = 0
         for pid in seen:
-            kind = self.cpu.get(pid, (None,))[0] or _classify(pid, self.root, _cmdline(pid))
+            # classified at every sample: a child seen between fork and exec still has
+            # its parent's command line
+            kind = _classify(pid, self.root, _cmdline(pid))
             _, cpu, rss = stats[pid]
             self.cpu[pid] = (kind, cpu)
             self.peak_rss[kind] = max(self.peak_rss[kind], rss)
