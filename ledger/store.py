@@ -13,8 +13,8 @@ Tables:
   checkpoints (written by :mod:`ledger.log`); a trigger refuses one smaller than
   the last, or of the same size with another root;
 - ``ledger.batch_trees``: every level of a tree by id - an extraction batch's record
-  tree (:mod:`ledger.batches`), a build's claims tree (``claims:<log index>``) - so a
-  proof is a few slices, not a rebuild;
+  tree (:mod:`ledger.batches`, which owns the table), a build's claims tree
+  (``claims:<log index>``) - and its leaf index, so a proof is a few slices, not a rebuild;
 - ``ledger.anchor_receipts``: where each checkpoint was anchored, as the receipts
   :mod:`ledger.receipts` writes;
 - view ``ledger.events``: the entries as ``jsonb``; ``ledger.entry(body)`` parses one
