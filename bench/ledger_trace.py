@@ -14,6 +14,13 @@ the claim) and verifies each bundle offline with the log and witness keys
 (:func:`ledger.bundle.verify_bundle`, which re-derives every event from the records and the
 status from the events), times ``orderhub audit repair-trees`` rebuilding every batch tree,
 and prints the times, the bundle size, and the wall time of the two CLI commands.
+
+*Warm* is the same connection tracing order after order; *cold* is the first trace after
+the server restarted (its shared buffers empty; the operating system's page cache is left
+as it is), one restart per sample (``--cold``). The traces are timed twice: with the
+stored trees as the loader writes them (a proof from a leaf-index search and O(log n)
+slices of the stored levels) and with the trees as schema 3 stored them (no leaf index:
+each batch's packed levels read whole and scanned), the figure before the leaf index.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from orderhub.progress import say
 from orderhub.provenance import PROVENANCE_KINDS
 from orderhub.settings import SIGNING_KEY_FILE, Settings, disable_telemetry
 from orderhub.sources import API_SYSTEMS
-from orderhub.warehouse import scratch_database
+from orderhub.warehouse import DATABASE, EmbeddedPostgres, scratch_database
 from sandbox.scenario import Scenario
 from sandbox.store import CURSOR_FIELD
 
@@ -144,47 +151,102 @@ def _cli(home: Path, url: str, order: str, keys: tuple[str, str]) -> tuple[float
     return trace, time.perf_counter() - started
 
 
-def run(url: str, home: Path, orders: int, filler: int, samples: int, seed: int) -> None:
-    timings = build(url, home, orders, filler, seed)
-    keys = _keys(home)
+class CountingCursor(psycopg.Cursor[Any]):
+    """A cursor that counts the statements it sends (round trips of a trace)."""
+
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        CountingCursor.statements += 1
+        return super().execute(*args, **kwargs)
+
+
+#: Python CPU seconds of each trace (this process only: the server's work is not in it).
+TRACE_CPU: list[float] = []
+
+
+def _trace_times(
+    url: str, orders: list[str], keys: tuple[str, str]
+) -> tuple[list[float], list[float], list[int], list[int]]:
+    """Trace and verify each order on one connection: times, bundle sizes, event counts."""
     trace_s, verify_s, sizes, events = [], [], [], []
-    with psycopg.connect(url) as conn:
-        ids = [r[0] for r in conn.execute("select order_id from marts.fct_order_current_status")]
-        chosen = random.Random(seed + 1).sample(sorted(ids), min(samples, len(ids)))
-        for order in chosen:
-            started = time.perf_counter()
+    with psycopg.connect(url, cursor_factory=CountingCursor) as conn:
+        for order in orders:
+            started, cpu = time.perf_counter(), time.process_time()
             bundle = trace_order(conn, order)
             trace_s.append(time.perf_counter() - started)
+            TRACE_CPU.append(time.process_time() - cpu)
             text = json.dumps(bundle)
             sizes.append(len(text))
             events.append(len(bundle["events"]))
             started = time.perf_counter()
             verify_bundle(json.loads(text), keys[0], witness_keys=[keys[1]])
             verify_s.append(time.perf_counter() - started)
+    return trace_s, verify_s, sizes, events
+
+
+def _cold(server: EmbeddedPostgres | None, orders: list[str], keys: tuple[str, str]) -> str:
+    """Trace + verify of each order as the first query after a server restart."""
+    if server is None:
+        return "(not measured: --database-url names a server this bench does not restart)"
+    both = []
+    for order in orders:
+        server.stop()
+        server.start()
+        trace_s, verify_s, _, _ = _trace_times(server.url(DATABASE), [order], keys)
+        both.append(trace_s[0] + verify_s[0])
+    return ms(both) + f" ({len(orders)} restarts)"
+
+
+def run(url: str, home: Path, args: argparse.Namespace, server: EmbeddedPostgres | None) -> None:
+    timings = build(url, home, args.orders, args.filler, args.seed)
+    keys = _keys(home)
+    with psycopg.connect(url) as conn:
+        ids = [r[0] for r in conn.execute("select order_id from marts.fct_order_current_status")]
+        batch_sizes = [r[0] for r in conn.execute("select tree_size from ledger.batch_trees")]
+    chosen = random.Random(args.seed + 1).sample(sorted(ids), min(args.samples, len(ids)))
+    _trace_times(url, chosen[:5], keys)  # warm-up
+    TRACE_CPU.clear()
+    CountingCursor.statements = 0
+    trace_s, verify_s, sizes, events = _trace_times(url, chosen, keys)
+    cpu, statements = list(TRACE_CPU), CountingCursor.statements / len(chosen)
+    both = [t + v for t, v in zip(trace_s, verify_s, strict=True)]
+    cold = _cold(server, chosen[: args.cold], keys)
+    url = server.url(DATABASE) if server is not None else url
+    with psycopg.connect(url) as conn:
+        conn.execute("update ledger.batch_trees set leaf_index = null")  # as schema 3 kept them
+    old_trace, old_verify, _, _ = _trace_times(url, chosen[:10], keys)
+    old = [t + v for t, v in zip(old_trace, old_verify, strict=True)]
+    with psycopg.connect(url) as conn:
         # a home from before batch trees were kept (the build's claims tree stays)
         conn.execute("delete from ledger.batch_trees where batch_id not like 'claims:%'")
         started = time.perf_counter()
         stored = len(repair_trees(conn).stored)
         conn.commit()
         repair_s = time.perf_counter() - started
-    both = [t + v for t, v in zip(trace_s, verify_s, strict=True)]
     cli_trace, cli_verify = _cli(home, url, chosen[0], keys)
 
     print()
     print(
-        f"audit trace benchmark: {orders} orders (sandbox scenario, 4 systems), {filler} filler "
-        f"log entries, {len(chosen)} orders traced, Python {sys.version.split()[0]}"
+        f"audit trace benchmark: {args.orders} orders (sandbox scenario, 4 systems), "
+        f"{args.filler} filler log entries, {len(chosen)} orders traced, largest stored tree "
+        f"{max(batch_sizes)} leaves, Python {sys.version.split()[0]}"
     )
     print(f"  dbt build            {timings['build']:.1f} s, of which the claims tree "
           f"{timings.get('claims', 0):.2f} s")  # fmt: skip
     print(f"  events per order     mean {statistics.mean(events):.1f}, max {max(events)}")
-    print(f"  trace                {ms(trace_s)} (batch and claims trees stored)")
+    print(f"  trace (warm)         {ms(trace_s)} (leaf index and slices of stored levels)")
+    print(f"  trace, client CPU    median {statistics.median(cpu) * 1e3:.1f} ms, "
+          f"{statements:.0f} SQL statements per trace")  # fmt: skip
     print(f"  verify (offline)     {ms(verify_s)} (records, build, events and status re-derived)")
-    print(f"  trace + verify       {ms(both)}")
+    print(f"  trace + verify warm  {ms(both)}")
+    print(f"  trace + verify cold  {cold}")
+    print(f"  as schema 3 (warm)   {ms(old)} (trees read whole, no leaf index)")
     print(f"  repair-trees         {stored} trees rebuilt and stored in {repair_s:.2f} s")
     print(f"  bundle size          median {statistics.median(sizes) / 1024:.1f} KiB")
     print(f"  CLI wall time        trace {cli_trace:.2f} s, verify {cli_verify:.2f} s "
           "(process start and imports included)")  # fmt: skip
+    print(f"  load                 {Path('/proc/loadavg').read_text().strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,16 +254,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=5000, help="orders of the scenario")
     parser.add_argument("--filler", type=int, default=20000, help="other log entries")
     parser.add_argument("--samples", type=int, default=50, help="orders to trace and verify")
+    parser.add_argument("--cold", type=int, default=5, help="cold samples (server restarts)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="server to create the fresh database on")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args(argv)
     disable_telemetry()
-    with (
-        scratch_database(args.database_url, prefix="trace_bench", keep=args.keep) as url,
-        tempfile.TemporaryDirectory(prefix="trace-bench-home-") as home,
-    ):
-        run(url, Path(home), args.orders, args.filler, args.samples, args.seed)
+    with tempfile.TemporaryDirectory(prefix="trace-bench-home-") as home:
+        if args.database_url:
+            with scratch_database(args.database_url, prefix="trace_bench", keep=args.keep) as url:
+                run(url, Path(home), args, None)
+            return 0
+        server = EmbeddedPostgres(Settings(home=Path(home) / "server"))
+        try:
+            url = server.start()
+            run(url, Path(home), args, server)
+        finally:
+            server.stop()
     return 0
 
 

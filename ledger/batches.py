@@ -13,9 +13,15 @@ record is then in its batch when :func:`verify_record` accepts its inclusion pro
 against the logged root, the same RFC 9162 §2.1.3.2 check as for log entries.
 
 A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels packed
-end to end (level 0, the leaves, first); :class:`StoredTree` then finds a record and its
-proof by slicing, without hashing anything. The ledger never reads a batch's records:
-whoever stores them builds the tree (:meth:`BatchTree.of_records`).
+end to end (level 0, the leaves, first) and its *leaf index*: every leaf hash with its
+position, sorted by hash (:meth:`BatchTree.packed_index`). Both are stored uncompressed
+out of line, so the server reads a slice of them without reading the rest:
+:func:`open_tree` finds a record by a binary search on the leaf index in the server and
+reads its O(log n) proof hashes there (``ledger.tree_proof``, O(log n) slices, one
+round trip: :class:`IndexedTree`), so a proof costs the same in a batch of a million records
+as in one of a thousand. A tree stored before the leaf index was (schema 3) is read whole
+(:class:`StoredTree`, which finds a record by scanning its leaves). The ledger never
+reads a batch's records: whoever stores them builds the tree (:meth:`BatchTree.of_records`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,76 @@ import psycopg
 from ledger.errors import ProofError
 from ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from ledger.proofs import verify_inclusion
+from ledger.sessions import reading
+
+#: The table of stored trees and the server-side search of a leaf in one (see the module).
+BATCH_TREES_DDL = """
+create table if not exists ledger.batch_trees (
+    batch_id text primary key,
+    tree_size bigint not null check (tree_size >= 0),
+    root_hash bytea not null check (octet_length(root_hash) = 32),
+    levels bytea not null
+);
+alter table ledger.batch_trees add column if not exists leaf_index bytea;
+alter table ledger.batch_trees alter column levels set storage external;
+alter table ledger.batch_trees alter column leaf_index set storage external;
+comment on table ledger.batch_trees is
+    'Levels and sorted leaf index of each stored record tree (ledger.batches): proofs are '
+    'slices, not rebuilds.';
+
+create or replace function ledger.tree_proof(
+    tree text, leaf bytea, out idx bigint, out path bytea[]
+) language plpgsql stable strict as $$
+declare
+    size bigint;
+    lo bigint := 0;
+    hi bigint;
+    mid bigint;
+    probe bytea;
+    count bigint;
+    base bigint := 0;
+    at bigint;
+begin
+    select tree_size into size from ledger.batch_trees
+        where batch_id = tree and leaf_index is not null;
+    if size is null then
+        return;
+    end if;
+    -- the first entry of the leaf index not below the leaf: a binary search on slices
+    hi := size;
+    while lo < hi loop
+        mid := (lo + hi) / 2;
+        select substring(leaf_index from (mid * 36 + 1)::int for 32) into probe
+            from ledger.batch_trees where batch_id = tree;
+        if probe < leaf then lo := mid + 1; else hi := mid; end if;
+    end loop;
+    select substring(leaf_index from (lo * 36 + 1)::int for 36) into probe
+        from ledger.batch_trees where batch_id = tree;
+    idx := -1;
+    if octet_length(probe) is distinct from 36 or substring(probe from 1 for 32) <> leaf then
+        return;
+    end if;
+    idx := (get_byte(probe, 32)::bigint << 24) | (get_byte(probe, 33) << 16)
+        | (get_byte(probe, 34) << 8) | get_byte(probe, 35);
+    -- the sibling on each level, levels packed leaves first (ledger.batches.level_sizes)
+    path := '{}';
+    count := size;
+    at := idx;
+    while count > 1 loop
+        if (at # 1) < count then
+            select substring(levels from ((base + (at # 1)) * 32 + 1)::int for 32) into probe
+                from ledger.batch_trees where batch_id = tree;
+            path := path || probe;
+        end if;
+        base := base + count;
+        count := (count + 1) / 2;
+        at := at >> 1;
+    end loop;
+end $$;
+"""
+
+#: Bytes of one leaf-index entry: the leaf hash, then its position as 4 bytes big-endian.
+_INDEX_ENTRY = HASH_SIZE + 4
 
 #: How the leaves of a batch tree are made, as written into extraction events.
 LEAF_RULE = "sha256(0x00 || content_hash) ordered by (record_key, content_hash)"
@@ -113,6 +189,15 @@ class BatchTree:
         """Every level, leaves first, each hash 32 bytes, end to end."""
         return b"".join(h for level in self.levels for h in level)
 
+    def packed_index(self) -> bytes:
+        """Every leaf hash followed by its position (4 bytes, big-endian), sorted by hash
+        and then position, end to end: what ``ledger.tree_proof`` searches."""
+        leaves = self.levels[0]
+        if len(leaves) >= 1 << 32:
+            raise ValueError(f"a stored tree holds fewer than 2**32 leaves, not {len(leaves)}")
+        order = sorted(range(len(leaves)), key=leaves.__getitem__)
+        return b"".join(leaves[i] + i.to_bytes(4, "big") for i in order)
+
     def stored(self) -> StoredTree:
         """The tree as packed levels, which proves records by slicing."""
         return StoredTree(self.size, self.packed())
@@ -185,17 +270,17 @@ def store_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) ->
     """
     with conn.transaction():
         conn.execute(
-            "insert into ledger.batch_trees (batch_id, tree_size, root_hash, levels)"
-            " values (%s, %s, %s, %s) on conflict (batch_id) do update set"
+            "insert into ledger.batch_trees (batch_id, tree_size, root_hash, levels, leaf_index)"
+            " values (%s, %s, %s, %s, %s) on conflict (batch_id) do update set"
             " tree_size = excluded.tree_size, root_hash = excluded.root_hash,"
-            " levels = excluded.levels",
-            (batch_id, tree.size, tree.root(), tree.packed()),
+            " levels = excluded.levels, leaf_index = excluded.leaf_index",
+            (batch_id, tree.size, tree.root(), tree.packed(), tree.packed_index()),
         )
 
 
 def load_tree(conn: psycopg.Connection[Any], batch_id: str) -> StoredTree | None:
     """The stored tree of ``batch_id``, or None."""
-    with conn.transaction():
+    with reading(conn):
         row = conn.execute(
             "select tree_size, levels from ledger.batch_trees where batch_id = %s", (batch_id,)
         ).fetchone()
@@ -203,9 +288,58 @@ def load_tree(conn: psycopg.Connection[Any], batch_id: str) -> StoredTree | None
 
 
 @dataclass(frozen=True)
+class IndexedTree:
+    """A stored tree with a leaf index, read a slice at a time (see the module): the same
+    ``size``, ``root()`` and ``prove()`` as :class:`StoredTree`, without loading it."""
+
+    conn: psycopg.Connection[Any]
+    tree_id: str
+    size: int
+    root_hash: bytes
+
+    def root(self) -> bytes:
+        return self.root_hash
+
+    def prove(self, content_hash_: bytes) -> RecordProof:
+        """The proof of the record with ``content_hash_``; ValueError when it is not a leaf.
+
+        One round trip: ``ledger.tree_proof`` searches the leaf index and reads the path.
+        """
+        row = self.conn.execute(
+            "select idx, path from ledger.tree_proof(%s, %s)",
+            (self.tree_id, record_leaf(content_hash_)),
+        ).fetchone()
+        index = -1 if row is None or row[0] is None else int(row[0])
+        if not 0 <= index < self.size:
+            raise ValueError(f"content hash {content_hash_.hex()} is not in the tree")
+        path = tuple(bytes(h) for h in row[1] or ())  # type: ignore[index]
+        expected = sum(1 for n, count in enumerate(level_sizes(self.size)[:-1])
+                       if (index >> n) ^ 1 < count)  # fmt: skip
+        if len(path) != expected or any(len(h) != HASH_SIZE for h in path):
+            raise ValueError(f"the stored tree {self.tree_id} is shorter than its size")
+        return RecordProof(index, self.size, path)
+
+
+def open_tree(conn: psycopg.Connection[Any], tree_id: str) -> IndexedTree | StoredTree | None:
+    """The stored tree ``tree_id`` to prove records from, or None: an :class:`IndexedTree`
+    when it has a leaf index, else the whole :class:`StoredTree` (a tree of schema 3)."""
+    row = conn.execute(
+        "select tree_size, root_hash, leaf_index is not null from ledger.batch_trees"
+        " where batch_id = %s",
+        (tree_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    if not row[2]:
+        return load_tree(conn, tree_id)
+    return IndexedTree(conn, tree_id, int(row[0]), bytes(row[1]))
+
+
+@dataclass(frozen=True)
 class TreeDigest:
     """What tells a stored tree apart without reading its levels: size, root and the
-    SHA-256 of its packed levels."""
+    SHA-256 of its packed levels followed by its leaf index (a tree stored without a leaf
+    index, by schema 3, differs from the one :meth:`of` gives: store it again)."""
 
     size: int
     root: bytes
@@ -213,14 +347,16 @@ class TreeDigest:
 
     @classmethod
     def of(cls, tree: BatchTree) -> TreeDigest:
-        return cls(tree.size, tree.root(), hashlib.sha256(tree.packed()).digest())
+        packed = tree.packed() + tree.packed_index()
+        return cls(tree.size, tree.root(), hashlib.sha256(packed).digest())
 
 
 def stored_digests(conn: psycopg.Connection[Any]) -> dict[str, TreeDigest]:
     """:class:`TreeDigest` of every stored tree, by batch id (hashed by the server)."""
     with conn.transaction():
         rows = conn.execute(
-            "select batch_id, tree_size, root_hash, sha256(levels) from ledger.batch_trees"
+            "select batch_id, tree_size, root_hash,"
+            " sha256(levels || coalesce(leaf_index, ''::bytea)) from ledger.batch_trees"
         ).fetchall()
     return {str(b): TreeDigest(int(n), bytes(r), bytes(h)) for b, n, r, h in rows}
 

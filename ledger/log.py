@@ -29,6 +29,7 @@ from ledger.errors import CheckpointConflictError, StoreError
 from ledger.keys import Signer
 from ledger.kinds import EventKinds
 from ledger.note import split_note
+from ledger.sessions import reading
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def latest_checkpoint(conn: psycopg.Connection[Any]) -> SignedCheckpoint | None:
     The note is parsed, not verified: verify it with
     :func:`ledger.checkpoint.open_checkpoint` and a trusted verifier key.
     """
-    with conn.transaction():
+    with reading(conn):
         row = conn.execute(
             "select tree_size, root_hash, note, created_at from ledger.checkpoints "
             "order by tree_size desc, id desc limit 1"

@@ -22,6 +22,7 @@ import psycopg
 from ledger.anchors.base import Anchor, AnchorError, AnchorReceipt
 from ledger.errors import LedgerError
 from ledger.log import ProvenanceLog
+from ledger.sessions import reading
 
 #: The kind of the log event that records an anchor receipt, and the payload it carries.
 ANCHOR_EVENT = "anchor"
@@ -51,7 +52,7 @@ def receipts_for(
 ) -> list[tuple[AnchorReceipt, int | None]]:
     """The receipts stored for the checkpoint ``(tree_size, root_hash)``, oldest first,
     each with the index of the log entry that recorded it."""
-    with conn.transaction():
+    with reading(conn):
         rows = conn.execute(
             "select receipt, log_index from ledger.anchor_receipts"
             " where tree_size = %s and root_hash = %s order by id",

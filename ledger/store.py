@@ -13,8 +13,8 @@ Tables:
   checkpoints (written by :mod:`ledger.log`); a trigger refuses one smaller than
   the last, or of the same size with another root;
 - ``ledger.batch_trees``: every level of a tree by id - an extraction batch's record
-  tree (:mod:`ledger.batches`), a build's claims tree (``claims:<log index>``) - so a
-  proof is a few slices, not a rebuild;
+  tree (:mod:`ledger.batches`, which owns the table), a build's claims tree
+  (``claims:<log index>``) - and its leaf index, so a proof is a few slices, not a rebuild;
 - ``ledger.anchor_receipts``: where each checkpoint was anchored, as the receipts
   :mod:`ledger.receipts` writes;
 - view ``ledger.events``: the entries as ``jsonb``; ``ledger.entry(body)`` parses one
@@ -37,9 +37,11 @@ from typing import Any
 import psycopg
 
 from ledger import compact, layout
+from ledger.batches import BATCH_TREES_DDL
 from ledger.canonical import canonical_json
 from ledger.errors import StoreError
 from ledger.hashing import leaf_hash as _leaf_hash
+from ledger.sessions import reading
 
 SCHEMA = "ledger"
 
@@ -97,16 +99,6 @@ create index if not exists leaves_extraction_batch
     on ledger.leaves ((ledger.entry(body) #>> '{payload,batch_id}'))
     where substring(body from 1 for 27) = '{"kind":"extraction_batch",'::bytea;
 
-create table if not exists ledger.batch_trees (
-    batch_id text primary key,
-    tree_size bigint not null check (tree_size >= 0),
-    root_hash bytea not null check (octet_length(root_hash) = 32),
-    levels bytea not null
-);
-alter table ledger.batch_trees alter column levels set storage external;
-comment on table ledger.batch_trees is
-    'Levels of each extraction batch''s record tree (ledger.batches): proofs read, not rebuilt.';
-
 create table if not exists ledger.anchor_receipts (
     id bigserial primary key,
     anchor text not null,
@@ -157,11 +149,11 @@ create or replace trigger anchor_receipts_append_only before update or delete or
 create or replace trigger checkpoints_never_shrink before insert
     on ledger.checkpoints for each row execute function ledger.checkpoint_never_shrinks();
 
-comment on schema ledger is 'orderhub provenance ledger, schema 3';
+comment on schema ledger is 'orderhub provenance ledger, schema 4';
 """
 
 #: The comment the last DDL statement puts on the schema: its presence means "up to date".
-_SCHEMA_MARK = "orderhub provenance ledger, schema 3"
+_SCHEMA_MARK = "orderhub provenance ledger, schema 4"
 
 #: Key of the transaction-level advisory lock that serialises schema creation.
 _SCHEMA_LOCK = 0x6C6F67_0001
@@ -187,6 +179,7 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
         conn.execute("select pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         if _schema_mark(conn) != _SCHEMA_MARK:
             conn.execute(_DDL)
+            conn.execute(BATCH_TREES_DDL)
 
 
 def lock_head(conn: psycopg.Connection[Any]) -> int:
@@ -212,7 +205,7 @@ def _head(conn: psycopg.Connection[Any]) -> int:
 
 def tree_size(conn: psycopg.Connection[Any]) -> int:
     """Number of entries in the log."""
-    with conn.transaction():
+    with reading(conn):
         return _head(conn)
 
 
@@ -260,7 +253,7 @@ def _size_or_head(conn: psycopg.Connection[Any], size: int | None) -> int:
 
 def root(conn: psycopg.Connection[Any], size: int | None = None) -> bytes:
     """Root hash of the log at ``size`` entries (default: now)."""
-    with conn.transaction():
+    with reading(conn):
         size = _size_or_head(conn, size)
         (value,) = _range_hashes(conn, [(0, size)])
     return value
@@ -270,7 +263,7 @@ def inclusion_proof(
     conn: psycopg.Connection[Any], index: int, size: int | None = None
 ) -> list[bytes]:
     """RFC 9162 inclusion proof of entry ``index`` in the log at ``size`` entries."""
-    with conn.transaction():
+    with reading(conn):
         size = _size_or_head(conn, size)
         if not 0 <= index < size:
             raise StoreError(f"entry {index} is not in the log of size {size}")
@@ -279,7 +272,7 @@ def inclusion_proof(
 
 def consistency_proof(conn: psycopg.Connection[Any], old: int, new: int) -> list[bytes]:
     """RFC 9162 consistency proof from the log at ``old`` entries to ``new`` entries."""
-    with conn.transaction():
+    with reading(conn):
         new = _size_or_head(conn, new)
         if not 0 <= old <= new:
             raise StoreError(f"old size {old} is not between 0 and the new size {new}")
@@ -288,7 +281,7 @@ def consistency_proof(conn: psycopg.Connection[Any], old: int, new: int) -> list
 
 def leaf(conn: psycopg.Connection[Any], index: int) -> tuple[dict[str, Any], bytes]:
     """Entry ``index`` as ``(event, leaf_hash)``, after checking the hash matches the body."""
-    with conn.transaction():
+    with reading(conn):
         row = conn.execute(
             "select body, leaf_hash from ledger.leaves where idx = %s", (index,)
         ).fetchone()
@@ -343,7 +336,7 @@ def batch_entry(conn: psycopg.Connection[Any], batch_id: str) -> int | None:
     JSON starts with ``{"kind":"extraction_batch",``, which every such entry does since
     RFC 8785 sorts keys); the caller still checks the entry itself (:func:`leaf`).
     """
-    with conn.transaction():
+    with reading(conn):
         row = conn.execute(
             "select min(idx) from ledger.leaves"
             ' where substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
@@ -366,7 +359,7 @@ def latest_entry(
         + " order by idx desc limit 1"
     )
     params: tuple[Any, ...] = (size, len(prefix), prefix) + (() if field is None else (field,))
-    with conn.transaction():
+    with reading(conn):
         row = conn.execute(query, params).fetchone()
     return None if row is None else int(row[0])
 

@@ -14,12 +14,14 @@ import getpass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from orderhub.pg_settings import BULK_SESSION_OPTIONS
 from orderhub.settings import TELEMETRY_OFF
 
 __all__ = ["SESSION_OPTIONS", "dbt_env"]
 
-#: libpq options of dbt's sessions: UTC, whatever the server's default time zone.
-SESSION_OPTIONS = "-c TimeZone=UTC"
+#: libpq options of dbt's sessions: UTC, whatever the server's default time zone, and
+#: asynchronous commits (a build is redone after a crash: :mod:`orderhub.pg_settings`).
+SESSION_OPTIONS = f"-c TimeZone=UTC {BULK_SESSION_OPTIONS}"
 
 
 def dbt_env(database_url: str) -> dict[str, str]:
@@ -27,8 +29,8 @@ def dbt_env(database_url: str) -> dict[str, str]:
 
     Missing parts take libpq's defaults: host ``localhost``, port 5432, the current
     user, and a database named like the user. Percent-escapes in the URL are decoded.
-    ``DBT_SEND_ANONYMOUS_USAGE_STATS=false`` and ``PGOPTIONS`` (sessions in UTC) are
-    always included.
+    ``DBT_SEND_ANONYMOUS_USAGE_STATS=false`` and ``PGOPTIONS`` (sessions in UTC, commits
+    asynchronous) are always included.
 
     >>> env = dbt_env("postgresql://app:s%40cret@127.0.0.1:5433/orderhub")
     >>> env["ORDERHUB_PGPASSWORD"], env["ORDERHUB_PGPORT"]

@@ -8,7 +8,8 @@ or a status (``status_fields``, ``source_precedence``, ``clock_skew_tolerances``
 return nodes of ``locations``; their notes left out) and the shipped statuses of
 ``dbt_project.yml``. Every ``dbt_build`` provenance event logs the SHA-256 of the result
 (:func:`spec_hash`); an audit bundle carries the spec itself, and ``orderhub audit
-verify`` applies it (:mod:`ledger.bundle.derive`).
+verify`` applies it (:mod:`ledger.bundle.derive`). The spec is read again only when
+one of the files it comes from changed (a long-running process traces many orders).
 """
 
 from __future__ import annotations
@@ -47,8 +48,35 @@ def _seed(name: str, columns: tuple[str, ...], project: Path) -> list[dict[str, 
     return [{c: row.get(c) for c in columns} for row in read_seed(name, project)]
 
 
+def _sources(project: Path) -> tuple[tuple[str, int], ...]:
+    """The files the spec of ``project`` is read from, with their modification times."""
+    seeds = project / "seeds"
+    paths = [project / SPEC_FILE, project / "dbt_project.yml", *sorted(seeds.glob("*.yml"))]
+    paths += [seeds / f"{name}.csv" for name in (*SPEC_SEEDS, "locations")]
+    return tuple((str(path), path.stat().st_mtime_ns) for path in paths)
+
+
+#: Per project: the files' times, the spec's RFC 8785 bytes and its hash.
+_read: dict[str, tuple[tuple[tuple[str, int], ...], bytes, str]] = {}
+
+
+def hashed_spec(project: Path = PROJECT_DIR) -> tuple[dict[str, Any], str]:
+    """The spec of ``project`` (a fresh copy) and its :func:`spec_hash`, read again only
+    when one of its files changed."""
+    key, sources = str(project.resolve()), _sources(project)
+    kept = _read.get(key)
+    if kept is None or kept[0] != sources:
+        text = canonical_json(_read_spec(project))
+        kept = _read[key] = (sources, text, hashlib.sha256(text).hexdigest())
+    return json.loads(kept[1]), kept[2]
+
+
 def derivation_spec(project: Path = PROJECT_DIR) -> dict[str, Any]:
     """The whole spec a build of ``project`` applies (see the module)."""
+    return hashed_spec(project)[0]
+
+
+def _read_spec(project: Path) -> dict[str, Any]:
     spec = json.loads((project / SPEC_FILE).read_text(encoding="utf-8"))
     for name, columns in SPEC_SEEDS.items():
         spec[name] = _seed(name, columns, project)
@@ -73,4 +101,4 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(spec)).hexdigest()
 
 
-__all__ = ["SPEC_FILE", "derivation_spec", "shipped_statuses", "spec_hash"]
+__all__ = ["SPEC_FILE", "derivation_spec", "hashed_spec", "shipped_statuses", "spec_hash"]

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from orderhub.pg_settings import server_options, warehouse_settings
 from orderhub.secrets import get_secret, write_private
 from orderhub.settings import Settings
 
@@ -185,7 +186,10 @@ class EmbeddedPostgres:
             port = free_port()
             self.logfile.parent.mkdir(parents=True, exist_ok=True)
             self._chown(self.logfile.parent)
-            options = f"-h 127.0.0.1 -p {port} -k '' -c fsync=on -c max_connections=100"
+            options = (
+                f"-h 127.0.0.1 -p {port} -k '' -c fsync=on -c max_connections=100 "
+                + server_options(warehouse_settings())
+            )
             try:
                 subprocess.run(
                     [

@@ -3,10 +3,15 @@
 Each system's record is the state the order's steps left it in, and its cursor field is
 the time of the last step that changed it; an order's :class:`~sandbox.model.
 Anomaly` bends the record of the system it concerns. These functions build fresh dicts
-on every call, exactly as the APIs put them on the wire.
+on every call, exactly as the APIs put them on the wire; :func:`lazy_records` pairs each
+record with the :class:`~sandbox.store.Lazy` that builds it again, which is what the
+sandbox's store keeps of a generated scenario.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from sandbox.catalog import HUBS, WAREHOUSES, Place
 from sandbox.clock import iso
@@ -23,6 +28,7 @@ from sandbox.shapes import (
     tracker,
     tracking_detail,
 )
+from sandbox.store import Lazy
 
 # ---------------------------------------------------------------------------- erp
 
@@ -276,3 +282,25 @@ def tms_record(order: Order) -> Record | None:
         updated=updated,
         signed_by=order.signed_by if last["status"] == "delivered" else None,
     )
+
+
+def _wms_record(arg: tuple[Order, int]) -> Record:
+    return wms_records(arg[0])[arg[1]]
+
+
+#: How one order's record of each system is built (the WMS: one of its pickings).
+_BUILDERS: dict[str, Callable[[Any], Record | None]] = {
+    "erp": erp_record, "crm": crm_record, "wms": _wms_record, "tms": tms_record,
+}  # fmt: skip
+
+
+def lazy_records(orders: Iterable[Order], system: str) -> Iterator[tuple[Record, Lazy]]:
+    """Each record of ``system`` the ``orders`` imply, once, with the
+    :class:`~sandbox.store.Lazy` that builds it again from its order."""
+    build = _BUILDERS[system]
+    for order in orders:
+        if system == "wms":
+            for n, record in enumerate(wms_records(order)):
+                yield record, Lazy(_wms_record, (order, n))
+        elif (record := build(order)) is not None:
+            yield record, Lazy(build, order)

@@ -32,7 +32,8 @@ from sandbox.clock import epoch, from_epoch
 from sandbox.lifecycle import DAY, draw_stage, ensure_every_stage, plan_steps
 from sandbox.model import STAGES, Order, OrderLine, Step
 from sandbox.model import StepKind as K
-from sandbox.records import crm_record, erp_record, tms_record, wms_records
+from sandbox.records import crm_record, erp_record, lazy_records, tms_record, wms_records
+from sandbox.store import Lazy
 
 DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 HISTORY_DAYS = 120
@@ -156,6 +157,13 @@ class Scenario:
     def changes(self, round_number: int, system: str) -> list[dict[str, Any]]:
         """The records of ``system`` a later round changes: none, there is one round."""
         raise ValueError(f"the {self.name} scenario has no round {round_number}")
+
+    def lazy_records(self, system: str) -> Iterator[tuple[dict[str, Any], Lazy]]:
+        """Each record of ``system`` once, with the :class:`~sandbox.store.Lazy` that builds
+        it again from its order: what the sandbox's store keeps instead of the record."""
+        if system not in API_SYSTEMS:
+            raise ValueError(f"unknown system {system!r}; expected one of {API_SYSTEMS}")
+        return lazy_records(self._orders, system)
 
     def records(self, system: str) -> list[dict[str, Any]]:
         """The records of ``system`` (``erp``, ``crm``, ``wms`` or ``tms``)."""

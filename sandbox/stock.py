@@ -15,10 +15,12 @@ again (``replayed``), the same key with another body is refused (409).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,13 +92,13 @@ def _cover_days(code: str, sku: str) -> int:
     return 2 + digest[0] % 10
 
 
-def _deliveries(store: SandboxStore) -> list[Record]:
-    return [r for r in store.records("wms") if r.get("picking_type_code") == "OUT"]
+def _deliveries(store: SandboxStore) -> Iterator[Record]:
+    return (r for r in store.iter_records("wms") if r.get("picking_type_code") == "OUT")
 
 
 def _as_of(store: SandboxStore) -> int:
-    written = [parse_instant(r["write_date"]) for r in store.records("wms")]
-    return int(max(written)) if written else int(parse_instant("2026-01-01T00:00:00Z"))
+    """The last ``write_date`` of the WMS's pickings (the store sorts them by it)."""
+    return int(parse_instant(store.last_cursor("wms") or "2026-01-01T00:00:00Z"))
 
 
 def quant_records(store: SandboxStore) -> list[Record]:
@@ -152,9 +154,15 @@ class StockBook:
         self.store = store
         self._lock = threading.Lock()
         self._written: dict[str, dict[str, tuple[str, Record]]] = {"transfers": {}, "capacity": {}}
+        self._quants: tuple[int, list[Record]] | None = None
 
     def quants(self) -> list[Record]:
-        return quant_records(self.store)
+        """:func:`quant_records`, computed again only after the store changed."""
+        version = self.store.version
+        kept = self._quants
+        if kept is None or kept[0] != version:
+            kept = self._quants = (version, quant_records(self.store))
+        return copy.deepcopy(kept[1])
 
     def warehouses(self) -> list[Record]:
         written = iso(_as_of(self.store))

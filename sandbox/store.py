@@ -6,6 +6,13 @@ order every API lists them (cursor field, then primary key), with a parallel lis
 not a scan: paging through 100k records stays fast. :meth:`SandboxStore.upsert`
 replaces or adds a record and keeps that order, so later work can move the world on
 (change a status, bump its cursor) while the server runs. All methods are thread-safe.
+
+A generated scenario's records are not kept: the table keeps each one's sort key and a
+:class:`Lazy` (the function that builds it and the order it is built from), and a page
+builds its records when it is served (:meth:`SandboxStore.from_scenario` takes them from
+the scenario's ``lazy_records``). A built record is the same, byte for byte, every time;
+a record upserted is kept as it is. :attr:`SandboxStore.version` counts the upserts, for
+whoever caches what it derives from the records.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import copy
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
@@ -25,6 +32,20 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 #: A record's place in its table: (cursor value, primary key).
 SortKey = tuple[str, Any]
+
+
+class Lazy:
+    """A record not built yet: ``build(arg)`` builds it (a new dict each time)."""
+
+    __slots__ = ("arg", "build")
+
+    def __init__(self, build: Callable[[Any], Record], arg: Any) -> None:
+        self.build, self.arg = build, arg
+
+
+def _built(entry: Record | Lazy) -> Record:
+    return entry.build(entry.arg) if type(entry) is Lazy else entry  # type: ignore[union-attr,return-value]
+
 
 #: Each system's cursor field and primary key (docs/sources.md).
 CURSOR_FIELD: dict[str, str] = {
@@ -43,7 +64,7 @@ class _Table:
         self.system = system
         self.cursor_field = CURSOR_FIELD[system]
         self.key_field = KEY_FIELD[system]
-        self.records: list[Record] = []
+        self.records: list[Record | Lazy] = []
         self.keys: list[SortKey] = []
         self.by_key: dict[Any, SortKey] = {}
 
@@ -60,7 +81,10 @@ class _Table:
         return (cursor, key)
 
     def load(self, records: Iterable[Record]) -> None:
-        pairs = sorted(((self.sort_key(r), r) for r in records), key=lambda pair: pair[0])
+        self.load_entries((self.sort_key(r), r) for r in records)
+
+    def load_entries(self, entries: Iterable[tuple[SortKey, Record | Lazy]]) -> None:
+        pairs = sorted(entries, key=lambda pair: pair[0])
         self.keys = [key for key, _ in pairs]
         self.records = [record for _, record in pairs]
         self.by_key = {key[1]: key for key in self.keys}
@@ -88,13 +112,24 @@ class SandboxStore:
         self._tables = {system: _Table(system) for system in API_SYSTEMS}
         #: Called with (system, record) after each upsert: the push (:mod:`sandbox.push`).
         self.listeners: list[Callable[[str, Record], None]] = []
+        #: How many upserts the store has taken.
+        self.version = 0
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
     @classmethod
     def from_scenario(cls, scenario: World) -> SandboxStore:
-        """A store holding every record of ``scenario`` (its first round)."""
-        return cls({system: scenario.records(system) for system in API_SYSTEMS})
+        """A store serving every record of ``scenario`` (its first round): built when read
+        if the scenario has ``lazy_records(system)`` (pairs of a record and the
+        :class:`Lazy` that builds it again), else kept."""
+        lazy = getattr(scenario, "lazy_records", None)
+        if lazy is None:
+            return cls({system: scenario.records(system) for system in API_SYSTEMS})
+        store = cls()
+        for system in API_SYSTEMS:
+            table = store._table(system)
+            table.load_entries((table.sort_key(r), entry) for r, entry in lazy(system))
+        return store
 
     def _table(self, system: str) -> _Table:
         try:
@@ -114,6 +149,7 @@ class SandboxStore:
         kept = copy.deepcopy(dict(record))
         with self._lock:
             table.upsert(kept)
+            self.version += 1
         for listener in self.listeners:
             listener(system, copy.deepcopy(kept))
 
@@ -131,12 +167,25 @@ class SandboxStore:
             sort_key = table.by_key.get(key)
             if sort_key is None:
                 return None
-            return copy.deepcopy(table.records[bisect_left(table.keys, sort_key)])
+            entry = table.records[bisect_left(table.keys, sort_key)]
+        return copy.deepcopy(entry) if type(entry) is dict else _built(entry)
 
     def records(self, system: str) -> list[Record]:
-        """All of ``system``'s records in API order (the store's own dicts: do not mutate)."""
+        """All of ``system``'s records in API order (kept ones are the store's own dicts: do
+        not mutate). Builds every record not kept: :meth:`iter_records` builds one at a time."""
+        return list(self.iter_records(system))
+
+    def iter_records(self, system: str) -> Iterator[Record]:
+        """``system``'s records in API order as of the call, each built as it is reached."""
         with self._lock:
-            return list(self._table(system).records)
+            entries = list(self._table(system).records)
+        return map(_built, entries)
+
+    def last_cursor(self, system: str) -> str | None:
+        """The greatest cursor value of ``system``'s records, or None when it has none."""
+        with self._lock:
+            keys = self._table(system).keys
+            return keys[-1][0] if keys else None
 
     def sort_key_of(self, system: str, key: Any) -> SortKey | None:
         """Where the record with primary key ``key`` sits, or ``None`` if there is none."""
@@ -160,7 +209,8 @@ class SandboxStore:
             else:
                 start = bisect_left(table.keys, (since,)) if since else 0
             first = start + offset
-            return table.records[first : first + limit], len(table.keys) - start
+            page, total = table.records[first : first + limit], len(table.keys) - start
+        return [_built(entry) for entry in page], total
 
     def after(
         self, system: str, since: str | None, after: SortKey | None, limit: int
@@ -174,8 +224,8 @@ class SandboxStore:
             start = bisect_left(table.keys, (since,)) if since else 0
             if after is not None:
                 start = max(start, bisect_right(table.keys, after))
-            page = table.records[start : start + limit]
-            return page, start + limit < len(table.keys)
+            page, more = table.records[start : start + limit], start + limit < len(table.keys)
+        return [_built(entry) for entry in page], more
 
 
-__all__ = ["CURSOR_FIELD", "KEY_FIELD", "SandboxStore", "SortKey"]
+__all__ = ["CURSOR_FIELD", "KEY_FIELD", "Lazy", "SandboxStore", "SortKey"]

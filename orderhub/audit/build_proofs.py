@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from ledger import store
-from ledger.batches import BatchTree, RecordProof, StoredTree, load_tree
+from ledger.batches import BatchTree, IndexedTree, RecordProof, StoredTree, open_tree
 from ledger.bundle.build import proved_row
 from ledger.bundle.format import BUILD_EVENT, CROSSWALK_COLUMNS, CROSSWALK_KEY
 from ledger.bundle.tables import key_bytes, ordered, prefix_run, row_hash, table_tree
@@ -56,8 +56,8 @@ def proved_build(conn: psycopg.Connection[Any], checkpoint: Checkpoint) -> Prove
     return ProvedBuild(index, entry, store.inclusion_proof(conn, index, checkpoint.size))
 
 
-def _claims_tree(conn: psycopg.Connection[Any], build: ProvedBuild) -> StoredTree:
-    stored = load_tree(conn, claims_tree_id(build.index))
+def _claims_tree(conn: psycopg.Connection[Any], build: ProvedBuild) -> IndexedTree | StoredTree:
+    stored = open_tree(conn, claims_tree_id(build.index))
     if stored is not None:
         return stored
     tree: BatchTree = claims_tree(order_claims(conn))

@@ -31,7 +31,7 @@ from typing import Any
 import psycopg
 
 from ledger import store
-from ledger.batches import RecordProof, StoredTree, load_tree, verify_record
+from ledger.batches import IndexedTree, RecordProof, StoredTree, open_tree, verify_record
 from ledger.bundle import BundleBuilder
 from ledger.bundle.derive import Derivation, Version, derive_events
 from ledger.bundle.values import read_iso_utc
@@ -59,7 +59,7 @@ from orderhub.audit.queries import (
 )
 from orderhub.audit.records import StoredVersion, record_versions
 from orderhub.claims import event_rows
-from orderhub.derivation import derivation_spec, event_tables, spec_hash
+from orderhub.derivation import event_tables, hashed_spec
 from orderhub.seeds import PROJECT_DIR
 
 
@@ -70,7 +70,7 @@ class _ProvedBatch:
     index: int
     entry: dict[str, Any]
     log_proof: list[bytes]
-    tree: StoredTree
+    tree: IndexedTree | StoredTree
     root: bytes
 
 
@@ -86,7 +86,7 @@ def _proved_batch(
             f"batch {batch_id} is log entry {logged.index}, after the latest checkpoint "
             f"(size {checkpoint.size}): publish (sign a checkpoint) before tracing it"
         )
-    tree = load_tree(conn, batch_id)
+    tree = open_tree(conn, batch_id)
     if tree is None:
         raise AuditError(
             f"batch {batch_id} has no stored Merkle tree (it was logged before the loader "
@@ -152,8 +152,8 @@ def _add_records(
 
 def _applied_spec(build: ProvedBuild, project: Path) -> dict[str, Any]:
     """The derivation spec of ``project``, which must be the one ``build`` applied."""
-    spec = derivation_spec(project)
-    if spec_hash(spec) != build.payload["derivation_spec"]:
+    spec, digest = hashed_spec(project)
+    if digest != build.payload["derivation_spec"]:
         raise AuditError(
             f"the derivation spec of this project is not the one the build at log entry "
             f"{build.index} applied: {PUBLISH_HINT}"

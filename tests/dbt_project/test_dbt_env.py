@@ -18,7 +18,7 @@ def test_url_parts_become_profile_variables() -> None:
         "ORDERHUB_PGPASSWORD": "s@c/ret",
         "ORDERHUB_PGDATABASE": "orderhub",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "PGOPTIONS": "-c TimeZone=UTC",
+        "PGOPTIONS": "-c TimeZone=UTC -c synchronous_commit=off",
     }
 
 

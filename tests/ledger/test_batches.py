@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ledger import reference
 from ledger.batches import (
     BatchTree,
+    IndexedTree,
     RecordProof,
     StoredTree,
     TreeDigest,
@@ -20,6 +21,7 @@ from ledger.batches import (
     leaf_order,
     level_sizes,
     load_tree,
+    open_tree,
     record_leaf,
     store_tree,
     stored_digests,
@@ -154,3 +156,39 @@ def test_trees_are_kept_in_the_ledger(db_url: str) -> None:
         assert load_tree(conn, "b-1").size == 2  # type: ignore[union-attr]
         assert stored_digests(conn)["b-1"] == TreeDigest.of(BatchTree(hashes(2)))
         assert stored_digests(conn)["b-1"] != TreeDigest.of(tree)
+
+
+def test_a_stored_tree_proves_a_record_from_slices_of_its_levels(db_url: str) -> None:
+    from ledger import store
+
+    with psycopg.connect(db_url) as conn:
+        store.ensure_schema(conn)
+        for size in (1, 2, 7, 64, 301):
+            leaves = hashes(size) + hashes(3, seed=size)[:2]  # two duplicated hashes
+            leaves[-2:] = leaves[1:3] if size > 2 else leaves[-2:]
+            tree = BatchTree(leaves)
+            store_tree(conn, f"t-{size}", tree)
+            indexed = open_tree(conn, f"t-{size}")
+            assert isinstance(indexed, IndexedTree)
+            assert (indexed.size, indexed.root()) == (tree.size, tree.root())
+            whole = tree.stored()
+            for digest in set(leaves):
+                proof = indexed.prove(digest)
+                assert proof == whole.prove(digest), f"size {size}: the first leaf, as a scan"
+                verify_record(digest, proof, tree.root())
+            with pytest.raises(ValueError, match="not in the tree"):
+                indexed.prove(hashes(1, seed=999)[0])
+        assert open_tree(conn, "absent") is None
+
+
+def test_a_tree_stored_before_the_leaf_index_is_read_whole(db_url: str) -> None:
+    from ledger import store
+
+    with psycopg.connect(db_url) as conn:
+        store.ensure_schema(conn)
+        tree = BatchTree(hashes(5))
+        store_tree(conn, "old", tree)
+        conn.execute("update ledger.batch_trees set leaf_index = null where batch_id = 'old'")
+        whole = open_tree(conn, "old")
+        assert isinstance(whole, StoredTree)
+        assert whole.prove(hashes(5)[3]) == tree.stored().prove(hashes(5)[3])

@@ -557,18 +557,24 @@ def test_trace_reads_stored_batch_trees_and_refuses_a_damaged_one(
         assert len(loaded) == 3, "every batch stored its tree as it loaded"
         first = trace_order(conn, ORDER)
         assert trees(conn) == loaded, "a trace only reads"
-        # an inner hash of a stored tree goes bad: the root still matches the log, the
-        # proofs would not; trace refuses instead of writing a bundle that fails
-        conn.execute(
-            "update ledger.batch_trees set levels = overlay(levels placing %s from 1 for 32)"
-            " where batch_id not like 'claims:%%'",
-            (b"\x00" * 32,),
-        )
-        conn.commit()
-        with pytest.raises(AuditError, match=r"`orderhub audit repair-trees --all` rebuilds"):
-            trace_order(conn, ORDER)
-        conn.rollback()
-        assert len(repair_trees(conn, rebuild_all=True).stored) == 3
+        # the hashes of a stored tree go bad (its leaves, which are the siblings on the
+        # proofs' first level; or its leaf index, which finds a record): the root still
+        # matches the log, the proofs would not; trace refuses instead of writing a bundle
+        # that fails
+        for damage in (
+            "levels = overlay(levels placing decode(repeat('00', tree_size::int * 32), 'hex')"
+            " from 1 for tree_size::int * 32)",
+            "leaf_index = decode(repeat('00', octet_length(leaf_index)), 'hex')",
+        ):
+            conn.execute(
+                f"update ledger.batch_trees set {damage} where batch_id not like 'claims:%%'"
+            )
+            conn.commit()
+            with pytest.raises(AuditError, match=r"`orderhub audit repair-trees --all` rebuilds"):
+                trace_order(conn, ORDER)
+            conn.rollback()
+            assert len(repair_trees(conn, rebuild_all=True).stored) == 3
+            conn.commit()
         again = trace_order(conn, ORDER)
     verify_bundle(again, warehouse.log_key, witness_keys=[warehouse.witness_key])
     assert [r["batch_proof"] for r in again["records"]] == [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from orderhub.pg_settings import GIB, MIB, warehouse_settings
 from orderhub.settings import Settings
 from orderhub.warehouse import EmbeddedPostgres, WarehouseError, connect, warehouse_url
 
@@ -51,3 +53,29 @@ def test_configured_url_is_used_as_is(tmp_path: Path) -> None:
 def test_unreachable_server_names_the_host() -> None:
     with pytest.raises(WarehouseError, match=re.escape("127.0.0.1:1/db")):
         connect("postgresql://u:p@127.0.0.1:1/db")
+
+
+def test_the_embedded_server_runs_with_a_warehouse_s_settings(pg_server: str) -> None:
+    if os.environ.get("ORDERHUB_TEST_DATABASE_URL"):
+        pytest.skip("the tests run on a server of their own, not the embedded one")
+    wanted = warehouse_settings()
+    units = {"8kB": 8192, "kB": 1024}
+    with connect(pg_server) as conn:
+        for name in ("shared_buffers", "work_mem", "maintenance_work_mem"):
+            row = conn.execute("select setting, unit from pg_settings where name = %s", (name,))
+            setting, unit = row.fetchone() or ("", "")
+            assert int(setting) * units[unit] == int(wanted[name].removesuffix("MB")) * MIB
+        parallel = conn.execute("show max_parallel_workers_per_gather").fetchone()
+        assert parallel == (wanted["max_parallel_workers_per_gather"],)
+        assert conn.execute("show synchronous_commit").fetchone() == ("on",)
+        conn.execute("create extension if not exists pg_stat_statements")
+        assert conn.execute("select count(*) >= 0 from pg_stat_statements").fetchone() == (True,)
+
+
+def test_warehouse_settings_grow_with_the_machine_and_stop_at_a_ceiling() -> None:
+    small, large = warehouse_settings(2 * GIB, 2), warehouse_settings(256 * GIB, 64)
+    assert small["shared_buffers"] == "256MB" and large["shared_buffers"] == "2048MB"
+    assert small["max_parallel_workers_per_gather"] == "1"
+    assert large["max_parallel_workers_per_gather"] == "4"
+    assert small["work_mem"] == "16MB" and large["work_mem"] == "128MB"
+    assert small["maintenance_work_mem"] == "64MB" and large["maintenance_work_mem"] == "1024MB"

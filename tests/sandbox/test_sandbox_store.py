@@ -123,3 +123,23 @@ def test_paging_100k_records_is_fast() -> None:
         store.window("tms", iso(base + n // 3), 500, 100)
     store.upsert("tms", {"id": "trk_" + "0" * 32, "updated_at": iso(base + 50_000)})
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_generated_scenario_is_served_as_built_on_read_byte_for_byte() -> None:
+    scenario = Scenario(seed=3, orders=150)
+    lazy, kept = (
+        SandboxStore.from_scenario(scenario),
+        SandboxStore({system: scenario.records(system) for system in ("erp", "crm", "wms", "tms")}),
+    )
+    for system in ("erp", "crm", "wms", "tms"):
+        assert lazy.records(system) == kept.records(system)
+        assert lazy.window(system, None, 40, 25) == kept.window(system, None, 40, 25)
+        assert lazy.after(system, None, None, 10) == kept.after(system, None, None, 10)
+    first = lazy.window("erp", None, 0, 1)[0][0]
+    first["OverallSDProcessStatus"] = "changed by a reader"
+    assert lazy.window("erp", None, 0, 1)[0][0] != first, "each read builds a new record"
+    assert lazy.last_cursor("wms") == max(r["write_date"] for r in kept.records("wms"))
+    version = lazy.version
+    lazy.upsert("erp", {**first, "LastChangeDateTime": "2030-01-01T00:00:00Z"})
+    assert lazy.version == version + 1
+    assert lazy.records("erp")[-1]["OverallSDProcessStatus"] == "changed by a reader"
