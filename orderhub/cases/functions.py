@@ -108,7 +108,8 @@ begin
                 c_row.state, c_row.state, case p_action when 'assign' then 'assigned'
                 when 'dismiss' then 'dismissed' else p_action || 'd' end),
             detail = format('closed at %s by its last action', c_row.closed_at),
-            hint = 'a closed case stays closed; it reopens as a new case when its condition comes back';
+            hint = 'a closed case stays closed; a new case opens when its condition'
+                ' comes back';
     end if;
     case p_action
         when 'assign' then
@@ -119,7 +120,8 @@ begin
             next_state := case when c_row.state = 'open' then 'assigned' else c_row.state end;
         when 'acknowledge' then
             if c_row.state = 'acknowledged' then
-                raise sqlstate 'PT409' using message = format('case %s is already acknowledged', p_case),
+                raise sqlstate 'PT409'
+                    using message = format('case %s is already acknowledged', p_case),
                     detail = format('acknowledged at %s', c_row.acknowledged_at),
                     hint = 'resolve or dismiss it';
             end if;
@@ -215,7 +217,8 @@ begin
                 and clock_timestamp() - b.last_at > make_interval(mins => c.minutes)
         loop
             if not exists (select from cases.cases as c where c.kind = 'silent_source'
-                    and c.subject = r.subject and 'silent since ' || r.last_at = any(c.condition_keys)) then
+                    and c.subject = r.subject
+                    and 'silent since ' || r.last_at = any(c.condition_keys)) then
                 n := n + (cases.raise_case('silent_source', r.subject, null,
                     'silent since ' || r.last_at, r.severity,
                     jsonb_build_object('system', r.subject, 'last_record_at', r.last_at))
@@ -226,7 +229,8 @@ begin
     if to_regclass('marts.fct_order_current_status') is not null
             and to_regclass('seeds.status_slas') is not null then
         for r in execute 'select o.order_id, s.severity, s.sla_hours, o.canonical_status,'
-            ' md5(concat_ws(''|'', ''stuck_beyond_sla'', o.order_id, o.status_since_event_id)) as cond'
+            ' md5(concat_ws(''|'', ''stuck_beyond_sla'', o.order_id,'
+            ' o.status_since_event_id)) as cond'
             ' from (' || orders_sql || ') as o join seeds.status_slas as s'
             ' on s.canonical_status = o.canonical_status and s.channel = o.channel'
             ' where clock_timestamp() - o.status_since > s.sla_hours * interval ''1 hour'''

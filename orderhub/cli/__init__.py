@@ -1,7 +1,7 @@
 """The ``orderhub`` command line: one module per command group.
 
 ``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`),
-``subscriptions`` (:mod:`.subscriptions`), ``token``
+``subscriptions`` (:mod:`.subscriptions`), ``cases`` (:mod:`.cases`), ``token``
 (:mod:`.token`), ``track`` (:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow``
 (:mod:`.mlflow`), ``sandbox`` (:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit``
 (:mod:`.audit`), ``crosswalk`` (:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from orderhub.cli import (
     api,
     audit,
+    cases,
     connectors,
     crosswalk,
     demo,
@@ -39,6 +40,7 @@ COMMAND_GROUPS = (
     api,
     serve,
     subscriptions,
+    cases,
     token,
     track,
     ui,
