@@ -115,10 +115,12 @@ class Alerter:
         self.counters = {"sent": 0, "failed": 0, "digested": 0, "rate_limited": 0, "no_target": 0}
         self._minute: dict[str, list[float]] = defaultdict(list)
 
-    def _outcome(self, alert: Alert, url: str | None, now: float) -> tuple[str, str | None]:
+    def _outcome(
+        self, alert: Alert, url: str | None, now: float, earlier: int
+    ) -> tuple[str, str | None]:
         if url is None:
             return "no_target", None
-        if alert.recent >= self.settings.alerts_per_case_hour:
+        if alert.recent + earlier >= self.settings.alerts_per_case_hour:
             return "rate_limited", None
         sent = [t for t in self._minute[url] if now - t < 60.0]
         self._minute[url] = sent
@@ -133,9 +135,12 @@ class Alerter:
         with conn.transaction():
             alerts = [Alert(*row) for row in conn.execute(_TAKE, (BATCH,))]
             rows = []
+            earlier: dict[int, int] = defaultdict(int)  # this batch's alerts per case
             for alert in alerts:
                 url = expand(self.settings, alert.template)
-                outcome, error = self._outcome(alert, url, now)
+                outcome, error = self._outcome(alert, url, now, earlier[alert.case_id])
+                if outcome in ("sent", "digested"):
+                    earlier[alert.case_id] += 1
                 self.counters[outcome] += 1
                 rows.append((alert.case_id, alert.action_id, alert.team, outcome, error))
                 if outcome == "digested":
