@@ -1,6 +1,7 @@
 """``orderhub cases list|show|ack|resolve``: the cases a team works (:mod:`orderhub.cases`)
 from the command line. ``ack`` and ``resolve`` go through the same validation as the API's
-functions (``cases.act``); the actor is ``--as`` (default: the login name)."""
+functions (``cases.act``); the actor is ``--as`` (default: the login name). Output is plain
+lines on stdout (tab-separated for ``list``), for people and scripts alike."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 
 import psycopg
 
-from orderhub.progress import say
 from orderhub.settings import Settings
 
 
@@ -28,13 +28,15 @@ def _show(conn: psycopg.Connection[Any], case_id: int) -> int:
 
     found = cases.show_case(conn, case_id)
     if found is None:
-        say(f"no case {case_id}")
+        print(f"no case {case_id}")
         return 1
-    say(_line(found))
-    say(f"  detail: {json.dumps(found['detail'], default=str, sort_keys=True)}")
+    print(_line(found))
+    print(f"  detail: {json.dumps(found['detail'], default=str, sort_keys=True)}")
     for action in found["actions"]:
         note = f": {action['note']}" if action["note"] else ""
-        say(f"  {action['acted_at']:%Y-%m-%d %H:%M:%S} {action['actor']} {action['action']}{note}")
+        print(
+            f"  {action['acted_at']:%Y-%m-%d %H:%M:%S} {action['actor']} {action['action']}{note}"
+        )
     return 0
 
 
@@ -49,7 +51,7 @@ def _cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "list":
             states = ("resolved", "dismissed") if args.closed else cases.OPEN_STATES
             for case in cases.list_cases(conn, kind=args.kind, states=states, limit=args.limit):
-                say(_line(case))
+                print(_line(case))
             return 0
         if args.action == "show":
             return _show(conn, args.id)
@@ -58,11 +60,11 @@ def _cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
             done = cases.act(conn, args.id, action, args.actor, note=args.note)
         except psycopg.Error as error:
             diag = error.diag
-            say(f"case {args.id}: {diag.message_primary or error}")
+            print(f"case {args.id}: {diag.message_primary or error}")
             if diag.message_hint:
-                say(f"  hint: {diag.message_hint}")
+                print(f"  hint: {diag.message_hint}")
             return 1
-        say(f"case {args.id}: {done['state']}")
+        print(f"case {args.id}: {done['state']}")
     return 0
 
 
