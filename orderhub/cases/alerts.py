@@ -159,28 +159,38 @@ class Alerter:
 
     def flush_digests(self, conn: psycopg.Connection[Any], force: bool = False) -> int:
         """Send each target's digest once its oldest item waited the digest interval (or
-        ``force``); how many cases the digests listed."""
-        with conn.transaction():
-            due = conn.execute(
-                "delete from cases.digest where target in (select target from cases.digest"
-                " group by target having %s or min(queued_at)"
-                " <= clock_timestamp() - make_interval(secs => %s))"
-                " returning target, case_id, action_id",
-                (force, self.settings.alerts_digest_seconds),
-            ).fetchall()
-            by_target: dict[str, list[int]] = defaultdict(list)
-            for target, case_id, _ in due:
-                by_target[target].append(case_id)
-            for target, case_ids in by_target.items():
-                body = "cases: " + ", ".join(str(c) for c in sorted(set(case_ids)))
-                error = send(target, f"[orderhub] digest of {len(case_ids)} alerts", body)
+        ``force``); how many cases the digests listed. A target that fails keeps its items
+        for the next interval; the others are not held up."""
+        due = conn.execute(
+            "select target from cases.digest group by target having %s or min(queued_at)"
+            " <= clock_timestamp() - make_interval(secs => %s)",
+            (force, self.settings.alerts_digest_seconds),
+        ).fetchall()
+        listed = 0
+        for (target,) in due:
+            with conn.transaction():
+                items = conn.execute(
+                    "delete from cases.digest where target = %s returning case_id, action_id",
+                    (target,),
+                ).fetchall()
+                cases = sorted({case_id for case_id, _ in items})
+                body = "cases: " + ", ".join(str(c) for c in cases)
+                error = send(target, f"[orderhub] digest of {len(items)} alerts", body)
                 if error is not None:
-                    raise RuntimeError(f"digest not delivered: {error}")
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "insert into cases.alerts (case_id, action_id, team, outcome)"
-                    " select case_id, %s, team, 'digest_sent' from cases.cases"
-                    " where case_id = %s",
-                    [(action_id, case_id) for _, case_id, action_id in due],
-                )
-        return len(due)
+                    LOGGER.warning("digest not delivered (%s); kept for the next one", error)
+                    conn.execute(
+                        "insert into cases.digest (action_id, case_id, target)"
+                        " select action_id, case_id, %s from unnest(%s::bigint[], %s::bigint[])"
+                        " as i(case_id, action_id)",
+                        (target, [c for c, _ in items], [a for _, a in items]),
+                    )
+                    continue
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "insert into cases.alerts (case_id, action_id, team, outcome)"
+                        " select case_id, %s, team, 'digest_sent' from cases.cases"
+                        " where case_id = %s",
+                        [(action_id, case_id) for case_id, action_id in items],
+                    )
+                listed += len(items)
+        return listed

@@ -23,15 +23,26 @@ from orderhub.warehouse import free_port
 
 
 class Mailbox:
-    """An SMTP server on a free local port; :attr:`mails` are (recipients, subject, when)."""
+    """An SMTP server on a free local port; :attr:`mails` are (recipients, subject, when),
+    :attr:`bodies` the text of each, in the same order."""
 
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], str, float]] = []
+        self.bodies: list[str] = []
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content)
         subject = str(make_header(decode_header(message.get("Subject", ""))))
+        text = next(
+            (
+                str(part.get_payload(decode=True).decode(errors="replace"))
+                for part in message.walk()
+                if part.get_content_type() == "text/plain"
+            ),
+            "",
+        )
+        self.bodies.append(text)
         self.mails.append((list(envelope.rcpt_tos), subject, time.time()))
         return "250 OK"
 
