@@ -212,18 +212,28 @@ def flood(served: Served, total: int = 10_000, raisers: int = 8) -> list[str]:
         "select count(*) from cases.case_actions a join cases.cases c"
         " using (case_id) where c.subject like 'FLOOD-%' and a.action = 'opened'"
     )
+    digest_sql = (
+        "select count(*) filter (where outcome = 'digested') - count(*) filter"
+        " (where outcome = 'digest_sent') from cases.alerts a join cases.cases c"
+        " using (case_id) where c.subject like 'FLOOD-%'"
+    )
+    wait(lambda: count(digest_sql) == 0, 300)  # every digested alert went out in a digest
     outcomes = dict(_execute(url, "select a.outcome, count(*) from cases.alerts a join"
                              " cases.cases c using (case_id) where c.subject like 'FLOOD-%'"
                              " group by 1"))  # fmt: skip
-    wait(lambda: any("digest of" in s for _, s, _ in served.mailbox.mails), 120)
     digests = [s for _, s, _ in served.mailbox.mails if "digest of" in s]
     mails = [s for _, s, _ in served.mailbox.mails if "FLOOD-" in s]
+    twice = count(
+        "select count(*) from (select a.case_id from cases.alerts a join cases.cases c"
+        " using (case_id) where c.subject like 'FLOOD-%' and a.outcome in ('sent', 'digested')"
+        " group by 1 having count(*) > 1) as d"
+    )
     limit = served.env.get("ORDERHUB_ALERTS_PER_MINUTE", "30")
     return [
         f"flood: {2 * total} raises of {total} anomalies by {raisers} raisers in {raised:.1f} s"
         f" ({2 * total / raised:.0f} raises/s); {cases} cases, {opened} opened actions",
         f"  alerted {count(alerted_sql)} cases in {alerted:.1f} s ({total / alerted:.0f} cases/s"
-        f" opened and alerted); outcomes {outcomes}",
+        f" opened and alerted); outcomes {outcomes}; cases alerted twice: {twice}",
         f"  mails: {len(mails)} single alerts (limit {limit}/min), digests: {digests}",
     ]  # fmt: skip
 
