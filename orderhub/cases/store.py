@@ -11,6 +11,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from orderhub.cases.schema import ensure_schema
+
 #: The actions a person takes, as ``cases.act`` names them.
 ACTIONS = ("assign", "acknowledge", "resolve", "dismiss")
 
@@ -18,6 +20,16 @@ _LISTED = (
     "case_id, kind, subject, order_id, state, severity, team, assignee, escalation_level,"
     " times_seen, detail, opened_at, respond_by, closed_at"
 )
+
+
+def _ready(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """``conn``, with the cases schema created if this warehouse has none yet (a raiser
+    may come before the bootstrap, as a Dagster check of a bare build does)."""
+    found = conn.execute("select to_regprocedure('cases.sweep()')").fetchone()
+    if found is None or found[0] is None:
+        conn.commit()
+        ensure_schema(conn)
+    return conn
 
 
 def raise_case(
@@ -33,7 +45,7 @@ def raise_case(
     """Open a case about ``subject`` (or note an open one seen again); its id (None when
     a closed case already covered ``condition``)."""
     with psycopg.connect(url) as conn:
-        row = conn.execute(
+        row = _ready(conn).execute(
             "select cases.raise_case(%s, %s, %s, %s, %s, %s)",
             (kind, subject, order_id, condition, severity, Jsonb(detail)),
         ).fetchone()
@@ -72,7 +84,7 @@ def list_cases(
 def open_cases(url: str, kind: str | None = None) -> list[dict[str, Any]]:
     """The cases still worked (of ``kind``), oldest first."""
     with psycopg.connect(url) as conn:
-        return list_cases(conn, kind=kind)
+        return list_cases(_ready(conn), kind=kind)
 
 
 def show_case(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any] | None:
