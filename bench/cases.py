@@ -119,7 +119,8 @@ def clock_kinds(served: Served, count: int) -> list[str]:
     )
     orders = [row[0] for row in opened]
     # the same open orders run out of both clocks, one after the other (one case each)
-    stuck, stale = orders[:count], orders[count:] or orders[:count]
+    stuck = orders[:count]
+    stale = orders[count:] if len(orders) >= 2 * count else stuck
     breached = time.time()
     _execute(
         url,
@@ -172,7 +173,7 @@ def unknown_codes(served: Served, count: int) -> str:
     """``count`` unknown codes at the TMS, in batches of 20, through the whole live path."""
     seconds: list[float] = []
     asked = 0
-    for seed in range(count // 20 + 5):
+    for seed in range(count):  # until count distinct orders (a seed may pick known ones)
         if asked >= count:
             break
         started = time.time()

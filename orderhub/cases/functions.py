@@ -100,7 +100,7 @@ begin
     select * into c_row from cases.cases where case_id = p_case for update;
     if c_row.case_id is null then
         raise sqlstate 'PT404' using message = format('no case %s', p_case),
-            hint = 'list the open cases: GET /cases or orderhub cases list';
+            hint = 'list the open cases: orderhub cases list';
     end if;
     if c_row.state in ('resolved', 'dismissed') then
         raise sqlstate 'PT409'
