@@ -45,10 +45,14 @@ def raise_case(
     """Open a case about ``subject`` (or note an open one seen again); its id (None when
     a closed case already covered ``condition``)."""
     with psycopg.connect(url) as conn:
-        row = _ready(conn).execute(
-            "select cases.raise_case(%s, %s, %s, %s, %s, %s)",
-            (kind, subject, order_id, condition, severity, Jsonb(detail)),
-        ).fetchone()
+        row = (
+            _ready(conn)
+            .execute(
+                "select cases.raise_case(%s, %s, %s, %s, %s, %s)",
+                (kind, subject, order_id, condition, severity, Jsonb(detail)),
+            )
+            .fetchone()
+        )
     return None if row is None or row[0] is None else int(row[0])
 
 
