@@ -37,6 +37,7 @@ from fulfilment.store import (
 )  # fmt: skip
 from fulfilment.writeback import Outcome, capacity_request, replenishment_request, write_back
 from ledger.log import ProvenanceLog
+from orderhub.cases.store import raise_from_marts
 
 _ALLOCATION_COLUMNS = ("run_id", "order_id", "line_id", "sku", "warehouse", "quantity", "road_km",
                        "unit_cost", "is_first_choice", "reason_code", "reason")  # fmt: skip
@@ -100,6 +101,8 @@ def run_allocation(
             " where status = 'open' and last_run_id <> %s",
             (run_id,),
         )
+        # the lines held for a check are cases for the review team
+        raise_from_marts(conn, sorted({r.order_id for r in result.reviews}))
     return result
 
 

@@ -16,9 +16,8 @@ from connectors.loader import ensure_schema as ensure_connector_schema
 from fulfilment.store import ensure_schema as ensure_fulfilment_schema
 from ledger.store import ensure_schema as ensure_ledger_schema
 from ml.store import ensure_schema as ensure_ml_schema
-from orderhub import publishing, tracking
+from orderhub import cases, publishing, tracking
 from orderhub.api import prepare_roles
-from orderhub.cases import CASES_DDL
 from orderhub.live_tables import ensure_live_schema
 from orderhub.secrets import get_secret
 from orderhub.settings import Settings
@@ -40,7 +39,7 @@ def prepare_warehouse(settings: Settings, database_url: str) -> None:
             ensure_live_schema(conn)
             tracking.prepare(conn, settings)
             publishing.ensure_pointer(conn)
-            conn.execute(CASES_DDL)
             conn.commit()
+            cases.ensure_schema(conn)
         prepare_roles(database_url, get_secret(settings, "api-authenticator-password"))
         _done.add(database_url)

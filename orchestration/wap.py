@@ -30,6 +30,7 @@ import psycopg
 from orchestration.dbt_run import invoke_dbt
 from orderhub import publishing
 from orderhub.cases import raise_case
+from orderhub.cases.store import raise_from_marts
 from quality.guards import GUARDS, check_guard
 from quality.runner import validate
 from quality.suites import SUITES
@@ -99,7 +100,9 @@ def block_case(url: str, check: str, table: str, description: str, run_id: str |
         "description": description,
         "run_id": run_id,
     }
-    return raise_case(url, "publish_blocked", check, detail)
+    case_id = raise_case(url, "publish_blocked", check, detail)
+    assert case_id is not None  # a case without a condition key is always raised
+    return case_id
 
 
 def _compiled(url: str, colour: str, work: Path) -> dict[str, tuple[str, str]]:
@@ -145,7 +148,10 @@ def publish_build(url: str, work: Path, run_id: str | None = None) -> publishing
         if not created.success:
             raise RuntimeError(f"dbt run of the api models for {built.colour} failed")
     with psycopg.connect(url) as conn:
-        return publishing.publish(conn, built.colour, objects, run_id=run_id)
+        published = publishing.publish(conn, built.colour, objects, run_id=run_id)
+    with psycopg.connect(url) as conn:
+        raise_from_marts(conn)  # the batch flow raises the cases of what it published
+    return published
 
 
 def audit_and_publish(

@@ -22,7 +22,10 @@ refuses an event of another kind, or one whose payload lacks a field listed here
 - ``fulfilment_writeback``: one write-back to a source system that created something (a
   replenishment picking in the WMS, a capacity reservation in the TMS): the target, the
   idempotency key, the SHA-256 of the RFC 8785 request body, the HTTP status and the id the
-  system gave it (:mod:`fulfilment.writeback`).
+  system gave it (:mod:`fulfilment.writeback`);
+- ``case_action``: one action on a case (opened, reopened, assigned, acknowledged,
+  resolved, dismissed, escalated): the action's and the case's ids, the case's kind and
+  subject, who, when, the note (:mod:`orderhub.cases.provenance`).
 
 The payloads themselves are made in :mod:`orchestration.provenance`.
 """
@@ -33,6 +36,8 @@ from ledger.bundle.format import BATCH_EVENT, BATCH_EVENT_FIELDS, BUILD_EVENT, B
 from ledger.kinds import EventKinds
 from ledger.receipts import ANCHOR_EVENT, ANCHOR_EVENT_FIELDS
 
+#: The event of an action on a case (orderhub/cases/provenance.py).
+CASE_ACTION_EVENT = "case_action"
 #: The event of a write-back to a source system (fulfilment/writeback.py).
 WRITEBACK_EVENT = "fulfilment_writeback"
 
@@ -96,6 +101,16 @@ PROVENANCE_KINDS = EventKinds(
             "request_sha256",
             "http_status",
             "created_id",
+        ),
+        CASE_ACTION_EVENT: (
+            "action_id",
+            "case_id",
+            "case_kind",
+            "subject",
+            "action",
+            "actor",
+            "note",
+            "acted_at",
         ),
     }
 )

@@ -129,6 +129,21 @@ class Settings(BaseSettings):
     serve_port: int = Field(
         default=3090, description="Port of the live service (`orderhub serve`: webhooks)."
     )
+    cases_sweep_seconds: float = Field(
+        default=60.0,
+        description="Seconds between two sweeps of the clock-based case rules (stuck beyond "
+        "SLA, silent source, stale order) and of escalations in `orderhub serve`.",
+    )
+    alerts_per_case_hour: int = Field(
+        default=3, description="Alerts one case may send in an hour; more are suppressed."
+    )
+    alerts_per_minute: int = Field(
+        default=30,
+        description="Alerts one target receives a minute; more go into its next digest.",
+    )
+    alerts_digest_seconds: float = Field(
+        default=900.0, description="Seconds between two digests of a target's low-severity alerts."
+    )
     sandbox_push: bool = Field(
         default=False,
         description="Whether the sandbox pushes each change to orderhub's receivers.",

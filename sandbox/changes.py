@@ -5,7 +5,10 @@
 last, alternating between ``in_transit`` and ``failure`` (each a canonical status change);
 a WMS picking, a CRM fulfillment order or an ERP sales order gets a new version (its cursor
 one second on). ``POST /changes`` on the sandbox's root URL (``{"system": "tms", "count":
-n}`` or ``{"system": "tms", "keys": [...]}``) calls it and answers what changed.
+n}`` or ``{"system": "tms", "keys": [...]}``) calls it and answers what changed. With
+``"anomaly": "unknown_code"`` a moved tracker's new detail carries a status code no
+crosswalk knows (``unknown_live_<n>``): an anomaly injected at the source, for the cases'
+tests and bench.
 """
 
 from __future__ import annotations
@@ -54,7 +57,17 @@ def _event_at(system: str, record: dict[str, Any]) -> str:
     return str(record[CURSOR_FIELD[system]])
 
 
-def move_on(store: SandboxStore, system: str, key: Any) -> dict[str, Any] | None:
+def _unknown_code(record: dict[str, Any]) -> dict[str, Any]:
+    """The tracker with its newest detail's status replaced by a code nobody maps."""
+    details = list(record["tracking_details"])
+    code = f"unknown_live_{len(details)}"
+    details[-1] = {**details[-1], "status": code, "message": "unknown (live anomaly)"}
+    return {**record, "status": code, "tracking_details": details}
+
+
+def move_on(
+    store: SandboxStore, system: str, key: Any, anomaly: str | None = None
+) -> dict[str, Any] | None:
     """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such)."""
     record = store.get(system, key)
     if record is None:
@@ -63,6 +76,8 @@ def move_on(store: SandboxStore, system: str, key: Any) -> dict[str, Any] | None
         changed = _next_tracker(record)
         if "delivered" in {d["status"] for d in changed["tracking_details"]}:
             return None  # a delivered tracker stays delivered
+        if anomaly == "unknown_code":
+            changed = _unknown_code(changed)
     else:
         cursor = CURSOR_FIELD[system]
         changed = {**record, cursor: iso(int(parse_instant(record[cursor])) + 1)}
@@ -81,7 +96,12 @@ def movable(store: SandboxStore, system: str) -> list[Any]:
 
 
 def changes(
-    store: SandboxStore, system: str, count: int = 1, keys: list[Any] | None = None, seed: int = 0
+    store: SandboxStore,
+    system: str,
+    count: int = 1,
+    keys: list[Any] | None = None,
+    seed: int = 0,
+    anomaly: str | None = None,
 ) -> list[dict[str, Any]]:
     """Move ``keys`` (or ``count`` random movable records) on; what changed."""
     chosen = (
@@ -93,7 +113,7 @@ def changes(
     )
     moved = []
     for key in chosen:
-        record = move_on(store, system, key)
+        record = move_on(store, system, key, anomaly)
         if record is not None:
             moved.append(
                 {

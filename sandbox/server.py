@@ -124,9 +124,13 @@ def build_app(
         system = body.get("system", "tms")
         if system not in API_SYSTEMS:
             return JSONResponse({"error": f"unknown system {system!r}"}, 400)
+        anomaly = body.get("anomaly")
+        if anomaly not in (None, "unknown_code") or (anomaly and system != "tms"):
+            return JSONResponse({"error": f"no anomaly {anomaly!r} at {system}"}, 400)
         moved = changes(
-            store, system, int(body.get("count", 1)), body.get("keys"), body.get("seed", 0)
-        )
+            store, system, int(body.get("count", 1)), body.get("keys"), body.get("seed", 0),
+            anomaly,
+        )  # fmt: skip
         return JSONResponse({"changed": moved})
 
     async def next_round(request: Request) -> JSONResponse:

@@ -1,7 +1,7 @@
 """The ``orderhub`` command line: one module per command group.
 
 ``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`),
-``subscriptions`` (:mod:`.subscriptions`), ``token``
+``subscriptions`` (:mod:`.subscriptions`), ``cases`` (:mod:`.cases`), ``token``
 (:mod:`.token`), ``track`` (:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow``
 (:mod:`.mlflow`), ``forecast`` (:mod:`.forecast`), ``sandbox`` (:mod:`.sandbox`), ``stop``
 (:mod:`.warehouse`), ``audit``
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from orderhub.cli import (
     api,
     audit,
+    cases,
     connectors,
     crosswalk,
     demo,
@@ -41,6 +42,7 @@ COMMAND_GROUPS = (
     api,
     serve,
     subscriptions,
+    cases,
     token,
     track,
     ui,

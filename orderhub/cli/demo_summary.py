@@ -24,6 +24,8 @@ class DemoSummary:
     unmapped: list[str] = field(default_factory=list)
     forecast: dict[str, Any] = field(default_factory=dict)
     checkpoint: dict[str, Any] = field(default_factory=dict)
+    #: Cases still worked, per kind.
+    cases: dict[str, int] = field(default_factory=dict)
     #: The live path's burst: what it pushed and the latencies measured (empty: not run).
     live: str = ""
 
@@ -63,6 +65,9 @@ class DemoSummary:
                 f"ledger checkpoint: tree size {self.checkpoint['tree_size']}, "
                 f"root {self.checkpoint['root_hash']}"
             )
+        lines.append(f"open cases: {sum(self.cases.values())}")
+        for kind, count in self.cases.items():
+            lines.append(f"  {kind:28} {count:6d}")
         if self.live:
             lines.append(self.live)
         if self.failed_steps:
@@ -118,6 +123,16 @@ def read_summary(database_url: str, success: bool, failed_steps: list[str]) -> D
             conn, "marts.fct_order_current_status", "canonical_status"
         )
         summary.exceptions = _counts(conn, "marts.fct_order_exceptions", "exception_type")
+        summary.cases = {
+            kind: int(n)
+            for kind, n in _rows(
+                conn,
+                "cases.cases",
+                "select kind, count(*) from cases.cases"
+                " where state in ('open', 'assigned', 'acknowledged')"
+                " group by 1 order by 2 desc, 1",
+            )
+        }
         unmapped = "marts.fct_unmapped_status_codes"
         summary.unmapped = [
             f"system={system} field={field_name} code={code!r} (add it to the crosswalk)"

@@ -4,8 +4,11 @@
 asks the sandbox to move ``count`` trackers on (``POST /changes``; the sandbox pushes each
 change to the service) and measures, per change, the seconds from the request to the moment
 the order's row of ``/orders`` (``fct_order_current_status``) was recomputed after it - then
-stops the service. ``orderhub demo`` ends with it; ``bench/live.py`` measures the same path
-at sustained loads.
+stops the service. Then it injects unknown status codes at the TMS (``POST /changes`` with
+``"anomaly": "unknown_code"``) and measures each one's time to alert: from the request to
+the alerter's record of the alert on its case (``cases.alerts``; sent, or recorded without
+a target when no alert URL is configured). ``orderhub demo`` ends with it;
+``bench/live.py`` and ``bench/cases.py`` measure the same paths at sustained loads.
 """
 
 from __future__ import annotations
@@ -35,15 +38,24 @@ class Burst:
     asked: int
     served: int
     seconds: list[float]
+    #: Seconds from an injected anomaly to its case's alert.
+    alert_seconds: tuple[float, ...] = ()
 
     def render(self) -> str:
         if not self.seconds:
             return f"live path: {self.asked} changes pushed, none served within the wait"
         p50, p95, p99 = (percentile(self.seconds, q) for q in (0.5, 0.95, 0.99))
-        return (
+        lines = [
             f"live path: {self.served} of {self.asked} pushed changes served in /orders;"
             f" latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
-        )
+        ]
+        if self.alert_seconds:
+            a50, a95 = (percentile(list(self.alert_seconds), q) for q in (0.5, 0.95))
+            lines.append(
+                f"cases: {len(self.alert_seconds)} injected unknown codes alerted;"
+                f" time to alert p50 {a50:.1f} s, p95 {a95:.1f} s"
+            )
+        return "\n".join(lines)
 
 
 def served_since(url: str, orders: list[str], since: datetime) -> set[str]:
@@ -77,10 +89,41 @@ def run_burst(settings: Settings, url: str, sandbox_root: str, port: int, count:
             seconds.extend(time.monotonic() - started for _ in done)
             pending -= done
             time.sleep(0.02)
-        return Burst(len(moved), len(seconds), seconds)
+        return Burst(len(moved), len(seconds), seconds, tuple(time_to_alert(url, sandbox_root)))
     finally:
         stop.set()
         thread.join(timeout=15)
+
+
+def alerted_since(url: str, orders: list[str], since: datetime) -> set[str]:
+    """The orders whose unmapped status code case was alerted at or after ``since``."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select c.subject from cases.alerts as a join cases.cases as c using (case_id)"
+            " where c.kind = 'unmapped_status_code' and c.subject = any(%s)"
+            " and a.sent_at >= %s",
+            (orders, since),
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def time_to_alert(url: str, sandbox_root: str, count: int = 5, wait: float = 30) -> list[float]:
+    """Inject ``count`` unknown codes at the TMS; the seconds until each one's alert."""
+    since = datetime.now(UTC)
+    started = time.monotonic()
+    moved = httpx.post(
+        f"{sandbox_root}/changes",
+        json={"system": "tms", "count": count, "anomaly": "unknown_code", "seed": 13},
+        timeout=30,
+    ).json()["changed"]
+    pending = {m["order_id"] for m in moved if m.get("order_id")}
+    seconds: list[float] = []
+    while pending and time.monotonic() - started < wait:
+        done = alerted_since(url, sorted(pending), since)
+        seconds.extend(time.monotonic() - started for _ in done)
+        pending -= done
+        time.sleep(0.05)
+    return seconds
 
 
 def _wait_up(url: str, timeout: float = 60) -> None:

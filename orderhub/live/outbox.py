@@ -86,6 +86,23 @@ def write_outbox(
     if not rows:
         return 0
     rows.sort(key=lambda row: (row[0], row[1] != "status_changed"))
+    return append(
+        conn,
+        [
+            (order_id, kind, status, previous, exception_type, *partners.get(order_id, ([], None)),
+             body)
+            for order_id, kind, status, previous, exception_type, body in rows
+        ],
+    )  # fmt: skip
+
+
+def append(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> int:
+    """Append outbox rows ``(order_id, kind, canonical_status, previous_status,
+    exception_type, partner_ids, region, payload)`` in the open transaction, each with the
+    next cursor (under the outbox lock, taken here: call it last before the commit), and
+    queue their deliveries; how many."""
+    if not rows:
+        return 0
     conn.execute("select pg_advisory_xact_lock(%s)", (OUTBOX_LOCK,))
     (last,) = conn.execute(
         "select coalesce(max(change_id), 0) from orderhub_meta.outbox"
@@ -96,11 +113,9 @@ def write_outbox(
             " previous_status, exception_type, partner_ids, region, payload)"
             " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (last + n, order_id, kind, status, previous, exception_type,
-                 *partners.get(order_id, ([], None)), Jsonb({**body, "change_id": last + n}))
-                for n, (order_id, kind, status, previous, exception_type, body)
-                in enumerate(rows, start=1)
+                (last + n, *row[:7], Jsonb({**row[7], "change_id": last + n}))
+                for n, row in enumerate(rows, start=1)
             ],
-        )  # fmt: skip
+        )
     queue_deliveries(conn, last + 1, last + len(rows))
     return len(rows)

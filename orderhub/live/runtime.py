@@ -11,6 +11,8 @@ from pathlib import Path
 
 from ledger.keys import load_or_create_signer
 from ledger.log import ProvenanceLog
+from orderhub.cases.workers import CaseWorkers
+from orderhub.live.case_events import CaseEvents
 from orderhub.live.compiled import CompiledModel, compile_models, project_fingerprint
 from orderhub.live.dispatch import Dispatcher
 from orderhub.live.hot_path import HotPath
@@ -62,7 +64,8 @@ HOT_PATH_WORKERS = 2
 
 
 def live_service(settings: Settings, url: str, host: str, port: int) -> LiveService:
-    """The service: receivers and intake, the hot-path workers, the dispatcher."""
+    """The service: receivers and intake, the hot-path workers, the dispatcher, and the
+    cases' workers (live detection and relay, the one-minute sweep, alerts, leaves)."""
     selects = CompiledSelects(url, settings.home_dir / "dbt" / "hot_path")
     hots = [HotPath(url, selects) for _ in range(HOT_PATH_WORKERS)]
 
@@ -73,10 +76,18 @@ def live_service(settings: Settings, url: str, host: str, port: int) -> LiveServ
     intake = Intake(url, provenance_log(settings, url), on_stored=wake)
     dispatcher = Dispatcher(url)
     secrets = {system: webhook_secret(settings, system) for system in API_SYSTEMS}
-    counters = {"hot_path": [h.counters for h in hots], "dispatch": dispatcher.counters}
+    case_events = CaseEvents(url)
+    cases = CaseWorkers(settings, url, lambda: provenance_log(settings, url))
+    counters = {
+        "hot_path": [h.counters for h in hots],
+        "dispatch": dispatcher.counters,
+        "cases": {**cases.counters, "live": case_events.counters},
+    }
     workers: dict[str, Callable[[threading.Event], None]] = {
         "intake": intake.run,
         **{f"hot-path-{n}": worker.run for n, worker in enumerate(hots, start=1)},
         "dispatch": dispatcher.run,
+        "cases-live": case_events.run,
+        **cases.workers(),
     }
     return LiveService(build_app(intake, secrets, counters), workers, host, port)

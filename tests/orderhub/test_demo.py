@@ -188,3 +188,17 @@ def test_render_ends_with_the_live_path_burst() -> None:
     line = "live path: 14 of 14 pushed changes served in /orders; latency p50 728 ms"
     rendered = DemoSummary(success=True, live=line).render()
     assert rendered.rstrip().endswith(line)
+
+
+def test_render_shows_open_cases_by_kind_and_the_time_to_alert() -> None:
+    from orderhub.live.burst import Burst
+
+    burst = Burst(4, 4, [0.5, 0.6, 0.7, 0.8], alert_seconds=(1.0, 1.5, 2.0, 9.0))
+    summary = DemoSummary(success=True, cases={"stale_order": 5, "misroute": 2},
+                          live=burst.render())  # fmt: skip
+    lines = summary.render().splitlines()
+    at = lines.index("open cases: 7")
+    assert lines[at + 1 : at + 3] == [f"  {'stale_order':28} {5:6d}", f"  {'misroute':28} {2:6d}"]
+    assert lines[-1] == (
+        "cases: 4 injected unknown codes alerted; time to alert p50 1.5 s, p95 9.0 s"
+    )
