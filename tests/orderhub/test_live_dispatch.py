@@ -19,8 +19,8 @@ from hot_path_world import drain, push, versions
 from subscriber import Subscriber
 
 from orderhub.live import subscriptions
-from orderhub.live.compiled import CompiledModel
 from orderhub.live.dispatch import Dispatcher
+from orderhub.recompute import CompiledModel
 
 POOL = versions(unknown_batches())
 
