@@ -38,8 +38,14 @@ from orderhub.publishing import hold_publish_lock
 from orderhub.recompute import CompiledModel, recompute_orders, rederive_events
 
 LOGGER = logging.getLogger("orderhub.live.hot_path")
-#: Source records one hot-path transaction takes at most.
+#: Source records one hot-path transaction takes at most (a worker takes what is pending,
+#: up to this, so a micro-batch grows with the arrival rate).
 BATCH = 500
+#: The session prepares every statement at its first use and plans it once, generically:
+#: planning the compiled selects (20-60 ms each) cost more than running them for a
+#: micro-batch, and their generic plans read the marts and raw tables by index for the
+#: orders and records bound (bench/RESULTS.md, "Live path").
+SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
 class HotPath:
@@ -79,7 +85,10 @@ class HotPath:
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, application_name="orderhub-hot-path")
+            self._conn = psycopg.connect(
+                self.database_url, application_name="orderhub-hot-path", options=SESSION_OPTIONS
+            )
+            self._conn.prepare_threshold = 0
         return self._conn
 
     def step(self) -> int:
