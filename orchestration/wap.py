@@ -15,6 +15,9 @@ and the tests use these same steps:
    and hands them to :func:`orderhub.publishing.publish` (one transaction, under the
    publish lock). The first publish of a warehouse, when the api objects do not exist yet,
    creates them with dbt first (their grants and row security come from their post-hooks).
+   The per-order engine (:func:`orderhub.recompute.publish_hook`, compiled for the colour)
+   is the publish's recompute hook: the orders live pushes changed after the build's
+   watermark are recomputed into the colour before it is published.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 import psycopg
 
 from orchestration.dbt_run import invoke_dbt
-from orderhub import publishing
+from orderhub import publishing, recompute
 from orderhub.cases import raise_case
 from orderhub.cases.store import raise_from_marts
 from quality.guards import GUARDS, check_guard
@@ -147,8 +150,16 @@ def publish_build(url: str, work: Path, run_id: str | None = None) -> publishing
         )
         if not created.success:
             raise RuntimeError(f"dbt run of the api models for {built.colour} failed")
-    with psycopg.connect(url) as conn:
-        published = publishing.publish(conn, built.colour, objects, run_id=run_id)
+    # the per-order engine, compiled for this colour before the publish takes its lock,
+    # recomputes there the orders whose raw rows came after the build (the publish rule)
+    unregister = publishing.register_recompute(
+        recompute.publish_hook(url, work / "recompute", built.colour)
+    )
+    try:
+        with psycopg.connect(url) as conn:
+            published = publishing.publish(conn, built.colour, objects, run_id=run_id)
+    finally:
+        unregister()
     with psycopg.connect(url) as conn:
         raise_from_marts(conn)  # the batch flow raises the cases of what it published
     return published

@@ -178,17 +178,18 @@
     PostgreSQL pushes through views, ephemeral models and their windows and groups down to
     the marts' order_id indexes (a subquery would stop at the first group or window). In
     the hot path the same condition takes the orders as a bind parameter (an array: the
-    same pushdown), so one compiled select serves every micro-batch. -#}
-{% macro rebuilt_orders_condition(state) -%}
+    same pushdown), so one compiled select serves every micro-batch. `column` is the
+    column holding the order id (order_id unless a model says otherwise). -#}
+{% macro rebuilt_orders_condition(state, column='order_id') -%}
     {%- if state.mode == 'hot_path' -%}
-        order_id = any(cast({{ hot_path_parameter('orders') }} as text[]))
+        {{ column }} = any(cast({{ hot_path_parameter('orders') }} as text[]))
     {%- elif state.mode != 'incremental' -%}
         true
     {%- else -%}
         {%- set found = run_query(orders_to_rebuild(state) ~ '\n    order by 1') -%}
         {%- set ids = found.columns[0].values() | reject('none') | list -%}
         {%- if ids -%}
-            order_id in ({{ text_literals(ids) }})
+            {{ column }} in ({{ text_literals(ids) }})
         {%- else -%}
             false
         {%- endif -%}
@@ -249,11 +250,16 @@
 {% endmacro %}
 
 
-{#- A SQL condition on (source_system, source_record_key) keeping the source records a
-    run of fct_order_status_events re-derives: in an incremental run those of
-    changed_source_records(), as literals; in the hot path each system's record keys as a
-    bind parameter (<system>_records, a text array). -#}
-{% macro source_records_condition(state) -%}
+{#- A SQL condition keeping the source records a run of fct_order_status_events
+    re-derives: in an incremental run those of changed_source_records(), as literals; in
+    the hot path each system's record keys as a bind parameter (<system>_records, a text
+    array). It is written once per pair of (system, record key) columns in `keys` (all of
+    them must hold): int_order_events__mapped carries the event's keys and its record's, and
+    PostgreSQL takes a filter on one side of that join down to that side only - on the
+    record's keys it reaches the record-move detection (int_source_records__latest, its
+    windows and groups by record) and the raw tables' record_key index, instead of that
+    view reading every record of every system. -#}
+{% macro source_records_condition(state, keys=[('source_system', 'source_record_key')]) -%}
     {%- if state.mode == 'hot_path' -%}
         {%- set changed = {} -%}
         {%- for system in ['erp', 'crm', 'wms', 'tms'] -%}
@@ -262,16 +268,19 @@
     {%- else -%}
         {%- set changed = changed_source_records() -%}
     {%- endif %}
+    {%- for system_column, key_column in keys %}
+    {% if not loop.first %}and {% endif -%}
     (
-    {%- for system, keys in changed.items() %}
+    {%- for system, records in changed.items() %}
         {% if not loop.first %}or {% endif -%}
-        (source_system = '{{ system }}' and
-        {%- if keys is string %} source_record_key = any(cast({{ keys }} as text[])))
-        {%- elif keys %} source_record_key in ({{ text_literals(keys) }}))
+        ({{ system_column }} = '{{ system }}' and
+        {%- if records is string %} {{ key_column }} = any(cast({{ records }} as text[])))
+        {%- elif records %} {{ key_column }} in ({{ text_literals(records) }}))
         {%- else %} false)
         {%- endif %}
     {%- endfor %}
     )
+    {%- endfor %}
 {%- endmacro %}
 
 

@@ -16,9 +16,11 @@ Each :meth:`HotPath.step` is one transaction:
    order delete the orders' rows and insert its compiled select's rows for them;
 5. write the outbox (:mod:`.outbox`) from the before and after, and commit.
 
-The selects are those :mod:`.compiled` reads from ``dbt compile``: no rule of the crosswalk,
-the ordering or the exceptions exists here. Rows built here carry the transaction's time as
-``built_at``, so the next batch build's incremental watermark lies after them.
+Steps 2 to 4 are the per-order engine, :mod:`orderhub.recompute` (dbt's compiled selects;
+the publish step runs the same engine into the colour it publishes): no rule of the
+crosswalk, the ordering or the exceptions exists here. Rows built here carry the
+transaction's time as ``built_at``, so the next batch build's incremental watermark lies
+after them.
 """
 
 from __future__ import annotations
@@ -31,24 +33,19 @@ from typing import Any
 
 import psycopg
 
-from orderhub.live.compiled import CompiledModel
 from orderhub.live.outbox import order_states, write_outbox
 from orderhub.publishing import hold_publish_lock
-from orderhub.sources import API_SYSTEMS
+from orderhub.recompute import CompiledModel, recompute_orders, rederive_events
 
 LOGGER = logging.getLogger("orderhub.live.hot_path")
-#: Source records one hot-path transaction takes at most.
+#: Source records one hot-path transaction takes at most (a worker takes what is pending,
+#: up to this, so a micro-batch grows with the arrival rate).
 BATCH = 500
-
-
-def _lock(conn: psycopg.Connection[Any], names: Sequence[str]) -> None:
-    """Take a transaction-scoped advisory lock per name, in sorted order of the lock keys."""
-    conn.execute(
-        "select pg_advisory_xact_lock(k) from ("
-        " select distinct hashtextextended(n, 0) as k from unnest(%s::text[]) as n"
-        " order by k) as keys",
-        (list(names),),
-    )
+#: The session prepares every statement at its first use and plans it once, generically:
+#: planning the compiled selects (20-60 ms each) cost more than running them for a
+#: micro-batch, and their generic plans read the marts and raw tables by index for the
+#: orders and records bound (bench/RESULTS.md, "Live path").
+SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
 class HotPath:
@@ -88,7 +85,10 @@ class HotPath:
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, application_name="orderhub-hot-path")
+            self._conn = psycopg.connect(
+                self.database_url, application_name="orderhub-hot-path", options=SESSION_OPTIONS
+            )
+            self._conn.prepare_threshold = 0
         return self._conn
 
     def step(self) -> int:
@@ -107,78 +107,12 @@ class HotPath:
             ).fetchall()
             if not records:
                 return 0
-            orders = self._events(conn, models[0], records)
+            orders = rederive_events(conn, models[0], records)
             if orders:
                 before = order_states(conn, orders)
-                params = {"orders": orders}
-                for model in models[1:]:
-                    conn.execute(
-                        f"delete from {model.relation} where order_id = any(%(orders)s)",
-                        params,
-                    )
-                    conn.execute(_insert(conn, model), params)
+                recompute_orders(conn, models[1:], orders)
                 self.counters["changes"] += write_outbox(conn, orders, before)
         self.counters["transactions"] += 1
         self.counters["records"] += len(records)
         self.counters["orders"] += len(orders)
         return len(records)
-
-    def _events(
-        self, conn: psycopg.Connection[Any], model: CompiledModel, records: list[tuple[str, str]]
-    ) -> list[str]:
-        """Re-derive the records' events; the orders they touched, locked, sorted."""
-        _lock(conn, [f"record:{system}/{key}" for system, key in records])
-        systems = [system for system, _ in records]
-        keys = [key for _, key in records]
-        params: dict[str, Any] = {
-            f"{system}_records": [key for s, key in records if s == system]
-            for system in API_SYSTEMS
-        }
-        where = (
-            "(source_system, source_record_key) in"
-            " (select * from unnest(%(systems)s::text[], %(keys)s::text[]))"
-        )
-        which = {"systems": systems, "keys": keys}
-        old = conn.execute(
-            f"delete from {model.relation} where {where} returning order_id, previous_order_ids",
-            which,
-        ).fetchall()
-        conn.execute(_insert(conn, model), params)
-        new = conn.execute(
-            f"select order_id, previous_order_ids from {model.relation} where {where}",
-            which,
-        ).fetchall()
-        orders: set[str] = set()
-        for order_id, previous in [*old, *new]:
-            if order_id is not None:
-                orders.add(order_id)
-            orders.update(previous or [])
-        ordered = sorted(orders)
-        _lock(conn, [f"order:{order_id}" for order_id in ordered])
-        return ordered
-
-
-#: Each mart's columns, per compiled select (a new compile reads them again).
-_COLUMNS: dict[tuple[str, str], list[str]] = {}
-
-
-def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
-    """``insert into <mart> (<columns>) select <columns> from (<compiled select>)``."""
-    columns = _COLUMNS.get((model.relation, model.select))
-    if columns is None:
-        columns = [
-            row[0]
-            for row in conn.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = %s and table_name = %s order by ordinal_position",
-                (model.schema, model.table),
-            )
-        ]
-        if not columns:
-            raise RuntimeError(f"{model.relation} does not exist: build the marts once first")
-        _COLUMNS[(model.relation, model.select)] = columns
-    names = ", ".join(f'"{c}"' for c in columns)
-    return (
-        f"insert into {model.relation} ({names}) select {names} from (\n"
-        f"{model.select}\n) as hot_path"
-    )

@@ -13,13 +13,13 @@ from ledger.keys import load_or_create_signer
 from ledger.log import ProvenanceLog
 from orderhub.cases.workers import CaseWorkers
 from orderhub.live.case_events import CaseEvents
-from orderhub.live.compiled import CompiledModel, compile_models, project_fingerprint
 from orderhub.live.dispatch import Dispatcher
 from orderhub.live.hot_path import HotPath
 from orderhub.live.intake import Intake
 from orderhub.live.service import LiveService, build_app
 from orderhub.live.signatures import webhook_secret
 from orderhub.provenance import PROVENANCE_KINDS
+from orderhub.recompute import CompiledModel, compile_models, project_fingerprint
 from orderhub.settings import SIGNING_KEY_FILE, Settings
 from orderhub.sources import API_SYSTEMS
 

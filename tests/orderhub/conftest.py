@@ -78,6 +78,6 @@ def hot_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
 @pytest.fixture(scope="session")
 def hot_models(hot_template: str, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     """The hot path's compiled selects (dbt compile against the template)."""
-    from orderhub.live.compiled import compile_models
+    from orderhub.recompute import compile_models
 
     return compile_models(hot_template, tmp_path_factory.mktemp("hot-compile"))

@@ -16,11 +16,11 @@ from dbt_builds import build, database, load, run_dbt
 from dbt_records import Batch
 from dbt_scenarios import unknown_batches
 
-from orderhub.live.compiled import HOT_PATH_MODELS, CompiledModel
 from orderhub.live.hot_path import HotPath
 from orderhub.live.intake import Intake, Item
 from orderhub.live.receivers import Pushed
 from orderhub.live_tables import ensure_live_schema
+from orderhub.recompute import HOT_PATH_MODELS, CompiledModel
 
 #: Columns that say when or by which run a row was built, not what it derived.
 STAMPS = {"built_at"}

@@ -18,8 +18,8 @@ from hot_path_world import Version, drain, full_refresh, marts, pending, push, v
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orderhub.live.compiled import CompiledModel
 from orderhub.live.hot_path import HotPath
+from orderhub.recompute import CompiledModel
 
 POOL = versions(unknown_batches())
 

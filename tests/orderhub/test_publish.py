@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +257,36 @@ def test_the_api_schema_holds_the_api_models_only(world: ApiWorld) -> None:
     )
     assert {row[0] for row in found} == {*VIEWS, *FUNCTIONS}
     assert "track" in FUNCTIONS
+
+
+def test_the_live_engine_recomputes_a_later_change_into_the_colour_it_publishes(
+    world: ApiWorld, tmp_path: Path
+) -> None:
+    # the next build goes to the colour not published; after its watermark a new version
+    # of a tracker arrives (as a push stores it) naming another order: publish_build's
+    # recompute hook - dbt's compiled per-order selects for that colour - moves the
+    # tracker's events there before the colour is served
+    colour = _build(world.url, tmp_path)
+    record = dict(SCENARIO.records("tms")[0])
+    tracker, before = record["id"], record["reference"]
+    after = world.query(
+        f"select min(order_id) from marts_{colour}.fct_order_current_status where order_id <> %s",
+        before,
+    )[0][0]
+    record.update(reference=after, updated_at="2026-10-30T00:00:00Z")
+    load(world.url, [Batch("tms", datetime.now(UTC), [record])])
+    published = wap.publish_build(world.url, tmp_path)
+    assert published.colour == colour and published.recomputed_orders == 2
+    rows = world.query(
+        f"select distinct order_id, previous_order_ids from marts_{colour}.fct_order_status_events"
+        " where source_system = 'tms' and source_record_key = %s",
+        tracker,
+    )
+    assert rows == [(after, [before])]
+    served_events = world.query(
+        "select count(*) from marts.fct_order_status_events where order_id = %s"
+        " and source_record_key = %s",
+        after,
+        tracker,
+    )
+    assert served_events[0][0] > 0

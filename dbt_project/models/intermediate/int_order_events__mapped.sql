@@ -95,6 +95,11 @@ mapped as (
         records.carrier,
         crosswalk_version.crosswalk_version,
         events.source_record_key,
+        -- the record's own keys (equal to the event's): a filter by source record on these
+        -- reaches the record-move detection (int_source_records__latest); PostgreSQL does
+        -- not carry one on the event's keys across the join (fct_order_status_events)
+        records.source_system as record_source_system,
+        records.record_key,
         events.content_hash,
         events.batch_id,
         events.extracted_at

@@ -17,9 +17,12 @@ with
 
 erp_orders as (
 
+    -- an ERP record's key is its sales order: the same orders by record_key reach the raw
+    -- table's index below the versions' window (which is partitioned by record_key)
     select * from {{ ref('stg_erp__sales_orders') }}
     where is_latest_version
         and {{ rebuilt }}
+        and {{ rebuilt_orders_condition(state, 'record_key') }}
 
 ),
 

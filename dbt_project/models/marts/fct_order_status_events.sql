@@ -37,7 +37,11 @@ mapped_events as (
 
     select * from {{ ref('int_order_events__mapped') }}
     {%- if state.mode in ('incremental', 'hot_path') %}
-    where {{ source_records_condition(state) }}
+    -- by the event's keys and by its record's (the latter reaches the record-move
+    -- detection: macro source_records_condition)
+    where {{ source_records_condition(state, keys=[
+        ('source_system', 'source_record_key'), ('record_source_system', 'record_key'),
+    ]) }}
     {%- endif %}
 
 ),

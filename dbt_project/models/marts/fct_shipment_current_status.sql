@@ -71,7 +71,9 @@ tracker_versions as (
         ) as recency
 
     from {{ ref('stg_tms__trackers') }}
-    where record_key in (select tracker_id from shipments)
+    -- an array, not a semi-join: the raw trackers are read through their record_key index
+    -- (a semi-join reads and unpacks every tracker version)
+    where record_key = any(array(select tracker_id from shipments))
 
 ),
 
