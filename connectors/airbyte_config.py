@@ -77,11 +77,10 @@ class ErpSourceConfiguration(SourceConfiguration):
 
 
 class CrmSourceConfiguration(SourceConfiguration):
-    """Config of ``manifests/crm.yaml``: OAuth 2.0 refresh-token flow."""
+    """Config of ``manifests/crm.yaml``: OAuth 2.0 client credentials (a connected app)."""
 
     client_id: str
     client_secret: str
-    refresh_token: str
 
 
 class WmsSourceConfiguration(SourceConfiguration):

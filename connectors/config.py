@@ -1,8 +1,8 @@
 """Build a connector's config (the manifest's ``spec``) without knowing its field names.
 
 Credentials are passed by the name the manifest gives them (``ConnectorSpec.secret_fields``:
-``api_key`` for erp and tms, OAuth 2.0 ``client_id``/``client_secret`` for wms, plus a
-``refresh_token`` for crm; :data:`orderhub.sources.SOURCE_SECRETS` names where orderhub keeps
+``api_key`` for erp and tms, OAuth 2.0 ``client_id``/``client_secret`` for crm and wms;
+:data:`orderhub.sources.SOURCE_SECRETS` names where orderhub keeps
 them); a missing or unknown one is an error that names the system and the expected fields.
 The config holds secrets: it is handed to the runner, which writes it owner-only and never
 logs it.

@@ -37,14 +37,10 @@ DEFAULT_SANDBOX_PORT = 3100
 
 #: The credentials each source system's connector presents: config field -> secret name.
 #: ERP and TMS take an API key; CRM (Salesforce) and WMS take OAuth 2.0 client credentials
-#: (plus a refresh token for the CRM) and fetch short-lived access tokens themselves.
+#: and fetch short-lived access tokens themselves.
 SOURCE_SECRETS: dict[str, dict[str, str]] = {
     "erp": {"api_key": "erp-api-key"},
-    "crm": {
-        "client_id": "crm-client-id",
-        "client_secret": "crm-client-secret",
-        "refresh_token": "crm-refresh-token",
-    },
+    "crm": {"client_id": "crm-client-id", "client_secret": "crm-client-secret"},
     "wms": {"client_id": "wms-client-id", "client_secret": "wms-client-secret"},
     "tms": {"api_key": "tms-api-key"},
 }

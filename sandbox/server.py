@@ -40,14 +40,9 @@ from sandbox.worlds import World
 def token_issuers(
     credentials: SandboxCredentials, ttl: float = DEFAULT_TTL
 ) -> dict[str, TokenIssuer]:
-    """The OAuth token issuers of the CRM (refresh-token flow) and the WMS (client credentials)."""
+    """The OAuth token issuers of the CRM and the WMS (client-credentials flow both)."""
     return {
-        "crm": TokenIssuer(
-            credentials.crm_client_id,
-            credentials.crm_client_secret,
-            credentials.crm_refresh_token,
-            ttl=ttl,
-        ),
+        "crm": TokenIssuer(credentials.crm_client_id, credentials.crm_client_secret, ttl=ttl),
         "wms": TokenIssuer(credentials.wms_client_id, credentials.wms_client_secret, ttl=ttl),
     }
 

@@ -152,6 +152,8 @@ def fulfillment_order(
         "FulfilledToCountryCode": country,
         "CreatedDate": iso(created),
         "LastModifiedDate": iso(modified),
+        "SystemModstamp": iso(modified),
+        "IsDeleted": False,
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
@@ -29,7 +29,7 @@ SortKey = tuple[str, Any]
 #: Each system's cursor field and primary key (docs/sources.md).
 CURSOR_FIELD: dict[str, str] = {
     "erp": "LastChangeDateTime",
-    "crm": "LastModifiedDate",
+    "crm": "SystemModstamp",
     "wms": "write_date",
     "tms": "updated_at",
 }
@@ -156,6 +156,15 @@ class SandboxStore:
                 start = bisect_left(table.keys, (since,)) if since else 0
             first = start + offset
             return table.records[first : first + limit], len(table.keys) - start
+
+    def count_where(
+        self, system: str, since: str | None, predicate: Callable[[Record], bool]
+    ) -> int:
+        """How many records with cursor ``>= since`` satisfy ``predicate`` (a scan)."""
+        table = self._table(system)
+        with self._lock:
+            start = bisect_left(table.keys, (since,)) if since else 0
+            return sum(1 for record in table.records[start:] if predicate(record))
 
     def after(
         self, system: str, since: str | None, after: SortKey | None, limit: int

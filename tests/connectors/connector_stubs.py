@@ -58,6 +58,8 @@ def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
                 "attributes": {"type": "FulfillmentOrder", "url": f"/x/{i}"},
                 "Id": f"0a3{i:015d}",
                 "LastModifiedDate": _ts(i),
+                "SystemModstamp": _ts(i),
+                "IsDeleted": False,
                 "OrderSummary": {"OrderNumber": str(1000001 + i)},
             }
             for i in range(count)

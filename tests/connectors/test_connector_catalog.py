@@ -10,7 +10,7 @@ from orderhub.sources import API_SYSTEMS, FILE_SYSTEMS, SOURCE_SYSTEMS
 
 CONTRACT = {
     "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
-    "crm": ("fulfillment_orders", "Id", "LastModifiedDate"),
+    "crm": ("fulfillment_orders", "Id", "SystemModstamp"),
     "wms": ("pickings", "id", "write_date"),
     "tms": ("trackers", "id", "updated_at"),
 }
@@ -31,16 +31,20 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
     assert declared["primary_key"] == [key]
     assert declared["incremental_sync"]["cursor_field"] == cursor
     assert manifest["check"]["stream_names"] == [name]
-    # keyset paging: each next request asks for what sorts after (cursor, key) of a record
+    # read in (cursor, key) order: each next request asks for what sorts after (cursor, key)
+    # of a record (keyset), or the query orders by them and the server's cursor pages it
     parameters = str(manifest["definitions"]["requester"].get("request_parameters", {}))
-    assert stream.keyset == ("next_page_token['next_page_token'][1]" in parameters)
+    ordered = "next_page_token['next_page_token'][1]" in parameters or (
+        f"ORDER BY {cursor}, {key}" in parameters
+    )
+    assert stream.keyset == ordered
     assert stream.keyset == (system != "wms")  # the WMS follows the API's next_cursor
 
 
 def test_secret_fields_come_from_the_manifest_spec() -> None:
     assert {s: c.secret_fields for s, c in SYSTEMS.items()} == {
         "erp": ("api_key",),
-        "crm": ("client_id", "client_secret", "refresh_token"),
+        "crm": ("client_id", "client_secret"),
         "wms": ("client_id", "client_secret"),
         "tms": ("api_key",),
     }

@@ -27,6 +27,16 @@ pytestmark = pytest.mark.timeout(600)
         fault_seed=1,
     )
 )
+@example(
+    case=Case(  # the CRM pages by the server's query locator: changes and repeats mid-walk
+        system="crm",
+        seed=11,
+        page_size=4,
+        faults=("change:2@3", "duplicates:2@4", "503@6", "late:300@2"),
+        kills=(5, None, None),
+        fault_seed=3,
+    )
+)
 def test_no_sync_that_succeeds_has_lost_a_record(pg_server: str, case: Case) -> None:
     note(str(case))
     report = run_case(pg_server, case)

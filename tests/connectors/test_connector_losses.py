@@ -50,7 +50,7 @@ from sandbox.store import SandboxStore
 KEYSET = sorted(s for s, c in SYSTEMS.items() if c.streams[0].keyset)
 ORDER_MESSAGE = {
     "erp": r"not in \(LastChangeDateTime, SalesOrder\) order",
-    "crm": r"not in \(LastModifiedDate, Id\) order",
+    "crm": r"not in \(SystemModstamp, Id\) order",
     "tms": r"not in \(updated_at, id\) order",
 }
 
@@ -121,17 +121,30 @@ def test_a_page_starting_before_the_position_asked_for_fails_the_sync(
 def test_a_renamed_cursor_field_fails_the_sync_instead_of_ending_it_silently(
     db_url: str, scenario: Scenario, sandboxes: Any
 ) -> None:
-    system = "crm"
-    sandbox = sandboxes(scenario, f"{system}:rename:LastModifiedDate/LastModified")
-    with pytest.raises(ConnectorError, match="says more records follow but has no record"):
+    # The ERP pages by the last record's (cursor, key): without the cursor it cannot page on.
+    system = "erp"
+    sandbox = sandboxes(scenario, f"{system}:rename:LastChangeDateTime/LastChanged")
+    with pytest.raises(ConnectorError, match="says more pages follow but has no record"):
         sync(db_url, sandbox, system)
     assert snapshot(db_url, system) == (set(), [], {})
+
+
+def test_a_renamed_cursor_field_quarantines_every_record_when_the_server_pages(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    # The CRM follows the server's nextRecordsUrl: the read goes on to the end, and every
+    # record, lacking the cursor its schema requires, is quarantined, none stored.
+    system = "crm"
+    sandbox = sandboxes(scenario, f"{system}:rename:SystemModstamp/Modstamp")
+    result = sync(db_url, sandbox, system)
+    assert result.records_quarantined == len(scenario.records(system))
+    assert result.records_new == 0
 
 
 def test_records_already_quarantined_are_not_quarantined_again(db_url: str, sandboxes: Any) -> None:
     system = "crm"
     records = stub_records(6)[system]
-    sandbox = sandboxes({system: records}, f"{system}:rename:LastModifiedDate/LastModified")
+    sandbox = sandboxes({system: records}, f"{system}:rename:SystemModstamp/Modstamp")
     first = sync(db_url, sandbox, system)  # one page, the last: every record quarantined
     second = sync(db_url, sandbox, system)
     held = quarantined(db_url, system)

@@ -109,7 +109,7 @@ def test_sync_loads_exactly_the_scenario_once(
             timeout=TIMEOUT,
         )
     assert caught.value.system == system and caught.value.stream == stream.name
-    rejected = {"erp": "401", "tms": "401", "crm": "invalid_grant", "wms": "invalid_client"}
+    rejected = {"erp": "401", "tms": "401", "crm": "invalid_client", "wms": "invalid_client"}
     assert f"{system}.{stream.name}" in str(caught.value)
     assert rejected[system] in str(caught.value)
     assert raw_rows(db_url, table) == expected

@@ -45,8 +45,9 @@ def erp(*rows: tuple[Any, Any], more: bool = True) -> Page:
 
 
 def crm(*rows: tuple[Any, Any], more: bool = True) -> Page:
-    records = [_row("LastModifiedDate", "Id", c, k) for c, k in rows]
-    return {"totalSize": len(records), "done": not more, "records": records}
+    records = [_row("SystemModstamp", "Id", c, k) for c, k in rows]
+    more_url = {"nextRecordsUrl": "/services/data/v60.0/query/01gABC-2000"} if more else {}
+    return {"totalSize": len(records), "done": not more, **more_url, "records": records}
 
 
 def tms(*rows: tuple[Any, Any], more: bool = True) -> Page:
@@ -86,7 +87,7 @@ GUARDED: dict[str, list[list[Page]]] = {
     ],
     "crm": [
         [{"records": []}, {"done": "yes", "records": []}, [{"errorCode": "X"}], b"<html>"],
-        [crm(), crm((None, "0a3A"), (T1, None))],
+        [{"totalSize": 1, "done": False, "records": []}, {**crm(), "nextRecordsUrl": ""}],
         [crm((T2, "1"), (T1, "2")), crm((T1, "b"), (T1, "a"), more=False)],
     ],
     "tms": [

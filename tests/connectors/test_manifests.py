@@ -125,7 +125,7 @@ def test_check_and_discover_through_the_launcher(system: str, stub_sandbox: Sand
         system, sandbox_config(server, credentials, system, secrets=wrong), launcher=airbyte
     )
     assert not bad.succeeded
-    expected = {"erp": "401", "tms": "401", "crm": "invalid_grant", "wms": "invalid_client"}
+    expected = {"erp": "401", "tms": "401", "crm": "invalid_client", "wms": "invalid_client"}
     assert expected[system] in (bad.message or "")
     catalog = runner.discover(system, config, launcher=airbyte)
     (stream,) = catalog["streams"]

@@ -229,7 +229,7 @@ def test_short_asks_for_half_the_page_size_and_more_follow(faulty: Any) -> None:
     orders = sandbox.erp(**{"$top": "8"}).json()["d"]
     assert len(orders["results"]) == 4 and orders["__next"].endswith("$top=4&$skip=4")
     token = sandbox.server.issuers["crm"].issue()
-    query = "SELECT Id FROM FulfillmentOrder ORDER BY LastModifiedDate, Id LIMIT 7"
+    query = "SELECT Id FROM FulfillmentOrder ORDER BY SystemModstamp, Id LIMIT 7"
     answer = sandbox.http.get(
         sandbox.server.base_url("crm") + "/services/data/v60.0/query",
         params={"q": query},
@@ -328,6 +328,6 @@ def test_the_token_endpoint_is_never_faulted(faulty: Any) -> None:
     sandbox = faulty("crm:503")
     response = sandbox.http.post(
         sandbox.server.base_url("crm") + "/services/oauth2/token",
-        data={"grant_type": "refresh_token", **sandbox.credentials.for_system("crm")},
+        data={"grant_type": "client_credentials", **sandbox.credentials.for_system("crm")},
     )
     assert response.status_code == 200 and sandbox.plan.requests == {}

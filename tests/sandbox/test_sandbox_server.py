@@ -105,9 +105,9 @@ def test_credentials_from_settings_are_the_connectors_source_secrets(
                 assert stored == credentials.for_system(system)[field]
     assert "crm-from-env" not in repr(credentials)
     assert credentials.for_system("erp") == {"api_key": credentials.erp_api_key}
-    assert set(credentials.for_system("crm")) == {"client_id", "client_secret", "refresh_token"}
+    assert set(credentials.for_system("crm")) == {"client_id", "client_secret"}
     with pytest.raises(ValueError):
-        SandboxCredentials("", "a", "b", "c", "d", "e", "f")
+        SandboxCredentials("", "a", "b", "c", "d", "e")
 
 
 def test_token_endpoints_issue_tokens_the_record_endpoints_accept() -> None:
@@ -115,7 +115,7 @@ def test_token_endpoints_issue_tokens_the_record_endpoints_accept() -> None:
     with SandboxServer(Scenario(orders=5), credentials, token_ttl=60) as server:
         crm = httpx.post(
             server.base_url("crm") + "/services/oauth2/token",
-            data={"grant_type": "refresh_token", **credentials.for_system("crm")},
+            data={"grant_type": "client_credentials", **credentials.for_system("crm")},
         ).json()
         assert crm["token_type"] == "Bearer" and crm["instance_url"] == server.base_url("crm")
         assert "expires_in" not in crm  # Salesforce does not say
@@ -144,7 +144,7 @@ TOKEN_PATHS = {"crm": "/services/oauth2/token", "wms": "/api/v1/oauth/token"}
     ("system", "form", "status", "error"),
     [
         ("crm", {"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ("crm", {"refresh_token": "stale"}, 400, "invalid_grant"),
+        ("crm", {"grant_type": "refresh_token"}, 400, "unsupported_grant_type"),
         ("crm", {"client_secret": "no"}, 400, "invalid_client"),
         ("wms", {"client_secret": "no"}, 401, "invalid_client"),
     ],
@@ -155,8 +155,7 @@ def test_token_endpoints_refuse_bad_grants(
     path = TOKEN_PATHS[system]
     credentials = SandboxCredentials.generate()
     with SandboxServer(Scenario(orders=1), credentials) as server:
-        grant = "refresh_token" if system == "crm" else "client_credentials"
-        data = {"grant_type": grant, **credentials.for_system(system), **form}
+        data = {"grant_type": "client_credentials", **credentials.for_system(system), **form}
         response = httpx.post(server.base_url(system) + path, data=data)
     assert response.status_code == status
     assert response.json()["error"] == error

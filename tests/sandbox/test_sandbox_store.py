@@ -25,7 +25,7 @@ def test_loads_scenario_sorted_by_cursor_then_id() -> None:
     store = SandboxStore.from_scenario(scenario)
     for system, cursor, key in (
         ("erp", "LastChangeDateTime", "SalesOrder"),
-        ("crm", "LastModifiedDate", "Id"),
+        ("crm", "SystemModstamp", "Id"),
         ("wms", "write_date", "id"),
         ("tms", "updated_at", "id"),
     ):
