@@ -108,12 +108,13 @@ def _connector(
 
 
 #: Each system's stream: name, primary key, cursor field (docs/sources.md), and whether its
-#: records arrive in (cursor, key) order (the WMS follows the API's own ``next_cursor`` token).
+#: records arrive in (cursor, key) order (the WMS follows the API's own ``next_cursor`` token;
+#: the TMS lists trackers by creation, newest first).
 _STREAMS: dict[str, tuple[str, str, str, bool]] = {
     "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime", True),
     "crm": ("fulfillment_orders", "Id", "SystemModstamp", True),
     "wms": ("pickings", "id", "write_date", False),
-    "tms": ("trackers", "id", "updated_at", True),
+    "tms": ("trackers", "id", "updated_at", False),
 }
 
 #: The declarative connector of every API system, in

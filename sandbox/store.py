@@ -46,6 +46,8 @@ class _Table:
         self.records: list[Record] = []
         self.keys: list[SortKey] = []
         self.by_key: dict[Any, SortKey] = {}
+        #: Moves on with every change, so a view derived from the table can be cached.
+        self.version = 0
 
     def sort_key(self, record: Mapping[str, Any]) -> SortKey:
         try:
@@ -64,6 +66,7 @@ class _Table:
         self.keys = [key for key, _ in pairs]
         self.records = [record for _, record in pairs]
         self.by_key = {key[1]: key for key in self.keys}
+        self.version += 1
         if len(self.by_key) != len(self.keys):
             raise ValueError(f"{self.system} records repeat a {self.key_field}")
 
@@ -78,6 +81,17 @@ class _Table:
         self.keys.insert(at, new)
         self.records.insert(at, record)
         self.by_key[new[1]] = new
+        self.version += 1
+
+    def delete(self, key: Any) -> bool:
+        old = self.by_key.pop(key, None)
+        if old is None:
+            return False
+        at = bisect_left(self.keys, old)
+        del self.keys[at]
+        del self.records[at]
+        self.version += 1
+        return True
 
 
 class SandboxStore:
@@ -112,7 +126,19 @@ class SandboxStore:
         with self._lock:
             table.upsert(copy.deepcopy(dict(record)))
 
+    def delete(self, system: str, key: Any) -> bool:
+        """Remove the record with primary key ``key`` (a source deleting it for good);
+        whether there was one."""
+        table = self._table(system)
+        with self._lock:
+            return table.delete(key)
+
     # ------------------------------------------------------------------ reading
+
+    def version(self, system: str) -> int:
+        """A number that changes whenever ``system``'s records change."""
+        with self._lock:
+            return self._table(system).version
 
     def count(self, system: str) -> int:
         """How many records ``system`` holds."""

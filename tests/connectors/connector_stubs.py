@@ -75,7 +75,8 @@ def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
             for i in range(count)
         ],
         "tms": [
-            {"id": f"trk_{i:032x}", "updated_at": _ts(i), "signed_by": None} for i in range(count)
+            {"id": f"trk_{i:032x}", "created_at": _ts(i), "updated_at": _ts(i), "signed_by": None}
+            for i in range(count)
         ],
     }
 
@@ -234,6 +235,16 @@ def truth(scenario: Scenario, sandbox: Sandbox, system: str) -> set[tuple[str, s
     key = SYSTEMS[system].streams[0].primary_key
     records = [changed.get(r[key], r) for r in scenario.records(system)]
     return expected_rows(system, records)
+
+
+def assert_nothing_lost_so_far(
+    db_url: str, scenario: Scenario, sandbox: Sandbox, system: str
+) -> None:
+    """Every key is stored (at some version the source served), nothing quarantined."""
+    final = truth(scenario, sandbox, system)
+    rows = raw_rows(db_url, table(system))
+    assert {key for key, _ in rows} == {key for key, _ in final}
+    assert quarantined(db_url, system) == []
 
 
 def assert_exactly_the_source(

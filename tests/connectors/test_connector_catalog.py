@@ -38,7 +38,8 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
         f"ORDER BY {cursor}, {key}" in parameters
     )
     assert stream.keyset == ordered
-    assert stream.keyset == (system != "wms")  # the WMS follows the API's next_cursor
+    # the WMS follows the API's next_cursor; the TMS lists trackers by creation, newest first
+    assert stream.keyset == (system not in ("wms", "tms"))
 
 
 def test_secret_fields_come_from_the_manifest_spec() -> None:

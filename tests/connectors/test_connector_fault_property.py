@@ -37,6 +37,16 @@ pytestmark = pytest.mark.timeout(600)
         fault_seed=3,
     )
 )
+@example(
+    case=Case(  # the TMS reads its whole list by before_id: changes behind and ahead of it
+        system="tms",
+        seed=5,
+        page_size=3,
+        faults=("change:2@2", "duplicates:2@3", "late:300@4", "502@5"),
+        kills=(6, None, None),
+        fault_seed=2,
+    )
+)
 def test_no_sync_that_succeeds_has_lost_a_record(pg_server: str, case: Case) -> None:
     note(str(case))
     report = run_case(pg_server, case)

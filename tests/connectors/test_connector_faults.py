@@ -19,9 +19,11 @@ from connector_stubs import (
     Sandbox,
     as_delivered,
     assert_exactly_the_source,
+    assert_nothing_lost_so_far,
     batches,
     expected_rows,
     key_of,
+    latest_rows,
     quarantined,
     raw_rows,
     reference_hash,
@@ -30,6 +32,7 @@ from connector_stubs import (
     stub_records,
     sync,
     table,
+    truth,
     wrong_secrets,
 )
 
@@ -157,6 +160,14 @@ def test_records_changing_while_paging_are_not_lost(
     sandbox = sandboxes(scenario, f"{system}:change:3@2,{system}:change:2@4")
     sync(db_url, sandbox, system)
     assert len(sandbox[0].faults.changed[system]) >= 4
+    if system == "tms":
+        # the TMS lists trackers by creation: one changed behind the paging position keeps
+        # its place, its new version is read by the next sync (its updated_at is the newest);
+        # one changed twice may have been read at its version in between
+        assert_nothing_lost_so_far(db_url, scenario, sandbox, system)
+        sync(db_url, sandbox, system)
+        assert latest_rows(db_url, system) == truth(scenario, sandbox, system)
+        return
     assert_exactly_the_source(db_url, scenario, sandbox, system)
 
 
@@ -165,8 +176,8 @@ def test_out_of_order_pages_fail_loudly_and_late_writes_are_not_lost(
 ) -> None:
     system = "tms"
     store = SandboxStore.from_scenario(scenario)
-    shuffled = sandboxes(store, f"{system}:shuffle@2")  # updated_at out of order on page 2
-    with pytest.raises(ConnectorError, match=r"tms\.trackers.*not in \(updated_at, id\) order"):
+    shuffled = sandboxes(store, f"{system}:shuffle@2")  # created_at out of order on page 2
+    with pytest.raises(ConnectorError, match=r"tms\.trackers.*not in \(created_at, id\) order"):
         sync(db_url, shuffled, system)
     assert shuffled[0].faults.fired[system] == [(2, "shuffle")]
     assert raw_rows(db_url, table(system)) == set() and stored_state(db_url, system) == {}

@@ -177,7 +177,8 @@ def test_a_write_landing_behind_the_position_during_a_sync_is_read_by_the_next_o
     sandbox = sandboxes(store, f"{system}:late:60@2")
     sync(db_url, sandbox, system, page_size=4)
     (late,) = sandbox[0].faults.changed[system].values()
-    assert expected_rows(system, [late]) - raw_rows(db_url, table(system))  # not read yet
+    if system != "tms":  # the TMS reads its whole list: the late write may be read already
+        assert expected_rows(system, [late]) - raw_rows(db_url, table(system))  # not read yet
     sync(db_url, sandbox, system, page_size=4)
     assert expected_rows(system, [late]) <= raw_rows(db_url, table(system))
     assert source_rows(store, system) <= raw_rows(db_url, table(system))

@@ -51,7 +51,9 @@ def crm(*rows: tuple[Any, Any], more: bool = True) -> Page:
 
 
 def tms(*rows: tuple[Any, Any], more: bool = True) -> Page:
-    return {"trackers": [_row("updated_at", "id", c, k) for c, k in rows], "has_more": more}
+    # EasyPost lists trackers newest first: the rows, given oldest first, are reversed
+    trackers = [_row("created_at", "id", c, k) for c, k in reversed(rows)]
+    return {"trackers": trackers, "has_more": more}
 
 
 def wms(*rows: tuple[Any, Any], more: bool = True) -> Page:
@@ -92,7 +94,7 @@ GUARDED: dict[str, list[list[Page]]] = {
     ],
     "tms": [
         [{"trackers": []}, {"has_more": False}, {"trackers": "x", "has_more": True}, b""],
-        [tms(), tms((None, "trk_1"))],
+        [tms(), tms((T1, None))],
         [tms((T3, "trk_1"), (T1, "trk_2")), tms((T1, "trk_9"), (T1, "trk_1"), more=False)],
     ],
     "wms": [

@@ -208,7 +208,7 @@ def test_duplicates_repeat_the_end_of_the_previous_page(faulty: Any) -> None:
     sandbox = faulty("tms:duplicates:2@2")
     first = sandbox.tms(page_size="5").json()["trackers"]
     last = first[-1]
-    second = sandbox.tms(page_size="5", updated_at_min=last["updated_at"], after_id=last["id"])
+    second = sandbox.tms(page_size="5", before_id=last["id"])
     trackers = second.json()["trackers"]
     assert trackers[:2] == first[-2:] and len(trackers) == 7
 
@@ -276,7 +276,7 @@ def test_change_moves_the_boundary_record_past_every_other(faulty: Any) -> None:
     sandbox = faulty("tms:change:3@2")
     first = sandbox.tms(page_size="5").json()["trackers"]
     last = first[-1]
-    sandbox.tms(page_size="5", updated_at_min=last["updated_at"], after_id=last["id"])
+    sandbox.tms(page_size="5", before_id=last["id"])
     changed = sandbox.plan.changed["tms"]
     assert len(changed) == 3 and {first[-1]["id"], first[0]["id"]} <= set(changed)
     newest = max(r["updated_at"] for r in sandbox.server.scenario.tms_trackers())
