@@ -50,6 +50,7 @@ from connectors.sync import sync_system
 from orderhub.cli.sandbox import SandboxProcess, sandbox_command
 from orderhub.secrets import secret_env_name
 from orderhub.settings import Settings, disable_telemetry
+from orderhub.sources import SOURCE_OPTIONS
 from orderhub.warehouse import EmbeddedPostgres, scratch_database
 from sandbox.credentials import SECRET_NAMES, SandboxCredentials
 from sandbox.scenario import Scenario
@@ -141,7 +142,11 @@ def bench_system(
     system: str, base_url: str, credentials: SandboxCredentials, warehouse: str, orders: int
 ) -> Figures:
     config = source_config(
-        system, base_url, credentials.for_system(system), page_size=PAGE_SIZE[system]
+        system,
+        base_url,
+        credentials.for_system(system),
+        page_size=PAGE_SIZE[system],
+        options=SOURCE_OPTIONS.get(system),
     )
     say(f"{system}: connector only ...")
     records, seconds, sample = connector_only(system, config)

@@ -84,10 +84,11 @@ class CrmSourceConfiguration(SourceConfiguration):
 
 
 class WmsSourceConfiguration(SourceConfiguration):
-    """Config of ``manifests/wms.yaml``: OAuth 2.0 client credentials."""
+    """Config of ``manifests/wms.yaml``: Odoo's database, user id and that user's API key."""
 
-    client_id: str
-    client_secret: str
+    database: str
+    uid: int
+    api_key: str
 
 
 class TmsSourceConfiguration(SourceConfiguration):

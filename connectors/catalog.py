@@ -34,9 +34,9 @@ class StreamSpec:
 
     ``keyset``: the records of a read arrive in (cursor, primary key) order: the connector
     pages by them (each next page asks for what sorts after the last record of the page
-    before), or its query orders by them and the server's own cursor pages it (the CRM's
-    query locator); the manifest fails a page out of order, the loader checks the order
-    across pages.
+    before: the ERP's ``$filter``, the WMS's Odoo domain), or its query orders by them and
+    the server's own cursor pages it (the CRM's query locator); the manifest fails a page out
+    of order, the loader checks the order across pages.
     """
 
     name: str
@@ -108,12 +108,11 @@ def _connector(
 
 
 #: Each system's stream: name, primary key, cursor field (docs/sources.md), and whether its
-#: records arrive in (cursor, key) order (the WMS follows the API's own ``next_cursor`` token;
-#: the TMS lists trackers by creation, newest first).
+#: records arrive in (cursor, key) order (the TMS lists trackers by creation, newest first).
 _STREAMS: dict[str, tuple[str, str, str, bool]] = {
     "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime", True),
     "crm": ("fulfillment_orders", "Id", "SystemModstamp", True),
-    "wms": ("pickings", "id", "write_date", False),
+    "wms": ("pickings", "id", "write_date", True),
     "tms": ("trackers", "id", "updated_at", False),
 }
 

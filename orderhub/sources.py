@@ -36,14 +36,19 @@ DEFAULT_SANDBOX_HOST = "127.0.0.1"
 DEFAULT_SANDBOX_PORT = 3100
 
 #: The credentials each source system's connector presents: config field -> secret name.
-#: ERP and TMS take an API key; CRM (Salesforce) and WMS take OAuth 2.0 client credentials
-#: and fetch short-lived access tokens themselves.
+#: ERP, TMS and WMS (an Odoo user's API key) take an API key; CRM (Salesforce) takes OAuth 2.0
+#: client credentials and fetches short-lived access tokens itself.
 SOURCE_SECRETS: dict[str, dict[str, str]] = {
     "erp": {"api_key": "erp-api-key"},
     "crm": {"client_id": "crm-client-id", "client_secret": "crm-client-secret"},
-    "wms": {"client_id": "wms-client-id", "client_secret": "wms-client-secret"},
+    "wms": {"api_key": "wms-api-key"},
     "tms": {"api_key": "tms-api-key"},
 }
+
+
+#: Connector options that are no secret, per system: Odoo's external API names the database
+#: and the user id in every call (the sandbox's Odoo is database ``orderhub``, user 2).
+SOURCE_OPTIONS: dict[str, dict[str, Any]] = {"wms": {"database": "orderhub", "uid": 2}}
 
 
 def sandbox_base_url(system: str, host: str = DEFAULT_SANDBOX_HOST, port: int = 0) -> str:
@@ -60,6 +65,11 @@ class SourceSettings(BaseModel):
         "<home>/secrets/<name>)."
     )
     page_size: int | None = Field(default=None, description="Records per page; unset: default.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further connector config fields that are no secret (the WMS: Odoo's "
+        'database name and user id, {"database": "prod", "uid": 7}).',
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -101,7 +111,11 @@ class FileSourceSettings(BaseModel):
 
 def default_source(system: str) -> dict[str, Any]:
     """The default configuration of ``system``: the sandbox at its default address."""
-    return {"base_url": sandbox_base_url(system), "secrets": dict(SOURCE_SECRETS[system])}
+    return {
+        "base_url": sandbox_base_url(system),
+        "secrets": dict(SOURCE_SECRETS[system]),
+        "options": dict(SOURCE_OPTIONS.get(system, {})),
+    }
 
 
 def merge_sources(given: object) -> dict[str, Any]:

@@ -36,8 +36,7 @@ class SandboxCredentials:
     erp_api_key: str = field(repr=False)
     crm_client_id: str = field(repr=False)
     crm_client_secret: str = field(repr=False)
-    wms_client_id: str = field(repr=False)
-    wms_client_secret: str = field(repr=False)
+    wms_api_key: str = field(repr=False)
     tms_api_key: str = field(repr=False)
 
     def __post_init__(self) -> None:

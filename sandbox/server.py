@@ -40,11 +40,8 @@ from sandbox.worlds import World
 def token_issuers(
     credentials: SandboxCredentials, ttl: float = DEFAULT_TTL
 ) -> dict[str, TokenIssuer]:
-    """The OAuth token issuers of the CRM and the WMS (client-credentials flow both)."""
-    return {
-        "crm": TokenIssuer(credentials.crm_client_id, credentials.crm_client_secret, ttl=ttl),
-        "wms": TokenIssuer(credentials.wms_client_id, credentials.wms_client_secret, ttl=ttl),
-    }
+    """The OAuth token issuer of the CRM (Salesforce's client-credentials flow)."""
+    return {"crm": TokenIssuer(credentials.crm_client_id, credentials.crm_client_secret, ttl=ttl)}
 
 
 class Rounds:
@@ -89,7 +86,7 @@ def build_app(
     apps = {
         "erp": erp.create_app(store, credentials.erp_api_key),
         "crm": crm.create_app(store, issuers["crm"]),
-        "wms": wms.create_app(store, issuers["wms"]),
+        "wms": wms.create_app(store, credentials.wms_api_key),
         "tms": tms.create_app(store, credentials.tms_api_key),
     }
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
-from sandbox.clock import ISO_PATTERN
+from sandbox.clock import ISO_PATTERN, ODOO_PATTERN, iso, odoo
 
 if TYPE_CHECKING:
     from sandbox.worlds import World
@@ -34,6 +34,21 @@ CURSOR_FIELD: dict[str, str] = {
     "tms": "updated_at",
 }
 KEY_FIELD: dict[str, str] = {"erp": "SalesOrder", "crm": "Id", "wms": "id", "tms": "id"}
+
+
+def wire_time(system: str, seconds: int) -> str:
+    """An instant as ``system`` writes its cursor: Odoo's form for the WMS, else ISO ``Z``."""
+    return odoo(seconds) if system == "wms" else iso(seconds)
+
+
+def sortable(value: Any) -> str | None:
+    """A cursor value in the sandbox's ISO ``Z`` form (Odoo's form converted), else None."""
+    if isinstance(value, str):
+        if ISO_PATTERN.match(value):
+            return value
+        if ODOO_PATTERN.match(value):
+            return value.replace(" ", "T") + "Z"
+    return None
 
 
 class _Table:
@@ -54,12 +69,13 @@ class _Table:
             cursor, key = record[self.cursor_field], record[self.key_field]
         except KeyError as missing:
             raise ValueError(f"{self.system} record lacks {missing}") from None
-        if not isinstance(cursor, str) or not ISO_PATTERN.match(cursor):
+        instant = sortable(cursor)
+        if instant is None:
             raise ValueError(
                 f"{self.system} record {key!r}: {self.cursor_field} must look like "
-                f"2026-10-03T14:05:09Z, got {cursor!r}"
+                f"2026-10-03T14:05:09Z (or 2026-10-03 14:05:09), got {cursor!r}"
             )
-        return (cursor, key)
+        return (instant, key)
 
     def load(self, records: Iterable[Record]) -> None:
         pairs = sorted(((self.sort_key(r), r) for r in records), key=lambda pair: pair[0])
@@ -208,4 +224,4 @@ class SandboxStore:
             return page, start + limit < len(table.keys)
 
 
-__all__ = ["CURSOR_FIELD", "KEY_FIELD", "SandboxStore", "SortKey"]
+__all__ = ["CURSOR_FIELD", "KEY_FIELD", "SandboxStore", "SortKey", "sortable", "wire_time"]

@@ -23,11 +23,12 @@ from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.loader import BatchResult
 from connectors.sync import read_state, sync_system
+from orderhub.sources import SOURCE_OPTIONS
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
-from sandbox.store import SandboxStore
+from sandbox.store import SandboxStore, wire_time
 
 #: Bounds every connector run, so a sandbox that pages forever fails the test instead of hanging.
 TIMEOUT = 120
@@ -81,6 +82,11 @@ def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def wire_cursor(system: str, instant: str) -> str:
+    """The ISO ``instant`` (``...Z``) as ``system`` writes its cursor (Odoo: no T, no Z)."""
+    return wire_time(system, int(datetime.fromisoformat(instant).timestamp()))
+
+
 def start_sandbox(
     source: Scenario | SandboxStore | Mapping[str, list[dict[str, Any]]],
     faults: str | FaultPlan = "",
@@ -105,6 +111,7 @@ def sandbox_config(
     options.setdefault("backoff_factor", 0.05)
     options.setdefault("max_retries", 3)
     secrets = options.pop("secrets", None) or credentials.for_system(system)
+    options.setdefault("options", SOURCE_OPTIONS.get(system))
     return source_config(system, server.base_url(system), secrets, **options)
 
 

@@ -29,6 +29,7 @@ from connectors.airbyte_server import (
 )
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
+from orderhub.sources import SOURCE_OPTIONS
 
 WAREHOUSE = Warehouse.from_url("postgresql://orderhub:pa%40ss@db.internal:5433/warehouse")
 
@@ -41,6 +42,7 @@ def configs() -> dict[str, dict[str, Any]]:
             {field: f"{system}-{field}-value" for field in SYSTEMS[system].secret_fields},
             page_size=50,
             lookback_window="PT1H",
+            options=SOURCE_OPTIONS.get(system),
         )
         for system in SYSTEMS
     }

@@ -33,20 +33,23 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
     assert manifest["check"]["stream_names"] == [name]
     # read in (cursor, key) order: each next request asks for what sorts after (cursor, key)
     # of a record (keyset), or the query orders by them and the server's cursor pages it
-    parameters = str(manifest["definitions"]["requester"].get("request_parameters", {}))
+    requester = manifest["definitions"]["requester"]
+    parameters = str(requester.get("request_parameters", {})) + str(
+        requester.get("request_body_json", {})
+    )
     ordered = "next_page_token['next_page_token'][1]" in parameters or (
         f"ORDER BY {cursor}, {key}" in parameters
     )
     assert stream.keyset == ordered
-    # the WMS follows the API's next_cursor; the TMS lists trackers by creation, newest first
-    assert stream.keyset == (system not in ("wms", "tms"))
+    # the TMS lists trackers by creation, newest first
+    assert stream.keyset == (system != "tms")
 
 
 def test_secret_fields_come_from_the_manifest_spec() -> None:
     assert {s: c.secret_fields for s, c in SYSTEMS.items()} == {
         "erp": ("api_key",),
         "crm": ("client_id", "client_secret"),
-        "wms": ("client_id", "client_secret"),
+        "wms": ("api_key",),
         "tms": ("api_key",),
     }
 

@@ -56,4 +56,4 @@ def test_wrong_credentials_name_the_expected_fields() -> None:
 )
 def test_bad_values_are_refused(base_url: str, start_date: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        source_config("wms", base_url, {"client_id": "i", "client_secret": "s"}, start_date)
+        source_config("wms", base_url, {"api_key": "k"}, start_date)

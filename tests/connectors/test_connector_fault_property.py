@@ -47,6 +47,16 @@ pytestmark = pytest.mark.timeout(600)
         fault_seed=2,
     )
 )
+@example(
+    case=Case(  # the WMS pages Odoo's search_read by a (write_date, id) domain, no offset
+        system="wms",
+        seed=9,
+        page_size=3,
+        faults=("change:2@2", "short@3", "duplicates:2@5", "late:300@4", "503@6"),
+        kills=(7, None, None),
+        fault_seed=4,
+    )
+)
 def test_no_sync_that_succeeds_has_lost_a_record(pg_server: str, case: Case) -> None:
     note(str(case))
     report = run_case(pg_server, case)

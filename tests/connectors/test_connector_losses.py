@@ -36,6 +36,7 @@ from connector_stubs import (
     stub_records,
     sync,
     table,
+    wire_cursor,
 )
 
 from connectors import loader as loader_module
@@ -51,7 +52,7 @@ KEYSET = sorted(s for s, c in SYSTEMS.items() if c.streams[0].keyset)
 ORDER_MESSAGE = {
     "erp": r"not in \(LastChangeDateTime, SalesOrder\) order",
     "crm": r"not in \(SystemModstamp, Id\) order",
-    "tms": r"not in \(updated_at, id\) order",
+    "wms": r"not in \(write_date, id\) order",
 }
 
 
@@ -173,7 +174,8 @@ def test_a_write_landing_behind_the_position_during_a_sync_is_read_by_the_next_o
     newest = datetime.fromisoformat(max(r[stream.cursor_field] for r in store.records(system)))
     for step, record in enumerate(store.records(system)[:15], start=1):
         moved = newest + timedelta(minutes=20 * step)
-        store.upsert(system, {**record, stream.cursor_field: moved.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        moved_at = wire_cursor(system, moved.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        store.upsert(system, {**record, stream.cursor_field: moved_at})
     sandbox = sandboxes(store, f"{system}:late:60@2")
     sync(db_url, sandbox, system, page_size=4)
     (late,) = sandbox[0].faults.changed[system].values()
@@ -238,7 +240,8 @@ def test_pages_inside_a_run_of_equal_cursor_values(
     assert raw_rows(db_url, table(system)) == source_rows(store, system)
 
 
-@pytest.mark.parametrize("system", sorted(SYSTEMS))
+# Odoo writes its datetimes in UTC without a zone: the WMS has no offset to misread
+@pytest.mark.parametrize("system", sorted(set(SYSTEMS) - {"wms"}))
 def test_timestamps_written_in_another_utc_offset_do_not_move_the_state_ahead(
     db_url: str, scenario: Scenario, sandboxes: Any, system: str
 ) -> None:

@@ -57,8 +57,16 @@ def tms(*rows: tuple[Any, Any], more: bool = True) -> Page:
 
 
 def wms(*rows: tuple[Any, Any], more: bool = True) -> Page:
-    data = [_row("write_date", "id", c, k) for c, k in rows]
-    return {"data": data, "next_cursor": "b3BhcXVl" if more else None}
+    # Odoo's JSON-RPC answer; its ids are whole numbers ("1" -> 1), and no flag says more
+    result = [_row("write_date", "id", c, int(k) if isinstance(k, str) and k.isdigit() else k)
+              for c, k in rows]  # fmt: skip
+    return {"jsonrpc": "2.0", "id": 1, "result": result}
+
+
+def odoo_error(name: str) -> Page:
+    data = {"name": name, "message": "Access Denied", "arguments": [], "context": {}}
+    return {"jsonrpc": "2.0", "id": 1, "error": {"code": 200, "message": "Odoo Server Error",
+                                                 "data": data}}  # fmt: skip
 
 
 def _row(cursor_field: str, key_field: str, cursor: Any, key: Any) -> dict[str, Any]:
@@ -98,7 +106,10 @@ GUARDED: dict[str, list[list[Page]]] = {
         [tms((T3, "trk_1"), (T1, "trk_2")), tms((T1, "trk_9"), (T1, "trk_1"), more=False)],
     ],
     "wms": [
-        [{"data": []}, {"next_cursor": None}, {"data": {}, "next_cursor": None}, b"{"],
+        [odoo_error("odoo.exceptions.AccessDenied")],
+        [odoo_error("builtins.ValueError"), odoo_error("odoo.exceptions.UserError")],
+        [{"jsonrpc": "2.0", "id": 1}, {"result": {"a": 1}}, [], b"{"],
+        [wms((T2, "1"), (T1, "2")), wms((T1, "2"), (T1, "1"))],
     ],
 }
 

@@ -49,10 +49,3 @@ def crm_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
     """An access token from the CRM's token endpoint (Salesforce client-credentials flow)."""
     form = {"grant_type": "client_credentials", **credentials.for_system("crm")}
     return _token(sandbox, "crm", "/services/oauth2/token", form)
-
-
-@pytest.fixture(scope="session")
-def wms_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
-    """An access token from the WMS's token endpoint (client-credentials flow)."""
-    form = {"grant_type": "client_credentials", **credentials.for_system("wms")}
-    return _token(sandbox, "wms", "/api/v1/oauth/token", form)
