@@ -117,12 +117,14 @@ def _fast(domain: Any) -> str | tuple[str, int] | bool | None:
     return False
 
 
-def page_of(store: SandboxStore, domain: Any, offset: int, limit: int) -> tuple[list[Record], int]:
-    """The records matching ``domain`` in (write_date, id) order from ``offset``, at most
-    ``limit`` of them, and how many match in all."""
+def page_of(
+    store: SandboxStore, table: str, domain: Any, offset: int, limit: int
+) -> tuple[list[Record], int]:
+    """The records of the store's ``table`` matching ``domain`` in (write_date, id) order from
+    ``offset``, at most ``limit`` of them, and how many match in all."""
     bound = _fast(domain) if isinstance(domain, list) else False
     if bound is not False:
-        return store.window("wms", bound, offset, limit)
+        return store.window(table, bound, offset, limit)
     keep = predicate(domain)
-    matching = [record for record in store.records("wms") if keep(record)]
+    matching = [record for record in store.records(table) if keep(record)]
     return matching[offset : offset + limit], len(matching)

@@ -34,7 +34,8 @@ from sandbox.apis.odoo_domain import DomainError, page_of, parse_order
 from sandbox.store import SandboxStore
 
 PATH = "/jsonrpc"
-MODEL = "stock.picking"
+#: The one list of the Odoo models this WMS serves: model name -> the store's table of it.
+MODELS: dict[str, str] = {"stock.picking": "wms"}
 MAX_LIMIT = 500
 #: The sandbox's Odoo: its database, the user an API key belongs to, the server version.
 DATABASE, UID, SERVER_VERSION = "orderhub", 2, "17.0"
@@ -63,14 +64,16 @@ def _denied() -> RpcError:
     return RpcError("odoo.exceptions.AccessDenied", "Access Denied")
 
 
-def _search_read(store: SandboxStore, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+def _search_read(
+    store: SandboxStore, table: str, args: list[Any], kwargs: dict[str, Any]
+) -> list[Any]:
     domain = args[0] if args else kwargs.get("domain", [])
     limit = kwargs.get("limit") or MAX_LIMIT
     offset = kwargs.get("offset") or 0
     if not (isinstance(limit, int) and isinstance(offset, int) and limit > 0 and offset >= 0):
         raise RpcError("builtins.ValueError", "limit and offset must be whole numbers")
     parse_order(kwargs.get("order"))
-    records, _ = page_of(store, domain, offset, min(limit, MAX_LIMIT))
+    records, _ = page_of(store, table, domain, offset, min(limit, MAX_LIMIT))
     fields = kwargs.get("fields")
     if fields:
         return [{name: r[name] for name in ("id", *fields) if name in r} for r in records]
@@ -83,16 +86,18 @@ def _execute(store: SandboxStore, api_key: str, args: list[Any]) -> Any:
     database, uid, key, model, method, *rest = args
     if database != DATABASE or uid != UID or not same_secret(str(key), api_key):
         raise _denied()
-    if model != MODEL:
-        raise RpcError("builtins.KeyError", f"{model!r}: the sandbox serves stock.picking only")
+    if model not in MODELS:
+        served = ", ".join(MODELS)
+        raise RpcError("builtins.KeyError", f"{model!r}: the sandbox serves {served} only")
+    table = MODELS[model]
     positional = rest[0] if rest else []
     named = rest[1] if len(rest) > 1 else {}
     if not isinstance(positional, list) or not isinstance(named, dict):
         raise RpcError("builtins.TypeError", "args must be a list and kwargs a mapping")
     if method == "search_read":
-        return _search_read(store, positional, named)
+        return _search_read(store, table, positional, named)
     if method == "search_count":
-        return page_of(store, positional[0] if positional else [], 0, 0)[1]
+        return page_of(store, table, positional[0] if positional else [], 0, 0)[1]
     raise RpcError("builtins.AttributeError", f"The method '{method}' does not exist")
 
 
