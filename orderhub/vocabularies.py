@@ -5,9 +5,9 @@ code a source system documents for that field: SAP SD status fields of ``A_Sales
 (blank is sent empty and is ``BLANK`` in staging), the web shop's (Shopify
 ``displayFinancialStatus``) payment status the ERP carries in an S/4HANA key-user
 extension field, Salesforce ``FulfillmentOrder.Status`` and ``IsDeleted`` (a deletion),
-Odoo ``stock.picking.state`` per picking type, and the EasyPost tracker status. ``orderhub crosswalk lint`` checks that the
-crosswalk covers every code listed here; the sandbox sends these codes and nothing else in
-normal operation.
+Odoo ``stock.picking.state`` per picking type, and the EasyPost tracker status. ``orderhub
+crosswalk lint`` checks that the crosswalk covers every code listed here; the sandbox sends
+these codes and nothing else in normal operation.
 """
 
 from __future__ import annotations
