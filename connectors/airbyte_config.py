@@ -38,8 +38,9 @@ def resource_name(system: str) -> str:
     return f"{RESOURCE_PREFIX}{system}"
 
 
-#: The schema the PostgreSQL destination keeps its raw tables in (Destinations V2): one table
-#: ``<namespace>_raw__stream_<stream>`` per stream, each record whole in ``_airbyte_data``.
+#: The schema the PostgreSQL destination keeps its raw tables in (``raw_data_schema``; with
+#: ``disable_type_dedupe``, "raw tables only"): one table ``<namespace>_raw__stream_<stream>``
+#: per stream, each record whole in ``_airbyte_data`` (destination-postgres 2.x and 3.x).
 AIRBYTE_RAW_SCHEMA = "airbyte_internal"
 
 
@@ -162,4 +163,7 @@ class Warehouse:
             password=self.password,
             schema_="public",
             raw_data_schema=AIRBYTE_RAW_SCHEMA,
+            # "Raw tables only": destination-postgres 3.x writes no raw table without it (Direct
+            # Load: typed final tables only), 2.x writes raw tables and skips the final ones
+            disable_type_dedupe=True,
         )

@@ -8,17 +8,15 @@ scenario or the small hand-made :func:`stub_records`, with faults from a
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import psycopg
 import rfc8785
-from psycopg import sql
-from psycopg.types.json import Jsonb
+from postgres_destination import write_destination
 
-from connectors.airbyte_config import airbyte_raw_table
+from connectors.airbyte_config import Warehouse, destination_namespace
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.loader import BatchResult
@@ -193,38 +191,14 @@ def batches(db_url: str, system: str) -> list[tuple[Any, ...]]:
 def write_airbyte_raw(
     db_url: str, system: str, records: Iterable[Mapping[str, Any]], extracted_at: datetime
 ) -> None:
-    """Write ``records`` as Airbyte's PostgreSQL destination does after a sync (Destinations V2
-    raw table in ``airbyte_internal``, each record whole in ``_airbyte_data``, top-level nulls
-    left out as the Airbyte protocol delivers them)."""
+    """Write ``records`` as Airbyte's PostgreSQL destination does after a sync, configured as
+    ``orderhub connectors deploy`` configures it (raw tables only, raw schema
+    ``airbyte_internal``), into the namespace the deploy gives the connection."""
+    configuration = Warehouse.from_url(db_url).destination().model_dump(by_alias=True)
     stream = SYSTEMS[system].stream_names[0]
-    schema, name = airbyte_raw_table(system, stream)
-    target = sql.Identifier(schema, name)
-    with psycopg.connect(db_url) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-        conn.execute(
-            sql.SQL(
-                "create table if not exists {} (_airbyte_raw_id varchar(36) not null,"
-                " _airbyte_data jsonb, _airbyte_extracted_at timestamptz not null,"
-                " _airbyte_loaded_at timestamptz, _airbyte_meta jsonb,"
-                " _airbyte_generation_id bigint)"
-            ).format(target)
-        )
-        with conn.cursor().copy(
-            sql.SQL(
-                "copy {} (_airbyte_raw_id, _airbyte_data, _airbyte_extracted_at, _airbyte_meta,"
-                " _airbyte_generation_id) from stdin"
-            ).format(target)
-        ) as copy:
-            for record in records:
-                copy.write_row(
-                    (
-                        str(uuid.uuid4()),
-                        Jsonb(as_delivered(record)),
-                        extracted_at,
-                        Jsonb({"sync_id": 1, "changes": []}),
-                        0,
-                    )
-                )
+    write_destination(
+        db_url, configuration, destination_namespace(system), stream, records, extracted_at
+    )
 
 
 def sync(db_url: str, sandbox: Sandbox, system: str, **options: Any) -> BatchResult:

@@ -98,12 +98,12 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
         "password": "pa@ss",
         "schema": "public",
         "raw_data_schema": "airbyte_internal",  # where orderhub ingests the records from
-        "disable_type_dedupe": False,
+        "disable_type_dedupe": True,  # raw tables only: 3.x writes none otherwise
         "drop_cascade": False,
         "ssl": False,
         "unconstrained_number": False,
     }
-    # connections: incremental, deduplicated on the primary key, into airbyte_<system>
+    # connections: incremental, every version appended (raw tables only), into airbyte_<system>
     for item in deployed:
         connection = stub.connections[item.connection_id]
         assert (connection["sourceId"], connection["destinationId"]) == (
@@ -114,7 +114,7 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
         assert connection["configurations"]["streams"] == [
             {
                 "name": stream.name,
-                "syncMode": "incremental_deduped_history",
+                "syncMode": "incremental_append",
                 "cursorField": [stream.cursor_field],
                 "primaryKey": [[stream.primary_key]],
             }
