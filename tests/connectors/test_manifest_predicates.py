@@ -109,6 +109,7 @@ GUARDED: dict[str, list[list[Page]]] = {
         [odoo_error("odoo.exceptions.AccessDenied")],
         [odoo_error("builtins.ValueError"), odoo_error("odoo.exceptions.UserError")],
         [{"jsonrpc": "2.0", "id": 1}, {"result": {"a": 1}}, [], b"{"],
+        [wms((T1, None)), wms((None, "1"), (None, "2"))],
         [wms((T2, "1"), (T1, "2")), wms((T1, "2"), (T1, "1"))],
     ],
 }
