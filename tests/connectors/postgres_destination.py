@@ -2,8 +2,9 @@
 the warehouse after a sync, written from its documentation and source, not from what
 orderhub's ingest reads.
 
-Followed: docs/integrations/destinations/postgres.md and postgres-migrations.md ("Upgrading
-to 3.0.0": Direct Load, no raw tables unless "Raw tables only" is on; final tables carry
+Followed: https://docs.airbyte.com/integrations/destinations/postgres and its migration guide
+(https://docs.airbyte.com/integrations/destinations/postgres-migrations, "Upgrading to
+3.0.0": Direct Load, no raw tables unless "Raw tables only" is on; final tables carry
 ``_airbyte_meta`` and ``_airbyte_generation_id``), and the connector's Kotlin sources in
 airbytehq/airbyte: ``spec/PostgresSpecification.kt`` (``raw_data_schema`` default
 ``airbyte_internal``; ``disable_type_dedupe``, the legacy raw-tables-only mode),
