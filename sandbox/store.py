@@ -26,7 +26,9 @@ Record = dict[str, Any]
 #: A record's place in its table: (cursor value, primary key).
 SortKey = tuple[str, Any]
 
-#: Each system's cursor field and primary key (docs/sources.md).
+#: Each table's cursor field and primary key (docs/sources.md): one table per system; a system
+#: serving more than one record type adds a table here (the WMS: ``sandbox.apis.wms.MODELS``
+#: maps each Odoo model to its table).
 CURSOR_FIELD: dict[str, str] = {
     "erp": "LastChangeDateTime",
     "crm": "SystemModstamp",
@@ -115,7 +117,7 @@ class SandboxStore:
 
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
         self._lock = threading.RLock()
-        self._tables = {system: _Table(system) for system in API_SYSTEMS}
+        self._tables = {name: _Table(name) for name in CURSOR_FIELD}
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
