@@ -99,10 +99,11 @@ def _load_manifest(path: Path) -> dict[str, Any]:
 def _connector(
     name: str, stream: str, primary_key: str, cursor_field: str, keyset: bool
 ) -> ConnectorSpec:
+    extra = tuple(StreamSpec(*more) for more in _MORE_STREAMS.get(name, ()))
     return ConnectorSpec(
         name=name,
         manifest_path=MANIFEST_DIR / f"{name}.yaml",
-        streams=(StreamSpec(stream, primary_key, cursor_field, keyset),),
+        streams=(StreamSpec(stream, primary_key, cursor_field, keyset), *extra),
         raw_schema=f"raw_{name}",
     )
 
@@ -114,6 +115,16 @@ _STREAMS: dict[str, tuple[str, str, str, bool]] = {
     "crm": ("fulfillment_orders", "Id", "SystemModstamp", True),
     "wms": ("pickings", "id", "write_date", True),
     "tms": ("trackers", "id", "updated_at", False),
+}
+
+#: Streams after a system's first, in manifest order: the WMS's stock and warehouses
+#: (docs/sources.md "wms stock"; Odoo's stock.quant and stock.warehouse, read like the
+#: pickings). The first stream stays the one the tests and assets name.
+_MORE_STREAMS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
+    "wms": (
+        ("stock_quants", "id", "write_date", True),
+        ("warehouses", "id", "write_date", True),
+    ),
 }
 
 #: The declarative connector of every API system, in

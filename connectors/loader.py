@@ -17,26 +17,21 @@ counts it (``records_quarantined``). A record already quarantined with the same 
 again by a later sync) is not quarantined again. The tables are created by
 ``connectors.schema``.
 
-One read of a stream the connector pages by keyset (``StreamSpec.keyset``; the sync asks
-for ``check_order``) delivers its records in (cursor, primary key) order, each page after the
-last record of the one before. A record that sorts before the one received before it means a
-page started before the position it was asked for (records repeated from an earlier read, a
-server ignoring part of its filter): the run fails rather than trust a paging position the
-server did not keep.
+A keyset-paged read (``StreamSpec.keyset``; the sync asks for ``check_order``) delivers its
+records in (cursor, primary key) order; a record sorting before the one received before it
+fails the run rather than trust a paging position the server did not keep.
 
-Rows, quarantined records and state commit in one transaction at each STATE message, so the
-state never moves past a record that is not stored somewhere. When the run fails (non-zero
-exit, a TRACE error, a malformed line, rows that no STATE ever covered, the warehouse
-connection lost) the uncommitted rows are rolled back, the previous state and rows stay as
-they were, the batch is marked ``failed`` in ``orderhub_meta.extraction_batches`` and
-:class:`ConnectorError` is raised. Batch status is ``running`` while the run lasts, then
-``succeeded`` or ``failed``.
+A pushed micro-batch (:mod:`orderhub.live`) goes through the same loader on a session the
+receiver lends, with no connector state (``commit(None)``).
 
-The insert returns the ``(record_key, content_hash)`` of the rows it actually stored
-(:class:`connectors.batches.StoredLeaves`); when the batch succeeds, the Merkle tree of
-exactly those rows is stored in ``ledger.batch_trees`` and its root in ``merkle_root``, in
-the transaction that marks it ``succeeded`` (:mod:`connectors.batches`). The messages of a
-run are dispatched to its loaders by :func:`connectors.messages.load_messages`.
+Rows, quarantined records and state commit in one transaction at each STATE message. When
+the run fails (non-zero exit, a TRACE error, a malformed line, rows no STATE covered, the
+session lost) the open checkpoint rolls back, the batch is marked ``failed`` in
+``orderhub_meta.extraction_batches`` and :class:`ConnectorError` is raised (batch status:
+``running``, then ``succeeded`` or ``failed``). The insert returns the ``(record_key,
+content_hash)`` of the rows it stored (:class:`connectors.batches.StoredLeaves`); a succeeding
+batch stores their Merkle tree and root with its status (:mod:`connectors.batches`). A run's
+messages reach its loaders through :func:`connectors.messages.load_messages`.
 """
 
 from __future__ import annotations
@@ -91,6 +86,7 @@ class StreamLoader:
         state_extra: Mapping[str, Any] | None = None,
         check_order: bool = False,
         newest: NewestCursor | None = None,
+        conn: psycopg.Connection[Any] | None = None,
     ) -> None:
         self.connector = connector
         #: Kept in every state this loader commits, beside the connector's own.
@@ -103,9 +99,11 @@ class StreamLoader:
         self.batch = batch
         self.progress = progress
         self.database_url = database_url
-        self.conn = psycopg.connect(
+        #: The loader's session: its own, or one the caller lends (the live receiver's).
+        self.conn = conn or psycopg.connect(
             database_url, application_name=f"{APPLICATION_NAME}{connector.name}.{stream.name}"
         )
+        self._owns_conn = conn is None
         self.check = RecordCheck.for_stream(connector.manifest(), stream.name)
         self.records_read = 0
         self.records_new = 0
@@ -261,8 +259,9 @@ class StreamLoader:
         """Records received since the last committed STATE."""
         return self._uncommitted
 
-    def commit(self, state: Mapping[str, Any], expected: int | None = None) -> None:
-        """Move staged rows into the raw table and store ``state``, in one transaction."""
+    def commit(self, state: Mapping[str, Any] | None, expected: int | None = None) -> None:
+        """Move staged rows into the raw table and store ``state``, in one transaction
+        (``None``: a pushed micro-batch, which leaves the connector's state alone)."""
         if expected is not None and expected != self._uncommitted:
             raise ConnectorError(
                 self.connector.name,
@@ -273,14 +272,7 @@ class StreamLoader:
         self._flush()
         inserted = self._inserted
         quarantined = self._store_quarantine()
-        state = {**(self.newest.restate(state) if self.newest else state), **self.state_extra}
-        cursor_to = state.get(self.stream.cursor_field)
-        self.conn.execute(
-            "insert into orderhub_meta.connector_state (system, stream, state, updated_at)"
-            " values (%s, %s, %s, now()) on conflict (system, stream)"
-            " do update set state = excluded.state, updated_at = excluded.updated_at",
-            (self.connector.name, self.stream.name, orjson.dumps(dict(state)).decode()),
-        )
+        cursor_to = self._store_state(state)
         self.conn.execute(
             "update orderhub_meta.extraction_batches set records_read = %s, records_new = %s,"
             " records_quarantined = %s, cursor_to = %s where batch_id = %s",
@@ -315,6 +307,19 @@ class StreamLoader:
                 f"{self._where}: checkpoint at {self.cursor_to}: {self.records_read} records read,"
                 f" {self.records_new} new{kept}"
             )
+
+    def _store_state(self, state: Mapping[str, Any] | None) -> Any:
+        """Store the connector's state (none for a push); the cursor it reached."""
+        if state is None:
+            return self.cursor_to
+        state = {**(self.newest.restate(state) if self.newest else state), **self.state_extra}
+        self.conn.execute(
+            "insert into orderhub_meta.connector_state (system, stream, state, updated_at)"
+            " values (%s, %s, %s, now()) on conflict (system, stream)"
+            " do update set state = excluded.state, updated_at = excluded.updated_at",
+            (self.connector.name, self.stream.name, orjson.dumps(dict(state)).decode()),
+        )
+        return state.get(self.stream.cursor_field)
 
     def _store_quarantine(self) -> int:
         """Insert the buffered quarantined records not quarantined before with the same
@@ -391,4 +396,5 @@ class StreamLoader:
             LOGGER.exception("could not mark batch %s failed", self.batch.batch_id)
 
     def close(self) -> None:
-        self.conn.close()
+        if self._owns_conn:
+            self.conn.close()

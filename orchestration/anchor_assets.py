@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from ledger.receipts import anchor_latest
 from orchestration.anchoring import configured_anchors
+from orchestration.freshness import policy
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings
 
@@ -25,6 +26,7 @@ CHECKPOINT_KEY = AssetKey(["ledger", "checkpoint"])
     group_name="ledger",
     kinds={"postgres"},
     owners=["team:data-platform"],
+    freshness_policy=policy("ledger"),
     description=(
         "Anchor receipts of the latest checkpoint: a witness cosignature, an EVM "
         "transaction, a Fabric transaction (as configured in ORDERHUB_ANCHORS)."

@@ -1,8 +1,9 @@
 """Warehouse bootstrap: every stage's schema and the API roles, idempotently.
 
 Each stage owns its DDL (``connectors.loader``, ``ml.store``, ``ledger.store``,
-``orderhub.tracking``, ``orderhub.api``); this is the one place that calls them all, once
-per process and database, before anything reads or writes.
+``orderhub.tracking``, ``orderhub.live_tables``, ``orderhub.api``, ``orderhub.publishing``,
+``orderhub.cases``); this is the one place that calls them all, once per process and
+database, before anything reads or writes.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import threading
 import psycopg
 
 from connectors.loader import ensure_schema as ensure_connector_schema
+from fulfilment.store import ensure_schema as ensure_fulfilment_schema
 from ledger.store import ensure_schema as ensure_ledger_schema
 from ml.store import ensure_schema as ensure_ml_schema
-from orderhub import tracking
+from orderhub import publishing, tracking
 from orderhub.api import prepare_roles
+from orderhub.cases import CASES_DDL
+from orderhub.live_tables import ensure_live_schema
 from orderhub.secrets import get_secret
 from orderhub.settings import Settings
 
@@ -31,8 +35,12 @@ def prepare_warehouse(settings: Settings, database_url: str) -> None:
         with psycopg.connect(database_url) as conn:
             ensure_connector_schema(conn)
             ensure_ml_schema(conn)
+            ensure_fulfilment_schema(conn)
             ensure_ledger_schema(conn)
+            ensure_live_schema(conn)
             tracking.prepare(conn, settings)
+            publishing.ensure_pointer(conn)
+            conn.execute(CASES_DDL)
             conn.commit()
         prepare_roles(database_url, get_secret(settings, "api-authenticator-password"))
         _done.add(database_url)

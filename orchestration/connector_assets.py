@@ -13,17 +13,41 @@ like the others), and syncs the file ``ORDERHUB_FILE_SOURCE__LOCATION`` names; w
 configured (the demo's default) it records that and loads nothing.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Backoff,
+    Jitter,
+    MaterializeResult,
+    RetryPolicy,
+    asset,
+    multi_asset,
+)
 
 from connectors.catalog import FILE_CONNECTOR, SYSTEMS
 from connectors.sync import sync_system
+from orchestration.freshness import policy
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orderhub.settings import get_settings
 
 OWNER = "team:data-platform"
+#: A failed sync is retried with exponential backoff (10 s, 20 s, 40 s, each +/- half):
+#: a source that is down for a minute costs a late run, not a failed one.
+SYNC_RETRIES = RetryPolicy(
+    max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+
+
+def sync_pool(system: str) -> str:
+    """The concurrency pool of ``system``'s syncs: its limit (1, ``dagster.yaml``) keeps two
+    syncs of one system from overlapping, across runs."""
+    return f"sync_{system}"
 
 
 def raw_asset_key(system: str, stream: str) -> AssetKey:
@@ -32,28 +56,35 @@ def raw_asset_key(system: str, stream: str) -> AssetKey:
 
 
 def connector_asset(system: str) -> AssetsDefinition:
-    """The asset that syncs ``system``'s stream into its raw table."""
+    """The asset that syncs ``system``'s streams into their raw tables (one run of the
+    manifest reads them all: the WMS's pickings, stock quants and warehouses)."""
     spec = SYSTEMS[system]
-    stream = spec.streams[0].name
+    specs = [
+        AssetSpec(
+            key=raw_asset_key(system, stream.name),
+            group_name="connectors",
+            kinds={"airbyte", "postgres"},
+            owners=[OWNER],
+            description=(
+                f"Records of the {system.upper()} stream `{stream.name}` as extracted by the "
+                f"declarative manifest connectors/manifests/{system}.yaml (one row per distinct "
+                "version, with batch id and content hash)."
+            ),
+            metadata={"manifest": f"connectors/manifests/{system}.yaml"},
+            freshness_policy=policy("connectors"),
+        )
+        for stream in spec.streams
+    ]
 
-    @asset(
-        key=raw_asset_key(system, stream),
-        group_name="connectors",
-        kinds={"airbyte", "postgres"},
-        owners=[OWNER],
-        description=(
-            f"Records of the {system.upper()} stream `{stream}` as extracted by the "
-            f"declarative manifest connectors/manifests/{system}.yaml (one row per distinct "
-            "version, with batch id and content hash)."
-        ),
-        metadata={"manifest": f"connectors/manifests/{system}.yaml"},
+    @multi_asset(
+        name=f"raw_{system}", specs=specs, retry_policy=SYNC_RETRIES, pool=sync_pool(system)
     )
     def _sync(
         context: AssetExecutionContext,
         warehouse: WarehouseResource,
         sources: SourcesResource,
         ledger: LedgerResource,
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         url = warehouse.url()
         batches = sync_system(
             system,
@@ -62,8 +93,11 @@ def connector_asset(system: str) -> AssetsDefinition:
             progress=context.log.info,
             timeout=sources.timeout_seconds,
         )
-        metadata = log_extraction_batches(ledger.log(url), batches, context.log.info)
-        return MaterializeResult(metadata=metadata)
+        log = ledger.log(url)
+        for stream in spec.streams:
+            ran = [batch for batch in batches if batch.stream == stream.name]
+            metadata = log_extraction_batches(log, ran, context.log.info)
+            yield MaterializeResult(asset_key=raw_asset_key(system, stream.name), metadata=metadata)
 
     return _sync
 
@@ -81,6 +115,9 @@ def file_asset() -> AssetsDefinition:
             "Order lines from the configured CSV, JSON Lines or Parquet file (path or URL), "
             "mapped column by column (connectors/file_source), one row per distinct version."
         ),
+        retry_policy=SYNC_RETRIES,
+        pool=sync_pool(FILE_CONNECTOR.name),
+        freshness_policy=policy("connectors"),
     )
     def _sync(
         context: AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource

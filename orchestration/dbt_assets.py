@@ -1,10 +1,14 @@
-"""dbt assets: the canonical model, then (after validation) the ``api`` views.
+"""dbt assets: the canonical model into the unpublished colour, then (after the checks)
+the publish of the ``api`` views.
 
-Write-audit-publish: ``canonical_models`` builds staging → marts with their dbt
-tests; the Great Expectations checks on the marts are blocking; only then does
-``api_views`` (re)build the views PostgREST serves. Each dbt invocation records a
-``dbt_build`` provenance event (:mod:`orchestration.derived_state`: with the crosswalk,
-the derivation spec and, after the canonical build, the orders' claims it derived).
+Write-audit-publish (:mod:`orchestration.wap`): ``canonical_models`` builds staging →
+marts into the colour not published (``marts_blue`` or ``marts_green``) with their dbt
+tests; the Great Expectations suites and the guards on that colour are blocking checks;
+only then does ``api_views`` publish it - the api views and the ``marts`` views repointed
+at it and the pointer flipped in one transaction - and run the api views' dbt tests. Each
+dbt build records a ``dbt_build`` provenance event (:mod:`orchestration.derived_state`:
+with the crosswalk, the derivation spec and, after the canonical build, the orders'
+claims it derived, read from the colour it built).
 """
 
 import json
@@ -13,7 +17,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    Output,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -21,16 +33,19 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration import wap
 from orchestration.dbt_project import dbt_project, set_dbt_environment
 from orchestration.derived_state import log_dbt_build
+from orchestration.freshness import policy
 from orchestration.resources import LedgerResource, WarehouseResource
+from orderhub.publishing import ColourSchemas
 from orderhub.settings import get_settings
 
-API_SELECTION = "path:models/api"
+API_SELECTION = wap.API_SELECTION
 #: dbt sources that other stages write and the models only read: the api views read the
-#: forecasts and the checkpoints (depending on those assets would make a cycle), the SLA
-#: clock reads the connectors' batch bookkeeping (no asset of its own).
-_READ_ONLY_SOURCES = ("ml", "ledger", "orderhub_meta")
+#: forecasts, the fulfilment decisions and the checkpoints (depending on those assets would
+#: make a cycle), the SLA clock reads the connectors' batch bookkeeping (no asset of its own).
+_READ_ONLY_SOURCES = ("ml", "fulfilment", "ledger", "orderhub_meta")
 
 PROJECT = dbt_project(get_settings())
 
@@ -63,7 +78,11 @@ class OrderhubTranslator(DagsterDbtTranslator):
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         deps = [d for d in spec.deps if d.asset_key.path[0] not in _READ_ONLY_SOURCES]
-        return spec.replace_attributes(deps=deps, owners=["team:data-platform"])
+        return spec.replace_attributes(
+            deps=deps,
+            owners=["team:data-platform"],
+            freshness_policy=policy(spec.group_name or "canonical_model"),
+        )
 
 
 #: Source tests (keys and freshness of the raw tables) run as checks on the connector assets.
@@ -78,12 +97,21 @@ def _run_dbt(
 ) -> Iterator[Any]:
     url = warehouse.url()
     set_dbt_environment(get_settings(), url)
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    colour, watermark = wap.start_build(url, context.run_id)
+    context.log.info(f"building the marts into {colour} (raw watermark {watermark.isoformat()})")
+    invocation = dbt.cli(
+        ["build", "--vars", wap.colour_vars(colour)], context=context, raise_on_error=False
+    )
     yield from invocation.stream()
     manifest = json.loads((invocation.target_path / "manifest.json").read_text())
     run_results = invocation.get_artifact("run_results.json")
     index, event = log_dbt_build(
-        ledger.log(url), url, manifest, run_results, success=invocation.is_successful()
+        ledger.log(url),
+        url,
+        manifest,
+        run_results,
+        success=invocation.is_successful(),
+        marts=ColourSchemas.of(colour).marts,
     )
     context.log.info(f"dbt build {event['invocation_id']}: provenance leaf {index}")
     if not invocation.is_successful():
@@ -91,38 +119,76 @@ def _run_dbt(
         raise RuntimeError(f"dbt build failed; failing nodes: {', '.join(failed) or 'see logs'}")
 
 
-def _dbt_models(name: str, description: str, **selection: str) -> AssetsDefinition:
-    """The dbt models ``selection`` picks (``select=`` or ``exclude=``), built by one
-    ``dbt build`` that records its provenance event; ``description`` describes the op."""
+def _publish(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+) -> Iterator[Any]:
+    """Publish the colour just built and checked, then the api views' dbt tests."""
+    url = warehouse.url()
+    set_dbt_environment(get_settings(), url)
+    work = get_settings().home_dir / "dbt" / "publish"
+    published = wap.publish_build(url, work, context.run_id)
+    context.log.info(
+        f"published {published.colour} (was {published.previous}): {len(published.api_objects)}"
+        f" api objects, {published.recomputed_orders} orders recomputed after the watermark"
+    )
+    metadata = {
+        "colour": published.colour,
+        "previous_colour": published.previous or "",
+        "raw_watermark": published.raw_watermark.isoformat() if published.raw_watermark else "",
+        "recomputed_orders": published.recomputed_orders,
+    }
+    for key in sorted(context.selected_asset_keys, key=AssetKey.to_user_string):
+        yield MaterializeResult(asset_key=key, metadata=metadata)
+    tests = dbt.cli(["test", "--vars", wap.colour_vars(published.colour)], context=context)
+    for event in tests.stream():
+        if not isinstance(event, (Output, MaterializeResult, AssetMaterialization)):
+            yield event
 
-    def build(
-        context: AssetExecutionContext,
-        dbt: DbtCliResource,
-        warehouse: WarehouseResource,
-        ledger: LedgerResource,
-    ) -> Iterator[Any]:
-        yield from _run_dbt(context, dbt, warehouse, ledger)
 
-    build.__doc__ = description
-    return dbt_assets(
-        manifest=PROJECT.manifest_path,
-        project=PROJECT,
-        name=name,
-        dagster_dbt_translator=TRANSLATOR,
-        **selection,
-    )(build)
+def _dbt_models(name: str, description: str, **selection: str) -> Any:
+    """The decorator of the dbt models ``selection`` picks (``select=`` or ``exclude=``);
+    ``description`` describes the op."""
+
+    def decorate(build: Any) -> AssetsDefinition:
+        build.__doc__ = description
+        return dbt_assets(
+            manifest=PROJECT.manifest_path,
+            project=PROJECT,
+            name=name,
+            dagster_dbt_translator=TRANSLATOR,
+            **selection,
+        )(build)
+
+    return decorate
 
 
-canonical_models = _dbt_models(
+@_dbt_models(
     "canonical_models",
-    "Staging, intermediate and mart models with their dbt tests.",
+    "Staging, intermediate and mart models with their dbt tests, built into the colour "
+    "not published.",
     exclude=API_SELECTION,
 )
-api_views = _dbt_models(
+def canonical_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
+) -> Iterator[Any]:
+    yield from _run_dbt(context, dbt, warehouse, ledger)
+
+
+@_dbt_models(
     "api_views",
-    "The views of the ``api`` schema that PostgREST serves (published after checks).",
+    "Publish: the views of the ``api`` schema that PostgREST serves, repointed at the colour "
+    "just built once its blocking checks passed (one transaction), then their dbt tests.",
     select=API_SELECTION,
 )
+def api_views(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from _publish(context, dbt, warehouse)
 
 
 def dbt_executable() -> str:

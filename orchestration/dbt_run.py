@@ -1,12 +1,13 @@
 """The canonical build outside Dagster: ``dbt build`` in this process, logged as the flow logs it.
 
 :func:`build_and_log` makes sure the tables the dbt sources read exist (raw tables and
-batch bookkeeping, forecasts, the ledger), runs ``dbt build`` through dbt's programmatic
-runner with the warehouse's connection in the environment (:func:`orderhub.dbt_env.dbt_env`)
-and its artefacts under ``work``, and appends the invocation's ``dbt_build`` provenance
-event with what it derived (:func:`orchestration.derived_state.log_dbt_build`). The audit
-test warehouse, the audit vectors (``docs/audit-vectors/generate.py``) and the trace
-benchmark build their warehouses with it; the flow runs the same models as Dagster assets
+batch bookkeeping, forecasts, the ledger, the tracking key's schema), runs ``dbt build``
+through dbt's programmatic runner with the warehouse's connection in the environment
+(:func:`orderhub.dbt_env.dbt_env`) and its artefacts under ``work`` (:func:`invoke_dbt`, which
+runs any dbt command so), and appends the invocation's ``dbt_build`` provenance event with
+what it derived (:func:`orchestration.derived_state.log_dbt_build`). The audit test
+warehouse, the audit vectors (``docs/audit-vectors/generate.py``) and the trace benchmark
+build their warehouses with it; the flow runs the same models as Dagster assets
 (:mod:`orchestration.dbt_assets`).
 """
 
@@ -42,13 +43,42 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def ensure_sources(url: str) -> None:
-    """The tables the dbt project's sources read, created where missing."""
+    """The tables the dbt project's sources read, created where missing, and the tracking
+    key's schema (:mod:`orderhub.tracking`), which the project's on-run-start grants."""
     from connectors.schema import ensure_schema as ensure_raw
+    from fulfilment.store import ensure_schema as ensure_fulfilment
     from ml.store import ensure_schema as ensure_ml
+    from orderhub import tracking
+    from orderhub.live_tables import ensure_live_schema
 
     with psycopg.connect(url) as conn:
         ensure_raw(conn)
         ensure_ml(conn)
+        ensure_fulfilment(conn)
+        tracking.ensure_schema(conn)
+        ensure_live_schema(conn)
+
+
+def invoke_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR) -> Any:
+    """dbt ``args`` (a command and its options) on ``url`` through dbt's programmatic runner,
+    artefacts under ``work``; dbt's result. Raises RuntimeError when dbt could not run."""
+    from dbt.cli.main import dbtRunner
+
+    with _environment(dbt_env(url)):
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir", str(project),
+                "--profiles-dir", str(project),
+                "--target-path", str(work / "target"),
+                "--log-path", str(work / "logs"),
+                "--no-use-colors",
+                "--quiet",
+            ]
+        )  # fmt: skip
+    if result.exception is not None:
+        raise RuntimeError(f"dbt {args[0]} did not run: {result.exception}")
+    return result
 
 
 def build_and_log(
@@ -60,24 +90,8 @@ def build_and_log(
 ) -> tuple[int, dict[str, Any]]:
     """``dbt build`` (with ``args``) of ``project`` on ``url``, and its ``dbt_build`` event
     in ``log``; the event's log index and payload. Raises RuntimeError when dbt fails."""
-    from dbt.cli.main import dbtRunner
-
     ensure_sources(url)
-    with _environment(dbt_env(url)):
-        result = dbtRunner().invoke(
-            [
-                "build",
-                *args,
-                "--project-dir", str(project),
-                "--profiles-dir", str(project),
-                "--target-path", str(work / "target"),
-                "--log-path", str(work / "logs"),
-                "--no-use-colors",
-                "--quiet",
-            ]
-        )  # fmt: skip
-    if result.exception is not None:
-        raise RuntimeError(f"dbt build did not run: {result.exception}")
+    result = invoke_dbt(url, work, "build", *args, project=project)
     manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
     run_results = json.loads((work / "target" / "run_results.json").read_text(encoding="utf-8"))
     index, event = log_dbt_build(
@@ -89,4 +103,4 @@ def build_and_log(
     return index, event
 
 
-__all__ = ["build_and_log", "ensure_sources"]
+__all__ = ["build_and_log", "ensure_sources", "invoke_dbt"]

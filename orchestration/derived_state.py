@@ -47,20 +47,23 @@ def claims_tree_id(log_index: int) -> str:
     return f"{CLAIMS_TREE_PREFIX}{log_index:012d}"
 
 
-def derived_state(url: str, *, claims: bool, project: Path = PROJECT_DIR) -> DerivedState:
-    """See the module; ``claims``: whether this invocation built the claims' marts."""
-    version = crosswalk_version(url)
+def derived_state(
+    url: str, *, claims: bool, project: Path = PROJECT_DIR, marts: str = "marts"
+) -> DerivedState:
+    """See the module; ``claims``: whether this invocation built the claims' marts;
+    ``marts``: the schema it built them in (a write-audit-publish build's colour)."""
+    version = crosswalk_version(url, marts)
     rows, tree = None, None
     with psycopg.connect(url) as conn:
         if version is not None:
             found = conn.execute(
-                "select count(*) from marts.dim_status_crosswalk_versions"
+                f'select count(*) from "{marts}".dim_status_crosswalk_versions'
                 " where crosswalk_version = %s",
                 (version,),
             ).fetchone()
             rows = int(found[0]) if found else None
         if claims and version is not None:
-            tree = claims_tree(order_claims(conn))
+            tree = claims_tree(order_claims(conn, marts=marts))
     fields = {
         "crosswalk_version": version,
         "crosswalk_rows": rows,
@@ -79,11 +82,12 @@ def log_dbt_build(
     *,
     success: bool,
     project: Path = PROJECT_DIR,
+    marts: str = "marts",
 ) -> tuple[int, dict[str, Any]]:
     """Append the invocation's ``dbt_build`` event and keep its claims tree; its log
     index and payload."""
     ran = {result.get("unique_id") for result in run_results.get("results", [])}
-    state = derived_state(url, claims=CLAIMS_MODEL in ran, project=project)
+    state = derived_state(url, claims=CLAIMS_MODEL in ran, project=project, marts=marts)
     event = dbt_build_event(manifest, run_results, state.fields)
     event["success"] = success
     index = log.append_event(BUILD_EVENT, event)

@@ -10,7 +10,9 @@ neither: the forecast table's rows name the serving version and the run.
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from ml.forecast import run_forecast
+from orchestration import wap
 from orchestration.dbt_assets import model_key
+from orchestration.freshness import policy
 from orchestration.provenance import model_promotion_event, model_training_event
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import get_settings
@@ -24,6 +26,7 @@ FORECAST_KEY = AssetKey(["ml", "demand_forecasts"])
     group_name="forecast",
     kinds={"mlflow", "lightgbm", "postgres"},
     owners=["team:data-platform"],
+    freshness_policy=policy("forecast"),
     description=(
         "Daily demand forecast per SKU x store with 80%/95% intervals, served by the MLflow "
         "champion; a challenger (statsforecast, LightGBM, ensemble, chosen per series by "
@@ -35,7 +38,10 @@ def demand_forecasts(
     context: AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> MaterializeResult:
     url = warehouse.url()
-    result = run_forecast(url, get_settings(), progress=context.log.info)
+    # the demand just built (the colour not yet published): the forecast the api serves is
+    # the champion's, switched by the champion/challenger decision (ml/promotion.py)
+    demand = f"{wap.colours(url)[0].marts}.fct_daily_demand"
+    result = run_forecast(url, get_settings(), progress=context.log.info, table=demand)
     metadata = {
         "mlflow_run_id": result.run_id,
         "model_version": result.model_version,

@@ -7,12 +7,28 @@ from pathlib import Path
 
 from orderhub.settings import Settings
 
+#: Telemetry off; concurrency: every pool (one per source system's syncs,
+#: ``orchestration.connector_assets.sync_pool``) runs one step at a time across runs, and
+#: the run queue starts at most one run per system (tag ``orderhub/system``, which the
+#: source sensors set) and one full flow at a time; freshness policies are evaluated.
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: orderhub/system
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+      - key: dagster/job_name
+        value: orderhub_full_flow
+        limit: 1
+freshness:
+  enabled: true
 """
 
 

@@ -93,17 +93,15 @@ def dbt_build_event(
     }
 
 
-def crosswalk_version(database_url: str) -> str | None:
-    """The crosswalk version the last build used (None before the first build)."""
+def crosswalk_version(database_url: str, marts: str = "marts") -> str | None:
+    """The crosswalk version the last build (into the schema ``marts``) used (None before
+    the first build)."""
+    events = f'"{marts}".fct_order_status_events'
     with psycopg.connect(database_url) as conn:
-        exists = conn.execute(
-            "select to_regclass('marts.fct_order_status_events') is not null"
-        ).fetchone()
+        exists = conn.execute("select to_regclass(%s) is not null", (events,)).fetchone()
         if not exists or not exists[0]:
             return None
-        row = conn.execute(
-            "select max(crosswalk_version) from marts.fct_order_status_events"
-        ).fetchone()
+        row = conn.execute(f"select max(crosswalk_version) from {events}").fetchone()
         return row[0] if row else None
 
 

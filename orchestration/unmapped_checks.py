@@ -1,10 +1,10 @@
 """The Dagster check that names the status codes the crosswalk does not know.
 
 ``unmapped_status_codes_are_mapped`` runs after the canonical model and fails, with
-severity WARN and not blocking, while ``marts.fct_unmapped_status_codes`` has rows: its
-description has one line per code (system, field, code, where seen) and its metadata a
-table. Not blocking on purpose: an unknown code is kept and flagged, never dropped or
-guessed, and the api views still publish everything else (the dbt test
+severity WARN and not blocking, while ``fct_unmapped_status_codes`` of the colour just
+built has rows: its description has one line per code (system, field, code, where seen)
+and its metadata a table. Not blocking on purpose: an unknown code is kept and flagged,
+never dropped or guessed, and the api views still publish everything else (the dbt test
 ``assert_no_unmapped_status_codes`` warns in the same run). Adding the code to
 ``dbt_project/seeds/status_crosswalk.csv`` clears it on the next build.
 """
@@ -18,6 +18,7 @@ from dagster import (
     asset_check,
 )
 
+from orchestration import wap
 from orchestration.dbt_assets import model_key
 from orchestration.resources import WarehouseResource
 from quality.unmapped import markdown_table, unmapped_status_codes
@@ -36,7 +37,8 @@ from quality.unmapped import markdown_table, unmapped_status_codes
 def unmapped_status_codes_are_mapped(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    codes = unmapped_status_codes(warehouse.url())
+    url = warehouse.url()
+    codes = unmapped_status_codes(url, wap.colours(url)[0].marts)
     for code in codes:
         context.log.warning(code.line())
     if not codes:

@@ -37,7 +37,9 @@ from orderhub.settings import Settings
 
 API_SCHEMA = "api"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: The anonymous role before the API had roles per audience; retired on sight.
+#: The one anonymous role PostgREST switched to before the API had a role per audience (it
+#: read every view). Kept only to upgrade a home created before: :func:`prepare_roles`
+#: takes its grants and drops it, so no old grant keeps serving. Nothing creates it.
 LEGACY_ANON_ROLE = "web_anon"
 #: How often the identity provider's JWKS is fetched again (key rotation).
 JWKS_REFRESH_SECONDS = 600.0

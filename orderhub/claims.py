@@ -69,18 +69,25 @@ def event_rows(conn: psycopg.Connection[Any], order_id: str) -> list[dict[str, A
     )
 
 
+def _in(relation: str, marts: str) -> str:
+    """``relation`` (``marts.<table>``) in the schema ``marts`` (a build's colour)."""
+    return f'"{marts}".{relation.split(".", 1)[1]}'
+
+
 def order_claims(
-    conn: psycopg.Connection[Any], orders: Sequence[str] | None = None
+    conn: psycopg.Connection[Any], orders: Sequence[str] | None = None, *, marts: str = "marts"
 ) -> dict[str, dict[str, Any]]:
-    """The claim of every order (or of ``orders``), by order id."""
+    """The claim of every order (or of ``orders``), by order id, read from the schema
+    ``marts`` (the published marts, or a build's colour)."""
     statuses = {
-        r["order_id"]: r for r in _rows(conn, ORDERS, ("order_id", *STATUS_COLUMNS), orders)
+        r["order_id"]: r
+        for r in _rows(conn, _in(ORDERS, marts), ("order_id", *STATUS_COLUMNS), orders)
     }
     shipments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in _rows(conn, SHIPMENTS, ("order_id", *SHIPMENT_FIELDS), orders):
+    for row in _rows(conn, _in(SHIPMENTS, marts), ("order_id", *SHIPMENT_FIELDS), orders):
         shipments[row["order_id"]].append(row)
     events: dict[str, list[str]] = defaultdict(list)
-    for row in _rows(conn, EVENTS, ("order_id", "event_id"), orders):
+    for row in _rows(conn, _in(EVENTS, marts), ("order_id", "event_id"), orders):
         events[row["order_id"]].append(row["event_id"])
     return {
         order: order_claim(order, statuses.get(order), shipments[order], events[order])

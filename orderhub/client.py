@@ -182,6 +182,9 @@ class Tracking:
     warnings: list[dict[str, Any]]
     parcels: list[TrackedParcel]
     steps: list[TrackedStep]
+    #: The delivery's well-to-wheel CO2e and the low-carbon option (fulfilment/README.md);
+    #: None until the fulfilment run has accounted for the order.
+    carbon: dict[str, Any] | None = None
 
 
 def _convert(annotation: Any, value: Any) -> Any:

@@ -61,6 +61,13 @@ def derivation_spec(project: Path = PROJECT_DIR) -> dict[str, Any]:
     return spec
 
 
+def event_tables(spec: dict[str, Any]) -> frozenset[str]:
+    """The raw tables (``schema.table``) the spec derives events from: an order's records
+    are read from these only (a system's other streams, such as the WMS's stock, are no
+    order's records, and their keys may equal an order record's)."""
+    return frozenset(stream["table"] for stream in spec["streams"])
+
+
 def spec_hash(spec: dict[str, Any]) -> str:
     """Hex SHA-256 of the spec's RFC 8785 bytes: what a ``dbt_build`` event logs."""
     return hashlib.sha256(canonical_json(spec)).hexdigest()

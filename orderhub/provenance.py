@@ -18,7 +18,11 @@ refuses an event of another kind, or one whose payload lacks a field listed here
 - ``model_promotion``: the challenger against the champion: the versions, whether the
   challenger was promoted and why, the margin, the test and the numbers it rests on;
 - ``publish``: the api schema and views a signed checkpoint publishes, and the run;
-- ``anchor``: where a checkpoint was anchored (the receipt's fields, :mod:`ledger.receipts`).
+- ``anchor``: where a checkpoint was anchored (the receipt's fields, :mod:`ledger.receipts`);
+- ``fulfilment_writeback``: one write-back to a source system that created something (a
+  replenishment picking in the WMS, a capacity reservation in the TMS): the target, the
+  idempotency key, the SHA-256 of the RFC 8785 request body, the HTTP status and the id the
+  system gave it (:mod:`fulfilment.writeback`).
 
 The payloads themselves are made in :mod:`orchestration.provenance`.
 """
@@ -28,6 +32,9 @@ from __future__ import annotations
 from ledger.bundle.format import BATCH_EVENT, BATCH_EVENT_FIELDS, BUILD_EVENT, BUILD_EVENT_FIELDS
 from ledger.kinds import EventKinds
 from ledger.receipts import ANCHOR_EVENT, ANCHOR_EVENT_FIELDS
+
+#: The event of a write-back to a source system (fulfilment/writeback.py).
+WRITEBACK_EVENT = "fulfilment_writeback"
 
 PROVENANCE_KINDS = EventKinds(
     {
@@ -83,5 +90,12 @@ PROVENANCE_KINDS = EventKinds(
         ),
         "publish": ("schema", "views", "run_id"),
         ANCHOR_EVENT: ANCHOR_EVENT_FIELDS,
+        WRITEBACK_EVENT: (
+            "target",
+            "idempotency_key",
+            "request_sha256",
+            "http_status",
+            "created_id",
+        ),
     }
 )

@@ -1,7 +1,7 @@
 """The dbt project's seeds as the warehouse loads them: typed rows from the CSV files.
 
 dbt reads a seed's cells with the column types ``dbt_project/seeds/_seeds.yml`` declares
-(``text``, ``integer``, ``boolean``), and reads an empty cell - or one that is only
+(``text``, ``integer``, ``numeric``, ``boolean``), and reads an empty cell - or one that is only
 spaces, or says ``null`` in any case - as NULL. :func:`read_seed` gives the same rows in
 Python, so what is hashed here (the crosswalk's version, the derivation spec) is what the
 warehouse holds; ``tests/dbt_project`` compares the two.
@@ -41,6 +41,8 @@ def cell(text: str, kind: str) -> Any:
         return None
     if kind == "integer":
         return int(text)
+    if kind in ("numeric", "double precision"):
+        return float(text)
     if kind == "boolean":
         value = text.strip().lower()
         if value not in ("true", "false"):

@@ -125,6 +125,19 @@ class Settings(BaseSettings):
     api_jwks_file: Path | None = Field(
         default=None, description="The same as a local JWKS file (read at start)."
     )
+    serve_host: str = Field(default="127.0.0.1", description="Host `orderhub serve` binds to.")
+    serve_port: int = Field(
+        default=3090, description="Port of the live service (`orderhub serve`: webhooks)."
+    )
+    sandbox_push: bool = Field(
+        default=False,
+        description="Whether the sandbox pushes each change to orderhub's receivers.",
+    )
+    sandbox_push_url: str | None = Field(
+        default=None,
+        description="Where the sandbox pushes (the live service's root URL); default "
+        "http://<serve_host>:<serve_port>.",
+    )
     site_host: str = Field(default="127.0.0.1", description="Host the tracking site binds to.")
     site_port: int = Field(
         default=3080, description="Port of the tracking site `orderhub api` serves (/track)."

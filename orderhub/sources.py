@@ -50,6 +50,9 @@ SOURCE_SECRETS: dict[str, dict[str, str]] = {
 #: and the user id in every call (the sandbox's Odoo is database ``orderhub``, user 2).
 SOURCE_OPTIONS: dict[str, dict[str, Any]] = {"wms": {"database": "orderhub", "uid": 2}}
 
+#: The secret each system signs its webhook pushes with (the live receivers verify it).
+WEBHOOK_SECRETS: dict[str, str] = {system: f"{system}-webhook-secret" for system in SOURCE_SECRETS}
+
 
 def sandbox_base_url(system: str, host: str = DEFAULT_SANDBOX_HOST, port: int = 0) -> str:
     """The base URL of ``system`` on a sandbox at ``host:port`` (default port when 0)."""

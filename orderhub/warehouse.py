@@ -42,7 +42,8 @@ class WarehouseError(RuntimeError):
     """The warehouse could not be started or reached."""
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (for a child process to listen on)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -181,7 +182,7 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb()
         if self._postmaster() is None:
-            port = _free_port()
+            port = free_port()
             self.logfile.parent.mkdir(parents=True, exist_ok=True)
             self._chown(self.logfile.parent)
             options = f"-h 127.0.0.1 -p {port} -k '' -c fsync=on -c max_connections=100"

@@ -68,15 +68,17 @@ def _sqlalchemy_url(database_url: str, schema: str) -> str:
     return f"{database_url}{separator}options=-csearch_path%3D{schema}"
 
 
-def validate(database_url: str, suite: Suite) -> ValidationOutcome:
-    """Validate ``suite``'s table in the warehouse and return the outcome."""
+def validate(database_url: str, suite: Suite, schema: str | None = None) -> ValidationOutcome:
+    """Validate ``suite``'s table in the warehouse and return the outcome; ``schema``: where
+    the table is when not in the suite's schema (a build's colour, ``marts_green``)."""
+    schema = schema or suite.schema
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_postgres(
-        "warehouse", connection_string=_sqlalchemy_url(database_url, suite.schema)
+        "warehouse", connection_string=_sqlalchemy_url(database_url, schema)
     )
     asset = source.add_table_asset(suite.table, table_name=suite.table)
     batch = asset.add_batch_definition_whole_table("whole_table")
@@ -102,7 +104,7 @@ def validate(database_url: str, suite: Suite) -> ValidationOutcome:
     return ValidationOutcome(
         suite=suite.name,
         suite_version=suite.version,
-        table=f"{suite.schema}.{suite.table}",
+        table=f"{schema}.{suite.table}",
         success=bool(result.success),
         expectations=outcomes,
     )

@@ -75,6 +75,9 @@ def between(column: str, low: int, high: int) -> Expectation:
     )
 
 
+#: what an event's id is derived from (dbt_project/README.md, "The canonical model")
+EVENT_IDENTITY = ("source_system", "source_record_key", "source_field", "source_code", "event_time")
+
 CANONICAL_EVENTS = Suite(
     name="canonical_events",
     schema="marts",
@@ -83,6 +86,11 @@ CANONICAL_EVENTS = Suite(
         row_count_at_least(1),
         not_null("event_id"),
         unique("event_id"),
+        # the same event twice under another id: what event_id is derived from, repeated
+        Expectation(
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": list(EVENT_IDENTITY)},
+        ),
         not_null("order_id"),
         not_null("event_time"),
         not_null("crosswalk_version"),
@@ -123,6 +131,18 @@ ORDER_EXCEPTIONS = Suite(
     ),
 )
 
+DAILY_DEMAND = Suite(
+    name="daily_demand",
+    schema="marts",
+    table="fct_daily_demand",
+    expectations=(
+        not_null("demand_date"),
+        between("units", 0, 10**9),
+        between("returned_units", 0, 10**9),
+    ),
+)
+
 SUITES: dict[str, Suite] = {
-    suite.name: suite for suite in (CANONICAL_EVENTS, CURRENT_STATUS, ORDER_EXCEPTIONS)
+    suite.name: suite
+    for suite in (CANONICAL_EVENTS, CURRENT_STATUS, ORDER_EXCEPTIONS, DAILY_DEMAND)
 }

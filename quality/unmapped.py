@@ -38,16 +38,17 @@ class UnmappedCode:
         return self.message
 
 
-def unmapped_status_codes(database_url: str) -> list[UnmappedCode]:
+def unmapped_status_codes(database_url: str, schema: str = "marts") -> list[UnmappedCode]:
     """Every unmapped code, by system, field and code ([] before the first build)."""
+    table = f'"{schema}".{TABLE.split(".", 1)[1]}'
     with psycopg.connect(database_url) as conn:
-        found = conn.execute("select to_regclass(%s) is not null", (TABLE,)).fetchone()
+        found = conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()
         if not found or not found[0]:
             return []
         rows = conn.execute(
             "select source_system, source_field, source_code, event_count, order_count,"
             " example_order_id, first_seen at time zone 'UTC', last_seen at time zone 'UTC',"
-            f" message from {TABLE} order by source_system, source_field, source_code"
+            f" message from {table} order by source_system, source_field, source_code"
         ).fetchall()
     return [UnmappedCode(*row) for row in rows]
 

@@ -10,7 +10,9 @@ none; ``--faults`` or ``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandb
 ``--scenario`` names the world it serves (``default``, generated from ``--orders``,
 ``--seed`` and ``--anomalies``; ``messy``, hand-written, in rounds: ``POST /rounds/next``
 on the root URL moves it on), ``--as-of`` where that world stands in time (by default
-where it first stood in this home, see :mod:`sandbox.worlds`).
+where it first stood in this home, see :mod:`sandbox.worlds`). ``--push URL`` (or
+``ORDERHUB_SANDBOX_PUSH=1``) pushes every change to orderhub's live service
+(:mod:`sandbox.push`); ``POST /changes`` moves records on (:mod:`sandbox.changes`).
 
 The credentials it accepts are the home's source secrets (``--home``, default
 ``ORDERHUB_HOME``), so the connectors of that home and the sandbox always agree. A
@@ -50,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default=DEFAULT_SANDBOX_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_SANDBOX_PORT, help="0: a free one")
     parser.add_argument("--faults", default=None, help="faults to inject (sandbox/faults/)")
+    parser.add_argument(
+        "--push",
+        default=None,
+        help="push every change to orderhub's live service at this URL (default: "
+        "ORDERHUB_SANDBOX_PUSH=1 pushes to ORDERHUB_SANDBOX_PUSH_URL or the serve port)",
+    )
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of random faults")
     return parser
 
@@ -58,6 +66,7 @@ def serve(args: argparse.Namespace) -> int:
     """Start the server, print where it listens, wait for SIGINT or SIGTERM, stop."""
     from sandbox.credentials import SandboxCredentials
     from sandbox.faults import FaultPlan
+    from sandbox.push import Pusher, push_target
     from sandbox.server import SandboxServer
     from sandbox.worlds import build, world_as_of
 
@@ -74,7 +83,11 @@ def serve(args: argparse.Namespace) -> int:
         as_of=world_as_of(settings.home_dir, args.as_of),
     )
     credentials = SandboxCredentials.from_settings(settings)
-    server = SandboxServer(scenario, credentials, host=args.host, port=args.port, faults=faults)
+    push_url = args.push or (push_target(settings) if settings.sandbox_push else None)
+    pusher = Pusher(settings, push_url) if push_url else None
+    server = SandboxServer(
+        scenario, credentials, host=args.host, port=args.port, faults=faults, pusher=pusher
+    )
     # Block the stop signals before the server thread starts (it inherits the mask), so that
     # sigwait receives them: unblocked, SIGTERM kills the process before the cleanup below.
     stop_signals = {signal.SIGINT, signal.SIGTERM}
@@ -84,6 +97,8 @@ def serve(args: argparse.Namespace) -> int:
         try:
             print(f"sandbox scenario: {scenario.describe()}")
             print(faults.describe())  # "none" too: a run says which faults are active
+            if pusher is not None:
+                print(f"sandbox pushes to: {pusher.url}")
             for system in API_SYSTEMS:
                 print(f"sandbox {system}: {server.base_url(system)}")
             print(f"{READY_PREFIX}{server.root_url}", flush=True)

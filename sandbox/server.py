@@ -8,7 +8,8 @@ bound before the server starts, so ``base_url()`` is known at once.
 A scenario that plays in rounds (:mod:`sandbox.messy`) is served from its first round;
 ``POST /rounds/next`` moves the world on to the next (its records change, their cursors
 move on) and answers ``{"round": n, "rounds": total}``, or 409 after the last round;
-``GET /`` says the round too.
+``GET /`` says the round too. ``POST /changes`` moves records on (:mod:`sandbox.changes`);
+with a :class:`~sandbox.push.Pusher` (``pusher``) every change is pushed to orderhub.
 
 The CRM and the WMS issue their own short-lived bearer tokens (:mod:`.apis.oauth`). A
 :class:`~sandbox.faults.FaultPlan` makes the systems misbehave on purpose; without
@@ -27,12 +28,17 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from orderhub.sources import API_SYSTEMS
 from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
+from sandbox.apis.stock import with_tms_capacity, with_wms_stock
+from sandbox.changes import changes
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
+from sandbox.push import Pusher
+from sandbox.stock import StockBook
 from sandbox.store import SandboxStore
 from sandbox.worlds import World
 
@@ -83,16 +89,39 @@ def build_app(
     rounds = rounds or Rounds(None, store)
     plan = faults or FaultPlan()
     issuers = issuers or token_issuers(credentials)
+    book = StockBook(store)  # the WMS's stock and what the product writes back
+
+    def extra(system: str, app: ASGIApp) -> ASGIApp:
+        """The write-back routes in front of the WMS and the TMS (outside the faults, which
+        play on the order streams only: the WMS's stock models' calls go around them)."""
+        faulted = plan.wrap(app, system, store, issuers.get(system))
+        if system == "wms":
+            app = wms.faults_on_pickings_only(faulted, app)
+            return with_wms_stock(app, book, credentials.wms_api_key)
+        if system == "tms":
+            return with_tms_capacity(faulted, book, credentials.tms_api_key)
+        return faulted
+
     apps = {
         "erp": erp.create_app(store, credentials.erp_api_key),
         "crm": crm.create_app(store, issuers["crm"]),
-        "wms": wms.create_app(store, credentials.wms_api_key),
+        "wms": wms.create_app(store, credentials.wms_api_key, book.refresh),
         "tms": tms.create_app(store, credentials.tms_api_key),
     }
 
     async def index(request: Request) -> JSONResponse:
         counts = {s: store.count(s) for s in API_SYSTEMS}
         return JSONResponse({"systems": counts, **rounds.state()})
+
+    async def move(request: Request) -> JSONResponse:
+        body = await request.json()
+        system = body.get("system", "tms")
+        if system not in API_SYSTEMS:
+            return JSONResponse({"error": f"unknown system {system!r}"}, 400)
+        moved = changes(
+            store, system, int(body.get("count", 1)), body.get("keys"), body.get("seed", 0)
+        )
+        return JSONResponse({"changed": moved})
 
     async def next_round(request: Request) -> JSONResponse:
         if rounds.advance() is None:
@@ -103,10 +132,8 @@ def build_app(
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/rounds/next", next_round, methods=["POST"]),
-            *(
-                Mount(f"/{system}", app=plan.wrap(app, system, store, issuers.get(system)))
-                for system, app in apps.items()
-            ),
+            Route("/changes", move, methods=["POST"]),
+            *(Mount(f"/{system}", app=extra(system, app)) for system, app in apps.items()),
         ]
     )
 
@@ -124,6 +151,7 @@ class SandboxServer:
         store: SandboxStore | None = None,
         faults: FaultPlan | str | None = None,
         token_ttl: float = DEFAULT_TTL,
+        pusher: Pusher | None = None,
     ) -> None:
         if store is None:
             if scenario is None:
@@ -135,6 +163,10 @@ class SandboxServer:
             faults = FaultPlan.parse(faults, getattr(scenario, "seed", 7))
         self.scenario = scenario
         self.store = store
+        #: Pushes every change of the store to orderhub's receivers (None: no push).
+        self.pusher = pusher
+        if pusher is not None:
+            store.listeners.append(pusher.push)
         self.host = host
         #: The faults this server injects, and what injecting them did.
         self.faults = faults
@@ -209,6 +241,8 @@ class SandboxServer:
         """Serve in a background thread; return once the server accepts connections."""
         sock = self._bind()
         server = self._uvicorn()
+        if self.pusher is not None:
+            self.pusher.start()
         self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="orderhub-sandbox", daemon=True
         )
@@ -227,6 +261,9 @@ class SandboxServer:
         """Stop serving and release the port (safe to call twice)."""
         if self._server is not None:
             self._server.should_exit = True
+        if self.pusher is not None:
+            self.pusher.stop()
+            self.pusher = None
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

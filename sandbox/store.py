@@ -34,8 +34,17 @@ CURSOR_FIELD: dict[str, str] = {
     "crm": "SystemModstamp",
     "wms": "write_date",
     "tms": "updated_at",
+    "wms_quants": "write_date",
+    "wms_warehouses": "write_date",
 }
-KEY_FIELD: dict[str, str] = {"erp": "SalesOrder", "crm": "Id", "wms": "id", "tms": "id"}
+KEY_FIELD: dict[str, str] = {
+    "erp": "SalesOrder",
+    "crm": "Id",
+    "wms": "id",
+    "tms": "id",
+    "wms_quants": "id",
+    "wms_warehouses": "id",
+}
 
 
 def wire_time(system: str, seconds: int) -> str:
@@ -118,6 +127,8 @@ class SandboxStore:
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
         self._lock = threading.RLock()
         self._tables = {name: _Table(name) for name in CURSOR_FIELD}
+        #: Called with (system, record) after each upsert: the push (:mod:`sandbox.push`).
+        self.listeners: list[Callable[[str, Record], None]] = []
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
@@ -141,8 +152,17 @@ class SandboxStore:
         (``2026-10-03T14:05:09Z``); a record whose cursor moved moves with it.
         """
         table = self._table(system)
+        kept = copy.deepcopy(dict(record))
         with self._lock:
-            table.upsert(copy.deepcopy(dict(record)))
+            table.upsert(kept)
+        for listener in self.listeners:
+            listener(system, copy.deepcopy(kept))
+
+    def replace(self, table: str, records: Iterable[Record]) -> None:
+        """Hold exactly ``records`` in ``table`` (a derived table rebuilt; nothing is pushed)."""
+        rows = [copy.deepcopy(dict(record)) for record in records]
+        with self._lock:
+            self._table(table).load(rows)
 
     def delete(self, system: str, key: Any) -> bool:
         """Remove the record with primary key ``key`` (a source deleting it for good);

@@ -49,10 +49,19 @@ grant usage on schema {{ adapter.quote(api_schema) }} to {{ quoted_roles(api_rol
 grant create on schema {{ adapter.quote(api_schema) }} to {{ adapter.quote(tracker) }};
 alter default privileges in schema {{ adapter.quote(api_schema) }}
     revoke execute on functions from public;
-grant usage on schema api_private to {{ adapter.quote(tracker) }};
-grant select on api_private.tracking_keys to {{ adapter.quote(tracker) }};
-grant execute on function api_private.hmac_sha256(bytea, bytea), api_private.tracking_token(text)
-    to {{ adapter.quote(tracker) }}
+-- the tracking key (orderhub.tracking creates it before a run of orderhub's; a build
+-- without it, such as a bare dbt build of the demand marts, grants nothing here)
+do $$
+begin
+    if pg_catalog.to_regclass('api_private.tracking_keys') is not null then
+        execute format('grant usage on schema api_private to %I', {{ text_literal(tracker) }});
+        execute format('grant select on api_private.tracking_keys to %I', {{ text_literal(tracker) }});
+        execute format(
+            'grant execute on function api_private.hmac_sha256(bytea, bytea),'
+            ' api_private.tracking_token(text) to %I', {{ text_literal(tracker) }});
+    end if;
+end
+$$
 {%- endmacro %}
 
 

@@ -1,8 +1,17 @@
 {#- Custom schema names are used as they are (staging, intermediate, marts, api,
-    seeds), not prefixed with the target schema. -#}
+    seeds), not prefixed with the target schema - but the marts go to the colour a
+    write-audit-publish build names (var mart_colour: blue or green, schema marts_<colour>;
+    README, "Publishing"). Without the var a build writes the schema marts itself, as a
+    development build or the dbt tests do. -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- set colour = var('mart_colour', none) -%}
     {%- if custom_schema_name is none -%}
         {{ target.schema }}
+    {%- elif custom_schema_name | trim == 'marts' and colour -%}
+        {%- if colour not in ('blue', 'green') -%}
+            {{ exceptions.raise_compiler_error("mart_colour must be blue or green, not " ~ colour) }}
+        {%- endif -%}
+        marts_{{ colour }}
     {%- else -%}
         {{ custom_schema_name | trim }}
     {%- endif -%}

@@ -80,9 +80,14 @@
 {%- endmacro %}
 
 
-{#- The build stamp of this invocation, as a timestamptz literal. -#}
+{#- The build stamp of this invocation, as a timestamptz literal (in the hot path, the
+    time of the transaction that recomputes the rows). -#}
 {% macro build_stamp() -%}
-    cast('{{ run_started_at.isoformat() }}' as timestamptz)
+    {%- if var('hot_path', false) -%}
+        now()
+    {%- else -%}
+        cast('{{ run_started_at.isoformat() }}' as timestamptz)
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -94,10 +99,15 @@
 {%- endmacro %}
 
 
-{#- {'mode': 'full'} or {'mode': 'incremental', 'watermark': '<latest built_at>'}.
+{#- {'mode': 'full'} or {'mode': 'incremental', 'watermark': '<latest built_at>'}, or
+    {'mode': 'hot_path'} when dbt compiles the per-order marts for the live service's hot
+    path (var hot_path: orderhub/live/hot_path.py; README, "The hot path").
     Only the latest row is read (built_at is indexed): every row of a run carries the
     run's inputs_version, and a changed fingerprint always rewrites every row. -#}
 {% macro incremental_state() %}
+    {%- if var('hot_path', false) -%}
+        {{ return({'mode': 'hot_path'}) }}
+    {%- endif -%}
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return({'mode': 'full'}) }}
     {%- endif -%}
@@ -166,9 +176,13 @@
     run: true in a full run; in an incremental run the ids of orders_to_rebuild(), read
     once at compile time and written as literals (false when there are none), which
     PostgreSQL pushes through views, ephemeral models and their windows and groups down to
-    the marts' order_id indexes (a subquery would stop at the first group or window). -#}
+    the marts' order_id indexes (a subquery would stop at the first group or window). In
+    the hot path the same condition takes the orders as a bind parameter (an array: the
+    same pushdown), so one compiled select serves every micro-batch. -#}
 {% macro rebuilt_orders_condition(state) -%}
-    {%- if state.mode != 'incremental' -%}
+    {%- if state.mode == 'hot_path' -%}
+        order_id = any(cast({{ hot_path_parameter('orders') }} as text[]))
+    {%- elif state.mode != 'incremental' -%}
         true
     {%- else -%}
         {%- set found = run_query(orders_to_rebuild(state) ~ '\n    order by 1') -%}
@@ -235,15 +249,34 @@
 {% endmacro %}
 
 
-{#- A SQL condition on (source_system, source_record_key) from changed_source_records(). -#}
-{% macro source_records_condition(changed) -%}
+{#- A SQL condition on (source_system, source_record_key) keeping the source records a
+    run of fct_order_status_events re-derives: in an incremental run those of
+    changed_source_records(), as literals; in the hot path each system's record keys as a
+    bind parameter (<system>_records, a text array). -#}
+{% macro source_records_condition(state) -%}
+    {%- if state.mode == 'hot_path' -%}
+        {%- set changed = {} -%}
+        {%- for system in ['erp', 'crm', 'wms', 'tms'] -%}
+            {%- do changed.update({system: hot_path_parameter(system ~ '_records')}) -%}
+        {%- endfor -%}
+    {%- else -%}
+        {%- set changed = changed_source_records() -%}
+    {%- endif %}
     (
     {%- for system, keys in changed.items() %}
         {% if not loop.first %}or {% endif -%}
         (source_system = '{{ system }}' and
-        {%- if keys %} source_record_key in ({{ text_literals(keys) }}))
+        {%- if keys is string %} source_record_key = any(cast({{ keys }} as text[])))
+        {%- elif keys %} source_record_key in ({{ text_literals(keys) }}))
         {%- else %} false)
         {%- endif %}
     {%- endfor %}
     )
+{%- endmacro %}
+
+
+{#- A bind parameter of the hot path's compiled selects, %(name)s in psycopg's style (the
+    hot path escapes every other percent sign of the compiled SQL). -#}
+{% macro hot_path_parameter(name) -%}
+    %({{ name }})s
 {%- endmacro %}

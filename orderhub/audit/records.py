@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +55,10 @@ class StoredVersion:
 
 
 def record_versions(
-    conn: psycopg.Connection[Any], records: Iterable[tuple[str, str]]
+    conn: psycopg.Connection[Any], records: Iterable[tuple[str, str]], tables: Collection[str]
 ) -> list[StoredVersion]:
-    """Every stored version of each ``(system, record_key)``, by system, table, key and
+    """Every stored version of each ``(system, record_key)`` in the raw ``tables``
+    (``schema.table``: :func:`orderhub.derivation.event_tables`), by system, table, key and
     extraction."""
     keys: dict[str, set[str]] = defaultdict(set)
     for system, key in records:
@@ -65,6 +66,8 @@ def record_versions(
     found = []
     for system in sorted(keys):
         for schema, table in raw_tables(system):
+            if f"{schema}.{table}" not in tables:
+                continue
             query = sql.SQL(
                 "select record_key, content_hash, data::text, batch_id, extracted_at from {}"
                 " where record_key = any(%s) order by record_key, extracted_at, content_hash"

@@ -59,7 +59,7 @@ from orderhub.audit.queries import (
 )
 from orderhub.audit.records import StoredVersion, record_versions
 from orderhub.claims import event_rows
-from orderhub.derivation import derivation_spec, spec_hash
+from orderhub.derivation import derivation_spec, event_tables, spec_hash
 from orderhub.seeds import PROJECT_DIR
 
 
@@ -150,19 +150,24 @@ def _add_records(
     return len(batches)
 
 
-def _derive(
-    conn: psycopg.Connection[Any],
-    build: ProvedBuild,
-    versions: Sequence[StoredVersion],
-    project: Path,
-) -> tuple[dict[str, Any], Derivation, list[dict[str, Any]]]:
-    """The spec, what it derives from the versions, and the proved crosswalk rows it used."""
+def _applied_spec(build: ProvedBuild, project: Path) -> dict[str, Any]:
+    """The derivation spec of ``project``, which must be the one ``build`` applied."""
     spec = derivation_spec(project)
     if spec_hash(spec) != build.payload["derivation_spec"]:
         raise AuditError(
             f"the derivation spec of this project is not the one the build at log entry "
             f"{build.index} applied: {PUBLISH_HINT}"
         )
+    return spec
+
+
+def _derive(
+    conn: psycopg.Connection[Any],
+    build: ProvedBuild,
+    versions: Sequence[StoredVersion],
+    spec: dict[str, Any],
+) -> tuple[Derivation, list[dict[str, Any]]]:
+    """What ``spec`` derives from the versions, and the proved crosswalk rows it used."""
     rows = crosswalk_rows(conn, build)
     used: set[tuple[str, str]] = set()
 
@@ -176,7 +181,7 @@ def _derive(
         for n, v in enumerate(versions)
     ]  # fmt: skip
     derivation = derive_events(spec, found, rows_of, build.payload["crosswalk_version"])
-    return spec, derivation, crosswalk_proofs(rows, used)
+    return derivation, crosswalk_proofs(rows, used)
 
 
 def _check_events(order_id: str, rows: Sequence[Mapping[str, Any]], derivation: Derivation) -> None:
@@ -214,10 +219,12 @@ def trace_order(
     claim, proof = claim_proof(conn, order_id, build)
     rows = event_rows(conn, order_id)
     progress(f"order {order_id}: {len(rows)} canonical events, {claim['canonical_status']}")
-    versions = record_versions(conn, {(r["source_system"], r["source_record_key"]) for r in rows})
+    spec = _applied_spec(build, project)
+    keys = {(r["source_system"], r["source_record_key"]) for r in rows}
+    versions = record_versions(conn, keys, event_tables(spec))
     bundle = BundleBuilder({"order_id": order_id})
     batches = _add_records(conn, bundle, versions, checkpoint)
-    spec, derivation, crosswalk = _derive(conn, build, versions, project)
+    derivation, crosswalk = _derive(conn, build, versions, spec)
     _check_events(order_id, rows, derivation)
     bundle.set_build(build.index, build.entry, build.proof)
     bundle.set_derivation(spec, crosswalk)

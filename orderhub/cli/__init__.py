@@ -1,9 +1,10 @@
 """The ``orderhub`` command line: one module per command group.
 
-``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``token`` (:mod:`.token`), ``track``
-(:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow`` (:mod:`.mlflow`), ``sandbox``
-(:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit`` (:mod:`.audit`), ``crosswalk``
-(:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
+``demo`` (:mod:`.demo`), ``api`` (:mod:`.api`), ``serve`` (:mod:`.serve`),
+``subscriptions`` (:mod:`.subscriptions`), ``token``
+(:mod:`.token`), ``track`` (:mod:`.track`), ``ui`` (:mod:`.ui`), ``mlflow``
+(:mod:`.mlflow`), ``sandbox`` (:mod:`.sandbox`), ``stop`` (:mod:`.warehouse`), ``audit``
+(:mod:`.audit`), ``crosswalk`` (:mod:`.crosswalk`) and ``connectors`` (:mod:`.connectors`).
 Every command reads the same settings (``ORDERHUB_*`` variables, optionally a ``.env``);
 errors are printed as one line naming what was wrong, exit code 2.
 """
@@ -23,6 +24,8 @@ from orderhub.cli import (
     demo,
     mlflow,
     sandbox,
+    serve,
+    subscriptions,
     token,
     track,
     ui,
@@ -34,6 +37,8 @@ from orderhub.settings import disable_telemetry, get_settings
 COMMAND_GROUPS = (
     demo,
     api,
+    serve,
+    subscriptions,
     token,
     track,
     ui,

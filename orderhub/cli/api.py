@@ -16,6 +16,7 @@ def _cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.bootstrap import prepare_warehouse
     from orderhub.api import ApiServer, public_url
     from orderhub.processes import StopSignals
+    from orderhub.site.audit import AuditSource
     from orderhub.site.server import SiteServer
     from orderhub.warehouse import warehouse_url
 
@@ -27,6 +28,7 @@ def _cmd_api(args: argparse.Namespace, settings: Settings) -> int:
             public_url(settings, args.port),
             settings.site_host,
             settings.site_port if args.site_port is None else args.site_port,
+            audit=AuditSource.from_settings(settings, url),
         )
         try:
             if stop.requested.is_set():

@@ -4,7 +4,9 @@ Starts (or reuses) the warehouse, starts the sandbox source systems as a child p
 (:class:`~orderhub.cli.sandbox.SandboxProcess`) and points the source configuration at
 them, runs every Dagster asset once in-process against a persistent instance under the
 home folder, and prints a summary read back from the warehouse
-(:mod:`orderhub.cli.demo_summary`). A scenario that plays in rounds (``--scenario messy``)
+(:mod:`orderhub.cli.demo_summary`); it ends with the live path: the sandbox pushes a burst
+of changes to the live service and the latencies measured are printed
+(:mod:`orderhub.live.burst`). A scenario that plays in rounds (``--scenario messy``)
 is run once per round - the sandbox moves its world on between runs, as the world moves on
 between two syncs - up to ``--rounds``; the summary is the last run's, and an earlier
 run's failed steps are printed as they happen.
@@ -25,7 +27,7 @@ from orderhub.cli.sandbox import (
 )
 from orderhub.progress import dbt_output_summarised, say
 from orderhub.settings import Settings, disable_telemetry, get_settings
-from orderhub.warehouse import EmbeddedPostgres, warehouse_url
+from orderhub.warehouse import EmbeddedPostgres, free_port, warehouse_url
 
 
 def run_flow(settings: Settings) -> tuple[bool, list[str]]:
@@ -70,9 +72,11 @@ def run_demo(
     scenario: str = "default",
     as_of: str | None = None,
     rounds: int | None = None,
+    live: bool = True,
 ) -> DemoSummary:
     """Run the demo end to end and return its summary (``scenario``, ``orders``, ``seed``,
-    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: how many of its rounds to play)."""
+    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: how many of its rounds to play;
+    ``live``: end with the live path's burst, which moves the world on past the batch)."""
     disable_telemetry()
     embedded = settings.database_url is None
     already_running = embedded and EmbeddedPostgres(settings).is_running()
@@ -81,6 +85,7 @@ def run_demo(
         + ("starting embedded PostgreSQL" if embedded else "using ORDERHUB_DATABASE_URL")
     )
     url = warehouse_url(settings)
+    live_port = free_port()
     command = sandbox_command(
         settings,
         orders=orders,
@@ -90,6 +95,7 @@ def run_demo(
         scenario=scenario,
         as_of=as_of,
     )
+    command += ["--push", f"http://127.0.0.1:{live_port}"]
     try:
         with SandboxProcess(command) as sandbox:
             say(f"sandbox: ERP, CRM, WMS and TMS serving on {sandbox.root_url}")
@@ -99,7 +105,9 @@ def run_demo(
             get_settings.cache_clear()
             say("loading the Dagster definitions (dbt manifest prepared once per project change)")
             success, failed = run_rounds(sandbox, rounds)
+            burst = live_burst(url, sandbox.root_url, live_port) if success and live else ""
         summary = read_summary(url, success, failed)
+        summary.live = burst
     finally:
         if embedded and not already_running:
             EmbeddedPostgres(settings).stop()
@@ -107,8 +115,18 @@ def run_demo(
     return summary
 
 
+def live_burst(url: str, sandbox_root: str, port: int) -> str:
+    """End with the live path: a burst of pushed changes; the latencies measured."""
+    from orderhub.live.burst import run_burst
+
+    say("live path: starting the live service and pushing a burst of tracker changes")
+    return run_burst(get_settings(), url, sandbox_root, port).render()
+
+
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    summary = run_demo(settings, **scenario_options(args, settings), rounds=args.rounds)
+    summary = run_demo(
+        settings, **scenario_options(args, settings), rounds=args.rounds, live=args.live
+    )
     print(summary.render())
     return 0 if summary.success else 1
 
@@ -122,6 +140,13 @@ def register(subparsers: Any) -> None:
         type=int,
         default=None,
         help="play only the scenario's first N rounds, one run each (default: all)",
+    )
+    demo.add_argument(
+        "--live",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end with the live path: a burst of pushed changes, their latencies printed"
+        " (--no-live: the batch flow only, the world left where the batch saw it)",
     )
     demo.set_defaults(func=_cmd_demo)
 

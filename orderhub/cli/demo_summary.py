@@ -24,6 +24,8 @@ class DemoSummary:
     unmapped: list[str] = field(default_factory=list)
     forecast: dict[str, Any] = field(default_factory=dict)
     checkpoint: dict[str, Any] = field(default_factory=dict)
+    #: The live path's burst: what it pushed and the latencies measured (empty: not run).
+    live: str = ""
 
     @property
     def unmapped_codes(self) -> int:
@@ -61,6 +63,8 @@ class DemoSummary:
                 f"ledger checkpoint: tree size {self.checkpoint['tree_size']}, "
                 f"root {self.checkpoint['root_hash']}"
             )
+        if self.live:
+            lines.append(self.live)
         if self.failed_steps:
             lines.append(f"FAILED steps: {', '.join(self.failed_steps)}")
         return "\n".join(lines)

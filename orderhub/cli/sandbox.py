@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from orderhub.processes import stop_process
 from orderhub.progress import say
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
@@ -176,12 +176,7 @@ class SandboxProcess:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=timeout)
 
     def __enter__(self) -> SandboxProcess:
         return self.start()

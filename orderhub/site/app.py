@@ -21,14 +21,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderhub.site.audit import AuditSource, audit_routes
+
 STATIC = Path(__file__).resolve().parent / "static"
 #: The languages the page speaks (static/i18n.js holds its words in each).
 LANGUAGES = ("en", "zh-Hans")
 
 
-def site_config(api_url: str) -> dict[str, Any]:
-    """What the page reads from ``/config.json``."""
-    return {"api_url": api_url.rstrip("/"), "languages": list(LANGUAGES)}
+def site_config(api_url: str, audit: AuditSource | None = None) -> dict[str, Any]:
+    """What the page reads from ``/config.json`` (``audit``: where the proof section finds
+    an order's bundle and the keys, or None when this site serves no bundles)."""
+    return {
+        "api_url": api_url.rstrip("/"),
+        "languages": list(LANGUAGES),
+        "audit": audit.page_config() if audit is not None else None,
+    }
 
 
 def content_security_policy(api_url: str) -> str:
@@ -47,8 +54,8 @@ def content_security_policy(api_url: str) -> str:
     )
 
 
-def site_routes(api_url: str) -> list[BaseRoute]:
-    """Everything the site serves."""
+def site_routes(api_url: str, audit: AuditSource | None = None) -> list[BaseRoute]:
+    """Everything the site serves (with ``audit``, the bundle and key routes too)."""
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/track")
@@ -57,12 +64,13 @@ def site_routes(api_url: str) -> list[BaseRoute]:
         return FileResponse(STATIC / "track.html", media_type="text/html; charset=utf-8")
 
     async def config(request: Request) -> Response:
-        return JSONResponse(site_config(api_url), headers={"Cache-Control": "no-store"})
+        return JSONResponse(site_config(api_url, audit), headers={"Cache-Control": "no-store"})
 
     return [
         Route("/", home),
         Route("/track", track),
         Route("/config.json", config),
+        *(audit_routes(audit) if audit is not None else []),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
@@ -87,9 +95,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(api_url: str, extra_routes: list[BaseRoute] | None = None) -> Starlette:
-    """The site for an API at ``api_url`` (``extra_routes`` served too, before the rest)."""
+def create_app(
+    api_url: str,
+    extra_routes: list[BaseRoute] | None = None,
+    audit: AuditSource | None = None,
+) -> Starlette:
+    """The site for an API at ``api_url`` (``extra_routes`` served too, before the rest;
+    ``audit``: serve orders' audit bundles and the keys to check them)."""
     return Starlette(
-        routes=[*(extra_routes or []), *site_routes(api_url)],
+        routes=[*(extra_routes or []), *site_routes(api_url, audit)],
         middleware=[Middleware(SecurityHeaders, policy=content_security_policy(api_url))],
     )

@@ -12,6 +12,7 @@ import time
 import uvicorn
 
 from orderhub.site.app import create_app
+from orderhub.site.audit import AuditSource
 
 
 class SiteError(RuntimeError):
@@ -19,11 +20,14 @@ class SiteError(RuntimeError):
 
 
 class SiteServer:
-    """The site on ``host:port``, for an API at ``api_url``."""
+    """The site on ``host:port``, for an API at ``api_url`` (with ``audit``, the tracking
+    page also offers each order's audit bundle: :mod:`orderhub.site.audit`)."""
 
-    def __init__(self, api_url: str, host: str, port: int) -> None:
+    def __init__(
+        self, api_url: str, host: str, port: int, audit: AuditSource | None = None
+    ) -> None:
         config = uvicorn.Config(
-            create_app(api_url),
+            create_app(api_url, audit=audit),
             host=host,
             port=port,
             log_level="warning",

@@ -206,7 +206,7 @@ def sync(db_url: str, sandbox: Sandbox, system: str, **options: Any) -> BatchRes
     server, credentials = sandbox
     options.setdefault("page_size", PAGE_SIZE[system])
     config = sandbox_config(server, credentials, system, **options)
-    (result,) = sync_system(system, config, db_url, timeout=TIMEOUT)
+    result, *_ = sync_system(system, config, db_url, timeout=TIMEOUT)  # the first stream's
     return result
 
 

@@ -234,15 +234,22 @@ def served(system: str, plan: FaultPlan, store: SandboxStore) -> Truth:
 
 
 def warehouse(db_url: str, system: str) -> tuple[Any, ...]:
-    """Raw rows (key, hash, cursor), quarantined (key, hash) rows, and the stored state."""
-    table = SYSTEMS[system].raw_table(SYSTEMS[system].stream_names[0])
+    """The order stream's raw rows (key, hash, cursor), quarantined (key, hash) rows and
+    stored state. Only that stream: the faults hit it, and a system's other streams (the
+    WMS's stock and warehouses, which the sandbox serves without faults) are read
+    concurrently by airbyte-cdk and committed at their own STATE, whatever the order
+    stream does."""
+    stream = SYSTEMS[system].stream_names[0]
+    table = SYSTEMS[system].raw_table(stream)
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(f"select record_key, content_hash, cursor_value from {table}")
         held = conn.execute(
-            "select record_key, content_hash from orderhub_meta.quarantine where system = %s",
-            (system,),
+            "select record_key, content_hash from orderhub_meta.quarantine"
+            " where system = %s and stream = %s",
+            (system, stream),
         )
-        return sorted(rows.fetchall()), sorted(held.fetchall()), read_state(conn, system)
+        state = read_state(conn, system).get(stream)
+        return sorted(rows.fetchall()), sorted(held.fetchall()), state
 
 
 def check_success(db_url: str, system: str, before: Truth, after: Truth) -> None:
@@ -272,12 +279,12 @@ def check_success(db_url: str, system: str, before: Truth, after: Truth) -> None
 
 
 def last_batch(db_url: str, system: str) -> str:
-    """The status of ``system``'s newest extraction batch."""
+    """The status of the newest extraction batch of ``system``'s order stream."""
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
             "select status from orderhub_meta.extraction_batches where system = %s"
-            " order by started_at desc limit 1",
-            (system,),
+            " and stream = %s order by started_at desc limit 1",
+            (system, SYSTEMS[system].stream_names[0]),
         ).fetchone()
     return str(row[0]) if row else "none"
 

@@ -110,7 +110,6 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
             item.source_id,
             item.destination_id,
         )
-        stream = SYSTEMS[item.system].streams[0]
         assert connection["configurations"]["streams"] == [
             {
                 "name": stream.name,
@@ -118,6 +117,7 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
                 "cursorField": [stream.cursor_field],
                 "primaryKey": [[stream.primary_key]],
             }
+            for stream in SYSTEMS[item.system].streams  # the WMS's stock streams too
         ]
         assert connection["namespaceDefinition"] == "custom_format"
         assert connection["namespaceFormat"] == f"airbyte_{item.system}"

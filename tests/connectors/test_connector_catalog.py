@@ -14,22 +14,36 @@ CONTRACT = {
     "wms": ("pickings", "id", "write_date"),
     "tms": ("trackers", "id", "updated_at"),
 }
+#: Streams after the first (docs/sources.md "wms stock").
+MORE = {"wms": (("stock_quants", "id", "write_date"), ("warehouses", "id", "write_date"))}
+
+
+def _resolved(manifest: dict, node: dict) -> dict:
+    """``node``, or the definition its ``$ref`` names."""
+    ref = node.get("$ref", "")
+    return manifest["definitions"][ref.rsplit("/", 1)[-1]] if ref else node
 
 
 @pytest.mark.parametrize("system", sorted(CONTRACT))
 def test_registry_matches_contract_and_manifest(system: str) -> None:
     connector = get_connector(system)
     name, key, cursor = CONTRACT[system]
-    assert connector.stream_names == (name,)
+    assert connector.stream_names == (name, *(more[0] for more in MORE.get(system, ())))
     assert connector.raw_schema == f"raw_{system}"
     assert connector.raw_table(name) == f"raw_{system}.{name}"
     stream = connector.stream(name)
     assert (stream.primary_key, stream.cursor_field) == (key, cursor)
     manifest = load_manifest(system)
-    (declared,) = manifest["streams"]
+    declared, *others = manifest["streams"]
     assert declared["name"] == name
+    for other, (more, more_key, more_cursor) in zip(others, MORE.get(system, ()), strict=True):
+        assert (other["name"], other["primary_key"]) == (more, [more_key])
+        assert _resolved(manifest, other["incremental_sync"])["cursor_field"] == more_cursor
+        # the same keyset read as the first stream (Odoo: search_read on another model)
+        assert other["retriever"] == declared["retriever"]
+        assert connector.stream(more).keyset
     assert declared["primary_key"] == [key]
-    assert declared["incremental_sync"]["cursor_field"] == cursor
+    assert _resolved(manifest, declared["incremental_sync"])["cursor_field"] == cursor
     assert manifest["check"]["stream_names"] == [name]
     # read in (cursor, key) order: each next request asks for what sorts after (cursor, key)
     # of a record (keyset), or the query orders by them and the server's cursor pages it

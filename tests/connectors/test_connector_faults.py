@@ -132,7 +132,10 @@ def test_a_broken_page_never_ends_a_sync_as_a_success(
     assert stored_state(db_url, system) == state_before
     # the fault fired once; the next sync completes the ground truth
     sync(db_url, broken, system)
-    assert [b[0] for b in batches(db_url, system)] == ["succeeded", "failed", "succeeded"]
+    runs = ["succeeded", "failed", "succeeded"]  # one batch per stream of each run
+    assert [b[0] for b in batches(db_url, system)] == [
+        status for status in runs for _ in SYSTEMS[system].streams
+    ]
     final = {*rows_before, (str(changed[key]), reference_hash(as_delivered(changed)))}
     assert raw_rows(db_url, table(system)) == final
 
@@ -272,7 +275,11 @@ def test_expired_tokens_are_refreshed(
     sandbox = sandboxes(scenario, f"{system}:expire@3")
     sync(db_url, sandbox, system)
     assert sandbox[0].faults.fired[system] == [(3, "expire")]
-    assert sandbox[0].issuers[system].issued == 2  # the first token, then a refreshed one
+    # a first token, then a refreshed one; the WMS's three streams are read concurrently
+    # and each may fetch its own token first (how many do depends on their timing)
+    streams = len(SYSTEMS[system].streams)
+    issued = sandbox[0].issuers[system].issued
+    assert issued == 2 if streams == 1 else 2 <= issued <= streams + 2, issued
     assert_exactly_the_source(db_url, scenario, sandbox, system)
 
 

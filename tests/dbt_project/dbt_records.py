@@ -13,11 +13,13 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+import fulfilment.store as fulfilment_store
 import ledger.store as ledger_store
 import ml.store as ml_store
 from connectors.schema import ensure_schema as ensure_raw_schema
 from ledger.canonical import canonical_hash
 from orderhub import tracking
+from orderhub.live_tables import ensure_live_schema
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
@@ -235,8 +237,11 @@ def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
 
 
 def create_ml_and_ledger_tables(conn: psycopg.Connection) -> None:
-    """The tables ml/ and ledger/ own, which the dbt sources read, and the tracking key's
-    schema (orderhub.tracking), which the API's roles are granted."""
+    """The tables ml/ and ledger/ own, which the dbt sources read, the tracking key's
+    schema (orderhub.tracking), which the API's roles are granted, and the live path's
+    (orderhub.live_tables: the change feed reads its outbox)."""
     ml_store.ensure_schema(conn)
+    fulfilment_store.ensure_schema(conn)
     ledger_store.ensure_schema(conn)
     tracking.ensure_schema(conn)
+    ensure_live_schema(conn)

@@ -29,6 +29,12 @@ VIEWS = {
     "daily_demand",
     "demand_forecasts",
     "ledger_checkpoints",
+    "fulfilment_allocations",
+    "manual_review",
+    "replenishment",
+    "order_emissions",
+    "consolidation_suggestions",
+    "order_changes",
 }
 ROLES = ("anon", "customer", "partner", "analyst", "ops", "auditor")
 

@@ -27,7 +27,7 @@ from ledger.bundle.values import read_iso_utc
 from orderhub.audit.records import record_versions
 from orderhub.claims import event_rows, order_claims
 from orderhub.crosswalk import crosswalk_version
-from orderhub.derivation import derivation_spec
+from orderhub.derivation import derivation_spec, event_tables
 
 
 def differences(url: str) -> tuple[int, list[str]]:
@@ -50,7 +50,7 @@ def differences(url: str) -> tuple[int, list[str]]:
             versions = [
                 Version(n, v.system, v.relation, v.record_key, v.content_hash, v.batch_id,
                         read_iso_utc(v.extracted_at, "version"), v.data)
-                for n, v in enumerate(record_versions(conn, keys))
+                for n, v in enumerate(record_versions(conn, keys, event_tables(spec)))
             ]  # fmt: skip
             derivation = derive_events(
                 spec, versions, lambda s, f: by_field.get((s, f), []), version

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from dbt.cli.main import dbtRunner
 
+import fulfilment.store as fulfilment_store
 import ledger.store as ledger_store
 import ml.store as ml_store
 from connectors.file_source.sync import sync_file
@@ -68,6 +69,7 @@ def built(pg_server: str, tmp_path_factory: pytest.TempPathFactory):
         with psycopg.connect(url) as conn:
             ensure_schema(conn)
             ml_store.ensure_schema(conn)
+            fulfilment_store.ensure_schema(conn)
             ledger_store.ensure_schema(conn)
             conn.commit()
         source = FileSourceSettings(

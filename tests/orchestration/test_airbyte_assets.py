@@ -34,7 +34,7 @@ from orderhub.settings import Settings, get_settings
 from orderhub.sources import SOURCE_OPTIONS
 from sandbox.scenario import Scenario
 
-RAW_KEYS = {AssetKey([f"raw_{s}", c.streams[0].name]) for s, c in SYSTEMS.items()}
+RAW_KEYS = {AssetKey([f"raw_{s}", st.name]) for s, c in SYSTEMS.items() for st in c.streams}
 STAGING = {
     "stg_erp__sales_orders": AssetKey(["raw_erp", "sales_orders"]),
     "stg_tms__tracking_events": AssetKey(["raw_tms", "trackers"]),

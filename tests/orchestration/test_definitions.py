@@ -25,6 +25,8 @@ CONNECTOR_KEYS = {
     AssetKey(["raw_erp", "sales_orders"]),
     AssetKey(["raw_crm", "fulfillment_orders"]),
     AssetKey(["raw_wms", "pickings"]),
+    AssetKey(["raw_wms", "stock_quants"]),
+    AssetKey(["raw_wms", "warehouses"]),
     AssetKey(["raw_tms", "trackers"]),
     AssetKey(["raw_file", "order_lines"]),
 }
@@ -32,10 +34,14 @@ STAGING = {
     "stg_erp__sales_orders": AssetKey(["raw_erp", "sales_orders"]),
     "stg_crm__fulfillment_orders": AssetKey(["raw_crm", "fulfillment_orders"]),
     "stg_wms__pickings": AssetKey(["raw_wms", "pickings"]),
+    "stg_wms__stock_quants": AssetKey(["raw_wms", "stock_quants"]),
+    "stg_wms__warehouses": AssetKey(["raw_wms", "warehouses"]),
     "stg_tms__tracking_events": AssetKey(["raw_tms", "trackers"]),
     "stg_file__order_lines": AssetKey(["raw_file", "order_lines"]),
 }
+STOCK_KEYS = {AssetKey(["raw_wms", "stock_quants"]), AssetKey(["raw_wms", "warehouses"])}
 FORECAST = AssetKey(["ml", "demand_forecasts"])
+FULFILMENT = AssetKey(["fulfilment", "decisions"])
 CHECKPOINT = AssetKey(["ledger", "checkpoint"])
 
 
@@ -112,7 +118,7 @@ def test_every_dbt_source_is_an_asset_or_deliberately_dropped(
             assert source in CONNECTOR_KEYS, source
             assert source in dbt_parents, source
         else:  # written by the forecast, the ledger and the connectors' bookkeeping, only read
-            assert source.path[0] in ("ml", "ledger", "orderhub_meta"), source
+            assert source.path[0] in ("ml", "fulfilment", "ledger", "orderhub_meta"), source
             assert source not in dbt_parents, source
     assert AssetKey(["ledger", "checkpoints"]) not in keys
 
@@ -133,8 +139,10 @@ def test_canonical_events_have_the_blocking_gx_check(graph: AssetGraph) -> None:
     assert "gx_canonical_events" in checks
     spec = graph.get_check_spec(checks["gx_canonical_events"])
     assert spec.blocking
-    # every API system sends statuses; the file source's order lines carry none
-    assert parents(graph, events) >= CONNECTOR_KEYS - {AssetKey(["raw_file", "order_lines"])}
+    # every API system sends statuses; the file source's order lines and the WMS's stock and
+    # warehouses carry none
+    stockless = CONNECTOR_KEYS - {AssetKey(["raw_file", "order_lines"]), *STOCK_KEYS}
+    assert parents(graph, events) >= stockless
 
 
 def test_every_gx_check_is_blocking(graph: AssetGraph) -> None:
@@ -150,7 +158,16 @@ def test_forecast_reads_daily_demand(graph: AssetGraph) -> None:
 def test_checkpoint_follows_the_forecast_and_every_api_view(graph: AssetGraph) -> None:
     api = {k for k in graph.get_all_asset_keys() if k.path[-1].startswith("api_")}
     assert api and all(graph.get(k).group_name == "api" for k in api)
-    assert parents(graph, CHECKPOINT) >= {FORECAST, *api}
+    assert parents(graph, CHECKPOINT) >= {FORECAST, FULFILMENT, *api}
+
+
+def test_fulfilment_follows_the_forecast_the_marts_and_the_stock(graph: AssetGraph) -> None:
+    assert parents(graph, FULFILMENT) >= {
+        FORECAST,
+        AssetKey(["fct_order_current_status"]),
+        AssetKey(["stg_wms__stock_quants"]),
+        AssetKey(["stg_wms__warehouses"]),
+    }
 
 
 def test_the_ledger_group_is_the_checkpoint_and_its_anchors(graph: AssetGraph) -> None:
@@ -186,3 +203,36 @@ def test_dbt_runs_from_this_environment(defs: Definitions) -> None:
     dbt = defs.resources["dbt"].dbt_executable
     assert Path(dbt) == Path(sys.executable).with_name("dbt")
     assert Path(dbt).exists()
+
+
+def test_every_guard_is_a_blocking_check(graph: AssetGraph) -> None:
+    guards = {c.name for c in graph.asset_check_keys if c.name.startswith("guard_")}
+    assert {"guard_orders_row_count", "guard_status_distribution"} <= guards
+    assert all(
+        graph.get_check_spec(c).blocking
+        for c in graph.asset_check_keys
+        if c.name.startswith("guard_")
+    )
+
+
+def test_connector_syncs_retry_with_backoff_one_at_a_time_per_system(defs: Definitions) -> None:
+    from dagster import Backoff
+
+    for key in CONNECTOR_KEYS:
+        node = defs.resolve_assets_def(key).node_def
+        assert node.retry_policy is not None and node.retry_policy.backoff == Backoff.EXPONENTIAL
+        assert node.pool == f"sync_{key.path[0].removeprefix('raw_')}", key
+
+
+def test_every_asset_states_its_freshness(graph: AssetGraph) -> None:
+    stale_unknown = [
+        key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy is None
+    ]
+    assert stale_unknown == []
+
+
+def test_sensors_and_source_freshness(defs: Definitions, graph: AssetGraph) -> None:
+    names = {sensor.name for sensor in defs.sensors or []}
+    assert names == {"run_failure_case", "stale_assets", "unpublished_backlog"}
+    for key in CONNECTOR_KEYS - {AssetKey(["raw_file", "order_lines"])}:
+        assert "dbt_source_freshness" in {check.name for check in graph.get(key).check_keys}

@@ -4,7 +4,6 @@ PostgREST in front of it with the home's keys - read with real tokens, as client
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,17 +22,12 @@ from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
+from orderhub.warehouse import free_port
 from sandbox.scenario import Scenario
 
 #: The world the API tests read: 120 orders, every stage and anomaly, three carriers, two
 #: warehouses and their operators.
 SCENARIO = Scenario(seed=11, orders=120, as_of=AS_OF)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -83,9 +77,18 @@ def build_world(pg_server: str, work: Path) -> Iterator[Built]:
 
 @contextmanager
 def served(built: Built, home: Path, **settings: Any) -> Iterator[ApiWorld]:
-    """PostgREST for the built database, with a home at ``home`` (its keys)."""
+    """PostgREST for the built database, with a home at ``home`` (its keys). The database's
+    tracking key becomes the home's while served, and is given back afterwards: another
+    home serving the same world does not change the tokens of the one before."""
     config = Settings(home=home, database_url=built.url, **settings)
     with psycopg.connect(built.url) as conn:
+        tracking.ensure_schema(conn)
+        before = conn.execute(f"select secret from {tracking.SCHEMA}.tracking_keys").fetchone()
         tracking.prepare(conn, config)
-    with ApiServer(config, built.url, port=free_port()) as server:
-        yield ApiWorld(built.url, config, server.base_url, built.manifest)
+    try:
+        with ApiServer(config, built.url, port=free_port()) as server:
+            yield ApiWorld(built.url, config, server.base_url, built.manifest)
+    finally:
+        if before is not None:
+            with psycopg.connect(built.url) as conn:
+                tracking.install_secret(conn, bytes(before[0]).decode())

@@ -6,6 +6,8 @@ DevTools on a free port) and :meth:`Chromium.page` opens a tab that the test dri
 DevTools commands over a WebSocket (``websockets``): navigate, evaluate JavaScript, wait
 for a condition. :func:`serve` serves files from a mapping of paths on 127.0.0.1, as a
 site would (the tracking page's static files and its well-known key URLs).
+:func:`selenium_chromium` drives the same Chromium through Debian's ``chromedriver`` and
+Selenium instead, for the tests that type and click as a user does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import mimetypes
 import queue
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -25,12 +28,25 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 from websockets.sync.client import connect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Debian's packages chromium and chromium-driver (never a downloaded browser).
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SELENIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1000,1400", "--lang=en-US",
+)  # fmt: skip
 FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--no-first-run", "--no-default-browser-check", "--remote-debugging-port=0",
+    "--disable-quic", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync",
 )  # fmt: skip
 
 Content = bytes | Callable[[], bytes]
@@ -113,6 +129,14 @@ class Page:
             time.sleep(0.1)
         raise TimeoutError(f"{expression} never held")
 
+    def screenshot(self, path: Path) -> Path:
+        """The tab as a PNG at ``path``."""
+        import base64
+
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
     def goto(self, url: str) -> None:
         self.call("Page.navigate", url=url)
         self.wait_for("document.readyState === 'complete'")
@@ -158,3 +182,20 @@ class Chromium:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@contextmanager
+def selenium_chromium() -> Iterator[WebDriver]:
+    """Debian's headless Chromium under Selenium, with a fresh profile of its own."""
+    profile = tempfile.mkdtemp(prefix="orderhub-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(DEBIAN_CHROMIUM)
+    for flag in (*SELENIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -3,10 +3,16 @@ fresh ``ORDERHUB_HOME`` under the test's folder and no other ``ORDERHUB_*`` vari
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 CLI = (sys.executable, "-m", "orderhub.cli")
 
@@ -58,3 +64,39 @@ def wait_for_sandbox(process: subprocess.Popen[str], timeout: float = 60) -> tup
         timer.cancel()
     _, err = process.communicate()
     pytest.fail(f"orderhub sandbox did not start (exit {process.returncode}): {lines} {err}")
+
+
+@contextlib.contextmanager
+def served_api(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[tuple[str, str]]:
+    """``orderhub api --port PORT`` started as a user starts it, with ``env``: (its base URL,
+    an analyst token minted by ``orderhub token issue``) once it answers; SIGINT after."""
+    process = subprocess.Popen(
+        [*CLI, "api", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                output = process.stdout.read() if process.stdout else ""
+                raise AssertionError(f"orderhub api did not come up: {output[-2000:]}")
+            time.sleep(0.3)
+        # read as an analyst does: with a token minted by the CLI (anonymous callers see nothing)
+        minted = subprocess.run(
+            [*CLI, "token", "issue", "--role", "analyst", "--ttl", "1h"],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        yield base, minted.stdout.strip()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

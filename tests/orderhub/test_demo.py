@@ -182,3 +182,9 @@ def test_read_summary_reads_every_figure(warehouse: str) -> None:
     assert "model demand_forecast v2" in text
     assert f"ledger checkpoint: tree size 4, root {latest.root_hash.hex()}" in text
     assert text.endswith("FAILED steps: forecast")
+
+
+def test_render_ends_with_the_live_path_burst() -> None:
+    line = "live path: 14 of 14 pushed changes served in /orders; latency p50 728 ms"
+    rendered = DemoSummary(success=True, live=line).render()
+    assert rendered.rstrip().endswith(line)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,12 +12,7 @@ from cli_process import CLI, cli_env
 
 from orderhub.cli.mlflow import mlflow_command
 from orderhub.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from orderhub.warehouse import free_port
 
 
 def test_the_command_names_the_homes_store_and_loopback(tmp_path: Path) -> None:
@@ -34,7 +28,7 @@ def test_the_command_names_the_homes_store_and_loopback(tmp_path: Path) -> None:
 
 
 def test_the_ui_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*CLI, "mlflow", "--port", str(port)],
         env=cli_env(tmp_path / "home"),

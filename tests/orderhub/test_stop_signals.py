@@ -6,6 +6,7 @@ foreground runner ``orderhub ui`` uses, on a child that stops only on SIGINT."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,6 +91,9 @@ def test_orderhub_api_stops_with_postgrest_and_the_site(
 ) -> None:
     api_port, site_port = free_port(), free_port()
     home = tmp_path / "home"
+    # the same deployment started again: the world's own secrets (another home's would
+    # re-key the tracking tokens and the authenticator's password of the world's database)
+    shutil.copytree(api_world.settings.home_dir / "secrets", home / "secrets")
     process = subprocess.Popen(
         [*CLI, "api", "--port", str(api_port), "--site-port", str(site_port)],
         env=cli_env(home, ORDERHUB_DATABASE_URL=api_world.url),

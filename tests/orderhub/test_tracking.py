@@ -98,7 +98,8 @@ def test_an_open_problem_is_told_in_plain_words(api_world: ApiWorld) -> None:
 def test_a_wrong_token_and_an_unknown_order_look_the_same(api_world: ApiWorld) -> None:
     order_id = _order(api_world, "true")
     right = _token(api_world, order_id)
-    wrong = api_world.get("rpc/track", order_id=order_id, tracking_token=right[:-1] + "0")
+    wrong_token = right[:-1] + ("1" if right.endswith("0") else "0")  # one hex digit off
+    wrong = api_world.get("rpc/track", order_id=order_id, tracking_token=wrong_token)
     unknown = api_world.get(
         "rpc/track", order_id="9999999", tracking_token=_token(api_world, "9999999")
     )
@@ -149,3 +150,32 @@ def test_orderhub_token_and_track_as_a_user_runs_them(api_world: ApiWorld, tmp_p
     assert rows and all("DHL" in (row["partner_id"], row["warehouse_operator"]) for row in rows)
     missing = orderhub(tmp_path, "token", "issue", "--role", "partner", **env)
     assert missing.returncode == 2 and "partner_id" in missing.stderr
+
+
+def test_the_lookup_and_the_api_show_an_orders_co2e(api_world: ApiWorld) -> None:
+    mine = _order(api_world, "customer_id is not null")
+    (customer,) = api_world.query(
+        "select customer_id from marts.fct_order_current_status where order_id = %s", mine
+    )[0]
+    theirs = _order(api_world, f"customer_id <> '{customer}'")
+    with psycopg.connect(api_world.url) as conn:
+        for order_id in (mine, theirs):
+            conn.execute(
+                "insert into fulfilment.order_emissions values"
+                " (%s, 1, 2.5, 0.4321, 'electric_last_mile', 0.4, 0.0321, '2026.1')",
+                (order_id,),
+            )
+    try:
+        with OrderhubClient(api_world.base) as hub:
+            found = hub.track(mine, _token(api_world, mine))
+            assert found is not None and found.carbon is not None
+            assert found.carbon["wtw_kg_co2e"] == 0.4321
+            assert found.carbon["low_carbon_option"] == "electric_last_mile"
+        token = api_world.token("customer", customer_id=str(customer))
+        seen = {row["order_id"] for row in api_world.rows("order_emissions", token)}
+        assert mine in seen and theirs not in seen  # a customer sees its own orders' CO2e
+    finally:
+        with psycopg.connect(api_world.url) as conn:
+            conn.execute(
+                "delete from fulfilment.order_emissions where order_id in (%s, %s)", (mine, theirs)
+            )

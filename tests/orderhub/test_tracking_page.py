@@ -8,16 +8,13 @@ a screenshot of each state under the test's temporary folder.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from api_world import ApiWorld, free_port
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser import CHROMEDRIVER, DEBIAN_CHROMIUM
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -27,11 +24,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from orderhub import tracking
 from orderhub.site.server import SiteServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
 pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    not (DEBIAN_CHROMIUM.exists() and CHROMEDRIVER.exists()),
     reason="Debian's chromium and chromium-driver are not installed (./dev.sh test installs them)",
 )
 
@@ -41,27 +35,6 @@ def site(api_world: ApiWorld) -> Iterator[str]:
     server = SiteServer(api_world.base, "127.0.0.1", free_port())
     yield server.start()
     server.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    profile = tempfile.mkdtemp(prefix="orderhub-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1000,1400", f"--user-data-dir={profile}",
-        "--lang=en-US",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _token(world: ApiWorld, order_id: str) -> str:

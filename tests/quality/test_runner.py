@@ -9,16 +9,21 @@ from quality.suites import CANONICAL_EVENTS, CURRENT_STATUS, ORDER_EXCEPTIONS
 
 
 def _make_events(db_url: str, rows: list[tuple]) -> None:
+    """The events ``rows``; each is sent as record ``rec-<event_id>``'s field ``status``
+    (what an event id is derived from), unless the row names its record key eighth."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(
             "create schema if not exists marts;"
             "create table marts.fct_order_status_events(event_id text, order_id text,"
             " source_system text, canonical_status text, event_time timestamptz,"
-            " lifecycle_rank int, crosswalk_version text)"
+            " lifecycle_rank int, crosswalk_version text, source_record_key text,"
+            " source_field text, source_code text)"
         )
         with conn.cursor() as cur:
             cur.executemany(
-                "insert into marts.fct_order_status_events values (%s,%s,%s,%s,%s,%s,%s)", rows
+                "insert into marts.fct_order_status_events values"
+                " (%s,%s,%s,%s,%s,%s,%s,%s,'status',%s)",
+                [(*row[:7], row[7] if len(row) > 7 else f"rec-{row[0]}", row[3]) for row in rows],
             )
 
 
@@ -43,6 +48,9 @@ def test_bad_events_fail_and_name_what_is_wrong(db_url: str) -> None:
             ("e1", "1000001", "erp", "placed", "2026-10-01T00:00:00Z", 10, "v1"),
             ("e1", "1000001", "erp", "teleported", "2026-10-01T00:00:00Z", 10, "v2"),
             ("e2", None, "sap", "placed", "2026-10-01T00:00:00Z", 10, "v1"),
+            # e3 is e4 again under another id: the same record, field, code and time
+            ("e3", "1000003", "wms", "packed", "2026-10-02T00:00:00Z", 40, "v1", "rec-p"),
+            ("e4", "1000003", "wms", "packed", "2026-10-02T00:00:00Z", 40, "v1", "rec-p"),
         ],
     )
     outcome = validate(db_url, CANONICAL_EVENTS)
@@ -53,6 +61,7 @@ def test_bad_events_fail_and_name_what_is_wrong(db_url: str) -> None:
     assert ("ExpectColumnValuesToBeInSet", "canonical_status") in failed
     assert ("ExpectColumnValuesToBeInSet", "source_system") in failed
     assert ("ExpectColumnUniqueValueCountToBeBetween", "crosswalk_version") in failed
+    assert ("ExpectCompoundColumnsToBeUnique", None) in failed
     summary = outcome.summary()
     assert "marts.fct_order_status_events" in summary
     assert "teleported" in summary

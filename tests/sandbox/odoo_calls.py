@@ -18,11 +18,16 @@ def rpc(http: httpx.Client, base_url: str, service: str, method: str, *args: Any
 
 
 def search_read(
-    http: httpx.Client, base_url: str, api_key: str, domain: list[Any], **options: Any
+    http: httpx.Client,
+    base_url: str,
+    api_key: str,
+    domain: list[Any],
+    model: str = "stock.picking",
+    **options: Any,
 ) -> httpx.Response:
-    """``stock.picking.search_read(domain, **options)`` as the sandbox's user 2."""
+    """``<model>.search_read(domain, **options)`` as the sandbox's user 2."""
     options.setdefault("order", "write_date asc, id asc")
-    args = [DATABASE, UID, api_key, "stock.picking", "search_read", [domain], options]
+    args = [DATABASE, UID, api_key, model, "search_read", [domain], options]
     return rpc(http, base_url, "object", "execute_kw", *args)
 
 

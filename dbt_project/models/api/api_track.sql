@@ -70,6 +70,17 @@ begin
                 from {{ ref('fct_shipment_current_status') }} as parcels
                 where parcels.order_id = track.order_id
             ), '[]'::jsonb),
+            'carbon', (
+                select jsonb_build_object(
+                    'wtw_kg_co2e', emissions.wtw_kg_co2e,
+                    'low_carbon_option', emissions.low_carbon_option,
+                    'low_carbon_wtw_kg_co2e', emissions.low_carbon_wtw_kg_co2e,
+                    'low_carbon_saving_kg_co2e', emissions.low_carbon_saving_kg_co2e,
+                    'factor_version', emissions.factor_version
+                )
+                from {{ source('fulfilment', 'order_emissions') }} as emissions
+                where emissions.order_id = track.order_id
+            ),
             'steps', coalesce((
                 select jsonb_agg(jsonb_build_object(
                     'at', steps.event_time,

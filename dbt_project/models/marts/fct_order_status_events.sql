@@ -36,8 +36,8 @@ with
 mapped_events as (
 
     select * from {{ ref('int_order_events__mapped') }}
-    {%- if state.mode == 'incremental' %}
-    where {{ source_records_condition(changed_source_records()) }}
+    {%- if state.mode in ('incremental', 'hot_path') %}
+    where {{ source_records_condition(state) }}
     {%- endif %}
 
 ),

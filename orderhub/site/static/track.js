@@ -2,8 +2,9 @@
 // The API's URL comes from /config.json. An order and token in the URL's fragment
 // (#order=1000042&token=...) are filled in and looked up at once; the fragment never
 // reaches a server. After each successful lookup the page dispatches the DOM event
-// "orderhub:tracked" (detail: {order, apiUrl, lang}) and keeps the result in
-// window.orderhubTracking.lastResult: the hooks orderhub/site/README.md describes.
+// "orderhub:tracked" (detail: {order, token, apiUrl, lang}) and keeps the result in
+// window.orderhubTracking.lastResult (the site's /config.json in .config); a failed lookup
+// hides the result and the proof section: the hooks orderhub/site/README.md describes.
 "use strict";
 
 (function () {
@@ -96,6 +97,20 @@
     late.hidden = !order.is_late;
   }
 
+  function renderCarbon(order) {
+    // the delivery's well-to-wheel CO2e (ISO 14083 / GLEC) and the low-carbon option
+    const box = $("carbon");
+    const carbon = order.carbon;
+    box.hidden = !carbon;
+    if (!carbon) return;
+    const kg = (value) => Number(value).toLocaleString(state.lang, { maximumFractionDigits: 2 });
+    box.textContent = t("carbon", {
+      kg: kg(carbon.wtw_kg_co2e),
+      low: kg(carbon.low_carbon_wtw_kg_co2e),
+      saving: kg(carbon.low_carbon_saving_kg_co2e),
+    });
+  }
+
   function renderParcels(order) {
     const list = $("parcels");
     list.replaceChildren();
@@ -136,6 +151,7 @@
       warnings.append(item);
     });
     renderDates(order);
+    renderCarbon(order);
     renderParcels(order);
     renderSteps(order);
     $("result").hidden = false;
@@ -170,6 +186,7 @@
       if (!order) {
         state.result = null;
         $("result").hidden = true;
+        $("proof").hidden = true;
         showMessage("not_found");
         return;
       }
@@ -179,7 +196,9 @@
       $("result-heading").setAttribute("tabindex", "-1");
       $("result-heading").focus();
       document.dispatchEvent(
-        new CustomEvent("orderhub:tracked", { detail: { order, apiUrl: state.apiUrl, lang: state.lang } })
+        new CustomEvent("orderhub:tracked", {
+          detail: { order, token, apiUrl: state.apiUrl, lang: state.lang },
+        })
       );
     } catch (error) {
       showMessage("failed");
@@ -190,7 +209,7 @@
   }
 
   async function start() {
-    window.orderhubTracking = { lastResult: null, t, get apiUrl() { return state.apiUrl; } };
+    window.orderhubTracking = { lastResult: null, config: null, t, get apiUrl() { return state.apiUrl; } };
     applyLanguage(chooseLanguage());
     document.querySelectorAll("button.lang").forEach((button) => {
       button.addEventListener("click", () => {
@@ -200,6 +219,7 @@
     });
     $("lookup").addEventListener("submit", submit);
     const config = await (await fetch("/config.json")).json();
+    window.orderhubTracking.config = config;
     state.apiUrl = config.api_url;
     const fragment = new URLSearchParams(window.location.hash.slice(1));
     if (fragment.get("order") && fragment.get("token")) {

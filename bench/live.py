@@ -1,0 +1,327 @@
+"""Benchmark: the live path under sustained load - source change to /orders, and to a
+subscriber - with the subscriber and the hot-path worker disturbed mid-run.
+
+In a temporary home: an embedded PostgreSQL holding the sandbox scenario (``--orders``),
+polled and built by dbt; ``orderhub serve`` in its own process; ``python -m sandbox --push``
+in its own process; a local subscriber (``tests/orderhub/subscriber.py``: Standard Webhooks
+verification, dedupe on webhook-id) registered for everything. For each rate of
+``--rates`` (status events per second) the driver asks the sandbox every 50 ms to move
+trackers on (``POST /changes``: each change a new tracking detail, alternating the
+tracker's status, pushed as an EasyPost event) for ``--seconds``, and measures:
+
+- change → visible in /orders: from the request to the moment the change's event is in
+  ``fct_order_status_events`` (written in the transaction that recomputed the order's row of
+  ``/orders``), polled every 20 ms;
+- change → delivered: from the request to the subscriber's receipt of the order's
+  ``status_changed`` whose ``updated_at`` is the change's event time;
+- lost, duplicated after dedupe and reordered deliveries: every outbox row for the
+  subscription must arrive once, one order's in cursor order - with the subscriber stopped
+  at a third of the run and started again at half, and the hot-path worker's session
+  killed mid-batch at two thirds (its transaction rolls back; the worker reconnects).
+
+Usage: ``uv run python bench/live.py [--rates 200,1000] [--seconds 60] [--orders 2000]``.
+Progress goes to stderr, the figures (a markdown table) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this file's folder comes first on sys.path, where bench/connectors.py would
+# shadow the ``connectors`` package: drop it; the test subscriber comes from tests/orderhub.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "orderhub"))
+
+import httpx
+import psycopg
+from subscriber import Subscriber
+
+from connectors.sync import load_records
+from orchestration.bootstrap import prepare_warehouse
+from orderhub.cli.sandbox import SandboxProcess, sandbox_command
+from orderhub.dbt_env import dbt_env
+from orderhub.live import subscriptions
+from orderhub.live.burst import percentile
+from orderhub.live.signatures import webhook_secret
+from orderhub.seeds import PROJECT_DIR
+from orderhub.settings import Settings
+from orderhub.sources import API_SYSTEMS
+from orderhub.warehouse import EmbeddedPostgres, free_port, warehouse_url
+from sandbox.scenario import Scenario
+from sandbox.store import CURSOR_FIELD, SandboxStore
+
+AS_OF = "2026-10-20T00:00:00Z"
+TICK = 0.05
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def build_warehouse(settings: Settings, url: str, orders: int) -> None:
+    """The scenario's records polled into the warehouse and built by dbt."""
+    prepare_warehouse(settings, url)
+    as_of = datetime.fromisoformat(AS_OF.replace("Z", "+00:00"))
+    store = SandboxStore.from_scenario(Scenario(seed=7, orders=orders, as_of=as_of, anomalies=0))
+    for system in API_SYSTEMS:
+        records = [{k: v for k, v in r.items() if v is not None} for r in store.records(system)]
+        load_records(url, system, records, max(r[CURSOR_FIELD[system]] for r in records))
+    work = settings.home_dir / "dbt"
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build", "--exclude", "resource_type:test",
+         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet"],
+        env={**os.environ, **dbt_env(url)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"dbt build failed: {done.stdout}{done.stderr}")
+
+
+def start_service(home: Path, url: str, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
+    env.update(ORDERHUB_HOME=str(home), ORDERHUB_DATABASE_URL=url, ORDERHUB_SERVE_PORT=str(port))
+    log = (home / "serve.log").open("w")
+    service = subprocess.Popen(
+        [sys.executable, "-m", "orderhub.cli", "serve"], env=env, stdout=log, stderr=log, text=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return service
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise RuntimeError("orderhub serve did not start; see serve.log")
+
+
+class Visibility:
+    """Polls which requested changes are in the events mart, and when they were seen."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pending: dict[tuple[str, str], float] = {}  # (tracker, event time) → asked at
+        self.seen: dict[tuple[str, str], float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def add(self, key: str, event_at: str, asked: float) -> None:
+        with self.lock:
+            self.pending[(key, event_at)] = asked
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set() or self.pending:
+                with self.lock:
+                    keys = sorted({key for key, _ in self.pending})
+                if keys:
+                    rows = conn.execute(
+                        "select source_record_key, to_char(event_time at time zone 'UTC',"
+                        ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') from marts.fct_order_status_events'
+                        " where source_system = 'tms' and source_record_key = any(%s)",
+                        (keys,),
+                    ).fetchall()
+                    now = time.monotonic()
+                    with self.lock:
+                        for row in rows:
+                            asked = self.pending.pop((row[0], row[1]), None)
+                            if asked is not None:
+                                self.seen[(row[0], row[1])] = now - asked
+                if self.stop.is_set() and time.monotonic() > self.deadline:
+                    break
+                time.sleep(0.02)
+
+    deadline = float("inf")
+
+
+def drive(sandbox: str, rate: int, seconds: float, vis: Visibility, faults: Any) -> list[Any]:
+    """Ask for ``rate`` changes a second for ``seconds``; the changes asked, with times."""
+    asked: list[Any] = []
+    started = time.monotonic()
+    tick = 0
+    with httpx.Client(timeout=30) as client:
+        while (elapsed := time.monotonic() - started) < seconds:
+            faults(elapsed / seconds)
+            due = int(rate * (tick + 1) * TICK) - int(rate * tick * TICK)
+            now = time.monotonic()
+            changed = client.post(
+                f"{sandbox}/changes", json={"system": "tms", "count": due, "seed": tick}
+            ).json()["changed"]
+            for change in changed:
+                vis.add(change["key"], change["event_at"], now)
+                asked.append((change, now, time.time()))
+            tick += 1
+            time.sleep(max(0.0, started + tick * TICK - time.monotonic()))
+    return asked
+
+
+def kill_hot_path(url: str) -> int:
+    """End the hot-path workers' sessions (mid-batch when one is running); how many."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where application_name = 'orderhub-hot-path'"
+        ).fetchall()
+    return len(rows)
+
+
+class Faults:
+    """Stop the subscriber at a third of the run, start it at half, kill the worker at 2/3."""
+
+    def __init__(self, url: str, subscriber: Subscriber) -> None:
+        self.url, self.subscriber, self.done = url, subscriber, set()
+
+    def __call__(self, progress: float) -> None:
+        if progress > 1 / 3 and "stop" not in self.done:
+            self.done.add("stop")
+            self.subscriber.stop()
+            say("  subscriber stopped")
+        if progress > 1 / 2 and "start" not in self.done:
+            self.done.add("start")
+            self.subscriber = self.subscriber.again().start()
+            say("  subscriber started again")
+        if progress > 2 / 3 and "kill" not in self.done:
+            self.done.add("kill")
+            say(f"  hot-path sessions killed: {kill_hot_path(self.url)}")
+
+
+def delivered(
+    url: str, sub: Subscriber, asked: list[Any], after: int
+) -> tuple[list[float], dict[str, int]]:
+    """Latencies to the subscriber, and lost / duplicated / reordered counts, of the outbox
+    rows after cursor ``after`` (this run's)."""
+    with psycopg.connect(url) as conn:
+        outbox = {
+            f"msg_{change_id}": order_id
+            for change_id, order_id in conn.execute(
+                "select change_id, order_id from orderhub_meta.outbox where change_id > %s",
+                (after,),
+            )
+        }
+    mine = [r for r in sub.received if int(r[0][4:]) > after]
+    received_ids = [r[0] for r in mine]
+    per_order: dict[str, list[int]] = {}
+    for msg_id, payload, _ in mine:
+        per_order.setdefault(payload["order_id"], []).append(int(msg_id[4:]))
+    reordered = sum(1 for ids in per_order.values() for a, b in pairwise(ids) if b < a)
+    first_at: dict[tuple[str, str], float] = {}
+    for _, payload, when in mine:
+        if payload.get("type") == "order.status_changed":
+            moment = str(payload.get("updated_at", ""))[:19] + "Z"
+            first_at.setdefault((payload["order_id"], moment), when)
+    seconds = []
+    for change, _, wall in asked:
+        when = first_at.get((change["order_id"], change["event_at"]))
+        if when is not None and when >= wall:
+            seconds.append(when - wall)
+    counts = {
+        "outbox rows": len(outbox),
+        "lost": len(set(outbox) - set(received_ids)),
+        "duplicated after dedupe": len(received_ids) - len(set(received_ids)),
+        "redeliveries deduped": sub.duplicates,
+        "reordered": reordered,
+    }
+    return seconds, counts
+
+
+def wait_drained(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            (left,) = conn.execute(
+                "select count(*) from orderhub_meta.deliveries"
+                " where delivered_at is null and dead_at is null"
+            ).fetchone() or (0,)
+            (pending,) = conn.execute(
+                "select count(*) from orderhub_meta.live_pending"
+            ).fetchone() or (0,)
+            if not left and not pending:
+                return
+            time.sleep(0.5)
+    say("  deliveries still pending after the wait")
+
+
+def run_rate(
+    url: str, sandbox: str, sub: Subscriber, rate: int, seconds: float
+) -> tuple[list[str], Subscriber]:
+    """One sustained run; the markdown rows of its figures, and the subscriber now."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("select coalesce(max(change_id), 0) from orderhub_meta.outbox")
+        (after,) = row.fetchone() or (0,)
+    vis = Visibility(url)
+    poller = threading.Thread(target=vis.run)
+    poller.start()
+    faults = Faults(url, sub)
+    asked = drive(sandbox, rate, seconds, vis, faults)
+    vis.deadline = time.monotonic() + 30
+    vis.stop.set()
+    poller.join()
+    wait_drained(url)
+    sub = faults.subscriber
+    to_sub, counts = delivered(url, sub, asked, after)
+    shown = list(vis.seen.values())
+    rows = [f"| {rate}/s: asked {len(asked)} changes, seen in /orders {len(shown)} |"]
+    for name, values in (("→ /orders", shown), ("→ subscriber", to_sub)):
+        if values:
+            p50, p95, p99 = (percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99))
+            rows.append(f"| {rate}/s {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms,"
+                        f" p99 {p99:.0f} ms (n={len(values)}) |")  # fmt: skip
+    tally = ", ".join(f"{k} {v}" for k, v in counts.items())
+    rows.append(f"| {rate}/s deliveries: {tally} |")
+    for row in rows:
+        say(row)
+    return rows, sub
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="200,1000")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--orders", type=int, default=2000)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="orderhub-bench-live-"))
+    settings = Settings(home=home)
+    url = warehouse_url(settings)
+    service = None
+    try:
+        say(f"building the warehouse ({args.orders} orders)")
+        build_warehouse(settings, url, args.orders)
+        for system in API_SYSTEMS:
+            webhook_secret(settings, system)
+        sub = Subscriber().start()
+        with psycopg.connect(url) as conn:
+            _, sub.secret = subscriptions.add(conn, sub.url)
+        port = free_port()
+        say("starting orderhub serve (compiles the hot path)")
+        service = start_service(home, url, port)
+        command = sandbox_command(
+            settings, orders=args.orders, seed=7, anomalies=0, port=0, as_of=AS_OF
+        )
+        command += ["--push", f"http://127.0.0.1:{port}"]
+        rows = []
+        with SandboxProcess(command) as sandbox:
+            for rate in (int(r) for r in args.rates.split(",")):
+                say(f"rate {rate}/s for {args.seconds} s")
+                found, sub = run_rate(url, sandbox.root_url, sub, rate, args.seconds)
+                rows += found
+        print("\n".join(rows))
+        return 0
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait(timeout=20)
+        EmbeddedPostgres(settings).stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

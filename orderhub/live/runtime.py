@@ -1,0 +1,82 @@
+"""Assemble the live service from the settings: secrets, provenance log, the compiled hot
+path (compiled again when the dbt project changes), the workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ledger.keys import load_or_create_signer
+from ledger.log import ProvenanceLog
+from orderhub.live.compiled import CompiledModel, compile_models, project_fingerprint
+from orderhub.live.dispatch import Dispatcher
+from orderhub.live.hot_path import HotPath
+from orderhub.live.intake import Intake
+from orderhub.live.service import LiveService, build_app
+from orderhub.live.signatures import webhook_secret
+from orderhub.provenance import PROVENANCE_KINDS
+from orderhub.settings import SIGNING_KEY_FILE, Settings
+from orderhub.sources import API_SYSTEMS
+
+LOGGER = logging.getLogger("orderhub.live")
+#: Seconds between checks whether the dbt project changed (then the hot path recompiles).
+RECHECK = 30.0
+
+
+def provenance_log(settings: Settings, url: str) -> ProvenanceLog:
+    """The home's provenance log (the key that signs its checkpoints, orderhub's kinds)."""
+    signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
+    return ProvenanceLog(url, settings.ledger_origin, signer, kinds=PROVENANCE_KINDS)
+
+
+class CompiledSelects:
+    """The hot path's compiled selects, compiled at start and again after a project change."""
+
+    def __init__(self, url: str, work: Path) -> None:
+        self.url, self.work = url, work
+        self.fingerprint = project_fingerprint()
+        self.models = compile_models(url, work)
+        self.checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Sequence[CompiledModel]:
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> Sequence[CompiledModel]:
+        if time.monotonic() - self.checked > RECHECK:
+            self.checked = time.monotonic()
+            fingerprint = project_fingerprint()
+            if fingerprint != self.fingerprint:
+                LOGGER.info("the dbt project changed: compiling the hot path again")
+                self.models = compile_models(self.url, self.work)
+                self.fingerprint = fingerprint
+        return self.models
+
+
+#: Hot-path workers (they take different pending records; locks keep them apart).
+HOT_PATH_WORKERS = 2
+
+
+def live_service(settings: Settings, url: str, host: str, port: int) -> LiveService:
+    """The service: receivers and intake, the hot-path workers, the dispatcher."""
+    selects = CompiledSelects(url, settings.home_dir / "dbt" / "hot_path")
+    hots = [HotPath(url, selects) for _ in range(HOT_PATH_WORKERS)]
+
+    def wake() -> None:
+        for worker in hots:
+            worker.wake.set()
+
+    intake = Intake(url, provenance_log(settings, url), on_stored=wake)
+    dispatcher = Dispatcher(url)
+    secrets = {system: webhook_secret(settings, system) for system in API_SYSTEMS}
+    counters = {"hot_path": [h.counters for h in hots], "dispatch": dispatcher.counters}
+    workers: dict[str, Callable[[threading.Event], None]] = {
+        "intake": intake.run,
+        **{f"hot-path-{n}": worker.run for n, worker in enumerate(hots, start=1)},
+        "dispatch": dispatcher.run,
+    }
+    return LiveService(build_app(intake, secrets, counters), workers, host, port)

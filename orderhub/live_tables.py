@@ -1,0 +1,97 @@
+"""The live path's tables in ``orderhub_meta``: pushed events, pending records, the outbox,
+subscriptions and deliveries (core: the warehouse bootstrap creates them before dbt builds
+the change feed, ``api.order_changes``, over the outbox; ``orderhub.live`` writes them).
+
+- ``push_events``: one row per event a sender pushed and orderhub stored, keyed by the
+  sender's event id (a redelivery finds its row and stores nothing new);
+- ``live_pending``: the source records a stored micro-batch changed, until the hot-path
+  worker has recomputed their orders (rows are deleted in the worker's transaction, so a
+  worker killed mid-batch leaves them pending);
+- ``outbox``: every canonical status change and every new exception, written in the
+  transaction that made it; ``change_id`` is the change feed's cursor, assigned under one
+  transaction-scoped advisory lock so that cursors follow commit order with no gap;
+- ``subscriptions``: who is told (URL, secret, filter); ``deliveries``: each outbox row's
+  delivery to each matching subscriber (attempts, next try, delivered or dead - the
+  dead-letter list is the rows with ``dead_at``).
+
+The deliveries are sent by jobs of procrastinate (a PostgreSQL job queue), whose schema
+(``procrastinate_*`` in ``public``) is applied here when missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+#: The advisory lock (one bigint) that serialises outbox cursor assignment.
+OUTBOX_LOCK = 0x6F7574626F78  # "outbox"
+
+DDL = """
+create schema if not exists orderhub_meta;
+create table if not exists orderhub_meta.push_events (
+    system text not null,
+    event_id text not null,
+    batch_id text not null,
+    record_key text,
+    received_at timestamptz not null default now(),
+    primary key (system, event_id)
+);
+create table if not exists orderhub_meta.live_pending (
+    system text not null,
+    record_key text not null,
+    queued_at timestamptz not null default clock_timestamp(),
+    primary key (system, record_key)
+);
+create table if not exists orderhub_meta.outbox (
+    change_id bigint primary key,
+    order_id text not null,
+    kind text not null,
+    canonical_status text,
+    previous_status text,
+    exception_type text,
+    partner_ids text[] not null default '{}',
+    region text,
+    payload jsonb not null,
+    created_at timestamptz not null default clock_timestamp()
+);
+create index if not exists outbox_order_idx on orderhub_meta.outbox (order_id, change_id);
+create table if not exists orderhub_meta.subscriptions (
+    subscription_id bigserial primary key,
+    url text not null,
+    secret text not null,
+    statuses text[],
+    exception_types text[],
+    partner_id text,
+    region text,
+    owner_role text,
+    created_at timestamptz not null default now()
+);
+create table if not exists orderhub_meta.deliveries (
+    change_id bigint not null references orderhub_meta.outbox on delete cascade,
+    subscription_id bigint not null
+        references orderhub_meta.subscriptions on delete cascade,
+    order_id text not null,
+    attempts int not null default 0,
+    first_attempt_at timestamptz,
+    next_attempt_at timestamptz not null default now(),
+    delivered_at timestamptz,
+    dead_at timestamptz,
+    last_error text,
+    primary key (subscription_id, change_id)
+);
+create index if not exists deliveries_due_idx on orderhub_meta.deliveries (next_attempt_at)
+    where delivered_at is null and dead_at is null;
+"""
+
+
+def ensure_live_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create the live path's tables, and procrastinate's (the delivery queue), where
+    missing (commits)."""
+    from procrastinate.schema import SchemaManager
+
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (OUTBOX_LOCK + 1,))
+        conn.execute(DDL)
+        if conn.execute("select to_regclass('public.procrastinate_jobs')").fetchone() == (None,):
+            conn.execute(SchemaManager.get_schema())

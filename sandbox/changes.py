@@ -1,0 +1,107 @@
+"""Move the sandbox's world on, one change at a time: what pushes are made of.
+
+:func:`move_on` changes one record of a system the way that system would and upserts it
+(the store's listeners push it): a TMS tracker gets a new tracking detail one hour after its
+last, alternating between ``in_transit`` and ``failure`` (each a canonical status change);
+a WMS picking, a CRM fulfillment order or an ERP sales order gets a new version (its cursor
+one second on). ``POST /changes`` on the sandbox's root URL (``{"system": "tms", "count":
+n}`` or ``{"system": "tms", "keys": [...]}``) calls it and answers what changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+from sandbox.clock import iso, parse_instant
+from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, wire_time
+
+#: The statuses a moved tracker alternates between (both non-terminal, different canonically).
+TRACKER_STATUSES = ("in_transit", "failure")
+
+
+def _next_tracker(record: dict[str, Any]) -> dict[str, Any]:
+    details = list(record.get("tracking_details") or [])
+    last = max(details, key=lambda d: d["datetime"]) if details else None
+    at = int(parse_instant(last["datetime"] if last else record["updated_at"])) + 3600
+    status = (
+        TRACKER_STATUSES[1] if record.get("status") == TRACKER_STATUSES[0] else TRACKER_STATUSES[0]
+    )
+    detail = copy.deepcopy(last) if last else {"object": "TrackingDetail"}
+    detail.update({"status": status, "status_detail": "status_update", "datetime": iso(at)})
+    detail["message"] = f"{status.replace('_', ' ')} (live)"
+    updated = iso(max(at, int(parse_instant(record["updated_at"])) + 1))
+    return {
+        **record,
+        "status": status,
+        "tracking_details": [*details, detail],
+        "updated_at": updated,
+    }
+
+
+def _order_of(system: str, record: dict[str, Any]) -> Any:
+    """The order a record names (docs/sources.md): what ``POST /changes`` reports."""
+    if system == "crm":
+        return (record.get("OrderSummary") or {}).get("OrderNumber")
+    return record.get({"erp": "SalesOrder", "wms": "origin", "tms": "reference"}[system])
+
+
+def _event_at(system: str, record: dict[str, Any]) -> str:
+    """When the change happened at the source: a tracker's newest detail, else the cursor."""
+    if system == "tms" and record.get("tracking_details"):
+        return str(max(d["datetime"] for d in record["tracking_details"]))
+    return str(record[CURSOR_FIELD[system]])
+
+
+def move_on(store: SandboxStore, system: str, key: Any) -> dict[str, Any] | None:
+    """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such)."""
+    record = store.get(system, key)
+    if record is None:
+        return None
+    if system == "tms":
+        changed = _next_tracker(record)
+        if "delivered" in {d["status"] for d in changed["tracking_details"]}:
+            return None  # a delivered tracker stays delivered
+    else:
+        cursor = CURSOR_FIELD[system]
+        changed = {**record, cursor: wire_time(system, int(parse_instant(record[cursor])) + 1)}
+    store.upsert(system, changed)
+    return changed
+
+
+def movable(store: SandboxStore, system: str) -> list[Any]:
+    """Keys of ``system``'s records that can move on (trackers not yet delivered)."""
+    keys = []
+    for record in store.records(system):
+        if system == "tms" and record.get("status") in ("delivered", "return_to_sender"):
+            continue
+        keys.append(record[KEY_FIELD[system]])
+    return keys
+
+
+def changes(
+    store: SandboxStore, system: str, count: int = 1, keys: list[Any] | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Move ``keys`` (or ``count`` random movable records) on; what changed."""
+    chosen = (
+        keys
+        if keys is not None
+        else random.Random(seed).sample(
+            movable(store, system), k=min(count, len(movable(store, system)))
+        )
+    )
+    moved = []
+    for key in chosen:
+        record = move_on(store, system, key)
+        if record is not None:
+            moved.append(
+                {
+                    "system": system,
+                    "key": key,
+                    "cursor": record[CURSOR_FIELD[system]],
+                    "order_id": _order_of(system, record),
+                    "event_at": _event_at(system, record),
+                }
+            )
+    return moved

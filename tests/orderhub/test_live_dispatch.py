@@ -1,0 +1,156 @@
+"""Out of the live path: each canonical status change and new exception is in the outbox and
+the change feed (strictly increasing cursors, no gap, the row security of /orders), and is
+delivered to each matching subscriber signed per Standard Webhooks, in order per order; a
+failing subscriber is retried with backoff and blocks nobody, and is dead-lettered after
+24 hours; /rpc/subscribe lets a partner subscribe to its own shipments only."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from dbt_builds import database
+from dbt_scenarios import unknown_batches
+from hot_path_world import drain, push, versions
+from subscriber import Subscriber
+
+from orderhub.live import subscriptions
+from orderhub.live.compiled import CompiledModel
+from orderhub.live.dispatch import Dispatcher
+
+POOL = versions(unknown_batches())
+
+
+def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def wait_for(check: Any, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def world(
+    pg_server: str, hot_template: str, hot_models: list[CompiledModel]
+) -> Iterator[tuple[str, Subscriber, Subscriber, Subscriber]]:
+    good, failing, partner = Subscriber(), Subscriber(failing=True), Subscriber()
+    with database(pg_server, template=hot_template) as url:
+        with psycopg.connect(url) as conn:
+            _, good.secret = subscriptions.add(conn, good.url)
+            subscriptions.add(conn, failing.url)
+            _, partner.secret = subscriptions.add(conn, partner.url, partner_id="UPS")
+        for sub in (good, failing, partner):
+            sub.start()
+        push(url, [[version] for version in POOL])
+        drain(url, hot_models)
+        stop = threading.Event()
+        dispatcher = threading.Thread(target=Dispatcher(url, concurrency=4).run, args=(stop,))
+        dispatcher.start()
+        try:
+            yield url, good, failing, partner
+        finally:
+            stop.set()
+            dispatcher.join(timeout=15)
+            for sub in (good, failing, partner):
+                sub.stop()
+
+
+def test_changes_are_delivered_signed_in_order_and_a_failing_subscriber_blocks_nobody(
+    world: tuple[str, Subscriber, Subscriber, Subscriber],
+) -> None:
+    url, good, failing, partner = world
+    changes = query(url, "select change_id, order_id, kind from orderhub_meta.outbox order by 1")
+    assert changes, "the pushes changed statuses"
+    assert [c[0] for c in changes] == list(range(1, len(changes) + 1))  # no gap
+    assert {c[2] for c in changes} == {"status_changed", "exception_opened"}
+    wait_for(lambda: len(good.received) == len(changes))
+    assert good.bad_signatures == 0 and good.duplicates == 0
+    assert sorted(r[0] for r in good.received) == sorted(f"msg_{c[0]}" for c in changes)
+    for order in {c[1] for c in changes}:
+        ids = [int(r[0][4:]) for r in good.received if r[1]["order_id"] == order]
+        assert ids == sorted(ids), order  # per-order ordering
+    # the partner's subscription got the changes of orders with a UPS shipment only
+    ups = {r[0] for r in query(url, "select order_id from marts.fct_shipment_current_status"
+                               " where partner_id = 'UPS'")}  # fmt: skip
+    wait_for(lambda: {r[1]["order_id"] for r in partner.received} == ups)
+    # the failing subscriber was tried, is retried later, and nothing is dead yet
+    wait_for(lambda: failing.attempts >= 1)
+    pending = query(
+        url,
+        "select count(*) filter (where d.attempts >= 1), count(*) filter (where d.dead_at"
+        " is not null) from orderhub_meta.deliveries d join orderhub_meta.subscriptions s"
+        " using (subscription_id) where s.url = %s",
+        failing.url,
+    )[0]
+    assert pending[0] >= 1 and pending[1] == 0
+
+
+def test_a_delivery_failing_for_24_hours_is_dead_lettered(
+    world: tuple[str, Subscriber, Subscriber, Subscriber],
+) -> None:
+    url, _, failing, _ = world
+    wait_for(lambda: failing.attempts >= 1)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "update orderhub_meta.deliveries set first_attempt_at = now() - interval '25 hours'"
+            " where first_attempt_at is not null"
+        )
+        conn.execute("update procrastinate_jobs set scheduled_at = now() where status = 'todo'")
+    wait_for(lambda: query(url, "select count(*) from orderhub_meta.deliveries"
+                                " where dead_at is not null")[0][0] >= 1)  # fmt: skip
+    failed = query(url, "select count(*) from procrastinate_jobs where status = 'failed'")
+    assert failed[0][0] >= 1
+
+
+def test_the_change_feed_has_the_row_security_of_orders(
+    world: tuple[str, Subscriber, Subscriber, Subscriber],
+) -> None:
+    url = world[0]
+    with psycopg.connect(url) as conn:
+        conn.execute("set role ops")
+        everything = conn.execute("select change_id from api.order_changes order by 1").fetchall()
+        conn.execute("reset role")
+        conn.execute(
+            'select set_config(\'request.jwt.claims\', \'{"role": "partner", "partner_id":'
+            ' "UPS"}\', false)'
+        )
+        conn.execute("set role partner")
+        mine = conn.execute("select distinct order_id from api.order_changes").fetchall()
+        orders = conn.execute("select order_id from api.orders").fetchall()
+    assert [r[0] for r in everything] == list(range(1, len(everything) + 1))
+    assert mine and {r[0] for r in mine} <= {r[0] for r in orders}
+    assert len(mine) < len({r[0] for r in query(url, "select order_id from orderhub_meta.outbox")})
+
+
+def _subscribe(url: str, role: str, claims: str, partner: str | None) -> Any:
+    with psycopg.connect(url) as conn:
+        conn.execute("select set_config('request.jwt.claims', %s, false)", (claims,))
+        conn.execute(f"set role {role}")
+        return conn.execute(
+            "select api.subscribe('http://127.0.0.1:9/hook', partner_id => %s)", (partner,)
+        ).fetchone()
+
+
+def test_rpc_subscribe_limits_a_partner_to_its_own_shipments(
+    world: tuple[str, Subscriber, Subscriber, Subscriber],
+) -> None:
+    url = world[0]
+    claims = '{"role": "partner", "partner_id": "UPS"}'
+    answer = _subscribe(url, "partner", claims, None)[0]
+    assert answer["secret"].startswith("whsec_")
+    kept = query(url, "select partner_id from orderhub_meta.subscriptions"
+                      " where subscription_id = %s", answer["subscription_id"])  # fmt: skip
+    assert kept == [("UPS",)]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _subscribe(url, "partner", claims, "DHL")
+    assert _subscribe(url, "analyst", '{"role": "analyst"}', "DHL")[0]["subscription_id"]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _subscribe(url, "customer", '{"role": "customer", "customer_id": "C1"}', None)
