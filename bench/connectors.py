@@ -95,7 +95,9 @@ def sandbox_process(
 
 
 def connector_only(system: str, config: dict[str, Any]) -> tuple[int, float, list[dict[str, Any]]]:
-    """Drain the connector; return records, seconds and a sample of RECORD messages."""
+    """Drain the connector; return records, seconds and a sample of RECORD messages of its
+    first stream (the one the loader-only figure loads)."""
+    first = SYSTEMS[system].streams[0].name
     sample: list[dict[str, Any]] = []
     count = 0
     started = time.perf_counter()
@@ -103,7 +105,7 @@ def connector_only(system: str, config: dict[str, Any]) -> tuple[int, float, lis
         for message in messages:
             if message["type"] == "RECORD":
                 count += 1
-                if len(sample) < LOADER_SAMPLE:
+                if len(sample) < LOADER_SAMPLE and message["record"]["stream"] == first:
                     sample.append(message)
     return count, time.perf_counter() - started, sample
 

@@ -84,6 +84,7 @@ def warehouse_record(site: Site, written: str) -> Record:
         "partner_longitude": site.longitude,
         "x_cold_chain": site.cold_chain,
         "x_operator": site.operator,
+        "active": True,  # Odoo archives a warehouse by active = false
         "write_date": written,
     }
 
