@@ -38,8 +38,9 @@ def resource_name(system: str) -> str:
     return f"{RESOURCE_PREFIX}{system}"
 
 
-#: The schema the PostgreSQL destination keeps its raw tables in (Destinations V2): one table
-#: ``<namespace>_raw__stream_<stream>`` per stream, each record whole in ``_airbyte_data``.
+#: The schema the PostgreSQL destination keeps its raw tables in (``raw_data_schema``; with
+#: ``disable_type_dedupe``, "raw tables only"): one table ``<namespace>_raw__stream_<stream>``
+#: per stream, each record whole in ``_airbyte_data`` (destination-postgres 2.x and 3.x).
 AIRBYTE_RAW_SCHEMA = "airbyte_internal"
 
 
@@ -77,18 +78,18 @@ class ErpSourceConfiguration(SourceConfiguration):
 
 
 class CrmSourceConfiguration(SourceConfiguration):
-    """Config of ``manifests/crm.yaml``: OAuth 2.0 refresh-token flow."""
+    """Config of ``manifests/crm.yaml``: OAuth 2.0 client credentials (a connected app)."""
 
     client_id: str
     client_secret: str
-    refresh_token: str
 
 
 class WmsSourceConfiguration(SourceConfiguration):
-    """Config of ``manifests/wms.yaml``: OAuth 2.0 client credentials."""
+    """Config of ``manifests/wms.yaml``: Odoo's database, user id and that user's API key."""
 
-    client_id: str
-    client_secret: str
+    database: str
+    uid: int
+    api_key: str
 
 
 class TmsSourceConfiguration(SourceConfiguration):
@@ -162,4 +163,7 @@ class Warehouse:
             password=self.password,
             schema_="public",
             raw_data_schema=AIRBYTE_RAW_SCHEMA,
+            # "Raw tables only": destination-postgres 3.x writes no raw table without it (Direct
+            # Load: typed final tables only), 2.x writes raw tables and skips the final ones
+            disable_type_dedupe=True,
         )

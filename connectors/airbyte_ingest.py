@@ -1,11 +1,14 @@
 """Take what an Airbyte server's sync wrote into the warehouse into ``raw_<system>``.
 
 On the Airbyte server path (``orderhub connectors deploy``) the server runs the manifests and
-its PostgreSQL destination writes each stream's records, whole, into its raw table
-``airbyte_internal.airbyte_<system>_raw__stream_<stream>`` (Destinations V2: ``_airbyte_raw_id``,
-``_airbyte_extracted_at``, ``_airbyte_data`` jsonb, ...). :func:`ingest_system` reads the rows
-added there since the last ingest, in ``(_airbyte_extracted_at, _airbyte_raw_id)`` order, and
-passes each record through the embedded runner's loader: the same content hash, schema
+its PostgreSQL destination, set to "raw tables only" (``disable_type_dedupe``), writes each
+stream's records, whole, into its raw table
+``airbyte_internal.airbyte_<system>_raw__stream_<stream>`` (destination-postgres 2.x and 3.x:
+``_airbyte_raw_id``, ``_airbyte_extracted_at``, ``_airbyte_loaded_at``, ``_airbyte_data``
+jsonb, ``_airbyte_meta``, ``_airbyte_generation_id``). A 3.x destination without the option
+writes typed final tables only; the ingest then fails saying so. :func:`ingest_system` reads
+the rows added there since the last ingest, in ``(_airbyte_extracted_at, _airbyte_raw_id)``
+order, and passes each record through the embedded runner's loader: the same content hash, schema
 checks and quarantine, one extraction batch per stream, rows and position committed in one
 transaction per chunk. So the dbt models, the provenance events and ``orderhub audit`` see the
 same ``raw_<system>`` tables on both paths.
@@ -25,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.airbyte_config import airbyte_raw_table
+from connectors.airbyte_config import airbyte_raw_table, destination_namespace
 from connectors.catalog import ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader
@@ -73,14 +76,9 @@ def _ingest_stream(
     system = connector.name
     schema, table = airbyte_raw_table(system, stream.name)
     with psycopg.connect(database_url) as reader:
-        found = reader.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
-        if not found or found[0] is None:
+        if not _exists(reader, schema, table):
             raise ConnectorError(
-                system,
-                f"the Airbyte destination has not written {schema}.{table}: has the connection "
-                "synced? (orderhub connectors deploy sets the destination's raw schema to "
-                f"{schema})",
-                stream.name,
+                system, _missing(reader, system, stream, schema, table), stream.name
             )
         position = state.get(POSITION_KEY) or {}
         cursor = state.get(stream.cursor_field)
@@ -126,6 +124,32 @@ def _ingest_stream(
             raise
         finally:
             loader.close()
+
+
+def _exists(conn: psycopg.Connection[Any], schema: str, table: str) -> bool:
+    found = conn.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+    return bool(found and found[0] is not None)
+
+
+def _missing(
+    conn: psycopg.Connection[Any], system: str, stream: StreamSpec, schema: str, table: str
+) -> str:
+    """Why the raw table is not there: a destination writing typed final tables only
+    (destination-postgres 3.x without "raw tables only"), or no sync yet."""
+    final = destination_namespace(system), stream.name
+    if _exists(conn, *final):
+        return (
+            f"the Airbyte destination wrote the typed final table {final[0]}.{final[1]} but no"
+            f' raw table {schema}.{table}: it runs without "Raw tables only"'
+            " (disable_type_dedupe, destination-postgres 3.x Direct Load), whose rows are not"
+            " the records as the source sent them; run orderhub connectors deploy again (it"
+            " sets the option) and sync"
+        )
+    return (
+        f"the Airbyte destination has not written {schema}.{table}: has the connection "
+        f"synced? (orderhub connectors deploy sets the destination's raw schema to {schema}"
+        ' and "Raw tables only")'
+    )
 
 
 def _chunks(

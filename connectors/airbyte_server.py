@@ -9,17 +9,20 @@ For each source system, :func:`deploy` makes sure the workspace holds, by name:
 - one PostgreSQL destination ``orderhub-warehouse`` pointed at the warehouse
   (``POST /destinations`` or ``PATCH /destinations/{id}``);
 - a manual connection ``orderhub-<system>`` from the source to the destination, reading each
-  stream incrementally (append + dedup on its primary key, cursor as in the manifest) into the
-  schema ``airbyte_<system>`` (``POST /connections`` or ``PATCH /connections/{id}``).
+  stream incrementally (append, cursor as in the manifest) under the namespace
+  ``airbyte_<system>`` (``POST /connections`` or ``PATCH /connections/{id}``).
 
 Re-running updates what exists instead of adding duplicates. Requests go through the
 ``airbyte-api`` SDK (:mod:`connectors.airbyte_client`) with explicit models for every
 configuration (:mod:`connectors.airbyte_config`) (a plain dict handed to the SDK becomes another
 connector's model: docs/architecture.md, "Known traps in the stack").
 
-Airbyte's destination writes its own table layout (typed columns and ``_airbyte_*`` columns),
-not orderhub's ``raw_<system>`` layout, so it lands in ``airbyte_<system>``, apart from the
-embedded runner's tables.
+The destination is set to "raw tables only" (``disable_type_dedupe``): every record version
+whole in ``_airbyte_data`` of ``airbyte_internal.airbyte_<system>_raw__stream_<stream>``,
+which :mod:`connectors.airbyte_ingest` reads. destination-postgres 3.x (Direct Load) writes no
+raw table otherwise, only typed, deduplicated final tables, whose rows are no longer the
+records as the source sent them (numbers cast, one version per key); 2.x writes the raw table
+either way. Supported: destination-postgres 2.x and 3.x with this option (connectors/README.md).
 """
 
 from __future__ import annotations
@@ -198,7 +201,8 @@ class _Deployer:
             streams=[
                 models.StreamConfiguration(
                     name=stream.name,
-                    sync_mode=models.ConnectionSyncModeEnum.INCREMENTAL_DEDUPED_HISTORY,
+                    # raw tables only: every record version is appended (nothing to dedupe)
+                    sync_mode=models.ConnectionSyncModeEnum.INCREMENTAL_APPEND,
                     cursor_field=[stream.cursor_field],
                     primary_key=[[stream.primary_key]],
                 )

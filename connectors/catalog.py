@@ -32,9 +32,11 @@ FILE_DESCRIPTOR = Path(__file__).resolve().parent / "file_source" / "order_lines
 class StreamSpec:
     """One stream of a connector and the raw table it lands in.
 
-    ``keyset``: the connector pages by (cursor, primary key), each next page asking for what
-    sorts after the last record of the page before, so the records of a read arrive in that
-    order (the manifest fails a page out of order; the loader checks the order across pages).
+    ``keyset``: the records of a read arrive in (cursor, primary key) order: the connector
+    pages by them (each next page asks for what sorts after the last record of the page
+    before: the ERP's ``$filter``, the WMS's Odoo domain), or its query orders by them and
+    the server's own cursor pages it (the CRM's query locator); the manifest fails a page out
+    of order, the loader checks the order across pages.
     """
 
     name: str
@@ -106,21 +108,22 @@ def _connector(
     )
 
 
-#: Each system's stream: name, primary key, cursor field (docs/sources.md), and whether the
-#: connector pages it by keyset (the WMS follows the API's own ``next_cursor`` token).
+#: Each system's stream: name, primary key, cursor field (docs/sources.md), and whether its
+#: records arrive in (cursor, key) order (the TMS lists trackers by creation, newest first).
 _STREAMS: dict[str, tuple[str, str, str, bool]] = {
     "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime", True),
-    "crm": ("fulfillment_orders", "Id", "LastModifiedDate", True),
-    "wms": ("pickings", "id", "write_date", False),
-    "tms": ("trackers", "id", "updated_at", True),
+    "crm": ("fulfillment_orders", "Id", "SystemModstamp", True),
+    "wms": ("pickings", "id", "write_date", True),
+    "tms": ("trackers", "id", "updated_at", False),
 }
 
 #: Streams after a system's first, in manifest order: the WMS's stock and warehouses
-#: (docs/sources.md "wms stock"). The first stream stays the one the tests and assets name.
+#: (docs/sources.md "wms stock"; Odoo's stock.quant and stock.warehouse, read like the
+#: pickings). The first stream stays the one the tests and assets name.
 _MORE_STREAMS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
     "wms": (
-        ("stock_quants", "id", "write_date", False),
-        ("warehouses", "id", "write_date", False),
+        ("stock_quants", "id", "write_date", True),
+        ("warehouses", "id", "write_date", True),
     ),
 }
 

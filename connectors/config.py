@@ -1,8 +1,9 @@
 """Build a connector's config (the manifest's ``spec``) without knowing its field names.
 
 Credentials are passed by the name the manifest gives them (``ConnectorSpec.secret_fields``:
-``api_key`` for erp and tms, OAuth 2.0 ``client_id``/``client_secret`` for wms, plus a
-``refresh_token`` for crm; :data:`orderhub.sources.SOURCE_SECRETS` names where orderhub keeps
+``api_key`` for erp, wms (an Odoo API key) and tms, OAuth 2.0 ``client_id``/``client_secret``
+for crm;
+:data:`orderhub.sources.SOURCE_SECRETS` names where orderhub keeps
 them); a missing or unknown one is an error that names the system and the expected fields.
 The config holds secrets: it is handed to the runner, which writes it owner-only and never
 logs it.
@@ -34,8 +35,12 @@ def source_config(
     max_retries: int | None = None,
     backoff_factor: float | None = None,
     lookback_window: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The config of ``system``'s connector: base URL, credentials, start date and options.
+
+    ``options`` are further fields of the manifest's spec that are no secret (the WMS:
+    Odoo's ``database`` and ``uid``); one the spec does not name is an error.
 
     ``max_retries`` and ``backoff_factor`` tune the retry of 429/5xx/connection errors (the
     manifests default to 5 retries, waiting ``5 * 2^n`` s unless ``Retry-After`` says otherwise);
@@ -59,6 +64,11 @@ def source_config(
             f"{system} start_date must look like 2020-01-01T00:00:00Z, got {start_date!r}"
         )
     config: dict[str, Any] = {"base_url": base_url.rstrip("/"), "start_date": start_date}
+    named = set(connector.connection_specification().get("properties", {}))
+    unknown_options = sorted(set(options or {}) - (named - expected - {"base_url"}))
+    if unknown_options:
+        raise ValueError(f"{system} takes no option {', '.join(unknown_options)}")
+    config.update(options or {})
     config.update({name: str(credentials[name]) for name in connector.secret_fields})
     if page_size is not None:
         config["page_size"] = int(page_size)
@@ -88,4 +98,5 @@ def configured_source(
         source_credentials(settings, system),
         start_date=settings.sync_start_date,
         page_size=page_size if page_size is not None else source.page_size,
+        options=source.options,
     )

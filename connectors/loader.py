@@ -117,7 +117,7 @@ class StreamLoader:
         #: Rows moved into the raw table by the open (uncommitted) checkpoint.
         self._inserted = 0
         #: The (cursor, key) of the last record received (keyset streams arrive in order).
-        self._position: tuple[str, str] = ("", "")
+        self._position: tuple[str, str | int] | None = None
         self._leaves = StoredLeaves()
         self._table = sql.Identifier(connector.raw_schema, stream.name)
         self._where = f"{connector.name}.{stream.name}"
@@ -170,7 +170,12 @@ class StreamLoader:
         does not fit the stream's schema and is buffered for the quarantine instead."""
         key = record.get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
-        if self.check_order and isinstance(cursor, str) and isinstance(key, str):
+        if (
+            self.check_order
+            and isinstance(cursor, str)
+            and isinstance(key, (str, int))
+            and not isinstance(key, bool)
+        ):
             self._in_order(cursor, key)
         if self.newest is not None:
             self.newest.see(cursor)
@@ -201,10 +206,12 @@ class StreamLoader:
             self._flush()
         return True
 
-    def _in_order(self, cursor: str, key: str) -> None:
-        """Fail when (cursor, key) sorts before the record received before it."""
-        if (cursor, key) < self._position:
-            before_cursor, before_key = self._position
+    def _in_order(self, cursor: str, key: str | int) -> None:
+        """Fail when (cursor, key) sorts before the record received before it (keys of one
+        type: text, or whole numbers as Odoo's ids)."""
+        before = self._position
+        if before is not None and type(before[1]) is type(key) and (cursor, key) < before:
+            before_cursor, before_key = before
             raise ConnectorError(
                 self.connector.name,
                 f"record {key!r} ({cursor}) came after {before_key!r} ({before_cursor}): a"

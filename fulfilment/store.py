@@ -95,11 +95,14 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
 
 
 def read_sites(conn: psycopg.Connection[Any]) -> list[Site]:
-    """The warehouses as the WMS last described them (newest version of each)."""
+    """The warehouses as the WMS last described them (newest version of each), but those
+    Odoo archived."""
     rows = conn.execute(
-        "select distinct on (warehouse_id) warehouse, latitude, longitude, is_cold_chain"
-        " from staging.stg_wms__warehouses where latitude is not null"
+        "select warehouse, latitude, longitude, is_cold_chain from ("
+        "select distinct on (warehouse_id) warehouse, latitude, longitude, is_cold_chain,"
+        " is_archived from staging.stg_wms__warehouses where latitude is not null"
         " order by warehouse_id, changed_at desc, extracted_at desc"
+        ") latest where not is_archived"  # a site archived in Odoo gets nothing
     ).fetchall()
     return sorted(
         (Site(r[0], float(r[1]), float(r[2]), bool(r[3])) for r in rows), key=lambda s: s.code

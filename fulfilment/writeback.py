@@ -11,8 +11,9 @@ appends one ``fulfilment_writeback`` event to the provenance log (the target, th
 SHA-256 of the request body as RFC 8785 JSON, the HTTP status and the id created); its leaf
 index is kept beside the row.
 
-The connection details are the connector configs (``base_url``, the WMS's ``client_id`` and
-``client_secret``, the TMS's ``api_key``) the caller hands over.
+The connection details are the connector configs (``base_url``, the WMS's and the TMS's
+``api_key``) the caller hands over; the WMS's key goes as a bearer token to the sandbox's
+replenishment route (Odoo itself would take an ``execute_kw`` ``create``: not done yet).
 """
 
 from __future__ import annotations
@@ -72,14 +73,9 @@ def capacity_request(carrier: str, warehouse: str, day: str, parcels: int) -> Wr
     return WriteRequest("tms_capacity", key, body)
 
 
-def _wms_auth(http: httpx.Client, config: Mapping[str, Any]) -> dict[str, str]:
-    response = http.post(
-        f"{config['base_url']}/api/v1/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": config["client_id"],
-              "client_secret": config["client_secret"]},
-    )  # fmt: skip
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+def _wms_auth(config: Mapping[str, Any]) -> dict[str, str]:
+    """The WMS connector's Odoo API key as a bearer token (the sandbox's write-back route)."""
+    return {"Authorization": f"Bearer {config['api_key']}"}
 
 
 def _known(conn: psycopg.Connection[Any], key: str) -> tuple[int | None, str | None] | None:
@@ -129,7 +125,7 @@ def _send(
     config = configs[system]
     auth: Any = None
     if system == "wms":
-        headers.setdefault("wms", _wms_auth(client, config))
+        headers.setdefault("wms", _wms_auth(config))
     else:
         auth = (config["api_key"], "")
     response = client.post(

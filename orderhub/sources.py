@@ -36,19 +36,19 @@ DEFAULT_SANDBOX_HOST = "127.0.0.1"
 DEFAULT_SANDBOX_PORT = 3100
 
 #: The credentials each source system's connector presents: config field -> secret name.
-#: ERP and TMS take an API key; CRM (Salesforce) and WMS take OAuth 2.0 client credentials
-#: (plus a refresh token for the CRM) and fetch short-lived access tokens themselves.
+#: ERP, TMS and WMS (an Odoo user's API key) take an API key; CRM (Salesforce) takes OAuth 2.0
+#: client credentials and fetches short-lived access tokens itself.
 SOURCE_SECRETS: dict[str, dict[str, str]] = {
     "erp": {"api_key": "erp-api-key"},
-    "crm": {
-        "client_id": "crm-client-id",
-        "client_secret": "crm-client-secret",
-        "refresh_token": "crm-refresh-token",
-    },
-    "wms": {"client_id": "wms-client-id", "client_secret": "wms-client-secret"},
+    "crm": {"client_id": "crm-client-id", "client_secret": "crm-client-secret"},
+    "wms": {"api_key": "wms-api-key"},
     "tms": {"api_key": "tms-api-key"},
 }
 
+
+#: Connector options that are no secret, per system: Odoo's external API names the database
+#: and the user id in every call (the sandbox's Odoo is database ``orderhub``, user 2).
+SOURCE_OPTIONS: dict[str, dict[str, Any]] = {"wms": {"database": "orderhub", "uid": 2}}
 
 #: The secret each system signs its webhook pushes with (the live receivers verify it).
 WEBHOOK_SECRETS: dict[str, str] = {system: f"{system}-webhook-secret" for system in SOURCE_SECRETS}
@@ -68,6 +68,11 @@ class SourceSettings(BaseModel):
         "<home>/secrets/<name>)."
     )
     page_size: int | None = Field(default=None, description="Records per page; unset: default.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further connector config fields that are no secret (the WMS: Odoo's "
+        'database name and user id, {"database": "prod", "uid": 7}).',
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -109,7 +114,11 @@ class FileSourceSettings(BaseModel):
 
 def default_source(system: str) -> dict[str, Any]:
     """The default configuration of ``system``: the sandbox at its default address."""
-    return {"base_url": sandbox_base_url(system), "secrets": dict(SOURCE_SECRETS[system])}
+    return {
+        "base_url": sandbox_base_url(system),
+        "secrets": dict(SOURCE_SECRETS[system]),
+        "options": dict(SOURCE_OPTIONS.get(system, {})),
+    }
 
 
 def merge_sources(given: object) -> dict[str, Any]:

@@ -4,10 +4,10 @@
 code a source system documents for that field: SAP SD status fields of ``A_SalesOrder``
 (blank is sent empty and is ``BLANK`` in staging), the web shop's (Shopify
 ``displayFinancialStatus``) payment status the ERP carries in an S/4HANA key-user
-extension field, Salesforce ``FulfillmentOrder.Status``, Odoo ``stock.picking.state`` per
-picking type, and the EasyPost tracker status. ``orderhub crosswalk lint`` checks that the
-crosswalk covers every code listed here; the sandbox sends these codes and nothing else in
-normal operation.
+extension field, Salesforce ``FulfillmentOrder.Status`` and ``IsDeleted`` (a deletion),
+Odoo ``stock.picking.state`` per picking type, and the EasyPost tracker status. ``orderhub
+crosswalk lint`` checks that the crosswalk covers every code listed here; the sandbox sends
+these codes and nothing else in normal operation.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ SALESFORCE_FULFILLMENT_ORDER_STATUS: tuple[str, ...] = (
     "Canceled",
     "Rejected",
 )
+#: Salesforce ``IsDeleted``, as the dbt project observes it: only a deleted record is an event.
+SALESFORCE_IS_DELETED: tuple[str, ...] = ("true",)
 ODOO_PICKING_STATE: tuple[str, ...] = (
     "draft",
     "waiting",
@@ -66,6 +68,7 @@ SERVED: dict[tuple[str, str], tuple[str, ...]] = {
     ("erp", "OverallSDDocumentRejectionSts"): SAP_SD_STATUS,
     ("erp", FINANCIAL_STATUS_FIELD): SHOPIFY_FINANCIAL_STATUS,
     ("crm", "FulfillmentOrder.Status"): SALESFORCE_FULFILLMENT_ORDER_STATUS,
+    ("crm", "FulfillmentOrder.IsDeleted"): SALESFORCE_IS_DELETED,
     ("wms", "PICK.state"): ODOO_PICKING_STATE,
     ("wms", "PACK.state"): ODOO_PICKING_STATE,
     ("wms", "OUT.state"): ODOO_PICKING_STATE,

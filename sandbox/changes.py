@@ -18,7 +18,7 @@ import random
 from typing import Any
 
 from sandbox.clock import iso, parse_instant
-from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore
+from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, wire_time
 
 #: The statuses a moved tracker alternates between (both non-terminal, different canonically).
 TRACKER_STATUSES = ("in_transit", "failure")
@@ -80,7 +80,7 @@ def move_on(
             changed = _unknown_code(changed)
     else:
         cursor = CURSOR_FIELD[system]
-        changed = {**record, cursor: iso(int(parse_instant(record[cursor])) + 1)}
+        changed = {**record, cursor: wire_time(system, int(parse_instant(record[cursor])) + 1)}
     store.upsert(system, changed)
     return changed
 

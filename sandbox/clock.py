@@ -1,7 +1,8 @@
 """Time in the sandbox: whole seconds since the epoch, shown as ISO 8601 UTC with ``Z``.
 
-Every timestamp a sandbox API emits has the form ``2026-10-03T14:05:09Z``; since all of
-them share that form, comparing the strings compares the instants.
+Every timestamp a sandbox API emits has the form ``2026-10-03T14:05:09Z``, but the WMS's,
+which are Odoo's ``2026-10-03 14:05:09`` (UTC); within one system all share one form, so
+comparing the strings compares the instants.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import time
 from datetime import UTC, datetime
 from functools import lru_cache
 
-#: The one timestamp form the sandbox emits.
+#: The timestamp form the sandbox emits (Odoo's own form aside, see :func:`odoo`).
 ISO_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+#: Odoo's datetime form on its external API: UTC, no zone, a space before the time.
+ODOO_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
 @lru_cache(maxsize=4096)
@@ -27,6 +30,11 @@ def iso(seconds: int) -> str:
     hour, rest = divmod(rest, 3600)
     minute, second = divmod(rest, 60)
     return f"{_day(day)}{hour:02d}:{minute:02d}:{second:02d}Z"
+
+
+def odoo(seconds: int) -> str:
+    """``seconds`` since the epoch as Odoo writes a datetime: ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
+    return iso(seconds)[:-1].replace("T", " ")
 
 
 def epoch(moment: datetime) -> int:

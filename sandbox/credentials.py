@@ -3,7 +3,7 @@
 They come from the home folder's source secrets (:data:`orderhub.sources.SOURCE_SECRETS`),
 so the sandbox and the connector configs share them and nothing is hard-coded: an API key
 for the ERP (``APIKey`` header) and the TMS (HTTP Basic user), OAuth 2.0 client credentials
-for the CRM (Salesforce refresh-token flow) and the WMS (client-credentials flow), whose
+for the CRM (Salesforce) and the WMS (the client-credentials flow both), whose
 token endpoints issue the short-lived bearer tokens the record endpoints accept.
 """
 
@@ -36,9 +36,7 @@ class SandboxCredentials:
     erp_api_key: str = field(repr=False)
     crm_client_id: str = field(repr=False)
     crm_client_secret: str = field(repr=False)
-    crm_refresh_token: str = field(repr=False)
-    wms_client_id: str = field(repr=False)
-    wms_client_secret: str = field(repr=False)
+    wms_api_key: str = field(repr=False)
     tms_api_key: str = field(repr=False)
 
     def __post_init__(self) -> None:

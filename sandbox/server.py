@@ -46,16 +46,8 @@ from sandbox.worlds import World
 def token_issuers(
     credentials: SandboxCredentials, ttl: float = DEFAULT_TTL
 ) -> dict[str, TokenIssuer]:
-    """The OAuth token issuers of the CRM (refresh-token flow) and the WMS (client credentials)."""
-    return {
-        "crm": TokenIssuer(
-            credentials.crm_client_id,
-            credentials.crm_client_secret,
-            credentials.crm_refresh_token,
-            ttl=ttl,
-        ),
-        "wms": TokenIssuer(credentials.wms_client_id, credentials.wms_client_secret, ttl=ttl),
-    }
+    """The OAuth token issuer of the CRM (Salesforce's client-credentials flow)."""
+    return {"crm": TokenIssuer(credentials.crm_client_id, credentials.crm_client_secret, ttl=ttl)}
 
 
 class Rounds:
@@ -100,18 +92,20 @@ def build_app(
     book = StockBook(store)  # the WMS's stock and what the product writes back
 
     def extra(system: str, app: ASGIApp) -> ASGIApp:
-        """The stock and write-back routes in front of the WMS and the TMS (outside the
-        faults, which play on the order streams only)."""
+        """The write-back routes in front of the WMS and the TMS (outside the faults, which
+        play on the order streams only: the WMS's stock models' calls go around them)."""
+        faulted = plan.wrap(app, system, store, issuers.get(system))
         if system == "wms":
-            return with_wms_stock(app, book, issuers["wms"])
+            app = wms.faults_on_pickings_only(faulted, app)
+            return with_wms_stock(app, book, credentials.wms_api_key)
         if system == "tms":
-            return with_tms_capacity(app, book, credentials.tms_api_key)
-        return app
+            return with_tms_capacity(faulted, book, credentials.tms_api_key)
+        return faulted
 
     apps = {
         "erp": erp.create_app(store, credentials.erp_api_key),
         "crm": crm.create_app(store, issuers["crm"]),
-        "wms": wms.create_app(store, issuers["wms"]),
+        "wms": wms.create_app(store, credentials.wms_api_key, book.refresh),
         "tms": tms.create_app(store, credentials.tms_api_key),
     }
 
@@ -143,13 +137,7 @@ def build_app(
             Route("/", index, methods=["GET"]),
             Route("/rounds/next", next_round, methods=["POST"]),
             Route("/changes", move, methods=["POST"]),
-            *(
-                Mount(
-                    f"/{system}",
-                    app=extra(system, plan.wrap(app, system, store, issuers.get(system))),
-                )
-                for system, app in apps.items()
-            ),
+            *(Mount(f"/{system}", app=extra(system, app)) for system, app in apps.items()),
         ]
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from orderhub.vocabularies import FINANCIAL_STATUS_FIELD
 from sandbox.catalog import CUSTOMERS_LOCATION, WAREHOUSES, Place
-from sandbox.clock import iso
+from sandbox.clock import iso, odoo
 
 Record = dict[str, Any]
 
@@ -152,6 +152,8 @@ def fulfillment_order(
         "FulfilledToCountryCode": country,
         "CreatedDate": iso(created),
         "LastModifiedDate": iso(modified),
+        "SystemModstamp": iso(modified),
+        "IsDeleted": False,
     }
 
 
@@ -208,10 +210,10 @@ def picking(
         "location_id": list(source),
         "location_dest_id": list(destination),
         "warehouse": head.warehouse,
-        "scheduled_date": iso(head.created + _SCHEDULED_AFTER[head.type_code] * 3600),
-        "date_done": iso(done) if done is not None else False,
-        "create_date": iso(head.created),
-        "write_date": iso(written),
+        "scheduled_date": odoo(head.created + _SCHEDULED_AFTER[head.type_code] * 3600),
+        "date_done": odoo(done) if done is not None else False,
+        "create_date": odoo(head.created),
+        "write_date": odoo(written),
         "move_ids": [{"product": sku, "quantity": float(units)} for sku, units in head.moves],
     }
     if head.group is not None:

@@ -1,7 +1,10 @@
 """The WMS's stock: warehouses with their locations, Odoo ``stock.quant`` records, and the
 replenishment transfers and carrier capacity reservations written back to the sandbox.
 
-Plain data and a small thread-safe book, no HTTP (the routes are :mod:`sandbox.apis.stock`).
+Plain data and a small thread-safe book, no HTTP: Odoo's ``stock.quant`` and
+``stock.warehouse`` are served by the WMS's JSON-RPC (:mod:`sandbox.apis.wms`) from the store
+tables :meth:`StockBook.refresh` derives; the write-back routes are :mod:`sandbox.apis.stock`.
+Datetimes are Odoo's (``2026-10-03 14:05:09``, UTC).
 The stock is derived, deterministically, from the WMS's own deliveries in the store: per
 warehouse and SKU, the units shipped in the last 28 days give a daily rate, and the quantity on
 hand covers that rate for 2-11 days (a fixed hash picks how many), so some quants run short;
@@ -15,7 +18,6 @@ again (``replayed``), the same key with another body is refused (409).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.catalog import SKUS
-from sandbox.clock import iso, parse_instant
+from sandbox.clock import odoo, parse_instant
 from sandbox.store import SandboxStore
 
 Record = dict[str, Any]
@@ -83,6 +85,7 @@ def warehouse_record(site: Site, written: str) -> Record:
         "partner_longitude": site.longitude,
         "x_cold_chain": site.cold_chain,
         "x_operator": site.operator,
+        "active": True,  # Odoo archives a warehouse by active = false
         "write_date": written,
     }
 
@@ -136,8 +139,8 @@ def quant_records(store: SandboxStore) -> list[Record]:
                     "quantity": on_hand,
                     "reserved_quantity": held,
                     "lot_id": False,
-                    "in_date": iso(now - 7 * _DAY),
-                    "write_date": iso(now),
+                    "in_date": odoo(now - 7 * _DAY),
+                    "write_date": odoo(now),
                 }
             )
     return records
@@ -154,18 +157,24 @@ class StockBook:
         self.store = store
         self._lock = threading.Lock()
         self._written: dict[str, dict[str, tuple[str, Record]]] = {"transfers": {}, "capacity": {}}
-        self._quants: tuple[int, list[Record]] | None = None
+        self._derived_from: int | None = None
+        self._derive_lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Rebuild the store's ``wms_quants`` and ``wms_warehouses`` tables (what Odoo's
+        ``stock.quant`` and ``stock.warehouse`` serve) when the pickings changed since."""
+        with self._derive_lock:
+            version = self.store.version("wms")
+            if version != self._derived_from:
+                self.store.replace("wms_quants", self.quants())
+                self.store.replace("wms_warehouses", self.warehouses())
+                self._derived_from = version
 
     def quants(self) -> list[Record]:
-        """:func:`quant_records`, computed again only after the store changed."""
-        version = self.store.version
-        kept = self._quants
-        if kept is None or kept[0] != version:
-            kept = self._quants = (version, quant_records(self.store))
-        return copy.deepcopy(kept[1])
+        return quant_records(self.store)
 
     def warehouses(self) -> list[Record]:
-        written = iso(_as_of(self.store))
+        written = odoo(_as_of(self.store))
         return [warehouse_record(site, written) for site in SITES]
 
     def created(self, kind: str) -> list[Record]:

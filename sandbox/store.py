@@ -11,8 +11,8 @@ A generated scenario's records are not kept: the table keeps each one's sort key
 :class:`Lazy` (the function that builds it and the order it is built from), and a page
 builds its records when it is served (:meth:`SandboxStore.from_scenario` takes them from
 the scenario's ``lazy_records``). A built record is the same, byte for byte, every time;
-a record upserted is kept as it is. :attr:`SandboxStore.version` counts the upserts, for
-whoever caches what it derives from the records.
+a record upserted is kept as it is. :meth:`SandboxStore.version` changes with every change
+to a table, for whoever caches what it derives from its records.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
-from sandbox.clock import ISO_PATTERN
+from sandbox.clock import ISO_PATTERN, ODOO_PATTERN, iso, odoo
 
 if TYPE_CHECKING:
     from sandbox.worlds import World
@@ -47,14 +47,40 @@ def _built(entry: Record | Lazy) -> Record:
     return entry.build(entry.arg) if type(entry) is Lazy else entry  # type: ignore[union-attr,return-value]
 
 
-#: Each system's cursor field and primary key (docs/sources.md).
+#: Each table's cursor field and primary key (docs/sources.md): one table per system; a system
+#: serving more than one record type adds a table here (the WMS: ``sandbox.apis.wms.MODELS``
+#: maps each Odoo model to its table).
 CURSOR_FIELD: dict[str, str] = {
     "erp": "LastChangeDateTime",
-    "crm": "LastModifiedDate",
+    "crm": "SystemModstamp",
     "wms": "write_date",
     "tms": "updated_at",
+    "wms_quants": "write_date",
+    "wms_warehouses": "write_date",
 }
-KEY_FIELD: dict[str, str] = {"erp": "SalesOrder", "crm": "Id", "wms": "id", "tms": "id"}
+KEY_FIELD: dict[str, str] = {
+    "erp": "SalesOrder",
+    "crm": "Id",
+    "wms": "id",
+    "tms": "id",
+    "wms_quants": "id",
+    "wms_warehouses": "id",
+}
+
+
+def wire_time(system: str, seconds: int) -> str:
+    """An instant as ``system`` writes its cursor: Odoo's form for the WMS, else ISO ``Z``."""
+    return odoo(seconds) if system == "wms" else iso(seconds)
+
+
+def sortable(value: Any) -> str | None:
+    """A cursor value in the sandbox's ISO ``Z`` form (Odoo's form converted), else None."""
+    if isinstance(value, str):
+        if ISO_PATTERN.match(value):
+            return value
+        if ODOO_PATTERN.match(value):
+            return value.replace(" ", "T") + "Z"
+    return None
 
 
 class _Table:
@@ -67,18 +93,21 @@ class _Table:
         self.records: list[Record | Lazy] = []
         self.keys: list[SortKey] = []
         self.by_key: dict[Any, SortKey] = {}
+        #: Moves on with every change, so a view derived from the table can be cached.
+        self.version = 0
 
     def sort_key(self, record: Mapping[str, Any]) -> SortKey:
         try:
             cursor, key = record[self.cursor_field], record[self.key_field]
         except KeyError as missing:
             raise ValueError(f"{self.system} record lacks {missing}") from None
-        if not isinstance(cursor, str) or not ISO_PATTERN.match(cursor):
+        instant = sortable(cursor)
+        if instant is None:
             raise ValueError(
                 f"{self.system} record {key!r}: {self.cursor_field} must look like "
-                f"2026-10-03T14:05:09Z, got {cursor!r}"
+                f"2026-10-03T14:05:09Z (or 2026-10-03 14:05:09), got {cursor!r}"
             )
-        return (cursor, key)
+        return (instant, key)
 
     def load(self, records: Iterable[Record]) -> None:
         self.load_entries((self.sort_key(r), r) for r in records)
@@ -88,6 +117,7 @@ class _Table:
         self.keys = [key for key, _ in pairs]
         self.records = [record for _, record in pairs]
         self.by_key = {key[1]: key for key in self.keys}
+        self.version += 1
         if len(self.by_key) != len(self.keys):
             raise ValueError(f"{self.system} records repeat a {self.key_field}")
 
@@ -102,6 +132,17 @@ class _Table:
         self.keys.insert(at, new)
         self.records.insert(at, record)
         self.by_key[new[1]] = new
+        self.version += 1
+
+    def delete(self, key: Any) -> bool:
+        old = self.by_key.pop(key, None)
+        if old is None:
+            return False
+        at = bisect_left(self.keys, old)
+        del self.keys[at]
+        del self.records[at]
+        self.version += 1
+        return True
 
 
 class SandboxStore:
@@ -109,11 +150,9 @@ class SandboxStore:
 
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
         self._lock = threading.RLock()
-        self._tables = {system: _Table(system) for system in API_SYSTEMS}
+        self._tables = {name: _Table(name) for name in CURSOR_FIELD}
         #: Called with (system, record) after each upsert: the push (:mod:`sandbox.push`).
         self.listeners: list[Callable[[str, Record], None]] = []
-        #: How many upserts the store has taken.
-        self.version = 0
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
@@ -149,11 +188,28 @@ class SandboxStore:
         kept = copy.deepcopy(dict(record))
         with self._lock:
             table.upsert(kept)
-            self.version += 1
         for listener in self.listeners:
             listener(system, copy.deepcopy(kept))
 
+    def replace(self, table: str, records: Iterable[Record]) -> None:
+        """Hold exactly ``records`` in ``table`` (a derived table rebuilt; nothing is pushed)."""
+        rows = [copy.deepcopy(dict(record)) for record in records]
+        with self._lock:
+            self._table(table).load(rows)
+
+    def delete(self, system: str, key: Any) -> bool:
+        """Remove the record with primary key ``key`` (a source deleting it for good);
+        whether there was one."""
+        table = self._table(system)
+        with self._lock:
+            return table.delete(key)
+
     # ------------------------------------------------------------------ reading
+
+    def version(self, system: str) -> int:
+        """A number that changes whenever ``system``'s records change."""
+        with self._lock:
+            return self._table(system).version
 
     def count(self, system: str) -> int:
         """How many records ``system`` holds."""
@@ -212,6 +268,15 @@ class SandboxStore:
             page, total = table.records[first : first + limit], len(table.keys) - start
         return [_built(entry) for entry in page], total
 
+    def count_where(
+        self, system: str, since: str | None, predicate: Callable[[Record], bool]
+    ) -> int:
+        """How many records with cursor ``>= since`` satisfy ``predicate`` (a scan)."""
+        table = self._table(system)
+        with self._lock:
+            start = bisect_left(table.keys, (since,)) if since else 0
+            return sum(1 for entry in table.records[start:] if predicate(_built(entry)))
+
     def after(
         self, system: str, since: str | None, after: SortKey | None, limit: int
     ) -> tuple[list[Record], bool]:
@@ -228,4 +293,4 @@ class SandboxStore:
         return [_built(entry) for entry in page], more
 
 
-__all__ = ["CURSOR_FIELD", "KEY_FIELD", "Lazy", "SandboxStore", "SortKey"]
+__all__ = ["CURSOR_FIELD", "KEY_FIELD", "Lazy", "SandboxStore", "SortKey", "sortable", "wire_time"]

@@ -24,3 +24,20 @@
 {% macro sap_status(field) -%}
     coalesce(nullif(data ->> '{{ field }}', ''), 'BLANK')
 {%- endmacro %}
+
+
+{#- A date-time field of the raw record as timestamptz. SAP's OData V2 JSON writes
+    Edm.DateTime as `/Date(<ms since the epoch, UTC>)/` and Edm.DateTimeOffset as
+    `/Date(<ms>+<offset in minutes>)/` (the ms are the instant; the offset only names the zone
+    it was written in: OData V2 JSON format, "Primitive types"); anything else is read as
+    ISO 8601 text, which the sandbox sends. -#}
+{% macro odata_datetime(field) -%}
+    case
+        when data ->> '{{ field }}' ~ '^/Date\(-?[0-9]+([+-][0-9]{4})?\)/$'
+            then to_timestamp(
+                cast(substring(data ->> '{{ field }}' from '^/Date\((-?[0-9]+)') as numeric)
+                / 1000
+            )
+        else cast(data ->> '{{ field }}' as timestamptz)
+    end
+{%- endmacro %}

@@ -6,9 +6,11 @@
 ``LastChangeDateTime gt datetimeoffset'<T>' or (LastChangeDateTime eq datetimeoffset'<T>' and
 SalesOrder gt '<K>')`` (everything after the order ``K`` changed at ``T``: what a client that
 pages by the last record it saw sends, so a record changing mid-walk cannot shift the pages),
-``$expand=to_Item``, ``$format=json``. Replies
-``{"d": {"results": [...], "__next": "<absolute URL>"}}``; ``__next`` is absent on the last
-page. Without ``$expand=to_Item`` the items are a deferred link, as OData v2 does.
+``$expand=to_Item``, ``$format=json``, ``$inlinecount=allpages``. Replies
+``{"d": {"results": [...], "__count": "<n>", "__next": "<absolute URL>"}}`` (``__count``, a
+string, only with ``$inlinecount=allpages``: how many match the filter); ``__next`` carries
+the same options and ``$skiptoken`` (server-driven paging, as SAP Gateway pages) and is absent
+on the last page. Without ``$expand=to_Item`` the items are a deferred link, as OData v2 does.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from sandbox.store import SandboxStore
 ENTITY_SET = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 MAX_TOP = 1000
 DEFAULT_TOP = 100
-_OPTIONS = frozenset({"$format", "$top", "$skip", "$orderby", "$filter", "$expand"})
+_OPTIONS = frozenset(
+    {"$format", "$top", "$skip", "$skiptoken", "$orderby", "$filter", "$expand", "$inlinecount"}
+)
 _FILTER = re.compile(
     r"^\s*LastChangeDateTime\s+ge\s+datetime(?:offset)?'(?P<since>[^']+)'\s*$", re.IGNORECASE
 )
@@ -61,7 +65,8 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _query(request: Request) -> tuple[str | tuple[str, str] | None, int, int, bool]:
-    """(since or keyset position, top, skip, expand) from the OData system query options."""
+    """(since or keyset position, top, skip, expand) from the OData system query options;
+    ``skip`` counts ``$skip`` and the server's ``$skiptoken`` (what its ``__next`` carries)."""
     params = request.query_params
     for name in params:
         if name.startswith("$") and name not in _OPTIONS:
@@ -71,6 +76,10 @@ def _query(request: Request) -> tuple[str | tuple[str, str] | None, int, int, bo
         raise BadParameter("$format", f"only json is served, got {fmt!r}")
     top = int_param(optional(request, "$top"), "$top", default=DEFAULT_TOP, low=1, high=MAX_TOP)
     skip = int_param(optional(request, "$skip"), "$skip", default=0, low=0, high=None)
+    skip += int_param(optional(request, "$skiptoken"), "$skiptoken", default=0, low=0, high=None)
+    count = optional(request, "$inlinecount")
+    if count is not None and count not in ("allpages", "none"):
+        raise BadParameter("$inlinecount", f"allpages or none, got {count!r}")
     orderby = optional(request, "$orderby")
     if orderby is not None and not _ORDERBY.match(orderby):
         raise BadParameter(
@@ -99,9 +108,11 @@ def _query(request: Request) -> tuple[str | tuple[str, str] | None, int, int, bo
 
 
 def _next_link(request: Request, top: int, skip: int) -> str:
-    """The absolute URL of the page after this one: same options, ``$skip`` moved on."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("$top", "$skip")]
-    kept += [("$top", str(top)), ("$skip", str(skip + top))]
+    """The absolute URL of the page after this one, as SAP Gateway's server-driven paging
+    writes it: the same options, and ``$skiptoken`` where the next page starts."""
+    dropped = ("$top", "$skip", "$skiptoken")
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in dropped]
+    kept += [("$top", str(top)), ("$skiptoken", str(skip + top))]
     query = "&".join(f"{quote(k, safe='$')}={quote(v, safe=chr(39) + '$:,()')}" for k, v in kept)
     return f"{request.url.replace(query='')}?{query}"
 
@@ -126,6 +137,8 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
             entity_set = str(request.url.replace(query=""))
             page = [_deferred(record, entity_set) for record in page]
         body: dict[str, Any] = {"results": page}
+        if request.query_params.get("$inlinecount") == "allpages":
+            body["__count"] = str(total)  # OData V2 verbose JSON: the count as a string
         if skip + top < total:
             body["__next"] = _next_link(request, top, skip)
         return reply({"d": body})

@@ -1,11 +1,12 @@
 """OAuth 2.0 token endpoints of the CRM and the WMS, and the bearer tokens they issue.
 
-The CRM follows Salesforce's refresh-token flow (``POST /services/oauth2/token`` with
-``grant_type=refresh_token``, ``client_id``, ``client_secret``, ``refresh_token``; the answer
-carries ``access_token``, ``instance_url``, ``token_type``, ``issued_at`` and no
-``expires_in``, as Salesforce does). The WMS follows the client-credentials flow
-(``grant_type=client_credentials``; the answer carries ``expires_in``). Parameters come as a
-form body (RFC 6749 §4.4.2, §6), or, for the client, as HTTP Basic.
+The CRM follows Salesforce's OAuth 2.0 client-credentials flow (``POST
+/services/oauth2/token`` with ``grant_type=client_credentials``, ``client_id``,
+``client_secret`` of a connected app; the answer carries ``access_token``, ``instance_url``,
+``token_type``, ``issued_at``, ``signature`` and no ``expires_in``, as Salesforce does). The
+WMS token endpoint follows the same flow (the answer carries ``expires_in``). An issuer given
+a ``refresh_token`` takes Salesforce's refresh-token flow instead. Parameters come as a form
+body (RFC 6749 §4.4.2, §6), or, for the client, as HTTP Basic.
 
 A :class:`TokenIssuer` remembers the tokens it issued and when each expires. The fault layer
 (:mod:`sandbox.faults`) can expire all of them at once, the way a password change

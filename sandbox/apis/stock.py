@@ -1,15 +1,14 @@
 """The WMS's stock and the write-back endpoints, added beside the WMS and TMS apps.
 
-WMS (OAuth bearer token, as its pickings; docs/sources.md "wms stock"):
+WMS (``Authorization: Bearer <the Odoo user's API key>``; the stock itself, ``stock.quant`` and
+``stock.warehouse``, is Odoo's JSON-RPC, :mod:`sandbox.apis.wms`):
 
-- ``GET /api/v1/stock.quant`` and ``GET /api/v1/stock.warehouse`` with ``updated_since``,
-  ``limit`` (≤ 500, default 100) and ``cursor``; replies ``{"data": [...], "next_cursor"}``,
-  sorted by ``write_date`` then ``id``;
 - ``POST /api/v1/stock.picking/replenishment`` with an ``Idempotency-Key`` header and
   ``{"warehouse", "product", "quantity", "scheduled_date", "origin"}``: an incoming
   ``stock.picking`` from the vendors' location into the warehouse's stock (201; the same key
   and body again: 200 and the same picking; the same key with another body: 409);
-  ``GET`` lists them.
+  ``GET`` lists them. Odoo has no such route (a real tenant would be written with
+  ``execute_kw(..., "stock.picking", "create", ...)``): sandbox/README.md "Not done".
 
 TMS (HTTP Basic with its API key): ``POST /v2/capacity_reservations`` with an
 ``Idempotency-Key`` and ``{"carrier", "warehouse", "date", "parcels"}``, the same rules;
@@ -34,8 +33,9 @@ from sandbox.apis.common import (
     int_param,
     optional,
     reply,
+    same_secret,
 )
-from sandbox.apis.oauth import TokenIssuer, bearer_token
+from sandbox.apis.oauth import bearer_token
 from sandbox.stock import VENDORS_LOCATION, IdempotencyConflict, StockBook, site_by_code
 
 MAX_LIMIT, DEFAULT_LIMIT = 500, 100
@@ -133,17 +133,15 @@ def capacity_reservation(body: dict[str, Any], number: int) -> dict[str, Any]:
     }
 
 
-def with_wms_stock(app: ASGIApp, book: StockBook, issuer: TokenIssuer) -> Starlette:
-    """``app`` (the WMS) with the stock and replenishment routes in front of it."""
+def with_wms_stock(app: ASGIApp, book: StockBook, api_key: str) -> Starlette:
+    """``app`` (the WMS) with the replenishment routes in front of it."""
 
     def check(request: Request) -> bool:
-        return issuer.valid(bearer_token(request))
+        return same_secret(bearer_token(request), api_key)
 
     path = "/api/v1/stock.picking/replenishment"
     return Starlette(
         routes=[
-            Route("/api/v1/stock.quant", _lister(check, book.quants), methods=["GET"]),
-            Route("/api/v1/stock.warehouse", _lister(check, book.warehouses), methods=["GET"]),
             Route(path, _lister(check, lambda: book.created("transfers")), methods=["GET"]),
             Route(
                 path, _creator(check, book, "transfers", replenishment_picking), methods=["POST"]

@@ -1,16 +1,22 @@
-"""The TMS: EasyPost-style ``Tracker`` list (docs/sources.md "tms").
+"""The TMS: EasyPost ``Tracker`` list and deletion (docs/sources.md "tms"; the documents
+followed are cited in sandbox/README.md).
 
-``GET /v2/trackers?page_size=<n>&updated_at_min=<ISO>&after_id=<id>`` with HTTP Basic,
-the API key as user name and an empty password; ``page_size`` ≤ 100, default 20.
-Replies ``{"trackers": [...], "has_more": bool}``. The next page is asked with
-``updated_at_min`` = the ``updated_at`` of the last tracker on the page and ``after_id`` = its
-id: together they name a position in the list (keyset paging: trackers updated after that
-instant, or at it with a greater id), so a tracker that changes while a client pages cannot
-shift the others past it. ``after_id`` without ``updated_at_min`` starts after that tracker
-where it is now.
+``GET /v2/trackers`` with HTTP Basic (the API key as user name, an empty password) lists
+trackers newest first, by ``created_at`` then id, ``page_size`` (≤ 100, default 20) at a
+time, ``{"trackers": [...], "has_more": bool}``. ``before_id`` asks for the trackers listed
+after that one (older: how EasyPost's client libraries page), ``after_id`` for those listed
+before it (newer); ``start_datetime`` (inclusive) / ``end_datetime`` (exclusive) bound
+``created_at``; ``carrier`` and ``tracking_code`` filter. A tracker's place in the list never
+changes when it is updated, so paging by ``before_id`` cannot skip one that changes
+mid-walk. ``DELETE /v2/trackers/<id>`` deletes a tracker (``{"success": true}``); a deleted
+tracker's place stays known, so a client paging from it goes on.
 """
 
 from __future__ import annotations
+
+import threading
+from bisect import bisect_left, bisect_right
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,7 +36,10 @@ from sandbox.store import SandboxStore
 PATH = "/v2/trackers"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-_PARAMETERS = frozenset({"page_size", "updated_at_min", "after_id"})
+_PARAMETERS = frozenset(
+    {"page_size", "before_id", "after_id", "start_datetime", "end_datetime", "carrier",
+     "tracking_code"}
+)  # fmt: skip
 _UNAUTHORIZED = {
     "error": {
         "code": "APIKEY.INACTIVE",
@@ -40,21 +49,83 @@ _UNAUTHORIZED = {
         ),
     }
 }
+#: A tracker's place in the list: (created_at, id), the list running from the largest.
+Place = tuple[str, str]
 
 
-def _invalid(problem: BadParameter) -> JSONResponse:
-    body = {
-        "error": {
-            "code": "PARAMETER.INVALID",
-            "message": f"Invalid parameter {problem}",
-            "errors": [{"field": problem.name, "message": str(problem)}],
-        }
-    }
-    return reply(body, 400)
+def _error(code: str, message: str, status: int, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message, "errors": []}}
+    if field is not None:
+        body["error"]["errors"] = [{"field": field, "message": message}]
+    return reply(body, status)
+
+
+class CreationOrder:
+    """The store's trackers by (created_at, id), rebuilt when the store changes; the places
+    of deleted trackers are remembered."""
+
+    def __init__(self, store: SandboxStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._version = -1
+        self._places: list[Place] = []
+        self._records: list[dict[str, Any]] = []
+        self.known: dict[str, Place] = {}
+
+    def view(self) -> tuple[list[Place], list[dict[str, Any]]]:
+        with self._lock:
+            version = self.store.version("tms")
+            if version != self._version:
+                pairs = sorted(((r["created_at"], r["id"]), r) for r in self.store.records("tms"))
+                self._places = [place for place, _ in pairs]
+                self._records = [record for _, record in pairs]
+                self.known.update({place[1]: place for place in self._places})
+                self._version = version
+            return self._places, self._records
+
+
+def _page(order: CreationOrder, request: Request, size: int) -> tuple[list[dict[str, Any]], bool]:
+    """The page asked for, newest first, and whether more follow it in that direction."""
+    places, records = order.view()
+    low = instant_param(optional(request, "start_datetime"), "start_datetime")
+    high = instant_param(optional(request, "end_datetime"), "end_datetime")
+    first = bisect_left(places, (low,)) if low else 0
+    last = bisect_left(places, (high,)) if high else len(places)
+    before, after = optional(request, "before_id"), optional(request, "after_id")
+    for name, value in (("before_id", before), ("after_id", after)):
+        if value is not None and value not in order.known:
+            raise BadParameter(name, f"no tracker {value!r}")
+    if before is not None:
+        last = min(last, bisect_left(places, order.known[before]))
+    if after is not None:
+        first = max(first, bisect_right(places, order.known[after]))
+    carrier, code = optional(request, "carrier"), optional(request, "tracking_code")
+    # before_id (or neither) walks down from the newest; after_id alone climbs from it
+    indexes = range(first, last) if after is not None and before is None else None
+    walk = indexes if indexes is not None else reversed(range(first, last))
+    chosen: list[int] = []
+    for i in walk:
+        if _fits(records[i], carrier, code):
+            if len(chosen) == size:
+                return _listed(records, chosen, indexes is not None), True
+            chosen.append(i)
+    return _listed(records, chosen, indexes is not None), False
+
+
+def _listed(records: list[dict[str, Any]], chosen: list[int], climbed: bool) -> list[Any]:
+    """The chosen trackers, newest first."""
+    return [records[i] for i in (reversed(chosen) if climbed else chosen)]
+
+
+def _fits(record: dict[str, Any], carrier: str | None, code: str | None) -> bool:
+    return (carrier is None or record.get("carrier") == carrier) and (
+        code is None or record.get("tracking_code") == code
+    )
 
 
 def create_app(store: SandboxStore, api_key: str) -> Starlette:
     """The TMS app, accepting HTTP Basic ``<api_key>:`` (empty password)."""
+    order = CreationOrder(store)
 
     async def trackers(request: Request) -> JSONResponse:
         if not basic_user_ok(request, api_key):
@@ -70,18 +141,22 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
                 low=1,
                 high=MAX_PAGE_SIZE,
             )
-            since = instant_param(optional(request, "updated_at_min"), "updated_at_min")
-            after_id = optional(request, "after_id")
-            after = None
-            if after_id is not None and since is not None:
-                after = (since, after_id)
-            elif after_id is not None:
-                after = store.sort_key_of("tms", after_id)
-                if after is None:
-                    raise BadParameter("after_id", f"no tracker {after_id!r}")
+            page, more = _page(order, request, size)
         except BadParameter as problem:
-            return _invalid(problem)
-        page, more = store.after("tms", since, after, size)
+            return _error("PARAMETER.INVALID", f"Invalid parameter {problem}", 400, problem.name)
         return reply({"trackers": page, "has_more": more})
 
-    return Starlette(routes=[Route(PATH, trackers, methods=["GET"])])
+    async def delete(request: Request) -> JSONResponse:
+        if not basic_user_ok(request, api_key):
+            return reply(_UNAUTHORIZED, 401)
+        order.view()  # the place of the tracker stays known after it is gone
+        if not store.delete("tms", request.path_params["tracker_id"]):
+            return _error("NOT_FOUND", "The requested resource could not be found.", 404)
+        return reply({"success": True})
+
+    return Starlette(
+        routes=[
+            Route(PATH, trackers, methods=["GET"]),
+            Route(PATH + "/{tracker_id}", delete, methods=["DELETE"]),
+        ]
+    )

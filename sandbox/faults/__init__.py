@@ -43,7 +43,7 @@ rename          field <old> of every record is renamed <new> (arg ``old/new``)  
 wrong_type      field <arg> of every record gets a value of an uncastable type         field
 offset          every timestamp of every record is written in the UTC offset <arg>     +02:00
                 (the same instants, as a server in another time zone writes them)
-expire          every access token of the system expires (OAuth systems: crm, wms);    --
+expire          every access token of the system expires (OAuth systems: crm);        --
                 this request is answered 401
 delay           the answer is held <arg> seconds                                       s (1)
 =============== ====================================================================== ======

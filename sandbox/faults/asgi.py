@@ -45,7 +45,7 @@ _BATCH_SIZE = re.compile(r"batchsize\s*=\s*(\d+)", re.IGNORECASE)
 PAGE_SIZE_OPTION: dict[str, tuple[str, int]] = {
     "erp": ("$top", erp.DEFAULT_TOP),
     "crm": ("sforce-query-options", crm.DEFAULT_BATCH),
-    "wms": ("limit", wms.DEFAULT_LIMIT),
+    "wms": ("limit", wms.MAX_LIMIT),
     "tms": ("page_size", tms.DEFAULT_PAGE_SIZE),
 }
 
@@ -99,7 +99,9 @@ class FaultyApp:
         self.reads_pages = any(fault.kind in PAGE_READERS for fault in faults)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET":
+        # the WMS's calls are JSON-RPC POSTs; elsewhere a POST is a token request
+        method = "POST" if self.system == "wms" else "GET"
+        if scope["type"] != "http" or scope.get("method") != method:
             await self.app(scope, receive, send)  # token endpoint, lifespan: untouched
             return
         plan, system = self.plan, self.system
@@ -114,7 +116,9 @@ class FaultyApp:
             plan.change(system, self.store, number, int(kinds["change"].number()))
         if "late" in kinds:
             plan.late(system, self.store, number, int(kinds["late"].number()))
-        if "short" in kinds:
+        if "short" in kinds and system == "wms":
+            receive = await halved_rpc_limit(receive)
+        elif "short" in kinds:
             scope = halved_page_size(system, scope)
         if not self.reads_pages and not (BYTE_KINDS & set(kinds)):
             await self.app(scope, receive, send)  # nothing to do to this page: stream it
@@ -167,6 +171,29 @@ class FaultyApp:
         shuffler = plan.rng(system, number, "shuffle")
         rewrite_page(system, page, records, previous, firing, shuffler, plan.rewritten)
         return orjson.dumps(page)
+
+
+async def halved_rpc_limit(receive: Receive) -> Receive:
+    """A ``receive`` whose JSON-RPC ``execute_kw`` asks for half the ``limit`` it asked for."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    try:
+        call = orjson.loads(body)
+        named = call["params"]["args"][6]
+        named["limit"] = max(1, int(named.get("limit") or wms.MAX_LIMIT) // 2)
+        body = orjson.dumps(call)
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
+        pass  # not a search_read: passed on as it came
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def halved_page_size(system: str, scope: Scope) -> Scope:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.apis.oauth import TokenIssuer
-from sandbox.clock import iso, parse_instant
+from sandbox.clock import parse_instant
 from sandbox.faults.asgi import CUT_KINDS, App, FaultyApp, quiet_cut_connections
 from sandbox.faults.rewrites import rewrite_record
 from sandbox.faults.spec import Fault, FaultSpecError, parse_faults
-from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore
+from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, wire_time
 
 ENV_FAULTS = "ORDERHUB_SANDBOX_FAULTS"
 ENV_SEED = "ORDERHUB_SANDBOX_FAULT_SEED"
@@ -149,12 +149,12 @@ class FaultPlan:
         pool = [r[key_field] for r in records]
         while len(dict.fromkeys(picks)) < min(count, len(pool)):
             picks.append(rng.choice(pool))
-        newest = int(parse_instant(records[-1][cursor]))
+        newest = int(parse_instant(records[-1][cursor]))  # ISO or Odoo's form, both UTC
         for offset, key in enumerate(list(dict.fromkeys(picks))[:count], start=1):
             current = store.get(system, key)
             if current is None:
                 continue
-            current[cursor] = iso(newest + offset)
+            current[cursor] = wire_time(system, newest + offset)
             self._remember(system, store, current)
 
     def late(self, system: str, store: SandboxStore, number: int, lag: int) -> None:
@@ -171,7 +171,7 @@ class FaultPlan:
         if not records:
             return
         newest = self._newest_served.get(system) or records[-1][cursor]
-        written = iso(int(parse_instant(newest)) - lag)
+        written = wire_time(system, int(parse_instant(newest)) - lag)
         rng = self.rng(system, number, "late")
         ahead = [r[key_field] for r in records if r[cursor] > newest]
         behind = [r[key_field] for r in records if r[cursor] < written]

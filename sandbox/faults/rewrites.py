@@ -22,7 +22,7 @@ from sandbox.store import KEY_FIELD
 RECORDS_PATH: dict[str, tuple[str, ...]] = {
     "erp": ("d", "results"),
     "crm": ("records",),
-    "wms": ("data",),
+    "wms": ("result",),
     "tms": ("trackers",),
 }
 #: The faults that rewrite each record served.

@@ -38,7 +38,7 @@ KINDS: dict[str, str | None] = {
     "delay": "1",
 }
 #: The systems whose bearer tokens expire (OAuth 2.0).
-OAUTH_SYSTEMS = ("crm", "wms")
+OAUTH_SYSTEMS = ("crm",)
 _ENTRY = re.compile(
     r"^(?P<system>[a-z]+):(?P<kind>[a-z0-9_]+)(?::(?P<arg>[^@=]+))?"
     r"(?:@(?P<at>\d+)(?:x(?P<burst>\d+))?|=(?P<rate>[0-9.]+))?$"

@@ -8,26 +8,25 @@ scenario or the small hand-made :func:`stub_records`, with faults from a
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import psycopg
 import rfc8785
-from psycopg import sql
-from psycopg.types.json import Jsonb
+from postgres_destination import write_destination
 
-from connectors.airbyte_config import airbyte_raw_table
+from connectors.airbyte_config import Warehouse, destination_namespace
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.loader import BatchResult
 from connectors.sync import read_state, sync_system
+from orderhub.sources import SOURCE_OPTIONS
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
-from sandbox.store import SandboxStore
+from sandbox.store import SandboxStore, wire_time
 
 #: Bounds every connector run, so a sandbox that pages forever fails the test instead of hanging.
 TIMEOUT = 120
@@ -58,6 +57,8 @@ def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
                 "attributes": {"type": "FulfillmentOrder", "url": f"/x/{i}"},
                 "Id": f"0a3{i:015d}",
                 "LastModifiedDate": _ts(i),
+                "SystemModstamp": _ts(i),
+                "IsDeleted": False,
                 "OrderSummary": {"OrderNumber": str(1000001 + i)},
             }
             for i in range(count)
@@ -73,9 +74,15 @@ def stub_records(count: int = 45) -> dict[str, list[dict[str, Any]]]:
             for i in range(count)
         ],
         "tms": [
-            {"id": f"trk_{i:032x}", "updated_at": _ts(i), "signed_by": None} for i in range(count)
+            {"id": f"trk_{i:032x}", "created_at": _ts(i), "updated_at": _ts(i), "signed_by": None}
+            for i in range(count)
         ],
     }
+
+
+def wire_cursor(system: str, instant: str) -> str:
+    """The ISO ``instant`` (``...Z``) as ``system`` writes its cursor (Odoo: no T, no Z)."""
+    return wire_time(system, int(datetime.fromisoformat(instant).timestamp()))
 
 
 def start_sandbox(
@@ -102,6 +109,7 @@ def sandbox_config(
     options.setdefault("backoff_factor", 0.05)
     options.setdefault("max_retries", 3)
     secrets = options.pop("secrets", None) or credentials.for_system(system)
+    options.setdefault("options", SOURCE_OPTIONS.get(system))
     return source_config(system, server.base_url(system), secrets, **options)
 
 
@@ -183,38 +191,14 @@ def batches(db_url: str, system: str) -> list[tuple[Any, ...]]:
 def write_airbyte_raw(
     db_url: str, system: str, records: Iterable[Mapping[str, Any]], extracted_at: datetime
 ) -> None:
-    """Write ``records`` as Airbyte's PostgreSQL destination does after a sync (Destinations V2
-    raw table in ``airbyte_internal``, each record whole in ``_airbyte_data``, top-level nulls
-    left out as the Airbyte protocol delivers them)."""
+    """Write ``records`` as Airbyte's PostgreSQL destination does after a sync, configured as
+    ``orderhub connectors deploy`` configures it (raw tables only, raw schema
+    ``airbyte_internal``), into the namespace the deploy gives the connection."""
+    configuration = Warehouse.from_url(db_url).destination().model_dump(by_alias=True)
     stream = SYSTEMS[system].stream_names[0]
-    schema, name = airbyte_raw_table(system, stream)
-    target = sql.Identifier(schema, name)
-    with psycopg.connect(db_url) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-        conn.execute(
-            sql.SQL(
-                "create table if not exists {} (_airbyte_raw_id varchar(36) not null,"
-                " _airbyte_data jsonb, _airbyte_extracted_at timestamptz not null,"
-                " _airbyte_loaded_at timestamptz, _airbyte_meta jsonb,"
-                " _airbyte_generation_id bigint)"
-            ).format(target)
-        )
-        with conn.cursor().copy(
-            sql.SQL(
-                "copy {} (_airbyte_raw_id, _airbyte_data, _airbyte_extracted_at, _airbyte_meta,"
-                " _airbyte_generation_id) from stdin"
-            ).format(target)
-        ) as copy:
-            for record in records:
-                copy.write_row(
-                    (
-                        str(uuid.uuid4()),
-                        Jsonb(as_delivered(record)),
-                        extracted_at,
-                        Jsonb({"sync_id": 1, "changes": []}),
-                        0,
-                    )
-                )
+    write_destination(
+        db_url, configuration, destination_namespace(system), stream, records, extracted_at
+    )
 
 
 def sync(db_url: str, sandbox: Sandbox, system: str, **options: Any) -> BatchResult:
@@ -232,6 +216,16 @@ def truth(scenario: Scenario, sandbox: Sandbox, system: str) -> set[tuple[str, s
     key = SYSTEMS[system].streams[0].primary_key
     records = [changed.get(r[key], r) for r in scenario.records(system)]
     return expected_rows(system, records)
+
+
+def assert_nothing_lost_so_far(
+    db_url: str, scenario: Scenario, sandbox: Sandbox, system: str
+) -> None:
+    """Every key is stored (at some version the source served), nothing quarantined."""
+    final = truth(scenario, sandbox, system)
+    rows = raw_rows(db_url, table(system))
+    assert {key for key, _ in rows} == {key for key, _ in final}
+    assert quarantined(db_url, system) == []
 
 
 def assert_exactly_the_source(

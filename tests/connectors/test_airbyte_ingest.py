@@ -19,6 +19,7 @@ from connector_stubs import (
     table,
     write_airbyte_raw,
 )
+from postgres_destination import write_destination
 
 from connectors.airbyte_ingest import POSITION_KEY, ingest_system
 from connectors.errors import ConnectorError
@@ -34,6 +35,20 @@ def test_a_connection_that_never_synced_is_named(db_url: str) -> None:
     with pytest.raises(ConnectorError, match=r"airbyte_internal\.airbyte_erp_raw__stream_sales"):
         ingest_system(SYSTEM, db_url)
     assert stored_state(db_url, SYSTEM) == {}
+
+
+def test_a_destination_writing_typed_final_tables_only_is_refused_saying_so(
+    db_url: str,
+) -> None:
+    # destination-postgres 3.x without "Raw tables only" writes typed, deduplicated final
+    # tables and no raw table: its rows are not the records as sent, so nothing is ingested
+    records = Scenario(seed=5, orders=3).records(SYSTEM)
+    direct_load = {"raw_data_schema": "airbyte_internal", "disable_type_dedupe": False}
+    written = write_destination(db_url, direct_load, "airbyte_erp", "sales_orders", records, T0)
+    assert written == ("airbyte_erp", "sales_orders")
+    with pytest.raises(ConnectorError, match=r"typed final table .*Raw tables only"):
+        ingest_system(SYSTEM, db_url)
+    assert stored_state(db_url, SYSTEM) == {} and raw_rows(db_url, table(SYSTEM)) == set()
 
 
 def test_ingests_once_resumes_and_quarantines(db_url: str) -> None:

@@ -29,6 +29,7 @@ from connectors.airbyte_server import (
 )
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
+from orderhub.sources import SOURCE_OPTIONS
 
 WAREHOUSE = Warehouse.from_url("postgresql://orderhub:pa%40ss@db.internal:5433/warehouse")
 
@@ -41,6 +42,7 @@ def configs() -> dict[str, dict[str, Any]]:
             {field: f"{system}-{field}-value" for field in SYSTEMS[system].secret_fields},
             page_size=50,
             lookback_window="PT1H",
+            options=SOURCE_OPTIONS.get(system),
         )
         for system in SYSTEMS
     }
@@ -96,12 +98,12 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
         "password": "pa@ss",
         "schema": "public",
         "raw_data_schema": "airbyte_internal",  # where orderhub ingests the records from
-        "disable_type_dedupe": False,
+        "disable_type_dedupe": True,  # raw tables only: 3.x writes none otherwise
         "drop_cascade": False,
         "ssl": False,
         "unconstrained_number": False,
     }
-    # connections: incremental, deduplicated on the primary key, into airbyte_<system>
+    # connections: incremental, every version appended (raw tables only), into airbyte_<system>
     for item in deployed:
         connection = stub.connections[item.connection_id]
         assert (connection["sourceId"], connection["destinationId"]) == (
@@ -111,7 +113,7 @@ def test_deploy_creates_definitions_sources_destination_and_connections(
         assert connection["configurations"]["streams"] == [
             {
                 "name": stream.name,
-                "syncMode": "incremental_deduped_history",
+                "syncMode": "incremental_append",
                 "cursorField": [stream.cursor_field],
                 "primaryKey": [[stream.primary_key]],
             }

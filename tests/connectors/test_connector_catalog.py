@@ -10,12 +10,18 @@ from orderhub.sources import API_SYSTEMS, FILE_SYSTEMS, SOURCE_SYSTEMS
 
 CONTRACT = {
     "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
-    "crm": ("fulfillment_orders", "Id", "LastModifiedDate"),
+    "crm": ("fulfillment_orders", "Id", "SystemModstamp"),
     "wms": ("pickings", "id", "write_date"),
     "tms": ("trackers", "id", "updated_at"),
 }
 #: Streams after the first (docs/sources.md "wms stock").
 MORE = {"wms": (("stock_quants", "id", "write_date"), ("warehouses", "id", "write_date"))}
+
+
+def _resolved(manifest: dict, node: dict) -> dict:
+    """``node``, or the definition its ``$ref`` names."""
+    ref = node.get("$ref", "")
+    return manifest["definitions"][ref.rsplit("/", 1)[-1]] if ref else node
 
 
 @pytest.mark.parametrize("system", sorted(CONTRACT))
@@ -32,22 +38,32 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
     assert declared["name"] == name
     for other, (more, more_key, more_cursor) in zip(others, MORE.get(system, ()), strict=True):
         assert (other["name"], other["primary_key"]) == (more, [more_key])
-        assert other["incremental_sync"]["$ref"] == "#/definitions/stock_cursor"
-        assert manifest["definitions"]["stock_cursor"]["cursor_field"] == more_cursor
+        assert _resolved(manifest, other["incremental_sync"])["cursor_field"] == more_cursor
+        # the same keyset read as the first stream (Odoo: search_read on another model)
+        assert other["retriever"] == declared["retriever"]
+        assert connector.stream(more).keyset
     assert declared["primary_key"] == [key]
-    assert declared["incremental_sync"]["cursor_field"] == cursor
+    assert _resolved(manifest, declared["incremental_sync"])["cursor_field"] == cursor
     assert manifest["check"]["stream_names"] == [name]
-    # keyset paging: each next request asks for what sorts after (cursor, key) of a record
-    parameters = str(manifest["definitions"]["requester"].get("request_parameters", {}))
-    assert stream.keyset == ("next_page_token['next_page_token'][1]" in parameters)
-    assert stream.keyset == (system != "wms")  # the WMS follows the API's next_cursor
+    # read in (cursor, key) order: each next request asks for what sorts after (cursor, key)
+    # of a record (keyset), or the query orders by them and the server's cursor pages it
+    requester = manifest["definitions"]["requester"]
+    parameters = str(requester.get("request_parameters", {})) + str(
+        requester.get("request_body_json", {})
+    )
+    ordered = "next_page_token['next_page_token'][1]" in parameters or (
+        f"ORDER BY {cursor}, {key}" in parameters
+    )
+    assert stream.keyset == ordered
+    # the TMS lists trackers by creation, newest first
+    assert stream.keyset == (system != "tms")
 
 
 def test_secret_fields_come_from_the_manifest_spec() -> None:
     assert {s: c.secret_fields for s, c in SYSTEMS.items()} == {
         "erp": ("api_key",),
-        "crm": ("client_id", "client_secret", "refresh_token"),
-        "wms": ("client_id", "client_secret"),
+        "crm": ("client_id", "client_secret"),
+        "wms": ("api_key",),
         "tms": ("api_key",),
     }
 

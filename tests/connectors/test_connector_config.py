@@ -7,14 +7,16 @@ import pytest
 
 from connectors.catalog import SYSTEMS
 from connectors.config import source_config
+from orderhub.sources import SOURCE_OPTIONS
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
 def test_config_validates_against_the_manifest_spec(system: str) -> None:
     secrets = {field: f"s3cret-{field}" for field in SYSTEMS[system].secret_fields}
+    options = SOURCE_OPTIONS.get(system, {})  # Odoo's database and user id
     config = source_config(
         system, f"http://127.0.0.1:8080/{system}/", secrets, page_size=7,
-        max_retries=2, backoff_factor=0.5, lookback_window="PT1H",
+        max_retries=2, backoff_factor=0.5, lookback_window="PT1H", options=options,
     )  # fmt: skip
     jsonschema.validate(config, SYSTEMS[system].connection_specification())
     assert config == {
@@ -25,6 +27,7 @@ def test_config_validates_against_the_manifest_spec(system: str) -> None:
         "max_retries": 2,
         "backoff_factor": 0.5,
         "lookback_window": "PT1H",
+        **options,
     }
 
 
@@ -56,4 +59,4 @@ def test_wrong_credentials_name_the_expected_fields() -> None:
 )
 def test_bad_values_are_refused(base_url: str, start_date: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        source_config("wms", base_url, {"client_id": "i", "client_secret": "s"}, start_date)
+        source_config("wms", base_url, {"api_key": "k"}, start_date)

@@ -27,6 +27,36 @@ pytestmark = pytest.mark.timeout(600)
         fault_seed=1,
     )
 )
+@example(
+    case=Case(  # the CRM pages by the server's query locator: changes and repeats mid-walk
+        system="crm",
+        seed=11,
+        page_size=4,
+        faults=("change:2@3", "duplicates:2@4", "503@6", "late:300@2"),
+        kills=(5, None, None),
+        fault_seed=3,
+    )
+)
+@example(
+    case=Case(  # the TMS reads its whole list by before_id: changes behind and ahead of it
+        system="tms",
+        seed=5,
+        page_size=3,
+        faults=("change:2@2", "duplicates:2@3", "late:300@4", "502@5"),
+        kills=(6, None, None),
+        fault_seed=2,
+    )
+)
+@example(
+    case=Case(  # the WMS pages Odoo's search_read by a (write_date, id) domain, no offset
+        system="wms",
+        seed=9,
+        page_size=3,
+        faults=("change:2@2", "short@3", "duplicates:2@5", "late:300@4", "503@6"),
+        kills=(7, None, None),
+        fault_seed=4,
+    )
+)
 def test_no_sync_that_succeeds_has_lost_a_record(pg_server: str, case: Case) -> None:
     note(str(case))
     report = run_case(pg_server, case)

@@ -36,6 +36,7 @@ from connector_stubs import (
     stub_records,
     sync,
     table,
+    wire_cursor,
 )
 
 from connectors import loader as loader_module
@@ -50,8 +51,8 @@ from sandbox.store import SandboxStore
 KEYSET = sorted(s for s, c in SYSTEMS.items() if c.streams[0].keyset)
 ORDER_MESSAGE = {
     "erp": r"not in \(LastChangeDateTime, SalesOrder\) order",
-    "crm": r"not in \(LastModifiedDate, Id\) order",
-    "tms": r"not in \(updated_at, id\) order",
+    "crm": r"not in \(SystemModstamp, Id\) order",
+    "wms": r"not in \(write_date, id\) order",
 }
 
 
@@ -61,12 +62,11 @@ def scenario() -> Scenario:
 
 
 def snapshot(db_url: str, system: str) -> tuple[Any, ...]:
-    """What a failed sync must leave as it was: rows, quarantine, state."""
-    return (
-        raw_rows(db_url, table(system)),
-        quarantined(db_url, system),
-        stored_state(db_url, system),
-    )
+    """What a failed sync must leave as it was: the faulted (first) stream's rows, quarantine
+    and state (the WMS's stock streams, which the faults leave alone, may commit theirs)."""
+    faulted = stream_of(system).name
+    state = {name: kept for name, kept in stored_state(db_url, system).items() if name == faulted}
+    return (raw_rows(db_url, table(system)), quarantined(db_url, system), state)
 
 
 def source_rows(store: SandboxStore, system: str) -> set[tuple[str, str]]:
@@ -121,17 +121,30 @@ def test_a_page_starting_before_the_position_asked_for_fails_the_sync(
 def test_a_renamed_cursor_field_fails_the_sync_instead_of_ending_it_silently(
     db_url: str, scenario: Scenario, sandboxes: Any
 ) -> None:
-    system = "crm"
-    sandbox = sandboxes(scenario, f"{system}:rename:LastModifiedDate/LastModified")
-    with pytest.raises(ConnectorError, match="says more records follow but has no record"):
+    # The ERP pages by the last record's (cursor, key): without the cursor it cannot page on.
+    system = "erp"
+    sandbox = sandboxes(scenario, f"{system}:rename:LastChangeDateTime/LastChanged")
+    with pytest.raises(ConnectorError, match="says more pages follow but has no record"):
         sync(db_url, sandbox, system)
     assert snapshot(db_url, system) == (set(), [], {})
+
+
+def test_a_renamed_cursor_field_quarantines_every_record_when_the_server_pages(
+    db_url: str, scenario: Scenario, sandboxes: Any
+) -> None:
+    # The CRM follows the server's nextRecordsUrl: the read goes on to the end, and every
+    # record, lacking the cursor its schema requires, is quarantined, none stored.
+    system = "crm"
+    sandbox = sandboxes(scenario, f"{system}:rename:SystemModstamp/Modstamp")
+    result = sync(db_url, sandbox, system)
+    assert result.records_quarantined == len(scenario.records(system))
+    assert result.records_new == 0
 
 
 def test_records_already_quarantined_are_not_quarantined_again(db_url: str, sandboxes: Any) -> None:
     system = "crm"
     records = stub_records(6)[system]
-    sandbox = sandboxes({system: records}, f"{system}:rename:LastModifiedDate/LastModified")
+    sandbox = sandboxes({system: records}, f"{system}:rename:SystemModstamp/Modstamp")
     first = sync(db_url, sandbox, system)  # one page, the last: every record quarantined
     second = sync(db_url, sandbox, system)
     held = quarantined(db_url, system)
@@ -160,11 +173,13 @@ def test_a_write_landing_behind_the_position_during_a_sync_is_read_by_the_next_o
     newest = datetime.fromisoformat(max(r[stream.cursor_field] for r in store.records(system)))
     for step, record in enumerate(store.records(system)[:15], start=1):
         moved = newest + timedelta(minutes=20 * step)
-        store.upsert(system, {**record, stream.cursor_field: moved.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        moved_at = wire_cursor(system, moved.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        store.upsert(system, {**record, stream.cursor_field: moved_at})
     sandbox = sandboxes(store, f"{system}:late:60@2")
     sync(db_url, sandbox, system, page_size=4)
     (late,) = sandbox[0].faults.changed[system].values()
-    assert expected_rows(system, [late]) - raw_rows(db_url, table(system))  # not read yet
+    if system != "tms":  # the TMS reads its whole list: the late write may be read already
+        assert expected_rows(system, [late]) - raw_rows(db_url, table(system))  # not read yet
     sync(db_url, sandbox, system, page_size=4)
     assert expected_rows(system, [late]) <= raw_rows(db_url, table(system))
     assert source_rows(store, system) <= raw_rows(db_url, table(system))
@@ -224,7 +239,8 @@ def test_pages_inside_a_run_of_equal_cursor_values(
     assert raw_rows(db_url, table(system)) == source_rows(store, system)
 
 
-@pytest.mark.parametrize("system", sorted(SYSTEMS))
+# Odoo writes its datetimes in UTC without a zone: the WMS has no offset to misread
+@pytest.mark.parametrize("system", sorted(set(SYSTEMS) - {"wms"}))
 def test_timestamps_written_in_another_utc_offset_do_not_move_the_state_ahead(
     db_url: str, scenario: Scenario, sandboxes: Any, system: str
 ) -> None:

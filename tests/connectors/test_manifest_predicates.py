@@ -45,17 +45,28 @@ def erp(*rows: tuple[Any, Any], more: bool = True) -> Page:
 
 
 def crm(*rows: tuple[Any, Any], more: bool = True) -> Page:
-    records = [_row("LastModifiedDate", "Id", c, k) for c, k in rows]
-    return {"totalSize": len(records), "done": not more, "records": records}
+    records = [_row("SystemModstamp", "Id", c, k) for c, k in rows]
+    more_url = {"nextRecordsUrl": "/services/data/v60.0/query/01gABC-2000"} if more else {}
+    return {"totalSize": len(records), "done": not more, **more_url, "records": records}
 
 
 def tms(*rows: tuple[Any, Any], more: bool = True) -> Page:
-    return {"trackers": [_row("updated_at", "id", c, k) for c, k in rows], "has_more": more}
+    # EasyPost lists trackers newest first: the rows, given oldest first, are reversed
+    trackers = [_row("created_at", "id", c, k) for c, k in reversed(rows)]
+    return {"trackers": trackers, "has_more": more}
 
 
 def wms(*rows: tuple[Any, Any], more: bool = True) -> Page:
-    data = [_row("write_date", "id", c, k) for c, k in rows]
-    return {"data": data, "next_cursor": "b3BhcXVl" if more else None}
+    # Odoo's JSON-RPC answer; its ids are whole numbers ("1" -> 1), and no flag says more
+    result = [_row("write_date", "id", c, int(k) if isinstance(k, str) and k.isdigit() else k)
+              for c, k in rows]  # fmt: skip
+    return {"jsonrpc": "2.0", "id": 1, "result": result}
+
+
+def odoo_error(name: str) -> Page:
+    data = {"name": name, "message": "Access Denied", "arguments": [], "context": {}}
+    return {"jsonrpc": "2.0", "id": 1, "error": {"code": 200, "message": "Odoo Server Error",
+                                                 "data": data}}  # fmt: skip
 
 
 def _row(cursor_field: str, key_field: str, cursor: Any, key: Any) -> dict[str, Any]:
@@ -86,16 +97,20 @@ GUARDED: dict[str, list[list[Page]]] = {
     ],
     "crm": [
         [{"records": []}, {"done": "yes", "records": []}, [{"errorCode": "X"}], b"<html>"],
-        [crm(), crm((None, "0a3A"), (T1, None))],
+        [{"totalSize": 1, "done": False, "records": []}, {**crm(), "nextRecordsUrl": ""}],
         [crm((T2, "1"), (T1, "2")), crm((T1, "b"), (T1, "a"), more=False)],
     ],
     "tms": [
         [{"trackers": []}, {"has_more": False}, {"trackers": "x", "has_more": True}, b""],
-        [tms(), tms((None, "trk_1"))],
+        [tms(), tms((T1, None))],
         [tms((T3, "trk_1"), (T1, "trk_2")), tms((T1, "trk_9"), (T1, "trk_1"), more=False)],
     ],
     "wms": [
-        [{"data": []}, {"next_cursor": None}, {"data": {}, "next_cursor": None}, b"{"],
+        [odoo_error("odoo.exceptions.AccessDenied")],
+        [odoo_error("builtins.ValueError"), odoo_error("odoo.exceptions.UserError")],
+        [{"jsonrpc": "2.0", "id": 1}, {"result": {"a": 1}}, [], b"{"],
+        [wms((T1, None)), wms((None, "1"), (None, "2"))],
+        [wms((T2, "1"), (T1, "2")), wms((T1, "2"), (T1, "1"))],
     ],
 }
 

@@ -105,6 +105,8 @@ def crm_fulfillment_order(
         "FulfilledToCountryCode": "DE",
         "CreatedDate": iso(at(modified - 0.5)),
         "LastModifiedDate": iso(at(modified)),
+        "SystemModstamp": iso(at(modified)),
+        "IsDeleted": False,
     }
 
 
@@ -184,7 +186,7 @@ def trk(number: int) -> str:
 
 STREAMS = {
     "erp": ("raw_erp.sales_orders", "SalesOrder", "LastChangeDateTime"),
-    "crm": ("raw_crm.fulfillment_orders", "Id", "LastModifiedDate"),
+    "crm": ("raw_crm.fulfillment_orders", "Id", "SystemModstamp"),
     "wms": ("raw_wms.pickings", "id", "write_date"),
     "tms": ("raw_tms.trackers", "id", "updated_at"),
 }

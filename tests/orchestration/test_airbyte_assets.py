@@ -31,6 +31,7 @@ from connectors.config import source_config
 from orchestration.airbyte_assets import airbyte_connector_assets, airbyte_workspace
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import Settings, get_settings
+from orderhub.sources import SOURCE_OPTIONS
 from sandbox.scenario import Scenario
 
 RAW_KEYS = {AssetKey([f"raw_{s}", st.name]) for s, c in SYSTEMS.items() for st in c.streams}
@@ -49,6 +50,7 @@ def stub() -> Iterator[AirbyteStub]:
                 system,
                 f"http://sandbox:8080/{system}",
                 {field: "x" * 12 for field in SYSTEMS[system].secret_fields},
+                options=SOURCE_OPTIONS.get(system),
             )
             for system in SYSTEMS
         }

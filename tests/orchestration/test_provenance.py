@@ -45,7 +45,7 @@ def fulfillment_order(key: str, status: str = "Fulfilled", day: int = 1) -> dict
         "Id": key,
         "Status": status,
         "OrderId": f"801{key}",
-        "LastModifiedDate": f"2026-03-{day:02d}T10:00:00.000+0000",
+        "SystemModstamp": f"2026-03-{day:02d}T10:00:00.000+0000",
     }
 
 
@@ -65,7 +65,7 @@ def load(db_url: str, records: list[dict[str, Any]], batch_id: str) -> BatchResu
                 "type": "STREAM",
                 "stream": {
                     "stream_descriptor": {"name": STREAM},
-                    "stream_state": {"LastModifiedDate": "2026-03-31T00:00:00.000+0000"},
+                    "stream_state": {"SystemModstamp": "2026-03-31T00:00:00.000+0000"},
                 },
                 "sourceStats": {"recordCount": float(len(records))},
             },

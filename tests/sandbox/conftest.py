@@ -46,13 +46,6 @@ def _token(sandbox: SandboxServer, system: str, path: str, form: dict[str, str])
 
 @pytest.fixture(scope="session")
 def crm_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
-    """An access token from the CRM's token endpoint (Salesforce refresh-token flow)."""
-    form = {"grant_type": "refresh_token", **credentials.for_system("crm")}
+    """An access token from the CRM's token endpoint (Salesforce client-credentials flow)."""
+    form = {"grant_type": "client_credentials", **credentials.for_system("crm")}
     return _token(sandbox, "crm", "/services/oauth2/token", form)
-
-
-@pytest.fixture(scope="session")
-def wms_token(sandbox: SandboxServer, credentials: SandboxCredentials) -> str:
-    """An access token from the WMS's token endpoint (client-credentials flow)."""
-    form = {"grant_type": "client_credentials", **credentials.for_system("wms")}
-    return _token(sandbox, "wms", "/api/v1/oauth/token", form)

@@ -31,6 +31,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from sandbox.store import sortable
+
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 CROSSWALK = SEEDS / "status_crosswalk.csv"
 #: docs/sources.md: ties go to tms, wms, crm, erp; the ERP on cancellation, the carrier on
@@ -121,7 +123,7 @@ def _observations(records: Mapping[str, Iterable[Mapping[str, Any]]]) -> Iterabl
         )
     for r in records.get("wms", ()):
         field = f"{r['picking_type_code']}.state"
-        yield r["origin"], "wms", field, r["state"], r["write_date"], None, None
+        yield r["origin"], "wms", field, r["state"], sortable(r["write_date"]), None, None
     for r in records.get("tms", ()):
         for d in r["tracking_details"]:
             where = d["tracking_location"]

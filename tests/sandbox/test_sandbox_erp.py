@@ -89,8 +89,26 @@ def test_next_link_carries_the_query(
     params = {"$top": "5", "$filter": condition, "$expand": "to_Item", "$format": "json"}
     body = http.get(url(sandbox), params=params, headers={"APIKey": credentials.erp_api_key}).json()
     query = parse_qs(urlsplit(body["d"]["__next"]).query)
-    assert query["$skip"] == ["5"] and query["$top"] == ["5"]
+    assert query["$skiptoken"] == ["5"] and query["$top"] == ["5"] and "$skip" not in query
     assert query["$filter"] == [condition] and query["$expand"] == ["to_Item"]
+
+
+def test_inlinecount_counts_what_the_filter_matches_across_pages(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    # OData V2 verbose JSON: "__count" is a string beside "results" (MS-ODATA 2.2.6.3.2.1)
+    records = sandbox.store.records("erp")
+    since = records[len(records) // 2]["LastChangeDateTime"]
+    condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
+    params = {"$top": "3", "$filter": condition, "$inlinecount": "allpages"}
+    headers = {"APIKey": credentials.erp_api_key}
+    first = http.get(url(sandbox), params=params, headers=headers).json()["d"]
+    following = http.get(first["__next"], headers=headers).json()["d"]
+    expected = str(sum(r["LastChangeDateTime"] >= since for r in records))
+    assert first["__count"] == following["__count"] == expected
+    assert "__count" not in http.get(url(sandbox), headers=headers).json()["d"]
+    bad = http.get(url(sandbox), params={"$inlinecount": "some"}, headers=headers)
+    assert bad.status_code == 400 and "$inlinecount" in bad.text
 
 
 def test_default_page_is_100_and_items_are_deferred_unless_expanded(

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from odoo_calls import search_read
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import ENV_FAULTS, ENV_SEED, Fault, FaultPlan, FaultSpecError
@@ -23,7 +24,6 @@ from sandbox.server import SandboxServer
 pytestmark = pytest.mark.timeout(60)
 
 ERP = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
-WMS = "/api/v1/pickings"
 TMS = "/v2/trackers"
 
 
@@ -53,10 +53,9 @@ class Faulty:
         headers = {"APIKey": self.credentials.erp_api_key}
         return self.http.get(self.server.base_url("erp") + ERP, params=params, headers=headers)
 
-    def wms(self, **params: str) -> httpx.Response:
-        token = self.server.issuers["wms"].issue()
-        headers = {"Authorization": f"Bearer {token}"}
-        return self.http.get(self.server.base_url("wms") + WMS, params=params, headers=headers)
+    def wms(self, limit: str = "100") -> httpx.Response:
+        url, key = self.server.base_url("wms"), self.credentials.wms_api_key
+        return search_read(self.http, url, key, [], limit=int(limit))
 
     def tms(self, **params: str) -> httpx.Response:
         auth = (self.credentials.tms_api_key, "")
@@ -115,7 +114,7 @@ def test_spec_entries_triggers_and_defaults() -> None:
         ("erp:drop:3", "drop takes no argument"),
         ("erp:new_field", "new_field needs an argument"),
         ("erp:rename:OnlyOld", "rename takes old/new"),
-        ("erp:expire@1", "only crm, wms use expiring tokens"),
+        ("erp:expire@1", "only crm use expiring tokens"),
         ("erp:503=1.5", "a probability is in (0, 1]"),
         ("erp:503@0", "start at 1"),
         ("erp:429:soon@1", "429 takes a number"),
@@ -208,7 +207,7 @@ def test_duplicates_repeat_the_end_of_the_previous_page(faulty: Any) -> None:
     sandbox = faulty("tms:duplicates:2@2")
     first = sandbox.tms(page_size="5").json()["trackers"]
     last = first[-1]
-    second = sandbox.tms(page_size="5", updated_at_min=last["updated_at"], after_id=last["id"])
+    second = sandbox.tms(page_size="5", before_id=last["id"])
     trackers = second.json()["trackers"]
     assert trackers[:2] == first[-2:] and len(trackers) == 7
 
@@ -216,7 +215,7 @@ def test_duplicates_repeat_the_end_of_the_previous_page(faulty: Any) -> None:
 def test_shuffle_serves_a_page_out_of_cursor_order(faulty: Any) -> None:
     sandbox = faulty("wms:shuffle")
     served = sandbox.wms(limit="40").json()
-    dates = [(r["write_date"], r["id"]) for r in served["data"]]
+    dates = [(r["write_date"], r["id"]) for r in served["result"]]
     assert dates != sorted(dates) and len(dates) == 40
     again = faulty("wms:shuffle").wms(limit="40").json()
     assert served == again  # same seed, same request: same order
@@ -229,7 +228,7 @@ def test_short_asks_for_half_the_page_size_and_more_follow(faulty: Any) -> None:
     orders = sandbox.erp(**{"$top": "8"}).json()["d"]
     assert len(orders["results"]) == 4 and orders["__next"].endswith("$top=4&$skip=4")
     token = sandbox.server.issuers["crm"].issue()
-    query = "SELECT Id FROM FulfillmentOrder ORDER BY LastModifiedDate, Id LIMIT 7"
+    query = "SELECT Id FROM FulfillmentOrder ORDER BY SystemModstamp, Id LIMIT 7"
     answer = sandbox.http.get(
         sandbox.server.base_url("crm") + "/services/data/v60.0/query",
         params={"q": query},
@@ -265,7 +264,7 @@ def test_offset_writes_every_timestamp_in_another_utc_offset(faulty: Any) -> Non
 
 def test_wrong_type_serves_an_uncastable_value(faulty: Any) -> None:
     sandbox = faulty("wms:wrong_type:id@1,wms:wrong_type:location_id@1")
-    record = sandbox.wms(limit="1").json()["data"][0]
+    record = sandbox.wms(limit="1").json()["result"][0]
     assert record["id"] == "n/a" and record["location_id"] == "not-a-structure"
 
 
@@ -276,7 +275,7 @@ def test_change_moves_the_boundary_record_past_every_other(faulty: Any) -> None:
     sandbox = faulty("tms:change:3@2")
     first = sandbox.tms(page_size="5").json()["trackers"]
     last = first[-1]
-    sandbox.tms(page_size="5", updated_at_min=last["updated_at"], after_id=last["id"])
+    sandbox.tms(page_size="5", before_id=last["id"])
     changed = sandbox.plan.changed["tms"]
     assert len(changed) == 3 and {first[-1]["id"], first[0]["id"]} <= set(changed)
     newest = max(r["updated_at"] for r in sandbox.server.scenario.tms_trackers())
@@ -305,15 +304,17 @@ def test_a_late_write_never_moves_a_record_it_served_back(faulty: Any) -> None:
 
 
 def test_expire_revokes_tokens_and_answers_401(faulty: Any) -> None:
-    sandbox = faulty("wms:expire@2")
-    token = sandbox.server.issuers["wms"].issue()
-    url = sandbox.server.base_url("wms") + WMS
+    sandbox = faulty("crm:expire@2")
+    token = sandbox.server.issuers["crm"].issue()
+    url = sandbox.server.base_url("crm") + "/services/data/v60.0/query"
+    params = {"q": "SELECT Id FROM FulfillmentOrder"}
     headers = {"Authorization": f"Bearer {token}"}
-    assert sandbox.http.get(url, headers=headers).status_code == 200
-    expired = sandbox.http.get(url, headers=headers)
-    assert expired.status_code == 401 and expired.json() == {"error": "invalid token"}
-    assert sandbox.http.get(url, headers=headers).status_code == 401  # for good
-    assert sandbox.wms().status_code == 200  # a fresh token works
+    assert sandbox.http.get(url, params=params, headers=headers).status_code == 200
+    expired = sandbox.http.get(url, params=params, headers=headers)
+    assert expired.status_code == 401 and expired.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+    assert sandbox.http.get(url, params=params, headers=headers).status_code == 401  # for good
+    fresh = {"Authorization": f"Bearer {sandbox.server.issuers['crm'].issue()}"}
+    assert sandbox.http.get(url, params=params, headers=fresh).status_code == 200
 
 
 def test_delay_holds_the_answer(faulty: Any) -> None:
@@ -328,6 +329,6 @@ def test_the_token_endpoint_is_never_faulted(faulty: Any) -> None:
     sandbox = faulty("crm:503")
     response = sandbox.http.post(
         sandbox.server.base_url("crm") + "/services/oauth2/token",
-        data={"grant_type": "refresh_token", **sandbox.credentials.for_system("crm")},
+        data={"grant_type": "client_credentials", **sandbox.credentials.for_system("crm")},
     )
     assert response.status_code == 200 and sandbox.plan.requests == {}

@@ -17,6 +17,7 @@ from orderhub.vocabularies import SERVED
 from sandbox.anomalies import UNKNOWN_CODE
 from sandbox.model import ANOMALY_EXCEPTIONS, ANOMALY_KINDS, STAGES
 from sandbox.scenario import DEFAULT_AS_OF, Scenario
+from sandbox.store import sortable
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SYSTEMS = ("erp", "crm", "wms", "tms")
@@ -142,12 +143,12 @@ def test_timestamps_rise_along_the_lifecycle(scenario: Scenario) -> None:
         out_done = None
         if order in wms:
             pick, pack, out = wms[order]["PICK"], wms[order]["PACK"], wms[order]["OUT"]
-            for p in (pick, pack, out):
-                assert p["create_date"] <= p["write_date"] <= as_of
+            for p in (pick, pack, out):  # Odoo's form, UTC: compared as ISO instants
+                assert sortable(p["create_date"]) <= sortable(p["write_date"]) <= as_of
                 assert p["date_done"] is False or p["date_done"] == p["write_date"]
-            chain.append(pick["create_date"])
-            chain.extend(p["date_done"] for p in (pick, pack) if p["date_done"])
-            out_done = out["date_done"] or None
+            chain.append(sortable(pick["create_date"]))
+            chain.extend(sortable(p["date_done"]) for p in (pick, pack) if p["date_done"])
+            out_done = sortable(out["date_done"]) or None
         if order in tms and order not in anomalous:
             tracker = tms[order]
             times = [d["datetime"] for d in tracker["tracking_details"]]

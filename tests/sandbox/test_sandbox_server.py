@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from odoo_calls import search_read
 
 from orderhub.secrets import source_credentials
 from orderhub.settings import Settings
@@ -50,21 +51,20 @@ def test_unknown_system() -> None:
 def test_upsert_is_served_while_running() -> None:
     credentials = SandboxCredentials.generate()
     with SandboxServer(Scenario(orders=40), credentials) as server:
-        headers = {"Authorization": f"Bearer {server.issuers['wms'].issue()}"}
-        url = server.base_url("wms") + "/api/v1/pickings"
-        first = httpx.get(url, params={"limit": "1"}, headers=headers).json()["data"][0]
-        moved = dict(
-            first, state="done", write_date="2026-10-31T23:59:59Z", date_done="2026-10-31T23:59:59Z"
-        )
-        server.store.upsert("wms", moved)
-        latest = httpx.get(
-            url, params={"updated_since": "2026-10-31T23:59:59Z"}, headers=headers
-        ).json()
-        assert latest["data"] == [moved] and latest["next_cursor"] is None
-        assert (
-            httpx.get(url, params={"limit": "1"}, headers=headers).json()["data"][0]["id"]
-            != first["id"]
-        )
+        url, key = server.base_url("wms"), credentials.wms_api_key
+        with httpx.Client() as http:
+            first = search_read(http, url, key, [], limit=1).json()["result"][0]
+            moved = dict(
+                first,
+                state="done",
+                write_date="2026-10-31 23:59:59",
+                date_done="2026-10-31 23:59:59",
+            )
+            server.store.upsert("wms", moved)
+            since = [["write_date", ">=", "2026-10-31 23:59:59"]]
+            assert search_read(http, url, key, since).json()["result"] == [moved]
+            again = search_read(http, url, key, [], limit=1).json()["result"][0]
+            assert again["id"] != first["id"]
 
 
 def test_serve_forever_in_a_thread_until_stopped() -> None:
@@ -105,9 +105,9 @@ def test_credentials_from_settings_are_the_connectors_source_secrets(
                 assert stored == credentials.for_system(system)[field]
     assert "crm-from-env" not in repr(credentials)
     assert credentials.for_system("erp") == {"api_key": credentials.erp_api_key}
-    assert set(credentials.for_system("crm")) == {"client_id", "client_secret", "refresh_token"}
+    assert set(credentials.for_system("crm")) == {"client_id", "client_secret"}
     with pytest.raises(ValueError):
-        SandboxCredentials("", "a", "b", "c", "d", "e", "f")
+        SandboxCredentials("", "a", "b", "c", "d")
 
 
 def test_token_endpoints_issue_tokens_the_record_endpoints_accept() -> None:
@@ -115,7 +115,7 @@ def test_token_endpoints_issue_tokens_the_record_endpoints_accept() -> None:
     with SandboxServer(Scenario(orders=5), credentials, token_ttl=60) as server:
         crm = httpx.post(
             server.base_url("crm") + "/services/oauth2/token",
-            data={"grant_type": "refresh_token", **credentials.for_system("crm")},
+            data={"grant_type": "client_credentials", **credentials.for_system("crm")},
         ).json()
         assert crm["token_type"] == "Bearer" and crm["instance_url"] == server.base_url("crm")
         assert "expires_in" not in crm  # Salesforce does not say
@@ -124,29 +124,26 @@ def test_token_endpoints_issue_tokens_the_record_endpoints_accept() -> None:
         bearer = {"Authorization": f"Bearer {crm['access_token']}"}
         assert httpx.get(query, params=soql, headers=bearer).status_code == 200
         # Basic client authentication works too (RFC 6749 §2.3.1)
-        wms = httpx.post(
-            server.base_url("wms") + "/api/v1/oauth/token",
+        basic = httpx.post(
+            server.base_url("crm") + "/services/oauth2/token",
             data={"grant_type": "client_credentials"},
-            auth=(credentials.wms_client_id, credentials.wms_client_secret),
+            auth=(credentials.crm_client_id, credentials.crm_client_secret),
         ).json()
-        assert wms["expires_in"] == 60
-        pickings = server.base_url("wms") + "/api/v1/pickings"
-        bearer = {"Authorization": f"Bearer {wms['access_token']}"}
-        assert httpx.get(pickings, headers=bearer).status_code == 200
-        server.issuers["wms"].expire_all()
-        assert httpx.get(pickings, headers=bearer).status_code == 401
+        bearer = {"Authorization": f"Bearer {basic['access_token']}"}
+        assert httpx.get(query, params=soql, headers=bearer).status_code == 200
+        server.issuers["crm"].expire_all()
+        assert httpx.get(query, params=soql, headers=bearer).status_code == 401
 
 
-TOKEN_PATHS = {"crm": "/services/oauth2/token", "wms": "/api/v1/oauth/token"}
+TOKEN_PATHS = {"crm": "/services/oauth2/token"}
 
 
 @pytest.mark.parametrize(
     ("system", "form", "status", "error"),
     [
         ("crm", {"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ("crm", {"refresh_token": "stale"}, 400, "invalid_grant"),
+        ("crm", {"grant_type": "refresh_token"}, 400, "unsupported_grant_type"),
         ("crm", {"client_secret": "no"}, 400, "invalid_client"),
-        ("wms", {"client_secret": "no"}, 401, "invalid_client"),
     ],
 )
 def test_token_endpoints_refuse_bad_grants(
@@ -155,8 +152,7 @@ def test_token_endpoints_refuse_bad_grants(
     path = TOKEN_PATHS[system]
     credentials = SandboxCredentials.generate()
     with SandboxServer(Scenario(orders=1), credentials) as server:
-        grant = "refresh_token" if system == "crm" else "client_credentials"
-        data = {"grant_type": grant, **credentials.for_system(system), **form}
+        data = {"grant_type": "client_credentials", **credentials.for_system(system), **form}
         response = httpx.post(server.base_url(system) + path, data=data)
     assert response.status_code == status
     assert response.json()["error"] == error

@@ -1,11 +1,14 @@
-"""The WMS's stock over real HTTP: stock.quant and stock.warehouse pages, and the idempotent
+"""The WMS's stock over real HTTP: Odoo's stock.quant and stock.warehouse by JSON-RPC
+search_read (paged by (write_date, id) as the connector pages), and the idempotent
 write-backs (replenishment pickings in the WMS, capacity reservations in the TMS)."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from odoo_calls import after, search_read
 
+from sandbox.clock import ODOO_PATTERN
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
@@ -14,23 +17,25 @@ from sandbox.stock import CHILLED_SKUS, SITES
 pytestmark = pytest.mark.timeout(60)
 
 
-def _get(http: httpx.Client, url: str, token: str, **params: str) -> list[dict]:
+def _read(http: httpx.Client, base: str, key: str, model: str, limit: int = 500) -> list[dict]:
+    """Every record of ``model`` by search_read, paged by (write_date, id) as the connector."""
     rows: list[dict] = []
-    cursor = None
+    domain: list = [["write_date", ">=", "2020-01-01 00:00:00"]]
     while True:
-        query = dict(params, **({"cursor": cursor} if cursor else {}))
-        response = http.get(url, params=query, headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 200, response.text
-        rows += response.json()["data"]
-        cursor = response.json()["next_cursor"]
-        if cursor is None:
+        answer = search_read(http, base, key, domain, model=model, limit=limit)
+        assert answer.status_code == 200 and "result" in answer.json(), answer.text
+        page = answer.json()["result"]
+        if not page:
             return rows
+        rows += page
+        domain = after(page[-1])
 
 
 def test_quants_are_stock_quant_shaped_and_respect_the_cold_chain(
-    sandbox: SandboxServer, wms_token: str, http: httpx.Client
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
-    quants = _get(http, sandbox.base_url("wms") + "/api/v1/stock.quant", wms_token, limit="5")
+    base = sandbox.base_url("wms")
+    quants = _read(http, base, credentials.wms_api_key, "stock.quant", limit=5)
     assert len({q["id"] for q in quants}) == len(quants) > 10
     cold = {site.code for site in SITES if site.cold_chain}
     for quant in quants:
@@ -41,6 +46,7 @@ def test_quants_are_stock_quant_shaped_and_respect_the_cold_chain(
             "reserved_quantity",
             "write_date",
         }
+        assert ODOO_PATTERN.match(quant["write_date"])  # Odoo's datetime, UTC
         assert quant["quantity"] >= quant["reserved_quantity"] >= 0
         if quant["product_id"][1] in CHILLED_SKUS:
             assert quant["warehouse_id"][1] in cold
@@ -48,25 +54,37 @@ def test_quants_are_stock_quant_shaped_and_respect_the_cold_chain(
 
 
 def test_warehouses_carry_coordinates_cold_chain_and_locations(
-    sandbox: SandboxServer, wms_token: str, http: httpx.Client
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
-    rows = _get(http, sandbox.base_url("wms") + "/api/v1/stock.warehouse", wms_token)
-    assert [r["code"] for r in rows] == ["WH1", "WH2", "WH3"]
+    rows = _read(http, sandbox.base_url("wms"), credentials.wms_api_key, "stock.warehouse")
+    assert sorted(r["code"] for r in rows) == ["WH1", "WH2", "WH3"]
     assert all(-90 <= r["partner_latitude"] <= 90 and len(r["location_ids"]) == 3 for r in rows)
     assert {r["code"]: r["x_cold_chain"] for r in rows} == {"WH1": True, "WH2": False, "WH3": True}
 
 
-def test_stock_needs_a_token(sandbox: SandboxServer, http: httpx.Client) -> None:
-    assert http.get(sandbox.base_url("wms") + "/api/v1/stock.quant").status_code == 401
+def test_stock_follows_the_pickings(
+    scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    with SandboxServer(scenario, credentials) as server:  # its own: this test changes pickings
+        base, key = server.base_url("wms"), credentials.wms_api_key
+        before = _read(http, base, key, "stock.quant")
+        picking = server.store.records("wms")[-1]
+        server.store.upsert("wms", {**picking, "write_date": "2030-01-01 00:00:00"})
+        after_change = _read(http, base, key, "stock.quant")
+        assert {q["id"] for q in after_change} == {q["id"] for q in before}
+        assert {q["write_date"] for q in after_change} == {"2030-01-01 00:00:00"}
+
+
+def test_stock_needs_the_api_key(sandbox: SandboxServer, http: httpx.Client) -> None:
+    answer = search_read(http, sandbox.base_url("wms"), "wrong", [], model="stock.quant")
+    assert answer.json()["error"]["data"]["name"] == "odoo.exceptions.AccessDenied"
 
 
 def test_write_backs_are_idempotent(
     scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
     with SandboxServer(scenario, credentials) as server:  # its own: this test writes
-        form = {"grant_type": "client_credentials", **credentials.for_system("wms")}
-        token = http.post(server.base_url("wms") + "/api/v1/oauth/token", data=form).json()
-        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        bearer = {"Authorization": f"Bearer {credentials.wms_api_key}"}
         url = server.base_url("wms") + "/api/v1/stock.picking/replenishment"
         body = {
             "warehouse": "WH1",
@@ -82,7 +100,8 @@ def test_write_backs_are_idempotent(
         assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
         assert first.json()["id"] == again.json()["id"] and again.json()["replayed"]
         assert first.json()["location_dest_id"] == [8, "WH1/Stock"]
-        assert len(_get(http, url, token["access_token"])) == 1
+        assert len(http.get(url, headers=bearer).json()["data"]) == 1
+        assert http.post(url, json=body, headers={"Idempotency-Key": "k2"}).status_code == 401
         assert http.post(url, json=body, headers=bearer).status_code == 400
         tms = server.base_url("tms") + "/v2/capacity_reservations"
         auth = (credentials.tms_api_key, "")

@@ -25,7 +25,7 @@ def test_loads_scenario_sorted_by_cursor_then_id() -> None:
     store = SandboxStore.from_scenario(scenario)
     for system, cursor, key in (
         ("erp", "LastChangeDateTime", "SalesOrder"),
-        ("crm", "LastModifiedDate", "Id"),
+        ("crm", "SystemModstamp", "Id"),
         ("wms", "write_date", "id"),
         ("tms", "updated_at", "id"),
     ):
@@ -77,7 +77,7 @@ def test_upsert_copies_and_get_copies() -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        {"id": 1, "write_date": "2026-10-01 00:00:00"},
+        {"id": 1, "write_date": "2026-10-01"},
         {"id": 1, "write_date": "2026-10-01T00:00:00.000Z"},
         {"id": 1},
         {"write_date": "2026-10-01T00:00:00Z"},

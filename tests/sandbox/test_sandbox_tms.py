@@ -1,32 +1,31 @@
-"""The TMS app over real HTTP: keyset paging (updated_at_min + after_id of the last tracker),
-inclusive updated_at_min, Basic auth, 400s."""
+"""The TMS app over real HTTP: EasyPost's tracker list, newest first, paged by before_id (and
+after_id), created_at bounds, deletion, Basic auth, 400s."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from sandbox_paging import (
-    MAX_PAGES,
-    assert_every_record_once_in_order,
-    assert_served_from,
-    nth_cursor,
-)
+from sandbox_paging import MAX_PAGES
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
-CURSOR, KEY = "updated_at", "id"
 
 
-def walk(http: httpx.Client, sandbox: SandboxServer, key: str, **params: str) -> list[dict]:
+def newest_first(records: list[dict]) -> list[dict]:
+    """EasyPost's list order: by creation, newest first (ties by id)."""
+    return sorted(records, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+
+
+def walk(http: httpx.Client, base_url: str, key: str, **params: str) -> list[dict]:
     rows: list[dict] = []
     for _ in range(MAX_PAGES):
         query = dict(params)
         if rows:
-            query.update(updated_at_min=rows[-1]["updated_at"], after_id=rows[-1]["id"])
-        response = http.get(sandbox.base_url("tms") + "/v2/trackers", params=query, auth=(key, ""))
+            query.update(before_id=rows[-1]["id"])
+        response = http.get(base_url + "/v2/trackers", params=query, auth=(key, ""))
         assert response.status_code == 200, response.text
         body = response.json()
         rows.extend(body["trackers"])
@@ -36,11 +35,11 @@ def walk(http: httpx.Client, sandbox: SandboxServer, key: str, **params: str) ->
     raise AssertionError(f"paging did not end within {MAX_PAGES} pages")
 
 
-def test_paging_walks_every_record_once_in_order(
+def test_paging_by_before_id_walks_every_tracker_once_newest_first(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
-    rows = walk(http, sandbox, credentials.tms_api_key, page_size="29")
-    assert_every_record_once_in_order(rows, scenario.tms_trackers(), CURSOR, KEY)
+    rows = walk(http, sandbox.base_url("tms"), credentials.tms_api_key, page_size="29")
+    assert rows == newest_first(scenario.tms_trackers())
 
 
 def test_page_sizes(
@@ -52,13 +51,39 @@ def test_page_sizes(
     assert len(full["trackers"]) == 100 and full["has_more"] is True
 
 
-def test_updated_at_min_is_inclusive(
+def test_after_id_lists_the_newer_ones_and_datetimes_bound_creation(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
-    records = scenario.tms_trackers()
-    since = nth_cursor(records, CURSOR, 250)
-    rows = walk(http, sandbox, credentials.tms_api_key, updated_at_min=since, page_size="7")
-    assert_served_from(rows, records, CURSOR, KEY, since)
+    ordered = newest_first(scenario.tms_trackers())
+    url, key = sandbox.base_url("tms") + "/v2/trackers", (credentials.tms_api_key, "")
+    pivot = ordered[50]
+    newer = http.get(url, params={"after_id": pivot["id"], "page_size": "7"}, auth=key).json()
+    assert newer["trackers"] == ordered[43:50] and newer["has_more"] is True
+    start, end = ordered[80]["created_at"], ordered[20]["created_at"]
+    bounded = walk(http, sandbox.base_url("tms"), key[0], start_datetime=start, end_datetime=end)
+    assert bounded == [r for r in ordered if start <= r["created_at"] < end]
+
+
+def test_an_update_mid_walk_shifts_nothing_and_a_deleted_tracker_is_gone() -> None:
+    scenario = Scenario(seed=4, orders=40)
+    credentials = SandboxCredentials.generate()
+    key = credentials.tms_api_key
+    with SandboxServer(scenario, credentials) as server, httpx.Client() as client:
+        url = server.base_url("tms") + "/v2/trackers"
+        first = client.get(url, params={"page_size": "5"}, auth=(key, "")).json()["trackers"]
+        updated = dict(first[0], updated_at="2026-12-01T00:00:00Z", status="delivered")
+        server.store.upsert("tms", updated)
+        gone = first[-1]["id"]
+        deleted = client.delete(f"{url}/{gone}", auth=(key, ""))
+        assert deleted.status_code == 200 and deleted.json() == {"success": True}
+        assert client.delete(f"{url}/{gone}", auth=(key, "")).status_code == 404
+        rest = walk(client, server.base_url("tms"), key, page_size="5", before_id=gone)
+        whole = walk(client, server.base_url("tms"), key, page_size="5")
+    expected = [r for r in newest_first(scenario.tms_trackers()) if r["id"] != gone]
+    assert [updated, *first[1:-1], *rest] == [
+        updated if r["id"] == updated["id"] else r for r in expected
+    ]
+    assert gone not in {r["id"] for r in whole} and updated in whole
 
 
 @pytest.mark.parametrize(
@@ -86,8 +111,10 @@ def test_auth_rejected(
         ("page_size", "0"),
         ("page_size", "101"),
         ("page_size", "x"),
-        ("updated_at_min", "soon"),
+        ("start_datetime", "soon"),
+        ("before_id", "trk_nope"),
         ("after_id", "trk_nope"),
+        ("updated_at_min", "2026-10-01T00:00:00Z"),
         ("limit", "5"),
     ],
 )

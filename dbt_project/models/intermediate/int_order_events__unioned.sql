@@ -91,6 +91,25 @@ crm_observations as (
 
 ),
 
+crm_deletions as (
+
+    -- a fulfillment order deleted in Salesforce (queryAll serves it, IsDeleted true) is an
+    -- event at the moment of the deletion, mapped by the crosswalk: never a disappearance
+    select
+        {{ order_event_observation({
+            'source_system': "'crm'",
+            'source_field': "'FulfillmentOrder.IsDeleted'",
+            'source_code': "'true'",
+            'event_time': 'coalesce(system_modstamp, changed_at)',
+            'node': 'fulfilled_from_location',
+            'node_type': "'warehouse'",
+        }) }}
+
+    from crm_fulfillment_orders
+    where is_deleted
+
+),
+
 wms_observations as (
 
     select
@@ -112,6 +131,8 @@ snapshot_observations as (
     select * from erp_observations
     union all
     select * from crm_observations
+    union all
+    select * from crm_deletions
     union all
     select * from wms_observations
 

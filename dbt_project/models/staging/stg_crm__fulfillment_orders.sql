@@ -21,9 +21,13 @@ renamed as (
         data ->> 'DeliveryMethod' as delivery_method,
         data ->> 'FulfilledToCountryCode' as fulfilled_to_country,
 
-        ---------- timestamps
+        ---------- booleans (queryAll serves records in the recycle bin: IsDeleted true)
+        coalesce(cast(data ->> 'IsDeleted' as boolean), false) as is_deleted,
+
+        ---------- timestamps (Salesforce writes 2026-10-03T14:05:09.000+0000; both cast)
         cast(data ->> 'CreatedDate' as timestamptz) as created_at,
         cast(data ->> 'LastModifiedDate' as timestamptz) as changed_at,
+        cast(data ->> 'SystemModstamp' as timestamptz) as system_modstamp,
 
         ---------- provenance
         {{ raw_provenance() }}

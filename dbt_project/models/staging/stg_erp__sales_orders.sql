@@ -39,9 +39,9 @@ renamed as (
         ---------- numerics
         cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
 
-        ---------- timestamps
-        cast(data ->> 'CreationDate' as timestamptz) as created_at,
-        cast(data ->> 'LastChangeDateTime' as timestamptz) as changed_at,
+        ---------- timestamps (ISO 8601, or SAP's OData V2 /Date(ms)/ and /Date(ms+offset)/)
+        {{ odata_datetime('CreationDate') }} as created_at,
+        {{ odata_datetime('LastChangeDateTime') }} as changed_at,
 
         ---------- provenance
         {{ raw_provenance() }},

@@ -24,6 +24,9 @@ renamed as (
         cast(data ->> 'partner_longitude' as double precision) as longitude,
         coalesce(cast(data ->> 'x_cold_chain' as boolean), false) as is_cold_chain,
         data ->> 'x_operator' as operator,
+        -- archived in Odoo (active = false; read because the connector asks active_test
+        -- false): kept and flagged, not dropped
+        not coalesce(cast(data ->> 'active' as boolean), true) as is_archived,
 
         ---------- timestamps
         cast(data ->> 'write_date' as timestamptz) as changed_at,
