@@ -1,14 +1,15 @@
 """Source change sensors: one per API source system, syncing it only when it changed.
 
 Every minute ``<system>_changes`` probes the system (:func:`connectors.probes.probe_system`:
-one small request per stream for what lies at or after the stored cursor, not a sync) and,
-only when the source holds a record the raw tables do not, requests a run of that system's
-connector assets, tagged with the system (``orchestration.sync_policy.SYSTEM_TAG``: the run
-queue starts one such run per system at a time). The run key is the probe's evidence - the
-stored cursor and the first record not stored - so a change is synced once, however many
-ticks see it before the sync lands. The sensors start stopped, like the schedule (turn them
-on in the UI); they select the connector assets by key, so they drive an Airbyte server's
-connections as well as the embedded runner.
+one small request per stream for what lies at or after the stored cursor - for the TMS,
+which cannot be asked that, its newest page - not a sync) and, only when the source holds a
+record the raw tables do not, requests a run of that system's connector assets, tagged with
+the system (``orchestration.sync_policy.SYSTEM_TAG``: the run queue starts one such run per
+system at a time). The run key is the probe's evidence - the stored cursor and the first
+record not stored - so a change is synced once, however many ticks see it before the sync
+lands. The sensors start stopped, like the schedule (turn them on in the UI); they select
+the connector assets by key, so they drive an Airbyte server's connections as well as the
+embedded runner.
 """
 
 from __future__ import annotations

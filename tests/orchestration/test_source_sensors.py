@@ -26,6 +26,8 @@ from dagster import (
 
 from connectors.catalog import SYSTEMS
 from connectors.config import configured_source
+from connectors.errors import ConnectorError
+from connectors.probes import probe_system
 from connectors.resume import cursor_instant
 from connectors.sync import read_state, sync_system
 from orchestration.connector_assets import CONNECTOR_ASSETS
@@ -132,3 +134,35 @@ def test_a_source_is_synced_when_it_changed_and_only_then(
 
     sync_system(system, config, db_url, timeout=120)
     assert "nothing after the stored cursors" in str(tick(sensor, db_url))
+
+
+def test_the_tms_probe_judges_only_the_trackers_at_or_after_the_cursor(
+    world: Settings, db_url: str
+) -> None:
+    """EasyPost cannot filter on updated_at, so the probe reads the newest page: a tracker
+    on it updated before the stored cursor is no change, even one the raw table lacks (the
+    sync would not read it either); one updated at or after the cursor is judged as usual."""
+    config = configured_source(world, "tms")
+    sync_system("tms", config, db_url, timeout=120)
+    stream = SYSTEMS["tms"].streams[0]
+    table = SYSTEMS["tms"].raw_table(stream.name)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        cursor = cursor_instant(read_state(conn, "tms")[stream.name][stream.cursor_field])
+        rows = conn.execute(f"select record_key, cursor_value from {table}").fetchall()
+        older = [key for key, value in rows if cursor_instant(value) < cursor]  # type: ignore[operator]
+        newest = [key for key, value in rows if cursor_instant(value) >= cursor]  # type: ignore[operator]
+        assert older and newest
+        conn.execute(f"delete from {table} where record_key = %s", (older[0],))
+        assert not probe_system("tms", config, db_url).changed
+        conn.execute(f"delete from {table} where record_key = %s", (newest[0],))
+    found = probe_system("tms", config, db_url)
+    assert found.changed and f"/{newest[0]}@" in found.evidence
+
+
+def test_an_odoo_error_answer_fails_the_wms_probe(world: Settings, db_url: str) -> None:
+    """Odoo answers a refused API key with HTTP 200 and a JSON-RPC error: the probe fails
+    with Odoo's exception name instead of reading it as a page."""
+    config = configured_source(world, "wms")
+    sync_system("wms", config, db_url, timeout=120)
+    with pytest.raises(ConnectorError, match="AccessDenied"):
+        probe_system("wms", {**config, "api_key": "not-the-key"}, db_url)
