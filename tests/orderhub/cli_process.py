@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from orderhub.warehouse import free_port
+
 CLI = (sys.executable, "-m", "orderhub.cli")
 
 
@@ -69,9 +71,10 @@ def wait_for_sandbox(process: subprocess.Popen[str], timeout: float = 60) -> tup
 @contextlib.contextmanager
 def served_api(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[tuple[str, str]]:
     """``orderhub api --port PORT`` started as a user starts it, with ``env``: (its base URL,
-    an analyst token minted by ``orderhub token issue``) once it answers; SIGINT after."""
+    an analyst token minted by ``orderhub token issue``) once it answers; SIGINT after. Its
+    tracking site takes a free port too, so tests running side by side do not collide."""
     process = subprocess.Popen(
-        [*CLI, "api", "--port", str(port)],
+        [*CLI, "api", "--port", str(port), "--site-port", str(free_port())],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
