@@ -53,6 +53,6 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS=false DAGSTER_DISABLE_TELEMETRY=true MLFLO
 cmd="${1:-demo}"; shift || true
 case "$cmd" in
   demo) setup; exec uv run --locked orderhub demo "$@" ;;
-  test) setup; ensure_browser; exec uv run --locked pytest "$@" ;;
+  test) setup; ensure_browser; exec uv run --locked pytest -n "${ORDERHUB_TEST_WORKERS:-2}" --dist loadgroup "$@" ;;
   *)    setup; exec uv run --locked orderhub "$cmd" "$@" ;;
 esac

@@ -19,6 +19,28 @@ from orderhub.warehouse import EmbeddedPostgres, scratch_database
 
 disable_telemetry()
 
+#: session fixtures that build a world once per test process; under ``--dist loadgroup``
+#: every test using one runs on the same worker, so it is built once, not once per worker
+SHARED_WORLDS = (
+    "built_world",
+    "audit_template",
+    "hot_template",
+    "incremental",
+    "main_build",
+    "messy",
+    "generated",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for ``pytest-xdist``: by the shared world they use, else by their file."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        world = next((name for name in SHARED_WORLDS if name in fixtures), None)
+        item.add_marker(pytest.mark.xdist_group(world or item.nodeid.split("::")[0]))
+
 
 def _server_home(prefix: str) -> Path:
     """A fresh folder for an embedded server's home, outside pytest's temporary tree.
