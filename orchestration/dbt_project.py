@@ -7,6 +7,7 @@ lives under ``<home>/dbt/target`` next to a stamp holding the project's hash.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 from pathlib import Path
@@ -61,29 +62,34 @@ def set_dbt_environment(settings: Settings, database_url: str | None) -> None:
 
 
 def prepare_manifest(settings: Settings) -> Path:
-    """Parse the project if it changed since the last parse; return the manifest path."""
+    """Parse the project if it changed since the last parse; return the manifest path.
+
+    Processes sharing a home (the demo and the UI, or test workers) parse one at a time: a
+    lock file beside the manifest is held while it is checked and written."""
     target = target_dir(settings)
     manifest = target / "manifest.json"
     stamp = target / "project.sha256"
     current = project_hash()
-    if manifest.exists() and stamp.exists() and stamp.read_text() == current:
-        return manifest
-    from dbt.cli.main import dbtRunner
+    with (target / "parse.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and stamp.exists() and stamp.read_text() == current:
+            return manifest
+        from dbt.cli.main import dbtRunner
 
-    set_dbt_environment(settings, settings.database_url)
-    result = dbtRunner().invoke(
-        [
-            "parse",
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target),
-            "--log-path", str(dbt_log_dir(settings)),
-            "--quiet",
-        ]
-    )  # fmt: skip
-    if not result.success or not manifest.exists():
-        raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}: {result.exception}")
-    stamp.write_text(current)
+        set_dbt_environment(settings, settings.database_url)
+        result = dbtRunner().invoke(
+            [
+                "parse",
+                "--project-dir", str(DBT_PROJECT_DIR),
+                "--profiles-dir", str(DBT_PROJECT_DIR),
+                "--target-path", str(target),
+                "--log-path", str(dbt_log_dir(settings)),
+                "--quiet",
+            ]
+        )  # fmt: skip
+        if not result.success or not manifest.exists():
+            raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}: {result.exception}")
+        stamp.write_text(current)
     return manifest
 
 

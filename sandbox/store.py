@@ -238,7 +238,8 @@ class SandboxStore:
         return map(_built, entries)
 
     def last_cursor(self, system: str) -> str | None:
-        """The greatest cursor value of ``system``'s records, or None when it has none."""
+        """The greatest cursor value of ``system``'s records (in the sortable ISO form), or
+        None when it has none."""
         with self._lock:
             keys = self._table(system).keys
             return keys[-1][0] if keys else None

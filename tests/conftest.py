@@ -32,14 +32,27 @@ SHARED_WORLDS = (
 )
 
 
+#: the longest groups, started first so that no worker is left with one at the end
+LONGEST_FIRST = ("tests/test_end_to_end_messy.py", "tests/test_end_to_end.py", *SHARED_WORLDS)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for ``pytest-xdist``: by the shared world they use, else by their file."""
+    """Group tests for ``pytest-xdist``: by the shared world they use, else by their file;
+    the longest groups first."""
     if getattr(config.option, "dist", "no") != "loadgroup":
         return
+    groups: dict[str, str] = {}
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         world = next((name for name in SHARED_WORLDS if name in fixtures), None)
-        item.add_marker(pytest.mark.xdist_group(world or item.nodeid.split("::")[0]))
+        groups[item.nodeid] = world or item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+    def rank(item: pytest.Item) -> int:
+        group = groups[item.nodeid]
+        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 def _server_home(prefix: str) -> Path:

@@ -22,7 +22,7 @@ _LISTED = (
 )
 
 
-def _ready(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+def ready(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """``conn``, with the cases schema created if this warehouse has none yet (a raiser
     may come before the bootstrap, as a Dagster check of a bare build does)."""
     found = conn.execute("select to_regprocedure('cases.sweep()')").fetchone()
@@ -46,7 +46,7 @@ def raise_case(
     a closed case already covered ``condition``)."""
     with psycopg.connect(url) as conn:
         row = (
-            _ready(conn)
+            ready(conn)
             .execute(
                 "select cases.raise_case(%s, %s, %s, %s, %s, %s)",
                 (kind, subject, order_id, condition, severity, Jsonb(detail)),
@@ -88,7 +88,7 @@ def list_cases(
 def open_cases(url: str, kind: str | None = None) -> list[dict[str, Any]]:
     """The cases still worked (of ``kind``), oldest first."""
     with psycopg.connect(url) as conn:
-        return list_cases(_ready(conn), kind=kind)
+        return list_cases(ready(conn), kind=kind)
 
 
 def show_case(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any] | None:

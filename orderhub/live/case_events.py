@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from orderhub.cases.store import raise_from_marts
+from orderhub.cases.store import raise_from_marts, ready
 from orderhub.live.outbox import append
 
 LOGGER = logging.getLogger("orderhub.live.cases")
@@ -64,7 +64,7 @@ class CaseEvents:
         self.url = url
         self.counters = {"raised": 0, "published": 0}
         with psycopg.connect(url) as conn:
-            conn.execute(_CURSOR)
+            ready(conn).execute(_CURSOR)  # the cases schema, if the bootstrap has not run yet
 
     def detect_step(self, conn: psycopg.Connection[Any]) -> int:
         """Raise the cases of the exceptions committed since the cursor; how many."""

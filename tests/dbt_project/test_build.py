@@ -6,7 +6,11 @@ from dbt_builds import Build
 
 #: the project's unit tests, by the model they test
 UNIT_TESTS = {
-    "stg_erp__sales_orders": ["test_stg_erp__sales_orders_blank_delivery_status"],
+    "stg_erp__sales_orders": [
+        "test_stg_erp__sales_orders_blank_delivery_status",
+        "test_stg_erp__sales_orders_odata_v2_dates",
+    ],
+    "stg_wms__warehouses": ["test_stg_wms__warehouses_archived_is_flagged"],
     "int_source_records__latest": ["test_int_source_records__latest_the_latest_version_decides"],
     "int_order_events__mapped": ["test_int_order_events__mapped_normalised_skewed_and_moved"],
     "int_order_steps__scoped": ["test_int_order_steps__scoped_shipments_and_returns"],

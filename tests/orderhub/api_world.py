@@ -4,6 +4,7 @@ PostgREST in front of it with the home's keys - read with real tokens, as client
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from dbt_worlds import AS_OF, extracted
 from orderhub import tracking
 from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
+from orderhub.secrets import get_secret
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS
 from orderhub.warehouse import free_port
@@ -75,12 +77,19 @@ def build_world(pg_server: str, work: Path) -> Iterator[Built]:
         yield Built(url, work / "target" / "manifest.json")
 
 
+#: the authenticator's password in every home this test process serves
+AUTHENTICATOR_PASSWORD = secrets.token_urlsafe(24)
+
+
 @contextmanager
 def served(built: Built, home: Path, **settings: Any) -> Iterator[ApiWorld]:
     """PostgREST for the built database, with a home at ``home`` (its keys). The database's
     tracking key becomes the home's while served, and is given back afterwards: another
     home serving the same world does not change the tokens of the one before."""
     config = Settings(home=home, database_url=built.url, **settings)
+    # the authenticator is one role of the whole server: every home of this test process
+    # gives it the same password, so serving one world does not lock out another's PostgREST
+    get_secret(config, "api-authenticator-password", lambda: AUTHENTICATOR_PASSWORD)
     with psycopg.connect(built.url) as conn:
         tracking.ensure_schema(conn)
         before = conn.execute(f"select secret from {tracking.SCHEMA}.tracking_keys").fetchone()

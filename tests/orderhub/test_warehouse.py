@@ -55,9 +55,14 @@ def test_unreachable_server_names_the_host() -> None:
         connect("postgresql://u:p@127.0.0.1:1/db")
 
 
-def test_the_embedded_server_runs_with_a_warehouse_s_settings(pg_server: str) -> None:
+def test_the_embedded_server_runs_with_a_warehouse_s_settings(
+    pg_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if os.environ.get("ORDERHUB_TEST_DATABASE_URL"):
         pytest.skip("the tests run on a server of their own, not the embedded one")
+    # the server's own values, not a session's: dbt's session options, exported by an earlier
+    # test of this process, would set synchronous_commit for the connection
+    monkeypatch.delenv("PGOPTIONS", raising=False)
     wanted = warehouse_settings()
     units = {"8kB": 8192, "kB": 1024}
     with connect(pg_server) as conn:

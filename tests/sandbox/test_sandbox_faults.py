@@ -226,7 +226,7 @@ def test_short_asks_for_half_the_page_size_and_more_follow(faulty: Any) -> None:
     trackers = sandbox.tms(page_size="10").json()
     assert len(trackers["trackers"]) == 5 and trackers["has_more"] is True
     orders = sandbox.erp(**{"$top": "8"}).json()["d"]
-    assert len(orders["results"]) == 4 and orders["__next"].endswith("$top=4&$skip=4")
+    assert len(orders["results"]) == 4 and orders["__next"].endswith("$top=4&$skiptoken=4")
     token = sandbox.server.issuers["crm"].issue()
     query = "SELECT Id FROM FulfillmentOrder ORDER BY SystemModstamp, Id LIMIT 7"
     answer = sandbox.http.get(
