@@ -173,7 +173,7 @@ def unknown_codes(served: Served, count: int) -> str:
     """``count`` unknown codes at the TMS, in batches of 20, through the whole live path."""
     seconds: list[float] = []
     asked = 0
-    for seed in range(count):  # until count distinct orders (a seed may pick known ones)
+    for seed in range(count * 5):  # until count distinct orders (a seed may pick known ones)
         if asked >= count:
             break
         started = time.time()
