@@ -25,6 +25,7 @@ SHARED_WORLDS = (
     "built_world",
     "audit_template",
     "hot_template",
+    "served_template",
     "incremental",
     "main_build",
     "messy",

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import Chromium
+from cli_process import wait_until_answers
 
 from orderhub.warehouse import free_port, scratch_database
 
@@ -63,17 +64,7 @@ def ui(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            while True:
-                try:
-                    if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() - started > 180:
-                    process.kill()
-                    output = process.stdout.read() if process.stdout else ""
-                    pytest.fail(f"orderhub ui did not come up: {output[-3000:]}")
-                time.sleep(0.25)
+            wait_until_answers(process, f"{base}/server_info", 180, "orderhub ui")
             yield Ui(base, time.monotonic() - started, shots)
         finally:
             process.send_signal(signal.SIGINT)

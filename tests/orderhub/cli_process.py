@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -68,6 +68,29 @@ def wait_for_sandbox(process: subprocess.Popen[str], timeout: float = 60) -> tup
     pytest.fail(f"orderhub sandbox did not start (exit {process.returncode}): {lines} {err}")
 
 
+def wait_until_answers(
+    process: subprocess.Popen[str],
+    url: str,
+    timeout: float,
+    what: str,
+    answered: Callable[[int], bool] = lambda status: status == 200,
+) -> None:
+    """Poll ``url`` until its status is ``answered``; fail naming ``what``, with the
+    process's output, if the process exits first or ``timeout`` seconds pass (it is killed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if answered(httpx.get(url, timeout=2).status_code):
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.communicate()
+            raise AssertionError(f"{what} did not come up at {url}: {output}"[-3000:])
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def served_api(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[tuple[str, str]]:
     """``orderhub api --port PORT`` started as a user starts it, with ``env``: (its base URL,
@@ -78,19 +101,8 @@ def served_api(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"orderhub api did not come up: {output[-2000:]}")
-            time.sleep(0.3)
+        wait_until_answers(process, f"{base}/", timeout, "orderhub api")
         # read as an analyst does: with a token minted by the CLI (anonymous callers see nothing)
         minted = subprocess.run(
             [*CLI, "token", "issue", "--role", "analyst", "--ttl", "1h"],

@@ -81,3 +81,13 @@ def hot_models(hot_template: str, tmp_path_factory: pytest.TempPathFactory) -> l
     from orderhub.recompute import compile_models
 
     return compile_models(hot_template, tmp_path_factory.mktemp("hot-compile"))
+
+
+@pytest.fixture(scope="session")
+def served_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The sandbox's scenario built by dbt, for ``orderhub serve`` with the sandbox pushing
+    (hot_path_world.py): built once, copied by each test that serves it."""
+    from hot_path_world import sandbox_template
+
+    with sandbox_template(pg_server, tmp_path_factory.mktemp("serve-base")) as url:
+        yield url

@@ -7,31 +7,22 @@ shows, acknowledges and resolves; every action has its provenance leaf."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 from cases_world import serving, wait
 from cli_process import orderhub
 from dbt_builds import database
-from hot_path_world import sandbox_template
 from subscriber import Subscriber
 
 from orderhub.cases.provenance import unlogged
 
 
-@pytest.fixture(scope="module")
-def template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with sandbox_template(pg_server, tmp_path_factory.mktemp("cases-base")) as url:
-        yield url
-
-
 def test_live_cases_alerts_subscribers_and_the_cli(
-    pg_server: str, template: str, tmp_path: Path
+    pg_server: str, served_template: str, tmp_path: Path
 ) -> None:
     subscriber = Subscriber().start()
-    with database(pg_server, template=template) as url:
+    with database(pg_server, template=served_template) as url:
         env = {"ORDERHUB_DATABASE_URL": url}
         added = orderhub(tmp_path, "subscriptions", "add", subscriber.url, "--exception-types",
                          "unmapped_status_code,silent_source", **env)  # fmt: skip

@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,6 @@ import psycopg
 import pytest
 from cli_process import CLI, cli_env, orderhub
 from dbt_builds import database
-from hot_path_world import sandbox_template
 from live_world import sandbox_store
 from subscriber import Subscriber
 
@@ -27,12 +25,6 @@ from orderhub.warehouse import free_port
 from sandbox.credentials import SandboxCredentials
 from sandbox.push import Pusher
 from sandbox.server import SandboxServer
-
-
-@pytest.fixture(scope="module")
-def served_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with sandbox_template(pg_server, tmp_path_factory.mktemp("serve-base")) as url:
-        yield url
 
 
 def test_orderhub_serve_takes_pushes_to_the_api_and_subscribers(

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_world import ApiWorld, free_port
-from cli_process import CLI, cli_env
+from cli_process import CLI, cli_env, wait_until_answers
 
 #: What a supervisor waits before it kills: the product kills what it started after 8 s,
 #: and is gone soon after; the rest allows for a loaded shared machine (tests run side by side)
@@ -53,18 +53,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"exited early: {process.communicate()}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"{url} did not answer: {process.communicate()}")
+    wait_until_answers(process, url, timeout, "the service", lambda status: status < 500)
 
 
 def _stopped_within(process: subprocess.Popen[str], signum: int) -> float:
