@@ -15,6 +15,7 @@ instead says what happened, with the API's own answer from the error handler.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -43,13 +44,43 @@ def max_attempts(connector: ConnectorSpec, config: Mapping[str, Any] | None) -> 
     return int((config or {}).get("max_retries", default)) + 1
 
 
+def backoff_factor(connector: ConnectorSpec, config: Mapping[str, Any] | None) -> float | None:
+    """The exponential backoff's factor (``backoff_factor``, else the spec's default)."""
+    spec = connector.connection_specification()["properties"].get("backoff_factor")
+    if spec is None:
+        return None
+    return float((config or {}).get("backoff_factor", spec.get("default", 5)))
+
+
+def attempt_of_wait(wait: float, factor: float | None) -> int | None:
+    """The attempt whose exponential backoff is ``wait``, if it is one.
+
+    airbyte-cdk waits ``factor * 2**attempt`` plus one second and says only the wait; read
+    back, it names the attempt exactly, which the order of the connector's lines cannot: a
+    log line from a reader thread may overtake records queued before it. A wait taken from
+    a ``Retry-After`` header fits no attempt and gives ``None``.
+    """
+    if not factor or factor <= 0 or wait <= 1:
+        return None
+    exponent = math.log2((wait - 1) / factor)
+    attempt = round(exponent)
+    return attempt if attempt >= 1 and abs(exponent - attempt) < 1e-6 else None
+
+
 class RetryReporter:
     """Turns the connector's retry and token-refresh LOG lines into progress lines."""
 
-    def __init__(self, system: str, attempts: int, progress: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        system: str,
+        attempts: int,
+        progress: Callable[[str], None],
+        factor: float | None = None,
+    ) -> None:
         self.system = system
         self.attempts = attempts
         self.progress = progress
+        self.factor = factor
         self._failed = 0
 
     def progressed(self) -> None:
@@ -74,7 +105,7 @@ class RetryReporter:
             self._report(default["error"], default["wait"])
 
     def _report(self, what: str, wait: str) -> None:
-        self._failed += 1
+        self._failed = attempt_of_wait(float(wait), self.factor) or self._failed + 1
         self.progress(
             f"{self.system}: request failed ({what}), attempt {self._failed} of"
             f" {self.attempts}; retrying in {float(wait):g} s"

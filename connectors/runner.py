@@ -40,7 +40,7 @@ import orjson
 from connectors import process as connector_process
 from connectors.catalog import ConnectorSpec, get_connector
 from connectors.errors import ConnectorError
-from connectors.reporting import RetryReporter, error_cause, max_attempts
+from connectors.reporting import RetryReporter, backoff_factor, error_cause, max_attempts
 
 EXECUTABLE = "source-declarative-manifest"
 MANIFEST_KEY = "__injected_declarative_manifest"
@@ -166,7 +166,12 @@ class ConnectorProcess:
         secrets = (str((config or {}).get(name, "")) for name in self.connector.secret_fields)
         self.mask = Masker(tuple(s for s in secrets if len(s) >= 4))
         self.retries = (
-            RetryReporter(system, max_attempts(self.connector, config), progress)
+            RetryReporter(
+                system,
+                max_attempts(self.connector, config),
+                progress,
+                backoff_factor(self.connector, config),
+            )
             if progress is not None
             else None
         )

@@ -196,6 +196,25 @@ def test_retry_lines_count_the_attempts_of_one_request() -> None:
     ]
 
 
+def test_a_new_requests_first_retry_is_attempt_one_even_before_its_records_arrive() -> None:
+    """The connector's reader threads log a retry before the main thread has written the
+    records of the pages before it; the wait (factor 0.05: 1.1 s, 1.2 s) names the attempt."""
+    said: list[str] = []
+    reporter = RetryReporter("crm", 4, said.append, factor=0.05)
+    for wait in ("1.1", "1.2", "1.1", "1.1"):
+        reporter.log(
+            f"UserDefinedBackoffException: Rate limit exceeded. Retrying in {wait} seconds."
+        )
+    reporter.log("UserDefinedBackoffException: Rate limit exceeded. Retrying in 31 seconds.")
+    assert [line.split("), ")[1] for line in said] == [
+        "attempt 1 of 4; retrying in 1.1 s",
+        "attempt 2 of 4; retrying in 1.2 s",
+        "attempt 1 of 4; retrying in 1.1 s",
+        "attempt 1 of 4; retrying in 1.1 s",
+        "attempt 2 of 4; retrying in 31 s",  # a Retry-After wait: counted on from the last
+    ]
+
+
 def test_a_401_after_a_successful_refresh_is_said_as_such() -> None:
     internal = (
         "'GET' request to 'http://x/query' was rejected with status code '401' again after the"
