@@ -6,11 +6,13 @@ home, or the server named by ``ORDERHUB_TEST_DATABASE_URL`` when that is set.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,24 +38,71 @@ SHARED_WORLDS = (
 #: the longest groups, started first so that no worker is left with one at the end
 LONGEST_FIRST = ("tests/test_end_to_end_messy.py", "tests/test_end_to_end.py", *SHARED_WORLDS)
 
+#: where the workers write each test's group for the controller's scheduler
+GROUPS_FILE = "ORDERHUB_TEST_GROUPS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On the controller of a ``--dist loadgroup`` run: a file for the workers' groups
+    (the workers inherit the environment when they start)."""
+    if getattr(config.option, "dist", "no") == "loadgroup" and not hasattr(config, "workerinput"):
+        handle, path = tempfile.mkstemp(prefix="orderhub-test-groups-", suffix=".json")
+        os.close(handle)
+        os.environ[GROUPS_FILE] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller removes the groups file."""
+    if not hasattr(config, "workerinput") and GROUPS_FILE in os.environ:
+        Path(os.environ.pop(GROUPS_FILE)).unlink(missing_ok=True)
+
+
+def _group(item: pytest.Item) -> str:
+    """The shared world ``item`` uses, else its file."""
+    fixtures = getattr(item, "fixturenames", ())
+    world = next((name for name in SHARED_WORLDS if name in fixtures), None)
+    return world or item.nodeid.split("::")[0]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for ``pytest-xdist``: by the shared world they use, else by their file;
+    """On a ``pytest-xdist`` worker: each test's group, written for the controller, and
     the longest groups first."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    path = os.environ.get(GROUPS_FILE)
+    if not hasattr(config, "workerinput") or not path:
         return
-    groups: dict[str, str] = {}
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        world = next((name for name in SHARED_WORLDS if name in fixtures), None)
-        groups[item.nodeid] = world or item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    groups = {item.nodeid: _group(item) for item in items}
 
     def rank(item: pytest.Item) -> int:
         group = groups[item.nodeid]
         return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+    written = Path(f"{path}.{config.workerinput['workerid']}")  # type: ignore[attr-defined]
+    written.write_text(json.dumps(groups), encoding="utf-8")
+    written.replace(path)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` by our groups: every test of one shared world, or of one file,
+    on one worker, in the order the workers collected them (longest first).
+
+    pytest-xdist's own grouping (the ``xdist_group`` mark) writes the group into
+    ``item._nodeid``, which pytest 9 no longer reads, so under pytest 9 every test would be
+    a group of its own and each worker would build every world it touches."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorldScheduling(LoadScopeScheduling):
+        _groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:
+                self._groups = json.loads(Path(os.environ[GROUPS_FILE]).read_text("utf-8"))
+            return self._groups.get(nodeid, nodeid.split("::")[0])
+
+    config.option.loadscopereorder = False
+    return WorldScheduling(config, log)
 
 
 def _server_home(prefix: str) -> Path:
