@@ -17,8 +17,8 @@ import copy
 import random
 from typing import Any
 
-from sandbox.clock import iso, parse_instant
-from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, wire_time
+from sandbox.clock import instant_seconds, iso, parse_instant
+from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, sortable, wire_time
 
 #: The statuses a moved tracker alternates between (both non-terminal, different canonically).
 TRACKER_STATUSES = ("in_transit", "failure")
@@ -50,11 +50,18 @@ def _order_of(system: str, record: dict[str, Any]) -> Any:
     return record.get({"erp": "SalesOrder", "wms": "origin", "tms": "reference"}[system])
 
 
+def _cursor_text(system: str, record: dict[str, Any]) -> str:
+    """The record's cursor as ``POST /changes`` reports it: as the system writes it, but the
+    ERP's OData ``/Date(ms+0000)/`` in ISO 8601 (what a client compares instants in)."""
+    value = str(record[CURSOR_FIELD[system]])
+    return (sortable(value) or value) if system == "erp" else value
+
+
 def _event_at(system: str, record: dict[str, Any]) -> str:
     """When the change happened at the source: a tracker's newest detail, else the cursor."""
     if system == "tms" and record.get("tracking_details"):
         return str(max(d["datetime"] for d in record["tracking_details"]))
-    return str(record[CURSOR_FIELD[system]])
+    return _cursor_text(system, record)
 
 
 def _unknown_code(record: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +87,7 @@ def move_on(
             changed = _unknown_code(changed)
     else:
         cursor = CURSOR_FIELD[system]
-        changed = {**record, cursor: wire_time(system, int(parse_instant(record[cursor])) + 1)}
+        changed = {**record, cursor: wire_time(system, int(instant_seconds(record[cursor])) + 1)}
     store.upsert(system, changed)
     return changed
 
@@ -119,7 +126,7 @@ def changes(
                 {
                     "system": system,
                     "key": key,
-                    "cursor": record[CURSOR_FIELD[system]],
+                    "cursor": _cursor_text(system, record),
                     "order_id": _order_of(system, record),
                     "event_at": _event_at(system, record),
                 }

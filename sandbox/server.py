@@ -171,6 +171,7 @@ class SandboxServer:
         self.pusher = pusher
         if pusher is not None:
             store.listeners.append(pusher.push)
+            store.deletion_listeners.append(pusher.push_deletion)
         self.host = host
         #: The faults this server injects, and what injecting them did.
         self.faults = faults

@@ -17,6 +17,7 @@ from sandbox_paging import (
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
+from sandbox.store import sortable
 
 PATH = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 CURSOR, KEY = "LastChangeDateTime", "SalesOrder"
@@ -59,8 +60,11 @@ def test_filter_is_inclusive_and_next_keeps_it(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
     records = scenario.erp_sales_orders()
-    since = nth_cursor(records, CURSOR, len(records) // 2)
-    condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
+    since = nth_cursor(records, CURSOR, len(records) // 2)  # SAP's /Date(ms+0000)/
+    # the filter's literal is ISO 8601 (OData V2 URI conventions), the records' /Date()/
+    iso = sortable(since)
+    assert since.startswith("/Date(") and iso is not None
+    condition = f"LastChangeDateTime ge datetimeoffset'{iso}'"
     rows = walk(
         http,
         sandbox,
@@ -74,7 +78,7 @@ def test_filter_is_inclusive_and_next_keeps_it(
         sandbox,
         credentials.erp_api_key,
         **{
-            "$filter": f"LastChangeDateTime ge datetimeoffset'{since[:-1]}.5+00:00'",
+            "$filter": f"LastChangeDateTime ge datetimeoffset'{iso[:-1]}.5+00:00'",
             "$top": "1000",
         },
     )
@@ -99,7 +103,7 @@ def test_inlinecount_counts_what_the_filter_matches_across_pages(
     # OData V2 verbose JSON: "__count" is a string beside "results" (MS-ODATA 2.2.6.3.2.1)
     records = sandbox.store.records("erp")
     since = records[len(records) // 2]["LastChangeDateTime"]
-    condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
+    condition = f"LastChangeDateTime ge datetimeoffset'{sortable(since)}'"
     params = {"$top": "3", "$filter": condition, "$inlinecount": "allpages"}
     headers = {"APIKey": credentials.erp_api_key}
     first = http.get(url(sandbox), params=params, headers=headers).json()["d"]
@@ -183,7 +187,7 @@ def test_keyset_filter_pages_after_a_position(
 ) -> None:
     ordered = in_cursor_order(scenario.erp_sales_orders(), CURSOR, KEY)
     pivot = ordered[150]
-    at, key = pivot["LastChangeDateTime"], pivot["SalesOrder"]
+    at, key = sortable(pivot["LastChangeDateTime"]), pivot["SalesOrder"]
     condition = (
         f"LastChangeDateTime gt datetimeoffset'{at}' or "
         f"(LastChangeDateTime eq datetimeoffset'{at}' and SalesOrder gt '{key}')"
