@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,7 +15,9 @@ from sandbox_paging import (
     nth_cursor,
 )
 
+from sandbox.clock import instant_seconds, iso
 from sandbox.credentials import SandboxCredentials
+from sandbox.push import deletion_message
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
 from sandbox.store import sortable
@@ -205,3 +208,30 @@ def test_keyset_filter_pages_after_a_position(
         url(sandbox), params={"$filter": fraction}, headers={"APIKey": credentials.erp_api_key}
     )
     assert response.status_code == 400 and "whole second" in response.text
+
+
+def test_a_deleted_sales_order_is_gone_and_its_deletion_event_is_what_sap_pushes() -> None:
+    # DELETE A_SalesOrder('<key>') (204, no body; 404 the second time); the order is no
+    # longer served, and the ERP pushes SAP's SalesOrder.Deleted business event
+    scenario = Scenario(seed=4, orders=30)
+    credentials = SandboxCredentials.generate()
+    headers = {"APIKey": credentials.erp_api_key}
+    told: list[tuple[str, dict]] = []
+    with SandboxServer(scenario, credentials) as server, httpx.Client() as client:
+        server.store.deletion_listeners.append(lambda system, r: told.append((system, r)))
+        gone = scenario.erp_sales_orders()[3]
+        one = f"{server.base_url('erp')}{PATH}('{gone['SalesOrder']}')"
+        deleted = client.delete(one, headers=headers)
+        assert deleted.status_code == 204 and deleted.content == b""
+        assert client.delete(one, headers=headers).status_code == 404
+        assert client.delete(one).status_code == 401
+        served = walk(client, server, credentials.erp_api_key, **{"$top": "1000"})
+    assert gone["SalesOrder"] not in {r["SalesOrder"] for r in served}
+    assert len(served) == len(scenario) - 1
+    assert told == [("erp", gone)]
+    body, pushed = deletion_message("erp", gone, "secret")  # type: ignore[misc]
+    assert pushed["ce-type"] == "sap.s4.beh.salesorder.v1.SalesOrder.Deleted.v1"
+    assert pushed["ce-time"] == iso(int(instant_seconds(gone["LastChangeDateTime"])) + 1)
+    data = json.loads(body)
+    assert data["SalesOrder"] == gone["SalesOrder"] and "to_Item" not in data
+    assert deletion_message("tms", {"id": "trk_1"}, "secret") is None  # EasyPost pushes none
