@@ -101,7 +101,7 @@ def _ingest_stream(
                 for _, _, data in rows:
                     if not loader.add(data):
                         continue  # quarantined: its cursor value is not to be trusted
-                    value = data.get(stream.cursor_field)
+                    value = stream.as_read(data).get(stream.cursor_field)
                     if value is not None and (cursor is None or str(value) > str(cursor)):
                         cursor = str(value)
                 extracted_at, raw_id, _ = rows[-1]

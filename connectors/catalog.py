@@ -15,6 +15,7 @@ use it, the manifest runners :data:`SYSTEMS`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from connectors.odata import ERP_CURSOR, iso_utc
 from orderhub.sources import API_SYSTEMS, SOURCE_SYSTEMS
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
@@ -37,12 +39,30 @@ class StreamSpec:
     before: the ERP's ``$filter``, the WMS's Odoo domain), or its query orders by them and
     the server's own cursor pages it (the CRM's query locator); the manifest fails a page out
     of order, the loader checks the order across pages.
+
+    ``cursor_source``: the vendor's field the connector derives its cursor field from, when
+    the two differ (the ERP: SAP's ``/Date()/`` ``LastChangeDateTime``, see
+    :mod:`connectors.odata`); the vendor's queries filter and order on it.
     """
 
     name: str
     primary_key: str
     cursor_field: str
     keyset: bool = False
+    cursor_source: str | None = None
+
+    @property
+    def source_cursor(self) -> str:
+        """The vendor's own name of the cursor field (what its queries filter on)."""
+        return self.cursor_source or self.cursor_field
+
+    def as_read(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``record`` as the connector emits it: with the cursor field it derives (when
+        it derives one and ``record``, as the vendor sent it, lacks it), else unchanged."""
+        if self.cursor_source is None or self.cursor_field in record:
+            return record
+        derived = iso_utc(record.get(self.cursor_source))
+        return record if derived is None else {**record, self.cursor_field: derived}
 
 
 @dataclass(frozen=True)
@@ -100,10 +120,11 @@ def _connector(
     name: str, stream: str, primary_key: str, cursor_field: str, keyset: bool
 ) -> ConnectorSpec:
     extra = tuple(StreamSpec(*more) for more in _MORE_STREAMS.get(name, ()))
+    source = _CURSOR_SOURCES.get(name)
     return ConnectorSpec(
         name=name,
         manifest_path=MANIFEST_DIR / f"{name}.yaml",
-        streams=(StreamSpec(stream, primary_key, cursor_field, keyset), *extra),
+        streams=(StreamSpec(stream, primary_key, cursor_field, keyset, source), *extra),
         raw_schema=f"raw_{name}",
     )
 
@@ -111,11 +132,15 @@ def _connector(
 #: Each system's stream: name, primary key, cursor field (docs/sources.md), and whether its
 #: records arrive in (cursor, key) order (the TMS lists trackers by creation, newest first).
 _STREAMS: dict[str, tuple[str, str, str, bool]] = {
-    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime", True),
+    "erp": ("sales_orders", "SalesOrder", ERP_CURSOR, True),
     "crm": ("fulfillment_orders", "Id", "SystemModstamp", True),
     "wms": ("pickings", "id", "write_date", True),
     "tms": ("trackers", "id", "updated_at", False),
 }
+
+#: The vendor field a first stream's cursor is derived from, where the connector derives it
+#: (SAP's ``/Date()/`` timestamps, :mod:`connectors.odata`).
+_CURSOR_SOURCES: dict[str, str] = {"erp": "LastChangeDateTime"}
 
 #: Streams after a system's first, in manifest order: the WMS's stock and warehouses
 #: (docs/sources.md "wms stock"; Odoo's stock.quant and stock.warehouse, read like the

@@ -21,9 +21,10 @@ the same Airbyte protocol on stdout), with two changes made before it starts:
   list, goes to the original code, which decides as before. The one difference: a predicate
   sees an integer beyond 64 bits as the extractor and paginator always have (orjson: a float)
   where ``json`` would give an int; no manifest's predicate reads a number. Sharing one parsed
-  page is exact while nothing changes the records in place: the manifests declare no record
-  ``transformations`` and no schema normalization (``tests/connectors/test_manifests.py``
-  checks both).
+  page is exact while nothing changes what the paging reads in place: the manifests declare
+  no schema normalization and no record ``transformations`` but the ERP's ``AddFields``,
+  whose added field (``LastChangeDateTime_utc``) no predicate and no paginator reads
+  (``tests/connectors/test_manifests.py`` checks both).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.

@@ -167,8 +167,8 @@ class StreamLoader:
     # -- rows ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> bool:
         """Buffer one record (it commits with the next STATE of this stream); False when it
-        does not fit the stream's schema and is buffered for the quarantine instead."""
-        key = record.get(self.stream.primary_key)
+        fits no schema (quarantined instead); ``StreamSpec.as_read`` adds a derived cursor."""
+        key = (record := self.stream.as_read(record)).get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
         if (
             self.check_order

@@ -74,7 +74,9 @@ Query = Callable[[StreamSpec, Endpoint, Mapping[str, Any], str, int], ProbeReque
 def _odata(
     stream: StreamSpec, _: Endpoint, config: Mapping[str, Any], since: str, limit: int
 ) -> ProbeRequest:
-    cursor, key = stream.cursor_field, stream.primary_key
+    # SAP's own field (its /Date()/ values the connector reads as ISO): the filter's literal
+    # is ISO 8601, as OData V2's URI conventions write a datetimeoffset
+    cursor, key = stream.source_cursor, stream.primary_key
     return ProbeRequest(
         {
             "$format": "json",
@@ -302,6 +304,7 @@ def _first_new(
     )
     response.raise_for_status()
     for record in _records(response.json(), where.path):
+        record = stream.as_read(record)  # the cursor field the connector derives, if any
         key, value = str(record[stream.primary_key]), record.get(stream.cursor_field)
         moment = cursor_instant(value)
         if moment is None or (moment >= since and (key, moment) not in stored):

@@ -109,6 +109,7 @@ def load_records(
     its records from the connector)."""
     connector = get_connector(system)
     stream = connector.streams[0]
+    cursor = stream.as_read({stream.source_cursor: cursor}).get(stream.cursor_field, cursor)
     started_at = datetime.now(UTC)
     batch = Batch(batch_id(system, stream.name, started_at), system, stream.name, started_at, None)
     loader = StreamLoader(database_url, connector, stream, batch)

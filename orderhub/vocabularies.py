@@ -4,7 +4,8 @@
 code a source system documents for that field: SAP SD status fields of ``A_SalesOrder``
 (blank is sent empty and is ``BLANK`` in staging), the web shop's (Shopify
 ``displayFinancialStatus``) payment status the ERP carries in an S/4HANA key-user
-extension field, Salesforce ``FulfillmentOrder.Status`` and ``IsDeleted`` (a deletion),
+extension field, SAP's ``SalesOrder.Deleted`` business event (a deletion), Salesforce
+``FulfillmentOrder.Status`` and ``IsDeleted`` (a deletion),
 Odoo ``stock.picking.state`` per picking type, and the EasyPost tracker status. ``orderhub
 crosswalk lint`` checks that the crosswalk covers every code listed here; the sandbox sends
 these codes and nothing else in normal operation.
@@ -37,6 +38,8 @@ SALESFORCE_FULFILLMENT_ORDER_STATUS: tuple[str, ...] = (
 )
 #: Salesforce ``IsDeleted``, as the dbt project observes it: only a deleted record is an event.
 SALESFORCE_IS_DELETED: tuple[str, ...] = ("true",)
+#: SAP's ``SalesOrder.Deleted`` business event, as the dbt project observes it: ``true``.
+SAP_SALES_ORDER_DELETED: tuple[str, ...] = ("true",)
 ODOO_PICKING_STATE: tuple[str, ...] = (
     "draft",
     "waiting",
@@ -67,6 +70,7 @@ SERVED: dict[tuple[str, str], tuple[str, ...]] = {
     ("erp", "OverallTotalDeliveryStatus"): SAP_SD_STATUS,
     ("erp", "OverallSDDocumentRejectionSts"): SAP_SD_STATUS,
     ("erp", FINANCIAL_STATUS_FIELD): SHOPIFY_FINANCIAL_STATUS,
+    ("erp", "SalesOrder.Deleted"): SAP_SALES_ORDER_DELETED,
     ("crm", "FulfillmentOrder.Status"): SALESFORCE_FULFILLMENT_ORDER_STATUS,
     ("crm", "FulfillmentOrder.IsDeleted"): SALESFORCE_IS_DELETED,
     ("wms", "PICK.state"): ODOO_PICKING_STATE,

@@ -8,7 +8,10 @@ one second on). ``POST /changes`` on the sandbox's root URL (``{"system": "tms",
 n}`` or ``{"system": "tms", "keys": [...]}``) calls it and answers what changed. With
 ``"anomaly": "unknown_code"`` a moved tracker's new detail carries a status code no
 crosswalk knows (``unknown_live_<n>``): an anomaly injected at the source, for the cases'
-tests and bench.
+tests and bench. With ``"anomaly": "cancelled"`` the moved tracker is cancelled instead: its
+new detail and its status are ``cancelled``, the way EasyPost documents a tracker that ends
+without a delivery (the ``Tracker`` object's ``status`` values); it is pushed as any update
+(``tracker.updated``) and never moves again.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import copy
 import random
 from typing import Any
 
-from sandbox.clock import iso, parse_instant
-from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, wire_time
+from sandbox.clock import instant_seconds, iso, parse_instant
+from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, sortable, wire_time
 
+#: A tracker in one of these statuses has ended: it moves on no more.
+ENDED_TRACKER_STATUSES = ("delivered", "return_to_sender", "cancelled")
 #: The statuses a moved tracker alternates between (both non-terminal, different canonically).
 TRACKER_STATUSES = ("in_transit", "failure")
 
@@ -50,11 +55,18 @@ def _order_of(system: str, record: dict[str, Any]) -> Any:
     return record.get({"erp": "SalesOrder", "wms": "origin", "tms": "reference"}[system])
 
 
+def _cursor_text(system: str, record: dict[str, Any]) -> str:
+    """The record's cursor as ``POST /changes`` reports it: as the system writes it, but the
+    ERP's OData ``/Date(ms+0000)/`` in ISO 8601 (what a client compares instants in)."""
+    value = str(record[CURSOR_FIELD[system]])
+    return (sortable(value) or value) if system == "erp" else value
+
+
 def _event_at(system: str, record: dict[str, Any]) -> str:
     """When the change happened at the source: a tracker's newest detail, else the cursor."""
     if system == "tms" and record.get("tracking_details"):
         return str(max(d["datetime"] for d in record["tracking_details"]))
-    return str(record[CURSOR_FIELD[system]])
+    return _cursor_text(system, record)
 
 
 def _unknown_code(record: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +77,17 @@ def _unknown_code(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "status": code, "tracking_details": details}
 
 
+def _cancelled(record: dict[str, Any]) -> dict[str, Any]:
+    """The tracker cancelled: its newest detail and its status say ``cancelled``."""
+    details = list(record["tracking_details"])
+    details[-1] = {**details[-1], "status": "cancelled", "message": "tracker cancelled"}
+    return {**record, "status": "cancelled", "tracking_details": details}
+
+
+#: What ``anomaly`` does to a moved tracker's new version.
+TRACKER_ANOMALIES = {"unknown_code": _unknown_code, "cancelled": _cancelled}
+
+
 def move_on(
     store: SandboxStore, system: str, key: Any, anomaly: str | None = None
 ) -> dict[str, Any] | None:
@@ -73,14 +96,16 @@ def move_on(
     if record is None:
         return None
     if system == "tms":
+        if record.get("status") == "cancelled":
+            return None  # a cancelled tracker has ended
         changed = _next_tracker(record)
         if "delivered" in {d["status"] for d in changed["tracking_details"]}:
             return None  # a delivered tracker stays delivered
-        if anomaly == "unknown_code":
-            changed = _unknown_code(changed)
+        if anomaly is not None:
+            changed = TRACKER_ANOMALIES[anomaly](changed)
     else:
         cursor = CURSOR_FIELD[system]
-        changed = {**record, cursor: wire_time(system, int(parse_instant(record[cursor])) + 1)}
+        changed = {**record, cursor: wire_time(system, int(instant_seconds(record[cursor])) + 1)}
     store.upsert(system, changed)
     return changed
 
@@ -89,7 +114,7 @@ def movable(store: SandboxStore, system: str) -> list[Any]:
     """Keys of ``system``'s records that can move on (trackers not yet delivered)."""
     keys = []
     for record in store.records(system):
-        if system == "tms" and record.get("status") in ("delivered", "return_to_sender"):
+        if system == "tms" and record.get("status") in ENDED_TRACKER_STATUSES:
             continue
         keys.append(record[KEY_FIELD[system]])
     return keys
@@ -119,7 +144,7 @@ def changes(
                 {
                     "system": system,
                     "key": key,
-                    "cursor": record[CURSOR_FIELD[system]],
+                    "cursor": _cursor_text(system, record),
                     "order_id": _order_of(system, record),
                     "event_at": _event_at(system, record),
                 }

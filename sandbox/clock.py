@@ -1,7 +1,9 @@
 """Time in the sandbox: whole seconds since the epoch, shown as ISO 8601 UTC with ``Z``.
 
 Every timestamp a sandbox API emits has the form ``2026-10-03T14:05:09Z``, but the WMS's,
-which are Odoo's ``2026-10-03 14:05:09`` (UTC); within one system all share one form, so
+which are Odoo's ``2026-10-03 14:05:09`` (UTC), and the ERP's, which are SAP's OData V2 JSON
+``/Date(1759500309000+0000)/`` (``Edm.DateTimeOffset``) and ``/Date(1759449600000)/``
+(``Edm.DateTime``), milliseconds since the epoch; within one system all share one form, so
 comparing the strings compares the instants.
 """
 
@@ -17,6 +19,9 @@ from functools import lru_cache
 ISO_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 #: Odoo's datetime form on its external API: UTC, no zone, a space before the time.
 ODOO_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+#: OData V2 JSON's date-time literal: milliseconds since the epoch (UTC), for an
+#: ``Edm.DateTimeOffset`` followed by the offset it was written in, ``+hhmm``/``-hhmm``.
+ODATA_PATTERN = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/$")
 
 
 @lru_cache(maxsize=4096)
@@ -35,6 +40,23 @@ def iso(seconds: int) -> str:
 def odoo(seconds: int) -> str:
     """``seconds`` since the epoch as Odoo writes a datetime: ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
     return iso(seconds)[:-1].replace("T", " ")
+
+
+def odata(seconds: int, offset: str | None = "+0000") -> str:
+    """``seconds`` since the epoch as SAP's OData V2 JSON writes a date-time:
+    ``/Date(<ms>+0000)/`` for an ``Edm.DateTimeOffset``, ``/Date(<ms>)/`` (``offset=None``)
+    for an ``Edm.DateTime``."""
+    return f"/Date({int(seconds) * 1000}{offset or ''})/"
+
+
+def instant_seconds(text: str) -> float:
+    """Seconds since the epoch of a timestamp in any form the sandbox writes: ISO 8601 (or
+    Odoo's, naive = UTC) or OData V2 JSON ``/Date(ms[+-hhmm])/`` (the ms are the instant).
+
+    Raises ``ValueError`` for anything else.
+    """
+    found = ODATA_PATTERN.match(text.strip())
+    return int(found[1]) / 1000 if found else parse_instant(text)
 
 
 def epoch(moment: datetime) -> int:

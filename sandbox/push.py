@@ -10,6 +10,11 @@ binary mode with HTTP Basic credentials, as SAP Event Mesh webhooks use - and po
 (429, 5xx, no connection) with growing pauses, as the vendors do; the same event keeps its
 id, so a redelivery is recognised. The secrets are the home's
 (``orderhub.sources.WEBHOOK_SECRETS``). sandbox/README.md cites each vendor's documents.
+
+A sales order deleted in the ERP (``DELETE .../A_SalesOrder('<key>')``) is pushed as SAP's
+``SalesOrder.Deleted`` business event (:func:`deletion_message`), whose data is the order's
+key and header fields, not the entity; the other systems push nothing for a deletion (their
+vendors document no deletion event).
 """
 
 from __future__ import annotations
@@ -30,9 +35,21 @@ import httpx
 from orderhub.secrets import get_secret
 from orderhub.settings import Settings
 from orderhub.sources import API_SYSTEMS, WEBHOOK_SECRETS
+from sandbox.clock import instant_seconds, iso
+from sandbox.store import sortable
 
 CRM_TYPE = "com.salesforce.cdc.FulfillmentOrderChangeEvent"
 ERP_TYPE = "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1"
+ERP_DELETED_TYPE = "sap.s4.beh.salesorder.v1.SalesOrder.Deleted.v1"
+#: The header fields SAP's sales order business events carry as their data, beside the key.
+ERP_EVENT_FIELDS = (
+    "SalesOrder",
+    "SalesOrderType",
+    "SalesOrganization",
+    "DistributionChannel",
+    "OrganizationDivision",
+    "SoldToParty",
+)
 #: Sender threads, and how often one delivery is tried before it is given up.
 SENDERS = 32
 ATTEMPTS = 8
@@ -87,11 +104,34 @@ def message(system: str, record: Mapping[str, Any], secret: str) -> tuple[bytes,
             "ce-id": event_id,
             "ce-type": kind,
             "ce-source": source,
-            "ce-time": str(record.get(time_field)),
+            # RFC 3339, as CloudEvents' time attribute is (SAP's /Date()/ converted)
+            "ce-time": sortable(record.get(time_field)) or str(record.get(time_field)),
             "authorization": _basic(system, secret),
         }
     )
     return body, headers
+
+
+def deletion_message(
+    system: str, record: Mapping[str, Any], secret: str
+) -> tuple[bytes, dict[str, str]] | None:
+    """What ``system`` pushes when ``record`` (its last version) is deleted: the ERP a
+    ``SalesOrder.Deleted`` CloudEvent one second after the order's last change; None for
+    the systems whose vendors push nothing on a deletion."""
+    if system != "erp":
+        return None
+    data = {name: record[name] for name in ERP_EVENT_FIELDS if record.get(name) is not None}
+    at = iso(int(instant_seconds(str(record["LastChangeDateTime"]))) + 1)
+    headers = {
+        "content-type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": secrets.token_hex(12),
+        "ce-type": ERP_DELETED_TYPE,
+        "ce-source": "/default/sap.s4/sandbox",
+        "ce-time": at,
+        "authorization": _basic(system, secret),
+    }
+    return json.dumps(data).encode(), headers
 
 
 class Pusher:
@@ -109,6 +149,12 @@ class Pusher:
         """Queue the push of ``record``'s change (sent in the background)."""
         body, headers = message(system, record, self.secrets[system])
         self.queue.put((system, body, headers))
+
+    def push_deletion(self, system: str, record: Mapping[str, Any]) -> None:
+        """Queue what ``system`` pushes when ``record`` is deleted, if it pushes anything."""
+        deleted = deletion_message(system, record, self.secrets[system])
+        if deleted is not None:
+            self.queue.put((system, *deleted))
 
     def start(self) -> Pusher:
         for n in range(SENDERS):

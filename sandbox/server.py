@@ -34,7 +34,7 @@ from orderhub.sources import API_SYSTEMS
 from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
 from sandbox.apis.stock import with_tms_capacity, with_wms_stock
-from sandbox.changes import changes
+from sandbox.changes import TRACKER_ANOMALIES, changes
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
 from sandbox.push import Pusher
@@ -119,7 +119,7 @@ def build_app(
         if system not in API_SYSTEMS:
             return JSONResponse({"error": f"unknown system {system!r}"}, 400)
         anomaly = body.get("anomaly")
-        if anomaly not in (None, "unknown_code") or (anomaly and system != "tms"):
+        if anomaly not in (None, *TRACKER_ANOMALIES) or (anomaly and system != "tms"):
             return JSONResponse({"error": f"no anomaly {anomaly!r} at {system}"}, 400)
         moved = changes(
             store, system, int(body.get("count", 1)), body.get("keys"), body.get("seed", 0),
@@ -171,6 +171,7 @@ class SandboxServer:
         self.pusher = pusher
         if pusher is not None:
             store.listeners.append(pusher.push)
+            store.deletion_listeners.append(pusher.push_deletion)
         self.host = host
         #: The faults this server injects, and what injecting them did.
         self.faults = faults

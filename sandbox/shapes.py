@@ -14,7 +14,7 @@ from typing import Any
 
 from orderhub.vocabularies import FINANCIAL_STATUS_FIELD
 from sandbox.catalog import CUSTOMERS_LOCATION, WAREHOUSES, Place
-from sandbox.clock import iso, odoo
+from sandbox.clock import iso, odata, odoo
 
 Record = dict[str, Any]
 
@@ -93,8 +93,8 @@ def sales_order(
         "SalesDistrict": head.region,
         "ShipToCountry": head.ship_to.country,
         "ShipToRegion": head.ship_to.region,
-        "CreationDate": iso(head.created),
-        "LastChangeDateTime": iso(changed),
+        "CreationDate": odata(head.created, None),  # Edm.DateTime
+        "LastChangeDateTime": odata(changed),  # Edm.DateTimeOffset
         "TotalNetAmount": cents(sum(line.net_cents for line in head.lines)),
         "TransactionCurrency": "EUR",
         "OverallSDProcessStatus": process,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
-from sandbox.clock import ISO_PATTERN, ODOO_PATTERN, iso, odoo
+from sandbox.clock import ISO_PATTERN, ODATA_PATTERN, ODOO_PATTERN, iso, odata, odoo
 
 if TYPE_CHECKING:
     from sandbox.worlds import World
@@ -69,17 +69,24 @@ KEY_FIELD: dict[str, str] = {
 
 
 def wire_time(system: str, seconds: int) -> str:
-    """An instant as ``system`` writes its cursor: Odoo's form for the WMS, else ISO ``Z``."""
+    """An instant as ``system`` writes its cursor: Odoo's form for the WMS, SAP's OData V2
+    ``/Date(ms+0000)/`` for the ERP, else ISO ``Z``."""
+    if system == "erp":
+        return odata(seconds)
     return odoo(seconds) if system == "wms" else iso(seconds)
 
 
 def sortable(value: Any) -> str | None:
-    """A cursor value in the sandbox's ISO ``Z`` form (Odoo's form converted), else None."""
+    """A cursor value in the sandbox's ISO ``Z`` form (Odoo's and OData's forms converted;
+    OData's to the whole second), else None."""
     if isinstance(value, str):
         if ISO_PATTERN.match(value):
             return value
         if ODOO_PATTERN.match(value):
             return value.replace(" ", "T") + "Z"
+        found = ODATA_PATTERN.match(value)
+        if found:
+            return iso(int(found[1]) // 1000)
     return None
 
 
@@ -105,7 +112,8 @@ class _Table:
         if instant is None:
             raise ValueError(
                 f"{self.system} record {key!r}: {self.cursor_field} must look like "
-                f"2026-10-03T14:05:09Z (or 2026-10-03 14:05:09), got {cursor!r}"
+                f"2026-10-03T14:05:09Z (or 2026-10-03 14:05:09, or /Date(1759500309000+0000)/),"
+                f" got {cursor!r}"
             )
         return (instant, key)
 
@@ -153,6 +161,8 @@ class SandboxStore:
         self._tables = {name: _Table(name) for name in CURSOR_FIELD}
         #: Called with (system, record) after each upsert: the push (:mod:`sandbox.push`).
         self.listeners: list[Callable[[str, Record], None]] = []
+        #: Told of every record deleted (its last version), after the delete.
+        self.deletion_listeners: list[Callable[[str, Record], None]] = []
         for system, rows in (records or {}).items():
             self._table(system).load(rows)
 
@@ -202,7 +212,14 @@ class SandboxStore:
         whether there was one."""
         table = self._table(system)
         with self._lock:
-            return table.delete(key)
+            place = table.by_key.get(key)
+            gone = None if place is None else table.records[bisect_left(table.keys, place)]
+            deleted = table.delete(key)
+        if deleted and gone is not None:
+            last = _built(gone)
+            for listener in self.deletion_listeners:
+                listener(system, copy.deepcopy(last))
+        return deleted
 
     # ------------------------------------------------------------------ reading
 

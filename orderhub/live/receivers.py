@@ -13,7 +13,11 @@ is then quarantined with that reason, never dropped).
 - ``crm``: a Salesforce change event for ``FulfillmentOrder`` as a CloudEvent (type
   :data:`CRM_TYPE`), its data the ``ChangeEventHeader`` and the record's fields;
 - ``erp``: an SAP S/4HANA business event as a CloudEvent (types :data:`ERP_TYPES`), its
-  data the ``A_SalesOrder`` entity as the OData API serves it (items expanded).
+  data the ``A_SalesOrder`` entity as the OData API serves it (items expanded); or
+  ``SalesOrder.Deleted`` (:data:`ERP_DELETED_TYPE`), whose data is the order's key and header
+  fields: its record is that data, ``LastChangeDateTime`` the event's time (as the OData API
+  writes it) and :data:`DELETED_BY` the event type - a version of the order saying it is
+  gone, which staging turns into a deletion event (the poll never serves the order again).
 
 CloudEvents arrive in binary mode (``ce-id``, ``ce-type``, ... headers, the data as body)
 or structured mode (``Content-Type: application/cloudevents+json``, the event as body),
@@ -29,11 +33,17 @@ from typing import Any
 
 import orjson
 
+from connectors.odata import odata_datetime
+
 CRM_TYPE = "com.salesforce.cdc.FulfillmentOrderChangeEvent"
+ERP_DELETED_TYPE = "sap.s4.beh.salesorder.v1.SalesOrder.Deleted.v1"
 ERP_TYPES = (
     "sap.s4.beh.salesorder.v1.SalesOrder.Created.v1",
     "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1",
+    ERP_DELETED_TYPE,
 )
+#: The field of a record made from a deletion event: the event's type (staging reads it).
+DELETED_BY = "_deleted_by_event"
 TMS_TYPES = ("tracker.created", "tracker.updated")
 WMS_MODEL = "stock.picking"
 
@@ -80,9 +90,13 @@ def _wms(headers: Mapping[str, str], body: Any, raw: bytes) -> Pushed:
     return Pushed(event_id, _as_record({k: v for k, v in body.items() if k[:1] != "_"}), body)
 
 
+def _structured(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("application/cloudevents+json")
+
+
 def _cloudevent(headers: Mapping[str, str], body: Any) -> tuple[str | None, str | None, Any]:
     """(id, type, data) of a CloudEvent in binary or structured mode."""
-    if headers.get("content-type", "").startswith("application/cloudevents+json"):
+    if _structured(headers):
         return body.get("id"), body.get("type"), body.get("data")
     return headers.get("ce-id"), headers.get("ce-type"), body
 
@@ -101,6 +115,12 @@ def _erp(headers: Mapping[str, str], body: Any, raw: bytes) -> Pushed:
     event_id = str(event_id or _body_id(raw))
     if kind not in ERP_TYPES or not isinstance(data, dict):
         return _refused(event_id, body, f"unknown CloudEvent type {kind!r} for the ERP")
+    if kind == ERP_DELETED_TYPE:
+        time = body.get("time") if _structured(headers) else headers.get("ce-time")
+        changed = odata_datetime(time) if isinstance(time, str) else None
+        if changed is None:
+            return _refused(event_id, body, "SalesOrder.Deleted event without a valid time")
+        data = {**data, "LastChangeDateTime": changed, DELETED_BY: kind}
     return Pushed(event_id, _as_record(data), body)
 
 

@@ -11,6 +11,13 @@ pages by the last record it saw sends, so a record changing mid-walk cannot shif
 string, only with ``$inlinecount=allpages``: how many match the filter); ``__next`` carries
 the same options and ``$skiptoken`` (server-driven paging, as SAP Gateway pages) and is absent
 on the last page. Without ``$expand=to_Item`` the items are a deferred link, as OData v2 does.
+Date-times are OData V2 JSON literals, as SAP writes them: ``LastChangeDateTime``
+(``Edm.DateTimeOffset``) ``/Date(<ms>+0000)/``, ``CreationDate`` (``Edm.DateTime``)
+``/Date(<ms>)/``; the ``$filter`` literal stays ISO 8601 (``datetimeoffset'...'``).
+
+``DELETE .../A_SalesOrder('<SalesOrder>')`` deletes a sales order (``204``, no body; ``404``
+when there is none): it is no longer served, and with pushes on the ERP pushes the
+``SalesOrder.Deleted`` business event (``sandbox/push.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.apis.common import (
@@ -143,4 +150,16 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
             body["__next"] = _next_link(request, top, skip)
         return reply({"d": body})
 
-    return Starlette(routes=[Route(ENTITY_SET, sales_orders, methods=["GET"])])
+    async def delete(request: Request) -> Response:
+        if not same_secret(request.headers.get("apikey"), api_key):
+            return _error(401, "Invalid or missing API key (header APIKey)")
+        if not store.delete("erp", request.path_params["key"]):
+            return _error(404, f"Resource not found for segment {request.url.path!r}")
+        return Response(status_code=204)
+
+    return Starlette(
+        routes=[
+            Route(ENTITY_SET, sales_orders, methods=["GET"]),
+            Route(ENTITY_SET + "('{key}')", delete, methods=["DELETE"]),
+        ]
+    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.apis.oauth import TokenIssuer
-from sandbox.clock import parse_instant
+from sandbox.clock import instant_seconds
 from sandbox.faults.asgi import CUT_KINDS, App, FaultyApp, quiet_cut_connections
 from sandbox.faults.rewrites import rewrite_record
 from sandbox.faults.spec import Fault, FaultSpecError, parse_faults
@@ -149,7 +149,7 @@ class FaultPlan:
         pool = [r[key_field] for r in records]
         while len(dict.fromkeys(picks)) < min(count, len(pool)):
             picks.append(rng.choice(pool))
-        newest = int(parse_instant(records[-1][cursor]))  # ISO or Odoo's form, both UTC
+        newest = int(instant_seconds(records[-1][cursor]))  # ISO, Odoo's or OData's form
         for offset, key in enumerate(list(dict.fromkeys(picks))[:count], start=1):
             current = store.get(system, key)
             if current is None:
@@ -171,7 +171,7 @@ class FaultPlan:
         if not records:
             return
         newest = self._newest_served.get(system) or records[-1][cursor]
-        written = wire_time(system, int(parse_instant(newest)) - lag)
+        written = wire_time(system, int(instant_seconds(newest)) - lag)
         rng = self.rng(system, number, "late")
         ahead = [r[key_field] for r in records if r[cursor] > newest]
         behind = [r[key_field] for r in records if r[cursor] < written]

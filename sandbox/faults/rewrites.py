@@ -14,7 +14,7 @@ import random
 from datetime import timedelta, timezone
 from typing import Any
 
-from sandbox.clock import ISO_PATTERN, from_epoch, parse_instant
+from sandbox.clock import ISO_PATTERN, ODATA_PATTERN, from_epoch, parse_instant
 from sandbox.faults.spec import Fault
 from sandbox.store import KEY_FIELD
 
@@ -51,6 +51,14 @@ def in_offset(text: str, offset: str) -> str:
     return from_epoch(int(parse_instant(text))).astimezone(zone).isoformat()
 
 
+def odata_in_offset(text: str, offset: str) -> str:
+    """The OData V2 ``/Date(ms[+hhmm])/`` ``text`` as an ``Edm.DateTimeOffset`` written in the
+    UTC ``offset`` (``+05:30``): the same milliseconds, the offset after them."""
+    found = ODATA_PATTERN.match(text)
+    assert found is not None
+    return f"/Date({found[1]}{offset[0]}{offset[1:3]}{offset[4:6]})/"
+
+
 def rewrite_record(fault: Fault, record: dict[str, Any]) -> None:
     """Apply a per-record fault (new_field, rename, wrong_type, offset) in place."""
     arg = fault.arg or ""
@@ -58,6 +66,8 @@ def rewrite_record(fault: Fault, record: dict[str, Any]) -> None:
         for name, value in record.items():
             if isinstance(value, str) and ISO_PATTERN.match(value):
                 record[name] = in_offset(value, arg)
+            elif isinstance(value, str) and ODATA_PATTERN.match(value) and value[-7] in "+-":
+                record[name] = odata_in_offset(value, arg)  # an Edm.DateTimeOffset
         return
     if fault.kind == "new_field":
         key = record.get(KEY_FIELD[fault.system])

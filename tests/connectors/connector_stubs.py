@@ -120,9 +120,11 @@ def wrong_secrets(credentials: SandboxCredentials, system: str) -> dict[str, str
     return {**secrets, last: "not-the-" + last.replace("_", "-")}
 
 
-def as_delivered(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A record as the Airbyte protocol delivers it: airbyte-cdk omits top-level nulls."""
-    return {name: value for name, value in record.items() if value is not None}
+def as_delivered(record: Mapping[str, Any], system: str) -> dict[str, Any]:
+    """A record of ``system`` as the Airbyte protocol delivers it: with the cursor field the
+    connector derives (the ERP's ``LastChangeDateTime_utc``), top-level nulls left out."""
+    read = SYSTEMS[system].streams[0].as_read(record)
+    return {name: value for name, value in read.items() if value is not None}
 
 
 def reference_hash(record: Mapping[str, Any]) -> str:
@@ -136,7 +138,7 @@ def key_of(system: str, record: Mapping[str, Any]) -> str:
 
 def expected_rows(system: str, records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
     """The (record_key, content_hash) rows ``records`` must leave in the raw table."""
-    return {(key_of(system, r), reference_hash(as_delivered(r))) for r in records}
+    return {(key_of(system, r), reference_hash(as_delivered(r, system))) for r in records}
 
 
 def table(system: str) -> str:
@@ -195,9 +197,10 @@ def write_airbyte_raw(
     ``orderhub connectors deploy`` configures it (raw tables only, raw schema
     ``airbyte_internal``), into the namespace the deploy gives the connection."""
     configuration = Warehouse.from_url(db_url).destination().model_dump(by_alias=True)
-    stream = SYSTEMS[system].stream_names[0]
+    stream = SYSTEMS[system].streams[0]
+    emitted = [stream.as_read(record) for record in records]  # as the connector emits them
     write_destination(
-        db_url, configuration, destination_namespace(system), stream, records, extracted_at
+        db_url, configuration, destination_namespace(system), stream.name, emitted, extracted_at
     )
 
 

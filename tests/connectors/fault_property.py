@@ -103,7 +103,7 @@ def _trigger() -> st.SearchStrategy[str]:
 
 def _entries(system: str) -> st.SearchStrategy[str]:
     """One fault entry of ``system`` (without the system), each kind about as likely."""
-    cursor = SYSTEMS[system].streams[0].cursor_field
+    cursor = SYSTEMS[system].streams[0].source_cursor
     always = [
         "short",
         "delay:0.02",
@@ -224,7 +224,7 @@ def served(system: str, plan: FaultPlan, store: SandboxStore) -> Truth:
     spoiled = {f.arg for f in plan.for_system(system) if f.kind == "wrong_type" and f.always}
     truth = {}
     for record in store.records(system):
-        version = as_delivered(plan.served_version(system, record))
+        version = as_delivered(plan.served_version(system, record), system)
         fits = stream.primary_key in version and stream.cursor_field in version
         truth[str(record[stream.primary_key])] = (
             reference_hash(version),
@@ -317,7 +317,7 @@ def run_case(pg_server: str, case: Case) -> Report:
         with serving(store, case.system, calm, case.fault_seed) as source:
             report.outcomes.append(one_sync(db_url, case, source, store))
     stream = SYSTEMS[case.system].streams[0]
-    if stream.keyset and any(e.startswith(f"rename:{stream.cursor_field}/") for e in always):
+    if stream.keyset and any(e.startswith(f"rename:{stream.source_cursor}/") for e in always):
         return report  # no record has a cursor to page from: every read must fail
     assert report.outcomes[-1] == "succeeded", f"the last, calm sync: {report.outcomes}"
     return report

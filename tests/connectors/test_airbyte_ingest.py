@@ -23,6 +23,7 @@ from postgres_destination import write_destination
 
 from connectors.airbyte_ingest import POSITION_KEY, ingest_system
 from connectors.errors import ConnectorError
+from connectors.odata import ERP_CURSOR, iso_utc
 from ledger import reference
 from ledger.hashing import EMPTY_ROOT, leaf_hash
 from sandbox.scenario import Scenario
@@ -58,9 +59,9 @@ def test_ingests_once_resumes_and_quarantines(db_url: str) -> None:
     (batch,) = ingest_system(SYSTEM, db_url)
     assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, first)
     assert (batch.records_read, batch.records_new, batch.records_quarantined) == (20, 20, 0)
-    newest = max(r["LastChangeDateTime"] for r in first)
+    newest = iso_utc(max(r["LastChangeDateTime"] for r in first))  # SAP's /Date()/ as ISO
     state = stored_state(db_url, SYSTEM)["sales_orders"]
-    assert state["LastChangeDateTime"] == newest and state[POSITION_KEY]["raw_id"]
+    assert state[ERP_CURSOR] == newest and state[POSITION_KEY]["raw_id"]
 
     # the next sync: new records, one seen before (Airbyte re-reads its lookback), one broken
     broken = {**second[0], "LastChangeDateTime": "9999-12-31T00:00:00Z"}
@@ -75,8 +76,8 @@ def test_ingests_once_resumes_and_quarantines(db_url: str) -> None:
     )
     ((key, _, reason, batch_id),) = quarantined(db_url, SYSTEM)
     assert key is None and "SalesOrder" in reason and batch_id == again.batch_id
-    newest = max(r["LastChangeDateTime"] for r in records)
-    assert stored_state(db_url, SYSTEM)["sales_orders"]["LastChangeDateTime"] == newest
+    newest = iso_utc(max(r["LastChangeDateTime"] for r in records))
+    assert stored_state(db_url, SYSTEM)["sales_orders"][ERP_CURSOR] == newest
 
     # nothing new: an empty batch, the same rows and state
     (idle,) = ingest_system(SYSTEM, db_url)

@@ -9,7 +9,8 @@ from connectors.validation import RecordCheck
 from orderhub.sources import API_SYSTEMS, FILE_SYSTEMS, SOURCE_SYSTEMS
 
 CONTRACT = {
-    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime"),
+    # the cursor the connector derives from SAP's /Date()/ LastChangeDateTime (ISO 8601 UTC)
+    "erp": ("sales_orders", "SalesOrder", "LastChangeDateTime_utc"),
     "crm": ("fulfillment_orders", "Id", "SystemModstamp"),
     "wms": ("pickings", "id", "write_date"),
     "tms": ("trackers", "id", "updated_at"),
@@ -33,6 +34,8 @@ def test_registry_matches_contract_and_manifest(system: str) -> None:
     assert connector.raw_table(name) == f"raw_{system}.{name}"
     stream = connector.stream(name)
     assert (stream.primary_key, stream.cursor_field) == (key, cursor)
+    # the vendor's own field its queries filter on
+    assert stream.source_cursor == ("LastChangeDateTime" if system == "erp" else cursor)
     manifest = load_manifest(system)
     declared, *others = manifest["streams"]
     assert declared["name"] == name

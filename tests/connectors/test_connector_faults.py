@@ -119,7 +119,7 @@ def test_a_broken_page_never_ends_a_sync_as_a_success(
     # lookback and small pages make sure there is a second page to break)
     broken = sandboxes(store, f"{system}:{fault}@2")
     key = SYSTEMS[system].streams[0].primary_key
-    cursor = SYSTEMS[system].streams[0].cursor_field
+    cursor = SYSTEMS[system].streams[0].source_cursor
     changed = {**scenario.records(system)[-1], cursor: wire_cursor(system, "2026-11-20T08:00:00Z")}
     store.upsert(system, changed)
     with pytest.raises(ConnectorError) as caught:
@@ -136,7 +136,7 @@ def test_a_broken_page_never_ends_a_sync_as_a_success(
     assert [b[0] for b in batches(db_url, system)] == [
         status for status in runs for _ in SYSTEMS[system].streams
     ]
-    final = {*rows_before, (str(changed[key]), reference_hash(as_delivered(changed)))}
+    final = {*rows_before, (str(changed[key]), reference_hash(as_delivered(changed, system)))}
     assert raw_rows(db_url, table(system)) == final
 
 

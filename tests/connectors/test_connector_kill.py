@@ -41,10 +41,12 @@ from connectors import loader as loader_module
 from connectors.config import DEFAULT_START_DATE
 from connectors.errors import ConnectorError
 from connectors.loader import APPLICATION_NAME
+from connectors.odata import ERP_CURSOR
 from connectors.resume import RESUME_KEY
 from connectors.sync import sync_system
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
+from sandbox.store import sortable
 
 SYSTEM = "erp"
 PAGE = 5
@@ -113,8 +115,8 @@ def rerun_completes(
     records = scenario.records(SYSTEM)
     assert raw_rows(db_url, table(SYSTEM)) == expected_rows(SYSTEM, records)
     assert result.records_new == len(records)
-    newest = max(r["LastChangeDateTime"] for r in records)
-    state = {"LastChangeDateTime": newest, RESUME_KEY: DEFAULT_START_DATE}  # a first sync
+    newest = sortable(max(r["LastChangeDateTime"] for r in records))  # SAP's /Date()/ as ISO
+    state = {ERP_CURSOR: newest, RESUME_KEY: DEFAULT_START_DATE}  # a first sync
     assert stored_state(db_url, SYSTEM) == {"sales_orders": state}
 
 

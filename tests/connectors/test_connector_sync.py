@@ -99,7 +99,7 @@ def test_sync_loads_exactly_the_scenario_once(
     assert raw_rows(db_url, table) == expected
     assert (first.records_read, first.records_new) == (len(records), len(expected))
     # the state is in ISO 8601 UTC whatever the source's form (Odoo: "2026-10-03 14:05:09")
-    assert first.cursor_to == sortable(max(r[stream.cursor_field] for r in records))
+    assert first.cursor_to == sortable(max(r[stream.source_cursor] for r in records))
     assert any("records read" in line for line in said)
     state = first_state(db_url, system)
     newest = first.cursor_to
@@ -113,9 +113,9 @@ def test_sync_loads_exactly_the_scenario_once(
     assert first_state(db_url, system) == state
 
     server, _ = sandbox
-    changed = {**records[0], stream.cursor_field: wire_cursor(system, "2026-11-20T08:00:00Z")}
+    changed = {**records[0], stream.source_cursor: wire_cursor(system, "2026-11-20T08:00:00Z")}
     server.store.upsert(system, changed)
-    expected.add((str(changed[stream.primary_key]), reference_hash(as_delivered(changed))))
+    expected.add((str(changed[stream.primary_key]), reference_hash(as_delivered(changed, system))))
     third, *_ = sync_system(system, config_for(sandbox, system), db_url, timeout=TIMEOUT)
     assert third.records_new == 1 and 1 <= third.records_read < len(records)
     assert third.cursor_from == newest  # inclusive cursor, minus the lookback window

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
 import logging
 from typing import Any
 
@@ -17,6 +18,7 @@ from jsonschema import ValidationError
 
 from connectors import runner
 from connectors.catalog import SYSTEMS
+from connectors.odata import iso_utc
 from orderhub.sources import SOURCE_OPTIONS
 from sandbox.credentials import SandboxCredentials
 from sandbox.server import SandboxServer
@@ -63,14 +65,65 @@ def test_manifest_validates_and_builds(system: str) -> None:
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
-def test_no_manifest_changes_records_in_place(system: str) -> None:
+def test_no_manifest_changes_what_the_paging_reads(system: str) -> None:
     # connectors.launch shares one parsed page between the extractor, the paginator and the
-    # error handler: exact only while nothing rewrites a record after it is extracted.
+    # error handler: exact only while no transformation rewrites what they read. The only
+    # transformation allowed adds a field (the ERP's LastChangeDateTime_utc) that neither the
+    # paginator nor any predicate names.
     resolved = declarative_source(SYSTEMS[system].manifest(), offline_config(system))
     for stream in resolved.resolved_manifest["streams"]:
-        assert not stream.get("transformations")
+        retriever = stream["retriever"]
+        paging = json.dumps([retriever["paginator"], retriever["requester"]["error_handler"]])
+        for transformation in stream.get("transformations", []):
+            assert transformation["type"] == "AddFields"
+            for added in transformation["fields"]:
+                assert added["path"][0] not in paging
         assert stream.get("schema_normalization", "None") == "None"
         assert not stream["retriever"]["record_selector"].get("transform_before_filtering")
+
+
+ODATA_VALUES = [
+    "/Date(1759500309000+0000)/",
+    "/Date(1759500309123)/",
+    "/Date(1759500309000+0120)/",
+    "/Date(999999999999)/",
+    "/Date(-1500)/",
+    "2026-10-03T14:05:09Z",
+    "2026-10-03T19:35:09.5+05:30",
+    "2026-10-03T14:05:09",
+    "yesterday",
+    "/Date(12)/x",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", ODATA_VALUES)
+def test_the_erp_manifest_reads_sap_timestamps_as_connectors_odata_does(value: str) -> None:
+    # the cursor field the manifest's AddFields writes, and the position its paginator puts
+    # into the next $filter, are what connectors.odata.iso_utc (the loader's, the receiver's
+    # and the probe's conversion) makes of the same value
+    from airbyte_cdk.sources.declarative.interpolation.interpolated_boolean import (
+        InterpolatedBoolean,
+    )
+    from airbyte_cdk.sources.declarative.interpolation.interpolated_string import (
+        InterpolatedString,
+    )
+
+    config = offline_config("erp")
+    stream = declarative_source(SYSTEMS["erp"].manifest(), config).resolved_manifest["streams"][0]
+    (added,) = stream["transformations"]
+    record = {"SalesOrder": "1", "LastChangeDateTime": value}
+    written = InterpolatedString.create(added["fields"][0]["value"], parameters={}).eval(
+        config, record=record
+    )
+    condition = InterpolatedBoolean(condition=added["condition"], parameters={})
+    kept = written if condition.eval(config, value=written, record=record) else None
+    assert kept == iso_utc(value)
+    assert added["fields"][0]["path"] == [SYSTEMS["erp"].streams[0].cursor_field]
+    cursor_value = stream["retriever"]["paginator"]["pagination_strategy"]["cursor_value"]
+    page = {"d": {"results": [record]}}
+    token = InterpolatedString.create(cursor_value, parameters={}).eval(config, response=page)
+    assert token == [iso_utc(value) or value, "1"]
 
 
 def test_an_invalid_manifest_is_rejected() -> None:

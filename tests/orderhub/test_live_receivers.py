@@ -9,12 +9,14 @@ import json
 
 from live_world import SECRETS, live, sandbox_store
 
+from connectors.odata import ERP_CURSOR, iso_utc
 from connectors.sync import load_records
 from orderhub.live.intake import Item
-from orderhub.live.receivers import read_push
+from orderhub.live.receivers import DELETED_BY, ERP_DELETED_TYPE, read_push
 from orderhub.sources import API_SYSTEMS
 from sandbox.changes import move_on
-from sandbox.push import message
+from sandbox.clock import instant_seconds, odata
+from sandbox.push import deletion_message, message
 from sandbox.store import CURSOR_FIELD, KEY_FIELD
 
 
@@ -114,3 +116,23 @@ def test_a_flood_is_answered_429_with_retry_after(db_url: str) -> None:
         assert answer.status_code == 429
         assert answer.headers["retry-after"] == "1"
         assert world.counters["throttled"]["count"] == 1
+
+
+def test_a_sap_deletion_event_is_stored_as_a_version_saying_the_order_is_gone(
+    db_url: str,
+) -> None:
+    # SAP's SalesOrder.Deleted carries the key and header fields only; the record is that
+    # data, LastChangeDateTime the event's time as the OData API writes it, and the event type
+    record = sandbox_store().records("erp")[0]
+    body, headers = deletion_message("erp", record, SECRETS["erp"])  # type: ignore[misc]
+    with live(db_url) as world:
+        assert world.post("erp", body, headers).status_code == 200
+        ((key, data),) = world.query("select record_key, data from raw_erp.sales_orders")
+    assert key == record["SalesOrder"]
+    assert data[DELETED_BY] == ERP_DELETED_TYPE and "to_Item" not in data
+    assert data["LastChangeDateTime"] == odata(int(instant_seconds(headers["ce-time"])))
+    assert data[ERP_CURSOR] == iso_utc(data["LastChangeDateTime"])  # the connector's cursor
+    undated = {k: v for k, v in headers.items() if k != "ce-time"}
+    assert read_push("erp", undated, body).reason == (
+        "SalesOrder.Deleted event without a valid time"
+    )

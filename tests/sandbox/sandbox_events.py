@@ -101,7 +101,7 @@ def load_slas() -> dict[tuple[str, str], int]:
 
 def _observations(records: Mapping[str, Iterable[Mapping[str, Any]]]) -> Iterable[tuple]:
     for r in records.get("erp", ()):
-        at = r["LastChangeDateTime"]
+        at = sortable(r["LastChangeDateTime"])  # SAP's /Date(ms+0000)/ as ISO
         for field in (
             "OverallSDProcessStatus",
             "OverallTotalDeliveryStatus",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,9 +15,12 @@ from sandbox_paging import (
     nth_cursor,
 )
 
+from sandbox.clock import instant_seconds, iso
 from sandbox.credentials import SandboxCredentials
+from sandbox.push import deletion_message
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
+from sandbox.store import sortable
 
 PATH = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 CURSOR, KEY = "LastChangeDateTime", "SalesOrder"
@@ -59,8 +63,11 @@ def test_filter_is_inclusive_and_next_keeps_it(
     sandbox: SandboxServer, scenario: Scenario, credentials: SandboxCredentials, http: httpx.Client
 ) -> None:
     records = scenario.erp_sales_orders()
-    since = nth_cursor(records, CURSOR, len(records) // 2)
-    condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
+    since = nth_cursor(records, CURSOR, len(records) // 2)  # SAP's /Date(ms+0000)/
+    # the filter's literal is ISO 8601 (OData V2 URI conventions), the records' /Date()/
+    iso = sortable(since)
+    assert since.startswith("/Date(") and iso is not None
+    condition = f"LastChangeDateTime ge datetimeoffset'{iso}'"
     rows = walk(
         http,
         sandbox,
@@ -74,7 +81,7 @@ def test_filter_is_inclusive_and_next_keeps_it(
         sandbox,
         credentials.erp_api_key,
         **{
-            "$filter": f"LastChangeDateTime ge datetimeoffset'{since[:-1]}.5+00:00'",
+            "$filter": f"LastChangeDateTime ge datetimeoffset'{iso[:-1]}.5+00:00'",
             "$top": "1000",
         },
     )
@@ -99,7 +106,7 @@ def test_inlinecount_counts_what_the_filter_matches_across_pages(
     # OData V2 verbose JSON: "__count" is a string beside "results" (MS-ODATA 2.2.6.3.2.1)
     records = sandbox.store.records("erp")
     since = records[len(records) // 2]["LastChangeDateTime"]
-    condition = f"LastChangeDateTime ge datetimeoffset'{since}'"
+    condition = f"LastChangeDateTime ge datetimeoffset'{sortable(since)}'"
     params = {"$top": "3", "$filter": condition, "$inlinecount": "allpages"}
     headers = {"APIKey": credentials.erp_api_key}
     first = http.get(url(sandbox), params=params, headers=headers).json()["d"]
@@ -183,7 +190,7 @@ def test_keyset_filter_pages_after_a_position(
 ) -> None:
     ordered = in_cursor_order(scenario.erp_sales_orders(), CURSOR, KEY)
     pivot = ordered[150]
-    at, key = pivot["LastChangeDateTime"], pivot["SalesOrder"]
+    at, key = sortable(pivot["LastChangeDateTime"]), pivot["SalesOrder"]
     condition = (
         f"LastChangeDateTime gt datetimeoffset'{at}' or "
         f"(LastChangeDateTime eq datetimeoffset'{at}' and SalesOrder gt '{key}')"
@@ -201,3 +208,30 @@ def test_keyset_filter_pages_after_a_position(
         url(sandbox), params={"$filter": fraction}, headers={"APIKey": credentials.erp_api_key}
     )
     assert response.status_code == 400 and "whole second" in response.text
+
+
+def test_a_deleted_sales_order_is_gone_and_its_deletion_event_is_what_sap_pushes() -> None:
+    # DELETE A_SalesOrder('<key>') (204, no body; 404 the second time); the order is no
+    # longer served, and the ERP pushes SAP's SalesOrder.Deleted business event
+    scenario = Scenario(seed=4, orders=30)
+    credentials = SandboxCredentials.generate()
+    headers = {"APIKey": credentials.erp_api_key}
+    told: list[tuple[str, dict]] = []
+    with SandboxServer(scenario, credentials) as server, httpx.Client() as client:
+        server.store.deletion_listeners.append(lambda system, r: told.append((system, r)))
+        gone = scenario.erp_sales_orders()[3]
+        one = f"{server.base_url('erp')}{PATH}('{gone['SalesOrder']}')"
+        deleted = client.delete(one, headers=headers)
+        assert deleted.status_code == 204 and deleted.content == b""
+        assert client.delete(one, headers=headers).status_code == 404
+        assert client.delete(one).status_code == 401
+        served = walk(client, server, credentials.erp_api_key, **{"$top": "1000"})
+    assert gone["SalesOrder"] not in {r["SalesOrder"] for r in served}
+    assert len(served) == len(scenario) - 1
+    assert told == [("erp", gone)]
+    body, pushed = deletion_message("erp", gone, "secret")  # type: ignore[misc]
+    assert pushed["ce-type"] == "sap.s4.beh.salesorder.v1.SalesOrder.Deleted.v1"
+    assert pushed["ce-time"] == iso(int(instant_seconds(gone["LastChangeDateTime"])) + 1)
+    data = json.loads(body)
+    assert data["SalesOrder"] == gone["SalesOrder"] and "to_Item" not in data
+    assert deletion_message("tms", {"id": "trk_1"}, "secret") is None  # EasyPost pushes none

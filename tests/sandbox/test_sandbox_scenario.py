@@ -15,6 +15,7 @@ from sandbox_events import current_event, events_by_order, exceptions_by_order
 
 from orderhub.vocabularies import SERVED
 from sandbox.anomalies import UNKNOWN_CODE
+from sandbox.clock import ODATA_PATTERN
 from sandbox.model import ANOMALY_EXCEPTIONS, ANOMALY_KINDS, STAGES
 from sandbox.scenario import DEFAULT_AS_OF, Scenario
 from sandbox.store import sortable
@@ -132,10 +133,13 @@ def test_timestamps_rise_along_the_lifecycle(scenario: Scenario) -> None:
         wms[r["origin"]][r["picking_type_code"]] = r
     tms = {r["reference"]: r for r in scenario.tms_trackers()}
     for order, r in erp.items():
-        assert ISO.match(r["CreationDate"]) and ISO.match(r["LastChangeDateTime"])
-        assert start <= r["CreationDate"] <= r["LastChangeDateTime"] <= as_of
+        # SAP's OData V2 JSON: Edm.DateTime /Date(ms)/, Edm.DateTimeOffset /Date(ms+0000)/
+        assert ODATA_PATTERN.match(r["CreationDate"]) and "+" not in r["CreationDate"]
+        assert r["LastChangeDateTime"].endswith("+0000)/")
+        created, changed = sortable(r["CreationDate"]), sortable(r["LastChangeDateTime"])
+        assert start <= created <= changed <= as_of
         # creation → fulfillment order → pickings → PICK done → PACK done → label → OUT done
-        chain = [r["CreationDate"]]
+        chain = [created]
         if order in crm:
             fo = crm[order]
             assert fo["CreatedDate"] <= fo["LastModifiedDate"] <= as_of
@@ -336,7 +340,7 @@ def test_expected_daily_demand_matches_the_erp_items(scenario: Scenario) -> None
     for r in scenario.erp_sales_orders():
         if r["SalesOrder"] in cancelled:
             continue
-        day = datetime.fromisoformat(r["CreationDate"]).date()
+        day = datetime.fromisoformat(sortable(r["CreationDate"])).date()
         for item in r["to_Item"]["results"]:
             units[(item["Material"], r["SalesOffice"], day)] += int(item["RequestedQuantity"])
     assert scenario.expected_daily_demand() == dict(units)

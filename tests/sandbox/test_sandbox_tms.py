@@ -3,11 +3,14 @@ after_id), created_at bounds, deletion, Basic auth, 400s."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from sandbox_paging import MAX_PAGES
 
 from sandbox.credentials import SandboxCredentials
+from sandbox.push import message
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
 
@@ -134,3 +137,30 @@ def test_bad_parameters_are_400_naming_them(
     error = response.json()["error"]
     assert error["code"] == "PARAMETER.INVALID" and name in error["message"]
     assert error["errors"][0]["field"] == name
+
+
+def test_a_cancelled_tracker_is_served_and_pushed_with_easyposts_cancelled_status() -> None:
+    # EasyPost's Tracker status "cancelled" is how a tracker ends without a delivery: the
+    # sandbox's POST /changes with "anomaly": "cancelled" cancels one; it is listed and pushed
+    # (tracker.updated) as any update, and moves on no more
+    scenario = Scenario(seed=4, orders=40)
+    credentials = SandboxCredentials.generate()
+    key = credentials.tms_api_key
+    with SandboxServer(scenario, credentials) as server, httpx.Client() as client:
+        pushed: list[dict] = []
+        server.store.listeners.append(lambda system, r: pushed.append(r))
+        (moved,) = client.post(
+            server.root_url + "/changes",
+            json={"system": "tms", "count": 1, "anomaly": "cancelled"},
+        ).json()["changed"]
+        listed = walk(client, server.base_url("tms"), key, page_size="50")
+        again = client.post(server.root_url + "/changes", json={"system": "tms",
+                            "keys": [moved["key"]], "anomaly": "cancelled"}).json()  # fmt: skip
+    (tracker,) = [r for r in listed if r["id"] == moved["key"]]
+    assert tracker["status"] == "cancelled"
+    assert tracker["tracking_details"][-1]["status"] == "cancelled"
+    assert tracker["tracking_details"][-1]["datetime"] == moved["event_at"]
+    assert pushed == [tracker]
+    body = json.loads(message("tms", tracker, "secret")[0])
+    assert body["description"] == "tracker.updated" and body["result"]["status"] == "cancelled"
+    assert again == {"changed": []}  # a cancelled tracker has ended

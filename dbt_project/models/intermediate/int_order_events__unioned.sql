@@ -56,8 +56,9 @@ erp_status_fields as (
             ('OverallSDDocumentRejectionSts', erp_orders.overall_sd_document_rejection_status),
             ('YY1_ShopFinancialStatus_SDH', erp_orders.shop_financial_status)
     ) as status_fields (source_field, source_code)
-    -- the web shop's financial status is optional (store orders have none)
-    where status_fields.source_code is not null
+    -- the web shop's financial status is optional (store orders have none); a deletion
+    -- carries no status (erp_deletions below)
+    where status_fields.source_code is not null and not erp_orders.is_deleted
 
 ),
 
@@ -72,6 +73,25 @@ erp_observations as (
         }) }}
 
     from erp_status_fields
+
+),
+
+erp_deletions as (
+
+    -- a sales order deleted in S/4HANA (its SalesOrder.Deleted business event, pushed) is an
+    -- event at the moment of the deletion, mapped by the crosswalk: never a disappearance
+    select
+        {{ order_event_observation({
+            'source_system': "'erp'",
+            'source_field': "'SalesOrder.Deleted'",
+            'source_code': "'true'",
+            'event_time': 'changed_at',
+            'node': 'store_id',
+            'node_type': "'store'",
+        }) }}
+
+    from erp_orders
+    where is_deleted
 
 ),
 
@@ -129,6 +149,8 @@ wms_observations as (
 snapshot_observations as (
 
     select * from erp_observations
+    union all
+    select * from erp_deletions
     union all
     select * from crm_observations
     union all

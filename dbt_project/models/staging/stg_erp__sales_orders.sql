@@ -39,6 +39,10 @@ renamed as (
         ---------- numerics
         cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
 
+        ---------- booleans (a version made of SAP's SalesOrder.Deleted business event: the
+        ---------- live receiver writes the event type into _deleted_by_event)
+        coalesce(data ->> '_deleted_by_event' like '%.SalesOrder.Deleted.v%', false) as is_deleted,
+
         ---------- timestamps (ISO 8601, or SAP's OData V2 /Date(ms)/ and /Date(ms+offset)/)
         {{ odata_datetime('CreationDate') }} as created_at,
         {{ odata_datetime('LastChangeDateTime') }} as changed_at,
@@ -56,12 +60,14 @@ renamed as (
 final as (
 
     -- partitioned by record_key (= SalesOrder) so that a filter on record_key, such as
-    -- the incremental fct_order_status_events sets, reaches the raw table
+    -- the incremental fct_order_status_events sets, reaches the raw table; a deletion is
+    -- never the latest version (it carries no items or amounts: the order's last entity
+    -- stays what it was, and the deletion is an event)
     select
         *,
-        row_number() over (
+        not is_deleted and row_number() over (
             partition by record_key
-            order by changed_at desc, extracted_at desc, content_hash desc
+            order by is_deleted, changed_at desc, extracted_at desc, content_hash desc
         ) = 1 as is_latest_version
 
     from renamed
