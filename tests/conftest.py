@@ -82,6 +82,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     written.replace(path)
 
 
+@pytest.hookimpl(optionalhook=True)  # without xdist (``-p no:xdist``) the hook is unknown
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` by our groups: every test of one shared world, or of one file,
     on one worker, in the order the workers collected them (longest first).

@@ -43,6 +43,10 @@ _TIME = re.compile(
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
+#: OData V2 JSON's date-time literal: milliseconds since the epoch (UTC); an offset after
+#: them only names the zone the writer was in (SAP writes Edm.DateTimeOffset this way)
+_ODATA_TIME = re.compile(r"^/Date\((-?[0-9]+)(?:[+-][0-9]{4})?\)/$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _JSON_TYPES = {"string": str, "boolean": bool, "object": Mapping, "array": list}
 
 
@@ -145,16 +149,22 @@ def _rint(x: float) -> int:
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """ISO 8601 text as PostgreSQL casts it to ``timestamptz`` (no offset: UTC), or None.
+    """ISO 8601 text as PostgreSQL casts it to ``timestamptz`` (no offset: UTC), or an
+    OData V2 ``/Date(<ms>)/`` literal as the staging models read it, or None.
 
     Fractions of a second are rounded to microseconds (half to even). Raises BundleError
     for text this reading does not accept.
     """
     if text is None:
         return None
+    odata = _ODATA_TIME.match(text)
+    if odata is not None:
+        return _EPOCH + timedelta(milliseconds=int(odata[1]))
     found = _TIME.match(text)
     if found is None:
-        raise BundleError(f"time {text!r} is not ISO 8601 date-time text this spec reads")
+        raise BundleError(
+            f"time {text!r} is neither ISO 8601 nor OData /Date()/ date-time text this spec reads"
+        )
     year, month, day, hour, minute, second, fraction, zone = found.groups()
     micro = _rint(float("0." + fraction) * 1_000_000) if fraction else 0
     try:

@@ -97,11 +97,22 @@ function rint(x) {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** ISO 8601 text as microseconds since the epoch (no offset: UTC), or null. */
+/** OData V2 JSON's date-time literal: milliseconds since the epoch (UTC); an offset after
+ * them only names the zone the writer was in. */
+const ODATA_TIME = /^\/Date\((-?[0-9]+)(?:[+-][0-9]{4})?\)\/$/;
+
+/** ISO 8601 text (no offset: UTC) or an OData V2 /Date(ms)/ literal as microseconds since
+ * the epoch, or null. */
 export function parseTime(text) {
   if (text === null) return null;
+  const odata = ODATA_TIME.exec(text);
+  if (odata) return Number(odata[1]) * 1000;
   const m = TIME.exec(text);
-  if (!m) throw new Error(`time ${JSON.stringify(text)} is not ISO 8601 date-time text this spec reads`);
+  if (!m) {
+    throw new Error(
+      `time ${JSON.stringify(text)} is neither ISO 8601 nor OData /Date()/ date-time text this spec reads`,
+    );
+  }
   const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1, 7).map((v) => (v === undefined ? 0 : Number(v)));
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(ms);
