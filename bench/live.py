@@ -240,6 +240,38 @@ def delivered(
     return seconds, counts
 
 
+def stages(url: str, sub: Subscriber, asked: list[Any], after: int) -> list[str]:
+    """Where a status change's time to the subscriber goes, p50 / p95 per stage: asked →
+    outbox row written (the hot path's transaction), → first delivery attempt (the job
+    picked), → received by the subscriber."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select o.change_id, o.order_id, o.payload->>'updated_at',"
+            " extract(epoch from o.created_at),"
+            " extract(epoch from min(d.first_attempt_at)) from orderhub_meta.outbox o"
+            " join orderhub_meta.deliveries d using (change_id)"
+            " where o.change_id > %s and o.kind = 'status_changed'"
+            " group by o.change_id, o.order_id, o.payload, o.created_at",
+            (after,),
+        ).fetchall()
+    walls = {(c["order_id"], c["event_at"]): wall for c, _, wall in asked}
+    got = {int(msg_id[4:]): when for msg_id, _, when in sub.received}
+    spans: dict[str, list[float]] = {"→ outbox": [], "outbox → picked": [], "picked → received": []}
+    for change_id, order_id, updated_at, written, picked in rows:
+        wall = walls.get((order_id, str(updated_at)[:19] + "Z"))
+        when = got.get(change_id)
+        if wall is None or picked is None or when is None:
+            continue
+        spans["→ outbox"].append(float(written) - wall)
+        spans["outbox → picked"].append(float(picked) - float(written))
+        spans["picked → received"].append(when - float(picked))
+    return [
+        f"{name} p50 {percentile(v, 0.5) * 1000:.0f} ms, p95 {percentile(v, 0.95) * 1000:.0f} ms"
+        for name, v in spans.items()
+        if v
+    ]
+
+
 def wait_drained(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
@@ -287,6 +319,8 @@ def run_rate(
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99))
             rows.append(f"| {rate}/s {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms,"
                         f" p99 {p99:.0f} ms (n={len(values)}) |")  # fmt: skip
+    spans = "; ".join(stages(url, sub, asked, after))
+    rows.append(f"| {rate}/s stages to the subscriber: {spans} |")
     tally = ", ".join(f"{k} {v}" for k, v in counts.items())
     rows.append(f"| {rate}/s deliveries: {tally} |")
     for row in rows:
