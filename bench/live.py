@@ -186,15 +186,19 @@ class Faults:
 
     def __init__(self, url: str, subscriber: Subscriber) -> None:
         self.url, self.subscriber, self.done = url, subscriber, set()
+        #: When the subscriber was stopped and started again (wall clock).
+        self.down = [float("inf"), float("inf")]
 
     def __call__(self, progress: float) -> None:
         if progress > 1 / 3 and "stop" not in self.done:
             self.done.add("stop")
             self.subscriber.stop()
+            self.down[0] = time.time()
             say("  subscriber stopped")
         if progress > 1 / 2 and "start" not in self.done:
             self.done.add("start")
             self.subscriber = self.subscriber.again().start()
+            self.down[1] = time.time()
             say("  subscriber started again")
         if progress > 2 / 3 and "kill" not in self.done:
             self.done.add("kill")
@@ -203,7 +207,7 @@ class Faults:
 
 def delivered(
     url: str, sub: Subscriber, asked: list[Any], after: int
-) -> tuple[list[float], dict[str, int]]:
+) -> tuple[list[tuple[float, float]], dict[str, int]]:
     """Latencies to the subscriber, and lost / duplicated / reordered counts, of the outbox
     rows after cursor ``after`` (this run's)."""
     with psycopg.connect(url) as conn:
@@ -229,7 +233,7 @@ def delivered(
     for change, _, wall in asked:
         when = first_at.get((change["order_id"], change["event_at"]))
         if when is not None and when >= wall:
-            seconds.append(when - wall)
+            seconds.append((wall, when - wall))
     counts = {
         "outbox rows": len(outbox),
         "lost": len(set(outbox) - set(received_ids)),
@@ -240,10 +244,12 @@ def delivered(
     return seconds, counts
 
 
-def stages(url: str, sub: Subscriber, asked: list[Any], after: int) -> list[str]:
+def stages(
+    url: str, sub: Subscriber, asked: list[Any], after: int, before: float = float("inf")
+) -> list[str]:
     """Where a status change's time to the subscriber goes, p50 / p95 per stage: asked →
     outbox row written (the hot path's transaction), → first delivery attempt (the job
-    picked), → received by the subscriber."""
+    picked), → received by the subscriber; of the changes asked before ``before`` (wall)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "select o.change_id, o.order_id, o.payload->>'updated_at',"
@@ -254,7 +260,7 @@ def stages(url: str, sub: Subscriber, asked: list[Any], after: int) -> list[str]
             " group by o.change_id, o.order_id, o.payload, o.created_at",
             (after,),
         ).fetchall()
-    walls = {(c["order_id"], c["event_at"]): wall for c, _, wall in asked}
+    walls = {(c["order_id"], c["event_at"]): wall for c, _, wall in asked if wall < before}
     got = {int(msg_id[4:]): when for msg_id, _, when in sub.received}
     spans: dict[str, list[float]] = {"→ outbox": [], "outbox → picked": [], "picked → received": []}
     for change_id, order_id, updated_at, written, picked in rows:
@@ -272,7 +278,7 @@ def stages(url: str, sub: Subscriber, asked: list[Any], after: int) -> list[str]
     ]
 
 
-def wait_drained(url: str, timeout: float = 120) -> None:
+def wait_drained(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -301,7 +307,7 @@ def run_rate(
     poller.start()
     faults = Faults(url, sub)
     asked, took = drive(sandbox, rate, seconds, vis, faults)
-    vis.deadline = time.monotonic() + 30
+    vis.deadline = time.monotonic() + 20
     vis.stop.set()
     poller.join()
     wait_drained(url)
@@ -314,18 +320,41 @@ def run_rate(
         f" ({len(asked) / took:.0f}/s achieved) on {keys} trackers, seen in /orders"
         f" {len(shown)} |"
     ]
-    for name, values in (("→ /orders", shown), ("→ subscriber", to_sub)):
+    stopped, started = faults.down
+    up = [took for wall, took in to_sub if not stopped <= wall <= started]
+    for name, values in (
+        ("→ /orders", shown),
+        ("→ subscriber", [took for _, took in to_sub]),
+        ("→ subscriber, changes made while it was up", up),
+    ):
         if values:
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99))
             rows.append(f"| {rate}/s {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms,"
                         f" p99 {p99:.0f} ms (n={len(values)}) |")  # fmt: skip
     spans = "; ".join(stages(url, sub, asked, after))
     rows.append(f"| {rate}/s stages to the subscriber: {spans} |")
+    spans = "; ".join(stages(url, sub, asked, after, before=stopped))
+    rows.append(f"| {rate}/s stages, changes made before the subscriber was stopped: {spans} |")
     tally = ", ".join(f"{k} {v}" for k, v in counts.items())
     rows.append(f"| {rate}/s deliveries: {tally} |")
     for row in rows:
         say(row)
     return rows, sub
+
+
+def hot_path_row(rate: int, port: int) -> str:
+    """The hot-path workers' totals so far: transactions, records, seconds per mart."""
+    workers = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).json()["hot_path"]
+    seconds: dict[str, float] = {}
+    for worker in workers:
+        for name, spent in worker.get("seconds", {}).items():
+            seconds[name] = seconds.get(name, 0.0) + spent
+    spent = ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+    done = {k: sum(w[k] for w in workers) for k in ("transactions", "records", "orders")}
+    return (
+        f"| after {rate}/s, hot path so far: {done['transactions']} transactions,"
+        f" {done['records']} records, {done['orders']} orders; {spent} |"
+    )
 
 
 def main() -> int:
@@ -358,7 +387,8 @@ def main() -> int:
             for rate in (int(r) for r in args.rates.split(",")):
                 say(f"rate {rate}/s for {args.seconds} s")
                 found, sub = run_rate(url, sandbox.root_url, sub, rate, args.seconds)
-                rows += found
+                rows += [*found, hot_path_row(rate, port)]
+                say(rows[-1])
         print("\n".join(rows))
         return 0
     finally:

@@ -1,15 +1,17 @@
 """The dispatcher: deliver the outbox to subscribers, signed per Standard Webhooks.
 
 Delivery runs on procrastinate, a PostgreSQL job queue: the hot path queues, in the
-outbox's own transaction, one job per subscription and order it changed (:func:`defer_sql`
-calls procrastinate's ``procrastinate_defer_jobs_v1``), so a change is never committed
-without its deliveries nor the reverse. Each job carries the lock ``<subscription>:<order>``:
-procrastinate runs no job while an earlier one with its lock waits or runs. A job sends
-every pending delivery of its subscription and order, in cursor order (:func:`deliver`), so
-one subscriber receives one order's changes in order, even across retries, and an order's
-backlog goes in one job instead of one job per change, each waiting for the worker's next
-look; other orders and other subscribers go on meanwhile (a failing subscriber blocks
-nobody else). LISTEN/NOTIFY wakes the worker at commit; it also looks every :data:`POLL`.
+outbox's own transaction, a job for each subscription and order it changed that has no job
+waiting yet (:func:`queue_jobs` calls procrastinate's ``procrastinate_defer_jobs_v1``), so a
+change is never committed without its delivery job nor the reverse. Each job carries the
+lock ``<subscription>:<order>``: procrastinate runs no job while an earlier one with its
+lock waits or runs. A job sends every pending delivery of its subscription and order, in
+cursor order (:func:`deliver`), so one subscriber receives one order's changes in order,
+even across retries, and an order's backlog goes in one job: the queue holds at most one
+waiting job per subscription and order, and the worker's look for a job it may run does
+not grow with the backlog. Other orders and other subscribers go on meanwhile (a failing
+subscriber blocks nobody else). LISTEN/NOTIFY wakes the worker at commit; it also looks
+every :data:`POLL`.
 
 :func:`post` sends an outbox row's payload with the headers ``webhook-id`` (``msg_`` and the
 change's cursor: the same on every retry, the receiver dedupes on it),
@@ -27,6 +29,7 @@ import asyncio
 import logging
 import random
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,20 +57,45 @@ TIMEOUT = 5.0
 POLL = 0.1
 
 
-def defer_sql(queued: str) -> str:
-    """SQL deferring one delivery job per subscription and order among the rows ``(change_id,
-    subscription_id, order_id)`` of the relation ``queued``, in cursor order (the job
-    delivers every pending delivery of its subscription and order: :func:`deliver`)."""
-    return (
-        "select procrastinate_defer_jobs_v1(array("
-        f" select row('{QUEUE}', '{TASK}', 0,"
-        " q.subscription_id || ':' || q.order_id, null,"
-        " jsonb_build_object('change_id', min(q.change_id), 'subscription_id',"
-        " q.subscription_id, 'order_id', q.order_id),"
-        f" null)::procrastinate_job_to_defer_v1 from {queued} as q"
-        " group by q.subscription_id, q.order_id"
-        " order by min(q.change_id), q.subscription_id))"
-    )
+def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, str]]) -> int:
+    """Queue, in the open transaction, a delivery job for each subscription and order among
+    the new deliveries ``queued`` (change_id, subscription_id, order_id) that has none
+    waiting yet; how many. The job delivers every pending delivery of its subscription and
+    order (:func:`deliver`), so a waiting one takes the new ones along. The waiting jobs
+    found are locked until the commit (the worker skips locked jobs), so none starts
+    before this transaction's deliveries are visible to it; the caller holds the outbox
+    lock, so no other transaction queues for the same order meanwhile (and the queueing
+    lock - the job's lock - allows one waiting job per subscription and order)."""
+    first: dict[str, int] = {}
+    for change_id, sub, order_id in sorted(queued):
+        first.setdefault(f"{sub}:{order_id}", change_id)
+    if not first:
+        return 0
+    waiting = {
+        row[0]
+        for row in conn.execute(
+            "select queueing_lock from procrastinate_jobs where status = 'todo'"
+            " and queueing_lock = any(%s) order by id for update",
+            (list(first),),
+        )
+    }
+    jobs = [(lock, change_id) for lock, change_id in first.items() if lock not in waiting]
+    if jobs:
+        conn.execute(_DEFER, ([lock for lock, _ in jobs], [change_id for _, change_id in jobs]))
+    return len(jobs)
+
+
+_DEFER = f"""
+select procrastinate_defer_jobs_v1(array(
+    select row('{QUEUE}', '{TASK}', 0, j.lock, j.lock, jsonb_build_object(
+        'change_id', j.change_id,
+        'subscription_id', split_part(j.lock, ':', 1)::bigint,
+        'order_id', substr(j.lock, strpos(j.lock, ':') + 1)
+    ), null)::procrastinate_job_to_defer_v1
+    from unnest(%s::text[], %s::bigint[]) as j(lock, change_id)
+    order by j.change_id
+))
+"""
 
 
 class Undeliverable(Exception):
