@@ -64,8 +64,10 @@ def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, s
     order (:func:`deliver`), so a waiting one takes the new ones along. The waiting jobs
     found are locked until the commit (the worker skips locked jobs), so none starts
     before this transaction's deliveries are visible to it; the caller holds the outbox
-    lock, so no other transaction queues for the same order meanwhile (and the queueing
-    lock - the job's lock - allows one waiting job per subscription and order)."""
+    lock, so no other transaction queues for the same order meanwhile. (No queueing lock:
+    procrastinate's retry of a running job would then collide with the job waiting
+    behind it; two waiting jobs of one order are harmless, the later finds nothing to
+    send.)"""
     first: dict[str, int] = {}
     for change_id, sub, order_id in sorted(queued):
         first.setdefault(f"{sub}:{order_id}", change_id)
@@ -74,8 +76,8 @@ def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, s
     waiting = {
         row[0]
         for row in conn.execute(
-            "select queueing_lock from procrastinate_jobs where status = 'todo'"
-            " and queueing_lock = any(%s) order by id for update",
+            "select lock from procrastinate_jobs where status = 'todo'"
+            " and lock = any(%s) order by id for update",
             (list(first),),
         )
     }
@@ -87,7 +89,7 @@ def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, s
 
 _DEFER = f"""
 select procrastinate_defer_jobs_v1(array(
-    select row('{QUEUE}', '{TASK}', 0, j.lock, j.lock, jsonb_build_object(
+    select row('{QUEUE}', '{TASK}', 0, j.lock, null, jsonb_build_object(
         'change_id', j.change_id,
         'subscription_id', split_part(j.lock, ':', 1)::bigint,
         'order_id', substr(j.lock, strpos(j.lock, ':') + 1)
