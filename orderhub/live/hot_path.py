@@ -7,7 +7,8 @@ Each :meth:`HotPath.step` is one transaction:
    killed mid-batch rolls back and they are pending again;
 2. lock those records (transaction-scoped advisory locks, in sorted order), delete their
    rows of ``fct_order_status_events`` and insert what its compiled select derives for them
-   (the events mart is incremental per source record, as in dbt);
+   (the events mart is incremental per source record, as in dbt; a tracker already there
+   only gets its new versions' events: ``recompute.add_new_tracker_versions``);
 3. the touched orders are the orders of those events before and after, and the orders a
    record left (``previous_order_ids``); lock them, sorted (records are always locked
    before orders and each set in order, so two workers never deadlock, and two batches on
