@@ -6,8 +6,10 @@ polled and built by dbt; ``orderhub serve`` in its own process; ``python -m sand
 in its own process; a local subscriber (``tests/orderhub/subscriber.py``: Standard Webhooks
 verification, dedupe on webhook-id) registered for everything. For each rate of
 ``--rates`` (status events per second) the driver asks the sandbox every 50 ms to move
-trackers on (``POST /changes``: each change a new tracking detail, alternating the
-tracker's status, pushed as an EasyPost event) for ``--seconds``, and measures:
+trackers on (``POST /changes``: each change the next tracking detail a carrier sends - a new
+hub, out for delivery, a failed attempt, back at the depot - pushed as an EasyPost event,
+the least recently moved trackers first) for ``--seconds``, and reports the rate achieved
+(changes made per second of the run) beside these:
 
 - change → visible in /orders: from the request to the moment the change's event is in
   ``fct_order_status_events`` (written in the transaction that recomputed the order's row of
@@ -19,7 +21,7 @@ tracker's status, pushed as an EasyPost event) for ``--seconds``, and measures:
   at a third of the run and started again at half, and the hot-path worker's session
   killed mid-batch at two thirds (its transaction rolls back; the worker reconnects).
 
-Usage: ``uv run python bench/live.py [--rates 200,1000] [--seconds 60] [--orders 2000]``.
+Usage: ``uv run python bench/live.py [--rates 200,1000] [--seconds 60] [--orders 5000]``.
 Progress goes to stderr, the figures (a markdown table) to stdout.
 """
 
@@ -144,25 +146,29 @@ class Visibility:
     deadline = float("inf")
 
 
-def drive(sandbox: str, rate: int, seconds: float, vis: Visibility, faults: Any) -> list[Any]:
-    """Ask for ``rate`` changes a second for ``seconds``; the changes asked, with times."""
+def drive(
+    sandbox: str, rate: int, seconds: float, vis: Visibility, faults: Any
+) -> tuple[list[Any], float]:
+    """Ask for ``rate`` changes a second for ``seconds`` (a request every :data:`TICK`, each
+    asking what the run is behind by, so a slow answer is caught up); the changes made,
+    with times, and the seconds it took."""
     asked: list[Any] = []
     started = time.monotonic()
     tick = 0
     with httpx.Client(timeout=30) as client:
         while (elapsed := time.monotonic() - started) < seconds:
             faults(elapsed / seconds)
-            due = int(rate * (tick + 1) * TICK) - int(rate * tick * TICK)
+            due = min(int(rate * min(seconds, elapsed + TICK)) - len(asked), int(rate * TICK * 4))
             now = time.monotonic()
             changed = client.post(
-                f"{sandbox}/changes", json={"system": "tms", "count": due, "seed": tick}
+                f"{sandbox}/changes", json={"system": "tms", "count": max(due, 0), "seed": tick}
             ).json()["changed"]
             for change in changed:
                 vis.add(change["key"], change["event_at"], now)
                 asked.append((change, now, time.time()))
             tick += 1
             time.sleep(max(0.0, started + tick * TICK - time.monotonic()))
-    return asked
+    return asked, time.monotonic() - started
 
 
 def kill_hot_path(url: str) -> int:
@@ -180,15 +186,19 @@ class Faults:
 
     def __init__(self, url: str, subscriber: Subscriber) -> None:
         self.url, self.subscriber, self.done = url, subscriber, set()
+        #: When the subscriber was stopped and started again (wall clock).
+        self.down = [float("inf"), float("inf")]
 
     def __call__(self, progress: float) -> None:
         if progress > 1 / 3 and "stop" not in self.done:
             self.done.add("stop")
             self.subscriber.stop()
+            self.down[0] = time.time()
             say("  subscriber stopped")
         if progress > 1 / 2 and "start" not in self.done:
             self.done.add("start")
             self.subscriber = self.subscriber.again().start()
+            self.down[1] = time.time()
             say("  subscriber started again")
         if progress > 2 / 3 and "kill" not in self.done:
             self.done.add("kill")
@@ -197,7 +207,7 @@ class Faults:
 
 def delivered(
     url: str, sub: Subscriber, asked: list[Any], after: int
-) -> tuple[list[float], dict[str, int]]:
+) -> tuple[list[tuple[float, float]], dict[str, int]]:
     """Latencies to the subscriber, and lost / duplicated / reordered counts, of the outbox
     rows after cursor ``after`` (this run's)."""
     with psycopg.connect(url) as conn:
@@ -223,7 +233,7 @@ def delivered(
     for change, _, wall in asked:
         when = first_at.get((change["order_id"], change["event_at"]))
         if when is not None and when >= wall:
-            seconds.append(when - wall)
+            seconds.append((wall, when - wall))
     counts = {
         "outbox rows": len(outbox),
         "lost": len(set(outbox) - set(received_ids)),
@@ -234,7 +244,41 @@ def delivered(
     return seconds, counts
 
 
-def wait_drained(url: str, timeout: float = 120) -> None:
+def stages(
+    url: str, sub: Subscriber, asked: list[Any], after: int, before: float = float("inf")
+) -> list[str]:
+    """Where a status change's time to the subscriber goes, p50 / p95 per stage: asked →
+    outbox row written (the hot path's transaction), → first delivery attempt (the job
+    picked), → received by the subscriber; of the changes asked before ``before`` (wall)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select o.change_id, o.order_id, o.payload->>'updated_at',"
+            " extract(epoch from o.created_at),"
+            " extract(epoch from min(d.first_attempt_at)) from orderhub_meta.outbox o"
+            " join orderhub_meta.deliveries d using (change_id)"
+            " where o.change_id > %s and o.kind = 'status_changed'"
+            " group by o.change_id, o.order_id, o.payload, o.created_at",
+            (after,),
+        ).fetchall()
+    walls = {(c["order_id"], c["event_at"]): wall for c, _, wall in asked if wall < before}
+    got = {int(msg_id[4:]): when for msg_id, _, when in sub.received}
+    spans: dict[str, list[float]] = {"→ outbox": [], "outbox → picked": [], "picked → received": []}
+    for change_id, order_id, updated_at, written, picked in rows:
+        wall = walls.get((order_id, str(updated_at)[:19] + "Z"))
+        when = got.get(change_id)
+        if wall is None or picked is None or when is None:
+            continue
+        spans["→ outbox"].append(float(written) - wall)
+        spans["outbox → picked"].append(float(picked) - float(written))
+        spans["picked → received"].append(when - float(picked))
+    return [
+        f"{name} p50 {percentile(v, 0.5) * 1000:.0f} ms, p95 {percentile(v, 0.95) * 1000:.0f} ms"
+        for name, v in spans.items()
+        if v
+    ]
+
+
+def wait_drained(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -262,20 +306,35 @@ def run_rate(
     poller = threading.Thread(target=vis.run)
     poller.start()
     faults = Faults(url, sub)
-    asked = drive(sandbox, rate, seconds, vis, faults)
-    vis.deadline = time.monotonic() + 30
+    asked, took = drive(sandbox, rate, seconds, vis, faults)
+    vis.deadline = time.monotonic() + 20
     vis.stop.set()
     poller.join()
     wait_drained(url)
     sub = faults.subscriber
     to_sub, counts = delivered(url, sub, asked, after)
     shown = list(vis.seen.values())
-    rows = [f"| {rate}/s: asked {len(asked)} changes, seen in /orders {len(shown)} |"]
-    for name, values in (("→ /orders", shown), ("→ subscriber", to_sub)):
+    keys = len({change["key"] for change, _, _ in asked})
+    rows = [
+        f"| {rate}/s asked for {seconds:.0f} s: made {len(asked)} changes in {took:.1f} s"
+        f" ({len(asked) / took:.0f}/s achieved) on {keys} trackers, seen in /orders"
+        f" {len(shown)} |"
+    ]
+    stopped, started = faults.down
+    up = [took for wall, took in to_sub if not stopped <= wall <= started]
+    for name, values in (
+        ("→ /orders", shown),
+        ("→ subscriber", [took for _, took in to_sub]),
+        ("→ subscriber, changes made while it was up", up),
+    ):
         if values:
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99))
             rows.append(f"| {rate}/s {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms,"
                         f" p99 {p99:.0f} ms (n={len(values)}) |")  # fmt: skip
+    spans = "; ".join(stages(url, sub, asked, after))
+    rows.append(f"| {rate}/s stages to the subscriber: {spans} |")
+    spans = "; ".join(stages(url, sub, asked, after, before=stopped))
+    rows.append(f"| {rate}/s stages, changes made before the subscriber was stopped: {spans} |")
     tally = ", ".join(f"{k} {v}" for k, v in counts.items())
     rows.append(f"| {rate}/s deliveries: {tally} |")
     for row in rows:
@@ -283,11 +342,23 @@ def run_rate(
     return rows, sub
 
 
+def hot_path_row(rate: int, port: int) -> str:
+    """The hot-path workers' totals so far: transactions, records, seconds per mart."""
+    workers = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).json()["hot_path"]
+    seconds: dict[str, float] = {}
+    for worker in workers:
+        for name, spent in worker.get("seconds", {}).items():
+            seconds[name] = seconds.get(name, 0.0) + spent
+    spent = ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+    done = ", ".join(f"{sum(w[k] for w in workers)} {k}" for k in ("transactions", "records"))
+    return f"| after {rate}/s, hot path so far: {done}; {spent} |"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="200,1000")
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--orders", type=int, default=5000)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="orderhub-bench-live-"))
     settings = Settings(home=home)
@@ -313,7 +384,8 @@ def main() -> int:
             for rate in (int(r) for r in args.rates.split(",")):
                 say(f"rate {rate}/s for {args.seconds} s")
                 found, sub = run_rate(url, sandbox.root_url, sub, rate, args.seconds)
-                rows += found
+                rows += [*found, hot_path_row(rate, port)]
+                say(rows[-1])
         print("\n".join(rows))
         return 0
     finally:

@@ -80,6 +80,9 @@ create table if not exists orderhub_meta.deliveries (
     last_error text,
     primary key (subscription_id, change_id)
 );
+create index if not exists deliveries_pending_idx
+    on orderhub_meta.deliveries (subscription_id, order_id, change_id)
+    where delivered_at is null and dead_at is null;
 create index if not exists deliveries_due_idx on orderhub_meta.deliveries (next_attempt_at)
     where delivered_at is null and dead_at is null;
 """

@@ -12,7 +12,10 @@ says when the project changed, so a long-running user compiles again.
 
 :func:`rederive_events` and :func:`recompute_orders` run those selects inside the caller's
 transaction (the live hot path, :mod:`orderhub.live.hot_path`, and the publish step's
-recompute hook, :func:`publish_hook`): no rule of the crosswalk, the ordering or the
+recompute hook, :func:`publish_hook`); a tracker already derived gets only its new
+versions' events (:func:`add_new_tracker_versions`: the session setting
+:data:`VERSIONS_SINCE` narrows the staging view to them; dbt_project/README.md, "The hot
+path"). No rule of the crosswalk, the ordering or the
 exceptions exists here.
 """
 
@@ -23,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -158,8 +162,28 @@ def rederive_events(
     """Re-derive the events of ``records`` (system, record key) in the events mart
     ``model``: the orders they touched before and after, and the orders a record left,
     locked (records before orders, each set in sorted order: two callers never deadlock,
-    and two on one order run one after the other), sorted."""
+    and two on one order run one after the other), sorted. A tracker already in the mart
+    gets only its new versions' events (:func:`add_new_tracker_versions`); every other
+    record is deleted and derived again from all its versions."""
     lock(conn, [f"record:{system}/{key}" for system, key in records])
+    orders: set[str] = set()
+    done = add_new_tracker_versions(conn, model, [k for s, k in records if s == "tms"], orders)
+    rest = [(system, key) for system, key in records if system != "tms" or key not in done]
+    if rest:
+        _rederive_whole(conn, model, rest, orders)
+    ordered = sorted(orders)
+    lock(conn, [f"order:{order_id}" for order_id in ordered])
+    return ordered
+
+
+def _rederive_whole(
+    conn: psycopg.Connection[Any],
+    model: CompiledModel,
+    records: Sequence[tuple[str, str]],
+    orders: set[str],
+) -> None:
+    """Delete ``records``' events and derive them again from every version; their orders
+    before and after (and the orders a record left) join ``orders``."""
     params: dict[str, Any] = {
         f"{system}_records": [key for s, key in records if s == system] for system in API_SYSTEMS
     }
@@ -176,33 +200,115 @@ def rederive_events(
     new = conn.execute(
         f"select order_id, previous_order_ids from {model.relation} where {where}", which
     ).fetchall()
-    orders: set[str] = set()
     for order_id, previous in [*old, *new]:
         if order_id is not None:
             orders.add(order_id)
         orders.update(previous or [])
-    ordered = sorted(orders)
-    lock(conn, [f"order:{order_id}" for order_id in ordered])
-    return ordered
+
+
+#: The session setting that narrows the staging view ``stg_tms__tracking_events`` to the
+#: tracker versions extracted at or after it (unset: every version).
+VERSIONS_SINCE = "orderhub.tms_versions_since"
+#: What an event takes from its record's latest version, not from its own detail: when a
+#: new version changes any of these, every event of the record is derived again.
+RECORD_COLUMNS = (
+    "order_id", "previous_order_ids", "order_reassigned_at", "shipment_ref", "tracking_code",
+    "carrier", "crosswalk_version", "inputs_version",
+)  # fmt: skip
+#: A tracker last derived this long before the most recently derived one in its batch is
+#: derived whole (so one stale tracker does not widen every tracker's window of versions).
+STALE = timedelta(minutes=5)
+
+
+def add_new_tracker_versions(
+    conn: psycopg.Connection[Any], model: CompiledModel, keys: Sequence[str], orders: set[str]
+) -> set[str]:
+    """Derive, for the trackers ``keys`` already in the events mart, only the versions
+    extracted since their newest event was first seen (the versions before were derived
+    then: the intake stores one batch after another), with the compiled select itself,
+    narrowed by :data:`VERSIONS_SINCE`, and insert the events whose id is new. A tracker's
+    details accumulate and an event keeps its first sighting, so this equals deriving every
+    version - unless a new version changed what the events take from the record
+    (:data:`RECORD_COLUMNS`, such as a corrected order reference): such a tracker, and one
+    the narrowed select derives nothing for, is left to be derived whole. The trackers done
+    (their orders join ``orders``)."""
+    if not keys:
+        return set()
+    since = dict(conn.execute(
+        f"select source_record_key, max(source_extracted_at) from {model.relation}"
+        " where source_system = 'tms' and source_record_key = any(%s) group by 1",
+        (list(keys),),
+    ).fetchall())  # fmt: skip
+    if not since:
+        return set()
+    newest = max(since.values())
+    keys = sorted(key for key, at in since.items() if at >= newest - STALE)
+    conn.execute(
+        "select set_config(%s, %s, true)", (VERSIONS_SINCE, min(since[k] for k in keys).isoformat())
+    )
+    try:
+        done = conn.execute(_add_new(conn, model), {
+            **{f"{system}_records": [] for system in API_SYSTEMS}, "tms_records": keys,
+        }).fetchall()  # fmt: skip
+    finally:
+        conn.execute("select set_config(%s, '', true)", (VERSIONS_SINCE,))
+    for _, order_id, previous in done:
+        if order_id is not None:
+            orders.add(order_id)
+        orders.update(previous or [])
+    return {key for key, _, _ in done}
+
+
+def _add_new(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
+    """The statement of :func:`add_new_tracker_versions`: derive, set aside the trackers
+    whose record columns moved, insert the new events of the others; those others, each
+    with its order and the orders it left."""
+    columns = _columns(conn, model)
+    names = ", ".join(f'"{c}"' for c in columns)
+    record = ", ".join(RECORD_COLUMNS)
+    held = ", ".join(f"m.{c}" for c in RECORD_COLUMNS)
+    return (
+        f"with derived as materialized (select {names} from (\n{model.select}\n) as hot_path),"
+        f" derived_records as (select distinct on (source_record_key) source_record_key,"
+        f" {record} from derived order by source_record_key),"
+        f" moved as (select r.source_record_key from derived_records as r"
+        f" cross join lateral (select {held} from {model.relation} as m"
+        f" where m.source_system = 'tms' and m.source_record_key = r.source_record_key"
+        f" limit 1) as m where ({', '.join(f'r.{c}' for c in RECORD_COLUMNS)})"
+        f" is distinct from ({held})),"
+        f" inserted as (insert into {model.relation} ({names}) select {names} from derived"
+        f" as d where d.source_record_key not in (select source_record_key from moved)"
+        f" and not exists (select from {model.relation} as m where m.event_id = d.event_id)"
+        f" returning 1)"
+        f" select distinct d.source_record_key, d.order_id, d.previous_order_ids"
+        f" from derived as d where d.source_record_key not in"
+        f" (select source_record_key from moved)"
+    )
 
 
 def recompute_orders(
-    conn: psycopg.Connection[Any], models: Sequence[CompiledModel], orders: Sequence[str]
+    conn: psycopg.Connection[Any],
+    models: Sequence[CompiledModel],
+    orders: Sequence[str],
+    seconds: dict[str, float] | None = None,
 ) -> None:
     """Per per-order mart of ``models``, in order, delete the orders' rows and insert what
-    its compiled select derives for them."""
+    its compiled select derives for them (the seconds each took add to ``seconds``)."""
     params = {"orders": list(orders)}
     for model in models:
+        started = time.perf_counter()
         conn.execute(f"delete from {model.relation} where order_id = any(%(orders)s)", params)
         conn.execute(_insert(conn, model), params)
+        if seconds is not None:
+            seconds[model.name] = seconds.get(model.name, 0.0) + time.perf_counter() - started
 
 
 #: Each mart's columns, per compiled select (a new compile reads them again).
 _COLUMNS: dict[tuple[str, str], list[str]] = {}
 
 
-def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
-    """``insert into <mart> (<columns>) select <columns> from (<compiled select>)``."""
+def _columns(conn: psycopg.Connection[Any], model: CompiledModel) -> list[str]:
+    """The mart's columns, in order (kept per compiled select)."""
     columns = _COLUMNS.get((model.relation, model.select))
     if columns is None:
         columns = [
@@ -216,7 +322,12 @@ def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
         if not columns:
             raise RuntimeError(f"{model.relation} does not exist: build the marts once first")
         _COLUMNS[(model.relation, model.select)] = columns
-    names = ", ".join(f'"{c}"' for c in columns)
+    return columns
+
+
+def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
+    """``insert into <mart> (<columns>) select <columns> from (<compiled select>)``."""
+    names = ", ".join(f'"{c}"' for c in _columns(conn, model))
     return (
         f"insert into {model.relation} ({names}) select {names} from (\n"
         f"{model.select}\n) as hot_path"

@@ -1,48 +1,94 @@
 """Move the sandbox's world on, one change at a time: what pushes are made of.
 
 :func:`move_on` changes one record of a system the way that system would and upserts it
-(the store's listeners push it): a TMS tracker gets a new tracking detail one hour after its
-last, alternating between ``in_transit`` and ``failure`` (each a canonical status change);
-a WMS picking, a CRM fulfillment order or an ERP sales order gets a new version (its cursor
-one second on). ``POST /changes`` on the sandbox's root URL (``{"system": "tms", "count":
-n}`` or ``{"system": "tms", "keys": [...]}``) calls it and answers what changed. With
-``"anomaly": "unknown_code"`` a moved tracker's new detail carries a status code no
-crosswalk knows (``unknown_live_<n>``): an anomaly injected at the source, for the cases'
-tests and bench. With ``"anomaly": "cancelled"`` the moved tracker is cancelled instead: its
-new detail and its status are ``cancelled``, the way EasyPost documents a tracker that ends
-without a delivery (the ``Tracker`` object's ``status`` values); it is pushed as any update
+(the store's listeners push it). A TMS tracker not yet delivered gets the next tracking
+detail a real carrier sends, one hour after its last (:data:`TRACKER_MOVES`): picked up,
+scanned at two more hubs (a new location, same status), out for delivery, a failed delivery
+attempt (``failure``), back at the depot (``in_transit``) and out again - so a tracker can
+move for as long as a run lasts, each move valid for the crosswalk, most of them a canonical
+status change. A WMS picking, a CRM fulfillment order or an ERP sales order gets a new
+version (its cursor one second on).
+
+``POST /changes`` on the sandbox's root URL (``{"system": "tms", "count": n}`` or
+``{"system": "tms", "keys": [...]}``) calls :func:`changes` and answers what changed; the
+records picked by ``count`` are the ones moved least recently (:class:`Movable` keeps them
+in a queue, so a request costs what it moves, not what the store holds). With ``"anomaly":
+"unknown_code"`` a moved tracker's new detail carries a status code no crosswalk knows
+(``unknown_live_<n>``): an anomaly injected at the source, for the cases' tests and bench.
+With ``"anomaly": "cancelled"`` the moved tracker is cancelled instead: its new detail and
+its status are ``cancelled``, the way EasyPost documents a tracker that ends without a
+delivery (the ``Tracker`` object's ``status`` values); it is pushed as any update
 (``tracker.updated``) and never moves again.
 """
 
 from __future__ import annotations
 
-import copy
 import random
+import threading
+import weakref
+from collections import deque
 from typing import Any
 
+from sandbox.catalog import HUBS
 from sandbox.clock import instant_seconds, iso, parse_instant
 from sandbox.store import CURSOR_FIELD, KEY_FIELD, SandboxStore, sortable, wire_time
 
-#: A tracker in one of these statuses has ended: it moves on no more.
-ENDED_TRACKER_STATUSES = ("delivered", "return_to_sender", "cancelled")
-#: The statuses a moved tracker alternates between (both non-terminal, different canonically).
-TRACKER_STATUSES = ("in_transit", "failure")
+#: A tracker's next move from its current status: (status, status_detail, message, where) -
+#: ``where`` is "hub" (the next carrier hub: a new location) or "same" (where it last was).
+#: An ``in_transit`` tracker passes two hubs before it goes out for delivery.
+TRACKER_MOVES: dict[str, tuple[str, str, str, str]] = {
+    "pre_transit": ("in_transit", "received_at_origin_facility", "Picked up", "same"),
+    "unknown": ("in_transit", "received_at_origin_facility", "Picked up", "same"),
+    "in_transit": ("in_transit", "arrived_at_facility", "Arrived at a carrier facility", "hub"),
+    "out_for_delivery": ("failure", "delivery_exception", "Delivery attempted: nobody home",
+                         "same"),
+    "failure": ("in_transit", "arrived_at_destination", "Back at the delivery depot", "same"),
+    "available_for_pickup": ("available_for_pickup", "arrived_at_pickup_location",
+                             "Reminder: waiting at the pickup point", "same"),
+}  # fmt: skip
+OUT_FOR_DELIVERY = ("out_for_delivery", "out_for_delivery", "Out for delivery", "same")
+#: Hubs an in_transit tracker passes before going out for delivery (from the depot it goes
+#: out at once).
+HUBS_BEFORE_DELIVERY = 2
+TERMINAL = ("delivered", "return_to_sender", "cancelled")
+
+
+def _next_move(details: list[dict[str, Any]], status: str) -> tuple[str, str, str, str]:
+    if status != "in_transit":
+        return TRACKER_MOVES.get(status, TRACKER_MOVES["unknown"])
+    if details and details[-1].get("status_detail") == "arrived_at_destination":
+        return OUT_FOR_DELIVERY
+    hubs = 0
+    for detail in reversed(details):
+        if detail.get("status_detail") != "arrived_at_facility":
+            break
+        hubs += 1
+    return OUT_FOR_DELIVERY if hubs >= HUBS_BEFORE_DELIVERY else TRACKER_MOVES["in_transit"]
 
 
 def _next_tracker(record: dict[str, Any]) -> dict[str, Any]:
     details = list(record.get("tracking_details") or [])
     last = max(details, key=lambda d: d["datetime"]) if details else None
     at = int(parse_instant(last["datetime"] if last else record["updated_at"])) + 3600
-    status = (
-        TRACKER_STATUSES[1] if record.get("status") == TRACKER_STATUSES[0] else TRACKER_STATUSES[0]
-    )
-    detail = copy.deepcopy(last) if last else {"object": "TrackingDetail"}
-    detail.update({"status": status, "status_detail": "status_update", "datetime": iso(at)})
-    detail["message"] = f"{status.replace('_', ' ')} (live)"
+    status, status_detail, text, where = _next_move(details, str(record.get("status")))
+    location = dict((last or {}).get("tracking_location") or {"object": "TrackingLocation"})
+    if where == "hub":
+        hub = HUBS[len(details) % len(HUBS)]
+        location.update(city=hub.city, state=hub.region, country=hub.country, zip=hub.zip)
+    detail = {
+        "object": "TrackingDetail",
+        "message": text,
+        "status": status,
+        "status_detail": status_detail,
+        "datetime": iso(at),
+        "source": (last or {}).get("source", record.get("carrier")),
+        "tracking_location": location,
+    }
     updated = iso(max(at, int(parse_instant(record["updated_at"])) + 1))
     return {
         **record,
         "status": status,
+        "status_detail": status_detail,
         "tracking_details": [*details, detail],
         "updated_at": updated,
     }
@@ -88,19 +134,23 @@ def _cancelled(record: dict[str, Any]) -> dict[str, Any]:
 TRACKER_ANOMALIES = {"unknown_code": _unknown_code, "cancelled": _cancelled}
 
 
+def _can_move(system: str, record: dict[str, Any]) -> bool:
+    if system != "tms":
+        return True
+    seen = {record.get("status")} | {d["status"] for d in record.get("tracking_details") or []}
+    return not seen & set(TERMINAL)
+
+
 def move_on(
     store: SandboxStore, system: str, key: Any, anomaly: str | None = None
 ) -> dict[str, Any] | None:
-    """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such)."""
+    """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such
+    record, or a tracker that has reached its end: delivered, returned, cancelled)."""
     record = store.get(system, key)
-    if record is None:
+    if record is None or not _can_move(system, record):
         return None
     if system == "tms":
-        if record.get("status") == "cancelled":
-            return None  # a cancelled tracker has ended
         changed = _next_tracker(record)
-        if "delivered" in {d["status"] for d in changed["tracking_details"]}:
-            return None  # a delivered tracker stays delivered
         if anomaly is not None:
             changed = TRACKER_ANOMALIES[anomaly](changed)
     else:
@@ -110,14 +160,40 @@ def move_on(
     return changed
 
 
-def movable(store: SandboxStore, system: str) -> list[Any]:
-    """Keys of ``system``'s records that can move on (trackers not yet delivered)."""
-    keys = []
-    for record in store.records(system):
-        if system == "tms" and record.get("status") in ENDED_TRACKER_STATUSES:
-            continue
-        keys.append(record[KEY_FIELD[system]])
-    return keys
+class Movable:
+    """The keys of one system's records that can move on, least recently moved first.
+
+    Built once from the store (a scan), then kept by :func:`changes` as it moves records: a
+    moved record goes to the back. Records the store gains later (a new round) join when
+    :meth:`refresh` sees the store's count change."""
+
+    def __init__(self, store: SandboxStore, system: str, seed: int = 0) -> None:
+        self.system, self.lock = system, threading.Lock()
+        self.count = store.count(system)
+        keys = [r[KEY_FIELD[system]] for r in store.iter_records(system) if _can_move(system, r)]
+        random.Random(seed).shuffle(keys)
+        self.queue: deque[Any] = deque(keys)
+
+    def take(self, count: int) -> list[Any]:
+        with self.lock:
+            return [self.queue.popleft() for _ in range(min(count, len(self.queue)))]
+
+    def put_back(self, key: Any) -> None:
+        with self.lock:
+            self.queue.append(key)
+
+
+_MOVABLE: weakref.WeakKeyDictionary[SandboxStore, dict[str, Movable]] = weakref.WeakKeyDictionary()
+_MOVABLE_LOCK = threading.Lock()
+
+
+def _movable(store: SandboxStore, system: str, seed: int) -> Movable:
+    with _MOVABLE_LOCK:
+        kept = _MOVABLE.setdefault(store, {})
+        pool = kept.get(system)
+        if pool is None or pool.count != store.count(system):
+            pool = kept[system] = Movable(store, system, seed)
+        return pool
 
 
 def changes(
@@ -128,25 +204,24 @@ def changes(
     seed: int = 0,
     anomaly: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Move ``keys`` (or ``count`` random movable records) on; what changed."""
-    chosen = (
-        keys
-        if keys is not None
-        else random.Random(seed).sample(
-            movable(store, system), k=min(count, len(movable(store, system)))
-        )
-    )
+    """Move ``keys`` (or the ``count`` movable records moved least recently) on; what
+    changed."""
+    pool = _movable(store, system, seed) if keys is None else None
+    chosen = keys if pool is None else pool.take(count)
     moved = []
     for key in chosen:
         record = move_on(store, system, key, anomaly)
-        if record is not None:
-            moved.append(
-                {
-                    "system": system,
-                    "key": key,
-                    "cursor": _cursor_text(system, record),
-                    "order_id": _order_of(system, record),
-                    "event_at": _event_at(system, record),
-                }
-            )
+        if record is None:
+            continue
+        if pool is not None:
+            pool.put_back(key)
+        moved.append(
+            {
+                "system": system,
+                "key": key,
+                "cursor": _cursor_text(system, record),
+                "order_id": _order_of(system, record),
+                "event_at": _event_at(system, record),
+            }
+        )
     return moved

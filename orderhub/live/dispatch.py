@@ -1,15 +1,20 @@
 """The dispatcher: deliver the outbox to subscribers, signed per Standard Webhooks.
 
-Delivery runs on procrastinate, a PostgreSQL job queue: the hot path queues one job per
-delivery in the outbox's own transaction (:func:`defer_sql` calls procrastinate's
-``procrastinate_defer_jobs_v1``), so a change is never committed without its deliveries nor
-the reverse. Each job carries the lock ``<subscription>:<order>``: procrastinate runs no job
-while an earlier one with its lock waits or runs, so one subscriber receives one order's
-changes in cursor order, even across retries, while other orders and other subscribers go
-on (a failing subscriber blocks nobody else). LISTEN/NOTIFY wakes the worker at commit.
+Delivery runs on procrastinate, a PostgreSQL job queue: the hot path queues, in the
+outbox's own transaction, a job for each subscription and order it changed that has no job
+waiting yet (:func:`queue_jobs` calls procrastinate's ``procrastinate_defer_jobs_v1``), so a
+change is never committed without its delivery job nor the reverse. Each job carries the
+lock ``<subscription>:<order>``: procrastinate runs no job while an earlier one with its
+lock waits or runs. A job sends every pending delivery of its subscription and order, in
+cursor order (:func:`deliver`), so one subscriber receives one order's changes in order,
+even across retries, and an order's backlog goes in one job: the queue holds at most one
+waiting job per subscription and order, and the worker's look for a job it may run does
+not grow with the backlog. Other orders and other subscribers go on meanwhile (a failing
+subscriber blocks nobody else). LISTEN/NOTIFY wakes the worker at commit; it also looks
+every :data:`POLL`.
 
-:func:`deliver` posts the outbox row's payload with the headers ``webhook-id`` (``msg_`` and
-the change's cursor: the same on every retry, the receiver dedupes on it),
+:func:`post` sends an outbox row's payload with the headers ``webhook-id`` (``msg_`` and the
+change's cursor: the same on every retry, the receiver dedupes on it),
 ``webhook-timestamp`` and ``webhook-signature`` (the ``standardwebhooks`` package, under the
 subscription's ``whsec_`` secret). A 2xx marks the delivery delivered; anything else is
 retried by :class:`Backoff` - exponential from 1 s, capped at 1 h, with full jitter - until
@@ -24,6 +29,7 @@ import asyncio
 import logging
 import random
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,19 +51,53 @@ FIRST_PAUSE = 1.0
 LONGEST_PAUSE = 3600.0
 #: Seconds a subscriber has to answer.
 TIMEOUT = 5.0
+#: Seconds between the worker's looks for jobs it may run when no NOTIFY woke it: a job
+#: waiting behind its order's running job, or a retry come due (bench/RESULTS.md, "Live
+#: path": at 1 s, an order's next change waited up to a second behind its previous one).
+POLL = 0.1
 
 
-def defer_sql(queued: str) -> str:
-    """SQL deferring one delivery job per row ``(change_id, subscription_id, order_id)`` of
-    the relation ``queued``, in cursor order."""
-    return (
-        "select procrastinate_defer_jobs_v1(array("
-        f" select row('{QUEUE}', '{TASK}', 0,"
-        " q.subscription_id || ':' || q.order_id, null,"
-        " jsonb_build_object('change_id', q.change_id, 'subscription_id', q.subscription_id),"
-        f" null)::procrastinate_job_to_defer_v1 from {queued} as q"
-        " order by q.change_id, q.subscription_id))"
-    )
+def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, str]]) -> int:
+    """Queue, in the open transaction, a delivery job for each subscription and order among
+    the new deliveries ``queued`` (change_id, subscription_id, order_id) that has none
+    waiting yet; how many. The job delivers every pending delivery of its subscription and
+    order (:func:`deliver`), so a waiting one takes the new ones along. The waiting jobs
+    found are locked until the commit (the worker skips locked jobs), so none starts
+    before this transaction's deliveries are visible to it; the caller holds the outbox
+    lock, so no other transaction queues for the same order meanwhile. (No queueing lock:
+    procrastinate's retry of a running job would then collide with the job waiting
+    behind it; two waiting jobs of one order are harmless, the later finds nothing to
+    send.)"""
+    first: dict[str, int] = {}
+    for change_id, sub, order_id in sorted(queued):
+        first.setdefault(f"{sub}:{order_id}", change_id)
+    if not first:
+        return 0
+    waiting = {
+        row[0]
+        for row in conn.execute(
+            "select lock from procrastinate_jobs where status = 'todo'"
+            " and lock = any(%s) order by id for update",
+            (list(first),),
+        )
+    }
+    jobs = [(lock, change_id) for lock, change_id in first.items() if lock not in waiting]
+    if jobs:
+        conn.execute(_DEFER, ([lock for lock, _ in jobs], [change_id for _, change_id in jobs]))
+    return len(jobs)
+
+
+_DEFER = f"""
+select procrastinate_defer_jobs_v1(array(
+    select row('{QUEUE}', '{TASK}', 0, j.lock, null, jsonb_build_object(
+        'change_id', j.change_id,
+        'subscription_id', split_part(j.lock, ':', 1)::bigint,
+        'order_id', substr(j.lock, strpos(j.lock, ':') + 1)
+    ), null)::procrastinate_job_to_defer_v1
+    from unnest(%s::text[], %s::bigint[]) as j(lock, change_id)
+    order by j.change_id
+))
+"""
 
 
 class Undeliverable(Exception):
@@ -78,23 +118,26 @@ class Backoff(BaseRetryStrategy):
         return RetryDecision(retry_in={"seconds": random.uniform(0, bound)})
 
 
-_DELIVERY = """
-select o.payload, s.url, s.secret, d.delivered_at, d.dead_at, d.first_attempt_at
-from orderhub_meta.deliveries as d
-join orderhub_meta.outbox as o using (change_id)
-join orderhub_meta.subscriptions as s using (subscription_id)
-where d.change_id = %s and d.subscription_id = %s
+_SUBSCRIBER = "select url, secret from orderhub_meta.subscriptions where subscription_id = %s"
+_PENDING = """
+select d.change_id, o.payload, d.first_attempt_at
+from orderhub_meta.deliveries as d join orderhub_meta.outbox as o using (change_id)
+where d.subscription_id = %s and d.order_id = %s
+  and d.delivered_at is null and d.dead_at is null
+order by d.change_id
+"""
+_MARK = """
+update orderhub_meta.deliveries set attempts = attempts + 1,
+    first_attempt_at = coalesce(first_attempt_at, %s), last_error = %s,
+    delivered_at = case when %s then %s end, dead_at = case when %s then %s end
+where change_id = %s and subscription_id = %s
 """
 
 
-async def deliver(
-    conn: psycopg.AsyncConnection[Any], client: httpx.AsyncClient, change_id: int, sub: int
-) -> None:
-    """Send one delivery; raise :class:`Undeliverable` (retry) or :class:`Dead`."""
-    row = await (await conn.execute(_DELIVERY, (change_id, sub))).fetchone()
-    if row is None or row[3] is not None or row[4] is not None:
-        return  # the subscription is gone, or the delivery already done or dead
-    payload, url, secret, _, _, first = row
+async def post(
+    client: httpx.AsyncClient, url: str, secret: str, change_id: int, payload: Any
+) -> tuple[datetime, str | None]:
+    """POST one change, signed; when it was sent, and the error (None: delivered)."""
     body = orjson.dumps(payload)
     now = datetime.now(UTC)
     msg_id = f"msg_{change_id}"
@@ -106,21 +149,51 @@ async def deliver(
     }
     try:
         answer = await client.post(url, content=body, headers=headers, timeout=TIMEOUT)
-        error = None if answer.is_success else f"HTTP {answer.status_code}"
+        return now, None if answer.is_success else f"HTTP {answer.status_code}"
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    dead = error is not None and first is not None and now - first >= GIVE_UP_AFTER
-    await conn.execute(
-        "update orderhub_meta.deliveries set attempts = attempts + 1,"
-        " first_attempt_at = coalesce(first_attempt_at, %s), last_error = %s,"
-        " delivered_at = case when %s then %s end, dead_at = case when %s then %s end"
-        " where change_id = %s and subscription_id = %s",
-        (now, error, error is None, now, dead, now, change_id, sub),
-    )
+        return now, f"{type(exc).__name__}: {exc}"
+
+
+async def deliver(
+    conn: psycopg.AsyncConnection[Any],
+    client: httpx.AsyncClient,
+    change_id: int,
+    sub: int,
+    order_id: str | None = None,
+) -> int:
+    """Send every pending delivery of subscription ``sub`` and the order of ``change_id``
+    (or ``order_id``), in cursor order, and mark each; how many were delivered. Stops at
+    the first refused one (raise :class:`Undeliverable`: the job is retried, later changes
+    of the order wait behind it); one refused for :data:`GIVE_UP_AFTER` is dead-lettered
+    and the rest still go (then :class:`Dead`: the job fails)."""
+    if order_id is None:
+        found = await (await conn.execute(
+            "select order_id from orderhub_meta.deliveries"
+            " where change_id = %s and subscription_id = %s", (change_id, sub),
+        )).fetchone()  # fmt: skip
+        if found is None:
+            return 0
+        order_id = found[0]
+    subscriber = await (await conn.execute(_SUBSCRIBER, (sub,))).fetchone()
+    if subscriber is None:
+        return 0  # the subscription is gone
+    url, secret = subscriber
+    dead, delivered = [], 0
+    for pending_id, payload, first in await (
+        await conn.execute(_PENDING, (sub, order_id))
+    ).fetchall():
+        now, error = await post(client, url, secret, pending_id, payload)
+        gone = error is not None and first is not None and now - first >= GIVE_UP_AFTER
+        await conn.execute(_MARK, (now, error, error is None, now, gone, now, pending_id, sub))
+        if gone:
+            dead.append(pending_id)
+        elif error is not None:
+            raise Undeliverable(f"{url}: {error}")
+        else:
+            delivered += 1
     if dead:
-        raise Dead(f"{url}: {error}; given up after {GIVE_UP_AFTER}")
-    if error is not None:
-        raise Undeliverable(f"{url}: {error}")
+        raise Dead(f"{url}: changes {dead} given up after {GIVE_UP_AFTER}")
+    return delivered
 
 
 class Dispatcher:
@@ -150,11 +223,13 @@ class Dispatcher:
         async with httpx.AsyncClient() as client:
 
             @app.task(name=TASK, queue=QUEUE, retry=Backoff())
-            async def task(change_id: int, subscription_id: int) -> None:
+            async def task(
+                change_id: int, subscription_id: int, order_id: str | None = None
+            ) -> None:
                 conn = await conns.get()
                 try:
-                    await deliver(conn, client, change_id, subscription_id)
-                    self.counters["delivered"] += 1
+                    sent = await deliver(conn, client, change_id, subscription_id, order_id)
+                    self.counters["delivered"] += sent
                 except Exception:
                     self.counters["failed"] += 1
                     raise
@@ -167,7 +242,7 @@ class Dispatcher:
                         queues=[QUEUE],
                         concurrency=self.concurrency,
                         install_signal_handlers=False,
-                        fetch_job_polling_interval=1.0,
+                        fetch_job_polling_interval=POLL,
                         delete_jobs="successful",
                     )
                 )

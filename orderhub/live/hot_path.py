@@ -7,7 +7,8 @@ Each :meth:`HotPath.step` is one transaction:
    killed mid-batch rolls back and they are pending again;
 2. lock those records (transaction-scoped advisory locks, in sorted order), delete their
    rows of ``fct_order_status_events`` and insert what its compiled select derives for them
-   (the events mart is incremental per source record, as in dbt);
+   (the events mart is incremental per source record, as in dbt; a tracker already there
+   only gets its new versions' events: ``recompute.add_new_tracker_versions``);
 3. the touched orders are the orders of those events before and after, and the orders a
    record left (``previous_order_ids``); lock them, sorted (records are always locked
    before orders and each set in order, so two workers never deadlock, and two batches on
@@ -61,7 +62,12 @@ class HotPath:
         self.models = models
         self.batch = batch
         self.wake = threading.Event()
-        self.counters = {"transactions": 0, "records": 0, "orders": 0, "changes": 0}
+        self.counters: dict[str, Any] = {
+            "transactions": 0, "records": 0, "orders": 0, "changes": 0,
+        }  # fmt: skip
+        #: Seconds spent per mart (and writing the outbox), summed over the transactions.
+        self.seconds: dict[str, float] = {}
+        self.counters["seconds"] = self.seconds
         self._conn: psycopg.Connection[Any] | None = None
 
     def run(self, stop: threading.Event) -> None:
@@ -77,6 +83,9 @@ class HotPath:
             self.wake.wait(0.2)
             self.wake.clear()
         self._drop_connection()
+
+    def _took(self, name: str, started: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
@@ -107,11 +116,15 @@ class HotPath:
             ).fetchall()
             if not records:
                 return 0
+            started = time.perf_counter()
             orders = rederive_events(conn, models[0], records)
+            self._took(models[0].name, started)
             if orders:
                 before = order_states(conn, orders)
-                recompute_orders(conn, models[1:], orders)
+                recompute_orders(conn, models[1:], orders, self.seconds)
+                started = time.perf_counter()
                 self.counters["changes"] += write_outbox(conn, orders, before)
+                self._took("outbox", started)
         self.counters["transactions"] += 1
         self.counters["records"] += len(records)
         self.counters["orders"] += len(orders)

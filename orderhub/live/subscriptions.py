@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from orderhub.live.dispatch import defer_sql
+from orderhub.live.dispatch import queue_jobs
 
 #: The filter a subscription ``s`` applies to an outbox row ``o``: a status change in its
 #: statuses, an exception of its types (a subscription naming neither gets both), on a
@@ -99,14 +99,13 @@ def remove(conn: psycopg.Connection[Any], subscription_id: int) -> bool:
 
 def queue_deliveries(conn: psycopg.Connection[Any], first: int, last: int) -> None:
     """Queue a delivery of outbox rows ``first``..``last`` to each matching subscription,
-    and its procrastinate job, in the open transaction (:func:`.dispatch.defer_sql`)."""
-    conn.execute(
-        "with queued as (insert into orderhub_meta.deliveries"
-        " (change_id, subscription_id, order_id)"
+    and the jobs that send them, in the open transaction (:func:`.dispatch.queue_jobs`)."""
+    queued = conn.execute(
+        "insert into orderhub_meta.deliveries (change_id, subscription_id, order_id)"
         " select o.change_id, s.subscription_id, o.order_id"
         " from orderhub_meta.outbox as o cross join orderhub_meta.subscriptions as s"
         f" where o.change_id between %s and %s and {MATCHES}"
-        " returning change_id, subscription_id, order_id)"
-        f" {defer_sql('queued')}",
+        " returning change_id, subscription_id, order_id",
         (first, last),
-    )
+    ).fetchall()
+    queue_jobs(conn, queued)

@@ -2,13 +2,15 @@
 versions, in random micro-batches - recomputed by the hot path leave the per-order marts
 equal, row for row (build stamps aside), to a ``dbt run --full-refresh`` of the same raw
 data; parallel workers on micro-batches of the same orders never leave a wrong status; a
-worker killed mid-batch leaves its records pending and loses nothing."""
+worker killed mid-batch leaves its records pending and loses nothing; a tracker's new
+versions alone (the narrow path) leave the marts equal to a full refresh too."""
 
 from __future__ import annotations
 
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,8 +20,12 @@ from hot_path_world import Version, drain, full_refresh, marts, pending, push, v
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orderhub import recompute
 from orderhub.live.hot_path import HotPath
 from orderhub.recompute import CompiledModel
+from sandbox.changes import move_on
+from sandbox.clock import iso, parse_instant
+from sandbox.store import SandboxStore
 
 POOL = versions(unknown_batches())
 
@@ -123,3 +129,51 @@ def _wait_for_lock_wait(conn: psycopg.Connection) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the worker never waited for the order's lock")
+
+
+def test_a_trackers_new_versions_alone_equal_a_full_refresh(
+    pg_server: str,
+    hot_template: str,
+    hot_models: list[CompiledModel],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tracker already derived gets only its new versions' events (each micro-batch a
+    new detail, one a contradicting copy of the last); a version moving it to another
+    order is derived whole. Either way the marts equal a full refresh."""
+    added: list[set[str]] = []
+    original = recompute.add_new_tracker_versions
+
+    def spy(*args: Any) -> set[str]:
+        done = original(*args)
+        added.append(done)
+        return done
+
+    monkeypatch.setattr(recompute, "add_new_tracker_versions", spy)
+    first = next(record for system, record in POOL if system == "tms" and record.get("reference"))
+    store = SandboxStore({"tms": [first]})
+    with database(pg_server, template=hot_template) as url:
+        push(url, [[("tms", first)]])
+        drain(url, hot_models)
+        for _ in range(4):
+            push(url, [[("tms", move_on(store, "tms", first["id"]) or {})]])
+            drain(url, hot_models)
+        assert any(first["id"] in done for done in added), "no tracker took the narrow path"
+        latest = store.get("tms", first["id"]) or {}
+        details = [*latest["tracking_details"]]
+        details[-1] = {**details[-1], "message": "the same scan, told differently"}
+        push(url, [[("tms", {**latest, "tracking_details": details})]])
+        drain(url, hot_models)
+        other = next(
+            r["reference"] for s, r in POOL if s == "tms" and r["reference"] != first["reference"]
+        )
+        push(url, [[("tms", {**latest, "reference": other, "updated_at": _later(latest)})]])
+        drain(url, hot_models)
+        assert first["id"] not in added[-1], "a moved tracker is derived whole"
+        hot = marts(url)
+        full_refresh(url, tmp_path)
+        assert hot == marts(url)
+
+
+def _later(record: dict[str, Any]) -> str:
+    return iso(int(parse_instant(record["updated_at"])) + 60)

@@ -1,11 +1,19 @@
 -- one row per tracking detail, from every stored version of a tracker: a detail
 -- seen in several versions is kept once, with the version that first carried it (and,
--- within one version, the first in the list)
+-- within one version, the first in the list). A session that sets
+-- orderhub.tms_versions_since (the hot path) sees the versions extracted since then only.
 with
 
 source as (
 
+    -- every version, unless the session narrows it: the live hot path sets
+    -- orderhub.tms_versions_since in its transaction to re-derive only the versions since a
+    -- tracker's last derivation (orderhub/recompute.py); nothing else sets it
     select * from {{ source('tms', 'trackers') }}
+    where extracted_at >= coalesce(
+        cast(nullif(current_setting('orderhub.tms_versions_since', true), '') as timestamptz),
+        '-infinity'
+    )
 
 ),
 
