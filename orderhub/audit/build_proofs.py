@@ -2,7 +2,7 @@
 
 :func:`build_index` finds the latest ``dbt_build`` entry of the checkpoint that logged
 the orders' claims (its entry and inclusion proof are read with the batches' ones, in one
-round trip). :func:`order_claim` reads the order's claim from the marts now and
+round trip). :func:`order_claim` reads the order's claim (and its events) from the marts now and
 :func:`claim_proof` proves it out of the claims tree that build stored
 (``ledger.batch_trees``, ``claims:<log index>``, proved with the records in one round trip;
 rebuilt from the marts when gone); a claim that is not the committed one means the marts
@@ -30,7 +30,7 @@ from ledger.bundle.tables import key_bytes, ordered, prefix_run, row_hash
 from ledger.checkpoint import Checkpoint
 from orchestration.derived_state import claims_tree_id
 from orderhub.audit.queries import AuditError
-from orderhub.claims import EVENTS, claims_tree, order_claims
+from orderhub.claims import EVENTS, claim_and_events, claims_tree, order_claims
 
 PUBLISH_HINT = "run the flow (it builds, logs and signs a checkpoint), then trace again"
 
@@ -60,12 +60,14 @@ def build_index(conn: psycopg.Connection[Any], checkpoint: Checkpoint) -> int:
     return index
 
 
-def order_claim(conn: psycopg.Connection[Any], order_id: str) -> dict[str, Any]:
-    """The order's claim as the marts serve it now."""
-    claim = order_claims(conn, [order_id]).get(order_id)
+def order_claim(
+    conn: psycopg.Connection[Any], order_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The order's claim as the marts serve it now, and its canonical events."""
+    claim, events = claim_and_events(conn, order_id)
     if claim is None:
         raise AuditError(f"order {order_id!r} has no canonical event in {EVENTS}")
-    return claim
+    return claim, events
 
 
 def claim_proof(

@@ -20,11 +20,11 @@ is an error naming ``orderhub audit repair-trees``. The document is assembled by
 :class:`ledger.bundle.BundleBuilder`.
 
 A trace is a bounded number of round trips, whatever the order's records or the size of
-their batches (:mod:`ledger.bulk`): about a dozen statements, one per kind of read - the
-relations and the checkpoint, the build's index, the claim, the events, the record versions
-of all raw tables, the batches' log indexes, the log entries and inclusion proofs of the
-build and every batch together, the proofs of every record and of the claim in their stored
-trees together, the crosswalk rows, the anchor receipts.
+their batches (:mod:`ledger.bulk`), one per kind of read - the relations, the checkpoint,
+the build's index, the claim and the events (three statements in one pipeline), the record
+versions of all raw tables, the batches' log indexes, the log entries and inclusion proofs
+of the build and every batch together, the proofs of every record and of the claim in their
+stored trees together, the crosswalk rows, the anchor receipts: ten in all.
 """
 
 from __future__ import annotations
@@ -67,7 +67,6 @@ from orderhub.audit.queries import (
     quiet,
 )
 from orderhub.audit.records import StoredVersion, record_versions
-from orderhub.claims import event_rows
 from orderhub.derivation import event_tables, hashed_spec
 from orderhub.seeds import PROJECT_DIR
 
@@ -216,8 +215,7 @@ def trace_order(
     latest = latest_signed(conn, _READS)
     checkpoint = latest.checkpoint
     build_at = build_index(conn, checkpoint)
-    claim = order_claim(conn, order_id)
-    rows = event_rows(conn, order_id)
+    claim, rows = order_claim(conn, order_id)
     progress(f"order {order_id}: {len(rows)} canonical events, {claim['canonical_status']}")
     spec, spec_digest = hashed_spec(project)
     keys = {(r["source_system"], r["source_record_key"]) for r in rows}
