@@ -309,15 +309,22 @@ class IndexedTree:
             "select idx, path from ledger.tree_proof(%s, %s)",
             (self.tree_id, record_leaf(content_hash_)),
         ).fetchone()
-        index = -1 if row is None or row[0] is None else int(row[0])
-        if not 0 <= index < self.size:
+        if row is None:
             raise ValueError(f"content hash {content_hash_.hex()} is not in the tree")
-        path = tuple(bytes(h) for h in row[1] or ())  # type: ignore[index]
-        expected = sum(1 for n, count in enumerate(level_sizes(self.size)[:-1])
-                       if (index >> n) ^ 1 < count)  # fmt: skip
-        if len(path) != expected or any(len(h) != HASH_SIZE for h in path):
-            raise ValueError(f"the stored tree {self.tree_id} is shorter than its size")
-        return RecordProof(index, self.size, path)
+        return indexed_proof(self.tree_id, self.size, row[0], row[1])
+
+
+def indexed_proof(tree_id: str, size: int, index: int | None, path: Any) -> RecordProof:
+    """The proof ``ledger.tree_proof`` answered for a leaf of the ``size``-leaf tree
+    ``tree_id``; ValueError when the leaf is not in it or the stored path is short."""
+    at = -1 if index is None else int(index)
+    if not 0 <= at < size:
+        raise ValueError(f"the leaf is not in the tree {tree_id}")
+    hashes = tuple(bytes(h) for h in path or ())
+    expected = sum(1 for n, count in enumerate(level_sizes(size)[:-1]) if (at >> n) ^ 1 < count)
+    if len(hashes) != expected or any(len(h) != HASH_SIZE for h in hashes):
+        raise ValueError(f"the stored tree {tree_id} is shorter than its size")
+    return RecordProof(at, size, hashes)
 
 
 def open_tree(conn: psycopg.Connection[Any], tree_id: str) -> IndexedTree | StoredTree | None:

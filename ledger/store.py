@@ -38,6 +38,7 @@ import psycopg
 
 from ledger import compact, layout
 from ledger.batches import BATCH_TREES_DDL
+from ledger.bulk import batch_entries, fetch_subtrees
 from ledger.canonical import canonical_json
 from ledger.errors import StoreError
 from ledger.hashing import leaf_hash as _leaf_hash
@@ -209,36 +210,9 @@ def tree_size(conn: psycopg.Connection[Any]) -> int:
         return _head(conn)
 
 
-def _fetch(conn: psycopg.Connection[Any], nodes: Sequence[layout.Node]) -> dict[layout.Node, bytes]:
-    """Hashes of the given perfect subtrees, in one round trip; StoreError if any is missing."""
-    wanted = set(nodes)
-    if not wanted:
-        return {}
-    leaves = [i for lv, i in wanted if lv == 0]
-    inner = [(lv, i) for lv, i in wanted if lv > 0]
-    rows = conn.execute(
-        """
-        select 0::smallint, idx, leaf_hash from ledger.leaves where idx = any(%s::bigint[])
-        union all
-        select n.level, n.idx, n.hash from ledger.nodes n
-            join unnest(%s::smallint[], %s::bigint[]) as w(level, idx) using (level, idx)
-        """,
-        (leaves, [lv for lv, _ in inner], [i for _, i in inner]),
-    ).fetchall()
-    found = {(int(lv), int(i)): bytes(h) for lv, i, h in rows}
-    missing = sorted(wanted - found.keys())
-    if missing:
-        lv, i = missing[0]
-        raise StoreError(
-            f"stored subtree (level {lv}, index {i}) is missing "
-            f"({len(missing)} missing in all): the ledger tables are incomplete"
-        )
-    return found
-
-
 def _range_hashes(conn: psycopg.Connection[Any], ranges: Sequence[layout.Range]) -> list[bytes]:
     per_range = layout.nodes_for(ranges)
-    found = _fetch(conn, [node for nodes in per_range for node in nodes])
+    found, _ = fetch_subtrees(conn, [node for nodes in per_range for node in nodes])
     return [layout.fold([found[node] for node in nodes]) for nodes in per_range]
 
 
@@ -293,6 +267,29 @@ def leaf(conn: psycopg.Connection[Any], index: int) -> tuple[dict[str, Any], byt
     return json.loads(body), stored
 
 
+def proved_entries(
+    conn: psycopg.Connection[Any], indexes: Sequence[int], size: int
+) -> dict[int, tuple[dict[str, Any], list[bytes]]]:
+    """Entries ``indexes`` with their inclusion proofs in the log at ``size`` entries, in
+    one round trip, each body checked against its leaf hash (:func:`leaf`,
+    :func:`inclusion_proof` for many; a size beyond the log finds a subtree missing)."""
+    wanted = sorted(set(indexes))
+    outside = [i for i in wanted if not 0 <= i < size]
+    if outside:
+        raise StoreError(f"entry {outside[0]} is not in the log of size {size}")
+    ranges = {i: layout.nodes_for(layout.inclusion_ranges(i, size)) for i in wanted}
+    needed = [node for per in ranges.values() for nodes in per for node in nodes]
+    with reading(conn):
+        found, bodies = fetch_subtrees(conn, needed + [(0, i) for i in wanted], wanted)
+    out = {}
+    for i in wanted:
+        if _leaf_hash(bodies[i]) != found[0, i]:
+            raise StoreError(f"entry {i}: its stored leaf hash does not match its body")
+        proof = [layout.fold([found[node] for node in nodes]) for nodes in ranges[i]]
+        out[i] = (json.loads(bodies[i]), proof)
+    return out
+
+
 def append(conn: psycopg.Connection[Any], events: Sequence[Mapping[str, Any]]) -> list[int]:
     """Append ``events`` (as canonical JSON leaves) atomically; return their indexes.
 
@@ -306,7 +303,7 @@ def append(conn: psycopg.Connection[Any], events: Sequence[Mapping[str, Any]]) -
     with conn.transaction():
         start = lock_head(conn)
         border = layout.root_nodes(start)
-        found = _fetch(conn, border)
+        found, _ = fetch_subtrees(conn, border)
         frontier = compact.from_nodes(start, [found[node] for node in border])
         nodes = frontier.extend(hashes)
         with conn.cursor() as cur:
@@ -330,20 +327,9 @@ def append(conn: psycopg.Connection[Any], events: Sequence[Mapping[str, Any]]) -
 
 
 def batch_entry(conn: psycopg.Connection[Any], batch_id: str) -> int | None:
-    """Index of the first ``extraction_batch`` entry whose payload names ``batch_id``, or None.
-
-    Answered from the partial index on ``ledger.entry(body)`` (entries whose canonical
-    JSON starts with ``{"kind":"extraction_batch",``, which every such entry does since
-    RFC 8785 sorts keys); the caller still checks the entry itself (:func:`leaf`).
-    """
-    with reading(conn):
-        row = conn.execute(
-            "select min(idx) from ledger.leaves"
-            ' where substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
-            " and ledger.entry(body) #>> '{payload,batch_id}' = %s",
-            (batch_id,),
-        ).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+    """Index of the first ``extraction_batch`` entry whose payload names ``batch_id``, or None
+    (:func:`ledger.bulk.batch_entries`; the caller still checks the entry, :func:`leaf`)."""
+    return batch_entries(conn, [batch_id]).get(batch_id)
 
 
 def latest_entry(

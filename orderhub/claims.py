@@ -8,7 +8,8 @@ claims of all orders become one Merkle tree (:func:`claims_tree`, the leaf rule 
 :mod:`ledger.bundle.tables`, ordered by order id); its root and size go into the build's
 ``dbt_build`` provenance event, so an audit bundle proves an order's claim against the
 log, and ``orderhub audit verify`` re-derives it from the order's source records.
-:func:`event_rows` reads an order's canonical events in the bundle's row form.
+:func:`event_rows` reads an order's canonical events in the bundle's row form;
+:func:`claim_and_events` reads one order's claim and events in one round trip.
 """
 
 from __future__ import annotations
@@ -43,12 +44,9 @@ def _plain(value: Any) -> Any:
     return iso_utc(value) if isinstance(value, datetime) else value
 
 
-def _rows(
-    conn: psycopg.Connection[Any],
-    relation: str,
-    columns: Sequence[str],
-    orders: Sequence[str] | None,
-) -> list[dict[str, Any]]:
+def _query(
+    relation: str, columns: Sequence[str], orders: Sequence[str] | None
+) -> tuple[sql.Composed, tuple[Any, ...]]:
     where = sql.SQL("order_id is not null")
     params: tuple[Any, ...] = ()
     if orders is not None:
@@ -56,17 +54,53 @@ def _rows(
     query = sql.SQL("select {} from {} where {}").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(relation), where
     )
+    return query, params
+
+
+def _rows(
+    conn: psycopg.Connection[Any],
+    relation: str,
+    columns: Sequence[str],
+    orders: Sequence[str] | None,
+) -> list[dict[str, Any]]:
     with conn.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(*_query(relation, columns, orders))
         return [dict(zip(columns, map(_plain, row), strict=True)) for row in cursor]
+
+
+def _by_time(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        rows, key=lambda r: (r["event_time"] is None, r["event_time"] or "", r["event_id"])
+    )
 
 
 def event_rows(conn: psycopg.Connection[Any], order_id: str) -> list[dict[str, Any]]:
     """The canonical events of ``order_id``, each as a bundle's event row."""
-    rows = _rows(conn, EVENTS, EVENT_COLUMNS, [order_id])
-    return sorted(
-        rows, key=lambda r: (r["event_time"] is None, r["event_time"] or "", r["event_id"])
+    return _by_time(_rows(conn, EVENTS, EVENT_COLUMNS, [order_id]))
+
+
+def claim_and_events(
+    conn: psycopg.Connection[Any], order_id: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The claim of ``order_id`` (None when it has no canonical event) and its
+    :func:`event_rows`, as :func:`order_claims` and :func:`event_rows` read them: the
+    three reads sent together (a pipeline), one round trip."""
+    reads = (
+        (ORDERS, ("order_id", *STATUS_COLUMNS)),
+        (SHIPMENTS, ("order_id", *SHIPMENT_FIELDS)),
+        (EVENTS, EVENT_COLUMNS),
     )
+    with conn.pipeline():
+        cursors = [conn.execute(*_query(r, columns, [order_id])) for r, columns in reads]
+        statuses, shipments, events = (
+            [dict(zip(columns, map(_plain, row), strict=True)) for row in cursor.fetchall()]
+            for cursor, (_, columns) in zip(cursors, reads, strict=True)
+        )
+    if not statuses and not events:
+        return None, []
+    status = statuses[0] if statuses else None
+    claim = order_claim(order_id, status, shipments, [e["event_id"] for e in events])
+    return claim, _by_time(events)
 
 
 def _in(relation: str, marts: str) -> str:
@@ -100,4 +134,4 @@ def claims_tree(claims: dict[str, dict[str, Any]]) -> BatchTree:
     return table_tree(claims.values(), CLAIM_KEY)
 
 
-__all__ = ["claims_tree", "event_rows", "order_claims"]
+__all__ = ["claim_and_events", "claims_tree", "event_rows", "order_claims"]

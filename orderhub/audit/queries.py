@@ -30,6 +30,9 @@ REPAIR_COMMAND = "orderhub audit repair-trees"
 #: locale) by record key, then by content hash, whose lowercase hex sorts as its 32 bytes.
 LEAF_ORDER_SQL = 'record_key collate "C", content_hash collate "C"'
 
+#: Why an audit command finds no ledger.
+NO_LEDGER = "the warehouse has no provenance ledger yet (run the flow once)"
+
 Progress = Callable[[str], None]
 
 
@@ -75,6 +78,21 @@ def exists(conn: psycopg.Connection[Any], relation: str) -> bool:
     return bool(row and row[0])
 
 
+def require(conn: psycopg.Connection[Any], relations: dict[str, str]) -> None:
+    """AuditError with the message of the first of ``relations`` (``schema.name`` ->
+    why it is missing) that does not exist: one query for all of them."""
+    missing = {
+        str(row[0])
+        for row in conn.execute(
+            "select r from unnest(%s::text[]) as r where to_regclass(r) is null",
+            (list(relations),),
+        )
+    }
+    for relation, message in relations.items():
+        if relation in missing:
+            raise AuditError(message)
+
+
 def columns(conn: psycopg.Connection[Any], relation: str) -> list[str]:
     """The column names of ``relation``, in order."""
     return [
@@ -95,10 +113,12 @@ def raw_tables(system: str) -> list[tuple[str, str]]:
     return [(spec.raw_schema, stream) for stream in spec.stream_names]
 
 
-def latest_signed(conn: psycopg.Connection[Any]) -> SignedCheckpoint:
-    """The latest signed checkpoint; AuditError when there is no ledger or none yet."""
-    if not exists(conn, "ledger.checkpoints"):
-        raise AuditError("the warehouse has no provenance ledger yet (run the flow once)")
+def latest_signed(
+    conn: psycopg.Connection[Any], also: dict[str, str] | None = None
+) -> SignedCheckpoint:
+    """The latest signed checkpoint; AuditError when there is no ledger or none yet (or
+    when one of the relations ``also`` names is missing: :func:`require`, same query)."""
+    require(conn, {"ledger.checkpoints": NO_LEDGER, **(also or {})})
     latest = latest_checkpoint(conn)
     if latest is None:
         raise AuditError("the ledger has no signed checkpoint yet (run the flow's publish step)")

@@ -59,29 +59,34 @@ def record_versions(
 ) -> list[StoredVersion]:
     """Every stored version of each ``(system, record_key)`` in the raw ``tables``
     (``schema.table``: :func:`orderhub.derivation.event_tables`), by system, table, key and
-    extraction."""
+    extraction: one query over all the tables."""
     keys: dict[str, set[str]] = defaultdict(set)
     for system, key in records:
         keys[system].add(key)
-    found = []
-    for system in sorted(keys):
-        for schema, table in raw_tables(system):
-            if f"{schema}.{table}" not in tables:
-                continue
-            query = sql.SQL(
-                "select record_key, content_hash, data::text, batch_id, extracted_at from {}"
-                " where record_key = any(%s) order by record_key, extracted_at, content_hash"
-            ).format(sql.Identifier(schema, table))
-            for key, digest, data, batch_id, extracted_at in conn.execute(
-                query, (sorted(keys[system]),)
-            ):
-                found.append(
-                    StoredVersion(
-                        schema, table, system, key, digest, batch_id, str(iso_utc(extracted_at)),
-                        parse_data(data),
-                    )
-                )  # fmt: skip
-    return found
+    read = [
+        (system, schema, table)
+        for system in sorted(keys)
+        for schema, table in raw_tables(system)
+        if f"{schema}.{table}" in tables
+    ]
+    if not read:
+        return []
+    query = sql.SQL(" union all ").join(
+        sql.SQL(
+            "select {n}::int, record_key, content_hash, data::text, batch_id, extracted_at"
+            " from {table} where record_key = any(%s)"
+        ).format(n=sql.Literal(n), table=sql.Identifier(schema, table))
+        for n, (_, schema, table) in enumerate(read)
+    ) + sql.SQL(" order by 1, 2, 6, 3")
+    return [
+        StoredVersion(
+            read[n][1], read[n][2], read[n][0], key, digest, batch_id,
+            str(iso_utc(extracted_at)), parse_data(data),
+        )
+        for n, key, digest, data, batch_id, extracted_at in conn.execute(
+            query, [sorted(keys[system]) for system, _, _ in read]
+        )
+    ]  # fmt: skip
 
 
 __all__ = ["StoredVersion", "parse_data", "record_versions"]

@@ -18,12 +18,18 @@ prove complete and which status values are no event, and refuses to write a bund
 events are not what the records derive. Nothing is rebuilt: a batch without a stored tree
 is an error naming ``orderhub audit repair-trees``. The document is assembled by
 :class:`ledger.bundle.BundleBuilder`.
+
+A trace is a bounded number of round trips, whatever the order's records or the size of
+their batches (:mod:`ledger.bulk`), one per kind of read - the relations, the checkpoint,
+the build's index, the claim and the events (three statements in one pipeline), the record
+versions of all raw tables, the batches' log indexes, the log entries and inclusion proofs
+of the build and every batch together, the proofs of every record and of the claim in their
+stored trees together, the crosswalk rows, the anchor receipts: ten in all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,89 +37,94 @@ from typing import Any
 import psycopg
 
 from ledger import store
-from ledger.batches import IndexedTree, RecordProof, StoredTree, open_tree, verify_record
+from ledger.batches import RecordProof, verify_record
+from ledger.bulk import ProvedRecords, batch_entries, prove_records
 from ledger.bundle import BundleBuilder
 from ledger.bundle.derive import Derivation, Version, derive_events
+from ledger.bundle.tables import row_hash
 from ledger.bundle.values import read_iso_utc
 from ledger.canonical import canonical_hash
 from ledger.checkpoint import Checkpoint
 from ledger.errors import ProofError
 from ledger.receipts import receipts_for
+from orchestration.derived_state import claims_tree_id
 from orderhub.audit.build_proofs import (
     PUBLISH_HINT,
     ProvedBuild,
+    build_index,
     claim_proof,
     crosswalk_proofs,
     crosswalk_rows,
-    proved_build,
+    order_claim,
 )
 from orderhub.audit.queries import (
     CANONICAL_TABLE,
     REPAIR_COMMAND,
     AuditError,
+    LoggedBatch,
     Progress,
-    exists,
     latest_signed,
-    logged_batch,
     quiet,
 )
 from orderhub.audit.records import StoredVersion, record_versions
-from orderhub.claims import event_rows
 from orderhub.derivation import event_tables, hashed_spec
 from orderhub.seeds import PROJECT_DIR
 
-
-@dataclass(frozen=True)
-class _ProvedBatch:
-    """A logged batch, its log proof and the stored tree its records are proved from."""
-
-    index: int
-    entry: dict[str, Any]
-    log_proof: list[bytes]
-    tree: IndexedTree | StoredTree
-    root: bytes
+#: The relations a trace reads besides the ledger, and what their absence means.
+_READS = {
+    CANONICAL_TABLE: f"{CANONICAL_TABLE} does not exist yet (run the flow once)",
+    "marts.dim_status_crosswalk_versions": (
+        "marts.dim_status_crosswalk_versions does not exist (run the flow once)"
+    ),
+}
 
 
-def _proved_batch(
-    conn: psycopg.Connection[Any], batch_id: str, checkpoint: Checkpoint
-) -> _ProvedBatch:
-    """The batch's log entry, its proof in ``checkpoint`` and its stored tree."""
-    logged = logged_batch(conn, batch_id)
-    if logged is None:
-        raise AuditError(f"batch {batch_id} has no extraction_batch entry in the log")
-    if logged.index >= checkpoint.size:
-        raise AuditError(
-            f"batch {batch_id} is log entry {logged.index}, after the latest checkpoint "
-            f"(size {checkpoint.size}): publish (sign a checkpoint) before tracing it"
-        )
-    tree = open_tree(conn, batch_id)
-    if tree is None:
+def _batch_indexes(
+    conn: psycopg.Connection[Any], versions: Sequence[StoredVersion], checkpoint: Checkpoint
+) -> dict[str, int]:
+    """Each batch's ``extraction_batch`` log index, within ``checkpoint``."""
+    for record in versions:
+        if canonical_hash(record.data) != record.content_hash:
+            raise AuditError(
+                f"record {record.record_key} of {record.relation}: its data no longer "
+                f"hashes to its content hash {record.content_hash} (run `orderhub audit check`)"
+            )
+    found = batch_entries(conn, {v.batch_id for v in versions})
+    for batch_id in dict.fromkeys(v.batch_id for v in versions):
+        index = found.get(batch_id)
+        if index is None:
+            raise AuditError(f"batch {batch_id} has no extraction_batch entry in the log")
+        if index >= checkpoint.size:
+            raise AuditError(
+                f"batch {batch_id} is log entry {index}, after the latest checkpoint "
+                f"(size {checkpoint.size}): publish (sign a checkpoint) before tracing it"
+            )
+    return found
+
+
+def _check_tree(batch_id: str, proved: ProvedRecords, logged: LoggedBatch) -> None:
+    """The stored tree of the batch is the one its log entry logged."""
+    head = proved.heads.get(batch_id)
+    if head is None:
         raise AuditError(
             f"batch {batch_id} has no stored Merkle tree (it was logged before the loader "
             f"kept them): run `{REPAIR_COMMAND}`, then trace again"
         )
-    if tree.root().hex() != logged.root_hex or tree.size != logged.size:
+    if head.root.hex() != logged.root_hex or head.size != logged.size:
         raise AuditError(
-            f"the stored tree of batch {batch_id} ({tree.size} records, root "
-            f"{tree.root().hex()}) is not the tree log entry {logged.index} logged "
+            f"the stored tree of batch {batch_id} ({head.size} records, root "
+            f"{head.root.hex()}) is not the tree log entry {logged.index} logged "
             f"({logged.size} records, root {logged.root_hex}): run `{REPAIR_COMMAND}`"
         )
-    proof = store.inclusion_proof(conn, logged.index, checkpoint.size)
-    return _ProvedBatch(logged.index, logged.event, proof, tree, bytes.fromhex(logged.root_hex))
 
 
-def _record_proof(batch: _ProvedBatch, record: StoredVersion) -> RecordProof:
+def _record_proof(proved: ProvedRecords, record: StoredVersion, root: bytes) -> RecordProof:
     """The record's proof in its batch, checked against the logged root."""
-    if canonical_hash(record.data) != record.content_hash:
-        raise AuditError(
-            f"record {record.record_key} of {record.relation}: its data no longer "
-            f"hashes to its content hash {record.content_hash} (run `orderhub audit check`)"
-        )
     digest = bytes.fromhex(record.content_hash)
     try:
-        where = batch.tree.prove(digest)
-        verify_record(digest, where, batch.root)
-    except (ValueError, ProofError):
+        where = proved.proofs[record.batch_id, digest]
+        verify_record(digest, where, root)
+    except (KeyError, ProofError):
         raise AuditError(
             f"record {record.record_key} ({record.content_hash}) has no valid proof in the "
             f"stored tree of batch {record.batch_id}: the stored tree or the raw row changed "
@@ -123,20 +134,17 @@ def _record_proof(batch: _ProvedBatch, record: StoredVersion) -> RecordProof:
 
 
 def _add_records(
-    conn: psycopg.Connection[Any],
     bundle: BundleBuilder,
     versions: Sequence[StoredVersion],
-    checkpoint: Checkpoint,
-) -> int:
-    """Every version with its proof, and its batch once; how many batches."""
-    batches: dict[str, _ProvedBatch] = {}
+    logged: dict[str, tuple[LoggedBatch, list[bytes]]],
+    proved: ProvedRecords,
+) -> None:
+    """Every version with its proof, and its batch once (its tree checked first)."""
     for record in versions:
-        batch = batches.get(record.batch_id)
-        if batch is None:
-            batch = batches[record.batch_id] = _proved_batch(conn, record.batch_id, checkpoint)
-            bundle.add_batch(
-                record.batch_id, record.relation, batch.index, batch.entry, batch.log_proof
-            )
+        batch, log_proof = logged[record.batch_id]
+        if record.batch_id not in bundle.batches:
+            _check_tree(record.batch_id, proved, batch)
+            bundle.add_batch(record.batch_id, record.relation, batch.index, batch.event, log_proof)
         bundle.add_record(
             table=record.relation,
             system=record.system,
@@ -145,20 +153,8 @@ def _add_records(
             batch_id=record.batch_id,
             extracted_at=record.extracted_at,
             data=record.data,
-            proof=_record_proof(batch, record),
+            proof=_record_proof(proved, record, bytes.fromhex(batch.root_hex)),
         )
-    return len(batches)
-
-
-def _applied_spec(build: ProvedBuild, project: Path) -> dict[str, Any]:
-    """The derivation spec of ``project``, which must be the one ``build`` applied."""
-    spec, digest = hashed_spec(project)
-    if digest != build.payload["derivation_spec"]:
-        raise AuditError(
-            f"the derivation spec of this project is not the one the build at log entry "
-            f"{build.index} applied: {PUBLISH_HINT}"
-        )
-    return spec
 
 
 def _derive(
@@ -168,12 +164,15 @@ def _derive(
     spec: dict[str, Any],
 ) -> tuple[Derivation, list[dict[str, Any]]]:
     """What ``spec`` derives from the versions, and the proved crosswalk rows it used."""
-    rows = crosswalk_rows(conn, build)
+    crosswalk = crosswalk_rows(conn, build)
+    by_field: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in crosswalk.rows:
+        by_field.setdefault((row["source_system"], row["source_field"]), []).append(row)
     used: set[tuple[str, str]] = set()
 
     def rows_of(system: str, field: str) -> list[dict[str, Any]]:
         used.add((system, field))
-        return [r for r in rows if r["source_system"] == system and r["source_field"] == field]
+        return list(by_field.get((system, field), ()))
 
     found = [
         Version(n, v.system, v.relation, v.record_key, v.content_hash, v.batch_id,
@@ -181,7 +180,7 @@ def _derive(
         for n, v in enumerate(versions)
     ]  # fmt: skip
     derivation = derive_events(spec, found, rows_of, build.payload["crosswalk_version"])
-    return derivation, crosswalk_proofs(rows, used)
+    return derivation, crosswalk_proofs(crosswalk, used)
 
 
 def _check_events(order_id: str, rows: Sequence[Mapping[str, Any]], derivation: Derivation) -> None:
@@ -210,20 +209,31 @@ def trace_order(
     progress: Progress = quiet,
     project: Path = PROJECT_DIR,
 ) -> dict[str, Any]:
-    """The audit bundle of ``order_id`` (see :mod:`ledger.bundle`)."""
-    latest = latest_signed(conn)
+    """The audit bundle of ``order_id`` (see :mod:`ledger.bundle`), in a bounded number of
+    round trips: the log entries and proofs of the build and of every batch together, and
+    every record's proof (and the claim's) in one call of ``ledger.tree_proof``."""
+    latest = latest_signed(conn, _READS)
     checkpoint = latest.checkpoint
-    if not exists(conn, CANONICAL_TABLE):
-        raise AuditError(f"{CANONICAL_TABLE} does not exist yet (run the flow once)")
-    build = proved_build(conn, checkpoint)
-    claim, proof = claim_proof(conn, order_id, build)
-    rows = event_rows(conn, order_id)
+    build_at = build_index(conn, checkpoint)
+    claim, rows = order_claim(conn, order_id)
     progress(f"order {order_id}: {len(rows)} canonical events, {claim['canonical_status']}")
-    spec = _applied_spec(build, project)
+    spec, spec_digest = hashed_spec(project)
     keys = {(r["source_system"], r["source_record_key"]) for r in rows}
     versions = record_versions(conn, keys, event_tables(spec))
+    batches = _batch_indexes(conn, versions, checkpoint)
+    entries = store.proved_entries(conn, [build_at, *batches.values()], checkpoint.size)
+    build = ProvedBuild(build_at, *entries[build_at])
+    if spec_digest != build.payload["derivation_spec"]:
+        raise AuditError(
+            f"the derivation spec of this project is not the one the build at log entry "
+            f"{build.index} applied: {PUBLISH_HINT}"
+        )
+    wanted = [(v.batch_id, bytes.fromhex(v.content_hash)) for v in versions]
+    proved = prove_records(conn, [(claims_tree_id(build_at), row_hash(claim)), *wanted])
+    proof = claim_proof(conn, order_id, claim, build, proved)
     bundle = BundleBuilder({"order_id": order_id})
-    batches = _add_records(conn, bundle, versions, checkpoint)
+    logged = {b: (LoggedBatch(i, entries[i][0]), entries[i][1]) for b, i in batches.items()}
+    _add_records(bundle, versions, logged, proved)
     derivation, crosswalk = _derive(conn, build, versions, spec)
     _check_events(order_id, rows, derivation)
     bundle.set_build(build.index, build.entry, build.proof)
@@ -238,8 +248,8 @@ def trace_order(
     bundle.set_not_events(derivation.not_events)
     receipts = [receipt for receipt, _ in receipts_for(conn, checkpoint.size, checkpoint.root_hash)]
     progress(
-        f"order {order_id}: {len(versions)} source record versions in {batches} batches, "
-        f"build at log entry {build.index}, checkpoint {checkpoint.size}, "
+        f"order {order_id}: {len(versions)} source record versions in {len(batches)} "
+        f"batches, build at log entry {build.index}, checkpoint {checkpoint.size}, "
         f"{len(receipts)} anchor receipts"
     )
     return bundle.build(checkpoint, latest.note, receipts, _now())

@@ -112,6 +112,11 @@ class SandboxProcess:
         self.root_url = ""
         self._process: subprocess.Popen[str] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """The sandbox process's id once started (for whoever measures it)."""
+        return None if self._process is None else self._process.pid
+
     def next_round(self) -> dict[str, int] | None:
         """Move the sandbox's world on to its next round; its ``{"round", "rounds"}``, or
         None when it was at its last round already."""

@@ -1,0 +1,105 @@
+"""Benchmark: one system's first sync (connector and loader) against the sandbox at several
+sizes, and the sandbox's memory, to tell whether a sync grows faster than the orders.
+
+    uv run python bench/sandbox_sync.py --orders 10000 100000 --systems wms,tms
+
+For each size, ``orderhub sandbox`` serves a generated scenario of that many orders in its
+own process (as :mod:`bench.connectors` runs it); each system is synced once, end to end
+(:func:`connectors.sync.sync_system`, the API's largest page), into a fresh database of an
+embedded PostgreSQL. Prints the records, seconds and records/s of each sync, and the
+sandbox's resident and peak memory (``/proc/<pid>/status``) after it started and after each
+sync. Progress goes to stderr, the figures to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, where bench/connectors.py
+# would shadow the ``connectors`` package: drop it before importing the project.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import psycopg
+
+from connectors.config import source_config
+from connectors.loader import ensure_schema
+from connectors.sync import sync_system
+from orderhub.cli.sandbox import SandboxProcess, sandbox_command
+from orderhub.secrets import secret_env_name
+from orderhub.settings import Settings, disable_telemetry
+from orderhub.sources import SOURCE_OPTIONS
+from orderhub.warehouse import EmbeddedPostgres, scratch_database
+from sandbox.credentials import SECRET_NAMES, SandboxCredentials
+
+#: The largest page each API serves (docs/sources.md; as bench/connectors.py uses them).
+PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
+
+
+def memory(pid: int) -> str:
+    """Resident and peak resident memory of ``pid``."""
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    rss, peak = (int(status[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM"))
+    return f"RSS {rss} MiB, peak {peak} MiB"
+
+
+def run_size(orders: int, systems: list[str], server: str, home: Path) -> None:
+    credentials = SandboxCredentials.generate()
+    for attribute, secret in SECRET_NAMES.items():
+        os.environ[secret_env_name(secret)] = getattr(credentials, attribute)
+    command = sandbox_command(Settings(home=home), orders=orders, seed=7, anomalies=1, port=0)
+    with SandboxProcess(command, start_timeout=900) as sandbox:
+        pid = sandbox.pid
+        assert pid is not None
+        print(f"{orders} orders: sandbox started, {memory(pid)}", flush=True)
+        for system in systems:
+            config = source_config(
+                system,
+                sandbox.urls[system],
+                credentials.for_system(system),
+                page_size=PAGE_SIZE[system],
+                options=SOURCE_OPTIONS.get(system),
+            )
+            with scratch_database(server, prefix=f"bench_sync_{system}") as url:
+                with psycopg.connect(url) as conn:
+                    ensure_schema(conn)
+                started = time.perf_counter()
+                first, *_ = sync_system(system, config, url)
+                seconds = time.perf_counter() - started
+            print(
+                f"{orders} orders: {system} first sync {first.records_read} records in "
+                f"{seconds:.1f} s ({first.records_read / seconds:,.0f} records/s); sandbox "
+                f"{memory(pid)}",
+                flush=True,
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--systems", default="wms,tms")
+    args = parser.parse_args(argv)
+    disable_telemetry()
+    with tempfile.TemporaryDirectory(prefix="orderhub-bench-sync-") as home:
+        postgres = EmbeddedPostgres(Settings(home=Path(home) / "warehouse"))
+        server = postgres.start().rpartition("/")[0] + "/postgres"
+        try:
+            for orders in args.orders:
+                sandbox_home = Path(home) / f"sandbox-{orders}"
+                sandbox_home.mkdir()
+                run_size(orders, args.systems.split(","), server, sandbox_home)
+        finally:
+            postgres.stop()
+        print(f"load {Path('/proc/loadavg').read_text().strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

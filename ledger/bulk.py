@@ -1,0 +1,153 @@
+"""Reads of the log and of its stored trees, many at once: one round trip whatever the count.
+
+An audit bundle proves a build entry, every batch entry its records come from and each
+record in its batch's tree. Read one at a time, that is a round trip per entry, per proof
+and per record (46 statements for one order, most of a trace's time); these read them
+together:
+
+- :func:`fetch_subtrees`: the hashes of perfect subtrees (:mod:`ledger.layout`) and the
+  bodies of entries, by position (what :mod:`ledger.store` folds roots and proofs from);
+- :func:`batch_entries`: the first ``extraction_batch`` entry of each batch id, found by
+  the partial index on ``ledger.entry(body)``;
+- :func:`prove_records`: each record's proof in a stored tree (``ledger.tree_proof`` for
+  every pair in one statement) with each tree's size and root; a tree stored without a
+  leaf index (schema 3) is read whole and searched here.
+
+Nothing here checks a proof against a root: the caller does (and the verifier again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ledger import layout
+from ledger.batches import RecordProof, indexed_proof, load_tree, record_leaf
+from ledger.errors import StoreError
+from ledger.sessions import reading
+
+#: An ``extraction_batch`` entry, told by its first bytes (RFC 8785 sorts ``kind`` first).
+EXTRACTION_BATCH_SQL = 'substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
+#: The batch id an ``extraction_batch`` entry names (the expression of the partial index).
+BATCH_ID_SQL = "ledger.entry(body) #>> '{payload,batch_id}'"
+
+
+def fetch_subtrees(
+    conn: psycopg.Connection[Any], nodes: Iterable[layout.Node], bodies: Iterable[int] = ()
+) -> tuple[dict[layout.Node, bytes], dict[int, bytes]]:
+    """The hashes of ``nodes`` and the bodies of entries ``bodies``, in one round trip;
+    StoreError if any is missing."""
+    wanted, entries = set(nodes), sorted(set(bodies))
+    if not wanted and not entries:
+        return {}, {}
+    leaves = [i for lv, i in wanted if lv == 0]
+    inner = [(lv, i) for lv, i in wanted if lv > 0]
+    rows = conn.execute(
+        """
+        select 0::smallint, idx, leaf_hash from ledger.leaves where idx = any(%s::bigint[])
+        union all
+        select n.level, n.idx, n.hash from ledger.nodes n
+            join unnest(%s::smallint[], %s::bigint[]) as w(level, idx) using (level, idx)
+        union all
+        select -1::smallint, idx, body from ledger.leaves where idx = any(%s::bigint[])
+        """,
+        (leaves, [lv for lv, _ in inner], [i for _, i in inner], entries),
+    ).fetchall()
+    found = {(int(lv), int(i)): bytes(h) for lv, i, h in rows if lv >= 0}
+    found_bodies = {int(i): bytes(b) for lv, i, b in rows if lv < 0}
+    missing = sorted(wanted - found.keys())
+    if missing:
+        lv, i = missing[0]
+        raise StoreError(
+            f"stored subtree (level {lv}, index {i}) is missing "
+            f"({len(missing)} missing in all): the ledger tables are incomplete"
+        )
+    absent = [i for i in entries if i not in found_bodies]
+    if absent:
+        raise StoreError(f"entry {absent[0]} is not in the log")
+    return {node: found[node] for node in wanted}, found_bodies
+
+
+def batch_entries(conn: psycopg.Connection[Any], batch_ids: Iterable[str]) -> dict[str, int]:
+    """Index of the first ``extraction_batch`` entry naming each batch id (ids no entry
+    names are left out); the caller still checks each entry itself."""
+    ids = sorted(set(batch_ids))
+    if not ids:
+        return {}
+    with reading(conn):
+        rows = conn.execute(
+            f"select {BATCH_ID_SQL}, min(idx) from ledger.leaves"
+            f" where {EXTRACTION_BATCH_SQL} and {BATCH_ID_SQL} = any(%s::text[]) group by 1",
+            (ids,),
+        ).fetchall()
+    return {str(batch): int(idx) for batch, idx in rows}
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A stored tree's size and root."""
+
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True)
+class ProvedRecords:
+    """What :func:`prove_records` found: the head of each stored tree asked about (trees
+    not stored are left out) and each ``(tree id, content hash)`` proved in it (records
+    that are not a leaf of their tree, or whose stored path is short, are left out)."""
+
+    heads: dict[str, TreeHead]
+    proofs: dict[tuple[str, bytes], RecordProof]
+
+
+def prove_records(
+    conn: psycopg.Connection[Any], wanted: Sequence[tuple[str, bytes]]
+) -> ProvedRecords:
+    """Each ``(tree id, content hash)``'s proof in the stored tree, in one round trip (one
+    more per tree stored without a leaf index, read whole)."""
+    pairs = sorted(set(wanted))
+    heads: dict[str, TreeHead] = {}
+    proofs: dict[tuple[str, bytes], RecordProof] = {}
+    whole: list[tuple[str, bytes]] = []
+    if not pairs:
+        return ProvedRecords(heads, proofs)
+    rows = conn.execute(
+        "select w.n, t.tree_size, t.root_hash, t.leaf_index is not null, p.idx, p.path"
+        " from unnest(%s::text[], %s::bytea[]) with ordinality as w(tree, leaf, n)"
+        " join ledger.batch_trees t on t.batch_id = w.tree"
+        " left join lateral ledger.tree_proof(w.tree, w.leaf) p on true",
+        ([tree for tree, _ in pairs], [record_leaf(digest) for _, digest in pairs]),
+    ).fetchall()
+    for n, size, root, indexed, index, path in rows:
+        tree, digest = pairs[int(n) - 1]
+        heads[tree] = TreeHead(int(size), bytes(root))
+        if not indexed:
+            whole.append((tree, digest))
+            continue
+        try:
+            proofs[tree, digest] = indexed_proof(tree, int(size), index, path)
+        except ValueError:
+            continue
+    for tree in sorted({tree for tree, _ in whole}):
+        stored = load_tree(conn, tree)
+        for digest in (d for t, d in whole if t == tree and stored is not None):
+            try:
+                proofs[tree, digest] = stored.prove(digest)  # type: ignore[union-attr]
+            except ValueError:
+                continue
+    return ProvedRecords(heads, proofs)
+
+
+__all__ = [
+    "BATCH_ID_SQL",
+    "EXTRACTION_BATCH_SQL",
+    "ProvedRecords",
+    "TreeHead",
+    "batch_entries",
+    "fetch_subtrees",
+    "prove_records",
+]
