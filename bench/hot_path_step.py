@@ -4,7 +4,8 @@
 In a temporary home: the sandbox scenario polled and built by dbt (as ``bench/live.py``
 builds it), the hot path compiled; then, per size, ``--repeat`` transactions, each with that
 many trackers queued in ``orderhub_meta.live_pending`` (different trackers each time). The
-first transaction of a size prepares its statements; the median is printed.
+first transaction of a size prepares its statements; the median is printed, and the mean
+milliseconds each mart took per transaction (the worker's ``seconds``, as in ``/metrics``).
 
 Usage: ``uv run python bench/hot_path_step.py [--orders 2000] [--repeat 12]``.
 """
@@ -57,6 +58,7 @@ def main() -> int:
         offset = 0
         for size in (1, 10, 100):
             times = []
+            worker.seconds.clear()
             for _ in range(args.repeat):
                 batch = (keys[offset:] + keys)[:size]
                 offset = (offset + size) % len(keys)
@@ -74,6 +76,10 @@ def main() -> int:
                 f" {statistics.median(times):.0f} ms (first {times[0]:.0f} ms,"
                 f" n={len(times)}) |"
             )
+            marts = ", ".join(f"{name} {sec / len(times) * 1000:.0f}" for name, sec in sorted(
+                worker.seconds.items(), key=lambda item: -item[1]
+            ))  # fmt: skip
+            print(f"|   ms per transaction by mart: {marts} |")
         return 0
     finally:
         EmbeddedPostgres(settings).stop()

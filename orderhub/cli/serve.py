@@ -1,6 +1,7 @@
 """``orderhub serve``: the live service on ``ORDERHUB_SERVE_PORT`` (3090) until SIGTERM or
-Ctrl-C - the webhook receivers of the source systems, the hot-path worker and the outbound
-dispatcher in one process (:mod:`orderhub.live`). Either signal stops it within seconds.
+Ctrl-C - the webhook receivers of the source systems and the hot-path workers in this
+process, the outbound dispatcher in a child process it supervises (:mod:`orderhub.live`).
+Either signal stops both within seconds.
 """
 
 from __future__ import annotations

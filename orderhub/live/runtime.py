@@ -13,7 +13,7 @@ from ledger.keys import load_or_create_signer
 from ledger.log import ProvenanceLog
 from orderhub.cases.workers import CaseWorkers
 from orderhub.live.case_events import CaseEvents
-from orderhub.live.dispatch import Dispatcher
+from orderhub.live.dispatch_process import DispatcherProcess
 from orderhub.live.hot_path import HotPath
 from orderhub.live.intake import Intake
 from orderhub.live.service import LiveService, build_app
@@ -64,8 +64,9 @@ HOT_PATH_WORKERS = 2
 
 
 def live_service(settings: Settings, url: str, host: str, port: int) -> LiveService:
-    """The service: receivers and intake, the hot-path workers, the dispatcher, and the
-    cases' workers (live detection and relay, the one-minute sweep, alerts, leaves)."""
+    """The service: receivers and intake, the hot-path workers, the dispatcher (in a
+    supervised process of its own), and the cases' workers (live detection and relay, the
+    one-minute sweep, alerts, leaves)."""
     selects = CompiledSelects(url, settings.home_dir / "dbt" / "hot_path")
     hots = [HotPath(url, selects) for _ in range(HOT_PATH_WORKERS)]
 
@@ -74,7 +75,7 @@ def live_service(settings: Settings, url: str, host: str, port: int) -> LiveServ
             worker.wake.set()
 
     intake = Intake(url, provenance_log(settings, url), on_stored=wake)
-    dispatcher = Dispatcher(url)
+    dispatcher = DispatcherProcess(url)
     secrets = {system: webhook_secret(settings, system) for system in API_SYSTEMS}
     case_events = CaseEvents(url)
     cases = CaseWorkers(settings, url, lambda: provenance_log(settings, url))

@@ -1,5 +1,5 @@
-"""``orderhub serve``: the live service - receivers, hot-path worker and dispatcher - in one
-process.
+"""``orderhub serve``: the live service - receivers, hot-path workers and the supervisor of
+the dispatcher's process (:mod:`.dispatch_process`).
 
 :func:`build_app` is the Starlette app: ``POST /webhooks/<system>`` for each source system
 (401 and a counter on a bad signature; 429 with ``Retry-After`` when the intake queue is

@@ -19,7 +19,7 @@ from hot_path_world import drain, push, versions
 from subscriber import Subscriber
 
 from orderhub.live import subscriptions
-from orderhub.live.dispatch import Dispatcher
+from orderhub.live.dispatch_process import DispatcherProcess
 from orderhub.recompute import CompiledModel
 
 POOL = versions(unknown_batches())
@@ -52,7 +52,9 @@ def world(
         push(url, [[version] for version in POOL])
         drain(url, hot_models)
         stop = threading.Event()
-        dispatcher = threading.Thread(target=Dispatcher(url, concurrency=4).run, args=(stop,))
+        dispatcher = threading.Thread(
+            target=DispatcherProcess(url, concurrency=4).run, args=(stop,)
+        )
         dispatcher.start()
         try:
             yield url, good, failing, partner

@@ -1,10 +1,11 @@
 """``orderhub serve`` as a user runs it, with the sandbox pushing: a change at the TMS is
 stored, recomputed by the hot path and visible in the api within seconds, delivered to a
-subscriber registered with ``orderhub subscriptions add``, and SIGTERM stops the service
-within 10 seconds."""
+subscriber registered with ``orderhub subscriptions add`` by the dispatcher's own process,
+and SIGTERM stops the service and that process within 10 seconds."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -61,6 +62,10 @@ def test_orderhub_serve_takes_pushes_to_the_api_and_subscribers(
                 _wait(lambda: len(subscriber.received) >= 1, 20)
             assert visible < 10
             assert subscriber.bad_signatures == 0
+            metrics = f"http://127.0.0.1:{port}/metrics"
+            _wait(lambda: httpx.get(metrics, timeout=5).json()["dispatch"]["delivered"] >= 1, 5)
+            dispatcher = httpx.get(metrics, timeout=5).json()["dispatch"]["pid"]
+            assert dispatcher is not None and dispatcher != service.pid
         finally:
             service.send_signal(signal.SIGTERM)
             stopped = time.monotonic()
@@ -68,6 +73,17 @@ def test_orderhub_serve_takes_pushes_to_the_api_and_subscribers(
             subscriber.stop()
         assert time.monotonic() - stopped < 10, out
         assert service.returncode == 0, out
+        assert not _alive(dispatcher), "the dispatcher's process outlived the service"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False
 
 
 def _visible(url: str, moved: list[dict[str, str]]) -> bool:

@@ -23,19 +23,23 @@
 -- Incremental per order: the orders whose events were (re)derived since the last run,
 -- and the orders a re-derived record left.
 {%- set state = incremental_state() %}
+{%- set rebuilt = rebuilt_orders_condition(state) %}
 
 with
 
 steps as (
 
     select * from {{ ref('int_order_steps__decided') }}
-    where {{ rebuilt_orders_condition(state) }}
+    where {{ rebuilt }}
 
 ),
 
 events as (
 
+    -- the rebuilt orders' events only (a step's event is of its order): read through the
+    -- order index, not the whole mart hashed for a few orders' steps
     select * from {{ ref('fct_order_status_events') }}
+    where {{ rebuilt }}
 
 ),
 
