@@ -134,7 +134,9 @@ def _cancelled(record: dict[str, Any]) -> dict[str, Any]:
 TRACKER_ANOMALIES = {"unknown_code": _unknown_code, "cancelled": _cancelled}
 
 
-def _can_move(system: str, record: dict[str, Any]) -> bool:
+def can_move(system: str, record: dict[str, Any]) -> bool:
+    """Whether the record can still move on: a tracker never once delivered, returned or
+    cancelled; any other system's record always."""
     if system != "tms":
         return True
     seen = {record.get("status")} | {d["status"] for d in record.get("tracking_details") or []}
@@ -147,7 +149,7 @@ def move_on(
     """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such
     record, or a tracker that has reached its end: delivered, returned, cancelled)."""
     record = store.get(system, key)
-    if record is None or not _can_move(system, record):
+    if record is None or not can_move(system, record):
         return None
     if system == "tms":
         changed = _next_tracker(record)
@@ -170,7 +172,7 @@ class Movable:
     def __init__(self, store: SandboxStore, system: str, seed: int = 0) -> None:
         self.system, self.lock = system, threading.Lock()
         self.count = store.count(system)
-        keys = [r[KEY_FIELD[system]] for r in store.iter_records(system) if _can_move(system, r)]
+        keys = [r[KEY_FIELD[system]] for r in store.iter_records(system) if can_move(system, r)]
         random.Random(seed).shuffle(keys)
         self.queue: deque[Any] = deque(keys)
 
@@ -213,8 +215,8 @@ def changes(
         record = move_on(store, system, key, anomaly)
         if record is None:
             continue
-        if pool is not None:
-            pool.put_back(key)
+        if pool is not None and can_move(system, record):
+            pool.put_back(key)  # an ended tracker (cancelled) leaves the queue
         moved.append(
             {
                 "system": system,

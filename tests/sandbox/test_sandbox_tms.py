@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sandbox_paging import MAX_PAGES
 
+from sandbox.changes import can_move
 from sandbox.credentials import SandboxCredentials
 from sandbox.push import message
 from sandbox.scenario import Scenario
@@ -156,11 +157,23 @@ def test_a_cancelled_tracker_is_served_and_pushed_with_easyposts_cancelled_statu
         listed = walk(client, server.base_url("tms"), key, page_size="50")
         again = client.post(server.root_url + "/changes", json={"system": "tms",
                             "keys": [moved["key"]], "anomaly": "cancelled"}).json()  # fmt: skip
+        pushed_before = list(pushed)
+        # the trackers picked by count, least recently moved first: the cancelled one has
+        # left the queue, so every request moves as many as it asks, none of them it
+        movable = sum(can_move("tms", r) for r in server.store.records("tms"))
+        later = [
+            client.post(
+                server.root_url + "/changes", json={"system": "tms", "count": movable}
+            ).json()["changed"]
+            for _ in range(2)
+        ]
     (tracker,) = [r for r in listed if r["id"] == moved["key"]]
     assert tracker["status"] == "cancelled"
     assert tracker["tracking_details"][-1]["status"] == "cancelled"
     assert tracker["tracking_details"][-1]["datetime"] == moved["event_at"]
-    assert pushed == [tracker]
+    assert pushed_before == [tracker]
     body = json.loads(message("tms", tracker, "secret")[0])
     assert body["description"] == "tracker.updated" and body["result"]["status"] == "cancelled"
     assert again == {"changed": []}  # a cancelled tracker has ended
+    assert [len(changed) for changed in later] == [movable, movable]
+    assert moved["key"] not in {c["key"] for changed in later for c in changed}
