@@ -49,12 +49,21 @@ def run_flow(settings: Settings) -> tuple[bool, list[str]]:
     return result.success, failed
 
 
-def run_rounds(sandbox: SandboxProcess, rounds: int | None) -> tuple[bool, list[str]]:
-    """Run the flow once per round of the sandbox's scenario, up to ``rounds`` (all when
-    None); the last run's (success, failed step keys)."""
+def run_rounds(
+    sandbox: SandboxProcess, rounds: int | None, first: int = 1
+) -> tuple[bool, list[str]]:
+    """Run the flow once per round of the sandbox's scenario, from round ``first`` up to
+    ``rounds`` (all when None); the last run's (success, failed step keys). Rounds before
+    ``first`` are moved past without a run: the warehouse is taken to have seen them."""
     total = sandbox.rounds() if rounds is None else min(rounds, sandbox.rounds())
+    if not 1 <= first <= total:
+        raise SystemExit(f"--from-round {first}: the scenario plays rounds 1 to {total}")
+    for _ in range(1, first):
+        moved = sandbox.next_round()
+        assert moved is not None, "the sandbox refused to move on to its next round"
+        say(f"sandbox: moved on to round {moved['round']} of {moved['rounds']} without a run")
     success, failed = run_flow(get_settings())
-    for _ in range(1, total):
+    for _ in range(first, total):
         if not success:
             say(f"the run failed at: {', '.join(failed)} (the api keeps serving what it served)")
         moved = sandbox.next_round()
@@ -86,11 +95,13 @@ def run_demo(
     scenario: str = "default",
     as_of: str | None = None,
     rounds: int | None = None,
+    first_round: int = 1,
     live: bool = True,
 ) -> DemoSummary:
     """Run the demo end to end and return its summary (``scenario``, ``orders``, ``seed``,
-    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: how many of its rounds to play;
-    ``live``: end with the live path's burst, which moves the world on past the batch)."""
+    ``anomalies``, ``as_of``: see the sandbox; ``rounds``: the last of its rounds to play,
+    ``first_round`` the first; ``live``: end with the live path's burst, which moves the
+    world on past the batch)."""
     disable_telemetry()
     embedded = settings.database_url is None
     already_running = embedded and EmbeddedPostgres(settings).is_running()
@@ -118,7 +129,7 @@ def run_demo(
             os.environ.update(sandbox.source_environment())
             get_settings.cache_clear()
             say("loading the Dagster definitions (dbt manifest prepared once per project change)")
-            success, failed = run_rounds(sandbox, rounds)
+            success, failed = run_rounds(sandbox, rounds, first_round)
             burst = live_burst(url, sandbox.root_url, live_port) if success and live else ""
         summary = read_summary(url, success, failed)
         summary.live = burst
@@ -139,7 +150,11 @@ def live_burst(url: str, sandbox_root: str, port: int) -> str:
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     summary = run_demo(
-        settings, **scenario_options(args, settings), rounds=args.rounds, live=args.live
+        settings,
+        **scenario_options(args, settings),
+        rounds=args.rounds,
+        first_round=args.from_round,
+        live=args.live,
     )
     print(summary.render())
     return 0 if summary.success else 1
@@ -154,6 +169,14 @@ def register(subparsers: Any) -> None:
         type=int,
         default=None,
         help="play only the scenario's first N rounds, one run each (default: all)",
+    )
+    demo.add_argument(
+        "--from-round",
+        type=int,
+        default=1,
+        metavar="N",
+        help="start at round N on a warehouse that has already seen the rounds before it"
+        " (they are moved past without a run; default: 1)",
     )
     demo.add_argument(
         "--live",

@@ -202,3 +202,18 @@ def test_render_shows_open_cases_by_kind_and_the_time_to_alert() -> None:
     assert lines[-1] == (
         "cases: 4 injected unknown codes alerted; time to alert p50 1.5 s, p95 9.0 s"
     )
+
+
+class _ThreeRounds:
+    """Answers as the sandbox process does for a scenario of three rounds."""
+
+    def rounds(self) -> int:
+        return 3
+
+
+@pytest.mark.parametrize("first", [0, 4])
+def test_a_first_round_outside_the_scenario_is_refused_before_any_run(first: int) -> None:
+    from orderhub.cli.demo import run_rounds
+
+    with pytest.raises(SystemExit, match=f"--from-round {first}: .* rounds 1 to 3"):
+        run_rounds(_ThreeRounds(), None, first)  # type: ignore[arg-type]
