@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from typing import Any
 
 import dpath
@@ -15,11 +16,18 @@ from connectors import launch
 
 
 def json_decoder() -> Any:
-    """airbyte-cdk's JsonDecoder. Imported inside the tests (importing airbyte-cdk hooks an
-    Airbyte-message log handler onto stdout, which tests/connectors/test_connector_runner.py
-    checks stays clean), quietly."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return launch.json_decoder_class()(parameters={})
+    """airbyte-cdk's JsonDecoder. Imported inside the tests, quietly: importing airbyte-cdk
+    puts an Airbyte-message log handler for stdout on the root logger, which only a
+    connector process should have (tests/connectors/test_connector_runner.py checks the
+    orchestrating process's stdout stays clean), so the root logger is put back as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return launch.json_decoder_class()(parameters={})
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def response(body: bytes) -> requests.Response:
