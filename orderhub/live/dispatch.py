@@ -56,13 +56,6 @@ TIMEOUT = 5.0
 #: waiting behind its order's running job, or a retry come due (bench/RESULTS.md, "Live
 #: path": at 1 s, an order's next change waited up to a second behind its previous one).
 POLL = 0.1
-#: procrastinate workers in the dispatcher, each fetching its jobs one query at a time
-#: (:data:`Dispatcher.concurrency` shared among them), and the connections their pool
-#: holds (the fetches and each job's finish; procrastinate's default is 4 for all). One
-#: worker behind a pool of 4 fetched for 79 s of a 100 s run at ~200 changes/s, 25 ms a
-#: look: a job waited its turn to be fetched (bench/RESULTS.md, "dispatcher timings").
-FETCHERS = 4
-POOL = 16
 
 
 def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, str]]) -> int:
@@ -242,9 +235,7 @@ class Dispatcher:
                 stop.wait(1.0)
 
     async def _main(self, stop: threading.Event) -> None:
-        app = App(
-            connector=PsycopgConnector(conninfo=self.database_url, min_size=FETCHERS, max_size=POOL)
-        )
+        app = App(connector=PsycopgConnector(conninfo=self.database_url))
         fetch = app.job_manager.fetch_job
 
         async def timed_fetch(*args: Any, **kwargs: Any) -> Any:
@@ -279,23 +270,18 @@ class Dispatcher:
                     conns.put_nowait(conn)
 
             async with app.open_async():
-                workers = [
-                    asyncio.create_task(
-                        app.run_worker_async(
-                            queues=[QUEUE],
-                            name=f"orderhub-dispatch-{number}",
-                            concurrency=max(1, self.concurrency // FETCHERS),
-                            install_signal_handlers=False,
-                            fetch_job_polling_interval=POLL,
-                            delete_jobs="successful",
-                        )
+                worker = asyncio.create_task(
+                    app.run_worker_async(
+                        queues=[QUEUE],
+                        concurrency=self.concurrency,
+                        install_signal_handlers=False,
+                        fetch_job_polling_interval=POLL,
+                        delete_jobs="successful",
                     )
-                    for number in range(FETCHERS)
-                ]
-                while not stop.is_set() and not any(worker.done() for worker in workers):
+                )
+                while not stop.is_set() and not worker.done():
                     await asyncio.sleep(0.1)
-                for worker in workers:
-                    worker.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
         while not conns.empty():
             await conns.get_nowait().close()
