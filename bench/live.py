@@ -153,8 +153,7 @@ def drive(
     asking what the run is behind by, so a slow answer is caught up); the changes made,
     with times, and the seconds it took."""
     asked: list[Any] = []
-    started = time.monotonic()
-    tick = 0
+    started, tick = time.monotonic(), 0
     with httpx.Client(timeout=30) as client:
         while (elapsed := time.monotonic() - started) < seconds:
             faults(elapsed / seconds)
@@ -174,11 +173,10 @@ def drive(
 def kill_hot_path(url: str) -> int:
     """End the hot-path workers' sessions (mid-batch when one is running); how many."""
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
+        return len(conn.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity"
             " where application_name = 'orderhub-hot-path'"
-        ).fetchall()
-    return len(rows)
+        ).fetchall())  # fmt: skip
 
 
 class Faults:
@@ -283,13 +281,10 @@ def wait_drained(url: str, timeout: float = 60) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             (left,) = conn.execute(
-                "select count(*) from orderhub_meta.deliveries"
-                " where delivered_at is null and dead_at is null"
+                "select (select count(*) from orderhub_meta.deliveries where delivered_at is null"
+                " and dead_at is null) + (select count(*) from orderhub_meta.live_pending)"
             ).fetchone() or (0,)
-            (pending,) = conn.execute(
-                "select count(*) from orderhub_meta.live_pending"
-            ).fetchone() or (0,)
-            if not left and not pending:
+            if not left:
                 return
             time.sleep(0.5)
     say("  deliveries still pending after the wait")
@@ -343,15 +338,21 @@ def run_rate(
 
 
 def hot_path_row(rate: int, port: int) -> str:
-    """The hot-path workers' totals so far: transactions, records, seconds per mart."""
-    workers = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).json()["hot_path"]
+    """The hot-path workers' totals so far: transactions, records, seconds per mart; the
+    dispatcher's mean seconds per timing (orderhub.live.dispatch.TIMINGS)."""
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).json()
+    workers, sent = metrics["hot_path"], metrics["dispatch"]
+    means = ", ".join(
+        f"{k} {sent[k] / sent[k + '_n'] * 1000:.0f} ms (n={sent[k + '_n']})"
+        for k in ("to_job", "in_job", "fetch") if sent.get(k + "_n")
+    )  # fmt: skip
     seconds: dict[str, float] = {}
     for worker in workers:
         for name, spent in worker.get("seconds", {}).items():
             seconds[name] = seconds.get(name, 0.0) + spent
     spent = ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
     done = ", ".join(f"{sum(w[k] for w in workers)} {k}" for k in ("transactions", "records"))
-    return f"| after {rate}/s, hot path so far: {done}; {spent} |"
+    return f"| after {rate}/s, hot path so far: {done}; {spent}; dispatcher: {means} |"
 
 
 def main() -> int:

@@ -53,6 +53,7 @@ class DispatcherProcess:
         self.concurrency = concurrency
         self.counters: dict[str, Any] = {"delivered": 0, "failed": 0, "restarts": 0, "pid": None}
         self._earlier = dict.fromkeys(_COUNTED, 0)  # the counts of the children before
+        self._timed_before: dict[str, float] = {}  # the children's timings before
 
     def run(self, stop: threading.Event) -> None:
         """Start the child; start it again whenever it exits unasked; stop it at ``stop``."""
@@ -67,6 +68,9 @@ class DispatcherProcess:
             code = stop_process(process, GRACE)
             reader.join(timeout=2)
             self._earlier = {key: self.counters[key] for key in _COUNTED}
+            self._timed_before = {
+                k: v for k, v in self.counters.items() if k not in (*_COUNTED, "restarts", "pid")
+            }
             self.counters["pid"] = None
             if stop.is_set():
                 return
@@ -101,6 +105,9 @@ class DispatcherProcess:
                     continue
                 for key in _COUNTED:
                     self.counters[key] = self._earlier[key] + int(counts.get(key, 0))
+                for key, value in counts.items():  # the timings (dispatch.TIMINGS), summed
+                    if key not in _COUNTED and isinstance(value, int | float):
+                        self.counters[key] = self._timed_before.get(key, 0) + value
 
 
 def main(argv: list[str]) -> int:

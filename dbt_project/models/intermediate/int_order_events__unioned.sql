@@ -10,14 +10,17 @@
 -- fct_order_status_events) reaches the raw tables.
 with
 
-erp_orders as (
+erp_orders as not materialized (
 
+    -- read twice below (observations, deletions): not materialized, so a record filter
+    -- reaches both reads (materialized, the hot path windowed every sales order first)
     select * from {{ ref('stg_erp__sales_orders') }}
 
 ),
 
-crm_fulfillment_orders as (
+crm_fulfillment_orders as not materialized (
 
+    -- read twice below, as erp_orders
     select * from {{ ref('stg_crm__fulfillment_orders') }}
 
 ),

@@ -13,26 +13,32 @@ renamed as (
     select
 
         ---------- ids
-        data ->> 'id' as tracker_id,
-        data ->> 'tracking_code' as tracking_code,
-        nullif(data ->> 'reference', '') as order_id,
+        tracker.id as tracker_id,
+        tracker.tracking_code,
+        nullif(tracker.reference, '') as order_id,
 
         ---------- strings
-        data ->> 'carrier' as carrier,
-        data ->> 'status' as status,
+        tracker.carrier,
+        tracker.status,
 
         ---------- timestamps
-        cast(data ->> 'updated_at' as timestamptz) as updated_at,
+        cast(tracker.updated_at as timestamptz) as updated_at,
         -- an estimate is advice: one that is not an ISO 8601 time is left out, not fatal
         case
-            when data ->> 'est_delivery_date' ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$'
-                then cast(data ->> 'est_delivery_date' as timestamptz)
+            when tracker.est_delivery_date ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$'
+                then cast(tracker.est_delivery_date as timestamptz)
         end as est_delivery_at,
 
         ---------- provenance
-        {{ raw_provenance() }}
+        {{ raw_provenance('source') }}
 
     from source
+    -- the members read, in one pass over the version (each ->> decompresses the whole
+    -- version, every tracking detail with it, again); a member as text is what ->> gives
+    cross join lateral jsonb_to_record(source.data) as tracker (
+        id text, tracking_code text, reference text, carrier text, status text,
+        updated_at text, est_delivery_date text
+    )
 
 )
 

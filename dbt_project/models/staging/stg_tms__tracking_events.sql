@@ -21,11 +21,19 @@ details as (
 
     select
         {{ raw_provenance('source') }},
-        source.data as tracker,
+        tracker.id as tracker_id,
+        tracker.tracking_code,
+        tracker.reference,
+        tracker.carrier,
         detail.value as detail,
         detail.position as detail_position
 
     from source
+    -- the tracker's members once per version, not per detail (each ->> decompresses the
+    -- whole version again); a member as text is what ->> gives
+    cross join lateral jsonb_to_record(source.data) as tracker (
+        id text, tracking_code text, reference text, carrier text
+    )
     cross join lateral jsonb_array_elements(
         {{ jsonb_array_or_empty("source.data -> 'tracking_details'") }}
     ) with ordinality as detail (value, position)
@@ -37,12 +45,12 @@ renamed as (
     select
 
         ---------- ids
-        tracker ->> 'id' as tracker_id,
-        tracker ->> 'tracking_code' as tracking_code,
-        nullif(tracker ->> 'reference', '') as order_id,
+        tracker_id,
+        tracking_code,
+        nullif(reference, '') as order_id,
 
         ---------- strings
-        tracker ->> 'carrier' as carrier,
+        carrier,
         detail ->> 'status' as status,
         detail ->> 'status_detail' as status_detail,
         detail ->> 'message' as message,

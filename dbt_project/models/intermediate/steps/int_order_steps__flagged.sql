@@ -44,7 +44,10 @@ terminal_ranks as (
 
     -- the highest rank of a terminal lifecycle step strictly before each step, in its
     -- shipment (or among the order's own steps), and among the order's own steps
-    -- (windows, not correlated subqueries: linear in the steps of an order)
+    -- (windows, not correlated subqueries: linear in the steps of an order). "Strictly
+    -- before" is the frame ending a microsecond (event_time's resolution) before the
+    -- step: a frame that excludes the current row's peers (exclude group) would make
+    -- PostgreSQL aggregate the whole frame again for every row, quadratic in the steps
     select
         *,
         max(
@@ -54,7 +57,7 @@ terminal_ranks as (
         ) over (
             partition by order_id, shipment_id
             order by event_time
-            range between unbounded preceding and current row exclude group
+            range between unbounded preceding and interval '1 microsecond' preceding
         ) as earlier_shipment_terminal_rank,
         max(
             case
@@ -64,7 +67,7 @@ terminal_ranks as (
         ) over (
             partition by order_id
             order by event_time
-            range between unbounded preceding and current row exclude group
+            range between unbounded preceding and interval '1 microsecond' preceding
         ) as earlier_order_terminal_rank
 
     from ordered
