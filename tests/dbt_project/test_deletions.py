@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from dbt_builds import Build, build, database, load
 from dbt_records import Batch, at, crm_fulfillment_order, erp_order, iso, tms_tracker
+from test_audit_derivation import differences
 
 from orderhub.live.receivers import read_push
 from sandbox.push import deletion_message
@@ -108,3 +109,14 @@ def test_a_cancelled_tracker_is_a_cancellation_event(sap_deleted_build: Build) -
         " where source_system = 'tms' and order_id = '1000002' order by event_time"
     )
     assert rows[-1] == ("cancelled", "cancelled", at(4))
+
+
+def test_the_auditor_rederives_the_deletions(
+    deleted_build: Build, sap_deleted_build: Build
+) -> None:
+    """The audit's verifier (the derivation spec's deletions) derives the events and statuses
+    the marts hold for deleted records (tests/dbt_project/test_audit_derivation.py)."""
+    for built in (deleted_build, sap_deleted_build):
+        orders, found = differences(built.url)
+        assert orders >= 1
+        assert found == []

@@ -78,13 +78,14 @@ erp_observations as (
 
 erp_deletions as (
 
-    -- a sales order deleted in S/4HANA (its SalesOrder.Deleted business event, pushed) is an
-    -- event at the moment of the deletion, mapped by the crosswalk: never a disappearance
+    -- a sales order deleted in S/4HANA (its SalesOrder.Deleted business event, pushed, or
+    -- found missing by the key reconciliation) is an event at the moment of the deletion,
+    -- mapped by the crosswalk: never a disappearance
     select
         {{ order_event_observation({
             'source_system': "'erp'",
             'source_field': "'SalesOrder.Deleted'",
-            'source_code': "'true'",
+            'source_code': 'deletion_code',
             'event_time': 'changed_at',
             'node': 'store_id',
             'node_type': "'store'",

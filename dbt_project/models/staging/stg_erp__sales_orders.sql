@@ -39,9 +39,17 @@ renamed as (
         ---------- numerics
         cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
 
-        ---------- booleans (a version made of SAP's SalesOrder.Deleted business event: the
-        ---------- live receiver writes the event type into _deleted_by_event)
-        coalesce(data ->> '_deleted_by_event' like '%.SalesOrder.Deleted.v%', false) as is_deleted,
+        ---------- a version saying the order is gone, and how that was learnt (the code of its
+        ---------- SalesOrder.Deleted event): 'true' from SAP's SalesOrder.Deleted business
+        ---------- event (the live receiver writes its type into _deleted_by_event),
+        ---------- 'missing_at_source' from `orderhub connector reconcile` (the order is no
+        ---------- longer listed and no event said so: _deleted_by_reconciliation); the
+        ---------- derivation spec's erp "deletion" says the same
+        case
+            when data ->> '_deleted_by_event' like '%.SalesOrder.Deleted.v%' then 'true'
+            when data ->> '_deleted_by_reconciliation' is not null then 'missing_at_source'
+        end as deletion_code,
+
 
         ---------- timestamps (ISO 8601, or SAP's OData V2 /Date(ms)/ and /Date(ms+offset)/)
         {{ odata_datetime('CreationDate') }} as created_at,
@@ -54,6 +62,14 @@ renamed as (
         data -> 'to_Item' -> 'results' as items
 
     from source
+
+),
+
+flagged as (
+
+    select *, deletion_code is not null as is_deleted
+
+    from renamed
 
 ),
 
@@ -70,7 +86,7 @@ final as (
             order by is_deleted, changed_at desc, extracted_at desc, content_hash desc
         ) = 1 as is_latest_version
 
-    from renamed
+    from flagged
 
 )
 
