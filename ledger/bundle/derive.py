@@ -8,9 +8,9 @@ carry a list of events (TMS tracking details), how a version says its record is 
 at the source (its ``deletion``: one more observation, the deletion event), how each
 status field's codes are normalised, and the seeds the warehouse derived with
 (precedence, clock-skew tolerances). :func:`derive_events` applies it to every stored
-version of a set of records and the crosswalk rows of the fields they use, and returns the canonical event rows the
-warehouse must hold (:data:`EVENT_COLUMNS`) and every status value that is not an event,
-with the rule that says so (:data:`NOT_EVENT_RULES`).
+version of a set of records and the crosswalk rows of the fields they use, and returns
+the canonical event rows the warehouse must hold (:data:`EVENT_COLUMNS`) and every status
+value that is not an event, with the rule that says so (:data:`NOT_EVENT_RULES`).
 """
 
 from __future__ import annotations
