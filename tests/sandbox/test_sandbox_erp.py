@@ -156,7 +156,7 @@ def test_auth_rejected(sandbox: SandboxServer, http: httpx.Client, headers: dict
         ("$orderby", "CreationDate"),
         ("$expand", "to_Partner"),
         ("$format", "xml"),
-        ("$select", "SalesOrder"),
+        ("$select", "NoSuchProperty"),
     ],
 )
 def test_bad_options_are_400_naming_the_option(
@@ -208,6 +208,22 @@ def test_keyset_filter_pages_after_a_position(
         url(sandbox), params={"$filter": fraction}, headers={"APIKey": credentials.erp_api_key}
     )
     assert response.status_code == 400 and "whole second" in response.text
+
+
+def test_select_lists_keys_and_an_order_is_read_by_key(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    # what the key reconciliation reads: $select=SalesOrder, then one order by its key
+    headers = {"APIKey": credentials.erp_api_key}
+    body = http.get(
+        url(sandbox), params={"$select": "SalesOrder", "$top": "5"}, headers=headers
+    ).json()["d"]
+    assert [set(r) for r in body["results"]] == [{"SalesOrder"}] * 5
+    key = body["results"][0]["SalesOrder"]
+    one = http.get(f"{url(sandbox)}('{key}')", headers=headers)
+    assert one.status_code == 200 and one.json()["d"]["SalesOrder"] == key
+    assert http.get(f"{url(sandbox)}('nope')", headers=headers).status_code == 404
+    assert http.get(f"{url(sandbox)}('{key}')").status_code == 401
 
 
 def test_a_deleted_sales_order_is_gone_and_its_deletion_event_is_what_sap_pushes() -> None:
