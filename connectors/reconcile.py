@@ -1,17 +1,20 @@
 """Key reconciliation: a deletion whose push was missed, found by listing the source's keys.
 
 SAP S/4HANA says a sales order is gone only by pushing its ``SalesOrder.Deleted`` business
-event; the OData API simply serves it no more. A missed push would leave the order silently
-lingering. :func:`reconcile` lists every key the source serves now (SAP: ``GET
+event, and EasyPost says nothing when a tracker is deleted; both simply serve the record no
+more. A missed push would leave the record silently lingering. :func:`reconcile` lists
+every key the source serves now (:data:`RECONCILED`; SAP: ``GET
 A_SalesOrder?$select=SalesOrder&$inlinecount=allpages``, paged by the server's ``__next``
-with ``$skiptoken``), compares them with the keys stored in the raw table that no version
-yet says are gone, reads each missing key once more by itself (``GET
-A_SalesOrder('<key>')``: only a 404 confirms it), and stores for each confirmed one a
-version of the record - its latest stored version, ``LastChangeDateTime`` the time of the
+with ``$skiptoken``; EasyPost: ``GET /v2/trackers`` paged by ``before_id``), compares them
+with the keys stored in the raw table that no version yet says are gone, reads each missing
+key once more by itself (``GET A_SalesOrder('<key>')``, ``GET /v2/trackers/<id>``: only a
+404 confirms it), and stores for each confirmed one a version of the record - its latest
+stored version, its change time (``LastChangeDateTime``, ``updated_at``) the time of the
 listing and :data:`RECONCILED_BY` that time - through the same loader as a sync (content
 hash, quarantine rules, one extraction batch, no connector state moved). Staging reads the
-flag as the order's deletion (``stg_erp__sales_orders.deletion_code`` ``missing_at_source``)
-and the crosswalk maps it to a flagged event.
+flag as the record's deletion (``deletion_code`` ``missing_at_source`` of
+``stg_erp__sales_orders`` and ``stg_tms__trackers``) and the crosswalk maps it to a flagged
+event.
 
 It never declares a deletion from a listing it cannot trust: an HTTP error, an answer not
 shaped as documented, a listing cut short (fewer distinct keys than its ``__count``, or the
@@ -45,13 +48,12 @@ from connectors.sync import batch_id, system_lock
 RECONCILED_BY = "_deleted_by_reconciliation"
 #: The fields that make a version say its record is gone (the live receiver's and ours).
 DELETION_FLAGS = ("_deleted_by_event", RECONCILED_BY)
-#: The systems whose keys can be listed, and their stream.
-RECONCILED = {"erp": "sales_orders"}
 #: At most this share of the stored keys may be missing before the listing is distrusted.
 MAX_MISSING_SHARE = 0.5
 #: A guard against a source that pages for ever.
 MAX_PAGES = 100_000
 _PAGE = 1000
+_EASYPOST_PAGE = 100
 
 Progress = Callable[[str], None]
 
@@ -106,6 +108,58 @@ def _odata_gone(session: _Session, url: str, key: str) -> bool:
     return False
 
 
+def _easypost_keys(session: _Session, url: str, key: str) -> set[str]:
+    """Every tracker id EasyPost lists, newest first, paged by ``before_id``: a page that
+    says more follow but is empty, or an id listed twice (the list shifted), is an error."""
+    keys: set[str] = set()
+    params: dict[str, str] = {"page_size": str(_EASYPOST_PAGE)}
+    for _ in range(MAX_PAGES):
+        response = session.client.get(url, params=params)
+        response.raise_for_status()
+        body = response.json()
+        page = [str(tracker[key]) for tracker in body["trackers"]]
+        if keys.intersection(page) or len(set(page)) != len(page):
+            raise ValueError("a tracker was listed twice: the list moved while it was read")
+        keys.update(page)
+        if not body["has_more"]:
+            return keys
+        if not page:
+            raise ValueError("an empty page says more trackers follow")
+        params = {**params, "before_id": page[-1]}
+    raise ValueError(f"more than {MAX_PAGES} pages")
+
+
+def _easypost_gone(session: _Session, url: str, key: str) -> bool:
+    """Whether the tracker ``key`` is gone: 404 yes, 200 no, anything else an error."""
+    response = session.client.get(f"{url}/{key}")
+    if response.status_code == 404:
+        return True
+    response.raise_for_status()
+    return False
+
+
+def _iso(moment: str) -> str:
+    return moment
+
+
+@dataclass(frozen=True)
+class KeyListing:
+    """How a system's keys are listed and a missing one confirmed, and how its records
+    write a time."""
+
+    stream: str
+    keys: Callable[[_Session, str, str], set[str]]
+    gone: Callable[[_Session, str, str], bool]
+    time: Callable[[str], str]
+
+
+#: The systems whose keys can be listed.
+RECONCILED: dict[str, KeyListing] = {
+    "erp": KeyListing("sales_orders", _odata_keys, _odata_gone, lambda t: odata_datetime(t) or t),
+    "tms": KeyListing("trackers", _easypost_keys, _easypost_gone, _iso),
+}
+
+
 def stored_keys(conn: psycopg.Connection[Any], connector: ConnectorSpec, stream: str) -> set[str]:
     """The keys stored for ``stream`` that no version yet says are gone."""
     flags = sql.SQL(" or ").join(
@@ -127,11 +181,14 @@ def _latest(conn: psycopg.Connection[Any], connector: ConnectorSpec, stream: Str
     return {str(key): dict(data) for key, data in conn.execute(query, (keys,))}
 
 
-def gone_version(stream: StreamSpec, latest: Mapping[str, Any], at: datetime) -> dict[str, Any]:
-    """The version saying a record is gone: its latest, changed at ``at`` and flagged."""
+def gone_version(
+    stream: StreamSpec, latest: Mapping[str, Any], at: datetime, time: Callable[[str], str]
+) -> dict[str, Any]:
+    """The version saying a record is gone: its latest, changed at ``at`` (written by
+    ``time`` as the source writes it) and flagged."""
     moment = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     record = {k: v for k, v in latest.items() if k not in (stream.cursor_field, *DELETION_FLAGS)}
-    record[stream.source_cursor] = odata_datetime(moment) or moment
+    record[stream.source_cursor] = time(moment)
     return dict(stream.as_read({**record, RECONCILED_BY: moment}))
 
 
@@ -166,7 +223,8 @@ def reconcile(
     if system not in RECONCILED:
         raise ConnectorError(system, f"no key listing for {system}; known: {list(RECONCILED)}")
     connector = get_connector(system)
-    stream = connector.stream(RECONCILED[system])
+    listing = RECONCILED[system]
+    stream = connector.stream(listing.stream)
     where = endpoint(connector, stream.name)
     with system_lock(system, database_url), psycopg.connect(database_url) as conn:
         stored = stored_keys(conn, connector, stream.name)
@@ -174,7 +232,7 @@ def reconcile(
         try:
             url = _render(where.url, config)
             listed_at = datetime.now(UTC)
-            listed = _odata_keys(session, url, stream.primary_key)
+            listed = listing.keys(session, url, stream.primary_key)
             missing = sorted(stored - listed)
             if stored and not listed:
                 raise ValueError(f"the source lists no key while {len(stored)} are stored")
@@ -183,7 +241,7 @@ def reconcile(
                     f"{len(missing)} of {len(stored)} stored keys missing: more than "
                     f"{max_missing_share:.0%}, so the listing is not trusted"
                 )
-            served = [key for key in missing if not _odata_gone(session, url, key)]
+            served = [key for key in missing if not listing.gone(session, url, key)]
             if served:
                 raise ValueError(f"keys missing from the listing are still served: {served[:5]}")
         except (httpx.HTTPError, KeyError, TypeError, ValueError) as error:
@@ -198,6 +256,6 @@ def reconcile(
         if not missing:
             return Reconciliation(system, stream.name, len(listed), len(stored), (), None)
         latest = _latest(conn, connector, stream, missing)
-        records = [gone_version(stream, latest[key], listed_at) for key in missing]
+        records = [gone_version(stream, latest[key], listed_at, listing.time) for key in missing]
         result = _store(database_url, connector, stream, records, progress)
     return Reconciliation(system, stream.name, len(listed), len(stored), tuple(missing), result)

@@ -204,8 +204,8 @@ class Deriver:
         if rule is None or code is None:
             return False
         name = evaluate(rule["field"], version.data)
-        where = {n: evaluate(self.stream(version)["observation"][n], version.data)
-                 for n in _OBSERVED}  # fmt: skip
+        exprs = {**self.stream(version)["observation"], **rule.get("observation", {})}
+        where = {n: evaluate(exprs[n], version.data) for n in _OBSERVED}
         time = parse_time(evaluate(rule["event_time"], version.data))
         key = normalise(code, self.fields.get((version.system, name)))
         found.append(_Observation(version, name, code, key, time, where))

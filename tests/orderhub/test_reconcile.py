@@ -1,12 +1,14 @@
 """Key reconciliation against the real sandbox: an SAP deletion whose push was missed.
 
-The sandbox ERP (pushes off) is synced into a fresh warehouse; two sales orders are deleted
-with ``DELETE A_SalesOrder('<key>')``, so nothing but the key listing can tell. ``orderhub
+The sandbox ERP and TMS (pushes off) are synced into a fresh warehouse; two sales orders are
+deleted with ``DELETE A_SalesOrder('<key>')`` and a tracker with ``DELETE
+/v2/trackers/<id>``, so nothing but the key listing can tell. ``orderhub
 connectors reconcile`` stores one flagged version of each (through the loader, one
 extraction batch logged in the ledger), a second run stores nothing, a listing that cannot
 be trusted stores nothing, and after the dbt build PostgREST's ``/orders`` and
 ``/order_timeline`` show the deletion as a flagged event (``SalesOrder.Deleted``
-``missing_at_source``, status ``problem``).
+``missing_at_source``, status ``problem``; the tracker's ``tracker.deleted``), and the audit's
+verifier derives the same events from the stored records.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import psycopg
 import pytest
 from api_world import ApiWorld, Built, served
 from dbt_builds import build, database
+from test_audit_derivation import differences
 
 from connectors.config import source_config
 from connectors.errors import ConnectorError
@@ -35,11 +38,10 @@ PATH = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 SCENARIO = Scenario(seed=4, orders=30)
 
 
-def _raw(url: str) -> list[tuple[Any, ...]]:
+def _raw(url: str, table: str = "raw_erp.sales_orders") -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "select record_key, data ->> %s from raw_erp.sales_orders order by 1, 2",
-            (RECONCILED_BY,),
+            f"select record_key, data ->> %s from {table} order by 1, 2", (RECONCILED_BY,)
         ).fetchall()
 
 
@@ -54,6 +56,8 @@ def world(
             conn.commit()
         config = source_config("erp", sandbox.base_url("erp"), credentials.for_system("erp"))
         sync_system("erp", config, url)
+        tms = source_config("tms", sandbox.base_url("tms"), credentials.for_system("tms"))
+        sync_system("tms", tms, url)
         yield url, sandbox, credentials, config
 
 
@@ -79,7 +83,13 @@ def test_a_missed_deletion_is_found_stored_once_and_served_flagged(
     assert len(gone) == 2
     for key in gone:
         _delete(sandbox, credentials, key)
-    before = _raw(url)
+    tracker = SCENARIO.records("tms")[0]
+    deleted = httpx.delete(
+        f"{sandbox.base_url('tms')}/v2/trackers/{tracker['id']}",
+        auth=(credentials.tms_api_key, ""),
+    )
+    assert deleted.status_code == 200
+    before, trackers = _raw(url), _raw(url, "raw_tms.trackers")
 
     # a listing that cannot be trusted stores nothing: a wrong key, a too large share gone
     with pytest.raises(ConnectorError, match="key reconciliation failed"):
@@ -93,22 +103,34 @@ def test_a_missed_deletion_is_found_stored_once_and_served_flagged(
     monkeypatch.setenv("ORDERHUB_DATABASE_URL", url)
     monkeypatch.setenv("ORDERHUB_SOURCES__ERP__BASE_URL", sandbox.base_url("erp"))
     monkeypatch.setenv("ORDERHUB_SECRET_ERP_API_KEY", credentials.erp_api_key)
+    monkeypatch.setenv("ORDERHUB_SOURCES__TMS__BASE_URL", sandbox.base_url("tms"))
+    monkeypatch.setenv("ORDERHUB_SECRET_TMS_API_KEY", credentials.tms_api_key)
     assert main(["connectors", "reconcile"]) == 0
     after = _raw(url)
     flagged = sorted(key for key, flag in after if flag is not None)
     assert flagged == gone and len(after) == len(before) + 2
+    tracked = _raw(url, "raw_tms.trackers")
+    assert [k for k, flag in tracked if flag is not None] == [tracker["id"]]
+    assert len(tracked) == len(trackers) + 1
     with psycopg.connect(url) as conn:
         logged = conn.execute("select convert_from(body, 'UTF8') from ledger.leaves").fetchall()
     assert any(RECONCILED_BY not in b and '"extraction_batch"' in b for (b,) in logged)
 
     again = reconcile("erp", config, url)  # idempotent: nothing new
     assert again.missing == () and again.batch is None and _raw(url) == after
+    assert main(["connectors", "reconcile", "--systems", "tms"]) == 0
+    assert _raw(url, "raw_tms.trackers") == tracked
 
     built = build(url, tmp_path / "dbt", "--exclude-resource-type", "unit_test")
     assert built.success, built.not_passing()
+    assert differences(url)[1] == []  # the audit's verifier derives the same events
     with served(Built(url, tmp_path / "dbt" / "target" / "manifest.json"), tmp_path / "api") as api:
         for key in gone:
             _served_flagged(api, key)
+        steps = api.rows("order_timeline", api.token("ops"), order_id=f"eq.{tracker['reference']}")
+        assert ("tracker.deleted", "missing_at_source", "problem") in [
+            (s["source_field"], s["source_code"], s["canonical_status"]) for s in steps
+        ]
 
 
 def _served_flagged(api: ApiWorld, key: str) -> None:

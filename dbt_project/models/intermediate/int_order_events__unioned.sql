@@ -34,6 +34,12 @@ tms_tracking_events as (
 
 ),
 
+tms_trackers as (
+
+    select * from {{ ref('stg_tms__trackers') }}
+
+),
+
 status_fields as (
 
     select * from {{ ref('status_fields') }}
@@ -147,6 +153,26 @@ wms_observations as (
 
 ),
 
+tms_deletions as (
+
+    -- a tracker no longer listed by EasyPost (found by the key reconciliation) is an event
+    -- at the moment it was found missing, mapped by the crosswalk: never a disappearance
+    -- (no place is known: the carrier's, unnamed)
+    select
+        {{ order_event_observation({
+            'source_system': "'tms'",
+            'source_field': "'tracker.deleted'",
+            'source_code': 'deletion_code',
+            'event_time': 'updated_at',
+            'node': 'cast(null as text)',
+            'node_type': "'carrier_location'",
+        }) }}
+
+    from tms_trackers
+    where deletion_code is not null
+
+),
+
 snapshot_observations as (
 
     select * from erp_observations
@@ -158,6 +184,8 @@ snapshot_observations as (
     select * from crm_deletions
     union all
     select * from wms_observations
+    union all
+    select * from tms_deletions
 
 ),
 

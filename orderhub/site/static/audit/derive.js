@@ -102,7 +102,8 @@ export class Deriver {
     const code = rule ? evaluate(rule.code, v.data) : null;
     if (!rule || code === null) return false;
     const field = evaluate(rule.field, v.data);
-    const where = Object.fromEntries(OBSERVED.map((n) => [n, evaluate(stream.observation[n], v.data)]));
+    const exprs = { ...stream.observation, ...(rule.observation || {}) };
+    const where = Object.fromEntries(OBSERVED.map((n) => [n, evaluate(exprs[n], v.data)]));
     const time = parseTime(evaluate(rule.event_time, v.data));
     const k = normalise(code, this.fields.get(key(v.system, field)));
     found.push({ version: v, field, code, key: k, time, where, sighting: [] });
