@@ -26,7 +26,8 @@ def reconcile_keys(
     for system in RECONCILED:
         found = reconcile(system, sources.config(system), url, progress=context.log.info)
         if found.batch is not None:
-            log_extraction_batches(ledger.log(url), [found.batch], context.log.info)
+            with ledger.log(url) as log:
+                log_extraction_batches(log, [found.batch], context.log.info)
         context.log.info(f"{system}: {len(found.missing)} gone: {', '.join(found.missing)}")
 
 

@@ -4,7 +4,8 @@ The sandbox ERP and TMS (pushes off) are synced into a fresh warehouse; two sale
 deleted with ``DELETE A_SalesOrder('<key>')`` and a tracker with ``DELETE
 /v2/trackers/<id>``, so nothing but the key listing can tell. ``orderhub
 connectors reconcile`` stores one flagged version of each (through the loader, one
-extraction batch logged in the ledger), a second run stores nothing, a listing that cannot
+extraction batch logged in the ledger), a second run stores nothing, the daily Dagster job
+``orderhub_key_reconciliation`` finds a third, a listing that cannot
 be trusted stores nothing, and after the dbt build PostgREST's ``/orders`` and
 ``/order_timeline`` show the deletion as a flagged event (``SalesOrder.Deleted``
 ``missing_at_source``, status ``problem``; the tracker's ``tracker.deleted``), and the audit's
@@ -29,7 +30,10 @@ from connectors.errors import ConnectorError
 from connectors.reconcile import RECONCILED_BY, reconcile
 from connectors.schema import ensure_schema
 from connectors.sync import sync_system
+from orchestration.reconcile_job import key_reconciliation_job
+from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orderhub.cli import main
+from orderhub.settings import get_settings
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
@@ -120,6 +124,25 @@ def test_a_missed_deletion_is_found_stored_once_and_served_flagged(
     assert again.missing == () and again.batch is None and _raw(url) == after
     assert main(["connectors", "reconcile", "--systems", "tms"]) == 0
     assert _raw(url, "raw_tms.trackers") == tracked
+
+    # the daily Dagster job does the same
+    third = next(
+        o["SalesOrder"] for o in SCENARIO.erp_sales_orders() if o["SalesOrder"] not in gone
+    )
+    _delete(sandbox, credentials, third)
+    get_settings.cache_clear()
+    try:
+        ran = key_reconciliation_job.execute_in_process(
+            resources={
+                "warehouse": WarehouseResource(),
+                "sources": SourcesResource(),
+                "ledger": LedgerResource(),
+            }
+        )
+    finally:
+        get_settings.cache_clear()
+    assert ran.success
+    assert sorted(k for k, flag in _raw(url) if flag is not None) == sorted([*gone, third])
 
     built = build(url, tmp_path / "dbt", "--exclude-resource-type", "unit_test")
     assert built.success, built.not_passing()
