@@ -65,6 +65,13 @@ def world(
         yield url, sandbox, credentials, config
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """The process-wide settings are read again after the test (its environment is undone)."""
+    yield
+    get_settings.cache_clear()
+
+
 def _delete(sandbox: SandboxServer, credentials: SandboxCredentials, key: str) -> None:
     response = httpx.delete(
         f"{sandbox.base_url('erp')}{PATH}('{key}')", headers={"APIKey": credentials.erp_api_key}
@@ -109,6 +116,7 @@ def test_a_missed_deletion_is_found_stored_once_and_served_flagged(
     monkeypatch.setenv("ORDERHUB_SECRET_ERP_API_KEY", credentials.erp_api_key)
     monkeypatch.setenv("ORDERHUB_SOURCES__TMS__BASE_URL", sandbox.base_url("tms"))
     monkeypatch.setenv("ORDERHUB_SECRET_TMS_API_KEY", credentials.tms_api_key)
+    get_settings.cache_clear()  # the process-wide settings, read from this environment
     assert main(["connectors", "reconcile"]) == 0
     after = _raw(url)
     flagged = sorted(key for key, flag in after if flag is not None)

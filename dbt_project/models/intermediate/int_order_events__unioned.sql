@@ -60,10 +60,12 @@ erp_status_fields as (
             ('OverallSDProcessStatus', erp_orders.overall_sd_process_status),
             ('OverallTotalDeliveryStatus', erp_orders.overall_total_delivery_status),
             ('OverallSDDocumentRejectionSts', erp_orders.overall_sd_document_rejection_status),
-            ('YY1_ShopFinancialStatus_SDH', erp_orders.shop_financial_status)
+            ('YY1_ShopFinancialStatus_SDH', erp_orders.shop_financial_status),
+            ('SalesOrderItem.SalesDocumentRjcnReason', erp_orders.item_rejection_reason)
     ) as status_fields (source_field, source_code)
-    -- the web shop's financial status is optional (store orders have none); a deletion
-    -- carries no status (erp_deletions below)
+    -- the web shop's financial status is optional (store orders have none), an item's
+    -- rejection reason too (no item rejected); a deletion carries no status (erp_deletions
+    -- below)
     where status_fields.source_code is not null and not erp_orders.is_deleted
 
 ),

@@ -35,6 +35,18 @@ renamed as (
         {{ sap_status('OverallTotalDeliveryStatus') }} as overall_total_delivery_status,
         {{ sap_status('OverallSDDocumentRejectionSts') }} as overall_sd_document_rejection_status,
         nullif(data ->> 'YY1_ShopFinancialStatus_SDH', '') as shop_financial_status,
+        -- an item rejected (A_SalesOrderItem.SalesDocumentRjcnReason, SAP's way to cancel an
+        -- item): the reason of the first rejected item in the order's item list, null when
+        -- none is (the derivation spec's "first" expression reads the same)
+        (
+            select nullif(item.value ->> 'SalesDocumentRjcnReason', '')
+            from jsonb_array_elements(
+                {{ jsonb_array_or_empty("data -> 'to_Item' -> 'results'") }}
+            ) with ordinality as item (value, position)
+            where nullif(item.value ->> 'SalesDocumentRjcnReason', '') is not null
+            order by item.position
+            limit 1
+        ) as item_rejection_reason,
 
         ---------- numerics
         cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
