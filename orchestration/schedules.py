@@ -2,8 +2,9 @@
 
 ``orderhub_full_flow`` is every unpartitioned asset (connectors to the publish); the daily
 partitioned assets (:mod:`orchestration.daily_assets`) run in ``demand_forecast_daily``,
-whose schedule requests the last complete UTC day shortly after midnight. Both schedules
-start stopped (turn them on in the UI).
+whose schedule requests the last complete UTC day shortly after midnight;
+``orderhub_key_reconciliation`` (:mod:`orchestration.reconcile_job`) runs daily at 03:15
+UTC. The schedules start stopped (turn them on in the UI).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dagster import (
 )
 
 from orchestration.daily_assets import DAILY_KEYS
+from orchestration.reconcile_job import key_reconciliation_job, key_reconciliation_schedule
 
 everything_job = define_asset_job(
     "orderhub_full_flow",
@@ -43,5 +45,5 @@ daily_forecast_schedule = build_schedule_from_partitioned_job(
     description="After midnight UTC: the last complete day's demand and its forecast.",
 )
 
-SCHEDULES = [incremental_sync_schedule, daily_forecast_schedule]
-JOBS = [everything_job, daily_forecast_job]
+SCHEDULES = [incremental_sync_schedule, daily_forecast_schedule, key_reconciliation_schedule]
+JOBS = [everything_job, daily_forecast_job, key_reconciliation_job]

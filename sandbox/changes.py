@@ -18,7 +18,10 @@ in a queue, so a request costs what it moves, not what the store holds). With ``
 With ``"anomaly": "cancelled"`` the moved tracker is cancelled instead: its new detail and
 its status are ``cancelled``, the way EasyPost documents a tracker that ends without a
 delivery (the ``Tracker`` object's ``status`` values); it is pushed as any update
-(``tracker.updated``) and never moves again.
+(``tracker.updated``) and never moves again. With ``{"system": "erp", "anomaly":
+"rejected_item"}`` the moved sales order's first standing item is rejected
+(``SalesDocumentRjcnReason``, :data:`REJECTION_REASON`) and its header's
+``OverallSDDocumentRejectionSts`` follows (``B``, or ``C`` once every item is rejected).
 """
 
 from __future__ import annotations
@@ -132,6 +135,26 @@ def _cancelled(record: dict[str, Any]) -> dict[str, Any]:
 
 #: What ``anomaly`` does to a moved tracker's new version.
 TRACKER_ANOMALIES = {"unknown_code": _unknown_code, "cancelled": _cancelled}
+#: The reason for rejection the ``rejected_item`` anomaly gives (SAP's standard key 01,
+#: "delivery date too late"; sandbox/README.md).
+REJECTION_REASON = "01"
+
+
+def _rejected_item(record: dict[str, Any]) -> dict[str, Any]:
+    """The sales order with its first item not yet rejected rejected (``SalesDocumentRjcnReason``,
+    S/4HANA's way to cancel an item) and its header's rejection status following: ``B``
+    while some items stand, ``C`` once all are rejected."""
+    items = [dict(item) for item in record["to_Item"]["results"]]
+    standing = [item for item in items if not item.get("SalesDocumentRjcnReason")]
+    if not standing:
+        return record
+    standing[0]["SalesDocumentRjcnReason"] = REJECTION_REASON
+    status = "B" if len(standing) > 1 else "C"
+    return {**record, "OverallSDDocumentRejectionSts": status, "to_Item": {"results": items}}
+
+
+#: What ``anomaly`` does to a moved record's new version, per system.
+ANOMALIES = {"tms": TRACKER_ANOMALIES, "erp": {"rejected_item": _rejected_item}}
 
 
 def can_move(system: str, record: dict[str, Any]) -> bool:
@@ -153,11 +176,11 @@ def move_on(
         return None
     if system == "tms":
         changed = _next_tracker(record)
-        if anomaly is not None:
-            changed = TRACKER_ANOMALIES[anomaly](changed)
     else:
         cursor = CURSOR_FIELD[system]
         changed = {**record, cursor: wire_time(system, int(instant_seconds(record[cursor])) + 1)}
+    if anomaly is not None:
+        changed = ANOMALIES[system][anomaly](changed)
     store.upsert(system, changed)
     return changed
 

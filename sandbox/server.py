@@ -34,7 +34,7 @@ from orderhub.sources import API_SYSTEMS
 from sandbox.apis import crm, erp, tms, wms
 from sandbox.apis.oauth import DEFAULT_TTL, TokenIssuer
 from sandbox.apis.stock import with_tms_capacity, with_wms_stock
-from sandbox.changes import TRACKER_ANOMALIES, changes
+from sandbox.changes import ANOMALIES, changes
 from sandbox.credentials import SandboxCredentials
 from sandbox.faults import FaultPlan
 from sandbox.push import Pusher
@@ -119,7 +119,7 @@ def build_app(
         if system not in API_SYSTEMS:
             return JSONResponse({"error": f"unknown system {system!r}"}, 400)
         anomaly = body.get("anomaly")
-        if anomaly not in (None, *TRACKER_ANOMALIES) or (anomaly and system != "tms"):
+        if anomaly is not None and anomaly not in ANOMALIES.get(system, {}):
             return JSONResponse({"error": f"no anomaly {anomaly!r} at {system}"}, 400)
         moved = changes(
             store, system, int(body.get("count", 1)), body.get("keys"), body.get("seed", 0),

@@ -4,12 +4,13 @@ The ledger knows no source system: a *derivation spec* (``docs/audit-bundle.md``
 "The derivation spec") names, per raw table, where a record keeps its order reference,
 its times, its node and its status codes (expressions of :mod:`ledger.bundle.values`),
 whether its versions are snapshots (ERP, CRM, WMS: a code is an event when it appears) or
-carry a list of events (TMS tracking details), how each status field's codes are
-normalised, and the seeds the warehouse derived with (precedence, clock-skew
-tolerances). :func:`derive_events` applies it to every stored version of a set of records
-and the crosswalk rows of the fields they use, and returns the canonical event rows the
-warehouse must hold (:data:`EVENT_COLUMNS`) and every status value that is not an event,
-with the rule that says so (:data:`NOT_EVENT_RULES`).
+carry a list of events (TMS tracking details), how a version says its record is gone
+at the source (its ``deletion``: one more observation, the deletion event), how each
+status field's codes are normalised, and the seeds the warehouse derived with
+(precedence, clock-skew tolerances). :func:`derive_events` applies it to every stored
+version of a set of records and the crosswalk rows of the fields they use, and returns
+the canonical event rows the warehouse must hold (:data:`EVENT_COLUMNS`) and every status
+value that is not an event, with the rule that says so (:data:`NOT_EVENT_RULES`).
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ class Deriver:
         if stream["kind"] == "list":
             value = at_path(version.data, stream["items"]["path"])
             items = value if isinstance(value, list) else []
+        if self._deletion(version, found) and stream["deletion"]["status_fields"] == "skip":
+            items = []  # a version saying the record is gone observes no status
         for item in items:
             where = {name: evaluate(stream["observation"][name], item) for name in _OBSERVED}
             time = parse_time(evaluate(stream["observation"]["event_time"], item))
@@ -192,6 +195,21 @@ class Deriver:
             if value is not None:
                 out.skip(version, summary["name"], value, "summary_field")
         return found
+
+    def _deletion(self, version: Version, found: list[_Observation]) -> bool:
+        """Whether ``version`` says its record is gone (the stream's ``deletion`` code is
+        not null); if so, its deletion observation is added to ``found``."""
+        rule = self.stream(version).get("deletion")
+        code = None if rule is None else evaluate(rule["code"], version.data)
+        if rule is None or code is None:
+            return False
+        name = evaluate(rule["field"], version.data)
+        exprs = {**self.stream(version)["observation"], **rule.get("observation", {})}
+        where = {n: evaluate(exprs[n], version.data) for n in _OBSERVED}
+        time = parse_time(evaluate(rule["event_time"], version.data))
+        key = normalise(code, self.fields.get((version.system, name)))
+        found.append(_Observation(version, name, code, key, time, where))
+        return True
 
     def _events_of(self, versions: list[Version], out: Derivation) -> list[_Observation]:
         """The observations of one record that are events, in the warehouse's order."""

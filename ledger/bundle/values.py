@@ -15,7 +15,9 @@ same record (``docs/audit-bundle.md``, "Reading a record"):
   one is null; ``{"coalesce": [e, ...]}``: the first that is not null;
   ``{"ref": NAME}``: a record attribute evaluated before (``order_ref``);
 - ``{"if_contains": e, "text": T, "then": A, "else": B}``: ``A`` when ``e`` contains
-  ``T`` (case-sensitive), else ``B`` (also when ``e`` is null).
+  ``T`` (case-sensitive), else ``B`` (also when ``e`` is null);
+- ``{"first": [key or index, ...], "of": e}``: over the array at that path, in its order,
+  the first item whose ``e`` is not null (null when none, or when it is no array).
 
 Times are cast as PostgreSQL casts ISO 8601 text to ``timestamptz`` (:func:`parse_time`,
 no offset read as UTC) and written back as ISO 8601 UTC with microseconds
@@ -140,6 +142,13 @@ def evaluate(expr: Expr, data: Any, refs: Mapping[str, str | None] | None = None
     if "if_contains" in expr:
         text = evaluate(expr["if_contains"], data, refs)
         return expr["then"] if text is not None and expr["text"] in text else expr["else"]
+    if "first" in expr:
+        items = at_path(data, expr["first"])
+        for item in items if isinstance(items, list) else []:
+            text = evaluate(expr["of"], item, refs)
+            if text is not None:
+                return text
+        return None
     raise BundleError(f"spec: unknown expression {dict(expr)!r}")
 
 

@@ -10,6 +10,11 @@ updates them. The Airbyte API's OAuth client id comes from ``--client-id`` or
 configured ones (``ORDERHUB_SOURCES__<SYSTEM>__BASE_URL``, :mod:`orderhub.sources`);
 ``--source-url SYSTEM=URL`` and ``--warehouse-host``/``--warehouse-port`` say how the server
 reaches them when it sees them under other names (e.g. from inside a container).
+
+``orderhub connectors reconcile [--systems erp]`` lists each source's keys and stores a
+flagged deletion version of every stored key the source no longer serves and no deletion
+event announced (:mod:`connectors.reconcile`), logging its extraction batch in the ledger;
+it exits 1 naming the system when a listing cannot be trusted, having stored nothing.
 """
 
 from __future__ import annotations
@@ -72,10 +77,46 @@ def _cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from connectors.config import configured_source
+    from connectors.errors import ConnectorError
+    from connectors.reconcile import RECONCILED, reconcile
+    from ledger.keys import load_or_create_signer
+    from ledger.log import ProvenanceLog
+    from orchestration.bootstrap import prepare_warehouse
+    from orchestration.provenance import log_extraction_batches
+    from orderhub.provenance import PROVENANCE_KINDS
+    from orderhub.settings import SIGNING_KEY_FILE
+    from orderhub.warehouse import warehouse_url
+
+    wanted = args.systems.split(",") if args.systems else list(RECONCILED)
+    unknown = [s for s in wanted if s not in RECONCILED]
+    if unknown:
+        raise ValueError(f"--systems: no key listing for {', '.join(unknown)}: {list(RECONCILED)}")
+    url = warehouse_url(settings)
+    prepare_warehouse(settings, url)
+    signer = load_or_create_signer(settings.secrets_dir / SIGNING_KEY_FILE, settings.ledger_origin)
+    failed = 0
+    with ProvenanceLog(url, settings.ledger_origin, signer, kinds=PROVENANCE_KINDS) as log:
+        for system in wanted:
+            try:
+                found = reconcile(system, configured_source(settings, system), url, progress=say)
+            except ConnectorError as error:
+                say(str(error))
+                failed += 1
+                continue
+            if found.batch is not None:
+                log_extraction_batches(log, [found.batch], say)
+            print(f"{system}: {found.listed} keys listed, {found.stored} stored, "
+                  f"{len(found.missing)} gone: {', '.join(found.missing) or '-'}")  # fmt: skip
+    return 1 if failed else 0
+
+
 def register(subparsers: Any) -> None:
     """Add ``connectors`` to the ``orderhub`` parser."""
     connectors = subparsers.add_parser(
-        "connectors", help="publish the connectors to an Airbyte server"
+        "connectors",
+        help="publish the connectors to an Airbyte server; reconcile the sources' keys",
     )
     commands = connectors.add_subparsers(dest="connectors_command", required=True)
     deploy = commands.add_parser(
@@ -95,3 +136,9 @@ def register(subparsers: Any) -> None:
     deploy.add_argument("--warehouse-host", help="warehouse host as the server reaches it")
     deploy.add_argument("--warehouse-port", type=int, help="warehouse port as the server sees it")
     deploy.set_defaults(func=_cmd_deploy)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="store a deletion for each stored key the source no longer lists (SAP)",
+    )
+    reconcile.add_argument("--systems", help="comma-separated systems (default: erp)")
+    reconcile.set_defaults(func=_cmd_reconcile)

@@ -15,6 +15,9 @@ Date-times are OData V2 JSON literals, as SAP writes them: ``LastChangeDateTime`
 (``Edm.DateTimeOffset``) ``/Date(<ms>+0000)/``, ``CreationDate`` (``Edm.DateTime``)
 ``/Date(<ms>)/``; the ``$filter`` literal stays ISO 8601 (``datetimeoffset'...'``).
 
+``$select=SalesOrder`` (comma-separated properties) serves only those properties: what the
+key reconciliation lists (``connectors/reconcile.py``). ``GET .../A_SalesOrder('<SalesOrder>')``
+reads one sales order (``{"d": {...}}``, ``404`` when there is none).
 ``DELETE .../A_SalesOrder('<SalesOrder>')`` deletes a sales order (``204``, no body; ``404``
 when there is none): it is no longer served, and with pushes on the ERP pushes the
 ``SalesOrder.Deleted`` business event (``sandbox/push.py``).
@@ -46,8 +49,11 @@ ENTITY_SET = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 MAX_TOP = 1000
 DEFAULT_TOP = 100
 _OPTIONS = frozenset(
-    {"$format", "$top", "$skip", "$skiptoken", "$orderby", "$filter", "$expand", "$inlinecount"}
-)
+    {
+        "$format", "$top", "$skip", "$skiptoken", "$orderby", "$filter", "$expand",
+        "$inlinecount", "$select",
+    }
+)  # fmt: skip
 _FILTER = re.compile(
     r"^\s*LastChangeDateTime\s+ge\s+datetime(?:offset)?'(?P<since>[^']+)'\s*$", re.IGNORECASE
 )
@@ -129,6 +135,18 @@ def _deferred(record: dict[str, Any], entity_set: str) -> dict[str, Any]:
     return {**record, "to_Item": {"__deferred": {"uri": uri}}}
 
 
+def _selected(request: Request, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page with only the ``$select``-ed properties (all without ``$select``)."""
+    chosen = optional(request, "$select")
+    if chosen is None:
+        return page
+    names = [name.strip() for name in chosen.split(",")]
+    unknown = [name for name in names if page and name not in page[0]]
+    if unknown:
+        raise BadParameter("$select", f"no property {', '.join(unknown)} of A_SalesOrder")
+    return [{name: record[name] for name in names if name in record} for record in page]
+
+
 def create_app(store: SandboxStore, api_key: str) -> Starlette:
     """The ERP app, accepting header ``APIKey: <api_key>``."""
 
@@ -143,12 +161,24 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
         if not expand:
             entity_set = str(request.url.replace(query=""))
             page = [_deferred(record, entity_set) for record in page]
-        body: dict[str, Any] = {"results": page}
+        try:
+            body: dict[str, Any] = {"results": _selected(request, page)}
+        except BadParameter as problem:
+            return _error(400, f"Invalid query option {problem}")
         if request.query_params.get("$inlinecount") == "allpages":
             body["__count"] = str(total)  # OData V2 verbose JSON: the count as a string
         if skip + top < total:
             body["__next"] = _next_link(request, top, skip)
         return reply({"d": body})
+
+    async def entity(request: Request) -> JSONResponse:
+        if not same_secret(request.headers.get("apikey"), api_key):
+            return _error(401, "Invalid or missing API key (header APIKey)")
+        record = store.get("erp", request.path_params["key"])
+        if record is None:
+            return _error(404, f"Resource not found for segment {request.url.path!r}")
+        entity_set = str(request.url.replace(query="")).rsplit("(", 1)[0]
+        return reply({"d": _deferred(record, entity_set)})
 
     async def delete(request: Request) -> Response:
         if not same_secret(request.headers.get("apikey"), api_key):
@@ -160,6 +190,7 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
     return Starlette(
         routes=[
             Route(ENTITY_SET, sales_orders, methods=["GET"]),
+            Route(ENTITY_SET + "('{key}')", entity, methods=["GET"]),
             Route(ENTITY_SET + "('{key}')", delete, methods=["DELETE"]),
         ]
     )

@@ -8,8 +8,10 @@ after that one (older: how EasyPost's client libraries page), ``after_id`` for t
 before it (newer); ``start_datetime`` (inclusive) / ``end_datetime`` (exclusive) bound
 ``created_at``; ``carrier`` and ``tracking_code`` filter. A tracker's place in the list never
 changes when it is updated, so paging by ``before_id`` cannot skip one that changes
-mid-walk. ``DELETE /v2/trackers/<id>`` deletes a tracker (``{"success": true}``); a deleted
-tracker's place stays known, so a client paging from it goes on.
+mid-walk. ``GET /v2/trackers/<id>`` retrieves one tracker (404 when there is none: what the
+key reconciliation confirms a deletion with). ``DELETE /v2/trackers/<id>`` deletes a
+tracker (``{"success": true}``); a deleted tracker's place stays known, so a client paging
+from it goes on.
 """
 
 from __future__ import annotations
@@ -148,6 +150,14 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
             return _error("PARAMETER.INVALID", f"Invalid parameter {problem}", 400, problem.name)
         return reply({"trackers": page, "has_more": more})
 
+    async def retrieve(request: Request) -> JSONResponse:
+        if not basic_user_ok(request, api_key):
+            return reply(_UNAUTHORIZED, 401)
+        record = store.get("tms", request.path_params["tracker_id"])
+        if record is None:
+            return _error("NOT_FOUND", "The requested resource could not be found.", 404)
+        return reply(record)
+
     async def delete(request: Request) -> JSONResponse:
         if not basic_user_ok(request, api_key):
             return reply(_UNAUTHORIZED, 401)
@@ -159,6 +169,7 @@ def create_app(store: SandboxStore, api_key: str) -> Starlette:
     return Starlette(
         routes=[
             Route(PATH, trackers, methods=["GET"]),
+            Route(PATH + "/{tracker_id}", retrieve, methods=["GET"]),
             Route(PATH + "/{tracker_id}", delete, methods=["DELETE"]),
         ]
     )

@@ -1,9 +1,10 @@
 """A record deleted at its source reaches the canonical model as an event, never as a silent
 disappearance: a Salesforce fulfillment order read from queryAll with ``IsDeleted`` true, and
 an SAP sales order whose ``SalesOrder.Deleted`` business event was pushed (the record the live
-receiver makes of it). An EasyPost tracker that ends without a delivery says so in its status,
-``cancelled`` (EasyPost publishes no deletion event: a deleted tracker is simply no longer
-listed), and that is an event too."""
+receiver makes of it); an SAP item rejected (its reason for rejection) is an event too. An
+EasyPost tracker that ends without a delivery says so in its status, ``cancelled`` (EasyPost
+publishes no deletion event: a deleted tracker is simply no longer listed, which only the key
+reconciliation sees), and that is an event too."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 import pytest
 from dbt_builds import Build, build, database, load
 from dbt_records import Batch, at, crm_fulfillment_order, erp_order, iso, tms_tracker
+from test_audit_derivation import differences
 
 from orderhub.live.receivers import read_push
 from sandbox.push import deletion_message
@@ -23,9 +25,14 @@ def deleted_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
     order = erp_order("1000001", changed=1, process="A", delivery="", rejection="A")
     allocated = crm_fulfillment_order(1, "1000001", "Allocated", modified=2)
     deleted = {**allocated, "IsDeleted": True, "SystemModstamp": iso(at(5))}
+    two = (("SKU-001", "1"), ("SKU-002", "2"))
+    standing = erp_order("1000002", changed=1, process="A", delivery="", rejection="A", items=two)
+    rejected = erp_order("1000002", changed=2, process="A", delivery="", rejection="B", items=two)
+    rejected["to_Item"]["results"][1]["SalesDocumentRjcnReason"] = "01"
     batches = [
-        Batch("erp", at(1.5), [order]),
+        Batch("erp", at(1.5), [order, standing]),
         Batch("crm", at(3), [allocated]),
+        Batch("erp", at(3), [rejected]),
         Batch("crm", at(6), [deleted]),
     ]
     with database(pg_server) as url:
@@ -53,6 +60,17 @@ def test_the_deleted_record_is_kept_and_the_order_flagged(deleted_build: Build) 
         "select canonical_status from marts.fct_order_current_status where order_id = '1000001'"
     ) == [("problem",)]
     assert deleted_build.query("select count(*) from marts.fct_unmapped_status_codes") == [(0,)]
+
+
+def test_a_rejected_item_is_an_event_mapped_by_the_crosswalk(deleted_build: Build) -> None:
+    # S/4HANA cancels an item by its reason for rejection (A_SalesOrderItem.
+    # SalesDocumentRjcnReason): the first rejection is an event of the order
+    rows = deleted_build.query(
+        "select source_field, source_code, canonical_status, event_time"
+        " from marts.fct_order_status_events where order_id = '1000002'"
+        " and starts_with(source_field, 'SalesOrderItem.')"
+    )
+    assert rows == [("SalesOrderItem.SalesDocumentRjcnReason", "01", "processing", at(2))]
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +126,14 @@ def test_a_cancelled_tracker_is_a_cancellation_event(sap_deleted_build: Build) -
         " where source_system = 'tms' and order_id = '1000002' order by event_time"
     )
     assert rows[-1] == ("cancelled", "cancelled", at(4))
+
+
+def test_the_auditor_rederives_the_deletions(
+    deleted_build: Build, sap_deleted_build: Build
+) -> None:
+    """The audit's verifier (the derivation spec's deletions) derives the events and statuses
+    the marts hold for deleted records (tests/dbt_project/test_audit_derivation.py)."""
+    for built in (deleted_build, sap_deleted_build):
+        orders, found = differences(built.url)
+        assert orders >= 1
+        assert found == []

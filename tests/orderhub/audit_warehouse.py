@@ -105,17 +105,23 @@ class AuditWarehouse:
     batches: list[BatchResult]
 
 
-def build(url: str, home: Path) -> AuditWarehouse:
-    """Load, log, build, checkpoint and cosign; return what an auditor is given."""
+#: The batches of the audited state: (system, records, extracted at).
+LOADS: list[tuple[str, list[dict[str, Any]], str]] = [
+    ("erp", [ERP_V1, ERP_OTHER], at(0)),
+    ("tms", [TRACKER], at(3.67)),
+    ("erp", [ERP_V2], at(2.0625)),
+]
+
+
+def build(
+    url: str, home: Path, loads: list[tuple[str, list[dict[str, Any]], str]] = LOADS
+) -> AuditWarehouse:
+    """Load ``loads``, log, build, checkpoint and cosign; return what an auditor is given."""
     settings = Settings(home=home, database_url=url)
     with psycopg.connect(url) as conn:
         ensure_schema(conn)
         conn.commit()
-    batches = [
-        load_records(url, "erp", [ERP_V1, ERP_OTHER], at(0)),
-        load_records(url, "tms", [TRACKER], at(3.67)),
-        load_records(url, "erp", [ERP_V2], at(2.0625)),
-    ]
+    batches = [load_records(url, system, records, when) for system, records, when in loads]
     key_file = settings.secrets_dir / SIGNING_KEY_FILE
     signer = load_or_create_signer(key_file, settings.ledger_origin)
     with ProvenanceLog(url, settings.ledger_origin, signer, kinds=PROVENANCE_KINDS) as log:

@@ -156,7 +156,7 @@ def test_auth_rejected(sandbox: SandboxServer, http: httpx.Client, headers: dict
         ("$orderby", "CreationDate"),
         ("$expand", "to_Partner"),
         ("$format", "xml"),
-        ("$select", "SalesOrder"),
+        ("$select", "NoSuchProperty"),
     ],
 )
 def test_bad_options_are_400_naming_the_option(
@@ -210,6 +210,22 @@ def test_keyset_filter_pages_after_a_position(
     assert response.status_code == 400 and "whole second" in response.text
 
 
+def test_select_lists_keys_and_an_order_is_read_by_key(
+    sandbox: SandboxServer, credentials: SandboxCredentials, http: httpx.Client
+) -> None:
+    # what the key reconciliation reads: $select=SalesOrder, then one order by its key
+    headers = {"APIKey": credentials.erp_api_key}
+    body = http.get(
+        url(sandbox), params={"$select": "SalesOrder", "$top": "5"}, headers=headers
+    ).json()["d"]
+    assert [set(r) for r in body["results"]] == [{"SalesOrder"}] * 5
+    key = body["results"][0]["SalesOrder"]
+    one = http.get(f"{url(sandbox)}('{key}')", headers=headers)
+    assert one.status_code == 200 and one.json()["d"]["SalesOrder"] == key
+    assert http.get(f"{url(sandbox)}('nope')", headers=headers).status_code == 404
+    assert http.get(f"{url(sandbox)}('{key}')").status_code == 401
+
+
 def test_a_deleted_sales_order_is_gone_and_its_deletion_event_is_what_sap_pushes() -> None:
     # DELETE A_SalesOrder('<key>') (204, no body; 404 the second time); the order is no
     # longer served, and the ERP pushes SAP's SalesOrder.Deleted business event
@@ -235,3 +251,40 @@ def test_a_deleted_sales_order_is_gone_and_its_deletion_event_is_what_sap_pushes
     data = json.loads(body)
     assert data["SalesOrder"] == gone["SalesOrder"] and "to_Item" not in data
     assert deletion_message("tms", {"id": "trk_1"}, "secret") is None  # EasyPost pushes none
+
+
+def test_a_rejected_item_is_served_with_its_reason_and_the_header_follows() -> None:
+    # S/4HANA cancels an item with a reason for rejection (A_SalesOrderItem.
+    # SalesDocumentRjcnReason): POST /changes {"system": "erp", "anomaly": "rejected_item"}
+    # rejects the moved order's first standing item; the header says B, then C once all are
+    scenario = Scenario(seed=4, orders=30)
+    credentials = SandboxCredentials.generate()
+    order = next(o for o in scenario.erp_sales_orders() if len(o["to_Item"]["results"]) > 1)
+    key, size = order["SalesOrder"], len(order["to_Item"]["results"])
+    with SandboxServer(scenario, credentials) as server, httpx.Client() as client:
+        pushed: list[dict] = []
+        server.store.listeners.append(lambda system, r: pushed.append(r))
+
+        def reject() -> dict:
+            body = {"system": "erp", "keys": [key], "anomaly": "rejected_item"}
+            client.post(server.root_url + "/changes", json=body).raise_for_status()
+            served = client.get(
+                f"{server.base_url('erp')}{PATH}('{key}')",
+                headers={"APIKey": credentials.erp_api_key},
+            )
+            return served.json()["d"]
+
+        first = reject()
+        assert (
+            client.post(
+                server.root_url + "/changes", json={"system": "crm", "anomaly": "rejected_item"}
+            ).status_code
+            == 400
+        )
+        for _ in range(size - 1):
+            last = reject()
+        items = server.store.get("erp", key)["to_Item"]["results"]  # type: ignore[index]
+    assert first["OverallSDDocumentRejectionSts"] == "B"
+    assert last["OverallSDDocumentRejectionSts"] == "C"
+    assert [i.get("SalesDocumentRjcnReason") for i in items] == ["01"] * size
+    assert len(pushed) == size  # each rejection is pushed as SAP's Changed event would be

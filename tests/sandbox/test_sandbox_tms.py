@@ -78,9 +78,14 @@ def test_an_update_mid_walk_shifts_nothing_and_a_deleted_tracker_is_gone() -> No
         updated = dict(first[0], updated_at="2026-12-01T00:00:00Z", status="delivered")
         server.store.upsert("tms", updated)
         gone = first[-1]["id"]
+        # retrieve a tracker (EasyPost's GET /v2/trackers/<id>): what the key reconciliation
+        # confirms a deletion with
+        assert client.get(f"{url}/{gone}", auth=(key, "")).json() == first[-1]
+        assert client.get(f"{url}/{gone}").status_code == 401
         deleted = client.delete(f"{url}/{gone}", auth=(key, ""))
         assert deleted.status_code == 200 and deleted.json() == {"success": True}
         assert client.delete(f"{url}/{gone}", auth=(key, "")).status_code == 404
+        assert client.get(f"{url}/{gone}", auth=(key, "")).status_code == 404
         rest = walk(client, server.base_url("tms"), key, page_size="5", before_id=gone)
         whole = walk(client, server.base_url("tms"), key, page_size="5")
     expected = [r for r in newest_first(scenario.tms_trackers()) if r["id"] != gone]

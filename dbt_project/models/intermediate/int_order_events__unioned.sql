@@ -37,6 +37,12 @@ tms_tracking_events as (
 
 ),
 
+tms_trackers as (
+
+    select * from {{ ref('stg_tms__trackers') }}
+
+),
+
 status_fields as (
 
     select * from {{ ref('status_fields') }}
@@ -57,10 +63,12 @@ erp_status_fields as (
             ('OverallSDProcessStatus', erp_orders.overall_sd_process_status),
             ('OverallTotalDeliveryStatus', erp_orders.overall_total_delivery_status),
             ('OverallSDDocumentRejectionSts', erp_orders.overall_sd_document_rejection_status),
-            ('YY1_ShopFinancialStatus_SDH', erp_orders.shop_financial_status)
+            ('YY1_ShopFinancialStatus_SDH', erp_orders.shop_financial_status),
+            ('SalesOrderItem.SalesDocumentRjcnReason', erp_orders.item_rejection_reason)
     ) as status_fields (source_field, source_code)
-    -- the web shop's financial status is optional (store orders have none); a deletion
-    -- carries no status (erp_deletions below)
+    -- the web shop's financial status is optional (store orders have none), an item's
+    -- rejection reason too (no item rejected); a deletion carries no status (erp_deletions
+    -- below)
     where status_fields.source_code is not null and not erp_orders.is_deleted
 
 ),
@@ -81,13 +89,14 @@ erp_observations as (
 
 erp_deletions as (
 
-    -- a sales order deleted in S/4HANA (its SalesOrder.Deleted business event, pushed) is an
-    -- event at the moment of the deletion, mapped by the crosswalk: never a disappearance
+    -- a sales order deleted in S/4HANA (its SalesOrder.Deleted business event, pushed, or
+    -- found missing by the key reconciliation) is an event at the moment of the deletion,
+    -- mapped by the crosswalk: never a disappearance
     select
         {{ order_event_observation({
             'source_system': "'erp'",
             'source_field': "'SalesOrder.Deleted'",
-            'source_code': "'true'",
+            'source_code': 'deletion_code',
             'event_time': 'changed_at',
             'node': 'store_id',
             'node_type': "'store'",
@@ -149,6 +158,26 @@ wms_observations as (
 
 ),
 
+tms_deletions as (
+
+    -- a tracker no longer listed by EasyPost (found by the key reconciliation) is an event
+    -- at the moment it was found missing, mapped by the crosswalk: never a disappearance
+    -- (no place is known: the carrier's, unnamed)
+    select
+        {{ order_event_observation({
+            'source_system': "'tms'",
+            'source_field': "'tracker.deleted'",
+            'source_code': 'deletion_code',
+            'event_time': 'updated_at',
+            'node': 'cast(null as text)',
+            'node_type': "'carrier_location'",
+        }) }}
+
+    from tms_trackers
+    where deletion_code is not null
+
+),
+
 snapshot_observations as (
 
     select * from erp_observations
@@ -160,6 +189,8 @@ snapshot_observations as (
     select * from crm_deletions
     union all
     select * from wms_observations
+    union all
+    select * from tms_deletions
 
 ),
 

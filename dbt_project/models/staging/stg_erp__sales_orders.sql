@@ -35,13 +35,33 @@ renamed as (
         {{ sap_status('OverallTotalDeliveryStatus') }} as overall_total_delivery_status,
         {{ sap_status('OverallSDDocumentRejectionSts') }} as overall_sd_document_rejection_status,
         nullif(data ->> 'YY1_ShopFinancialStatus_SDH', '') as shop_financial_status,
+        -- an item rejected (A_SalesOrderItem.SalesDocumentRjcnReason, SAP's way to cancel an
+        -- item): the reason of the first rejected item in the order's item list, null when
+        -- none is (the derivation spec's "first" expression reads the same)
+        (
+            select nullif(item.value ->> 'SalesDocumentRjcnReason', '')
+            from jsonb_array_elements(
+                {{ jsonb_array_or_empty("data -> 'to_Item' -> 'results'") }}
+            ) with ordinality as item (value, position)
+            where nullif(item.value ->> 'SalesDocumentRjcnReason', '') is not null
+            order by item.position
+            limit 1
+        ) as item_rejection_reason,
 
         ---------- numerics
         cast(data ->> 'TotalNetAmount' as numeric) as total_net_amount,
 
-        ---------- booleans (a version made of SAP's SalesOrder.Deleted business event: the
-        ---------- live receiver writes the event type into _deleted_by_event)
-        coalesce(data ->> '_deleted_by_event' like '%.SalesOrder.Deleted.v%', false) as is_deleted,
+        ---------- a version saying the order is gone, and how that was learnt (the code of its
+        ---------- SalesOrder.Deleted event): 'true' from SAP's SalesOrder.Deleted business
+        ---------- event (the live receiver writes its type into _deleted_by_event),
+        ---------- 'missing_at_source' from `orderhub connector reconcile` (the order is no
+        ---------- longer listed and no event said so: _deleted_by_reconciliation); the
+        ---------- derivation spec's erp "deletion" says the same
+        case
+            when data ->> '_deleted_by_event' like '%.SalesOrder.Deleted.v%' then 'true'
+            when data ->> '_deleted_by_reconciliation' is not null then 'missing_at_source'
+        end as deletion_code,
+
 
         ---------- timestamps (ISO 8601, or SAP's OData V2 /Date(ms)/ and /Date(ms+offset)/)
         {{ odata_datetime('CreationDate') }} as created_at,
@@ -54,6 +74,14 @@ renamed as (
         data -> 'to_Item' -> 'results' as items
 
     from source
+
+),
+
+flagged as (
+
+    select *, deletion_code is not null as is_deleted
+
+    from renamed
 
 ),
 
@@ -70,7 +98,7 @@ final as (
             order by is_deleted, changed_at desc, extracted_at desc, content_hash desc
         ) = 1 as is_latest_version
 
-    from renamed
+    from flagged
 
 )
 

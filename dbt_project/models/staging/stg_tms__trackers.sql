@@ -21,6 +21,14 @@ renamed as (
         tracker.carrier,
         tracker.status,
 
+        ---------- a version saying the tracker is gone: EasyPost announces no deletion (a
+        ---------- deleted tracker is no longer listed), so only `orderhub connectors
+        ---------- reconcile` says so (_deleted_by_reconciliation); the derivation spec's
+        ---------- tms "deletion" says the same
+        case
+            when data ->> '_deleted_by_reconciliation' is not null then 'missing_at_source'
+        end as deletion_code,
+
         ---------- timestamps
         cast(tracker.updated_at as timestamptz) as updated_at,
         -- an estimate is advice: one that is not an ISO 8601 time is left out, not fatal

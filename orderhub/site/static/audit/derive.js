@@ -74,6 +74,7 @@ export class Deriver {
       items = Array.isArray(value) ? value : [];
     }
     const found = [];
+    if (this.deletion(v, found) && stream.deletion.status_fields === "skip") items = []; // a version saying the record is gone observes no status
     for (const item of items) {
       const where = Object.fromEntries(OBSERVED.map((n) => [n, evaluate(stream.observation[n], item)]));
       const time = parseTime(evaluate(stream.observation.event_time, item));
@@ -91,6 +92,22 @@ export class Deriver {
       if (value !== null) out.skip(v, summary.name, value, "summary_field");
     }
     return found;
+  }
+
+  // Whether v says its record is gone (the stream's deletion code is not null); if so, its
+  // deletion observation is added to found.
+  deletion(v, found) {
+    const stream = this.stream(v);
+    const rule = stream.deletion;
+    const code = rule ? evaluate(rule.code, v.data) : null;
+    if (!rule || code === null) return false;
+    const field = evaluate(rule.field, v.data);
+    const exprs = { ...stream.observation, ...(rule.observation || {}) };
+    const where = Object.fromEntries(OBSERVED.map((n) => [n, evaluate(exprs[n], v.data)]));
+    const time = parseTime(evaluate(rule.event_time, v.data));
+    const k = normalise(code, this.fields.get(key(v.system, field)));
+    found.push({ version: v, field, code, key: k, time, where, sighting: [] });
+    return true;
   }
 
   eventsOf(versions, out) {

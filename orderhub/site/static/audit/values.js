@@ -86,6 +86,14 @@ export function evaluate(expr, data, refs = {}) {
     const text = evaluate(expr.if_contains, data, refs);
     return text !== null && text.includes(expr.text) ? expr.then : expr.else;
   }
+  if ("first" in expr) {
+    const items = atPath(data, expr.first);
+    for (const item of Array.isArray(items) ? items : []) {
+      const text = evaluate(expr.of, item, refs);
+      if (text !== null) return text;
+    }
+    return null;
+  }
   throw new Error(`spec: unknown expression ${JSON.stringify(expr)}`);
 }
 
