@@ -26,7 +26,7 @@ renamed as (
         ---------- reconcile` says so (_deleted_by_reconciliation); the derivation spec's
         ---------- tms "deletion" says the same
         case
-            when data ->> '_deleted_by_reconciliation' is not null then 'missing_at_source'
+            when tracker._deleted_by_reconciliation is not null then 'missing_at_source'
         end as deletion_code,
 
         ---------- timestamps
@@ -45,7 +45,7 @@ renamed as (
     -- version, every tracking detail with it, again); a member as text is what ->> gives
     cross join lateral jsonb_to_record(source.data) as tracker (
         id text, tracking_code text, reference text, carrier text, status text,
-        updated_at text, est_delivery_date text
+        updated_at text, est_delivery_date text, _deleted_by_reconciliation text
     )
 
 )
