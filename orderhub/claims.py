@@ -8,15 +8,20 @@ claims of all orders become one Merkle tree (:func:`claims_tree`, the leaf rule 
 :mod:`ledger.bundle.tables`, ordered by order id); its root and size go into the build's
 ``dbt_build`` provenance event, so an audit bundle proves an order's claim against the
 log, and ``orderhub audit verify`` re-derives it from the order's source records.
-:func:`event_rows` reads an order's canonical events in the bundle's row form;
+:func:`claims_tree_of` builds the same tree streaming the marts in order id order
+(:func:`claims_in_order`), one order's rows at a time, so a build's memory does not grow
+with its orders' claims. :func:`event_rows` reads an order's canonical events in the
+bundle's row form;
 :func:`claim_and_events` reads one order's claim and events in one round trip.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -26,12 +31,14 @@ from ledger.batches import BatchTree
 from ledger.bundle.derive import EVENT_COLUMNS
 from ledger.bundle.format import CLAIM_KEY
 from ledger.bundle.rollup import SHIPMENT_FIELDS, order_claim
-from ledger.bundle.tables import table_tree
+from ledger.bundle.tables import row_hash, table_tree
 from ledger.bundle.values import iso_utc
 
 EVENTS = "marts.fct_order_status_events"
 ORDERS = "marts.fct_order_current_status"
 SHIPMENTS = "marts.fct_shipment_current_status"
+#: Rows of each mart read per round trip when every order's claim is streamed.
+CLAIMS_PAGE = 5000
 #: The status columns of fct_order_current_status a claim carries.
 STATUS_COLUMNS = (
     "canonical_status", "status_event_id", "status_node", "status_shipment_id", "updated_at",
@@ -134,4 +141,58 @@ def claims_tree(claims: dict[str, dict[str, Any]]) -> BatchTree:
     return table_tree(claims.values(), CLAIM_KEY)
 
 
-__all__ = ["claim_and_events", "claims_tree", "event_rows", "order_claims"]
+def _groups(
+    conn: psycopg.Connection[Any], relation: str, columns: Sequence[str], page: int
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The rows of ``relation`` grouped by order, in leaf order (order ids bytewise: the
+    ``C`` collation), read through a server-side cursor ``page`` rows at a time."""
+    query = sql.SQL('select {} from {} where order_id is not null order by order_id collate "C"')
+    query = query.format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(relation))
+    with conn.cursor(name=f"claims_{relation.rsplit('.', 1)[-1]}") as cursor:
+        cursor.itersize = page
+        cursor.execute(query)
+        rows = (dict(zip(columns, map(_plain, row), strict=True)) for row in cursor)
+        for order, group in groupby(rows, key=itemgetter("order_id")):
+            yield order, list(group)
+
+
+def claims_in_order(
+    conn: psycopg.Connection[Any], *, marts: str = "marts", page: int = CLAIMS_PAGE
+) -> Iterator[dict[str, Any]]:
+    """The claim of every order, in leaf order, as :func:`order_claims` reads them, holding
+    one order's rows at a time (and ``page`` rows of each mart read ahead): the three marts
+    are read in order id order, side by side, in the caller's transaction."""
+    statuses = _groups(conn, _in(ORDERS, marts), ("order_id", *STATUS_COLUMNS), page)
+    shipments = _groups(conn, _in(SHIPMENTS, marts), ("order_id", *SHIPMENT_FIELDS), page)
+    events = _groups(conn, _in(EVENTS, marts), ("order_id", "event_id"), page)
+    status, shipment, event = next(statuses, None), next(shipments, None), next(events, None)
+    while status is not None or event is not None:
+        order = min(head[0] for head in (status, event) if head is not None)
+        while shipment is not None and shipment[0] < order:
+            shipment = next(shipments, None)
+        row, rows, ids = None, [], []
+        if status is not None and status[0] == order:
+            row, status = status[1][0], next(statuses, None)
+        if shipment is not None and shipment[0] == order:
+            rows, shipment = shipment[1], next(shipments, None)
+        if event is not None and event[0] == order:
+            ids, event = [e["event_id"] for e in event[1]], next(events, None)
+        yield order_claim(order, row, rows, ids)
+
+
+def claims_tree_of(
+    conn: psycopg.Connection[Any], *, marts: str = "marts", page: int = CLAIMS_PAGE
+) -> BatchTree:
+    """:func:`claims_tree` of every order's claim, streamed (:func:`claims_in_order`): the
+    same tree, with only the leaves' hashes held, not the claims."""
+    return BatchTree(row_hash(claim) for claim in claims_in_order(conn, marts=marts, page=page))
+
+
+__all__ = [
+    "claim_and_events",
+    "claims_in_order",
+    "claims_tree",
+    "claims_tree_of",
+    "event_rows",
+    "order_claims",
+]
