@@ -30,7 +30,7 @@ from ledger.bundle.tables import key_bytes, ordered, prefix_run, row_hash
 from ledger.checkpoint import Checkpoint
 from orchestration.derived_state import claims_tree_id
 from orderhub.audit.queries import AuditError
-from orderhub.claims import EVENTS, claim_and_events, claims_tree, order_claims
+from orderhub.claims import EVENTS, claim_and_events, claims_tree_of
 
 PUBLISH_HINT = "run the flow (it builds, logs and signs a checkpoint), then trace again"
 
@@ -82,7 +82,7 @@ def claim_proof(
     tree_id, digest = claims_tree_id(build.index), row_hash(claim)
     proof = proved.proofs.get((tree_id, digest))
     if proof is None and tree_id not in proved.heads:
-        tree: BatchTree = claims_tree(order_claims(conn))
+        tree: BatchTree = claims_tree_of(conn)
         if tree.root().hex() != build.payload["claims_root"]:
             raise AuditError(
                 f"the claims tree of the build at log entry {build.index} is no longer stored "
