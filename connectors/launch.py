@@ -1,8 +1,8 @@
 """``python -m connectors.launch <spec|check|discover|read> ...``: airbyte-cdk's declarative
-launcher, with three exact shortcuts.
+launcher, with four exact shortcuts.
 
 This is ``source-declarative-manifest`` (the same ``run()`` entry point, the same arguments,
-the same Airbyte protocol on stdout), with three changes made before it starts:
+the same Airbyte protocol on stdout), with four changes made before it starts:
 
 - ``dpath.get``, which airbyte-cdk's ``DpathExtractor`` calls once per page to find the records
   (``d.results``, ``records``, ``data``, ``trackers``), answers a plain path by following it
@@ -36,6 +36,13 @@ the same Airbyte protocol on stdout), with three changes made before it starts:
   (a ``class_name`` component would need ``AIRBYTE_ENABLE_UNSAFE_CODE`` for an injected
   manifest and a module an Airbyte server cannot import). It is the same step in the same
   place: the record selector transforms a record before the cursor observes it.
+- ``DatetimeParser.parse``, which the cursor calls for every record (the TMS's client-side
+  filter once more), answers the two formats the cursors read first, ``%Y-%m-%dT%H:%M:%SZ``
+  and ``%Y-%m-%dT%H:%M:%S.%f%z`` for a value ending in ``Z``, from the digits (:func:`parse`,
+  about 1.5 µs) instead of ``strptime`` (about 10 µs). Only a value with exactly those
+  fixed-width digits is answered; anything else (another format, a one-digit month, an offset
+  other than ``Z``, an impossible date) goes to ``strptime`` itself, which decides and raises
+  as before.
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -43,8 +50,10 @@ the messages.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +206,58 @@ def component_factory_class() -> Any:
     return ModelToComponentFactory
 
 
+#: The fixed-width ISO 8601 UTC instants :func:`parse` answers, per strptime format.
+_INSTANTS = {
+    "%Y-%m-%dT%H:%M:%SZ": re.compile(
+        r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})()Z", re.ASCII
+    ),
+    "%Y-%m-%dT%H:%M:%S.%f%z": re.compile(
+        r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})[.]([0-9]{1,6})Z",
+        re.ASCII,
+    ),
+}
+
+
+def parse(self: Any, date: Any, format: str) -> datetime:
+    """``DatetimeParser.parse`` answered from the digits for a fixed-width UTC instant in
+    one of :data:`_INSTANTS`' formats (what ``strptime`` makes of it: the same fields, the
+    fraction right-padded to microseconds, ``timezone.utc``); anything else as before."""
+    pattern = _INSTANTS.get(format)
+    found = pattern.fullmatch(date) if pattern is not None and type(date) is str else None
+    if found is not None:
+        year, month, day, hour, minute, second, fraction = found.groups()
+        try:
+            return datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                int(fraction.ljust(6, "0")),
+                UTC,
+            )
+        except ValueError:
+            pass  # an impossible date: strptime says so in its own words
+    result: datetime = _ORIGINAL["DatetimeParser.parse"](self, date, format)
+    return result
+
+
+def datetime_parser_class() -> Any:
+    """airbyte-cdk's ``DatetimeParser``, its own ``parse`` kept aside (imported on first use)."""
+    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+    _ORIGINAL.setdefault("DatetimeParser.parse", DatetimeParser.parse)
+    return DatetimeParser
+
+
 def install_shortcuts() -> None:
     """Make this process's airbyte-cdk use the shortcuts (idempotent)."""
     dpath.get = fast_get
     requests.Response.json = response_json  # type: ignore[method-assign]
     json_decoder_class().decode = json_decoder_decode
     component_factory_class().create_add_fields = create_add_fields
+    datetime_parser_class().parse = parse
 
 
 def main() -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+from datetime import UTC
+from functools import partial
 from typing import Any
 
 import dpath
@@ -193,3 +195,44 @@ def test_an_edited_erp_template_is_built_by_airbyte_cdk(factories: Any) -> None:
         built.transform(record, config={}, stream_state={}, stream_slice={})
         expected = "/Date(1500)/" if edit == "value" else "1970-01-01T00:00:01.500Z"
         assert record["LastChangeDateTime_utc"] == expected
+
+
+INSTANTS = [
+    "2026-10-03T14:05:09Z",
+    "2026-10-03T14:05:09.035Z",
+    "2026-10-03T14:05:09.1Z",
+    "2026-10-03T14:05:09.123456Z",
+    "2026-10-03T14:05:09.1234567Z",
+    "2026-10-03T14:05:09+00:00",
+    "2026-10-03T14:05:09.000+05:30",
+    "2026-1-3T14:05:09Z",
+    "2026-02-30T14:05:09Z",
+    "2026-10-03T24:00:00Z",
+    "2026-10-03T23:59:60Z",
+    "0000-10-03T14:05:09Z",
+    "2026-10-03 14:05:09Z",
+    "2026-10-03T14:05:09Zx",
+    "\uff12\uff10\uff12\uff16-10-03T14:05:09Z",  # non-ASCII digits: strptime decides
+    "",
+    1759500309,
+]
+FORMATS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%ms"]
+
+
+def outcome(call: Any) -> Any:
+    try:
+        value = call()
+    except Exception as error:  # the error is the outcome compared
+        return type(error), str(error)
+    return value, value.tzinfo, value.utcoffset()
+
+
+@pytest.mark.parametrize("value", INSTANTS)
+def test_parse_answers_what_strptime_answers(value: Any) -> None:
+    parser = launch.datetime_parser_class()()
+    original = launch._ORIGINAL["DatetimeParser.parse"]
+    for form in FORMATS:
+        expected = outcome(partial(original, parser, value, form))
+        assert outcome(partial(launch.parse, parser, value, form)) == expected
+        if expected[1] is UTC:  # the very object strptime gives
+            assert launch.parse(parser, value, form).tzinfo is UTC
