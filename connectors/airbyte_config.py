@@ -94,7 +94,7 @@ class WmsSourceConfiguration(SourceConfiguration):
 
 class TmsSourceConfiguration(SourceConfiguration):
     """Config of ``manifests/tms.yaml``: API key as the HTTP Basic user; the trackers listed
-    are those created within ``creation_window`` (ISO 8601 duration, default ``P14D``)."""
+    are those created within ``creation_window`` (ISO 8601 duration, default ``P7D``)."""
 
     api_key: str
     creation_window: str | None = None

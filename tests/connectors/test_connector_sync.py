@@ -155,10 +155,10 @@ def test_the_tms_poll_reads_the_trackers_created_within_its_window(
     db_url: str, sandboxes: Any, window: str | None
 ) -> None:
     # EasyPost lists trackers by creation only: a sync asks for those created within the
-    # creation window (default P14D) before where it reads from; an update to an older
+    # creation window (default P7D) before where it reads from; an update to an older
     # tracker reaches orderhub by webhook only, unless the window is widened to cover it
     old = tracker(1, "2026-09-01T00:00:00Z", "2026-09-02T00:00:00Z")
-    recent = tracker(2, "2026-10-20T00:00:00Z", "2026-10-21T00:00:00Z")
+    recent = tracker(2, "2026-10-28T00:00:00Z", "2026-10-29T00:00:00Z")
     newest = tracker(3, "2026-10-30T00:00:00Z", "2026-11-01T00:00:00Z")
     server, credentials = sandboxes({"tms": [old, recent, newest]})
     options = {"options": {"creation_window": window}} if window else {}
@@ -169,7 +169,7 @@ def test_the_tms_poll_reads_the_trackers_created_within_its_window(
     for record in (old, recent):
         server.store.upsert("tms", {**record, "updated_at": "2026-11-05T00:00:00Z"})
     # from 2026-11-01 less the lookback: the old tracker (created 61 days before) is outside
-    # the default P14D, inside P90D
+    # the default P7D, inside P90D
     (third,) = sync_system("tms", config, db_url, timeout=TIMEOUT)
     versions = Counter(key for key, _ in raw_rows(db_url, "raw_tms.trackers"))
     assert versions == {old["id"]: 2 if window else 1, recent["id"]: 2, newest["id"]: 1}

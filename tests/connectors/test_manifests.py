@@ -237,4 +237,4 @@ def test_the_tms_manifest_asks_only_what_easypost_documents() -> None:
     assert token["inject_into"] == "request_parameter"
     spec = manifest["spec"]["connection_specification"]["properties"]
     assert spec["page_size"]["maximum"] == 100
-    assert spec["creation_window"]["default"] == "P14D"
+    assert spec["creation_window"]["default"] == "P7D"
