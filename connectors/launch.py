@@ -27,7 +27,7 @@ the same Airbyte protocol on stdout), with four changes made before it starts:
   (``tests/connectors/test_manifests.py`` checks both).
 - The ERP manifest's ``AddFields``, which writes ``LastChangeDateTime_utc`` from SAP's
   ``/Date(ms+0000)/`` with a Jinja template (about 60 µs a record, the ERP's largest cost), is
-  built as :class:`OdataCursorField`, which calls :func:`connectors.odata.iso_utc` (about 2 µs).
+  built as :class:`OdataCursorField`, which calls :func:`connectors.odata.iso_utc` (about 4 µs).
   It replaces only an ``AddFields`` whose one field, path, value type, template and condition
   are the text of ``manifests/erp.yaml`` (``tests/connectors/test_manifests.py`` holds that
   template and ``iso_utc`` to the same text); any other ``AddFields`` (a manifest a user
@@ -39,10 +39,10 @@ the same Airbyte protocol on stdout), with four changes made before it starts:
 - ``DatetimeParser.parse``, which the cursor calls for every record (the TMS's client-side
   filter once more), answers the two formats the cursors read first, ``%Y-%m-%dT%H:%M:%SZ``
   and ``%Y-%m-%dT%H:%M:%S.%f%z`` for a value ending in ``Z``, from the digits (:func:`parse`,
-  about 1.5 µs) instead of ``strptime`` (about 10 µs). Only a value with exactly those
-  fixed-width digits is answered; anything else (another format, a one-digit month, an offset
-  other than ``Z``, an impossible date) goes to ``strptime`` itself, which decides and raises
-  as before.
+  about 1.5 µs) instead of ``strptime`` (about 7 µs; ``bench/cursor_fields.py`` measures
+  both). Only a value with exactly those fixed-width digits is answered; anything else
+  (another format, a one-digit month, an offset other than ``Z``, an impossible date) goes to
+  ``strptime`` itself, which decides and raises as before.
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
