@@ -93,9 +93,11 @@ class WmsSourceConfiguration(SourceConfiguration):
 
 
 class TmsSourceConfiguration(SourceConfiguration):
-    """Config of ``manifests/tms.yaml``: API key as the HTTP Basic user."""
+    """Config of ``manifests/tms.yaml``: API key as the HTTP Basic user; the trackers listed
+    are those created within ``creation_window`` (ISO 8601 duration, default ``P7D``)."""
 
     api_key: str
+    creation_window: str | None = None
 
 
 SOURCE_CONFIGURATIONS: dict[str, type[SourceConfiguration]] = {

@@ -204,6 +204,15 @@ def write_airbyte_raw(
     )
 
 
+def every_tracker(system: str) -> dict[str, Any]:
+    """Options under which ``system``'s sync lists all of a scenario's records: the TMS's
+    ``creation_window`` widened over the scenario's 120 days (a sync otherwise lists only the
+    trackers created within 7 days before its start position; test_connector_sync.py shows
+    that limit). For the tests about something else (lookbacks, offsets) that move old
+    trackers; no option for the other systems."""
+    return {"options": {"creation_window": "P400D"}} if system == "tms" else {}
+
+
 def sync(db_url: str, sandbox: Sandbox, system: str, **options: Any) -> BatchResult:
     """``sync_system`` of ``system`` on ``sandbox`` (``PAGE_SIZE`` unless told), one result."""
     server, credentials = sandbox

@@ -10,6 +10,7 @@ naming the system and the 401, leaving rows and state as they were.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,7 +114,10 @@ def test_sync_loads_exactly_the_scenario_once(
     assert first_state(db_url, system) == state
 
     server, _ = sandbox
-    changed = {**records[0], stream.source_cursor: wire_cursor(system, "2026-11-20T08:00:00Z")}
+    # the TMS lists only trackers created within its creation window: change the newest
+    # (test_the_tms_poll_reads_the_trackers_created_within_its_window shows the limit)
+    moved = max(records, key=lambda r: r["created_at"]) if system == "tms" else records[0]
+    changed = {**moved, stream.source_cursor: wire_cursor(system, "2026-11-20T08:00:00Z")}
     server.store.upsert(system, changed)
     expected.add((str(changed[stream.primary_key]), reference_hash(as_delivered(changed, system))))
     third, *_ = sync_system(system, config_for(sandbox, system), db_url, timeout=TIMEOUT)
@@ -140,3 +144,33 @@ def test_sync_loads_exactly_the_scenario_once(
     statuses = [b[0] for b in batches(db_url, system)]
     runs = ["succeeded", "succeeded", "succeeded", "failed"]
     assert statuses == [status for status in runs for _ in connector.streams]
+
+
+def tracker(n: int, created: str, updated: str) -> dict[str, Any]:
+    return {"id": f"trk_{n:032x}", "created_at": created, "updated_at": updated, "status": "x"}
+
+
+@pytest.mark.parametrize("window", [None, "P90D"])
+def test_the_tms_poll_reads_the_trackers_created_within_its_window(
+    db_url: str, sandboxes: Any, window: str | None
+) -> None:
+    # EasyPost lists trackers by creation only: a sync asks for those created within the
+    # creation window (default P7D) before where it reads from; an update to an older
+    # tracker reaches orderhub by webhook only, unless the window is widened to cover it
+    old = tracker(1, "2026-09-01T00:00:00Z", "2026-09-02T00:00:00Z")
+    recent = tracker(2, "2026-10-28T00:00:00Z", "2026-10-29T00:00:00Z")
+    newest = tracker(3, "2026-10-30T00:00:00Z", "2026-11-01T00:00:00Z")
+    server, credentials = sandboxes({"tms": [old, recent, newest]})
+    options = {"options": {"creation_window": window}} if window else {}
+    config = sandbox_config(server, credentials, "tms", **options)
+    (first,) = sync_system("tms", config, db_url, timeout=TIMEOUT)
+    assert first.records_read == 3  # the first sync lists from the start date
+    sync_system("tms", config, db_url, timeout=TIMEOUT)  # from where the first started
+    for record in (old, recent):
+        server.store.upsert("tms", {**record, "updated_at": "2026-11-05T00:00:00Z"})
+    # from 2026-11-01 less the lookback: the old tracker (created 61 days before) is outside
+    # the default P7D, inside P90D
+    (third,) = sync_system("tms", config, db_url, timeout=TIMEOUT)
+    versions = Counter(key for key, _ in raw_rows(db_url, "raw_tms.trackers"))
+    assert versions == {old["id"]: 2 if window else 1, recent["id"]: 2, newest["id"]: 1}
+    assert third.records_read == (3 if window else 2)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
+from datetime import UTC
+from functools import partial
 from typing import Any
 
 import dpath
@@ -111,3 +114,133 @@ def test_fast_get_answers_what_dpath_answers(path: list[Any]) -> None:
     assert launch.fast_get(document, path, default="none") == dpath.get(
         document, path, default="none"
     )
+
+
+CURSOR_VALUES: list[Any] = [
+    "/Date(1759500309000+0000)/",
+    "/Date(1759500309123)/",
+    "/Date(1759500309000+0120)/",
+    "/Date(999999999999)/",
+    "/Date(-1500)/",
+    "/Date(12)/x",
+    "2026-10-03T14:05:09Z",
+    "2026-10-03T19:35:09.5+05:30",
+    "2026-10-03T14:05:09.123456",
+    "yesterday",
+    "",
+    None,
+    17,
+    ["/Date(1759500309000)/"],
+]
+
+
+def erp_add_fields(manifest: dict[str, Any]) -> list[Any]:
+    """The ERP stream's transformations as airbyte-cdk's factory builds them, patched or not."""
+    from connectors.catalog import SYSTEMS
+
+    config = {"base_url": "http://127.0.0.1:9/erp", "start_date": "2020-01-01T00:00:00Z"}
+    config["api_key"] = "x" * 8
+    with contextlib.redirect_stdout(io.StringIO()):
+        from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
+            ConcurrentDeclarativeSource,
+        )
+
+        source = ConcurrentDeclarativeSource(
+            source_config=manifest or SYSTEMS["erp"].manifest(),
+            config=config,
+            catalog=None,
+            state=None,
+        )
+    (stream,) = source.streams(config)
+    retriever = stream._stream_partition_generator._partition_factory._retriever
+    return list(retriever.record_selector.transformations)
+
+
+@pytest.fixture
+def factories() -> Any:
+    """The ERP's transformation built by airbyte-cdk alone, then with the shortcut installed."""
+    factory = launch.component_factory_class()
+    original = factory.create_add_fields
+    (jinja,) = erp_add_fields({})
+    factory.create_add_fields = launch.create_add_fields
+    try:
+        yield jinja, factory
+    finally:
+        factory.create_add_fields = original
+
+
+@pytest.mark.parametrize("value", CURSOR_VALUES)
+def test_the_erp_cursor_field_is_what_the_manifest_template_writes(
+    value: Any, factories: Any
+) -> None:
+    jinja, _ = factories
+    (fast,) = erp_add_fields({})
+    assert isinstance(fast, launch.OdataCursorField)
+    for record in ({"SalesOrder": "1", "LastChangeDateTime": value}, {"SalesOrder": "1"}):
+        expected, got = dict(record), dict(record)
+        jinja.transform(expected, config={}, stream_state={}, stream_slice={})
+        fast.transform(got, config={}, stream_state={}, stream_slice={})
+        assert got == expected
+
+
+def test_an_edited_erp_template_is_built_by_airbyte_cdk(factories: Any) -> None:
+    # a manifest whose AddFields differs from manifests/erp.yaml in any way keeps its template
+    from airbyte_cdk.sources.declarative.transformations.add_fields import AddFields
+
+    from connectors.catalog import SYSTEMS
+
+    for edit in ("condition", "value"):
+        manifest = copy.deepcopy(SYSTEMS["erp"].manifest())  # the loaded one is shared
+        (stream,) = manifest["streams"]
+        (added,) = stream["transformations"]
+        if edit == "condition":
+            added["condition"] = "{{ value is string }}"
+        else:
+            added["fields"][0]["value"] = "{{ record.get('LastChangeDateTime') }}"
+        (built,) = erp_add_fields(manifest)
+        assert isinstance(built, AddFields)
+        record = {"LastChangeDateTime": "/Date(1500)/"}
+        built.transform(record, config={}, stream_state={}, stream_slice={})
+        expected = "/Date(1500)/" if edit == "value" else "1970-01-01T00:00:01.500Z"
+        assert record["LastChangeDateTime_utc"] == expected
+
+
+INSTANTS = [
+    "2026-10-03T14:05:09Z",
+    "2026-10-03T14:05:09.035Z",
+    "2026-10-03T14:05:09.1Z",
+    "2026-10-03T14:05:09.123456Z",
+    "2026-10-03T14:05:09.1234567Z",
+    "2026-10-03T14:05:09+00:00",
+    "2026-10-03T14:05:09.000+05:30",
+    "2026-1-3T14:05:09Z",
+    "2026-02-30T14:05:09Z",
+    "2026-10-03T24:00:00Z",
+    "2026-10-03T23:59:60Z",
+    "0000-10-03T14:05:09Z",
+    "2026-10-03 14:05:09Z",
+    "2026-10-03T14:05:09Zx",
+    "\uff12\uff10\uff12\uff16-10-03T14:05:09Z",  # non-ASCII digits: strptime decides
+    "",
+    1759500309,
+]
+FORMATS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%ms"]
+
+
+def outcome(call: Any) -> Any:
+    try:
+        value = call()
+    except Exception as error:  # the error is the outcome compared
+        return type(error), str(error)
+    return value, value.tzinfo, value.utcoffset()
+
+
+@pytest.mark.parametrize("value", INSTANTS)
+def test_parse_answers_what_strptime_answers(value: Any) -> None:
+    parser = launch.datetime_parser_class()()
+    original = launch._ORIGINAL["DatetimeParser.parse"]
+    for form in FORMATS:
+        expected = outcome(partial(original, parser, value, form))
+        assert outcome(partial(launch.parse, parser, value, form)) == expected
+        if expected[1] is UTC:  # the very object strptime gives
+            assert launch.parse(parser, value, form).tzinfo is UTC

@@ -222,3 +222,19 @@ def test_read_through_source_declarative_manifest_and_the_fast_launcher_agree(
     records, state = read_all(system, config, runner.AIRBYTE)
     assert len(records) == len(stub_records()[system]) and state
     assert read_all(system, config, runner.FAST) == (records, state)
+
+
+def test_the_tms_manifest_asks_only_what_easypost_documents() -> None:
+    # EasyPost's list parameters (docs.easypost.com/docs/pagination; the sandbox's contract
+    # test serves them): the creation window is start_datetime, paging is before_id, and
+    # page_size stays within EasyPost's maximum of 100
+    manifest = SYSTEMS["tms"].manifest()
+    requester = manifest["definitions"]["requester"]
+    (stream,) = manifest["streams"]
+    token = stream["retriever"]["paginator"]["page_token_option"]
+    sent = {*requester["request_parameters"], token["field_name"]}
+    assert sent == {"page_size", "start_datetime", "before_id"}
+    assert token["inject_into"] == "request_parameter"
+    spec = manifest["spec"]["connection_specification"]["properties"]
+    assert spec["page_size"]["maximum"] == 100
+    assert spec["creation_window"]["default"] == "P7D"

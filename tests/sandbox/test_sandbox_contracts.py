@@ -85,3 +85,39 @@ def test_the_tracker_list_has_easyposts_shape_and_paging(scenario: Any) -> None:
     # newest first, as EasyPost lists them
     order = [(t["created_at"], t["id"]) for t in trackers]
     assert order == sorted(order, reverse=True)
+
+
+#: The list parameters EasyPost documents for its trackers, the ones the TMS connector sends:
+#: docs.easypost.com/docs/pagination (``before_id``/``after_id``, ``start_datetime``/
+#: ``end_datetime``, ``page_size``: "The maximum value is 100") and the Trackers reference,
+#: *Retrieve a list of Trackers* (docs.easypost.com/docs/trackers).
+DOCUMENTED = {"before_id", "after_id", "start_datetime", "end_datetime", "page_size"}
+MAX_PAGE_SIZE = 100
+
+
+def test_the_tracker_list_takes_easyposts_documented_filters_as_the_connector_sends_them(
+    scenario: Any,
+) -> None:
+    # the TMS connector pages by before_id with start_datetime on every page (its creation
+    # window): each page newest first, every tracker created at or after start_datetime,
+    # has_more until the last one so created; a page_size over EasyPost's maximum is refused
+    credentials = SandboxCredentials.generate()
+    created = sorted((t["created_at"], t["id"]) for t in scenario.tms_trackers())
+    start = created[len(created) * 3 // 4][0]
+    with SandboxServer(scenario, credentials) as server, httpx.Client() as http:
+        url, auth = server.base_url("tms") + "/v2/trackers", (credentials.tms_api_key, "")
+        too_big = http.get(url, params={"page_size": str(MAX_PAGE_SIZE + 1)}, auth=auth)
+        listed: list[dict[str, Any]] = []
+        params = {"page_size": str(MAX_PAGE_SIZE), "start_datetime": start}
+        assert set(params) <= DOCUMENTED
+        while True:
+            page = http.get(url, params=params, auth=auth).json()
+            listed += page["trackers"]
+            if not page["has_more"]:
+                break
+            params = {**params, "before_id": page["trackers"][-1]["id"]}
+            assert set(params) <= DOCUMENTED
+    assert too_big.status_code == 400
+    assert [(t["created_at"], t["id"]) for t in listed] == [p for p in created if p[0] >= start][
+        ::-1
+    ]
