@@ -1,10 +1,9 @@
 """Anomalies: what goes wrong in the source systems, on purpose and reproducibly.
 
-:func:`choose` picks orders of a generated scenario and gives each one
+:func:`inject` picks orders of a generated scenario and gives each one
 :class:`~sandbox.model.Anomaly` of each kind in
 :data:`~sandbox.model.ANOMALY_KINDS`, from its own random generator (seeded
-from the scenario's seed), so the scenario's other orders stay exactly as they were;
-:func:`bend` applies one to its order whenever the order is drawn again.
+from the scenario's seed), so the scenario's other orders stay exactly as they were.
 ``count`` is how many orders get each kind: an ``int`` (or a whole ``float``) is a
 count, a ``float`` in ``(0, 1)`` a share of all orders (at least one order per kind).
 Kinds never share an order; a kind gets fewer orders when too few are eligible.
@@ -17,10 +16,9 @@ scenario already had, so no healthy in-flight order ages past its SLA because of
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from itertools import pairwise
-from math import gcd
 
 from sandbox import catalog
 from sandbox.lifecycle import DAY, HOUR, MINUTE
@@ -162,66 +160,43 @@ _MAKERS: dict[str, Callable[[random.Random, Order, int], Anomaly | None]] = {
 }
 
 
-def _candidates(rng: random.Random, size: int) -> Iterator[int]:
-    """Every index below ``size`` once, in an order drawn from ``rng``: a walk around the
-    indexes by a random step coprime with ``size`` (nothing the size of the scenario held)."""
-    if size == 0:
-        return
-    step = rng.randrange(1, size) if size > 1 else 1
-    while gcd(step, size) != 1:
-        step = rng.randrange(1, size)
-    start = rng.randrange(size)
-    for n in range(size):
-        yield (start + n * step) % size
-
-
-def _stuck_at(order: Order, rng: random.Random) -> int:
-    """When the pick of the order to be stuck was found short of stock."""
-    created = next(step.at for step in order.steps if step.kind == K.WMS_CREATED)
-    return created + rng.randrange(MINUTE, 30 * MINUTE)
-
-
-def choose(
-    order_at: Callable[[int], Order], size: int, seed: int, count: Count, newest: int
-) -> dict[int, Anomaly]:
-    """Which of the ``size`` orders (``order_at(n)``: order ``n`` as drawn) get an anomaly
-    and which, ``count`` orders per kind; ``newest``: the latest step of any order."""
-    per_kind = orders_per_kind(count, size)
-    chosen: dict[int, Anomaly] = {}
-    if per_kind == 0 or size == 0:
-        return chosen
-    rng = random.Random(f"orderhub-sandbox-anomalies:{seed}")
-    for kind in ANOMALY_KINDS:
-        given = 0
-        for n in _candidates(rng, size):
-            if given == per_kind:
-                break
-            if n in chosen:
-                continue
-            order = order_at(n)
-            anomaly = _MAKERS[kind](rng, order, newest)
-            if anomaly is None:
-                continue
-            if kind == "stuck":
-                anomaly = replace(anomaly, at=_stuck_at(order, rng))
-            chosen[n] = anomaly
-            given += 1
-    return chosen
-
-
-def bend(order: Order, anomaly: Anomaly) -> Order:
-    """``order`` with ``anomaly``: a stuck order's steps end with its pick waiting for stock
-    (at ``anomaly.at``), and it is on hold."""
-    bent = replace(order, anomaly=anomaly)
-    if anomaly.kind != "stuck":
-        return bent
+def _stuck_steps(order: Order, rng: random.Random) -> tuple[Step, ...]:
+    """The steps up to the WMS creating the pickings, then the pick short of stock."""
     steps: list[Step] = []
     for step in order.steps:
         steps.append(step)
         if step.kind == K.WMS_CREATED:
             break
-    steps.append(Step(anomaly.at, K.WMS_PICK_WAITING_STOCK))
-    return replace(bent, stage="on_hold", steps=tuple(steps))
+    waiting = steps[-1].at + rng.randrange(MINUTE, 30 * MINUTE)
+    return (*steps, Step(waiting, K.WMS_PICK_WAITING_STOCK))
 
 
-__all__ = ["STUCK_MIN_AGE", "bend", "choose", "orders_per_kind"]
+def inject(orders: list[Order], seed: int, count: Count) -> list[Order]:
+    """``orders`` with anomalies given to ``count`` orders per kind (a new list)."""
+    per_kind = orders_per_kind(count, len(orders))
+    if per_kind == 0 or not orders:
+        return list(orders)
+    rng = random.Random(f"orderhub-sandbox-anomalies:{seed}")
+    newest = max(order.steps[-1].at for order in orders)
+    result = list(orders)
+    taken: set[int] = set()
+    for kind in ANOMALY_KINDS:
+        candidates = [n for n in range(len(result)) if n not in taken]
+        rng.shuffle(candidates)
+        given = 0
+        for n in candidates:
+            if given == per_kind:
+                break
+            anomaly = _MAKERS[kind](rng, result[n], newest)
+            if anomaly is None:
+                continue
+            order = replace(result[n], anomaly=anomaly)
+            if kind == "stuck":
+                order = replace(order, stage="on_hold", steps=_stuck_steps(order, rng))
+            result[n] = order
+            taken.add(n)
+            given += 1
+    return result
+
+
+__all__ = ["STUCK_MIN_AGE", "inject", "orders_per_kind"]

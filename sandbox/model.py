@@ -101,7 +101,7 @@ class Anomaly:
       another country than the ERP ship-to;
     - ``unpaid_shipment``: a web order ships while the web shop's payment is PENDING;
     - ``stuck``: an old order waits for stock ever since its pick was created (its steps
-      end there, the pick found short of stock at ``at``; its stage is on_hold);
+      end there; its stage is on_hold);
     - ``unknown_code``: the carrier sends a tracking detail (at ``at``, in ``place``) with
       a status no crosswalk knows, ``code``.
     """

@@ -4,13 +4,14 @@ Each system's record is the state the order's steps left it in, and its cursor f
 the time of the last step that changed it; an order's :class:`~sandbox.model.
 Anomaly` bends the record of the system it concerns. These functions build fresh dicts
 on every call, exactly as the APIs put them on the wire; :func:`lazy_records` pairs each
-record with the :class:`~sandbox.store.Lazy` that builds it again from its order's index
-(drawing the order again), which is what the sandbox's store keeps of a generated scenario.
+record with the :class:`~sandbox.store.Lazy` that builds it again, which is what the
+sandbox's store keeps of a generated scenario.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from sandbox.catalog import HUBS, WAREHOUSES, Place
 from sandbox.clock import iso
@@ -283,45 +284,23 @@ def tms_record(order: Order) -> Record | None:
     )
 
 
-class _FromOrder:
-    """Builds a record of order ``n`` (the WMS: picking ``arg % 3`` of order ``arg // 3``),
-    drawing the order again with ``order_at``: what a :class:`~sandbox.store.Lazy` calls."""
-
-    __slots__ = ("build", "order_at")
-
-    def __init__(
-        self, order_at: Callable[[int], Order], build: Callable[[Order], Record | None] | None
-    ) -> None:
-        self.order_at, self.build = order_at, build
-
-    def __call__(self, arg: int) -> Record:
-        if self.build is None:
-            return wms_records(self.order_at(arg // 3))[arg % 3]
-        record = self.build(self.order_at(arg))
-        if record is None:
-            raise ValueError(f"order {arg} has no such record")
-        return record
+def _wms_record(arg: tuple[Order, int]) -> Record:
+    return wms_records(arg[0])[arg[1]]
 
 
-#: How one order's record of each system is built (the WMS: one per picking, apart).
-_BUILDERS: dict[str, Callable[[Order], Record | None] | None] = {
-    "erp": erp_record, "crm": crm_record, "wms": None, "tms": tms_record,
+#: How one order's record of each system is built (the WMS: one of its pickings).
+_BUILDERS: dict[str, Callable[[Any], Record | None]] = {
+    "erp": erp_record, "crm": crm_record, "wms": _wms_record, "tms": tms_record,
 }  # fmt: skip
 
 
-def lazy_records(
-    count: int, order_at: Callable[[int], Order], systems: Sequence[str]
-) -> Iterator[tuple[str, Record, Lazy]]:
-    """Each record of ``systems`` the ``count`` orders imply (``order_at(n)``: order ``n``),
-    once, as (system, record, the :class:`~sandbox.store.Lazy` that builds it again from
-    the order's index), every system's records of an order together (each order is drawn
-    once): what is kept of a record is its sort key and that index, not its order."""
-    builds = [(system, _FromOrder(order_at, _BUILDERS[system])) for system in systems]
-    for n in range(count):
-        order = order_at(n)
-        for system, build in builds:
-            if build.build is None:
-                for k, record in enumerate(wms_records(order)):
-                    yield system, record, Lazy(build, 3 * n + k)
-            elif (record := build.build(order)) is not None:
-                yield system, record, Lazy(build, n)
+def lazy_records(orders: Iterable[Order], system: str) -> Iterator[tuple[Record, Lazy]]:
+    """Each record of ``system`` the ``orders`` imply, once, with the
+    :class:`~sandbox.store.Lazy` that builds it again from its order."""
+    build = _BUILDERS[system]
+    for order in orders:
+        if system == "wms":
+            for n, record in enumerate(wms_records(order)):
+                yield record, Lazy(_wms_record, (order, n))
+        elif (record := build(order)) is not None:
+            yield record, Lazy(build, order)

@@ -8,11 +8,10 @@ replaces or adds a record and keeps that order, so later work can move the world
 (change a status, bump its cursor) while the server runs. All methods are thread-safe.
 
 A generated scenario's records are not kept: the table keeps each one's sort key and a
-:class:`Lazy` (the function that builds it and what it is built from: the index of its
-order, which the scenario draws again), and a page builds its records when it is served
-(:meth:`SandboxStore.from_scenario` takes them from the scenario's ``lazy_records``, which
-draws each order once for all systems). A built record is the same, byte for byte, every
-time; a record upserted is kept as it is. :meth:`SandboxStore.version` changes with every change
+:class:`Lazy` (the function that builds it and the order it is built from), and a page
+builds its records when it is served (:meth:`SandboxStore.from_scenario` takes them from
+the scenario's ``lazy_records``). A built record is the same, byte for byte, every time;
+a record upserted is kept as it is. :meth:`SandboxStore.version` changes with every change
 to a table, for whoever caches what it derives from its records.
 """
 
@@ -170,17 +169,15 @@ class SandboxStore:
     @classmethod
     def from_scenario(cls, scenario: World) -> SandboxStore:
         """A store serving every record of ``scenario`` (its first round): built when read
-        if the scenario has ``lazy_records(systems)`` (triples of a system, a record and the
+        if the scenario has ``lazy_records(system)`` (pairs of a record and the
         :class:`Lazy` that builds it again), else kept."""
         lazy = getattr(scenario, "lazy_records", None)
         if lazy is None:
             return cls({system: scenario.records(system) for system in API_SYSTEMS})
         store = cls()
-        entries: dict[str, list[tuple[SortKey, Record | Lazy]]] = {s: [] for s in API_SYSTEMS}
-        for system, record, entry in lazy(API_SYSTEMS):
-            entries[system].append((store._tables[system].sort_key(record), entry))
-        for system, pairs in entries.items():
-            store._table(system).load_entries(pairs)
+        for system in API_SYSTEMS:
+            table = store._table(system)
+            table.load_entries((table.sort_key(r), entry) for r, entry in lazy(system))
         return store
 
     def _table(self, system: str) -> _Table:
