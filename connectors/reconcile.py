@@ -36,13 +36,12 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from connectors.batches import Batch, BatchResult
+from connectors.batches import BatchResult
 from connectors.catalog import ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
-from connectors.loader import StreamLoader
 from connectors.odata import odata_datetime
 from connectors.probes import _render, _Session, endpoint
-from connectors.sync import batch_id, system_lock
+from connectors.sync import Progress, load_batch, system_lock
 
 #: The field of a version the reconciliation stores: when the key was found missing.
 RECONCILED_BY = "_deleted_by_reconciliation"
@@ -54,8 +53,6 @@ MAX_MISSING_SHARE = 0.5
 MAX_PAGES = 100_000
 _PAGE = 1000
 _EASYPOST_PAGE = 100
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -192,25 +189,6 @@ def gone_version(
     return dict(stream.as_read({**record, RECONCILED_BY: moment}))
 
 
-def _store(database_url: str, connector: ConnectorSpec, stream: StreamSpec,
-           records: list[dict[str, Any]], progress: Progress | None) -> BatchResult:  # fmt: skip
-    started_at = datetime.now(UTC)
-    batch = Batch(batch_id(connector.name, stream.name, started_at), connector.name,
-                  stream.name, started_at, None)  # fmt: skip
-    loader = StreamLoader(database_url, connector, stream, batch, progress)
-    try:
-        loader.open_batch()
-        for record in records:
-            loader.add(record)
-        loader.commit(None)  # the sync's cursor stays where it is
-        return loader.succeed(0.0, 0.0)
-    except BaseException:
-        loader.fail()
-        raise
-    finally:
-        loader.close()
-
-
 def reconcile(
     system: str,
     config: Mapping[str, Any],
@@ -257,5 +235,5 @@ def reconcile(
             return Reconciliation(system, stream.name, len(listed), len(stored), (), None)
         latest = _latest(conn, connector, stream, missing)
         records = [gone_version(stream, latest[key], listed_at, listing.time) for key in missing]
-        result = _store(database_url, connector, stream, records, progress)
+        result = load_batch(database_url, connector, stream, records, None, progress)
     return Reconciliation(system, stream.name, len(listed), len(stored), tuple(missing), result)

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 
 from connectors import runner
-from connectors.catalog import SYSTEMS, get_connector
+from connectors.catalog import SYSTEMS, ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
 from connectors.resume import RESUME_KEY, NewestCursor, connector_state, resume_from
@@ -38,8 +38,10 @@ from connectors.resume import RESUME_KEY, NewestCursor, connector_state, resume_
 __all__ = [
     "BatchResult",
     "ConnectorError",
+    "Progress",
     "SyncError",
     "batch_id",
+    "load_batch",
     "load_records",
     "read_state",
     "report_results",
@@ -110,17 +112,34 @@ def load_records(
     connector = get_connector(system)
     stream = connector.streams[0]
     cursor = stream.as_read({stream.source_cursor: cursor}).get(stream.cursor_field, cursor)
+    return load_batch(database_url, connector, stream, records, {stream.cursor_field: cursor})
+
+
+def load_batch(
+    database_url: str,
+    connector: ConnectorSpec,
+    stream: StreamSpec,
+    records: Iterable[Mapping[str, Any]],
+    state: Mapping[str, Any] | None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """``records`` of ``stream``, already read, stored as one new extraction batch that
+    stores ``state`` with them (``None``: the connector's state stays where it is)."""
     started_at = datetime.now(UTC)
-    batch = Batch(batch_id(system, stream.name, started_at), system, stream.name, started_at, None)
-    loader = StreamLoader(database_url, connector, stream, batch)
+    batch = Batch(
+        batch_id(connector.name, stream.name, started_at),
+        connector.name,
+        stream.name,
+        started_at,
+        None,
+    )
+    loader = StreamLoader(database_url, connector, stream, batch, progress)
     started = time.monotonic()
     try:
         loader.open_batch()
-        count = 0
         for record in records:
             loader.add(record)
-            count += 1
-        loader.commit({stream.cursor_field: cursor}, count)
+        loader.commit(state)
         return loader.succeed(started, time.monotonic())
     except BaseException:
         loader.fail()

@@ -6,20 +6,13 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from values_js import values_js_map
 
 from ledger.bundle.format import BundleError
 from ledger.bundle.values import parse_time
-
-VALUES_JS = (
-    Path(__file__).resolve().parents[2] / "orderhub" / "site" / "static" / "audit" / "values.js"
-)
 
 TIMES = {
     "/Date(1783214926000+0000)/": "2026-07-05T01:28:46+00:00",
@@ -43,13 +36,5 @@ def test_python_reads_iso_and_odata_times() -> None:
 
 
 def test_javascript_reads_the_same_instants() -> None:
-    node = shutil.which("node")
-    assert node, "node is installed by ./dev.sh (npm packages)"
-    script = (
-        f"import({json.dumps(VALUES_JS.as_uri())}).then((m) => console.log(JSON.stringify("
-        f"{json.dumps(list(TIMES))}.map((t) => m.parseTime(t)))))"
-    )
-    out = subprocess.run(
-        [node, "-e", script], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    assert json.loads(out) == [_micros(parse_time(t)) for t in TIMES]  # type: ignore[arg-type]
+    answers = values_js_map("(t) => m.parseTime(t)", list(TIMES))
+    assert answers == [_micros(parse_time(t)) for t in TIMES]  # type: ignore[arg-type]
