@@ -294,7 +294,9 @@ def _first_new(
 ) -> str | None:
     """``key@cursor`` of the first record at or after ``since`` the raw table does not hold
     (None: the source holds only what is stored); records before ``since`` (the TMS's
-    newest page holds them) are passed over."""
+    newest page holds them) are passed over, and so are records dated after now: a sync's
+    incremental read ends at the moment it starts, so it would not read them yet."""
+    now = datetime.now(UTC)
     response = session.client.request(
         where.method,
         _render(where.url, config),
@@ -307,6 +309,6 @@ def _first_new(
         record = stream.as_read(record)  # the cursor field the connector derives, if any
         key, value = str(record[stream.primary_key]), record.get(stream.cursor_field)
         moment = cursor_instant(value)
-        if moment is None or (moment >= since and (key, moment) not in stored):
+        if moment is None or (since <= moment <= now and (key, moment) not in stored):
             return f"{key}@{value}"
     return None

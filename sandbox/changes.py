@@ -2,7 +2,8 @@
 
 :func:`move_on` changes one record of a system the way that system would and upserts it
 (the store's listeners push it). A TMS tracker not yet delivered gets the next tracking
-detail a real carrier sends, one hour after its last (:data:`TRACKER_MOVES`): picked up,
+detail a real carrier sends, one hour after its last but never after the wall clock
+(:func:`next_scan_at`; :data:`TRACKER_MOVES`): picked up,
 scanned at two more hubs (a new location, same status), out for delivery, a failed delivery
 attempt (``failure``), back at the depot (``in_transit``) and out again - so a tracker can
 move for as long as a run lasts, each move valid for the crosswalk, most of them a canonical
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any
@@ -69,10 +71,22 @@ def _next_move(details: list[dict[str, Any]], status: str) -> tuple[str, str, st
     return OUT_FOR_DELIVERY if hubs >= HUBS_BEFORE_DELIVERY else TRACKER_MOVES["in_transit"]
 
 
+#: How long after a tracker's last detail its next one comes, at most.
+SCAN_INTERVAL = 3600
+
+
+def next_scan_at(last: int, now: int) -> int:
+    """When a tracker whose last detail is at ``last`` gets its next: an hour later, but no
+    later than ``now`` (a carrier reports no scan from the future); one second after ``last``
+    when that is already at or past ``now`` (a world set ahead of the clock)."""
+    return max(last + 1, min(last + SCAN_INTERVAL, now))
+
+
 def _next_tracker(record: dict[str, Any]) -> dict[str, Any]:
     details = list(record.get("tracking_details") or [])
     last = max(details, key=lambda d: d["datetime"]) if details else None
-    at = int(parse_instant(last["datetime"] if last else record["updated_at"])) + 3600
+    since = int(parse_instant(last["datetime"] if last else record["updated_at"]))
+    at = next_scan_at(since, int(time.time()))
     status, status_detail, text, where = _next_move(details, str(record.get("status")))
     location = dict((last or {}).get("tracking_location") or {"object": "TrackingLocation"})
     if where == "hub":

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sandbox_paging import MAX_PAGES
 
-from sandbox.changes import can_move
+from sandbox.changes import SCAN_INTERVAL, can_move, next_scan_at
 from sandbox.credentials import SandboxCredentials
 from sandbox.push import message
 from sandbox.scenario import Scenario
@@ -182,3 +182,12 @@ def test_a_cancelled_tracker_is_served_and_pushed_with_easyposts_cancelled_statu
     assert again == {"changed": []}  # a cancelled tracker has ended
     assert [len(changed) for changed in later] == [movable, movable]
     assert moved["key"] not in {c["key"] for changed in later for c in changed}
+
+
+def test_a_moved_tracker_is_never_scanned_after_the_wall_clock() -> None:
+    """A tracker's next detail comes an hour after its last, but a carrier reports no scan
+    from the future: near the clock it comes at the clock, and past it one second on."""
+    now = 1_800_000_000
+    assert next_scan_at(now - 7200, now) == now - 7200 + SCAN_INTERVAL
+    assert next_scan_at(now - 60, now) == now
+    assert next_scan_at(now + 30, now) == now + 31
