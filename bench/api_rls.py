@@ -39,7 +39,7 @@ import psycopg
 
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
-from orchestration.dbt_run import ensure_sources, invoke_dbt
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES, ensure_sources, invoke_dbt
 from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
 from orderhub.progress import say
@@ -76,9 +76,7 @@ def build(url: str, settings: Settings, orders: int, seed: int) -> dict[str, flo
     say(f"generated and loaded {orders} orders ({timings['load']:.0f} s)")
     started = time.perf_counter()
     ensure_sources(url)
-    result = invoke_dbt(
-        url, settings.home_dir / "dbt", "build", "--exclude-resource-type", "unit_test"
-    )
+    result = invoke_dbt(url, settings.home_dir / "dbt", "build", *FLOW_BUILD_EXCLUDES)
     if not result.success:
         raise RuntimeError(f"dbt build failed: {result.exception or 'see the dbt log'}")
     timings["build"] = time.perf_counter() - started

@@ -41,7 +41,7 @@ import psycopg
 
 from connectors.schema import ensure_schema
 from connectors.sync import load_records
-from orchestration.dbt_run import ensure_sources, invoke_dbt
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES, ensure_sources, invoke_dbt
 from orderhub.progress import say
 from orderhub.settings import disable_telemetry
 from orderhub.sources import API_SYSTEMS
@@ -83,7 +83,7 @@ def build(url: str, home: Path, orders: int, seed: int) -> None:
     for system in API_SYSTEMS:
         load_records(url, system, scenario.records(system), AS_OF.isoformat())
     started = time.perf_counter()
-    dbt(url, home / "dbt", "build", "--exclude-resource-type", "unit_test")
+    dbt(url, home / "dbt", "build", *FLOW_BUILD_EXCLUDES)
     say(f"{orders} orders loaded and built (dbt build {time.perf_counter() - started:.0f} s)")
 
 

@@ -53,7 +53,7 @@ from ledger.log import ProvenanceLog
 from ledger.receipts import anchor_latest
 from orchestration import derived_state
 from orchestration.anchoring import WITNESS_KEY_FILE, witness_anchor
-from orchestration.dbt_run import build_and_log
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES, build_and_log
 from orchestration.provenance import extraction_event
 from orderhub.audit import repair_trees, trace_order
 from orderhub.progress import say
@@ -113,7 +113,7 @@ def build(url: str, home: Path, orders: int, filler: int, seed: int) -> dict[str
         say(f"loaded and logged {len(batches)} batches ({time.perf_counter() - started:.1f} s)")
         _timed_derived_state(timings)
         started = time.perf_counter()
-        build_and_log(url, log, home / "dbt", "--exclude-resource-type", "unit_test")
+        build_and_log(url, log, home / "dbt", *FLOW_BUILD_EXCLUDES)
         timings["build"] = time.perf_counter() - started
         log.append_event("publish", {"schema": "api", "views": ["api_orders"], "run_id": "bench"})
         log.checkpoint()

@@ -132,13 +132,13 @@ class Sampler(threading.Thread):
 
 
 def step_times(home: Path) -> list[tuple[str, float]]:
-    """Each step of the home's latest Dagster run: (step key, seconds), in start order."""
+    """Each step of every Dagster run of the home (the demo launches the main job, then the
+    daily partitions): (step key, seconds), in start order."""
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     from dagster import DagsterInstance
 
     with DagsterInstance.get() as instance:
-        run = instance.get_runs(limit=1)[0]
-        stats = instance.get_run_step_stats(run.run_id)
+        stats = [s for run in instance.get_runs() for s in instance.get_run_step_stats(run.run_id)]
     timed = [s for s in stats if s.start_time and s.end_time]
     timed.sort(key=lambda s: s.start_time or 0)
     return [(s.step_key, (s.end_time or 0) - (s.start_time or 0)) for s in timed]

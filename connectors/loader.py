@@ -150,7 +150,8 @@ class StreamLoader:
                 store_batch_tree(conn, self.batch.batch_id, tree)
             row = conn.execute(
                 "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
-                " records_read = %s, records_new = %s, records_quarantined = %s, cursor_to = %s"
+                " closed_xid = pg_current_xact_id(), records_read = %s, records_new = %s,"
+                " records_quarantined = %s, cursor_to = %s"
                 " where batch_id = %s returning finished_at",
                 (
                     status,

@@ -46,6 +46,8 @@ create index if not exists extraction_batches_system_stream_idx
     on orderhub_meta.extraction_batches (system, stream, started_at);
 alter table orderhub_meta.extraction_batches
     add column if not exists records_quarantined bigint not null default 0;
+-- the transaction that closed the batch: a build's snapshot says whether it saw the batch
+alter table orderhub_meta.extraction_batches add column if not exists closed_xid xid8;
 create table if not exists orderhub_meta.quarantine (
     batch_id text not null,
     system text not null,

@@ -89,7 +89,8 @@ def system_lock(system: str, database_url: str) -> Iterator[dict[str, dict[str, 
             raise ConnectorError(system, "another sync of this system is running", streams)
         abandoned = guard.execute(
             "update orderhub_meta.extraction_batches set status = 'failed',"
-            " finished_at = coalesce(finished_at, now())"
+            " finished_at = coalesce(finished_at, now()),"
+            " closed_xid = coalesce(closed_xid, pg_current_xact_id())"
             " where system = %s and status = 'running' returning batch_id",
             (system,),
         ).fetchall()

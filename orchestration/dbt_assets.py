@@ -12,8 +12,10 @@ claims it derived, read from the colour it built).
 """
 
 import json
+import os
 import sys
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,12 @@ from dagster_dbt import (
 )
 
 from orchestration import wap
-from orchestration.dbt_project import dbt_project, set_dbt_environment
+from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_project, set_dbt_environment
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orchestration.derived_state import log_dbt_build
 from orchestration.freshness import policy
 from orchestration.resources import LedgerResource, WarehouseResource
+from orderhub.dbt_parse import partial_parse
 from orderhub.publishing import ColourSchemas
 from orderhub.settings import get_settings
 
@@ -89,6 +93,22 @@ class OrderhubTranslator(DagsterDbtTranslator):
 TRANSLATOR = OrderhubTranslator(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
+def _events(
+    context: AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str], **options: Any
+) -> Generator[Any, None, Any]:
+    """The events of ``dbt args`` run by Dagster (then the invocation, as the generator's
+    value), with the parse of the run before it
+    (:func:`orderhub.dbt_parse.partial_parse`): each invocation writes to a target folder
+    of its own, as Dagster names them, under the home's ``dbt/runs``."""
+    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target = Path(os.environ["DBT_TARGET_PATH"]) / name
+    cache = get_settings().home_dir / "dbt" / "parse"
+    with partial_parse(cache, DBT_PROJECT_DIR, args, target):
+        invocation = dbt.cli(list(args), context=context, target_path=target, **options)
+        yield from invocation.stream()
+    return invocation
+
+
 def _run_dbt(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
@@ -99,10 +119,8 @@ def _run_dbt(
     set_dbt_environment(get_settings(), url)
     colour, watermark = wap.start_build(url, context.run_id)
     context.log.info(f"building the marts into {colour} (raw watermark {watermark.isoformat()})")
-    invocation = dbt.cli(
-        ["build", "--vars", wap.colour_vars(colour)], context=context, raise_on_error=False
-    )
-    yield from invocation.stream()
+    args = ["build", *FLOW_BUILD_EXCLUDES, "--vars", wap.colour_vars(colour)]
+    invocation = yield from _events(context, dbt, args, raise_on_error=False)
     manifest = json.loads((invocation.target_path / "manifest.json").read_text())
     run_results = invocation.get_artifact("run_results.json")
     index, event = log_dbt_build(
@@ -141,8 +159,8 @@ def _publish(
     }
     for key in sorted(context.selected_asset_keys, key=AssetKey.to_user_string):
         yield MaterializeResult(asset_key=key, metadata=metadata)
-    tests = dbt.cli(["test", "--vars", wap.colour_vars(published.colour)], context=context)
-    for event in tests.stream():
+    args = ["test", "--vars", wap.colour_vars(published.colour)]
+    for event in _events(context, dbt, args):
         if not isinstance(event, (Output, MaterializeResult, AssetMaterialization)):
             yield event
 

@@ -2,7 +2,10 @@
 
 dbt parse costs seconds, so the manifest is parsed once per content of the
 project (models, seeds, macros, tests, configs) and reused: the parse output
-lives under ``<home>/dbt/target`` next to a stamp holding the project's hash.
+lives under ``<home>/dbt/target`` next to a stamp holding the project's hash. A new home
+takes the manifest another home of this machine parsed for the same project (its folder,
+its hash and the dbt version: :func:`shared_manifest`, under the user's cache folder)
+instead of parsing again.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from orderhub.dbt_env import dbt_env
+from orderhub.dbt_parse import partial_parse
 from orderhub.settings import Settings, disable_telemetry
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -61,6 +66,17 @@ def set_dbt_environment(settings: Settings, database_url: str | None) -> None:
             os.environ[key] = value
 
 
+def shared_manifest(current: str) -> Path:
+    """Where homes of this machine share the manifest of the project ``current`` hashes to:
+    ``$XDG_CACHE_HOME/orderhub/dbt-manifests`` (else ``~/.cache/...``), per project folder
+    (its nodes carry their absolute paths), hash and dbt version."""
+    from dbt.version import __version__ as dbt_version
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(f"{DBT_PROJECT_DIR}\0{current}\0{dbt_version}".encode()).hexdigest()
+    return cache / "orderhub" / "dbt-manifests" / f"{key[:32]}.json"
+
+
 def prepare_manifest(settings: Settings) -> Path:
     """Parse the project if it changed since the last parse; return the manifest path.
 
@@ -74,23 +90,43 @@ def prepare_manifest(settings: Settings) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest.exists() and stamp.exists() and stamp.read_text() == current:
             return manifest
+        shared = shared_manifest(current)
+        if shared.is_file():
+            shutil.copyfile(shared, manifest)
+            stamp.write_text(current)
+            return manifest
         from dbt.cli.main import dbtRunner
 
         set_dbt_environment(settings, settings.database_url)
-        result = dbtRunner().invoke(
-            [
-                "parse",
-                "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target-path", str(target),
-                "--log-path", str(dbt_log_dir(settings)),
-                "--quiet",
-            ]
-        )  # fmt: skip
+        # the parse is kept for the home's commands without --vars (source freshness)
+        with partial_parse(settings.home_dir / "dbt" / "parse", DBT_PROJECT_DIR, (), target):
+            result = dbtRunner().invoke(
+                [
+                    "parse",
+                    "--project-dir", str(DBT_PROJECT_DIR),
+                    "--profiles-dir", str(DBT_PROJECT_DIR),
+                    "--target-path", str(target),
+                    "--log-path", str(dbt_log_dir(settings)),
+                    "--quiet",
+                ]
+            )  # fmt: skip
         if not result.success or not manifest.exists():
             raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}: {result.exception}")
         stamp.write_text(current)
+        _share(manifest, shared)
     return manifest
+
+
+def _share(manifest: Path, shared: Path) -> None:
+    """Copy ``manifest`` to ``shared`` whole (written aside, then renamed: a home reading
+    it never sees half of it); a cache that cannot be written is passed over."""
+    try:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        partial = shared.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(manifest, partial)
+        partial.replace(shared)
+    except OSError:
+        pass
 
 
 def dbt_project(settings: Settings) -> DbtProject:

@@ -25,7 +25,14 @@ import psycopg
 from ledger.log import ProvenanceLog
 from orchestration.derived_state import log_dbt_build
 from orderhub.dbt_env import dbt_env
+from orderhub.dbt_parse import partial_parse
 from orderhub.seeds import PROJECT_DIR as DBT_PROJECT_DIR
+
+#: What the flow's builds leave out: dbt's unit tests check the models' logic on fixed
+#: inputs, so they belong to development and CI (``dbt build`` in ``dbt_project/`` and
+#: ``tests/dbt_project/test_build.py`` run them), not to every build of the data - dbt's own
+#: advice for production builds.
+FLOW_BUILD_EXCLUDES: tuple[str, ...] = ("--exclude-resource-type", "unit_test")
 
 
 @contextmanager
@@ -64,7 +71,8 @@ def invoke_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR
     artefacts under ``work``; dbt's result. Raises RuntimeError when dbt could not run."""
     from dbt.cli.main import dbtRunner
 
-    with _environment(dbt_env(url)):
+    parse = partial_parse(work.parent / "parse", project, args, work / "target")
+    with _environment(dbt_env(url)), parse:
         result = dbtRunner().invoke(
             [
                 *args,
@@ -103,4 +111,4 @@ def build_and_log(
     return index, event
 
 
-__all__ = ["build_and_log", "ensure_sources", "invoke_dbt"]
+__all__ = ["FLOW_BUILD_EXCLUDES", "build_and_log", "ensure_sources", "invoke_dbt"]

@@ -60,6 +60,8 @@ create table if not exists orderhub_meta.builds (
     built_at timestamptz not null default now(),
     run_id text
 );
+-- the transactions the build's reads can see: a batch closed by one of them is not re-derived
+alter table orderhub_meta.builds add column if not exists raw_snapshot pg_snapshot;
 """
 
 
@@ -135,9 +137,10 @@ def record_build(conn: psycopg.Connection[Any], colour: str, run_id: str | None 
     """Note that a build of ``colour`` starts now; its raw watermark (the database's time)."""
     ensure_pointer(conn)
     row = conn.execute(
-        "insert into orderhub_meta.builds (colour, raw_watermark, run_id)"
-        " values (%s, clock_timestamp(), %s) on conflict (colour) do update set"
-        " raw_watermark = excluded.raw_watermark, built_at = now(), run_id = excluded.run_id"
+        "insert into orderhub_meta.builds (colour, raw_watermark, raw_snapshot, run_id)"
+        " values (%s, clock_timestamp(), pg_current_snapshot(), %s) on conflict (colour) do"
+        " update set raw_watermark = excluded.raw_watermark, built_at = now(),"
+        " raw_snapshot = excluded.raw_snapshot, run_id = excluded.run_id"
         " returning raw_watermark",
         (ColourSchemas.of(colour).colour, run_id),
     ).fetchone()
@@ -148,6 +151,15 @@ def record_build(conn: psycopg.Connection[Any], colour: str, run_id: str | None 
 def build_watermark(conn: psycopg.Connection[Any], colour: str) -> datetime | None:
     row = conn.execute(
         "select raw_watermark from orderhub_meta.builds where colour = %s", (colour,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def build_snapshot(conn: psycopg.Connection[Any], colour: str) -> str | None:
+    """The snapshot taken with the build's watermark (``pg_snapshot`` as text; None for a
+    build recorded before snapshots were): its reads saw every transaction that one saw."""
+    row = conn.execute(
+        "select raw_snapshot::text from orderhub_meta.builds where colour = %s", (colour,)
     ).fetchone()
     return None if row is None else row[0]
 
@@ -259,6 +271,7 @@ __all__ = [
     "Published",
     "RecomputeHook",
     "build_colour",
+    "build_snapshot",
     "build_watermark",
     "ensure_pointer",
     "hold_publish_lock",

@@ -37,7 +37,8 @@ import psycopg
 from psycopg import sql
 
 from orderhub.dbt_env import dbt_env
-from orderhub.publishing import ColourSchemas, RecomputeHook
+from orderhub.dbt_parse import partial_parse
+from orderhub.publishing import ColourSchemas, RecomputeHook, build_snapshot
 from orderhub.seeds import PROJECT_DIR
 from orderhub.sources import API_SYSTEMS
 
@@ -97,7 +98,8 @@ def compile_models(
         "--no-use-colors", "--quiet",
     ]  # fmt: skip
     env = {**os.environ, **dbt_env(database_url), "DO_NOT_TRACK": "1"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    with partial_parse(work.parent / "parse", project, command, target):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"dbt compile for the hot path failed: {done.stdout}{done.stderr}")
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
@@ -334,22 +336,30 @@ def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
     )
 
 
-#: How long before a build's raw watermark a batch may have finished and still have
-#: committed its rows after the build read the raw tables (``finished_at`` is the closing
-#: transaction's start): its records are recomputed too - recomputing more is harmless.
+#: How long before a build's raw watermark a batch with no closing transaction recorded (one
+#: closed before batches kept it) may have finished and still have committed its rows after
+#: the build read the raw tables (``finished_at`` is the closing transaction's start): its
+#: records are recomputed too - recomputing more is harmless.
 COMMIT_MARGIN = timedelta(minutes=1)
 
 
-def records_after(conn: psycopg.Connection[Any], watermark: datetime) -> list[tuple[str, str]]:
-    """The source records (system, key) with a raw row in a batch that finished after
-    ``watermark`` (less :data:`COMMIT_MARGIN`) or is still open - from each batch's raw
-    table, ``raw_<system>.<stream>`` (a record of a stream no event comes from derives
-    nothing: harmless)."""
+def records_after(
+    conn: psycopg.Connection[Any], watermark: datetime, snapshot: str | None = None
+) -> list[tuple[str, str]]:
+    """The source records (system, key) with a raw row in a batch the build may not have
+    read - from each batch's raw table, ``raw_<system>.<stream>`` (a record of a stream no
+    event comes from derives nothing: harmless). A batch still open, or closed by a
+    transaction the build's ``snapshot`` (taken with its ``watermark``) does not see; a
+    batch with no closing transaction recorded, or any batch when there is no snapshot, by
+    time: finished after ``watermark`` less :data:`COMMIT_MARGIN`."""
     batches = conn.execute(
         "select system, stream, array_agg(batch_id) from orderhub_meta.extraction_batches"
-        " where coalesce(finished_at, 'infinity') > %s and system = any(%s)"
+        " where system = any(%s) and case"
+        "   when finished_at is null then true"
+        "   when closed_xid is null or %s::pg_snapshot is null then finished_at > %s"
+        "   else not pg_visible_in_snapshot(closed_xid, %s::pg_snapshot) end"
         " group by system, stream order by system, stream",
-        (watermark - COMMIT_MARGIN, list(API_SYSTEMS)),
+        (list(API_SYSTEMS), snapshot, watermark - COMMIT_MARGIN, snapshot),
     ).fetchall()
     found: set[tuple[str, str]] = set()
     for system, stream, batch_ids in batches:
@@ -372,7 +382,7 @@ def publish_hook(database_url: str, work: Path, colour: str) -> RecomputeHook:
     def hook(conn: psycopg.Connection[Any], watermark: datetime, into: ColourSchemas) -> int:
         if into.colour != colour:
             raise RuntimeError(f"compiled for {colour}, asked to recompute into {into.colour}")
-        records = records_after(conn, watermark)
+        records = records_after(conn, watermark, build_snapshot(conn, colour))
         if not records:
             return 0
         orders = rederive_events(conn, models[0], records)

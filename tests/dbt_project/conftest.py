@@ -33,6 +33,7 @@ from dbt_scenarios import UNKNOWN_ROW, main_batches, unknown_batches
 from dbt_worlds import AS_OF, WorldBuilds, api_rows, generated_deliveries, messy_round
 from messy_served import differences as messy_differences
 
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.crosswalk import crosswalk_version
 from sandbox.messy import MessyScenario
 from sandbox.scenario import Scenario
@@ -94,7 +95,7 @@ def remapped(
 
 #: the scenario builds run the data tests on their data; the unit tests, which read no data,
 #: run once, in main_build
-WORLD_BUILD = ("--exclude-resource-type", "unit_test")
+WORLD_BUILD = FLOW_BUILD_EXCLUDES
 
 
 @pytest.fixture(scope="session")

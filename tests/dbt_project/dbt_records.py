@@ -219,7 +219,8 @@ def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
     table, key, cursor = STREAMS[batch.system]
     conn.execute(
         "insert into orderhub_meta.extraction_batches (batch_id, system, stream, started_at,"
-        " finished_at, status) values (%s, %s, %s, %s, %s, 'succeeded') on conflict do nothing",
+        " finished_at, closed_xid, status)"
+        " values (%s, %s, %s, %s, %s, pg_current_xact_id(), 'succeeded') on conflict do nothing",
         (batch.batch_id, batch.system, table.split(".")[1], batch.extracted_at, batch.extracted_at),
     )
     for record in batch.records:

@@ -16,6 +16,8 @@ import pytest
 import yaml
 from dbt_builds import PROJECT, Build, build, database
 
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
+
 API_MODELS = PROJECT / "models" / "api" / "_api__models.yml"
 VIEWS = {
     "orders",
@@ -146,7 +148,7 @@ def test_a_rebuild_that_recreates_the_tables_keeps_their_row_security(
     policies = "select tablename, policyname, roles::text from pg_policies order by 1, 2"
     with database(pg_server, template=main_build.url) as url:
         before = main_build.query(policies)
-        rebuilt = build(url, tmp_path, "--full-refresh", "--exclude-resource-type", "unit_test")
+        rebuilt = build(url, tmp_path, "--full-refresh", *FLOW_BUILD_EXCLUDES)
         assert rebuilt.success, rebuilt.not_passing()
         assert rebuilt.status_of("fct_order_current_status") == "success"
         assert rebuilt.query(policies) == before

@@ -24,6 +24,7 @@ import pytest
 from dbt_builds import Build, build, copy_of_project, database, run_dbt
 from psycopg.types.json import Jsonb
 
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.claims import event_rows, order_claims
 from orderhub.crosswalk import crosswalk_version
 from orderhub.derivation import derivation_spec
@@ -64,7 +65,7 @@ def vectors_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
         shutil.copyfile(seed, project / "seeds" / seed.name)
     with database(pg_server) as url:
         store(url)
-        yield build(url, work, "--exclude-resource-type", "unit_test", project=project)
+        yield build(url, work, *FLOW_BUILD_EXCLUDES, project=project)
 
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b["subject"]["order_id"])

@@ -25,6 +25,7 @@ from fulfilment.run import run_fulfilment
 from ledger.canonical import canonical_hash
 from ledger.keys import Signer
 from ledger.log import ProvenanceLog
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.provenance import PROVENANCE_KINDS, WRITEBACK_EVENT
 from sandbox.credentials import SandboxCredentials
 from sandbox.scenario import Scenario
@@ -69,9 +70,7 @@ def world(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     scenario = Scenario(seed=11, orders=80, as_of=AS_OF)
     with database(pg_server) as url:
         load(url, [batch for delivery in generated_deliveries(scenario) for batch in delivery])
-        built = build(
-            url, Path(tmp_path_factory.mktemp("dbt-fulfil")), "--exclude-resource-type", "unit_test"
-        )
+        built = build(url, Path(tmp_path_factory.mktemp("dbt-fulfil")), *FLOW_BUILD_EXCLUDES)
         land_stock(url, scenario)
         forecast(url)
         yield url, built

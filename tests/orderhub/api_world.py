@@ -18,6 +18,7 @@ from dbt_builds import build, database, load
 from dbt_records import Batch
 from dbt_worlds import AS_OF, extracted
 
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub import tracking
 from orderhub.api import ApiServer
 from orderhub.api_auth import mint_token
@@ -72,7 +73,7 @@ def build_world(pg_server: str, work: Path) -> Iterator[Built]:
     """The scenario's records in a new database, built once in full."""
     with database(pg_server) as url:
         load(url, [Batch(system, extracted(1), SCENARIO.records(system)) for system in API_SYSTEMS])
-        built = build(url, work, "--exclude-resource-type", "unit_test")
+        built = build(url, work, *FLOW_BUILD_EXCLUDES)
         assert built.success, built.not_passing()
         yield Built(url, work / "target" / "manifest.json")
 

@@ -26,6 +26,7 @@ from dbt_records import Batch
 from dbt_worlds import extracted
 
 from orchestration import wap
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub import publishing
 from orderhub.cases import open_cases
 from orderhub.sources import API_SYSTEMS
@@ -48,7 +49,7 @@ def _build(url: str, work: Path) -> str:
     """A write-audit-publish build's write step: the colour it wrote."""
     colour, _ = wap.start_build(url)
     built = build(
-        url, work, "--exclude-resource-type", "unit_test", "--exclude", wap.API_SELECTION,
+        url, work, *FLOW_BUILD_EXCLUDES, "--exclude", wap.API_SELECTION,
         "--vars", wap.colour_vars(colour),
     )  # fmt: skip
     assert built.success, built.not_passing()

@@ -30,6 +30,7 @@ from connectors.errors import ConnectorError
 from connectors.reconcile import RECONCILED_BY, reconcile
 from connectors.schema import ensure_schema
 from connectors.sync import sync_system
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orchestration.reconcile_job import key_reconciliation_job
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orderhub.cli import main
@@ -155,7 +156,7 @@ def test_a_missed_deletion_is_found_stored_once_and_served_flagged(
     assert ran.success
     assert sorted(k for k, flag in _raw(url) if flag is not None) == sorted([*gone, third])
 
-    built = build(url, tmp_path / "dbt", "--exclude-resource-type", "unit_test")
+    built = build(url, tmp_path / "dbt", *FLOW_BUILD_EXCLUDES)
     assert built.success, built.not_passing()
     assert differences(url)[1] == []  # the audit's verifier derives the same events
     with served(Built(url, tmp_path / "dbt" / "target" / "manifest.json"), tmp_path / "api") as api:

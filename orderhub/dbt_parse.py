@@ -1,0 +1,66 @@
+"""dbt's partial parsing carried from one dbt invocation to the next.
+
+Every dbt command parses the project before it runs. With a ``partial_parse.msgpack`` from
+an earlier parse in its target folder dbt re-parses only what changed; without one it parses
+everything (5-9 s for this project on two cores). The flow's invocations each write into a
+target folder of their own (Dagster gives each one a new folder), and a parse holds the
+``--vars`` it was made with (the marts' colour names their schemas), so nothing was ever
+reused: a run parsed the project four or five times.
+
+:func:`partial_parse` keeps the newest parse per project and ``--vars`` in a cache folder
+and puts it into an invocation's target folder before dbt starts, then keeps what that
+invocation saved. dbt itself decides whether a saved parse still fits (project files, dbt
+version, profile, vars) and parses afresh when it does not, so a stale entry costs one full
+parse, never a wrong manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+#: The file dbt saves its parse in, inside the target folder.
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def _vars(args: Sequence[str]) -> str:
+    """The ``--vars`` value of a dbt command line ("" when there is none)."""
+    items = list(args)
+    return next((items[i + 1] for i, a in enumerate(items[:-1]) if a == "--vars"), "")
+
+
+def cached_parse(cache: Path, project: Path, args: Sequence[str]) -> Path:
+    """Where the parse of ``project`` with the ``--vars`` of ``args`` is kept in ``cache``."""
+    key = hashlib.sha256(f"{project.resolve()}\0{_vars(args)}".encode()).hexdigest()[:24]
+    return cache / f"{key}.msgpack"
+
+
+@contextmanager
+def partial_parse(cache: Path, project: Path, args: Sequence[str], target: Path) -> Iterator[None]:
+    """Around one dbt invocation writing to ``target``: seed it with the kept parse (unless
+    it holds one already), and afterwards keep the parse it saved (whole: written aside,
+    then renamed). A cache that cannot be read or written is passed over."""
+    kept = cached_parse(cache, project, args)
+    saved = target / PARTIAL_PARSE
+    try:
+        if kept.is_file() and not saved.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(kept, saved)
+    except OSError:
+        pass
+    yield
+    try:
+        if saved.is_file():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_suffix(f".{os.getpid()}.part")
+            shutil.copyfile(saved, partial)
+            partial.replace(kept)
+    except OSError:
+        pass
+
+
+__all__ = ["PARTIAL_PARSE", "cached_parse", "partial_parse"]
