@@ -1,0 +1,41 @@
+"""dbt's parse carried from one invocation to the next (orderhub/dbt_parse.py), with real dbt:
+a second invocation in another target folder, same project and vars, re-parses nothing;
+other vars get a parse of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestration.dbt_run import invoke_dbt
+from orderhub.dbt_parse import PARTIAL_PARSE, cached_parse
+from orderhub.seeds import PROJECT_DIR
+
+#: dbt parse connects to nothing: any well-formed URL will do
+URL = "postgresql://orderhub@127.0.0.1:1/orderhub"
+BLUE = ("--vars", '{"mart_colour": "blue"}')
+
+
+def _parse(work: Path, *args: str) -> str:
+    result = invoke_dbt(URL, work, "parse", *args)
+    assert result.success, result.exception
+    return (work / "logs" / "dbt.log").read_text()
+
+
+def test_the_next_invocation_starts_from_the_parse_before_it(tmp_path: Path) -> None:
+    cache = tmp_path / "parse"
+    first = _parse(tmp_path / "first", *BLUE)
+    assert "Starting full parse" in first
+    kept = cached_parse(cache, PROJECT_DIR, BLUE)
+    assert (
+        kept.is_file()
+        and kept.read_bytes() == (tmp_path / "first" / "target" / PARTIAL_PARSE).read_bytes()
+    )
+
+    second = _parse(tmp_path / "second", *BLUE)
+    assert "Starting full parse" not in second
+    assert "skipping partial parsing" in second
+
+    other = ("--vars", '{"mart_colour": "green"}')
+    assert cached_parse(cache, PROJECT_DIR, other) != kept
+    assert "Starting full parse" in _parse(tmp_path / "third", *other)
+    assert cached_parse(cache, PROJECT_DIR, other).is_file()
