@@ -207,6 +207,16 @@ def create_add_fields(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
     return _ORIGINAL["create_add_fields"](self, model, config, **kwargs)
 
 
+def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
+    """``ModelToComponentFactory.create_http_response_filter``, with a predicate of the TMS's
+    or the WMS's manifest answered in Python (:mod:`connectors.predicates`)."""
+    from connectors.predicates import page_check
+
+    built = _ORIGINAL["create_http_response_filter"](model, config, **kwargs)
+    built.predicate = page_check(built.predicate)
+    return built
+
+
 def component_factory_class() -> Any:
     """airbyte-cdk's ``ModelToComponentFactory``, its own ``create_add_fields`` kept aside
     (imported on first use, like :func:`json_decoder_class`)."""
@@ -215,6 +225,9 @@ def component_factory_class() -> Any:
     )
 
     _ORIGINAL.setdefault("create_add_fields", ModelToComponentFactory.create_add_fields)
+    _ORIGINAL.setdefault(
+        "create_http_response_filter", ModelToComponentFactory.create_http_response_filter
+    )
     return ModelToComponentFactory
 
 
@@ -356,7 +369,9 @@ def install_shortcuts() -> None:
     dpath.get = fast_get
     requests.Response.json = response_json  # type: ignore[method-assign]
     json_decoder_class().decode = json_decoder_decode
-    component_factory_class().create_add_fields = create_add_fields
+    factory = component_factory_class()
+    factory.create_add_fields = create_add_fields
+    factory.create_http_response_filter = staticmethod(create_http_response_filter)
     datetime_parser_class().parse = parse
     stream_slice_class().__hash__ = slice_hash
 
