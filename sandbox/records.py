@@ -3,9 +3,10 @@
 Each system's record is the state the order's steps left it in, and its cursor field is
 the time of the last step that changed it; an order's :class:`~sandbox.model.
 Anomaly` bends the record of the system it concerns. These functions build fresh dicts
-on every call, exactly as the APIs put them on the wire; :func:`lazy_records` pairs each
-record with the :class:`~sandbox.store.Lazy` that builds it again, which is what the
-sandbox's store keeps of a generated scenario.
+on every call, exactly as the APIs put them on the wire (a WMS picking served lazily may
+have been built with its order's others for an earlier call; each is handed out once);
+:func:`lazy_records` pairs each record with the :class:`~sandbox.store.Lazy` that
+builds it again, which is what the sandbox's store keeps of a generated scenario.
 """
 
 from __future__ import annotations
