@@ -1,8 +1,8 @@
 """``python -m connectors.launch <spec|check|discover|read> ...``: airbyte-cdk's declarative
-launcher, with four exact shortcuts.
+launcher, with six exact shortcuts.
 
 This is ``source-declarative-manifest`` (the same ``run()`` entry point, the same arguments,
-the same Airbyte protocol on stdout), with four changes made before it starts:
+the same Airbyte protocol on stdout), with six changes made before it starts:
 
 - ``dpath.get``, which airbyte-cdk's ``DpathExtractor`` calls once per page to find the records
   (``d.results``, ``records``, ``data``, ``trackers``), answers a plain path by following it
@@ -37,12 +37,24 @@ the same Airbyte protocol on stdout), with four changes made before it starts:
   manifest and a module an Airbyte server cannot import). It is the same step in the same
   place: the record selector transforms a record before the cursor observes it.
 - ``DatetimeParser.parse``, which the cursor calls for every record (the TMS's client-side
-  filter once more), answers the two formats the cursors read first, ``%Y-%m-%dT%H:%M:%SZ``
-  and ``%Y-%m-%dT%H:%M:%S.%f%z`` for a value ending in ``Z``, from the digits (:func:`parse`,
-  about 1.5 µs) instead of ``strptime`` (about 7 µs; ``bench/cursor_fields.py`` measures
-  both). Only a value with exactly those fixed-width digits is answered; anything else
-  (another format, a one-digit month, an offset other than ``Z``, an impossible date) goes to
-  ``strptime`` itself, which decides and raises as before.
+  filter once more), answers the formats the cursors read, ``%Y-%m-%dT%H:%M:%SZ``,
+  ``%Y-%m-%dT%H:%M:%S.%f%z`` for a value ending in ``Z`` and Odoo's ``%Y-%m-%d %H:%M:%S``,
+  from the digits (:func:`parse`, about 1.5 µs) instead of ``strptime`` (about 7 µs;
+  ``bench/cursor_fields.py`` measures both). An Odoo datetime tried against a format with a
+  literal ``T`` (the WMS cursor tries the ISO 8601 formats first) gets the ``ValueError``
+  strptime would raise, without strptime: a value holding no ``T`` cannot match it. Only a
+  value with exactly those fixed-width digits is answered; anything else (another format, a
+  one-digit month, an offset other than ``Z``, an impossible date) goes to ``strptime``
+  itself, which decides and raises as before.
+- Importing airbyte-cdk builds a serpyco_rs ``Serializer`` per Airbyte protocol model, each
+  with its JSON schema, reading every field's docstring from the model's source
+  (:func:`skip_attribute_docs`): about a second of every connector start, most of a
+  no-change sync. The schema is built when ``Serializer.get_json_schema`` is first called
+  (nothing in a connector calls it) and without the fields' descriptions; what a serializer
+  writes and accepts does not depend on either.
+- ``StreamSlice.__hash__``, a SHA-256 of the slice's ``json.dumps`` that the concurrent
+  cursor takes for every record it observes, is kept on a slice of plain values while its
+  contents stay equal (:func:`slice_hash`).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -195,6 +207,16 @@ def create_add_fields(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
     return _ORIGINAL["create_add_fields"](self, model, config, **kwargs)
 
 
+def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
+    """``ModelToComponentFactory.create_http_response_filter``, with a predicate of the TMS's
+    or the WMS's manifest answered in Python (:mod:`connectors.predicates`)."""
+    from connectors.predicates import page_check
+
+    built = _ORIGINAL["create_http_response_filter"](model, config, **kwargs)
+    built.predicate = page_check(built.predicate)
+    return built
+
+
 def component_factory_class() -> Any:
     """airbyte-cdk's ``ModelToComponentFactory``, its own ``create_add_fields`` kept aside
     (imported on first use, like :func:`json_decoder_class`)."""
@@ -203,6 +225,9 @@ def component_factory_class() -> Any:
     )
 
     _ORIGINAL.setdefault("create_add_fields", ModelToComponentFactory.create_add_fields)
+    _ORIGINAL.setdefault(
+        "create_http_response_filter", ModelToComponentFactory.create_http_response_filter
+    )
     return ModelToComponentFactory
 
 
@@ -215,7 +240,15 @@ _INSTANTS = {
         r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})[.]([0-9]{1,6})Z",
         re.ASCII,
     ),
+    # Odoo's datetimes (UTC, no zone): strptime gives a naive datetime, which
+    # DatetimeParser.parse makes UTC
+    "%Y-%m-%d %H:%M:%S": re.compile(
+        r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})()", re.ASCII
+    ),
 }
+#: The formats of :data:`_INSTANTS` with a literal ``T``: strptime (case-insensitive) cannot
+#: match a value holding neither ``T`` nor ``t`` to them.
+_NEEDS_T = frozenset({"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%f%z"})
 
 
 def parse(self: Any, date: Any, format: str) -> datetime:
@@ -239,6 +272,10 @@ def parse(self: Any, date: Any, format: str) -> datetime:
             )
         except ValueError:
             pass  # an impossible date: strptime says so in its own words
+    elif format in _NEEDS_T and type(date) is str and "T" not in date and "t" not in date:
+        # what strptime raises (the cursor tries its next format): an Odoo datetime is tried
+        # against the ISO 8601 formats first, and strptime's failure costs about 5 µs
+        raise ValueError(f"time data {date!r} does not match format {format!r}")
     result: datetime = _ORIGINAL["DatetimeParser.parse"](self, date, format)
     return result
 
@@ -251,13 +288,92 @@ def datetime_parser_class() -> Any:
     return DatetimeParser
 
 
+def no_attribute_docs(cls: type) -> dict[str, str]:
+    """serpyco_rs's per-field descriptions of a class: none (see :func:`skip_attribute_docs`)."""
+    return {}
+
+
+def skip_attribute_docs() -> None:
+    """Build airbyte-cdk's protocol serializers without their fields' descriptions.
+
+    Importing airbyte-cdk builds a serpyco_rs ``Serializer`` per Airbyte protocol model, and
+    serpyco_rs reads each dataclass field's docstring from the class's source (``inspect``
+    and ``ast.parse`` of the module, ``attributes_doc``): about half a second of every
+    connector start. Those docstrings only become ``description`` strings of the serializer's
+    JSON schema (``Serializer.get_json_schema``), which nothing in a connector reads; what a
+    serializer writes and accepts does not depend on them. Must run before airbyte-cdk is
+    imported."""
+    import serpyco_rs._describe as describe
+    import serpyco_rs._main as serializers
+
+    describe.get_attributes_doc = no_attribute_docs
+    _ORIGINAL.setdefault("get_json_schema", serializers.get_json_schema)
+    serializers.get_json_schema = _schema_later
+    serializers.Serializer.get_json_schema = serializer_json_schema
+
+
+#: A serializer's JSON schema not built yet (:func:`serializer_json_schema` builds it).
+_LATER: Any = object()
+
+
+def _schema_later(type_info: Any) -> Any:
+    return _LATER
+
+
+def serializer_json_schema(self: Any) -> Any:
+    """``Serializer.get_json_schema``: the schema, built on the first call instead of when the
+    serializer is built (nothing in a connector asks for it)."""
+    if self._schema is _LATER:
+        self._schema = _ORIGINAL["get_json_schema"](self._type_info)
+    return self._schema
+
+
+#: Where a stream slice keeps its hash with the contents it was computed from.
+_HASHED = "_orderhub_hash"
+#: The value types a slice's hash is kept for: compared by type and value, they serialize alike.
+_FLAT = frozenset({str, int, float, bool, type(None)})
+
+
+def slice_hash(self: Any) -> int:
+    """``StreamSlice.__hash__``, kept on the slice while its contents stay the same.
+
+    airbyte-cdk's concurrent cursor looks a record's slice up in a dict for every record it
+    observes, and a slice's hash is a SHA-256 of its contents written by ``json.dumps`` (about
+    10 µs a record). For a slice whose keys are strings and whose values are strings,
+    numbers, booleans or None, the hash is kept with those (key, type, value) items and given
+    again while they are equal; any other slice, or one whose contents changed, is hashed as
+    before."""
+    items = tuple((key, type(value), value) for key, value in self._stream_slice.items())
+    if not all(type(key) is str and kind in _FLAT for key, kind, _ in items):
+        result: int = _ORIGINAL["StreamSlice.__hash__"](self)
+        return result
+    kept = self.__dict__.get(_HASHED)
+    if kept is not None and kept[0] == items:
+        return int(kept[1])
+    value: int = _ORIGINAL["StreamSlice.__hash__"](self)
+    self.__dict__[_HASHED] = (items, value)
+    return value
+
+
+def stream_slice_class() -> Any:
+    """airbyte-cdk's ``StreamSlice``, its own ``__hash__`` kept aside (imported on first use)."""
+    from airbyte_cdk.sources.types import StreamSlice
+
+    _ORIGINAL.setdefault("StreamSlice.__hash__", StreamSlice.__hash__)
+    return StreamSlice
+
+
 def install_shortcuts() -> None:
     """Make this process's airbyte-cdk use the shortcuts (idempotent)."""
+    skip_attribute_docs()
     dpath.get = fast_get
     requests.Response.json = response_json  # type: ignore[method-assign]
     json_decoder_class().decode = json_decoder_decode
-    component_factory_class().create_add_fields = create_add_fields
+    factory = component_factory_class()
+    factory.create_add_fields = create_add_fields
+    factory.create_http_response_filter = staticmethod(create_http_response_filter)
     datetime_parser_class().parse = parse
+    stream_slice_class().__hash__ = slice_hash
 
 
 def main() -> int:

@@ -3,13 +3,16 @@
 Each system's record is the state the order's steps left it in, and its cursor field is
 the time of the last step that changed it; an order's :class:`~sandbox.model.
 Anomaly` bends the record of the system it concerns. These functions build fresh dicts
-on every call, exactly as the APIs put them on the wire; :func:`lazy_records` pairs each
-record with the :class:`~sandbox.store.Lazy` that builds it again, which is what the
-sandbox's store keeps of a generated scenario.
+on every call, exactly as the APIs put them on the wire (a WMS picking served lazily may
+have been built with its order's others for an earlier call; each is handed out once);
+:func:`lazy_records` pairs each record with the :class:`~sandbox.store.Lazy` that
+builds it again, which is what the sandbox's store keeps of a generated scenario.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -284,8 +287,30 @@ def tms_record(order: Order) -> Record | None:
     )
 
 
+#: An order's pickings built but not handed out yet, for the last orders served (a picking
+#: is built with its order's others; each built dict is handed out once).
+_UNSERVED: OrderedDict[int, tuple[Order, list[Record | None]]] = OrderedDict()
+_UNSERVED_ORDERS = 1024
+_UNSERVED_LOCK = threading.Lock()
+
+
 def _wms_record(arg: tuple[Order, int]) -> Record:
-    return wms_records(arg[0])[arg[1]]
+    """Picking ``n`` of ``order``: one built with it for an earlier call and not handed out
+    yet (the order kept with it is this very order), else its order's pickings built anew."""
+    order, n = arg
+    with _UNSERVED_LOCK:
+        kept = _UNSERVED.get(id(order))
+        if kept is not None and kept[0] is order and kept[1][n] is not None:
+            record, kept[1][n] = kept[1][n], None
+            return record  # type: ignore[return-value]
+    pickings: list[Record | None] = list(wms_records(order))
+    record, pickings[n] = pickings[n], None
+    with _UNSERVED_LOCK:
+        _UNSERVED[id(order)] = (order, pickings)
+        _UNSERVED.move_to_end(id(order))
+        while len(_UNSERVED) > _UNSERVED_ORDERS:
+            _UNSERVED.popitem(last=False)
+    return record  # type: ignore[return-value]
 
 
 #: How one order's record of each system is built (the WMS: one of its pickings).

@@ -223,8 +223,23 @@ INSTANTS = [
     "\uff12\uff10\uff12\uff16-10-03T14:05:09Z",  # non-ASCII digits: strptime decides
     "",
     1759500309,
+    # Odoo's datetimes, and near misses
+    "2026-10-03 14:05:09",
+    "2026-10-03 14:05:09.5",
+    "2026-1-03 14:05:09",
+    "2026-02-30 14:05:09",
+    "2026-10-03 24:00:00",
+    "2026-10-03  14:05:09",
+    "2026-10-03t14:05:09z",
+    "2026-10-03t14:05:09.5z",
 ]
-FORMATS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%ms"]
+FORMATS = [
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S",
+    "%ms",
+]
 
 
 def outcome(call: Any) -> Any:
@@ -244,3 +259,52 @@ def test_parse_answers_what_strptime_answers(value: Any) -> None:
         assert outcome(partial(launch.parse, parser, value, form)) == expected
         if expected[1] is UTC:  # the very object strptime gives
             assert launch.parse(parser, value, form).tzinfo is UTC
+
+
+def test_a_slice_keeps_airbyte_cdks_hash_while_its_contents_stay() -> None:
+    stream_slice = launch.stream_slice_class()
+    original = launch._ORIGINAL["StreamSlice.__hash__"]
+    piece = stream_slice(partition={}, cursor_slice={"start_time": "a", "end_time": "b"})
+    assert launch.slice_hash(piece) == original(piece)
+    assert launch.slice_hash(piece) == original(piece)  # kept
+    piece._stream_slice["end_time"] = "c"  # changed in place: hashed again
+    assert launch.slice_hash(piece) == original(piece)
+    numbered = stream_slice(partition={"n": 1}, cursor_slice={})
+    assert launch.slice_hash(numbered) == original(numbered)
+    numbered._stream_slice["n"] = True  # equal to 1, written differently
+    assert launch.slice_hash(numbered) == original(numbered)
+    nested = stream_slice(partition={"parent": {"id": 1}}, cursor_slice={})
+    assert launch.slice_hash(nested) == original(nested)
+    nested._stream_slice["parent"]["id"] = 2  # a nested value is never kept
+    assert launch.slice_hash(nested) == original(nested)
+
+
+SERIALIZED = """
+import sys
+import orjson
+from connectors import launch
+if sys.argv[1] == "shortcuts":
+    launch.skip_attribute_docs()
+from airbyte_cdk.models import AirbyteMessageSerializer, ConfiguredAirbyteCatalogSerializer
+message = {"type": "RECORD", "record": {"stream": "s", "data": {"a": None, "b": [1, "x"]},
+           "emitted_at": 1}}
+catalog = {"streams": [{"stream": {"name": "s", "json_schema": {}, "supported_sync_modes":
+           ["incremental"]}, "sync_mode": "incremental", "destination_sync_mode": "append"}]}
+loaded = AirbyteMessageSerializer.load(message)
+print(orjson.dumps([AirbyteMessageSerializer.dump(loaded),
+      ConfiguredAirbyteCatalogSerializer.dump(ConfiguredAirbyteCatalogSerializer.load(catalog)),
+      sorted(AirbyteMessageSerializer.get_json_schema())]).decode())
+"""
+
+
+def test_serializers_built_without_docs_write_and_read_the_same() -> None:
+    import subprocess
+    import sys
+
+    def run(mode: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", SERIALIZED, mode], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    assert run("shortcuts") == run("plain")

@@ -184,3 +184,64 @@ def test_a_predicate_reading_the_config_never_fires() -> None:
     structure.config = {**structure.config, "page_size": 2}
     structure.predicate.condition = reads_config
     assert structure.matches(page(full)) is None
+
+
+#: Pages of odd shapes, for the checks written in Python (connectors/predicates.py).
+ODD: list[Page] = [
+    {"trackers": [1, "x", None, {"id": 5}, {"id": "trk_1"}], "has_more": True},
+    {"trackers": [{"id": "a", "created_at": T1}, {"id": "b", "created_at": 3}], "has_more": 1},
+    {"trackers": [{"id": "b", "created_at": "x"}, {"id": "a", "created_at": "X"}]},
+    {"trackers": {}, "has_more": True},
+    {"trackers": [], "has_more": None},
+    {"result": [{"id": True, "write_date": T1}, {"id": 2.0, "write_date": T2}]},
+    {"result": [{"id": 1, "write_date": "B"}, {"id": 2, "write_date": "a"}]},
+    {"result": [{"id": 2, "write_date": "a"}, {"id": 1, "write_date": "B"}]},
+    {"result": [{"id": 1, "write_date": "a"}, {"id": 1, "write_date": "A"}]},
+    {"result": [None, [], {"id": 1}]},
+    {"result": "abc"},
+    {"result": {}},
+    {"error": {"data": "x"}},
+    {"error": {"data": ["y"]}},
+    {"error": {"data": 0}},
+    {"error": {"data": {"name": ["odoo.exceptions.AccessDenied"]}}},
+    {"error": []},
+    {"error": "denied", "result": []},
+    [],
+    [{"trackers": []}],
+    "text",
+    5,
+    None,
+    b"",
+    b"\xff",
+]
+
+
+@pytest.mark.parametrize("system", ["tms", "wms"])
+def test_the_python_page_checks_answer_what_the_templates_answer(system: str) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.interpolated_boolean import (
+        InterpolatedBoolean,
+    )
+    from airbyte_cdk.sources.declarative.requesters.error_handlers import HttpResponseFilter
+
+    from connectors import launch, predicates
+
+    checks = predicates.checks_by_text()
+    written = list(predicates_in(SYSTEMS[system].manifest()))
+    assert [checks[text] for text in written] == predicates.CHECKS[system]
+    bodies = [bad for pages in GUARDED.values() for each in pages for bad in each]
+    bodies += [BUILD[s](*rows, more=m) for s in BUILD for rows in GOOD for m in (True, False)]
+    bodies += ODD
+    for text in written:
+        template = InterpolatedBoolean(condition=text, parameters={"model": "stock.picking"})
+        python = predicates.page_check(template)
+        assert isinstance(python, predicates.PageCheck)
+        for body in bodies:
+            response = page(body)
+            parsed = HttpResponseFilter._safe_response_json(response)
+            context = {"response": parsed, "headers": response.headers, "request_url": "x"}
+            expected = template.eval(None, **context)  # type: ignore[arg-type]
+            assert python.eval(None, **context) == expected, (text, body)
+    # the launcher builds these filters so (an edited predicate is left to airbyte-cdk)
+    launch.component_factory_class()
+    edited = InterpolatedBoolean(condition=written[-1] + " ", parameters={})
+    assert predicates.page_check(edited) is edited

@@ -144,3 +144,31 @@ def test_a_generated_scenario_is_served_as_built_on_read_byte_for_byte() -> None
     lazy.upsert("erp", {**first, "LastChangeDateTime": "2030-01-01T00:00:00Z"})
     assert (lazy.version("erp"), lazy.version("wms")) == (version[0] + 1, version[1])
     assert lazy.records("erp")[-1]["OverallSDProcessStatus"] == "changed by a reader"
+
+
+def test_every_read_of_a_wms_picking_is_a_record_of_its_own() -> None:
+    # a picking is built with its order's others, which later reads hand out: each once
+    scenario = Scenario(seed=3, orders=150)
+    lazy = SandboxStore.from_scenario(scenario)
+    expected = scenario.records("wms")
+    for _ in range(3):
+        served = lazy.records("wms")
+        assert (
+            served
+            == lazy.records("wms")
+            == sorted(expected, key=lambda r: (r["write_date"], r["id"]))
+        )
+        for record in served:
+            record["state"] = "changed by a reader"
+    assert all(r["state"] != "changed by a reader" for r in lazy.records("wms"))
+    mixed = [lazy.get("wms", r["id"]) for r in reversed(expected)]
+    assert mixed == list(reversed(expected))
+    assert len({id(r) for r in mixed}) == len(mixed)
+    # the same picking read twice after its order's first: two records
+    by_order: dict[str, list[dict]] = {}
+    for record in expected:
+        by_order.setdefault(record["origin"], []).append(record)
+    first, second, *_ = next(p for p in by_order.values() if len(p) == 3)
+    assert lazy.get("wms", first["id"]) == first
+    again = [lazy.get("wms", second["id"]) for _ in range(2)]
+    assert again[0] == again[1] == second and again[0] is not again[1]
