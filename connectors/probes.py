@@ -154,7 +154,7 @@ class ProbeResult:
     reason: str = ""
 
 
-def _render(template: str, config: Mapping[str, Any]) -> str:
+def render_template(template: str, config: Mapping[str, Any]) -> str:
     """A manifest string with its ``{{ config['x'] }}`` references filled in."""
     rendered = _CONFIG_REF.sub(lambda match: str(config[match[1]]), template)
     if "{{" in rendered or "{%" in rendered:
@@ -190,7 +190,7 @@ def endpoint(connector: ConnectorSpec, stream: str) -> Endpoint:
     )
 
 
-class _Session:
+class SourceSession:
     """One system's HTTP client, authenticated as its manifest's authenticator says."""
 
     def __init__(self, authenticator: Mapping[str, Any] | None, config: Mapping[str, Any]) -> None:
@@ -200,10 +200,11 @@ class _Session:
             pass  # the credentials travel in each request's body
         elif kind == "ApiKeyAuthenticator":
             header = authenticator["inject_into"]["field_name"]
-            self.client.headers[header] = _render(authenticator["api_token"], config)
+            self.client.headers[header] = render_template(authenticator["api_token"], config)
         elif kind == "BasicHttpAuthenticator":
-            user = _render(authenticator["username"], config)
-            self.client.auth = (user, _render(str(authenticator.get("password", "")), config))
+            user = render_template(authenticator["username"], config)
+            password = render_template(str(authenticator.get("password", "")), config)
+            self.client.auth = (user, password)
         elif kind == "OAuthAuthenticator":
             self.client.headers["Authorization"] = f"Bearer {self._token(authenticator, config)}"
         else:
@@ -213,8 +214,8 @@ class _Session:
         grant = {"grant_type": str(authenticator["grant_type"])}
         for name in ("client_id", "client_secret", "refresh_token"):
             if name in authenticator:
-                grant[name] = _render(str(authenticator[name]), config)
-        url = _render(str(authenticator["token_refresh_endpoint"]), config)
+                grant[name] = render_template(str(authenticator[name]), config)
+        url = render_template(str(authenticator["token_refresh_endpoint"]), config)
         response = self.client.post(url, data=grant)
         response.raise_for_status()
         return str(response.json()["access_token"])
@@ -257,7 +258,7 @@ def probe_system(system: str, config: Mapping[str, Any], database_url: str) -> P
     connector = get_connector(system)
     with psycopg.connect(database_url, autocommit=True, options="-c TimeZone=UTC") as conn:
         state = read_state(conn, system)
-        session: _Session | None = None
+        session: SourceSession | None = None
         try:
             for stream in connector.streams:
                 since = state.get(stream.name, {}).get(stream.cursor_field)
@@ -269,7 +270,7 @@ def probe_system(system: str, config: Mapping[str, Any], database_url: str) -> P
                     reason = f"{len(stored)} records stored at {since}: too many to probe"
                     return ProbeResult(system, True, stream.name, f"{since}/many", reason)
                 where = endpoint(connector, stream.name)
-                session = session or _Session(where.authenticator, config)
+                session = session or SourceSession(where.authenticator, config)
                 request = QUERIES[system](stream, where, config, since, len(stored) + 1)
                 new = _first_new(session, where, request, stream, config, moment, stored)
                 if new is not None:
@@ -284,7 +285,7 @@ def probe_system(system: str, config: Mapping[str, Any], database_url: str) -> P
 
 
 def _first_new(
-    session: _Session,
+    session: SourceSession,
     where: Endpoint,
     request: ProbeRequest,
     stream: StreamSpec,
@@ -299,7 +300,7 @@ def _first_new(
     now = datetime.now(UTC)
     response = session.client.request(
         where.method,
-        _render(where.url, config),
+        render_template(where.url, config),
         params=request.params,
         headers=request.headers,
         json=request.body,

@@ -40,7 +40,7 @@ from connectors.batches import BatchResult
 from connectors.catalog import ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
 from connectors.odata import odata_datetime
-from connectors.probes import _render, _Session, endpoint
+from connectors.probes import SourceSession, endpoint, render_template
 from connectors.sync import Progress, load_batch, system_lock
 
 #: The field of a version the reconciliation stores: when the key was found missing.
@@ -67,7 +67,7 @@ class Reconciliation:
     batch: BatchResult | None
 
 
-def _odata_keys(session: _Session, url: str, key: str) -> set[str]:
+def _odata_keys(session: SourceSession, url: str, key: str) -> set[str]:
     """Every key the OData V2 entity set at ``url`` serves (see the module for the checks)."""
     params: dict[str, str] | None = {
         "$select": key, "$format": "json", "$inlinecount": "allpages", "$top": str(_PAGE),
@@ -96,7 +96,7 @@ def _odata_keys(session: _Session, url: str, key: str) -> set[str]:
     return keys
 
 
-def _odata_gone(session: _Session, url: str, key: str) -> bool:
+def _odata_gone(session: SourceSession, url: str, key: str) -> bool:
     """Whether the entity of ``key`` is gone: 404 yes, 200 no, anything else an error."""
     response = session.client.get(f"{url}('{key}')", params={"$format": "json"})
     if response.status_code == 404:
@@ -105,7 +105,7 @@ def _odata_gone(session: _Session, url: str, key: str) -> bool:
     return False
 
 
-def _easypost_keys(session: _Session, url: str, key: str) -> set[str]:
+def _easypost_keys(session: SourceSession, url: str, key: str) -> set[str]:
     """Every tracker id EasyPost lists, newest first, paged by ``before_id``: a page that
     says more follow but is empty, or an id listed twice (the list shifted), is an error."""
     keys: set[str] = set()
@@ -126,7 +126,7 @@ def _easypost_keys(session: _Session, url: str, key: str) -> set[str]:
     raise ValueError(f"more than {MAX_PAGES} pages")
 
 
-def _easypost_gone(session: _Session, url: str, key: str) -> bool:
+def _easypost_gone(session: SourceSession, url: str, key: str) -> bool:
     """Whether the tracker ``key`` is gone: 404 yes, 200 no, anything else an error."""
     response = session.client.get(f"{url}/{key}")
     if response.status_code == 404:
@@ -145,8 +145,8 @@ class KeyListing:
     write a time."""
 
     stream: str
-    keys: Callable[[_Session, str, str], set[str]]
-    gone: Callable[[_Session, str, str], bool]
+    keys: Callable[[SourceSession, str, str], set[str]]
+    gone: Callable[[SourceSession, str, str], bool]
     time: Callable[[str], str]
 
 
@@ -206,9 +206,9 @@ def reconcile(
     where = endpoint(connector, stream.name)
     with system_lock(system, database_url), psycopg.connect(database_url) as conn:
         stored = stored_keys(conn, connector, stream.name)
-        session = _Session(where.authenticator, config)
+        session = SourceSession(where.authenticator, config)
         try:
-            url = _render(where.url, config)
+            url = render_template(where.url, config)
             listed_at = datetime.now(UTC)
             listed = listing.keys(session, url, stream.primary_key)
             missing = sorted(stored - listed)
