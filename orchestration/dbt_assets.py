@@ -103,7 +103,8 @@ def _events(
     name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target = Path(os.environ["DBT_TARGET_PATH"]) / name
     cache = get_settings().home_dir / "dbt" / "parse"
-    with partial_parse(cache, DBT_PROJECT_DIR, args, target):
+    database = os.environ["ORDERHUB_PGDATABASE"]  # set_dbt_environment's
+    with partial_parse(cache, DBT_PROJECT_DIR, args, target, database):
         invocation = dbt.cli(list(args), context=context, target_path=target, **options)
         yield from invocation.stream()
     return invocation

@@ -66,14 +66,16 @@ def set_dbt_environment(settings: Settings, database_url: str | None) -> None:
             os.environ[key] = value
 
 
-def shared_manifest(current: str) -> Path:
+def shared_manifest(current: str, database: str) -> Path:
     """Where homes of this machine share the manifest of the project ``current`` hashes to:
     ``$XDG_CACHE_HOME/orderhub/dbt-manifests`` (else ``~/.cache/...``), per project folder
-    (its nodes carry their absolute paths), hash and dbt version."""
+    (its nodes carry their absolute paths), hash, dbt version and target database (named in
+    every node)."""
     from dbt.version import __version__ as dbt_version
 
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    key = hashlib.sha256(f"{DBT_PROJECT_DIR}\0{current}\0{dbt_version}".encode()).hexdigest()
+    text = f"{DBT_PROJECT_DIR}\0{current}\0{dbt_version}\0{database}"
+    key = hashlib.sha256(text.encode()).hexdigest()
     return cache / "orderhub" / "dbt-manifests" / f"{key[:32]}.json"
 
 
@@ -90,16 +92,18 @@ def prepare_manifest(settings: Settings) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest.exists() and stamp.exists() and stamp.read_text() == current:
             return manifest
-        shared = shared_manifest(current)
+        set_dbt_environment(settings, settings.database_url)
+        database = os.environ["ORDERHUB_PGDATABASE"]
+        shared = shared_manifest(current, database)
         if shared.is_file():
             shutil.copyfile(shared, manifest)
             stamp.write_text(current)
             return manifest
         from dbt.cli.main import dbtRunner
 
-        set_dbt_environment(settings, settings.database_url)
         # the parse is kept for the home's commands without --vars (source freshness)
-        with partial_parse(settings.home_dir / "dbt" / "parse", DBT_PROJECT_DIR, (), target):
+        cache = settings.home_dir / "dbt" / "parse"
+        with partial_parse(cache, DBT_PROJECT_DIR, (), target, database):
             result = dbtRunner().invoke(
                 [
                     "parse",

@@ -71,8 +71,11 @@ def invoke_dbt(url: str, work: Path, *args: str, project: Path = DBT_PROJECT_DIR
     artefacts under ``work``; dbt's result. Raises RuntimeError when dbt could not run."""
     from dbt.cli.main import dbtRunner
 
-    parse = partial_parse(work.parent / "parse", project, args, work / "target")
-    with _environment(dbt_env(url)), parse:
+    env = dbt_env(url)
+    parse = partial_parse(
+        work.parent / "parse", project, args, work / "target", env["ORDERHUB_PGDATABASE"]
+    )
+    with _environment(env), parse:
         result = dbtRunner().invoke(
             [
                 *args,

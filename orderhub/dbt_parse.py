@@ -7,11 +7,14 @@ target folder of their own (Dagster gives each one a new folder), and a parse ho
 ``--vars`` it was made with (the marts' colour names their schemas), so nothing was ever
 reused: a run parsed the project four or five times.
 
-:func:`partial_parse` keeps the newest parse per project and ``--vars`` in a cache folder
+:func:`partial_parse` keeps the newest parse per project, ``--vars`` and database in a cache
+folder
 and puts it into an invocation's target folder before dbt starts, then keeps what that
 invocation saved. dbt itself decides whether a saved parse still fits (project files, dbt
-version, profile, vars) and parses afresh when it does not, so a stale entry costs one full
-parse, never a wrong manifest.
+version, the profile's keys, vars) and parses afresh when it does not, so a stale entry
+costs one full parse. It does not look at the profile's values, yet a parse writes the
+target database into every node (the compiled SQL names it): so the database is part of
+the key, and a parse made against one database is never reused against another.
 """
 
 from __future__ import annotations
@@ -33,18 +36,23 @@ def _vars(args: Sequence[str]) -> str:
     return next((items[i + 1] for i, a in enumerate(items[:-1]) if a == "--vars"), "")
 
 
-def cached_parse(cache: Path, project: Path, args: Sequence[str]) -> Path:
-    """Where the parse of ``project`` with the ``--vars`` of ``args`` is kept in ``cache``."""
-    key = hashlib.sha256(f"{project.resolve()}\0{_vars(args)}".encode()).hexdigest()[:24]
+def cached_parse(cache: Path, project: Path, args: Sequence[str], database: str) -> Path:
+    """Where the parse of ``project`` with the ``--vars`` of ``args``, against the database
+    named ``database``, is kept in ``cache``."""
+    text = f"{project.resolve()}\0{_vars(args)}\0{database}"
+    key = hashlib.sha256(text.encode()).hexdigest()[:24]
     return cache / f"{key}.msgpack"
 
 
 @contextmanager
-def partial_parse(cache: Path, project: Path, args: Sequence[str], target: Path) -> Iterator[None]:
-    """Around one dbt invocation writing to ``target``: seed it with the kept parse (unless
-    it holds one already), and afterwards keep the parse it saved (whole: written aside,
-    then renamed). A cache that cannot be read or written is passed over."""
-    kept = cached_parse(cache, project, args)
+def partial_parse(
+    cache: Path, project: Path, args: Sequence[str], target: Path, database: str
+) -> Iterator[None]:
+    """Around one dbt invocation against ``database`` writing to ``target``: seed it with
+    the kept parse (unless it holds one already), and afterwards keep the parse it saved
+    (whole: written aside, then renamed). A cache that cannot be read or written is passed
+    over."""
+    kept = cached_parse(cache, project, args, database)
     saved = target / PARTIAL_PARSE
     try:
         if kept.is_file() and not saved.exists():

@@ -98,7 +98,8 @@ def compile_models(
         "--no-use-colors", "--quiet",
     ]  # fmt: skip
     env = {**os.environ, **dbt_env(database_url), "DO_NOT_TRACK": "1"}
-    with partial_parse(work.parent / "parse", project, command, target):
+    database = env["ORDERHUB_PGDATABASE"]
+    with partial_parse(work.parent / "parse", project, command, target, database):
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"dbt compile for the hot path failed: {done.stdout}{done.stderr}")

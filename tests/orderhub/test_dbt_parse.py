@@ -4,6 +4,7 @@ other vars get a parse of their own."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from orchestration.dbt_run import invoke_dbt
@@ -12,6 +13,7 @@ from orderhub.seeds import PROJECT_DIR
 
 #: dbt parse connects to nothing: any well-formed URL will do
 URL = "postgresql://orderhub@127.0.0.1:1/orderhub"
+DATABASE = "orderhub"
 BLUE = ("--vars", '{"mart_colour": "blue"}')
 
 
@@ -25,7 +27,7 @@ def test_the_next_invocation_starts_from_the_parse_before_it(tmp_path: Path) -> 
     cache = tmp_path / "parse"
     first = _parse(tmp_path / "first", *BLUE)
     assert "Starting full parse" in first
-    kept = cached_parse(cache, PROJECT_DIR, BLUE)
+    kept = cached_parse(cache, PROJECT_DIR, BLUE, DATABASE)
     assert (
         kept.is_file()
         and kept.read_bytes() == (tmp_path / "first" / "target" / PARTIAL_PARSE).read_bytes()
@@ -36,6 +38,19 @@ def test_the_next_invocation_starts_from_the_parse_before_it(tmp_path: Path) -> 
     assert "skipping partial parsing" in second
 
     other = ("--vars", '{"mart_colour": "green"}')
-    assert cached_parse(cache, PROJECT_DIR, other) != kept
+    assert cached_parse(cache, PROJECT_DIR, other, DATABASE) != kept
     assert "Starting full parse" in _parse(tmp_path / "third", *other)
-    assert cached_parse(cache, PROJECT_DIR, other).is_file()
+    assert cached_parse(cache, PROJECT_DIR, other, DATABASE).is_file()
+
+
+def test_a_parse_is_not_carried_to_another_database(tmp_path: Path) -> None:
+    """A parse names its target database in every node (the compiled SQL reads it): dbt
+    would reuse one made against another database, so the kept parse is per database."""
+    _parse(tmp_path / "first", *BLUE)
+    other = invoke_dbt(URL.replace("/orderhub", "/elsewhere"), tmp_path / "second", "parse", *BLUE)
+    assert other.success, other.exception
+    log = (tmp_path / "second" / "logs" / "dbt.log").read_text()
+    assert "Starting full parse" in log
+    manifest = json.loads((tmp_path / "second" / "target" / "manifest.json").read_text())
+    databases = {node["database"] for node in manifest["nodes"].values()}
+    assert databases == {"elsewhere"}
