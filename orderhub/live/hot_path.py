@@ -2,9 +2,10 @@
 
 Each :meth:`HotPath.step` is one transaction:
 
-1. take up to :data:`BATCH` pending source records (``orderhub_meta.live_pending``, ``for
-   update skip locked``: parallel workers take different ones) and delete them - a worker
-   killed mid-batch rolls back and they are pending again;
+1. take up to :data:`BATCH` pending source records (``orderhub_meta.live_pending``, a
+   queue, ``for update skip locked``: parallel workers take different rows) and delete
+   them - a worker killed mid-batch rolls back and they are pending again; a record queued
+   twice is recomputed once (two workers holding one record each wait in step 2);
 2. lock those records (transaction-scoped advisory locks, in sorted order), delete their
    rows of ``fct_order_status_events`` and insert what its compiled select derives for them
    (the events mart is incremental per source record, as in dbt; a tracker already there
@@ -107,15 +108,16 @@ class HotPath:
         with conn.transaction():
             # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
             hold_publish_lock(conn, shared=True)
-            records = conn.execute(
-                "delete from orderhub_meta.live_pending where (system, record_key) in ("
-                " select system, record_key from orderhub_meta.live_pending"
-                " order by queued_at limit %s for update skip locked)"
+            taken = conn.execute(
+                "delete from orderhub_meta.live_pending where pending_id in ("
+                " select pending_id from orderhub_meta.live_pending"
+                " order by pending_id limit %s for update skip locked)"
                 " returning system, record_key",
                 (self.batch,),
             ).fetchall()
-            if not records:
+            if not taken:
                 return 0
+            records = sorted(set(taken))  # a record changed twice while pending: once
             started = time.perf_counter()
             orders = rederive_events(conn, models[0], records)
             self._took(models[0].name, started)
