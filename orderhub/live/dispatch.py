@@ -1,16 +1,18 @@
 """The dispatcher: deliver the outbox to subscribers, signed per Standard Webhooks.
 
 Delivery runs on procrastinate, a PostgreSQL job queue: the hot path queues, in the
-outbox's own transaction, a job for each subscription and order it changed that has no job
-waiting yet (:func:`queue_jobs` calls procrastinate's ``procrastinate_defer_jobs_v1``), so a
-change is never committed without its delivery job nor the reverse. Each job carries the
-lock ``<subscription>:<order>``: procrastinate runs no job while an earlier one with its
-lock waits or runs. A job sends every pending delivery of its subscription and order, in
-cursor order (:func:`deliver`), so one subscriber receives one order's changes in order,
-even across retries, and an order's backlog goes in one job: the queue holds at most one
-waiting job per subscription and order, and the worker's look for a job it may run does
-not grow with the backlog. Other orders and other subscribers go on meanwhile (a failing
-subscriber blocks nobody else). LISTEN/NOTIFY wakes the worker at commit; it also looks
+outbox's own transaction, a job for each subscription and shard of orders (:data:`SHARDS`)
+it changed that has no job waiting yet (:func:`queue_jobs` calls procrastinate's
+``procrastinate_defer_jobs_v1``), so a change is never committed without its delivery job
+nor the reverse. Each job carries the lock ``<subscription>/<shard>``: procrastinate runs
+no job while an earlier one with its lock waits or runs. A job sends every pending
+delivery of its subscription and shard, each order's in cursor order (:func:`deliver`), so
+one subscriber receives one order's changes in order, even across retries, and a shard's
+backlog goes in one job: the queue holds at most one waiting job per subscription and
+shard, and the worker's look for a job it may run does not grow with the backlog. Other
+shards and other subscribers go on meanwhile (a failing subscriber blocks nobody else; an
+order a subscriber refuses holds back its shard's later changes until the retry).
+LISTEN/NOTIFY wakes the worker at commit; it also looks
 every :data:`POLL`.
 
 :func:`post` sends an outbox row's payload with the headers ``webhook-id`` (``msg_`` and the
@@ -58,22 +60,37 @@ TIMEOUT = 5.0
 POLL = 0.1
 
 
+#: Delivery jobs run per subscription and shard of orders: an order's shard is
+#: ``hashtext(order_id) & (SHARDS - 1)`` (:data:`SHARD_OF`), a job's lock
+#: ``<subscription>/<shard>``. Fewer, larger jobs than one per order: procrastinate's
+#: worker fetches one job per query (17-25 ms under load), so at ~190 changes/s one job per
+#: order and change waited seconds to be fetched (docs/live.md, "The dispatcher").
+SHARDS = 16
+SHARD_OF = f"(hashtext({{order}}) & {SHARDS - 1})"
+
+
 def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, str]]) -> int:
-    """Queue, in the open transaction, a delivery job for each subscription and order among
-    the new deliveries ``queued`` (change_id, subscription_id, order_id) that has none
-    waiting yet; how many. The job delivers every pending delivery of its subscription and
-    order (:func:`deliver`), so a waiting one takes the new ones along. The waiting jobs
-    found are locked until the commit (the worker skips locked jobs), so none starts
-    before this transaction's deliveries are visible to it; the caller holds the outbox
-    lock, so no other transaction queues for the same order meanwhile. (No queueing lock:
-    procrastinate's retry of a running job would then collide with the job waiting
-    behind it; two waiting jobs of one order are harmless, the later finds nothing to
-    send.)"""
-    first: dict[str, int] = {}
-    for change_id, sub, order_id in sorted(queued):
-        first.setdefault(f"{sub}:{order_id}", change_id)
-    if not first:
+    """Queue, in the open transaction, a delivery job for each subscription and shard of
+    orders among the new deliveries ``queued`` (change_id, subscription_id, order_id) that
+    has none waiting yet; how many. The job delivers every pending delivery of its
+    subscription and shard (:func:`deliver`), so a waiting one takes the new ones along.
+    The waiting jobs found are locked until the commit (the worker skips locked jobs), so
+    none starts before this transaction's deliveries are visible to it; the caller holds
+    the outbox lock, so no other transaction queues for the same shard meanwhile. (No
+    queueing lock: procrastinate's retry of a running job would then collide with the job
+    waiting behind it; two waiting jobs of one shard are harmless, the later finds
+    nothing to send.)"""
+    if not queued:
         return 0
+    first = {
+        f"{sub}/{shard}": change_id
+        for sub, shard, change_id in conn.execute(
+            f"select q.sub, {SHARD_OF.format(order='q.order_id')}, min(q.change_id)"
+            " from unnest(%s::bigint[], %s::bigint[], %s::text[]) as q(change_id, sub, order_id)"
+            " group by 1, 2 order by 3",
+            ([q[0] for q in queued], [q[1] for q in queued], [q[2] for q in queued]),
+        )
+    }
     waiting = {
         row[0]
         for row in conn.execute(
@@ -92,8 +109,8 @@ _DEFER = f"""
 select procrastinate_defer_jobs_v1(array(
     select row('{QUEUE}', '{TASK}', 0, j.lock, null, jsonb_build_object(
         'change_id', j.change_id,
-        'subscription_id', split_part(j.lock, ':', 1)::bigint,
-        'order_id', substr(j.lock, strpos(j.lock, ':') + 1)
+        'subscription_id', split_part(j.lock, '/', 1)::bigint,
+        'shard', split_part(j.lock, '/', 2)::int
     ), null)::procrastinate_job_to_defer_v1
     from unnest(%s::text[], %s::bigint[]) as j(lock, change_id)
     order by j.change_id
@@ -121,12 +138,16 @@ class Backoff(BaseRetryStrategy):
 
 _SUBSCRIBER = "select url, secret from orderhub_meta.subscriptions where subscription_id = %s"
 _PENDING = """
-select d.change_id, o.payload, d.first_attempt_at, o.created_at
+select d.order_id, d.change_id, o.payload, d.first_attempt_at, o.created_at
 from orderhub_meta.deliveries as d join orderhub_meta.outbox as o using (change_id)
-where d.subscription_id = %s and d.order_id = %s
+where d.subscription_id = %s and {where}
   and d.delivered_at is null and d.dead_at is null
-order by d.change_id
+order by d.order_id, d.change_id
 """
+_OF_ORDER = _PENDING.format(where="d.order_id = %s")
+_OF_SHARD = _PENDING.format(where=SHARD_OF.format(order="d.order_id") + " = %s")
+#: Orders of one job whose deliveries are sent side by side.
+ORDERS_AT_ONCE = 16
 _MARK = """
 update orderhub_meta.deliveries set attempts = attempts + 1,
     first_attempt_at = coalesce(first_attempt_at, %s), last_error = %s,
@@ -162,15 +183,18 @@ async def deliver(
     sub: int,
     order_id: str | None = None,
     timings: dict[str, float] | None = None,
+    shard: int | None = None,
 ) -> int:
-    """Send every pending delivery of subscription ``sub`` and the order of ``change_id``
-    (or ``order_id``), in cursor order, and mark each; how many were delivered. Stops at
-    the first refused one (raise :class:`Undeliverable`: the job is retried, later changes
-    of the order wait behind it); one refused for :data:`GIVE_UP_AFTER` is dead-lettered
-    and the rest still go (then :class:`Dead`: the job fails). ``timings`` adds up where a
-    first attempt's time went (:data:`TIMINGS`)."""
+    """Send every pending delivery of subscription ``sub`` and shard ``shard`` (or, for a
+    job queued before the shards, of the order ``order_id`` or of ``change_id``); each
+    order's in cursor order, up to :data:`ORDERS_AT_ONCE` orders side by side; mark each;
+    how many were delivered. An order stops at its first refused delivery and the others go
+    on; then :class:`Undeliverable` is raised (the job is retried, the refused order's later
+    changes wait behind it). One refused for :data:`GIVE_UP_AFTER` is dead-lettered and its
+    order's rest still go (then :class:`Dead`, when nothing was refused: the job fails).
+    ``timings`` adds up where a first attempt's time went (:data:`TIMINGS`)."""
     started, clock = datetime.now(UTC), time.perf_counter()
-    if order_id is None:
+    if shard is None and order_id is None:
         found = await (await conn.execute(
             "select order_id from orderhub_meta.deliveries"
             " where change_id = %s and subscription_id = %s", (change_id, sub),
@@ -181,26 +205,54 @@ async def deliver(
     subscriber = await (await conn.execute(_SUBSCRIBER, (sub,))).fetchone()
     if subscriber is None:
         return 0  # the subscription is gone
+    query, key = (_OF_SHARD, shard) if shard is not None else (_OF_ORDER, order_id)
+    orders: dict[str, list[tuple[Any, ...]]] = {}
+    for row in await (await conn.execute(query, (sub, key))).fetchall():
+        orders.setdefault(row[0], []).append(row[1:])
+    gate = asyncio.Semaphore(ORDERS_AT_ONCE)
+
+    async def one(pending: list[tuple[Any, ...]]) -> tuple[int, list[int], str | None]:
+        async with gate:
+            return await _send_order(conn, client, subscriber, sub, pending, (started, clock),
+                                     timings)  # fmt: skip
+
+    results = await asyncio.gather(*(one(pending) for pending in orders.values()))
+    refused = [error for _, _, error in results if error is not None]
+    dead = [change for _, gone, _ in results for change in gone]
+    if refused:
+        raise Undeliverable(f"{subscriber[0]}: {refused[0]} ({len(refused)} orders refused)")
+    if dead:
+        raise Dead(f"{subscriber[0]}: changes {dead} given up after {GIVE_UP_AFTER}")
+    return sum(sent for sent, _, _ in results)
+
+
+async def _send_order(
+    conn: psycopg.AsyncConnection[Any],
+    client: httpx.AsyncClient,
+    subscriber: tuple[str, str],
+    sub: int,
+    pending: list[tuple[Any, ...]],
+    start: tuple[datetime, float],
+    timings: dict[str, float] | None,
+) -> tuple[int, list[int], str | None]:
+    """Send one order's pending deliveries in cursor order, marking each; how many were
+    delivered, the ones dead-lettered, and the error that stopped it (None: none did)."""
     url, secret = subscriber
     dead, delivered = [], 0
-    for pending_id, payload, first, created in await (
-        await conn.execute(_PENDING, (sub, order_id))
-    ).fetchall():
+    for pending_id, payload, first, created in pending:
         if timings is not None and first is None:
-            _add(timings, "to_job", (started - created).total_seconds())
-            _add(timings, "in_job", time.perf_counter() - clock)
+            _add(timings, "to_job", (start[0] - created).total_seconds())
+            _add(timings, "in_job", time.perf_counter() - start[1])
         now, error = await post(client, url, secret, pending_id, payload)
         gone = error is not None and first is not None and now - first >= GIVE_UP_AFTER
         await conn.execute(_MARK, (now, error, error is None, now, gone, now, pending_id, sub))
         if gone:
             dead.append(pending_id)
         elif error is not None:
-            raise Undeliverable(f"{url}: {error}")
+            return delivered, dead, error
         else:
             delivered += 1
-    if dead:
-        raise Dead(f"{url}: changes {dead} given up after {GIVE_UP_AFTER}")
-    return delivered
+    return delivered, dead, None
 
 
 #: Where a delivery's first attempt spent its time inside the dispatcher, each a sum of
@@ -255,12 +307,15 @@ class Dispatcher:
 
             @app.task(name=TASK, queue=QUEUE, retry=Backoff())
             async def task(
-                change_id: int, subscription_id: int, order_id: str | None = None
+                change_id: int,
+                subscription_id: int,
+                order_id: str | None = None,
+                shard: int | None = None,
             ) -> None:
                 conn = await conns.get()
                 try:
                     sent = await deliver(
-                        conn, client, change_id, subscription_id, order_id, self.counters
+                        conn, client, change_id, subscription_id, order_id, self.counters, shard
                     )
                     self.counters["delivered"] += sent
                 except Exception:
