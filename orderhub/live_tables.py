@@ -40,17 +40,23 @@ create table if not exists orderhub_meta.push_events (
     primary key (system, event_id)
 );
 create table if not exists orderhub_meta.live_pending (
-    pending_id bigint generated always as identity,
+    pending_id bigint generated always as identity primary key,
     system text not null,
     record_key text not null,
     queued_at timestamptz not null default clock_timestamp()
 );
 -- a home made before the queue had one row per record, keyed by it: a storing batch's
 -- insert on conflict waited for the hot-path transaction that had taken the record
-alter table orderhub_meta.live_pending
-    add column if not exists pending_id bigint generated always as identity;
-alter table orderhub_meta.live_pending drop constraint if exists live_pending_pkey;
-create unique index if not exists live_pending_id_idx on orderhub_meta.live_pending (pending_id);
+-- (altered only then: an alter waits for every transaction on the table)
+do $$ begin
+    if not exists (select from information_schema.columns where table_schema =
+                   'orderhub_meta' and table_name = 'live_pending' and column_name =
+                   'pending_id') then
+        alter table orderhub_meta.live_pending drop constraint live_pending_pkey;
+        alter table orderhub_meta.live_pending
+            add column pending_id bigint generated always as identity primary key;
+    end if;
+end $$;
 create table if not exists orderhub_meta.outbox (
     change_id bigint primary key,
     order_id text not null,
