@@ -80,7 +80,7 @@ def _sweep(label: str, worker: HotPath, intake: Intake, store: SandboxStore, siz
         repeat, walls, records, details, stored = max(1, 160 // size), 0.0, 0, 0.0, 0.0
         for n in range(repeat):
             started = time.perf_counter()
-            details += _push(intake, store, size, 10_000 + size * 100 + n)
+            details += _push(intake, store, size, hash((label, size, n)) % 10**9)
             stored += time.perf_counter() - started
             started = time.perf_counter()
             records += worker.step()
