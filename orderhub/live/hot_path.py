@@ -41,8 +41,11 @@ from orderhub.recompute import CompiledModel, recompute_orders, rederive_events
 
 LOGGER = logging.getLogger("orderhub.live.hot_path")
 #: Source records one hot-path transaction takes at most (a worker takes what is pending,
-#: up to this, so a micro-batch grows with the arrival rate).
-BATCH = 500
+#: up to this, so a micro-batch grows with the arrival rate). A transaction costs ~85 ms
+#: whatever it holds and ~1.3 ms a record more (docs/live.md, "Is the load realistic?");
+#: at 500 the 200/s bench's transactions held ~430 records and took ~5 s each - every
+#: change waited for one - so the cap keeps a transaction under a second.
+BATCH = 160
 #: The session prepares every statement at its first use and plans it once, generically:
 #: planning the compiled selects (20-60 ms each) cost more than running them for a
 #: micro-batch, and their generic plans read the marts and raw tables by index for the
