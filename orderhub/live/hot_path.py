@@ -5,7 +5,9 @@ Each :meth:`HotPath.step` is one transaction:
 1. take up to :data:`BATCH` pending source records (``orderhub_meta.live_pending``, a
    queue, ``for update skip locked``: parallel workers take different rows) and delete
    them - a worker killed mid-batch rolls back and they are pending again; a record queued
-   twice is recomputed once (two workers holding one record each wait in step 2);
+   twice is recomputed once, and a record another worker holds (its advisory lock, tried
+   without waiting) is left for a later batch: two workers recompute different records
+   side by side rather than one waiting for the other;
 2. lock those records (transaction-scoped advisory locks, in sorted order), delete their
    rows of ``fct_order_status_events`` and insert what its compiled select derives for them
    (the events mart is incremental per source record, as in dbt; a tracker already there
@@ -37,7 +39,12 @@ import psycopg
 
 from orderhub.live.outbox import order_states, write_outbox
 from orderhub.publishing import hold_publish_lock
-from orderhub.recompute import CompiledModel, recompute_orders, rederive_events
+from orderhub.recompute import (
+    RECORD_LOCK_SQL,
+    CompiledModel,
+    recompute_orders,
+    rederive_events,
+)
 
 LOGGER = logging.getLogger("orderhub.live.hot_path")
 #: Source records one hot-path transaction takes at most (a worker takes what is pending,
@@ -114,6 +121,7 @@ class HotPath:
             taken = conn.execute(
                 "delete from orderhub_meta.live_pending where pending_id in ("
                 " select pending_id from orderhub_meta.live_pending"
+                f" where pg_try_advisory_xact_lock({RECORD_LOCK_SQL})"
                 " order by pending_id limit %s for update skip locked)"
                 " returning system, record_key",
                 (self.batch,),
