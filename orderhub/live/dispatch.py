@@ -10,19 +10,19 @@ delivery of its subscription and shard, each order's in cursor order (:func:`del
 one subscriber receives one order's changes in order, even across retries, and a shard's
 backlog goes in one job: the queue holds at most one waiting job per subscription and
 shard, and the worker's look for a job it may run does not grow with the backlog. Other
-shards and other subscribers go on meanwhile (a failing subscriber blocks nobody else; an
-order a subscriber refuses holds back its shard's later changes until the retry).
-LISTEN/NOTIFY wakes the worker at commit; it also looks
-every :data:`POLL`.
+orders and other subscribers go on meanwhile (a failing subscriber blocks nobody else).
+LISTEN/NOTIFY wakes the worker at commit; it also looks every :data:`POLL`.
 
 :func:`post` sends an outbox row's payload with the headers ``webhook-id`` (``msg_`` and the
 change's cursor: the same on every retry, the receiver dedupes on it),
 ``webhook-timestamp`` and ``webhook-signature`` (the ``standardwebhooks`` package, under the
-subscription's ``whsec_`` secret). A 2xx marks the delivery delivered; anything else is
-retried by :class:`Backoff` - exponential from 1 s, capped at 1 h, with full jitter - until
-:data:`GIVE_UP_AFTER` (24 h) after the first attempt, when the delivery is marked dead
-(``dead_at``: the dead-letter list) and its job fails. At-least-once: a worker killed after
-the POST and before the mark posts again; the receiver's dedupe makes it once.
+subscription's ``whsec_`` secret). A 2xx marks the delivery delivered; anything else
+pauses its order (``next_attempt_at``, :func:`pause`: exponential from 1 s, capped at 1 h,
+with full jitter; the shard's jobs pass the order over meanwhile) and queues a job that
+ends the pause (:func:`wake`), until :data:`GIVE_UP_AFTER` (24 h) after the first attempt,
+when the delivery is marked dead (``dead_at``: the dead-letter list) and its job fails.
+At-least-once: a worker killed after the POST and before the mark posts again; the
+receiver's dedupe makes it once.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from standardwebhooks import Webhook
 LOGGER = logging.getLogger("orderhub.live.dispatch")
 QUEUE = "orderhub_webhooks"
 TASK = "orderhub.live.deliver"
+WAKE = "orderhub.live.wake"
 #: A delivery is retried until this long after its first attempt, then dead-lettered.
 GIVE_UP_AFTER = timedelta(hours=24)
 #: Backoff: first pause, longest pause (seconds); each pause is drawn in [0, bound].
@@ -118,30 +119,34 @@ select procrastinate_defer_jobs_v1(array(
 """
 
 
-class Undeliverable(Exception):
-    """The subscriber refused the delivery (or did not answer)."""
-
-
 class Dead(Exception):
     """The delivery was tried for :data:`GIVE_UP_AFTER`: no more retries."""
 
 
+def pause(attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` tries: exponential, full jitter."""
+    return random.uniform(0, min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** min(attempts, 20)))
+
+
 class Backoff(BaseRetryStrategy):
-    """Exponential backoff with full jitter; none once the delivery is dead."""
+    """A job that failed (not a refused delivery: :func:`deliver`) is retried after
+    :func:`pause`; none once a delivery is dead."""
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, Dead):
             return None
-        bound = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** min(job.attempts, 20))
-        return RetryDecision(retry_in={"seconds": random.uniform(0, bound)})
+        return RetryDecision(retry_in={"seconds": pause(job.attempts)})
 
 
 _SUBSCRIBER = "select url, secret from orderhub_meta.subscriptions where subscription_id = %s"
 _PENDING = """
-select d.order_id, d.change_id, o.payload, d.first_attempt_at, o.created_at
+select d.order_id, d.change_id, o.payload, d.first_attempt_at, o.created_at, d.attempts
 from orderhub_meta.deliveries as d join orderhub_meta.outbox as o using (change_id)
 where d.subscription_id = %s and {where}
   and d.delivered_at is null and d.dead_at is null
+  and not exists (select from orderhub_meta.deliveries as b where b.subscription_id =
+      d.subscription_id and b.order_id = d.order_id and b.delivered_at is null
+      and b.dead_at is null and b.next_attempt_at > now())
 order by d.order_id, d.change_id
 """
 _OF_ORDER = _PENDING.format(where="d.order_id = %s")
@@ -153,6 +158,20 @@ update orderhub_meta.deliveries set attempts = attempts + 1,
     first_attempt_at = coalesce(first_attempt_at, %s), last_error = %s,
     delivered_at = case when %s then %s end, dead_at = case when %s then %s end
 where change_id = %s and subscription_id = %s
+"""
+#: A refused delivery: marked, its order paused until ``next_attempt_at``, and a job that
+#: wakes the order then (:func:`wake`) - one statement, so no pause is left without it.
+_REFUSED = f"""
+with marked as (
+    update orderhub_meta.deliveries set attempts = attempts + 1,
+        first_attempt_at = coalesce(first_attempt_at, %(now)s), last_error = %(error)s,
+        next_attempt_at = %(now)s + make_interval(secs => %(pause)s)
+    where change_id = %(change)s and subscription_id = %(sub)s returning order_id)
+select procrastinate_defer_jobs_v1(array(
+    select row('{QUEUE}', '{WAKE}', 0, null, null, jsonb_build_object(
+        'subscription_id', %(sub)s::bigint, 'order_id', order_id),
+        %(now)s + make_interval(secs => %(pause)s))::procrastinate_job_to_defer_v1
+    from marked))
 """
 
 
@@ -188,11 +207,12 @@ async def deliver(
     """Send every pending delivery of subscription ``sub`` and shard ``shard`` (or, for a
     job queued before the shards, of the order ``order_id`` or of ``change_id``); each
     order's in cursor order, up to :data:`ORDERS_AT_ONCE` orders side by side; mark each;
-    how many were delivered. An order stops at its first refused delivery and the others go
-    on; then :class:`Undeliverable` is raised (the job is retried, the refused order's later
-    changes wait behind it). One refused for :data:`GIVE_UP_AFTER` is dead-lettered and its
-    order's rest still go (then :class:`Dead`, when nothing was refused: the job fails).
-    ``timings`` adds up where a first attempt's time went (:data:`TIMINGS`)."""
+    how many were delivered. An order stops at its first refused delivery, which pauses the
+    order (:data:`_REFUSED`: its later changes wait, the shard's other orders do not; the
+    job :func:`wake` ends the pause); an order in its pause is passed over. One refused for
+    :data:`GIVE_UP_AFTER` is dead-lettered and its order's rest still go (then
+    :class:`Dead`: the job fails). ``timings`` adds up where a first attempt's time went
+    (:data:`TIMINGS`) and counts the refused (``refused``)."""
     started, clock = datetime.now(UTC), time.perf_counter()
     if shard is None and order_id is None:
         found = await (await conn.execute(
@@ -217,10 +237,9 @@ async def deliver(
                                      timings)  # fmt: skip
 
     results = await asyncio.gather(*(one(pending) for pending in orders.values()))
-    refused = [error for _, _, error in results if error is not None]
     dead = [change for _, gone, _ in results for change in gone]
-    if refused:
-        raise Undeliverable(f"{subscriber[0]}: {refused[0]} ({len(refused)} orders refused)")
+    if timings is not None:
+        timings["refused"] = timings.get("refused", 0) + sum(1 for r in results if r[2])
     if dead:
         raise Dead(f"{subscriber[0]}: changes {dead} given up after {GIVE_UP_AFTER}")
     return sum(sent for sent, _, _ in results)
@@ -239,20 +258,47 @@ async def _send_order(
     delivered, the ones dead-lettered, and the error that stopped it (None: none did)."""
     url, secret = subscriber
     dead, delivered = [], 0
-    for pending_id, payload, first, created in pending:
+    for pending_id, payload, first, created, attempts in pending:
         if timings is not None and first is None:
             _add(timings, "to_job", (start[0] - created).total_seconds())
             _add(timings, "in_job", time.perf_counter() - start[1])
         now, error = await post(client, url, secret, pending_id, payload)
         gone = error is not None and first is not None and now - first >= GIVE_UP_AFTER
+        if error is not None and not gone:
+            await conn.execute(_REFUSED, {
+                "now": now, "error": error, "pause": pause(attempts), "change": pending_id,
+                "sub": sub,
+            })  # fmt: skip
+            return delivered, dead, error
         await conn.execute(_MARK, (now, error, error is None, now, gone, now, pending_id, sub))
         if gone:
             dead.append(pending_id)
-        elif error is not None:
-            return delivered, dead, error
         else:
             delivered += 1
     return delivered, dead, None
+
+
+async def wake(conn: psycopg.AsyncConnection[Any], sub: int, order_id: str) -> None:
+    """End the pause of ``order_id``'s deliveries to ``sub`` and queue a job for its shard
+    unless one waits (locked until the commit, as :func:`queue_jobs` does: none starts
+    without seeing the order due)."""
+    async with conn.transaction():
+        await conn.execute(
+            "update orderhub_meta.deliveries set next_attempt_at = now()"
+            " where subscription_id = %s and order_id = %s and delivered_at is null"
+            " and dead_at is null and next_attempt_at > now()",
+            (sub, order_id),
+        )
+        row = await (await conn.execute(
+            f"select %s || '/' || {SHARD_OF.format(order='%s')}", (sub, order_id)
+        )).fetchone()  # fmt: skip
+        lock = str(row[0]) if row else ""
+        waiting = await (await conn.execute(
+            "select 1 from procrastinate_jobs where status = 'todo' and lock = %s for update",
+            (lock,),
+        )).fetchall()  # fmt: skip
+        if not waiting:
+            await conn.execute(_DEFER, ([lock], [0]))
 
 
 #: Where a delivery's first attempt spent its time inside the dispatcher, each a sum of
@@ -321,6 +367,14 @@ class Dispatcher:
                 except Exception:
                     self.counters["failed"] += 1
                     raise
+                finally:
+                    conns.put_nowait(conn)
+
+            @app.task(name=WAKE, queue=QUEUE, retry=Backoff())
+            async def woken(subscription_id: int, order_id: str) -> None:
+                conn = await conns.get()
+                try:
+                    await wake(conn, subscription_id, order_id)
                 finally:
                     conns.put_nowait(conn)
 
