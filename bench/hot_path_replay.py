@@ -78,6 +78,7 @@ def _sweep(label: str, worker: HotPath, intake: Intake, store: SandboxStore, siz
     time to move them and store them through the intake (the sandbox's move included)."""
     for size in (int(s) for s in sizes.split(",")):
         repeat, walls, records, details, stored = max(1, 160 // size), 0.0, 0, 0.0, 0.0
+        worker.batch = size  # the worker's cap (orderhub.live.hot_path.BATCH) aside
         for n in range(repeat):
             started = time.perf_counter()
             details += _push(intake, store, size, hash((label, size, n)) % 10**9)
@@ -145,7 +146,7 @@ def main() -> int:
             Scenario(seed=7, orders=args.orders, as_of=as_of, anomalies=0)
         )
         models = compile_models(url, home / "hot_path")
-        worker, intake = HotPath(url, lambda: models), Intake(url, None)
+        worker, intake = HotPath(url, lambda: models, args.batch), Intake(url, None)
         if args.sizes:
             _sweep("at the start", worker, intake, store, args.sizes)
         fifth, records, started = max(args.transactions // 5, 1), 0, time.monotonic()
@@ -161,6 +162,7 @@ def main() -> int:
                 records, details = 0, 0.0
         if args.sizes:
             _sweep("at the end", worker, intake, store, args.sizes)
+            worker.batch = args.batch
         print(f"replay took {time.monotonic() - started:.0f} s", file=sys.stderr)
         if args.explain is not None:
             _explain(worker, args.explain)
