@@ -12,8 +12,11 @@ fifth of the run. With ``--explain FILE``, one more transaction runs with ``auto
 (``ANALYZE``, ``BUFFERS``, nested statements) on the worker's session and every plan goes to
 FILE.
 
+With ``--sizes 10,40,160``, transactions of each size run before the replay and after it
+(a tracker's history short, then long): fixed cost per transaction against cost per record.
+
 Usage: ``uv run python bench/hot_path_replay.py [--orders 5000] [--transactions 280]
-[--batch 40] [--explain plans.txt]``.
+[--batch 40] [--explain plans.txt] [--sizes 10,40,160]``.
 """
 
 from __future__ import annotations
@@ -54,15 +57,42 @@ def _bench_live() -> Any:
     return module
 
 
-def _push(intake: Intake, store: SandboxStore, batch: int, tick: int) -> int:
-    """Move ``batch`` trackers on and store them as pushed; how many moved."""
+def _push(intake: Intake, store: SandboxStore, batch: int, tick: int) -> float:
+    """Move ``batch`` trackers on and store them as pushed; the moved trackers' mean
+    number of tracking details (a tracker's history: it has as many versions, less the
+    ones it had before the run)."""
     moved = changes(store, "tms", count=batch, seed=tick)
-    items = []
+    items, details = [], 0
     for number, change in enumerate(moved):
         record = {k: v for k, v in (store.get("tms", change["key"]) or {}).items() if v is not None}
+        details += len(record.get("tracking_details") or [])
         items.append(Item("tms", Pushed(f"evt_{tick}_{number}", record, {"result": record})))
     intake.store(items)
-    return len(moved)
+    return details / max(len(moved), 1)
+
+
+def _sweep(label: str, worker: HotPath, intake: Intake, store: SandboxStore, sizes: str) -> None:
+    """Transactions of each size of ``sizes`` (about 160 records each, at least one
+    transaction): wall ms per transaction (the whole step, commit included) and per record,
+    beside the moved trackers' mean details - fixed cost against per-record cost - and the
+    time to move them and store them through the intake (the sandbox's move included)."""
+    for size in (int(s) for s in sizes.split(",")):
+        repeat, walls, records, details, stored = max(1, 160 // size), 0.0, 0, 0.0, 0.0
+        worker.batch = size  # the worker's cap (orderhub.live.hot_path.BATCH) aside
+        for n in range(repeat):
+            started = time.perf_counter()
+            details += _push(intake, store, size, hash((label, size, n)) % 10**9)
+            stored += time.perf_counter() - started
+            started = time.perf_counter()
+            records += worker.step()
+            walls += time.perf_counter() - started
+        print(
+            f"| {label}, batch {size} | {repeat} transactions, {records} records,"
+            f" {details / repeat:.1f} details a tracker | {walls / repeat * 1000:.0f} ms a"
+            f" transaction, {walls / max(records, 1) * 1000:.1f} ms a record | moved and"
+            f" stored by the intake: {stored / repeat * 1000:.0f} ms a batch |",
+            flush=True,
+        )
 
 
 def _explain(worker: HotPath, path: Path) -> None:
@@ -102,6 +132,7 @@ def main() -> int:
     parser.add_argument("--transactions", type=int, default=280)
     parser.add_argument("--batch", type=int, default=40)
     parser.add_argument("--explain", type=Path)
+    parser.add_argument("--sizes", help="batch sizes to time before and after, e.g. 10,40,160")
     parser.add_argument("--keep", action="store_true", help="leave the warehouse running")
     args = parser.parse_args()
     live = _bench_live()
@@ -115,17 +146,23 @@ def main() -> int:
             Scenario(seed=7, orders=args.orders, as_of=as_of, anomalies=0)
         )
         models = compile_models(url, home / "hot_path")
-        worker, intake = HotPath(url, lambda: models), Intake(url, None)
+        worker, intake = HotPath(url, lambda: models, args.batch), Intake(url, None)
+        if args.sizes:
+            _sweep("at the start", worker, intake, store, args.sizes)
         fifth, records, started = max(args.transactions // 5, 1), 0, time.monotonic()
         print("| replay part | ms per transaction | ms per transaction by mart |")
         print("| --- | --- | --- |")
+        details = 0.0
         for tick in range(args.transactions):
-            _push(intake, store, args.batch, tick)
+            details += _push(intake, store, args.batch, tick)
             records += worker.step()
             if (tick + 1) % fifth == 0:
-                _report(f"to {tick + 1}", worker, fifth, records)
+                _report(f"to {tick + 1}, {details / fifth:.0f} details", worker, fifth, records)
                 worker.seconds.clear()
-                records = 0
+                records, details = 0, 0.0
+        if args.sizes:
+            _sweep("at the end", worker, intake, store, args.sizes)
+            worker.batch = args.batch
         print(f"replay took {time.monotonic() - started:.0f} s", file=sys.stderr)
         if args.explain is not None:
             _explain(worker, args.explain)

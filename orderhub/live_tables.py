@@ -6,7 +6,9 @@ the change feed, ``api.order_changes``, over the outbox; ``orderhub.live`` write
   sender's event id (a redelivery finds its row and stores nothing new);
 - ``live_pending``: the source records a stored micro-batch changed, until the hot-path
   worker has recomputed their orders (rows are deleted in the worker's transaction, so a
-  worker killed mid-batch leaves them pending);
+  worker killed mid-batch leaves them pending). A queue, appended to: a record changed
+  again while a worker holds it gets a row of its own, so storing never waits for a
+  hot-path transaction to end (with one row per record, the insert's conflict did);
 - ``outbox``: every canonical status change and every new exception, written in the
   transaction that made it; ``change_id`` is the change feed's cursor, assigned under one
   transaction-scoped advisory lock so that cursors follow commit order with no gap;
@@ -38,11 +40,23 @@ create table if not exists orderhub_meta.push_events (
     primary key (system, event_id)
 );
 create table if not exists orderhub_meta.live_pending (
+    pending_id bigint generated always as identity primary key,
     system text not null,
     record_key text not null,
-    queued_at timestamptz not null default clock_timestamp(),
-    primary key (system, record_key)
+    queued_at timestamptz not null default clock_timestamp()
 );
+-- a home made before the queue had one row per record, keyed by it: a storing batch's
+-- insert on conflict waited for the hot-path transaction that had taken the record
+-- (altered only then: an alter waits for every transaction on the table)
+do $$ begin
+    if not exists (select from information_schema.columns where table_schema =
+                   'orderhub_meta' and table_name = 'live_pending' and column_name =
+                   'pending_id') then
+        alter table orderhub_meta.live_pending drop constraint live_pending_pkey;
+        alter table orderhub_meta.live_pending
+            add column pending_id bigint generated always as identity primary key;
+    end if;
+end $$;
 create table if not exists orderhub_meta.outbox (
     change_id bigint primary key,
     order_id text not null,

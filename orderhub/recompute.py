@@ -149,6 +149,11 @@ def project_fingerprint(project: Path = PROJECT_DIR) -> str:
     return digest.hexdigest()
 
 
+#: The advisory lock key of a source record (:func:`rederive_events` names it
+#: ``record:<system>/<key>``), as SQL over the columns ``system`` and ``record_key``.
+RECORD_LOCK_SQL = "hashtextextended('record:' || system || '/' || record_key, 0)"
+
+
 def lock(conn: psycopg.Connection[Any], names: Sequence[str]) -> None:
     """Take a transaction-scoped advisory lock per name, in sorted order of the lock keys."""
     conn.execute(

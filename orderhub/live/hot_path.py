@@ -2,9 +2,12 @@
 
 Each :meth:`HotPath.step` is one transaction:
 
-1. take up to :data:`BATCH` pending source records (``orderhub_meta.live_pending``, ``for
-   update skip locked``: parallel workers take different ones) and delete them - a worker
-   killed mid-batch rolls back and they are pending again;
+1. take up to :data:`BATCH` pending source records (``orderhub_meta.live_pending``, a
+   queue, ``for update skip locked``: parallel workers take different rows) and delete
+   them - a worker killed mid-batch rolls back and they are pending again; a record queued
+   twice is recomputed once, and a record another worker holds (its advisory lock, tried
+   without waiting) is left for a later batch: two workers recompute different records
+   side by side rather than one waiting for the other;
 2. lock those records (transaction-scoped advisory locks, in sorted order), delete their
    rows of ``fct_order_status_events`` and insert what its compiled select derives for them
    (the events mart is incremental per source record, as in dbt; a tracker already there
@@ -36,12 +39,20 @@ import psycopg
 
 from orderhub.live.outbox import order_states, write_outbox
 from orderhub.publishing import hold_publish_lock
-from orderhub.recompute import CompiledModel, recompute_orders, rederive_events
+from orderhub.recompute import (
+    RECORD_LOCK_SQL,
+    CompiledModel,
+    recompute_orders,
+    rederive_events,
+)
 
 LOGGER = logging.getLogger("orderhub.live.hot_path")
 #: Source records one hot-path transaction takes at most (a worker takes what is pending,
-#: up to this, so a micro-batch grows with the arrival rate).
-BATCH = 500
+#: up to this, so a micro-batch grows with the arrival rate). A transaction costs ~85 ms
+#: whatever it holds and ~1.3 ms a record more (docs/live.md, "Is the load realistic?");
+#: at 500 the 200/s bench's transactions held ~430 records and took ~5 s each - every
+#: change waited for one - so the cap keeps a transaction under a second.
+BATCH = 160
 #: The session prepares every statement at its first use and plans it once, generically:
 #: planning the compiled selects (20-60 ms each) cost more than running them for a
 #: micro-batch, and their generic plans read the marts and raw tables by index for the
@@ -107,15 +118,17 @@ class HotPath:
         with conn.transaction():
             # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
             hold_publish_lock(conn, shared=True)
-            records = conn.execute(
-                "delete from orderhub_meta.live_pending where (system, record_key) in ("
-                " select system, record_key from orderhub_meta.live_pending"
-                " order by queued_at limit %s for update skip locked)"
+            taken = conn.execute(
+                "delete from orderhub_meta.live_pending where pending_id in ("
+                " select pending_id from orderhub_meta.live_pending"
+                f" where pg_try_advisory_xact_lock({RECORD_LOCK_SQL})"
+                " order by pending_id limit %s for update skip locked)"
                 " returning system, record_key",
                 (self.batch,),
             ).fetchall()
-            if not records:
+            if not taken:
                 return 0
+            records = sorted(set(taken))  # a record changed twice while pending: once
             started = time.perf_counter()
             orders = rederive_events(conn, models[0], records)
             self._took(models[0].name, started)

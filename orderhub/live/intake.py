@@ -187,8 +187,7 @@ class Intake:
                 keys.append(str(pushed.record[stream.primary_key]))
         conn.execute(
             "insert into orderhub_meta.live_pending (system, record_key)"
-            " select %s, unnest(%s::text[]) on conflict (system, record_key)"
-            " do update set queued_at = clock_timestamp()",
+            " select %s, unnest(%s::text[])",
             (system, sorted(set(keys))),
         )
         loader.commit(None)

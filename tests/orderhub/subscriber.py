@@ -1,6 +1,6 @@
 """A local webhook subscriber for the live-path tests and the bench: verifies each delivery's
 Standard Webhooks signature, dedupes on webhook-id, records what it received and when;
-``failing`` answers 500 to everything."""
+``failing`` answers 500 to everything, ``refuse`` to the changes of the orders it names."""
 
 from __future__ import annotations
 
@@ -21,9 +21,16 @@ from starlette.routing import Route
 class Subscriber:
     """Serves ``POST /hook`` on a free port in a background thread."""
 
-    def __init__(self, secret: str | None = None, failing: bool = False, port: int = 0) -> None:
+    def __init__(
+        self,
+        secret: str | None = None,
+        failing: bool = False,
+        port: int = 0,
+        refuse: frozenset[str] = frozenset(),
+    ) -> None:
         self.secret = secret
         self.failing = failing
+        self.refuse = refuse
         self.received: list[tuple[str, dict[str, Any], float]] = []  # id, payload, when
         self.seen: set[str] = set()
         self.duplicates = 0
@@ -52,17 +59,20 @@ class Subscriber:
             self.bad_signatures += 1
             return Response(status_code=400)
         msg_id = headers["webhook-id"]
+        payload = orjson.loads(body)
+        if payload.get("order_id") in self.refuse:
+            return Response(status_code=500)
         if msg_id in self.seen:
             self.duplicates += 1
         else:
             self.seen.add(msg_id)
-            self.received.append((msg_id, orjson.loads(body), time.time()))
+            self.received.append((msg_id, payload, time.time()))
         return Response(status_code=204)
 
     def again(self) -> Subscriber:
         """A new server on this one's port (after :meth:`stop`), keeping what it received."""
         port = int(self.url.rsplit(":", 1)[1].split("/")[0])
-        fresh = Subscriber(self.secret, self.failing, port)
+        fresh = Subscriber(self.secret, self.failing, port, self.refuse)
         fresh.received, fresh.seen = self.received, self.seen
         fresh.duplicates, fresh.attempts = self.duplicates, self.attempts
         return fresh

@@ -2,7 +2,8 @@
 the change feed (strictly increasing cursors, no gap, the row security of /orders), and is
 delivered to each matching subscriber signed per Standard Webhooks, in order per order; a
 failing subscriber is retried with backoff and blocks nobody, and is dead-lettered after
-24 hours; /rpc/subscribe lets a partner subscribe to its own shipments only."""
+24 hours; an order a subscriber refuses holds back no other order; /rpc/subscribe lets a
+partner subscribe to its own shipments only."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from dbt_scenarios import unknown_batches
 from hot_path_world import drain, push, versions
 from subscriber import Subscriber
 
-from orderhub.live import subscriptions
+from orderhub.live import outbox, subscriptions
+from orderhub.live.dispatch import SHARD_OF, WAKE
 from orderhub.live.dispatch_process import DispatcherProcess
 from orderhub.recompute import CompiledModel
 
@@ -93,6 +95,54 @@ def test_changes_are_delivered_signed_in_order_and_a_failing_subscriber_blocks_n
         failing.url,
     )[0]
     assert pending[0] >= 1 and pending[1] == 0
+
+
+def test_an_order_a_subscriber_refuses_holds_back_no_other_order(
+    pg_server: str, hot_template: str, hot_models: list[CompiledModel]
+) -> None:
+    """One job sends a subscription's shard of orders; an order the subscriber refuses is
+    paused, and the other orders - those of its shard too - are delivered, including a
+    change made while the job retrying the refused order waits an hour."""
+    picky = Subscriber()
+    with database(pg_server, template=hot_template) as url:
+        with psycopg.connect(url) as conn:
+            _, picky.secret = subscriptions.add(conn, picky.url)
+        push(url, [[version] for version in POOL])
+        drain(url, hot_models)
+        shards = dict(query(url, f"select order_id, {SHARD_OF.format(order='order_id')}"
+                                 " from orderhub_meta.outbox group by 1"))  # fmt: skip
+        refused, neighbour = next(
+            (a, b) for a in shards for b in shards if a != b and shards[a] == shards[b]
+        )  # two orders of one shard
+        picky.refuse = frozenset({refused})
+        picky.start()
+        stop = threading.Event()
+        dispatcher = threading.Thread(
+            target=DispatcherProcess(url, concurrency=4).run, args=(stop,)
+        )
+        dispatcher.start()
+        try:
+            others = {f"msg_{change}" for change, in query(
+                url, "select change_id from orderhub_meta.outbox where order_id <> %s", refused
+            )}  # fmt: skip
+            wait_for(lambda: {r[0] for r in picky.received} >= others)
+            tried = "select count(*) from orderhub_meta.deliveries where order_id = %s"
+            wait_for(lambda: query(url, tried + " and attempts >= 1", refused)[0][0] >= 1)
+            with psycopg.connect(url) as conn:  # the job retrying the refused order: in an hour
+                conn.execute(
+                    "update procrastinate_jobs set scheduled_at = now() + interval '1 hour'"
+                    " where status = 'todo' and (attempts > 0 or task_name = %s)",
+                    (WAKE,),
+                )
+                outbox.append(conn, [(neighbour, "status_changed", "delivered", None, None,
+                                      [], None, {"order_id": neighbour})])  # fmt: skip
+            (latest,) = query(url, "select max(change_id) from orderhub_meta.outbox")[0]
+            wait_for(lambda: f"msg_{latest}" in {r[0] for r in picky.received})
+            assert all(r[1]["order_id"] != refused for r in picky.received)
+        finally:
+            stop.set()
+            dispatcher.join(timeout=15)
+            picky.stop()
 
 
 def test_a_delivery_failing_for_24_hours_is_dead_lettered(

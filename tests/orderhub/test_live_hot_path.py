@@ -2,8 +2,9 @@
 versions, in random micro-batches - recomputed by the hot path leave the per-order marts
 equal, row for row (build stamps aside), to a ``dbt run --full-refresh`` of the same raw
 data; parallel workers on micro-batches of the same orders never leave a wrong status; a
-worker killed mid-batch leaves its records pending and loses nothing; a tracker's new
-versions alone (the narrow path) leave the marts equal to a full refresh too."""
+worker killed mid-batch leaves its records pending and loses nothing; a change stored
+while a worker holds its record is stored at once; a tracker's new versions alone (the
+narrow path) leave the marts equal to a full refresh too."""
 
 from __future__ import annotations
 
@@ -117,6 +118,39 @@ def test_a_worker_killed_mid_batch_loses_nothing(
         hot_tables = marts(url)
         full_refresh(url, tmp_path)
         assert hot_tables == marts(url)
+
+
+def test_a_record_changed_while_a_worker_holds_it_is_stored_at_once(
+    pg_server: str, hot_template: str, hot_models: list[CompiledModel], tmp_path: Path
+) -> None:
+    """Storing a pushed change never waits for a hot-path transaction: a new version of a
+    record a worker has taken (and holds, stopped on an order's lock) is stored and pending
+    at once, and recomputed after the worker's batch; the marts equal a full refresh."""
+    tracker = next(record for system, record in POOL if system == "tms")
+    with database(pg_server, template=hot_template) as url:
+        push(url, [POOL])
+        blocker = psycopg.connect(url, autocommit=True)
+        blocker.execute("select pg_advisory_lock(hashtextextended('order:1000001', 0))")
+        worker = threading.Thread(target=HotPath(url, lambda: hot_models).step)
+        worker.start()
+        try:
+            _wait_for_lock_wait(blocker)
+            held = pending(url)  # the worker holds what it took
+            stored = threading.Thread(
+                target=push, args=(url, [[("tms", {**tracker, "updated_at": _later(tracker)})]])
+            )
+            stored.start()
+            stored.join(timeout=10)
+            assert not stored.is_alive(), "storing waited for the hot-path transaction"
+            assert pending(url) == held + 1
+        finally:
+            blocker.execute("select pg_advisory_unlock_all()")
+            worker.join(timeout=60)
+            blocker.close()
+        drain(url, hot_models)
+        hot = marts(url)
+        full_refresh(url, tmp_path)
+        assert hot == marts(url)
 
 
 def _wait_for_lock_wait(conn: psycopg.Connection) -> None:

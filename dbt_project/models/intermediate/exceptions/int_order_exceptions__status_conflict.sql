@@ -27,11 +27,19 @@ contradictions as (
         terminal_steps.canonical_status as terminal_status,
         other_steps.canonical_status as other_status
 
+    -- lateral, and kept apart by "offset 0" (else PostgreSQL flattens it into a join):
+    -- the other steps are read per terminal step, by its order. An order filter on the
+    -- result reaches the terminal steps only (PostgreSQL carries an equality across a
+    -- join, not "= any"): as a join the hot path's generic plan scanned every step of the
+    -- timeline mart for the other side (docs/live.md)
     from steps as terminal_steps
-    inner join steps as other_steps
-        on terminal_steps.order_id = other_steps.order_id
-        and terminal_steps.event_time = other_steps.event_time
-        and terminal_steps.source_system <> other_steps.source_system
+    cross join lateral (
+        select * from steps as candidates
+        where candidates.order_id = terminal_steps.order_id
+            and candidates.event_time = terminal_steps.event_time
+            and candidates.source_system <> terminal_steps.source_system
+        offset 0
+    ) as other_steps
     where terminal_steps.is_terminal
         and not other_steps.is_terminal
         and other_steps.event_class = 'physical_movement'
