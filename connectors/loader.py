@@ -13,9 +13,8 @@ duplicates across pages) is not stored twice.
 Schema drift (``connectors.validation``): a record with new fields is stored whole; a record
 missing a required field, or holding a value that cannot be cast to its declared type, goes to
 ``orderhub_meta.quarantine`` with the reason, the batch and the payload instead, and the batch
-counts it (``records_quarantined``). A record already quarantined with the same content (read
-again by a later sync) is not quarantined again. The tables are created by
-``connectors.schema``.
+counts it (``records_quarantined``). A record quarantined before with the same content (read
+again) is not quarantined again. The tables are created by ``connectors.schema``.
 
 A keyset-paged read (``StreamSpec.keyset``; the sync asks for ``check_order``) delivers its
 records in (cursor, primary key) order; a record sorting before the one received before it

@@ -122,7 +122,7 @@ def test_ensure_schema_is_idempotent_and_follows_the_contract(schema_db: str) ->
     assert by_table["orderhub_meta.extraction_batches"] == [
         "batch_id", "system", "stream", "started_at", "finished_at", "records_read",
         "records_new", "cursor_from", "cursor_to", "merkle_root", "status",
-        "records_quarantined",
+        "records_quarantined", "closed_xid",
     ]  # fmt: skip
     assert by_table["orderhub_meta.quarantine"] == [
         "batch_id", "system", "stream", "record_key", "content_hash", "cursor_value", "reason",
