@@ -19,7 +19,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from orderhub.dbt_env import dbt_env
-from orderhub.dbt_parse import partial_parse
+from orderhub.dbt_parse import keep_copy, partial_parse
 from orderhub.settings import Settings, disable_telemetry
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -117,20 +117,8 @@ def prepare_manifest(settings: Settings) -> Path:
         if not result.success or not manifest.exists():
             raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}: {result.exception}")
         stamp.write_text(current)
-        _share(manifest, shared)
+        keep_copy(manifest, shared)
     return manifest
-
-
-def _share(manifest: Path, shared: Path) -> None:
-    """Copy ``manifest`` to ``shared`` whole (written aside, then renamed: a home reading
-    it never sees half of it); a cache that cannot be written is passed over."""
-    try:
-        shared.parent.mkdir(parents=True, exist_ok=True)
-        partial = shared.with_suffix(f".{os.getpid()}.part")
-        shutil.copyfile(manifest, partial)
-        partial.replace(shared)
-    except OSError:
-        pass
 
 
 def dbt_project(settings: Settings) -> DbtProject:

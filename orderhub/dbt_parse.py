@@ -61,14 +61,20 @@ def partial_parse(
     except OSError:
         pass
     yield
+    if saved.is_file():
+        keep_copy(saved, kept)
+
+
+def keep_copy(source: Path, kept: Path) -> None:
+    """Copy ``source`` to ``kept`` whole (written aside, then renamed: a reader never sees
+    half of it); a cache that cannot be written is passed over."""
     try:
-        if saved.is_file():
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            partial = kept.with_suffix(f".{os.getpid()}.part")
-            shutil.copyfile(saved, partial)
-            partial.replace(kept)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(source, partial)
+        partial.replace(kept)
     except OSError:
         pass
 
 
-__all__ = ["PARTIAL_PARSE", "cached_parse", "partial_parse"]
+__all__ = ["PARTIAL_PARSE", "cached_parse", "keep_copy", "partial_parse"]
