@@ -13,7 +13,6 @@ claims it derived, read from the colour it built).
 
 import json
 import os
-import sys
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -37,6 +36,8 @@ from dagster_dbt import (
 
 from orchestration import wap
 from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_project, set_dbt_environment
+from orchestration.dbt_resource import OrderhubDbtCli
+from orchestration.dbt_resource import dbt_resource as resource_for
 from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orchestration.derived_state import log_dbt_build
 from orchestration.freshness import policy
@@ -210,15 +211,6 @@ def api_views(
     yield from _publish(context, dbt, warehouse)
 
 
-def dbt_executable() -> str:
-    """The ``dbt`` installed beside this interpreter (the venv's ``bin`` need not be on PATH)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
-
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
-        project_dir=PROJECT,
-        profiles_dir=str(PROJECT.profiles_dir),
-        dbt_executable=dbt_executable(),
-    )
+def dbt_resource() -> OrderhubDbtCli:
+    """The flow's dbt resource for the project (:mod:`orchestration.dbt_resource`)."""
+    return resource_for(PROJECT)

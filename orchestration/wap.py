@@ -15,9 +15,10 @@ and the tests use these same steps:
    and hands them to :func:`orderhub.publishing.publish` (one transaction, under the
    publish lock). The first publish of a warehouse, when the api objects do not exist yet,
    creates them with dbt first (their grants and row security come from their post-hooks).
-   The per-order engine (:func:`orderhub.recompute.publish_hook`, compiled for the colour)
-   is the publish's recompute hook: the orders live pushes changed after the build's
-   watermark are recomputed into the colour before it is published.
+   The per-order engine is the publish's recompute hook
+   (:func:`orderhub.publish_recompute.publish_hook`): the orders live pushes changed after
+   the build's watermark are recomputed into the colour before it is published (compiled
+   for the colour only when there are such orders).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 import psycopg
 
 from orchestration.dbt_run import invoke_dbt
-from orderhub import publishing, recompute
+from orderhub import publish_recompute, publishing
 from orderhub.cases import raise_case
 from orderhub.cases.store import raise_from_marts
 from quality.guards import GUARDS, check_guard
@@ -150,10 +151,10 @@ def publish_build(url: str, work: Path, run_id: str | None = None) -> publishing
         )
         if not created.success:
             raise RuntimeError(f"dbt run of the api models for {built.colour} failed")
-    # the per-order engine, compiled for this colour before the publish takes its lock,
-    # recomputes there the orders whose raw rows came after the build (the publish rule)
+    # the per-order engine recomputes in this colour the orders whose raw rows came after
+    # the build (the publish rule); compiled before the publish takes its lock when needed
     unregister = publishing.register_recompute(
-        recompute.publish_hook(url, work / "recompute", built.colour)
+        publish_recompute.publish_hook(url, work / "recompute", built.colour)
     )
     try:
         with psycopg.connect(url) as conn:

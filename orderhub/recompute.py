@@ -12,7 +12,7 @@ says when the project changed, so a long-running user compiles again.
 
 :func:`rederive_events` and :func:`recompute_orders` run those selects inside the caller's
 transaction (the live hot path, :mod:`orderhub.live.hot_path`, and the publish step's
-recompute hook, :func:`publish_hook`); a tracker already derived gets only its new
+recompute hook, :mod:`orderhub.publish_recompute`); a tracker already derived gets only its new
 versions' events (:func:`add_new_tracker_versions`: the session setting
 :data:`VERSIONS_SINCE` narrows the staging view to them; dbt_project/README.md, "The hot
 path"). No rule of the crosswalk, the ordering or the
@@ -29,16 +29,15 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from orderhub.dbt_env import dbt_env
 from orderhub.dbt_parse import partial_parse
-from orderhub.publishing import ColourSchemas, RecomputeHook, build_snapshot
+from orderhub.publishing import ColourSchemas
 from orderhub.seeds import PROJECT_DIR
 from orderhub.sources import API_SYSTEMS
 
@@ -340,59 +339,3 @@ def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
         f"insert into {model.relation} ({names}) select {names} from (\n"
         f"{model.select}\n) as hot_path"
     )
-
-
-#: How long before a build's raw watermark a batch with no closing transaction recorded (one
-#: closed before batches kept it) may have finished and still have committed its rows after
-#: the build read the raw tables (``finished_at`` is the closing transaction's start): its
-#: records are recomputed too - recomputing more is harmless.
-COMMIT_MARGIN = timedelta(minutes=1)
-
-
-def records_after(
-    conn: psycopg.Connection[Any], watermark: datetime, snapshot: str | None = None
-) -> list[tuple[str, str]]:
-    """The source records (system, key) with a raw row in a batch the build may not have
-    read - from each batch's raw table, ``raw_<system>.<stream>`` (a record of a stream no
-    event comes from derives nothing: harmless). A batch still open, or closed by a
-    transaction the build's ``snapshot`` (taken with its ``watermark``) does not see; a
-    batch with no closing transaction recorded, or any batch when there is no snapshot, by
-    time: finished after ``watermark`` less :data:`COMMIT_MARGIN`."""
-    batches = conn.execute(
-        "select system, stream, array_agg(batch_id) from orderhub_meta.extraction_batches"
-        " where system = any(%s) and case"
-        "   when finished_at is null then true"
-        "   when closed_xid is null or %s::pg_snapshot is null then finished_at > %s"
-        "   else not pg_visible_in_snapshot(closed_xid, %s::pg_snapshot) end"
-        " group by system, stream order by system, stream",
-        (list(API_SYSTEMS), snapshot, watermark - COMMIT_MARGIN, snapshot),
-    ).fetchall()
-    found: set[tuple[str, str]] = set()
-    for system, stream, batch_ids in batches:
-        query = sql.SQL("select distinct record_key from {} where batch_id = any(%s)").format(
-            sql.Identifier(f"raw_{system}", stream)
-        )
-        found.update((str(system), str(key)) for (key,) in conn.execute(query, (batch_ids,)))
-    return sorted(found)
-
-
-def publish_hook(database_url: str, work: Path, colour: str) -> RecomputeHook:
-    """The publish step's recompute hook for a publish of ``colour``
-    (:func:`orderhub.publishing.register_recompute`): the selects are compiled for that
-    colour now, before the publish takes its lock; in the publish transaction the hook
-    re-derives, in that colour, the records with raw rows after the build's watermark and
-    recomputes their orders. It writes no outbox row: the live path told subscribers of
-    those changes when it made them."""
-    models = compile_models(database_url, work, colour=colour)
-
-    def hook(conn: psycopg.Connection[Any], watermark: datetime, into: ColourSchemas) -> int:
-        if into.colour != colour:
-            raise RuntimeError(f"compiled for {colour}, asked to recompute into {into.colour}")
-        records = records_after(conn, watermark, build_snapshot(conn, colour))
-        if not records:
-            return 0
-        orders = rederive_events(conn, models[0], records)
-        recompute_orders(conn, models[1:], orders)
-        return len(orders)
-
-    return hook

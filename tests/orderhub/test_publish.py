@@ -27,7 +27,7 @@ from dbt_worlds import extracted
 
 from orchestration import wap
 from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
-from orderhub import publishing
+from orderhub import publish_recompute, publishing
 from orderhub.cases import open_cases
 from orderhub.sources import API_SYSTEMS
 
@@ -268,6 +268,9 @@ def test_the_live_engine_recomputes_a_later_change_into_the_colour_it_publishes(
     # recompute hook - dbt's compiled per-order selects for that colour - moves the
     # tracker's events there before the colour is served
     colour = _build(world.url, tmp_path)
+    # with nothing stored after the build, making the hook runs no dbt compile
+    publish_recompute.publish_hook(world.url, tmp_path / "idle", colour)
+    assert not (tmp_path / "idle").exists()
     record = dict(SCENARIO.records("tms")[0])
     tracker, before = record["id"], record["reference"]
     after = world.query(
@@ -278,6 +281,7 @@ def test_the_live_engine_recomputes_a_later_change_into_the_colour_it_publishes(
     load(world.url, [Batch("tms", datetime.now(UTC), [record])])
     published = wap.publish_build(world.url, tmp_path)
     assert published.colour == colour and published.recomputed_orders == 2
+    assert (tmp_path / "recompute" / "target" / "manifest.json").is_file()
     rows = world.query(
         f"select distinct order_id, previous_order_ids from marts_{colour}.fct_order_status_events"
         " where source_system = 'tms' and source_record_key = %s",

@@ -14,7 +14,7 @@ import psycopg
 
 from connectors.schema import ensure_schema
 from orderhub import publishing
-from orderhub.recompute import records_after
+from orderhub.publish_recompute import records_after
 
 
 def _batch(conn: psycopg.Connection, batch_id: str, key: str, *, closed: bool) -> None:
