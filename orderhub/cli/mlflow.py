@@ -19,8 +19,13 @@ from orderhub.processes import run_child
 from orderhub.progress import say
 from orderhub.settings import Settings, disable_telemetry
 
+#: Server processes of the UI: one serves a person's browser; MLflow's default of four
+#: each import the whole tracking server (about 6 s of CPU apiece), which on a two-core
+#: machine kept the UI from answering for 25-35 s (2026-12-07).
+WORKERS = 1
 
-def mlflow_command(settings: Settings, host: str, port: int) -> list[str]:
+
+def mlflow_command(settings: Settings, host: str, port: int, workers: int = WORKERS) -> list[str]:
     """The ``mlflow ui`` command line for the home's store (artifacts under the home)."""
     settings.mlflow_artifact_dir.mkdir(parents=True, exist_ok=True)
     executable = Path(sys.executable).with_name("mlflow")
@@ -30,12 +35,13 @@ def mlflow_command(settings: Settings, host: str, port: int) -> list[str]:
         "--default-artifact-root", settings.mlflow_artifact_dir.resolve().as_uri(),
         "--host", host,
         "--port", str(port),
+        "--workers", str(workers),
     ]  # fmt: skip
 
 
 def _cmd_mlflow(args: argparse.Namespace, settings: Settings) -> int:
     disable_telemetry()
-    command = mlflow_command(settings, args.host, args.port)
+    command = mlflow_command(settings, args.host, args.port, args.workers)
     say(
         f"MLflow UI on http://{args.host}:{args.port} (store {settings.mlflow_uri}): forecast "
         "runs, plots, the orderhub-demand champion and challenger; Ctrl-C stops"
@@ -50,4 +56,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS,
+        help=f"server processes (default {WORKERS}; more for a UI many people share)",
+    )  # fmt: skip
     parser.set_defaults(func=_cmd_mlflow)

@@ -25,6 +25,7 @@ def test_the_command_names_the_homes_store_and_loopback(tmp_path: Path) -> None:
     assert root == settings.mlflow_artifact_dir.resolve().as_uri()
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command[command.index("--port") + 1] == "5123"
+    assert command[command.index("--workers") + 1] == "1"
 
 
 def test_the_ui_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
