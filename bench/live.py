@@ -129,12 +129,14 @@ class Visibility:
             while not self.stop.is_set() or self.pending:
                 with self.lock:
                     keys = sorted({key for key, _ in self.pending})
-                if keys:
+                    times = sorted({at for _, at in self.pending})
+                if keys:  # by the event times asked for (their index): not each tracker's all
                     rows = conn.execute(
                         "select source_record_key, to_char(event_time at time zone 'UTC',"
                         ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') from marts.fct_order_status_events'
-                        " where source_system = 'tms' and source_record_key = any(%s)",
-                        (keys,),
+                        " where event_time = any(%s::timestamptz[]) and source_system = 'tms'"
+                        " and source_record_key = any(%s)",
+                        (times, keys),
                     ).fetchall()
                     now = time.monotonic()
                     with self.lock:
@@ -174,10 +176,8 @@ def drive(
 def kill_hot_path(url: str) -> int:
     """End the hot-path workers' sessions (mid-batch when one is running); how many."""
     with psycopg.connect(url, autocommit=True) as conn:
-        return len(conn.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity"
-            " where application_name = 'orderhub-hot-path'"
-        ).fetchall())  # fmt: skip
+        ended = "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s"
+        return len(conn.execute(ended, ("orderhub-hot-path",)).fetchall())
 
 
 class Faults:
