@@ -7,7 +7,8 @@ server log, without ``ANALYZE``: the plan the session ran, generic or custom).
 
 - each client session's state and wait event (``pg_stat_activity``), by application name:
   how much of its time a hot-path session runs, waits for a lock, for I/O, or idles;
-- the queues: ``live_pending`` rows and the age of the oldest, push events stored;
+- the queues: ``live_pending`` rows and the age of the oldest, push events stored (per 10 s:
+  the intake's rate);
 - per process, CPU time and time spent runnable but waiting for a CPU
   (``/proc/<pid>/schedstat``): the hot-path backends, the other backends, ``orderhub
   serve`` (receivers, intake, hot-path threads) and its children, the sandbox, this driver;
@@ -23,6 +24,7 @@ import os
 import threading
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,7 @@ class Probe(threading.Thread):
         self.states: Counter[tuple[str, str]] = Counter()
         self.samples = 0
         self.pending: list[tuple[int, float]] = []
+        self.stored: list[tuple[float, int]] = []  # (seconds into the run, push events stored)
         self.backends: dict[int, str] = {}
         self.first: dict[int, tuple[float, float]] = {}
         self.last: dict[int, tuple[float, float]] = {}
@@ -122,10 +125,12 @@ class Probe(threading.Thread):
                     for each in [pid, *_children(pid)]:
                         self._watch(each)
                 row = conn.execute(
-                    "select count(*), coalesce(extract(epoch from now() - min(queued_at)), 0)"
+                    "select count(*), coalesce(extract(epoch from now() - min(queued_at)), 0),"
+                    " (select count(*) from orderhub_meta.push_events)"
                     " from orderhub_meta.live_pending"
-                ).fetchone()
-                self.pending.append((int(row[0]), float(row[1])) if row else (0, 0.0))
+                ).fetchone() or (0, 0.0, 0)
+                self.pending.append((int(row[0]), float(row[1])))
+                self.stored.append((time.monotonic() - self.started, int(row[2])))
                 self.samples += 1
                 self.busy1 = _busy()
                 time.sleep(EVERY)
@@ -152,6 +157,13 @@ class Probe(threading.Thread):
             mid = len(depth) // 2
             lines.append(f"live_pending rows p50 {depth[mid]} max {depth[-1]};"
                          f" oldest's age p50 {ages[mid]:.1f} s max {ages[-1]:.1f} s")  # fmt: skip
+        if self.stored:
+            last = self.stored[-1][1]
+            marks = [
+                next((n for t, n in self.stored if t >= s), last) for s in range(0, int(took), 10)
+            ]
+            steps = ", ".join(str(b - a) for a, b in pairwise([*marks, last]))
+            lines.append(f"push events stored per 10 s: {steps}")
         apps = sorted({app for app, _ in self.states})
         for app in apps:
             mine = {w: n for (a, w), n in self.states.items() if a == app}
