@@ -129,14 +129,12 @@ class Visibility:
             while not self.stop.is_set() or self.pending:
                 with self.lock:
                     keys = sorted({key for key, _ in self.pending})
-                    times = sorted({at for _, at in self.pending})
-                if keys:  # by the event times asked for (their index): not each tracker's all
+                if keys:
                     rows = conn.execute(
                         "select source_record_key, to_char(event_time at time zone 'UTC',"
                         ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') from marts.fct_order_status_events'
-                        " where event_time = any(%s::timestamptz[]) and source_system = 'tms'"
-                        " and source_record_key = any(%s)",
-                        (times, keys),
+                        " where source_system = 'tms' and source_record_key = any(%s)",
+                        (keys,),
                     ).fetchall()
                     now = time.monotonic()
                     with self.lock:
