@@ -19,11 +19,10 @@ the least recently moved trackers first) for ``--seconds``, and reports the rate
   once, one order's in cursor order - with the subscriber stopped at a third of the run and
   started again at half, and the hot-path sessions killed mid-batch at two thirds.
 
-``--orders`` is 20,000 by default: 692 trackers in flight, each moved ~17 times at 200/s
-for 60 s - near real parcels' 5-15 scans (at 5,000 orders, 181 moved ~63 times each; the
-hot path's cost grows with a tracker's history: docs/live.md, "Is the load realistic?").
-Usage: ``uv run python bench/live.py [--rates 200,1000] [--seconds 60] [--orders 20000]``;
-progress goes to stderr, the figures (a markdown table) to stdout.
+``--orders``: 20,000 by default (692 trackers in flight, ~17 moves each at 200/s for 60 s;
+docs/live.md, "Is the load realistic?"). ``--probe``: bench/live_probe.py's figures too.
+Usage: ``uv run python bench/live.py [--rates 200,1000] [--seconds 60] [--orders 20000]
+[--probe]``; progress goes to stderr, the figures (a markdown table) to stdout.
 """
 
 from __future__ import annotations
@@ -41,12 +40,14 @@ from pathlib import Path
 from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path, where bench/connectors.py would
-# shadow the ``connectors`` package: drop it; the test subscriber comes from tests/orderhub.
+# shadow the ``connectors`` package: it goes last; the test subscriber comes from tests/orderhub.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "orderhub"))
+sys.path.append(str(Path(__file__).resolve().parent))  # bench/live_probe.py, after the packages
 
 import httpx
+import live_probe
 import psycopg
 from subscriber import Subscriber
 
@@ -173,10 +174,8 @@ def drive(
 def kill_hot_path(url: str) -> int:
     """End the hot-path workers' sessions (mid-batch when one is running); how many."""
     with psycopg.connect(url, autocommit=True) as conn:
-        return len(conn.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity"
-            " where application_name = 'orderhub-hot-path'"
-        ).fetchall())  # fmt: skip
+        ended = "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s"
+        return len(conn.execute(ended, ("orderhub-hot-path",)).fetchall())
 
 
 class Faults:
@@ -232,13 +231,9 @@ def delivered(
         when = first_at.get((change["order_id"], change["event_at"]))
         if when is not None and when >= wall:
             seconds.append((wall, when - wall))
-    counts = {
-        "outbox rows": len(outbox),
-        "lost": len(set(outbox) - set(received_ids)),
-        "duplicated after dedupe": len(received_ids) - len(set(received_ids)),
-        "redeliveries deduped": sub.duplicates,
-        "reordered": reordered,
-    }
+    counts = {"outbox rows": len(outbox), "lost": len(set(outbox) - set(received_ids)),
+              "duplicated after dedupe": len(received_ids) - len(set(received_ids)),
+              "redeliveries deduped": sub.duplicates, "reordered": reordered}  # fmt: skip
     return seconds, counts
 
 
@@ -360,6 +355,7 @@ def main() -> int:
     parser.add_argument("--rates", default="200,1000")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--orders", type=int, default=20000)
+    parser.add_argument("--probe", action="store_true")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="orderhub-bench-live-"))
     settings = Settings(home=home)
@@ -368,8 +364,8 @@ def main() -> int:
     try:
         say(f"building the warehouse ({args.orders} orders)")
         build_warehouse(settings, url, args.orders)
-        for system in API_SYSTEMS:
-            webhook_secret(settings, system)
+        url = live_probe.instrument(settings, url) if args.probe else url
+        list(map(lambda system: webhook_secret(settings, system), API_SYSTEMS))
         sub = Subscriber().start()
         with psycopg.connect(url) as conn:
             _, sub.secret = subscriptions.add(conn, sub.url)
@@ -384,8 +380,10 @@ def main() -> int:
         with SandboxProcess(command) as sandbox:
             for rate in (int(r) for r in args.rates.split(",")):
                 say(f"rate {rate}/s for {args.seconds} s")
+                pids = {"serve": service.pid, "sandbox": sandbox.pid, "driver": os.getpid()}
+                probe = live_probe.start(url, pids) if args.probe else None
                 found, sub = run_rate(url, sandbox.root_url, sub, rate, args.seconds)
-                rows += [*found, hot_path_row(rate, port)]
+                rows += [*found, hot_path_row(rate, port), *(probe.finish() if probe else [])]
                 say(rows[-1])
         print("\n".join(rows))
         return 0

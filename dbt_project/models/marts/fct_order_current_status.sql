@@ -67,7 +67,10 @@ fulfillment_orders as (
         ) as recency
 
     from {{ ref('stg_crm__fulfillment_orders') }}
+    -- the rebuilt orders again (the same set as orders'): their index on the raw versions
+    -- (crm_order_index), where the join with orders alone scanned every version
     where order_id in (select order_id from orders)
+        and {{ rebuilt }}
 
 ),
 

@@ -1,3 +1,5 @@
+{{ config(post_hook="{{ crm_order_index() }}") }}
+
 with
 
 source as (
@@ -13,7 +15,7 @@ renamed as (
         ---------- ids
         data ->> 'Id' as fulfillment_order_id,
         data ->> 'FulfillmentOrderNumber' as fulfillment_order_number,
-        nullif(data -> 'OrderSummary' ->> 'OrderNumber', '') as order_id,
+        {{ crm_order_number() }} as order_id,
 
         ---------- strings
         data ->> 'Status' as status,
