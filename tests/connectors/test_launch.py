@@ -308,3 +308,45 @@ def test_serializers_built_without_docs_write_and_read_the_same() -> None:
         return done.stdout
 
     assert run("shortcuts") == run("plain")
+
+
+def _served(headers: list[tuple[str, str]]) -> Any:
+    """A urllib3 response as requests receives it, its ``http.client`` message ``headers``."""
+    import email.parser
+    import http.client
+
+    text = "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+    message = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+    original = type("Original", (), {"msg": message})()
+    return type("Raw", (), {"_original_response": original})()
+
+
+def test_requests_cookie_jars_answer_as_requests_does() -> None:
+    """The cookie shortcuts: an empty jar gives no header, a response setting no cookie leaves
+    a jar as it was; a cookie held or set goes through requests as before."""
+    import requests.cookies
+
+    from connectors import cookies
+
+    def header(jar: Any, fast: bool) -> str | None:
+        request = requests.Request("GET", "http://127.0.0.1:9/v2/trackers").prepare()
+        ask = cookies.get_cookie_header if fast else requests.cookies.get_cookie_header
+        return ask(jar, request)
+
+    empty, held = requests.cookies.RequestsCookieJar(), requests.cookies.RequestsCookieJar()
+    held.set("session", "abc", domain="127.0.0.1", path="/")
+    for jar in (empty, held):
+        assert header(jar, fast=True) == header(jar, fast=False)
+    assert header(held, fast=True) == "session=abc"
+    request = requests.Request("GET", "http://127.0.0.1:9/v2/trackers").prepare()
+    for served, expected in (
+        ([("Content-Type", "application/json")], {}),
+        ([("Set-Cookie", "k=v; Path=/")], {"k": "v"}),
+        ([("Set-Cookie2", 'k2="w"; Version="1"; Path="/"')], {}),  # rfc2965 off, as requests
+    ):
+        fast, slow = requests.cookies.RequestsCookieJar(), requests.cookies.RequestsCookieJar()
+        cookies.extract_cookies_to_jar(fast, request, _served(served))
+        requests.cookies.extract_cookies_to_jar(slow, request, _served(served))
+        assert fast.get_dict() == slow.get_dict() == expected
+    cookies.extract_cookies_to_jar(empty, request, object())  # no original response: nothing
+    assert empty.get_dict() == {}
