@@ -47,8 +47,9 @@ the same Airbyte protocol on stdout), with seven changes made before it starts:
   cursor value and stop condition, each a Jinja template rendered once a page, are answered
   in Python where the template is the manifest's own (:mod:`connectors.predicates`), and
   requests skips its cookie jars when no cookie is held or set (:mod:`connectors.cookies`).
-- ``StreamSlice.__hash__``, a SHA-256 of the slice's ``json.dumps`` taken for every record,
-  is kept on a slice of plain values while its contents stay equal (:func:`slice_hash`).
+- ``StreamSlice.__hash__`` (a SHA-256 of ``json.dumps``, every record) is kept on a slice of
+  plain values while its contents stay equal (:func:`slice_hash`); a finished read exits at
+  once (:func:`connectors.process.end_now`).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -67,7 +68,7 @@ import dpath
 import orjson
 import requests
 
-from connectors import cookies
+from connectors import cookies, process
 from connectors.odata import ERP_CURSOR, iso_utc
 
 _GLOB = ("*", "?", "[", "]")
@@ -214,8 +215,7 @@ def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
 
 
 def create_cursor_pagination(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
-    """``ModelToComponentFactory.create_cursor_pagination``, the TMS manifest's cursor value
-    and stop condition answered in Python (:func:`connectors.predicates.tms_paging`)."""
+    """``create_cursor_pagination``, the TMS's answered in Python (``predicates.tms_paging``)."""
     from connectors.predicates import tms_paging
 
     return tms_paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
@@ -397,4 +397,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.end_now(main())  # a failure raises: Python's usual exit, traceback and all

@@ -350,3 +350,29 @@ def test_requests_cookie_jars_answer_as_requests_does() -> None:
         assert fast.get_dict() == slow.get_dict() == expected
     cookies.extract_cookies_to_jar(empty, request, object())  # no original response: nothing
     assert empty.get_dict() == {}
+
+
+def test_a_finished_connector_ends_at_once_with_its_output_out() -> None:
+    """``process.end_now``: what was written (buffered stdout, a log line) reaches the reader
+    and the exit code is the one given, without Python's teardown."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys\n"
+        "from connectors import process\n"
+        "logging.basicConfig(stream=sys.stderr)\n"
+        "sys.stdout.write('x' * 200000)\n"
+        "sys.stdout.write('\\nend\\n')\n"
+        "logging.getLogger('t').warning('logged')\n"
+        "process.end_now(3)\n"
+        "print('never')\n"
+    )
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, env=buffered
+    )
+    assert done.returncode == 3
+    assert done.stdout == b"x" * 200000 + b"\nend\n"
+    assert b"logged" in done.stderr
