@@ -1,8 +1,8 @@
 """``python -m connectors.launch <spec|check|discover|read> ...``: airbyte-cdk's declarative
-launcher, with seven exact shortcuts.
+launcher, with exact shortcuts.
 
 This is ``source-declarative-manifest`` (the same ``run()`` entry point, the same arguments,
-the same Airbyte protocol on stdout), with seven changes made before it starts:
+the same Airbyte protocol on stdout), with these changes made before it starts:
 
 - ``dpath.get``, which airbyte-cdk's ``DpathExtractor`` calls once per page to find the records
   (``d.results``, ``records``, ``data``, ``trackers``), answers a plain path by following it
@@ -47,9 +47,8 @@ the same Airbyte protocol on stdout), with seven changes made before it starts:
   cursor value and stop condition, each a Jinja template rendered once a page, are answered
   in Python where the template is the manifest's own (:mod:`connectors.predicates`), and
   requests skips its cookie jars when no cookie is held or set (:mod:`connectors.cookies`).
-- ``StreamSlice.__hash__`` (a SHA-256 of ``json.dumps``, every record) is kept on a slice of
-  plain values while its contents stay equal (:func:`slice_hash`); a finished read exits at
-  once (:func:`connectors.process.end_now`).
+- Per record, a slice's hash is kept and a RECORD message written without serpyco_rs
+  (:mod:`connectors.per_record`); a finished read exits at once (``process.end_now``).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -68,7 +67,7 @@ import dpath
 import orjson
 import requests
 
-from connectors import cookies, process
+from connectors import cookies, per_record, process
 from connectors.odata import ERP_CURSOR, iso_utc
 
 _GLOB = ("*", "?", "[", "]")
@@ -335,42 +334,6 @@ def serializer_json_schema(self: Any) -> Any:
     return self._schema
 
 
-#: Where a stream slice keeps its hash with the contents it was computed from.
-_HASHED = "_orderhub_hash"
-#: The value types a slice's hash is kept for: compared by type and value, they serialize alike.
-_FLAT = frozenset({str, int, float, bool, type(None)})
-_KEYS = frozenset({str})
-
-
-def slice_hash(self: Any) -> int:
-    """``StreamSlice.__hash__``, kept on the slice while its contents stay the same.
-
-    The concurrent cursor looks a record's slice up in a dict for every record, and a slice's
-    hash is a SHA-256 of its ``json.dumps`` (about 10 µs). For string keys and string, number,
-    boolean or None values, the hash is kept with the keys, values and their types, and given
-    again while all are equal (compared as tuples); any other slice is hashed as before."""
-    contents = self._stream_slice
-    keys, values = tuple(contents), tuple(contents.values())
-    kinds = (*map(type, keys), *map(type, values))
-    kept = self.__dict__.get(_HASHED)
-    if kept is not None and kept[0] == keys and kept[1] == values and kept[2] == kinds:
-        return int(kept[3])
-    if not (_KEYS.issuperset(kinds[: len(keys)]) and _FLAT.issuperset(kinds[len(keys) :])):
-        result: int = _ORIGINAL["StreamSlice.__hash__"](self)
-        return result
-    value: int = _ORIGINAL["StreamSlice.__hash__"](self)
-    self.__dict__[_HASHED] = (keys, values, kinds, value)
-    return value
-
-
-def stream_slice_class() -> Any:
-    """airbyte-cdk's ``StreamSlice``, its own ``__hash__`` kept aside (imported on first use)."""
-    from airbyte_cdk.sources.types import StreamSlice
-
-    _ORIGINAL.setdefault("StreamSlice.__hash__", StreamSlice.__hash__)
-    return StreamSlice
-
-
 def install_shortcuts() -> None:
     """Make this process's airbyte-cdk use the shortcuts (idempotent)."""
     skip_attribute_docs()
@@ -383,7 +346,7 @@ def install_shortcuts() -> None:
     factory.create_http_response_filter = staticmethod(create_http_response_filter)
     factory.create_cursor_pagination = create_cursor_pagination
     datetime_parser_class().parse = parse
-    stream_slice_class().__hash__ = slice_hash
+    per_record.install()
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 import requests
 
-from connectors import launch
+from connectors import launch, per_record
 
 
 def json_decoder() -> Any:
@@ -262,27 +262,27 @@ def test_parse_answers_what_strptime_answers(value: Any) -> None:
 
 
 def test_a_slice_keeps_airbyte_cdks_hash_while_its_contents_stay() -> None:
-    stream_slice = launch.stream_slice_class()
-    original = launch._ORIGINAL["StreamSlice.__hash__"]
+    stream_slice = per_record.stream_slice_class()
+    original = per_record._ORIGINAL["StreamSlice.__hash__"]
     piece = stream_slice(partition={}, cursor_slice={"start_time": "a", "end_time": "b"})
-    assert launch.slice_hash(piece) == original(piece)
-    assert launch.slice_hash(piece) == original(piece)  # kept
+    assert per_record.slice_hash(piece) == original(piece)
+    assert per_record.slice_hash(piece) == original(piece)  # kept
     piece._stream_slice["end_time"] = "c"  # changed in place: hashed again
-    assert launch.slice_hash(piece) == original(piece)
+    assert per_record.slice_hash(piece) == original(piece)
     numbered = stream_slice(partition={"n": 1}, cursor_slice={})
-    assert launch.slice_hash(numbered) == original(numbered)
+    assert per_record.slice_hash(numbered) == original(numbered)
     numbered._stream_slice["n"] = True  # equal to 1, written differently
-    assert launch.slice_hash(numbered) == original(numbered)
+    assert per_record.slice_hash(numbered) == original(numbered)
     nested = stream_slice(partition={"parent": {"id": 1}}, cursor_slice={})
-    assert launch.slice_hash(nested) == original(nested)
+    assert per_record.slice_hash(nested) == original(nested)
     nested._stream_slice["parent"]["id"] = 2  # a nested value is never kept
-    assert launch.slice_hash(nested) == original(nested)
+    assert per_record.slice_hash(nested) == original(nested)
 
 
 SERIALIZED = """
 import sys
 import orjson
-from connectors import launch
+from connectors import launch, per_record
 if sys.argv[1] == "shortcuts":
     launch.skip_attribute_docs()
 from airbyte_cdk.models import AirbyteMessageSerializer, ConfiguredAirbyteCatalogSerializer
@@ -376,3 +376,52 @@ def test_a_finished_connector_ends_at_once_with_its_output_out() -> None:
     assert done.returncode == 3
     assert done.stdout == b"x" * 200000 + b"\nend\n"
     assert b"logged" in done.stderr
+
+
+def test_a_record_written_directly_is_the_text_airbyte_cdk_writes() -> None:
+    """``per_record.message_to_string`` against airbyte-cdk's own writer on records of every
+    shape (top-level and nested nulls, non-JSON values, keys orjson refuses, a namespace) and
+    on the other message types."""
+    import decimal
+    from datetime import datetime
+
+    from airbyte_cdk.models import (
+        AirbyteLogMessage,
+        AirbyteMessage,
+        AirbyteRecordMessage,
+        Level,
+        Type,
+    )
+
+    per_record.entrypoint_class()
+    original = per_record._ORIGINAL["airbyte_message_to_string"]
+    datas: list[Any] = [
+        {"id": "trk_1", "reference": None, "details": [{"a": None}, None], "n": 1.5},
+        {"a": None},
+        {},
+        {"when": datetime(2026, 12, 7, 2, 0, tzinfo=UTC), "big": 2**70, "nan": float("nan")},
+        {"d": decimal.Decimal("1.5")},
+        {1: "x", "y": None},
+        {"t": (1, 2), "s": "\u2028\ud800"},
+    ]
+    messages = [
+        AirbyteMessage(
+            type=Type.RECORD,
+            record=AirbyteRecordMessage(stream="s", data=data, emitted_at=1, namespace=space),
+        )
+        for data in datas
+        for space in (None, "ns")
+    ]
+    messages.append(
+        AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.INFO, message="hi"))
+    )
+    for message in messages:
+        expected = _written(partial(original, message))
+        assert _written(partial(per_record.message_to_string, message)) == expected, message
+
+
+def _written(call: Any) -> Any:
+    try:
+        return call()
+    except Exception as error:  # the error is the outcome compared
+        return type(error), str(error)
