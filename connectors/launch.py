@@ -1,41 +1,35 @@
 """``python -m connectors.launch <spec|check|discover|read> ...``: airbyte-cdk's declarative
-launcher, with six exact shortcuts.
+launcher, with exact shortcuts.
 
 This is ``source-declarative-manifest`` (the same ``run()`` entry point, the same arguments,
-the same Airbyte protocol on stdout), with six changes made before it starts:
+the same Airbyte protocol on stdout), with these changes made before it starts:
 
 - ``dpath.get``, which airbyte-cdk's ``DpathExtractor`` calls once per page to find the records
   (``d.results``, ``records``, ``data``, ``trackers``), answers a plain path by following it
-  instead of walking every value of the page. ``dpath.get`` folds over the whole document even
-  for a path without wildcards (airbyte-cdk's own ``RecordExpander`` notes the same cost and
-  avoids it), which measured here at 30-70 µs per record, a third of a TMS read. It only
-  answers when every segment is a glob-free string naming a key of a mapping, where
-  ``dpath.get`` can only return that value; anything else (wildcards, list indexes, a missing
-  key) goes to ``dpath.get`` itself.
+  instead of folding over every value of the page (30-70 µs per record, a third of a TMS read;
+  airbyte-cdk's own ``RecordExpander`` notes the same cost). Only when every segment is a
+  glob-free string naming a key of a mapping, where ``dpath.get`` can only return that value;
+  anything else (wildcards, list indexes, a missing key) goes to ``dpath.get`` itself.
 - A page is parsed once. airbyte-cdk parses each page three times: the record extractor and
   the paginator each through ``JsonDecoder`` (orjson, with a fallback to ``json``), and every
   ``HttpResponseFilter`` predicate through ``requests.Response.json`` (``json``): 2.6 ms of a
   190 KB TMS page against 0.4 ms for one orjson parse. Here the first of them parses the body
   with orjson and keeps the result on the response; the others read it. A body orjson refuses
   (not UTF-8, NaN, lone surrogates, not JSON), and any answer but an object or a non-empty
-  list, goes to the original code, which decides as before. The one difference: a predicate
-  sees an integer beyond 64 bits as the extractor and paginator always have (orjson: a float)
-  where ``json`` would give an int; no manifest's predicate reads a number. Sharing one parsed
-  page is exact while nothing changes what the paging reads in place: the manifests declare
-  no schema normalization and no record ``transformations`` but the ERP's ``AddFields``,
-  whose added field (``LastChangeDateTime_utc``) no predicate and no paginator reads
+  list, goes to the original code. The one difference: a predicate sees an integer beyond 64
+  bits as the extractor and paginator always have (orjson: a float), not as ``json``'s int;
+  no manifest's predicate reads a number. Sharing one parsed page is exact while nothing
+  changes what the paging reads in place: no manifest normalizes records or transforms them
+  but the ERP's ``AddFields``, whose added field no predicate and no paginator reads
   (``tests/connectors/test_manifests.py`` checks both).
 - The ERP manifest's ``AddFields``, which writes ``LastChangeDateTime_utc`` from SAP's
   ``/Date(ms+0000)/`` with a Jinja template (about 60 µs a record, the ERP's largest cost), is
   built as :class:`OdataCursorField`, which calls :func:`connectors.odata.iso_utc` (about 4 µs).
-  It replaces only an ``AddFields`` whose one field, path, value type, template and condition
-  are the text of ``manifests/erp.yaml`` (``tests/connectors/test_manifests.py`` holds that
-  template and ``iso_utc`` to the same text); any other ``AddFields`` (a manifest a user
-  edited) is built by airbyte-cdk as before. The manifest itself stays plain declarative YAML:
-  ``source-declarative-manifest`` and an Airbyte server run its template, with no custom code
-  (a ``class_name`` component would need ``AIRBYTE_ENABLE_UNSAFE_CODE`` for an injected
-  manifest and a module an Airbyte server cannot import). It is the same step in the same
-  place: the record selector transforms a record before the cursor observes it.
+  Only an ``AddFields`` that is, to the text, ``manifests/erp.yaml``'s (``test_manifests.py``
+  holds that template and ``iso_utc`` to the same text); any other is airbyte-cdk's. The
+  manifest stays plain YAML that ``source-declarative-manifest`` and an Airbyte server run (a
+  ``class_name`` component would need ``AIRBYTE_ENABLE_UNSAFE_CODE``); the same step in the
+  same place: the record selector transforms a record before the cursor observes it.
 - ``DatetimeParser.parse``, which the cursor calls for every record (the TMS's client-side
   filter once more), answers the formats the cursors read, ``%Y-%m-%dT%H:%M:%SZ``,
   ``%Y-%m-%dT%H:%M:%S.%f%z`` for a value ending in ``Z`` and Odoo's ``%Y-%m-%d %H:%M:%S``,
@@ -44,17 +38,17 @@ the same Airbyte protocol on stdout), with six changes made before it starts:
   literal ``T`` (the WMS cursor tries the ISO 8601 formats first) gets the ``ValueError``
   strptime would raise, without strptime: a value holding no ``T`` cannot match it. Only a
   value with exactly those fixed-width digits is answered; anything else (another format, a
-  one-digit month, an offset other than ``Z``, an impossible date) goes to ``strptime``
-  itself, which decides and raises as before.
-- Importing airbyte-cdk builds a serpyco_rs ``Serializer`` per Airbyte protocol model, each
-  with its JSON schema, reading every field's docstring from the model's source
-  (:func:`skip_attribute_docs`): about a second of every connector start, most of a
-  no-change sync. The schema is built when ``Serializer.get_json_schema`` is first called
-  (nothing in a connector calls it) and without the fields' descriptions; what a serializer
-  writes and accepts does not depend on either.
-- ``StreamSlice.__hash__``, a SHA-256 of the slice's ``json.dumps`` that the concurrent
-  cursor takes for every record it observes, is kept on a slice of plain values while its
-  contents stay equal (:func:`slice_hash`).
+  one-digit month, an offset other than ``Z``, an impossible date) goes to ``strptime``.
+- Importing airbyte-cdk builds a serpyco_rs ``Serializer`` per protocol model with its JSON
+  schema, reading every field's docstring from source (:func:`skip_attribute_docs`): about a
+  second of each start. Here the schema waits for ``Serializer.get_json_schema`` (which no
+  connector calls) and has no descriptions; what a serializer writes does not depend on it.
+- The TMS's and the WMS's paging checks (response-filter predicates) and the TMS paginator's
+  cursor value and stop condition, each a Jinja template rendered once a page, are answered
+  in Python where the template is the manifest's own (:mod:`connectors.predicates`), and
+  requests skips its cookie jars when no cookie is held or set (:mod:`connectors.cookies`).
+- Per record, a slice's hash is kept and a RECORD message written without serpyco_rs
+  (:mod:`connectors.per_record`); a finished read exits at once (``process.end_now``).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -73,6 +67,7 @@ import dpath
 import orjson
 import requests
 
+from connectors import cookies, per_record, process
 from connectors.odata import ERP_CURSOR, iso_utc
 
 _GLOB = ("*", "?", "[", "]")
@@ -177,7 +172,8 @@ def erp_cursor_field() -> dict[str, Any]:
         import yaml
 
         text = (Path(__file__).parent / "manifests" / "erp.yaml").read_text(encoding="utf-8")
-        (stream,) = yaml.safe_load(text)["streams"]
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same document
+        (stream,) = yaml.load(text, Loader=loader)["streams"]
         (added,) = stream["transformations"]
         _ORIGINAL["erp_add_fields"] = added
     found: dict[str, Any] = _ORIGINAL["erp_add_fields"]
@@ -217,6 +213,13 @@ def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
     return built
 
 
+def create_cursor_pagination(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
+    """``create_cursor_pagination``, the TMS's answered in Python (``predicates.tms_paging``)."""
+    from connectors.predicates import tms_paging
+
+    return tms_paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
+
+
 def component_factory_class() -> Any:
     """airbyte-cdk's ``ModelToComponentFactory``, its own ``create_add_fields`` kept aside
     (imported on first use, like :func:`json_decoder_class`)."""
@@ -227,6 +230,9 @@ def component_factory_class() -> Any:
     _ORIGINAL.setdefault("create_add_fields", ModelToComponentFactory.create_add_fields)
     _ORIGINAL.setdefault(
         "create_http_response_filter", ModelToComponentFactory.create_http_response_filter
+    )
+    _ORIGINAL.setdefault(
+        "create_cursor_pagination", ModelToComponentFactory.create_cursor_pagination
     )
     return ModelToComponentFactory
 
@@ -328,52 +334,19 @@ def serializer_json_schema(self: Any) -> Any:
     return self._schema
 
 
-#: Where a stream slice keeps its hash with the contents it was computed from.
-_HASHED = "_orderhub_hash"
-#: The value types a slice's hash is kept for: compared by type and value, they serialize alike.
-_FLAT = frozenset({str, int, float, bool, type(None)})
-
-
-def slice_hash(self: Any) -> int:
-    """``StreamSlice.__hash__``, kept on the slice while its contents stay the same.
-
-    airbyte-cdk's concurrent cursor looks a record's slice up in a dict for every record it
-    observes, and a slice's hash is a SHA-256 of its contents written by ``json.dumps`` (about
-    10 µs a record). For a slice whose keys are strings and whose values are strings,
-    numbers, booleans or None, the hash is kept with those (key, type, value) items and given
-    again while they are equal; any other slice, or one whose contents changed, is hashed as
-    before."""
-    items = tuple((key, type(value), value) for key, value in self._stream_slice.items())
-    if not all(type(key) is str and kind in _FLAT for key, kind, _ in items):
-        result: int = _ORIGINAL["StreamSlice.__hash__"](self)
-        return result
-    kept = self.__dict__.get(_HASHED)
-    if kept is not None and kept[0] == items:
-        return int(kept[1])
-    value: int = _ORIGINAL["StreamSlice.__hash__"](self)
-    self.__dict__[_HASHED] = (items, value)
-    return value
-
-
-def stream_slice_class() -> Any:
-    """airbyte-cdk's ``StreamSlice``, its own ``__hash__`` kept aside (imported on first use)."""
-    from airbyte_cdk.sources.types import StreamSlice
-
-    _ORIGINAL.setdefault("StreamSlice.__hash__", StreamSlice.__hash__)
-    return StreamSlice
-
-
 def install_shortcuts() -> None:
     """Make this process's airbyte-cdk use the shortcuts (idempotent)."""
     skip_attribute_docs()
+    cookies.install()
     dpath.get = fast_get
     requests.Response.json = response_json  # type: ignore[method-assign]
     json_decoder_class().decode = json_decoder_decode
     factory = component_factory_class()
     factory.create_add_fields = create_add_fields
     factory.create_http_response_filter = staticmethod(create_http_response_filter)
+    factory.create_cursor_pagination = create_cursor_pagination
     datetime_parser_class().parse = parse
-    stream_slice_class().__hash__ = slice_hash
+    per_record.install()
 
 
 def main() -> int:
@@ -387,4 +360,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.end_now(main())  # a failure raises: Python's usual exit, traceback and all

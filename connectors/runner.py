@@ -237,7 +237,7 @@ class ConnectorProcess:
 
     def _parse(self, stdout: IO[bytes]) -> Iterator[Message]:
         for number, line in enumerate(stdout, start=1):
-            if not line.strip():
+            if line[:1].isspace() and not line.strip():  # a message starts with "{"
                 continue
             try:
                 message = orjson.loads(line)

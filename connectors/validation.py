@@ -84,16 +84,32 @@ def _boolean(value: Any) -> bool:
     )
 
 
-def _type_tests(schema: Mapping[str, Any]) -> tuple[list[Test], list[str]]:
-    """The tests of a property's declared types (any one passing is enough) and their names."""
+#: The Python types (exactly) of the values a declared type's test passes whatever they hold:
+#: a plain string (no ``format``, no ``pattern``) takes any scalar, as its text.
+_ALWAYS: dict[str, frozenset[type]] = {
+    "string": frozenset({str, int, float, bool}),
+    "integer": frozenset({int}),
+    "number": frozenset({int, float}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "array": frozenset({list}),
+}
+
+
+def _type_tests(schema: Mapping[str, Any]) -> tuple[list[Test], list[str], frozenset[type]]:
+    """The tests of a property's declared types (any one passing is enough), their names, and
+    the value types one of them passes without being asked (:data:`_ALWAYS`)."""
     declared = schema.get("type")
     types = [declared] if isinstance(declared, str) else list(declared or [])
     tests: list[Test] = []
     names: list[str] = []
+    always: set[type] = set()
     for kind in types:
         if kind == "null":
             continue
         names.append(kind if kind != "string" or not schema.get("format") else schema["format"])
+        if kind != "string" or not (schema.get("format") or schema.get("pattern")):
+            always |= _ALWAYS.get(kind, frozenset())
         if kind == "string":
             tests.append(_string_test(schema.get("format"), schema.get("pattern")))
         elif kind == "integer":
@@ -106,7 +122,7 @@ def _type_tests(schema: Mapping[str, Any]) -> tuple[list[Test], list[str]]:
             tests.append(lambda value: isinstance(value, dict))
         elif kind == "array":
             tests.append(lambda value: isinstance(value, list))
-    return tests, names
+    return tests, names, frozenset(always)
 
 
 def _describe(value: Any) -> str:
@@ -119,13 +135,13 @@ class RecordCheck:
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.required: tuple[str, ...] = tuple(schema.get("required") or ())
-        self._fields: list[tuple[str, list[Test], str]] = []
+        self._fields: list[tuple[str, list[Test], str, frozenset[type]]] = []
         for name, prop in (schema.get("properties") or {}).items():
             if not isinstance(prop, Mapping):
                 continue
-            tests, names = _type_tests(prop)
+            tests, names, always = _type_tests(prop)
             if tests:
-                self._fields.append((name, tests, " or ".join(names)))
+                self._fields.append((name, tests, " or ".join(names), always))
 
     @classmethod
     def for_stream(cls, manifest: Mapping[str, Any], stream: str) -> RecordCheck:
@@ -142,9 +158,9 @@ class RecordCheck:
         for name in self.required:
             if record.get(name) is None:
                 found.append(f"missing required field {name!r}")
-        for name, tests, expected in self._fields:
+        for name, tests, expected, always in self._fields:
             value = record.get(name)
-            if value is None:
+            if value is None or type(value) in always:
                 continue
             for test in tests:
                 if test(value):

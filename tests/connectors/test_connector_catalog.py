@@ -95,3 +95,41 @@ def test_one_list_of_systems_api_systems_have_manifests_the_file_source_a_descri
         "missing required field 'quantity'",
         "missing required field 'ordered_at'",
     ]
+
+
+class _Text(str):
+    """A string of its own type: never on the fast path, always asked."""
+
+
+def test_a_value_passed_over_by_its_type_is_one_every_test_would_pass() -> None:
+    """``RecordCheck.problems`` skips the tests for a value whose type a declared type always
+    accepts (a plain string takes any scalar); every manifest's stream, and a schema of each
+    kind, gives the same reasons as asking every test."""
+    schemas = [
+        (CONNECTORS[system].manifest(), stream.name)
+        for system in SYSTEMS
+        for stream in CONNECTORS[system].streams
+    ]
+    kinds = ["string", "integer", "number", "boolean", "object", "array", "null"]
+    own = {
+        "type": "object",
+        "properties": {
+            **{f"p_{kind}": {"type": [kind, "null"]} for kind in kinds},
+            "dated": {"type": ["string", "integer"], "format": "date-time"},
+            "coded": {"type": "string", "pattern": "^A"},
+            "both": {"type": ["number", "boolean"]},
+        },
+    }
+    values = [
+        "x", "", "A1", "17", "n/a", "2026-10-03T14:05:09Z", 17, -2, 12.5, float("nan"),
+        True, False, {"a": 1}, [1], _Text("x"), _Text("2026-10-03T14:05:09Z"),
+    ]  # fmt: skip
+    checks = [RecordCheck.for_stream(m, s) for m, s in schemas] + [RecordCheck(own)]
+    for check in checks:
+        asked = RecordCheck.__new__(RecordCheck)
+        asked.required = check.required
+        asked._fields = [(n, t, e, frozenset()) for n, t, e, _ in check._fields]
+        for name, *_ in check._fields:
+            for value in values:
+                record = {"id": "k", name: value}
+                assert check.problems(record) == asked.problems(record), (name, value)

@@ -15,7 +15,7 @@ import orjson
 import pytest
 import requests
 
-from connectors import launch
+from connectors import launch, per_record
 
 
 def json_decoder() -> Any:
@@ -262,27 +262,27 @@ def test_parse_answers_what_strptime_answers(value: Any) -> None:
 
 
 def test_a_slice_keeps_airbyte_cdks_hash_while_its_contents_stay() -> None:
-    stream_slice = launch.stream_slice_class()
-    original = launch._ORIGINAL["StreamSlice.__hash__"]
+    stream_slice = per_record.stream_slice_class()
+    original = per_record._ORIGINAL["StreamSlice.__hash__"]
     piece = stream_slice(partition={}, cursor_slice={"start_time": "a", "end_time": "b"})
-    assert launch.slice_hash(piece) == original(piece)
-    assert launch.slice_hash(piece) == original(piece)  # kept
+    assert per_record.slice_hash(piece) == original(piece)
+    assert per_record.slice_hash(piece) == original(piece)  # kept
     piece._stream_slice["end_time"] = "c"  # changed in place: hashed again
-    assert launch.slice_hash(piece) == original(piece)
+    assert per_record.slice_hash(piece) == original(piece)
     numbered = stream_slice(partition={"n": 1}, cursor_slice={})
-    assert launch.slice_hash(numbered) == original(numbered)
+    assert per_record.slice_hash(numbered) == original(numbered)
     numbered._stream_slice["n"] = True  # equal to 1, written differently
-    assert launch.slice_hash(numbered) == original(numbered)
+    assert per_record.slice_hash(numbered) == original(numbered)
     nested = stream_slice(partition={"parent": {"id": 1}}, cursor_slice={})
-    assert launch.slice_hash(nested) == original(nested)
+    assert per_record.slice_hash(nested) == original(nested)
     nested._stream_slice["parent"]["id"] = 2  # a nested value is never kept
-    assert launch.slice_hash(nested) == original(nested)
+    assert per_record.slice_hash(nested) == original(nested)
 
 
 SERIALIZED = """
 import sys
 import orjson
-from connectors import launch
+from connectors import launch, per_record
 if sys.argv[1] == "shortcuts":
     launch.skip_attribute_docs()
 from airbyte_cdk.models import AirbyteMessageSerializer, ConfiguredAirbyteCatalogSerializer
@@ -308,3 +308,120 @@ def test_serializers_built_without_docs_write_and_read_the_same() -> None:
         return done.stdout
 
     assert run("shortcuts") == run("plain")
+
+
+def _served(headers: list[tuple[str, str]]) -> Any:
+    """A urllib3 response as requests receives it, its ``http.client`` message ``headers``."""
+    import email.parser
+    import http.client
+
+    text = "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+    message = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+    original = type("Original", (), {"msg": message})()
+    return type("Raw", (), {"_original_response": original})()
+
+
+def test_requests_cookie_jars_answer_as_requests_does() -> None:
+    """The cookie shortcuts: an empty jar gives no header, a response setting no cookie leaves
+    a jar as it was; a cookie held or set goes through requests as before."""
+    import requests.cookies
+
+    from connectors import cookies
+
+    def header(jar: Any, fast: bool) -> str | None:
+        request = requests.Request("GET", "http://127.0.0.1:9/v2/trackers").prepare()
+        ask = cookies.get_cookie_header if fast else requests.cookies.get_cookie_header
+        return ask(jar, request)
+
+    empty, held = requests.cookies.RequestsCookieJar(), requests.cookies.RequestsCookieJar()
+    held.set("session", "abc", domain="127.0.0.1", path="/")
+    for jar in (empty, held):
+        assert header(jar, fast=True) == header(jar, fast=False)
+    assert header(held, fast=True) == "session=abc"
+    request = requests.Request("GET", "http://127.0.0.1:9/v2/trackers").prepare()
+    for served, expected in (
+        ([("Content-Type", "application/json")], {}),
+        ([("Set-Cookie", "k=v; Path=/")], {"k": "v"}),
+        ([("Set-Cookie2", 'k2="w"; Version="1"; Path="/"')], {}),  # rfc2965 off, as requests
+    ):
+        fast, slow = requests.cookies.RequestsCookieJar(), requests.cookies.RequestsCookieJar()
+        cookies.extract_cookies_to_jar(fast, request, _served(served))
+        requests.cookies.extract_cookies_to_jar(slow, request, _served(served))
+        assert fast.get_dict() == slow.get_dict() == expected
+    cookies.extract_cookies_to_jar(empty, request, object())  # no original response: nothing
+    assert empty.get_dict() == {}
+
+
+def test_a_finished_connector_ends_at_once_with_its_output_out() -> None:
+    """``process.end_now``: what was written (buffered stdout, a log line) reaches the reader
+    and the exit code is the one given, without Python's teardown."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys\n"
+        "from connectors import process\n"
+        "logging.basicConfig(stream=sys.stderr)\n"
+        "sys.stdout.write('x' * 200000)\n"
+        "sys.stdout.write('\\nend\\n')\n"
+        "logging.getLogger('t').warning('logged')\n"
+        "process.end_now(3)\n"
+        "print('never')\n"
+    )
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, env=buffered
+    )
+    assert done.returncode == 3
+    assert done.stdout == b"x" * 200000 + b"\nend\n"
+    assert b"logged" in done.stderr
+
+
+def test_a_record_written_directly_is_the_text_airbyte_cdk_writes() -> None:
+    """``per_record.message_to_string`` against airbyte-cdk's own writer on records of every
+    shape (top-level and nested nulls, non-JSON values, keys orjson refuses, a namespace) and
+    on the other message types."""
+    import decimal
+    from datetime import datetime
+
+    from airbyte_cdk.models import (
+        AirbyteLogMessage,
+        AirbyteMessage,
+        AirbyteRecordMessage,
+        Level,
+        Type,
+    )
+
+    per_record.entrypoint_class()
+    original = per_record._ORIGINAL["airbyte_message_to_string"]
+    datas: list[Any] = [
+        {"id": "trk_1", "reference": None, "details": [{"a": None}, None], "n": 1.5},
+        {"a": None},
+        {},
+        {"when": datetime(2026, 12, 7, 2, 0, tzinfo=UTC), "big": 2**70, "nan": float("nan")},
+        {"d": decimal.Decimal("1.5")},
+        {1: "x", "y": None},
+        {"t": (1, 2), "s": "\u2028\ud800"},
+    ]
+    messages = [
+        AirbyteMessage(
+            type=Type.RECORD,
+            record=AirbyteRecordMessage(stream="s", data=data, emitted_at=1, namespace=space),
+        )
+        for data in datas
+        for space in (None, "ns")
+    ]
+    messages.append(
+        AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.INFO, message="hi"))
+    )
+    for message in messages:
+        expected = _written(partial(original, message))
+        assert _written(partial(per_record.message_to_string, message)) == expected, message
+
+
+def _written(call: Any) -> Any:
+    try:
+        return call()
+    except Exception as error:  # the error is the outcome compared
+        return type(error), str(error)

@@ -245,3 +245,54 @@ def test_the_python_page_checks_answer_what_the_templates_answer(system: str) ->
     launch.component_factory_class()
     edited = InterpolatedBoolean(condition=written[-1] + " ", parameters={})
     assert predicates.page_check(edited) is edited
+
+
+def test_the_tms_paginator_in_python_answers_what_its_templates_answer() -> None:
+    """The TMS manifest's cursor value and stop condition, as ``connectors.launch`` builds
+    them (Python for a page of objects), give airbyte-cdk's answer on every page, odd ones
+    and ids that look like Python literals included; an edited template stays a template."""
+    from airbyte_cdk.sources.declarative.requesters.paginators.strategies import (
+        CursorPaginationStrategy,
+    )
+
+    from connectors import predicates
+
+    (stream,) = SYSTEMS["tms"].manifest()["streams"]
+    written = stream["retriever"]["paginator"]["pagination_strategy"]
+
+    def strategy(value: str, stop: str) -> Any:
+        return CursorPaginationStrategy(
+            cursor_value=value, stop_condition=stop, config={}, parameters={}
+        )
+
+    python = predicates.tms_paging(strategy(written["cursor_value"], written["stop_condition"]))
+    assert isinstance(python._cursor_value, predicates.PagingValue)
+    assert isinstance(python._stop_condition, predicates.PagingValue)
+    template = strategy(written["cursor_value"], written["stop_condition"])
+    bodies = [bad for pages in GUARDED.values() for each in pages for bad in each]
+    bodies += [BUILD[s](*rows, more=m) for s in BUILD for rows in GOOD for m in (True, False)]
+    bodies += [body for body in ODD if not isinstance(body, bytes)]
+    bodies += [
+        {"trackers": [{"id": ident}, {"id": 7}], "has_more": more}
+        for ident in ("123", "1e3", "True", "[1, 2]", "'q'", "1j", "", " 5", "trk_9")
+        for more in (True, False, None, 0, [], "yes")
+    ]
+    bodies += [{"trackers": [{"id": "a"}, {"x": 1}], "has_more": True}, {"has_more": False}]
+    for body in bodies:
+        for kept in (python, template):
+            kept.decoder = _Parsed(body)
+        expected = template.next_page_token(page(b"{}"), 0, None)
+        assert python.next_page_token(page(b"{}"), 0, None) == expected, body
+        assert type(python.next_page_token(page(b"{}"), 0, None)) is type(expected), body
+    edited = strategy(written["cursor_value"] + " ", written["stop_condition"])
+    assert not isinstance(predicates.tms_paging(edited)._cursor_value, predicates.PagingValue)
+
+
+class _Parsed:
+    """A decoder handing the paginator ``body`` as the parsed page."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def decode(self, response: requests.Response) -> Iterator[Any]:
+        yield self.body
