@@ -38,15 +38,12 @@ from psycopg import sql
 
 from connectors.batches import BatchResult
 from connectors.catalog import ConnectorSpec, StreamSpec, get_connector
+from connectors.deletions import DELETION_FLAGS, RECONCILED_BY
 from connectors.errors import ConnectorError
 from connectors.odata import odata_datetime
 from connectors.probes import SourceSession, endpoint, render_template
 from connectors.sync import Progress, load_batch, system_lock
 
-#: The field of a version the reconciliation stores: when the key was found missing.
-RECONCILED_BY = "_deleted_by_reconciliation"
-#: The fields that make a version say its record is gone (the live receiver's and ours).
-DELETION_FLAGS = ("_deleted_by_event", RECONCILED_BY)
 #: At most this share of the stored keys may be missing before the listing is distrusted.
 MAX_MISSING_SHARE = 0.5
 #: A guard against a source that pages for ever.

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from connectors.deletions import DELETED_BY_EVENT as DELETED_BY
 from connectors.odata import odata_datetime
 
 CRM_TYPE = "com.salesforce.cdc.FulfillmentOrderChangeEvent"
@@ -42,8 +43,6 @@ ERP_TYPES = (
     "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1",
     ERP_DELETED_TYPE,
 )
-#: The field of a record made from a deletion event: the event's type (staging reads it).
-DELETED_BY = "_deleted_by_event"
 TMS_TYPES = ("tracker.created", "tracker.updated")
 WMS_MODEL = "stock.picking"
 
