@@ -148,8 +148,13 @@ def project_fingerprint(project: Path = PROJECT_DIR) -> str:
     return digest.hexdigest()
 
 
-#: The advisory lock key of a source record (:func:`rederive_events` names it
-#: ``record:<system>/<key>``), as SQL over the columns ``system`` and ``record_key``.
+def record_lock_name(system: str, key: str) -> str:
+    """The advisory lock name of a source record (:func:`lock` hashes it)."""
+    return f"record:{system}/{key}"
+
+
+#: :func:`record_lock_name`'s lock key as SQL over the columns ``system`` and
+#: ``record_key`` (the hot path's take skips the records another worker holds with it).
 RECORD_LOCK_SQL = "hashtextextended('record:' || system || '/' || record_key, 0)"
 
 
@@ -172,7 +177,7 @@ def rederive_events(
     and two on one order run one after the other), sorted. A tracker already in the mart
     gets only its new versions' events (:func:`add_new_tracker_versions`); every other
     record is deleted and derived again from all its versions."""
-    lock(conn, [f"record:{system}/{key}" for system, key in records])
+    lock(conn, [record_lock_name(system, key) for system, key in records])
     orders: set[str] = set()
     done = add_new_tracker_versions(conn, model, [k for s, k in records if s == "tms"], orders)
     rest = [(system, key) for system, key in records if system != "tms" or key not in done]

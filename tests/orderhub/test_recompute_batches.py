@@ -3,7 +3,8 @@
 A build records, with its raw watermark, the snapshot of its start; a batch closed by a
 transaction that snapshot sees was read by the build, however close to it it finished, and
 is not re-derived at publish (re-deriving a whole initial load there cost as much as the
-build). A batch still open, or closed after the snapshot, is re-derived.
+build). A batch still open, or closed after the snapshot, is re-derived. The lock key of a
+record the per-order engine takes is the one the hot path's take skips, in Python and SQL.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import psycopg
 from connectors.schema import ensure_schema
 from orderhub import publishing
 from orderhub.publish_recompute import records_after
+from orderhub.recompute import RECORD_LOCK_SQL, record_lock_name
 
 
 def _batch(conn: psycopg.Connection, batch_id: str, key: str, *, closed: bool) -> None:
@@ -56,3 +58,14 @@ def test_a_publish_rederives_only_the_batches_its_build_did_not_see(db_url: str)
         # without the snapshot (a build recorded before there were any) every batch that
         # finished within the margin of the watermark counts
         assert ("tms", "trk_seen") in records_after(conn, watermark)
+
+
+def test_the_record_lock_key_is_the_same_in_python_and_sql(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        (named,) = conn.execute(
+            "select hashtextextended(%s, 0)", (record_lock_name("tms", "trk_1"),)
+        ).fetchone()
+        (in_sql,) = conn.execute(
+            f"select {RECORD_LOCK_SQL} from (values ('tms', 'trk_1')) as r(system, record_key)"
+        ).fetchone()
+    assert named == in_sql
