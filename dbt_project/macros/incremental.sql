@@ -67,16 +67,17 @@
 
 {#- SQL expression: md5 over the model's own SQL (own_sql()) and the content of the named
     seeds (each seed's rows as text, sorted), so that a change to the model, to an ephemeral
-    model compiled into it or to one of the seeds changes the fingerprint. -#}
+    model compiled into it or to one of the seeds changes the fingerprint. A scalar
+    subquery: PostgreSQL computes it once per statement, not once per row it writes. -#}
 {% macro inputs_fingerprint(seed_names) -%}
-    md5(concat_ws('|', 'inputs', '{{ local_md5(own_sql()) }}'
+    (select md5(concat_ws('|', 'inputs', '{{ local_md5(own_sql()) }}'
     {%- for name in seed_names %},
         (
             select md5(coalesce(string_agg(seed_row::text, E'\n' order by seed_row::text), ''))
             from {{ ref(name) }} as seed_row
         )
     {%- endfor %}
-    ))
+    )))
 {%- endmacro %}
 
 

@@ -107,7 +107,13 @@ candidates as (
         {{ first_where('payment_state', 'is_payment_step', 'step_number desc') }} as payment_state_now
 
     from roles
-    window by_order as (partition by order_id)
+    -- the whole order, in the ordering of the first_where calls by 'step_number desc'
+    -- (an aggregate over the whole partition does not depend on it): one window for them all
+    window by_order as (
+        partition by order_id
+        order by step_number desc
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 

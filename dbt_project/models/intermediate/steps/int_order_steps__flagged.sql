@@ -25,18 +25,22 @@ ordered as (
     select
         *,
         payment_state is null as is_lifecycle_step,
-        row_number() over (
-            partition by order_id
-            order by
-                event_time asc,
-                status_precedence desc,
-                lifecycle_rank asc,
-                source_field collate "C" desc,
-                event_id desc
-        ) as step_number,
-        count(*) over (partition by order_id) as step_count
+        row_number() over by_time as step_number,
+        -- the whole order in the same window (row_number ignores the frame): one window
+        -- aggregate, not a second one over the order
+        count(*) over by_time as step_count
 
     from steps
+    window by_time as (
+        partition by order_id
+        order by
+            event_time asc,
+            status_precedence desc,
+            lifecycle_rank asc,
+            source_field collate "C" desc,
+            event_id desc
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 
@@ -104,19 +108,27 @@ eligible as (
 
 runs as (
 
+    -- one window for both axes (one sort of an order's steps, not two): a lifecycle step
+    -- that may decide follows the previous one of its shipment (may_decide implies not
+    -- clock-skewed), a payment step the previous one with the same skew flag (may_decide
+    -- is false for all of them); the other steps' lag is not used
     select
         *,
         case
             when is_clock_skewed then false
             when is_lifecycle_step and not may_decide then false
-            when is_lifecycle_step then canonical_status is distinct from lag(canonical_status) over (
-                partition by order_id, shipment_id, is_lifecycle_step, may_decide
-                order by step_number
-            )
-            else payment_state is distinct from lag(payment_state) over (
-                partition by order_id, is_lifecycle_step, is_clock_skewed
-                order by step_number
-            )
+            else case when is_lifecycle_step then canonical_status else payment_state end
+                is distinct from lag(
+                    case when is_lifecycle_step then canonical_status else payment_state end
+                ) over (
+                    partition by
+                        order_id,
+                        is_lifecycle_step,
+                        may_decide,
+                        is_clock_skewed,
+                        case when is_lifecycle_step then shipment_id end
+                    order by step_number
+                )
         end as starts_status_run
 
     from eligible

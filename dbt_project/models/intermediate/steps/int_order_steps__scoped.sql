@@ -20,7 +20,7 @@ events as (
 
 ),
 
-return_nodes as (
+return_nodes as not materialized (
 
     select * from {{ ref('locations') }}
     where receives_returns
@@ -30,26 +30,27 @@ return_nodes as (
 located as (
 
     -- each event, whether it happened at a company warehouse that receives returns (same
-    -- country, and the same postal code, or city when the carrier sends none), and whether
-    -- it is the first event of its record's shipment reference
+    -- country, and the same postal code, or city when the carrier sends none)
     select
         events.*,
-        exists (
-            select 1
-            from return_nodes
-            where upper(events.node_country collate "C") = upper(return_nodes.country collate "C")
-                and (
-                    upper(events.node_postal_code collate "C")
-                        = upper(return_nodes.postal_code collate "C")
-                    or (
-                        events.node_postal_code is null
-                        and upper(events.node collate "C") = upper(return_nodes.city collate "C")
-                    )
-                )
-        ) as at_return_node,
-        row_number() over (
-            partition by order_id, source_system, shipment_ref order by event_id
-        ) = 1 as opens_shipment_ref
+        -- (uncorrelated: PostgreSQL hashes the few return nodes once, where a correlated
+        -- exists scanned the seed again for every event; a null never matches, as before)
+        coalesce(
+            (upper(events.node_country collate "C"), upper(events.node_postal_code collate "C"))
+                in (
+                    select upper(country collate "C"), upper(postal_code collate "C")
+                    from return_nodes
+                ),
+            false
+        )
+        or (
+            events.node_postal_code is null
+            and coalesce(
+                (upper(events.node_country collate "C"), upper(events.node collate "C"))
+                    in (select upper(country collate "C"), upper(city collate "C") from return_nodes),
+                false
+            )
+        ) as at_return_node
 
     from events
 
@@ -57,18 +58,24 @@ located as (
 
 shipment_refs as (
 
-    -- per event of a delivery (WMS) or tracker (TMS): the tracking code its record names,
-    -- the delivery that names a tracker's code, whether a delivery's code is some tracker's,
-    -- and whether a tracker was delivered to a return node
+    -- per event of a delivery (WMS) or tracker (TMS): whether it is the first event of its
+    -- record's shipment reference, the tracking code its record names, and whether a
+    -- tracker was delivered to a return node (one window: row_number ignores the frame, the
+    -- aggregates over the whole reference do not depend on its order)
     select
         *,
+        row_number() over by_ref = 1 as opens_shipment_ref,
         max(tracking_code collate "C") over by_ref as ref_tracking_code,
         bool_or(
             canonical_status = 'delivered' and at_return_node and not is_clock_skewed
         ) over by_ref as delivered_to_return_node
 
     from located
-    window by_ref as (partition by order_id, source_system, shipment_ref)
+    window by_ref as (
+        partition by order_id, source_system, shipment_ref
+        order by event_id
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 
