@@ -26,6 +26,7 @@ import importlib.util
 import sys
 import tempfile
 import time
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def _sweep(label: str, worker: HotPath, intake: Intake, store: SandboxStore, siz
         worker.batch = size  # the worker's cap (orderhub.live.hot_path.BATCH) aside
         for n in range(repeat):
             started = time.perf_counter()
-            details += _push(intake, store, size, hash((label, size, n)) % 10**9)
+            details += _push(intake, store, size, zlib.crc32(f"{label}/{size}/{n}".encode()))
             stored += time.perf_counter() - started
             started = time.perf_counter()
             records += worker.step()

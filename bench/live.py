@@ -54,9 +54,10 @@ from subscriber import Subscriber
 from connectors.sync import load_records
 from orchestration.bootstrap import prepare_warehouse
 from orderhub.cli.sandbox import SandboxProcess, sandbox_command
-from orderhub.dbt_env import dbt_env
+from orderhub.dbt_env import dbt_env, dbt_executable
 from orderhub.live import subscriptions
 from orderhub.live.burst import percentile
+from orderhub.live.hot_path import APPLICATION_NAME
 from orderhub.live.signatures import webhook_secret
 from orderhub.seeds import PROJECT_DIR
 from orderhub.settings import Settings
@@ -83,7 +84,7 @@ def build_warehouse(settings: Settings, url: str, orders: int) -> None:
         load_records(url, system, records, max(r[CURSOR_FIELD[system]] for r in records))
     work = settings.home_dir / "dbt"
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--exclude", "resource_type:test",
+        [dbt_executable(), "build", "--exclude", "resource_type:test",
          "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
          "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet"],
         env={**os.environ, **dbt_env(url)}, capture_output=True, text=True, check=False,
@@ -175,7 +176,7 @@ def kill_hot_path(url: str) -> int:
     """End the hot-path workers' sessions (mid-batch when one is running); how many."""
     with psycopg.connect(url, autocommit=True) as conn:
         ended = "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s"
-        return len(conn.execute(ended, ("orderhub-hot-path",)).fetchall())
+        return len(conn.execute(ended, (APPLICATION_NAME,)).fetchall())
 
 
 class Faults:

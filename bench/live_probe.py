@@ -35,7 +35,6 @@ from orderhub.warehouse import EmbeddedPostgres
 
 EVERY = 0.1
 SLOW_MS = 1000
-HOT = "orderhub-hot-path"
 
 
 def instrument(settings: Settings, url: str) -> str:

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from connectors.manifest_files import MANIFEST_DIR, read_manifest
 from connectors.odata import ERP_CURSOR, iso_utc
 from orderhub.sources import API_SYSTEMS, SOURCE_SYSTEMS
 
-MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
 FILE_DESCRIPTOR = Path(__file__).resolve().parent / "file_source" / "order_lines.yaml"
 
 
@@ -92,9 +89,10 @@ class ConnectorSpec:
         return f"{self.raw_schema}.{self.stream(stream).name}"
 
     def manifest(self) -> dict[str, Any]:
-        """The declarative manifest (for the file source, its descriptor), parsed with
-        ``yaml.safe_load`` (read once)."""
-        return _load_manifest(self.manifest_path)
+        """The declarative manifest (for the file source, its descriptor), parsed safely
+        (libyaml's parser when PyYAML has it: the same document, faster), read once. Shared:
+        callers must not change it."""
+        return read_manifest(self.manifest_path)
 
     def connection_specification(self) -> dict[str, Any]:
         """The JSON schema of the config this connector takes (the manifest's ``spec``)."""
@@ -105,15 +103,6 @@ class ConnectorSpec:
         """Config fields the manifest marks ``airbyte_secret``: credentials, never logged."""
         properties = self.connection_specification().get("properties", {})
         return tuple(name for name, prop in properties.items() if prop.get("airbyte_secret"))
-
-
-@cache
-def _load_manifest(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        manifest = yaml.safe_load(handle)
-    if not isinstance(manifest, dict):
-        raise ValueError(f"manifest {path} is not a YAML mapping")
-    return manifest
 
 
 def _connector(

@@ -60,7 +60,6 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dpath
@@ -68,6 +67,7 @@ import orjson
 import requests
 
 from connectors import cookies, per_record, process
+from connectors.manifest_files import system_manifest
 from connectors.odata import ERP_CURSOR, iso_utc
 
 _GLOB = ("*", "?", "[", "]")
@@ -168,15 +168,9 @@ class OdataCursorField:
 
 def erp_cursor_field() -> dict[str, Any]:
     """The ERP manifest's ``AddFields`` (the one that writes ``ERP_CURSOR``), as its YAML says."""
-    if "erp_add_fields" not in _ORIGINAL:
-        import yaml
-
-        text = (Path(__file__).parent / "manifests" / "erp.yaml").read_text(encoding="utf-8")
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same document
-        (stream,) = yaml.load(text, Loader=loader)["streams"]
-        (added,) = stream["transformations"]
-        _ORIGINAL["erp_add_fields"] = added
-    found: dict[str, Any] = _ORIGINAL["erp_add_fields"]
+    (stream,) = system_manifest("erp")["streams"]
+    (added,) = stream["transformations"]
+    found: dict[str, Any] = added
     return found
 
 
@@ -254,7 +248,7 @@ _INSTANTS = {
 }
 #: The formats of :data:`_INSTANTS` with a literal ``T``: strptime (case-insensitive) cannot
 #: match a value holding neither ``T`` nor ``t`` to them.
-_NEEDS_T = frozenset({"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%f%z"})
+_NEEDS_T = frozenset(f for f in _INSTANTS if "T" in f)
 
 
 def parse(self: Any, date: Any, format: str) -> datetime:

@@ -44,7 +44,8 @@ def slice_hash(self: Any) -> int:
     kinds = (*map(type, keys), *map(type, values))
     kept = self.__dict__.get(_HASHED)
     if kept is not None and kept[0] == keys and kept[1] == values and kept[2] == kinds:
-        return int(kept[3])
+        hashed: int = kept[3]
+        return hashed
     if not (_KEYS.issuperset(kinds[: len(keys)]) and _FLAT.issuperset(kinds[len(keys) :])):
         result: int = _ORIGINAL["StreamSlice.__hash__"](self)
         return result

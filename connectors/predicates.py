@@ -27,8 +27,9 @@ asks both for the same answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
+
+from connectors.manifest_files import system_manifest
 
 Check = Callable[[Any], bool]
 #: What Jinja's ``getattr`` gives for a key a value lacks (an undefined value).
@@ -171,13 +172,8 @@ _BY_TEXT: dict[str, Check] = {}
 def checks_by_text() -> dict[str, Check]:
     """Each predicate's text, as ``manifests/<system>.yaml`` writes it, to its check."""
     if not _BY_TEXT:
-        import yaml
-
-        folder = Path(__file__).parent / "manifests"
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same document
         for system, checks in CHECKS.items():
-            text = (folder / f"{system}.yaml").read_text(encoding="utf-8")
-            manifest = yaml.load(text, Loader=loader)
+            manifest = system_manifest(system)
             filters = manifest["definitions"]["error_handler"]["response_filters"]
             texts = [rule["predicate"] for rule in filters if rule.get("predicate")]
             _BY_TEXT.update(zip(texts, checks, strict=True))
@@ -255,17 +251,8 @@ def tms_paging(strategy: Any) -> Any:
     """A ``CursorPaginationStrategy`` whose cursor value and stop condition are, character
     for character, the TMS manifest's, with both answered in Python (:class:`PagingValue`);
     any other strategy as it is."""
-    import yaml
-
-    if "tms" not in _PAGING:
-        folder = Path(__file__).parent / "manifests"
-        manifest = yaml.load(
-            (folder / "tms.yaml").read_text(encoding="utf-8"),
-            Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
-        )
-        (stream,) = manifest["streams"]
-        _PAGING["tms"] = stream["retriever"]["paginator"]["pagination_strategy"]
-    expected = _PAGING["tms"]
+    (stream,) = system_manifest("tms")["streams"]
+    expected = stream["retriever"]["paginator"]["pagination_strategy"]
     value, stop = strategy._cursor_value, strategy._stop_condition
     if (
         getattr(value, "string", None) == expected["cursor_value"]
@@ -274,6 +261,3 @@ def tms_paging(strategy: Any) -> Any:
         strategy._cursor_value = PagingValue(value, _last_tracker_id)
         strategy._stop_condition = PagingValue(stop, _no_more)
     return strategy
-
-
-_PAGING: dict[str, dict[str, Any]] = {}

@@ -19,26 +19,15 @@ executable it asks it, as dagster-dbt does.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
-from pathlib import Path
 from typing import Any
 
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-
-def dbt_executable() -> str:
-    """The ``dbt`` installed beside this interpreter (the venv's ``bin`` need not be on PATH)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
-
-
-def is_bundled(executable: str) -> bool:
-    """Whether ``executable`` is the ``dbt`` installed beside this interpreter."""
-    return Path(executable) == Path(sys.executable).with_name("dbt")
+from orderhub.dbt_env import dbt_executable, is_bundled_dbt
 
 
 class OrderhubDbtCli(DbtCliResource):
@@ -46,7 +35,7 @@ class OrderhubDbtCli(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> Version:
-        if is_bundled(self.dbt_executable):
+        if is_bundled_dbt(self.dbt_executable):
             return Version(installed_version("dbt-core"))
         return super()._cli_version
 
@@ -64,4 +53,4 @@ def dbt_resource(project: Any) -> OrderhubDbtCli:
     )
 
 
-__all__ = ["OrderhubDbtCli", "dbt_executable", "dbt_resource", "is_bundled"]
+__all__ = ["OrderhubDbtCli", "dbt_resource"]

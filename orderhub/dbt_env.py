@@ -1,4 +1,5 @@
-"""Environment for the dbt project: turn a libpq URL into the variables its profile reads.
+"""Environment for the dbt project: turn a libpq URL into the variables its profile reads,
+and the ``dbt`` executable installed beside this interpreter.
 
 ``dbt_project/profiles.yml`` has one target whose connection comes from
 ``ORDERHUB_PGHOST``, ``ORDERHUB_PGPORT``, ``ORDERHUB_PGUSER``, ``ORDERHUB_PGPASSWORD``
@@ -10,6 +11,8 @@ so the URL and its password are never written to a file.
 from __future__ import annotations
 
 import getpass
+import sys
+from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -17,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 from orderhub.pg_settings import BULK_SESSION_OPTIONS
 from orderhub.settings import TELEMETRY_OFF
 
-__all__ = ["SESSION_OPTIONS", "dbt_env"]
+__all__ = ["SESSION_OPTIONS", "dbt_env", "dbt_executable", "is_bundled_dbt"]
 
 #: libpq options of dbt's sessions: UTC, whatever the server's default time zone, and
 #: asynchronous commits (a build is redone after a crash: :mod:`orderhub.pg_settings`).
@@ -55,3 +58,15 @@ def dbt_env(database_url: str) -> dict[str, str]:
     if parts.get("sslmode"):
         env["ORDERHUB_PGSSLMODE"] = str(parts["sslmode"])
     return env
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` installed beside this interpreter (the venv's ``bin`` need not be on
+    PATH), else ``dbt`` from PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def is_bundled_dbt(executable: str) -> bool:
+    """Whether ``executable`` is the ``dbt`` installed beside this interpreter."""
+    return Path(executable) == Path(sys.executable).with_name("dbt")

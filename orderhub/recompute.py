@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from typing import Any
 
 import psycopg
 
-from orderhub.dbt_env import dbt_env
+from orderhub.dbt_env import dbt_env, dbt_executable
 from orderhub.dbt_parse import partial_parse
 from orderhub.publishing import ColourSchemas
 from orderhub.seeds import PROJECT_DIR
@@ -76,10 +75,6 @@ def _for_psycopg(text: str, database: str) -> str:
     return escaped
 
 
-def _dbt() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
-
-
 def compile_models(
     database_url: str, work: Path, project: Path = PROJECT_DIR, colour: str | None = None
 ) -> list[CompiledModel]:
@@ -90,7 +85,7 @@ def compile_models(
     if colour is not None:
         variables["mart_colour"] = ColourSchemas.of(colour).colour
     command = [
-        _dbt(), "compile", "--select", *HOT_PATH_MODELS,
+        dbt_executable(), "compile", "--select", *HOT_PATH_MODELS,
         "--vars", json.dumps(variables),
         "--project-dir", str(project), "--profiles-dir", str(project),
         "--target-path", str(target), "--log-path", str(work / "logs"),
@@ -153,6 +148,11 @@ def record_lock_name(system: str, key: str) -> str:
     return f"record:{system}/{key}"
 
 
+def order_lock_name(order_id: str) -> str:
+    """The advisory lock name of an order (:func:`lock` hashes it)."""
+    return f"order:{order_id}"
+
+
 #: :func:`record_lock_name`'s lock key as SQL over the columns ``system`` and
 #: ``record_key`` (the hot path's take skips the records another worker holds with it).
 RECORD_LOCK_SQL = "hashtextextended('record:' || system || '/' || record_key, 0)"
@@ -184,7 +184,7 @@ def rederive_events(
     if rest:
         _rederive_whole(conn, model, rest, orders)
     ordered = sorted(orders)
-    lock(conn, [f"order:{order_id}" for order_id in ordered])
+    lock(conn, [order_lock_name(order_id) for order_id in ordered])
     return ordered
 
 

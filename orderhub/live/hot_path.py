@@ -50,6 +50,8 @@ LOGGER = logging.getLogger("orderhub.live.hot_path")
 #: Source records one hot-path transaction takes at most (a worker takes what is pending,
 #: up to this, so a micro-batch grows with the arrival rate). A transaction costs ~85 ms
 #: whatever it holds and ~1.3 ms a record more (docs/live.md, "Is the load realistic?");
+#: The ``application_name`` of the workers' sessions (what ``pg_stat_activity`` shows).
+APPLICATION_NAME = "orderhub-hot-path"
 #: at 500 the 200/s bench's transactions held ~430 records and took ~5 s each - every
 #: change waited for one - so the cap keeps a transaction under a second.
 BATCH = 160
@@ -106,7 +108,7 @@ class HotPath:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(
-                self.database_url, application_name="orderhub-hot-path", options=SESSION_OPTIONS
+                self.database_url, application_name=APPLICATION_NAME, options=SESSION_OPTIONS
             )
             self._conn.prepare_threshold = 0
         return self._conn
@@ -118,12 +120,17 @@ class HotPath:
         with conn.transaction():
             # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
             hold_publish_lock(conn, shared=True)
+            # the oldest pending records no other worker holds, and every row this
+            # transaction sees of them: their changes are all in the raw tables already, so
+            # one derivation covers them (a row stored later stays for the next batch)
             taken = conn.execute(
-                "delete from orderhub_meta.live_pending where pending_id in ("
-                " select pending_id from orderhub_meta.live_pending"
+                "with picked as (select system, record_key from orderhub_meta.live_pending"
                 f" where pg_try_advisory_xact_lock({RECORD_LOCK_SQL})"
                 " order by pending_id limit %s for update skip locked)"
-                " returning system, record_key",
+                " delete from orderhub_meta.live_pending as p"
+                " using (select distinct system, record_key from picked) as r"
+                " where p.system = r.system and p.record_key = r.record_key"
+                " returning p.system, p.record_key",
                 (self.batch,),
             ).fetchall()
             if not taken:

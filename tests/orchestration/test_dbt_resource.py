@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 from orchestration.dbt_assets import PROJECT, dbt_resource
-from orchestration.dbt_resource import OrderhubDbtCli, dbt_executable
+from orchestration.dbt_resource import OrderhubDbtCli
+from orderhub.dbt_env import dbt_executable
 
 
 def test_the_version_is_the_one_the_bundled_dbt_reports() -> None:

@@ -22,13 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderhub import recompute
-from orderhub.live.hot_path import HotPath
-from orderhub.recompute import CompiledModel
+from orderhub.live.hot_path import APPLICATION_NAME, HotPath
+from orderhub.recompute import CompiledModel, order_lock_name
 from sandbox.changes import move_on
 from sandbox.clock import iso, parse_instant
 from sandbox.store import SandboxStore
 
 POOL = versions(unknown_batches())
+#: the order whose lock the tests hold, to stop a worker mid-batch
+LOCKED = order_lock_name("1000001")
 
 
 def test_the_hot_path_runs_the_compiled_dbt_selects(hot_models: list[CompiledModel]) -> None:
@@ -93,7 +95,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
         # hold one order's lock so the worker stops mid-batch, after taking the pending
         # records and rewriting their events, then end its session there
         blocker = psycopg.connect(url, autocommit=True)
-        blocker.execute("select pg_advisory_lock(hashtextextended('order:1000001', 0))")
+        blocker.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (LOCKED,))
         hot = HotPath(url, lambda: hot_models)
         failures: list[BaseException] = []
 
@@ -107,8 +109,8 @@ def test_a_worker_killed_mid_batch_loses_nothing(
         worker.start()
         _wait_for_lock_wait(blocker)
         blocker.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity"
-            " where application_name = 'orderhub-hot-path'"
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s",
+            (APPLICATION_NAME,),
         )
         worker.join(timeout=30)
         blocker.close()
@@ -130,7 +132,7 @@ def test_a_record_changed_while_a_worker_holds_it_is_stored_at_once(
     with database(pg_server, template=hot_template) as url:
         push(url, [POOL])
         blocker = psycopg.connect(url, autocommit=True)
-        blocker.execute("select pg_advisory_lock(hashtextextended('order:1000001', 0))")
+        blocker.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (LOCKED,))
         worker = threading.Thread(target=HotPath(url, lambda: hot_models).step)
         worker.start()
         try:
@@ -156,8 +158,9 @@ def test_a_record_changed_while_a_worker_holds_it_is_stored_at_once(
 def _wait_for_lock_wait(conn: psycopg.Connection) -> None:
     for _ in range(300):
         waiting = conn.execute(
-            "select count(*) from pg_stat_activity where application_name = 'orderhub-hot-path'"
-            " and wait_event_type = 'Lock'"
+            "select count(*) from pg_stat_activity where application_name = %s"
+            " and wait_event_type = 'Lock'",
+            (APPLICATION_NAME,),
         ).fetchone()
         if waiting and waiting[0]:
             return
