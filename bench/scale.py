@@ -2,18 +2,23 @@
 per process.
 
     uv run python bench/scale.py --orders 10000
-    uv run python bench/scale.py --orders 100000
+    uv run python bench/scale.py --orders 100000 --moves 0.01
 
 Runs ``orderhub demo --orders N --no-live`` (the whole flow through Dagster, no live
-burst) in a fresh home as a child process, and samples every second the processes it
-runs: the orderhub process itself, the sandbox, the connectors (airbyte-cdk
-subprocesses), dbt, and the embedded PostgreSQL (found by its data folder; its backends
-are its children). Afterwards it reads the run's step times from the Dagster instance
-of the home and each dbt model's time from the build's ``run_results.json``, and prints:
+burst) in a fresh home as a child process; with ``--moves F`` the sandbox then moves the
+newest share F of the orders on and the flow runs again, twice (the first incremental run
+after an initial load re-reads the whole load; the second is the steady state). It samples
+every second the processes it runs: the orderhub process itself, the sandbox, the
+connectors (airbyte-cdk subprocesses), dbt, and the embedded PostgreSQL (found by its data
+folder; its backends are its children). Afterwards it reads the runs' step times from the
+Dagster instance of the home and each dbt model's time from the builds' ``run_results.json``,
+and prints:
 
-- each Dagster step: seconds and milliseconds per order (connectors with the loader,
+- each Dagster run (the initial run, the incremental one, the daily partitions): its wall
+  time, and each step's seconds and milliseconds per order (connectors with the loader,
   dbt, the checks, the forecast, fulfilment, the ledger);
-- the dbt models that cost most, in microseconds per order;
+- per build of the canonical models, the dbt models that cost most, in microseconds per
+  order;
 - per process class: the peak resident memory of its largest process and the CPU
   seconds of all of them (PostgreSQL: also the peak of the sum of its processes'
   proportional set size, which counts shared buffers once);
@@ -34,6 +39,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 ORDERHUB = Path(sys.executable).with_name("orderhub")
@@ -131,34 +137,65 @@ class Sampler(threading.Thread):
         return total
 
 
-def step_times(home: Path) -> list[tuple[str, float]]:
-    """Each step of every Dagster run of the home (the demo launches the main job, then the
-    daily partitions): (step key, seconds), in start order."""
+#: What each run of the main job is, in order (``--moves``: the sandbox plays three rounds).
+RUN_LABELS = (
+    " (initial run)",
+    " (first incremental run: re-reads the whole load, connectors/README.md)",
+    " (incremental run)",
+)
+
+
+@dataclass
+class RunTimes:
+    """One Dagster run of the home: its job, partition, wall time and steps."""
+
+    job: str
+    partition: str | None
+    seconds: float
+    steps: list[tuple[str, float]]
+
+
+def run_times(home: Path) -> list[RunTimes]:
+    """Every Dagster run of the home (the demo launches the main job once per round, then
+    the daily partitions), oldest first, with each step's (key, seconds) in start order."""
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     from dagster import DagsterInstance
 
+    found = []
     with DagsterInstance.get() as instance:
-        stats = [s for run in instance.get_runs() for s in instance.get_run_step_stats(run.run_id)]
-    timed = [s for s in stats if s.start_time and s.end_time]
-    timed.sort(key=lambda s: s.start_time or 0)
-    return [(s.step_key, (s.end_time or 0) - (s.start_time or 0)) for s in timed]
+        for record in instance.get_run_records():
+            stats = instance.get_run_step_stats(record.dagster_run.run_id)
+            timed = sorted((s for s in stats if s.start_time and s.end_time),
+                           key=lambda s: s.start_time or 0)  # fmt: skip
+            steps = [(s.step_key, (s.end_time or 0) - (s.start_time or 0)) for s in timed]
+            wall = (record.end_time or 0) - (record.start_time or 0)
+            found.append((record.start_time or 0, RunTimes(
+                record.dagster_run.job_name, record.dagster_run.tags.get("dagster/partition"),
+                wall, steps,
+            )))  # fmt: skip
+    return [run for _, run in sorted(found, key=lambda pair: pair[0])]
 
 
-def dbt_models(home: Path) -> list[tuple[str, float]]:
-    """Each node of the build's ``run_results.json``: (unique id, seconds), slowest first."""
-    found: list[tuple[str, float]] = []
-    for path in (home / "dbt" / "runs").glob("canonical_models-*/run_results.json"):
-        for result in json.loads(path.read_text())["results"]:
-            found.append((result["unique_id"], float(result["execution_time"])))
-    return sorted(found, key=lambda r: -r[1])
+def dbt_builds(home: Path) -> list[list[tuple[str, float]]]:
+    """Each build of the canonical models, oldest first: every node of its
+    ``run_results.json`` as (unique id, seconds), slowest first."""
+    paths = sorted((home / "dbt" / "runs").glob("canonical_models-*/run_results.json"),
+                   key=lambda path: path.stat().st_mtime)  # fmt: skip
+    builds = []
+    for path in paths:
+        results = json.loads(path.read_text())["results"]
+        nodes = [(r["unique_id"], float(r["execution_time"])) for r in results]
+        builds.append(sorted(nodes, key=lambda r: -r[1]))
+    return builds
 
 
-def run(orders: int, seed: int, top: int) -> None:
+def run(orders: int, seed: int, top: int, moves: float) -> None:
     home = Path(tempfile.mkdtemp(prefix="orderhub-bench-scale-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
     env["ORDERHUB_HOME"] = str(home)
     load_before = Path("/proc/loadavg").read_text().strip()
     command = [str(ORDERHUB), "demo", "--orders", str(orders), "--seed", str(seed), "--no-live"]
+    command += ["--moves", str(moves)] if moves else []
     started = time.perf_counter()
     try:
         process = subprocess.Popen(command, env=env, stdout=sys.stderr)
@@ -169,36 +206,48 @@ def run(orders: int, seed: int, top: int) -> None:
         sampler.done.set()
         sampler.join()
         if status != 0:
-            raise SystemExit(f"orderhub demo --orders {orders} failed (status {status})")
-        report(orders, seconds, sampler, step_times(home), dbt_models(home), top, load_before)
+            raise SystemExit(f"{' '.join(command[1:])} failed (status {status})")
+        print(f"\nscale benchmark: {' '.join(['orderhub', *command[1:]])}, {seconds:.1f} s "
+              f"wall, {seconds * 1000 / orders:.2f} ms/order")  # fmt: skip
+        report_runs(orders, run_times(home), dbt_builds(home), top)
+        report_processes(sampler, load_before)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def report(
-    orders: int,
-    seconds: float,
-    sampler: Sampler,
-    steps: list[tuple[str, float]],
-    models: list[tuple[str, float]],
-    top: int,
-    load_before: str,
+def report_runs(
+    orders: int, runs: list[RunTimes], builds: list[list[tuple[str, float]]], top: int
 ) -> None:
+    """Each run's wall time and steps; each build's slowest models and nodes by type."""
     per = 1000 / orders
-    print(f"\nscale benchmark: orderhub demo --orders {orders} --no-live, {seconds:.1f} s wall, "
-          f"{seconds * per:.2f} ms/order")  # fmt: skip
-    print(f"{'step':<44} {'s':>8} {'ms/order':>9}")
-    for key, spent in steps:
-        print(f"{key:<44} {spent:8.1f} {spent * per:9.3f}")
-    print(f"\n{'dbt model (slowest ' + str(top) + ')':<60} {'s':>7} {'us/order':>9}")
-    for node, spent in [m for m in models if m[0].startswith("model.")][:top]:
-        print(f"{node:<60} {spent:7.2f} {spent * per * 1000:9.1f}")
-    kinds: dict[str, list[float]] = defaultdict(list)
-    for node, spent in models:
-        kinds[node.split(".", 1)[0]].append(spent)
-    print("dbt nodes by type: " + ", ".join(
-        f"{kind} {len(times)} ({sum(times):.1f} s)" for kind, times in sorted(kinds.items())
-    ))  # fmt: skip
+    main_runs = 0
+    for run in runs:
+        name = run.job + (f" [{run.partition}]" if run.partition else "")
+        if run.partition is None:
+            main_runs += 1
+            name += RUN_LABELS[min(main_runs, len(RUN_LABELS)) - 1]
+        print(f"\n{name}: {run.seconds:.1f} s wall")
+        print(f"{'step':<44} {'s':>8} {'ms/order':>9}")
+        for key, spent in run.steps:
+            print(f"{key:<44} {spent:8.1f} {spent * per:9.3f}")
+    for number, models in enumerate(builds, 1):
+        print(f"\nbuild {number} of the canonical models: dbt models (slowest {top})"
+              f"{'':<17} {'s':>7} {'us/order':>9}")  # fmt: skip
+        for kind in ("model", "test"):
+            if kind == "test":
+                print(f"data tests (slowest {top})")
+            for node, spent in [m for m in models if m[0].startswith(kind + ".")][:top]:
+                print(f"{node[:60]:<60} {spent:7.2f} {spent * per * 1000:9.1f}")
+        kinds: dict[str, list[float]] = defaultdict(list)
+        for node, spent in models:
+            kinds[node.split(".", 1)[0]].append(spent)
+        print("dbt nodes by type: " + ", ".join(
+            f"{kind} {len(times)} ({sum(times):.1f} s)" for kind, times in sorted(kinds.items())
+        ))  # fmt: skip
+
+
+def report_processes(sampler: Sampler, load_before: str) -> None:
+    """Peak memory and CPU per process class, and the load around the run."""
     cpu = sampler.cpu_seconds()
     print(f"\n{'process':<12} {'peak RSS MiB':>13} {'CPU s':>8}")
     for kind in ("orderhub", "connector", "dbt", "postgres", "sandbox", "other"):
@@ -213,8 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--top", type=int, default=15, help="dbt nodes to list")
+    parser.add_argument(
+        "--moves", type=float, default=0.0,
+        help="then move this share of the orders on and run again (0.01: 1%%)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    run(args.orders, args.seed, args.top)
+    run(args.orders, args.seed, args.top, args.moves)
     return 0
 
 

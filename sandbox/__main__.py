@@ -8,11 +8,12 @@ none; ``--faults`` or ``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandb
 <base URL>``, and last ``sandbox serving on <root URL>``, which a parent process waits for.
 
 ``--scenario`` names the world it serves (``default``, generated from ``--orders``,
-``--seed`` and ``--anomalies``; ``messy``, hand-written, in rounds: ``POST /rounds/next``
-on the root URL moves it on), ``--as-of`` where that world stands in time (by default
-where it first stood in this home, see :mod:`sandbox.worlds`). ``--push URL`` (or
-``ORDERHUB_SANDBOX_PUSH=1``) pushes every change to orderhub's live service
-(:mod:`sandbox.push`); ``POST /changes`` moves records on (:mod:`sandbox.changes`).
+``--seed`` and ``--anomalies``, in a second round with ``--moves``; ``messy``,
+hand-written, in rounds: ``POST /rounds/next`` on the root URL moves it on), ``--as-of``
+where that world stands in time (by default where it first stood in this home, see
+:mod:`sandbox.worlds`). ``--push URL`` (or ``ORDERHUB_SANDBOX_PUSH=1``) pushes every change
+to orderhub's live service (:mod:`sandbox.push`); ``POST /changes`` moves records on
+(:mod:`sandbox.changes`).
 
 The credentials it accepts are the home's source secrets (``--home``, default
 ``ORDERHUB_HOME``), so the connectors of that home and the sandbox always agree. A
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=7, help="scenario seed")
     parser.add_argument("--anomalies", type=float, default=1, help="orders per anomaly kind")
     parser.add_argument("--scenario", default="default", help="default or messy (rounds)")
+    parser.add_argument(
+        "--moves", type=float, default=0.0, help="default scenario: share of orders round 2 moves"
+    )
     parser.add_argument(
         "--as-of", default=None, help="the world's now (ISO 8601; default: kept in the home)"
     )
@@ -81,6 +85,7 @@ def serve(args: argparse.Namespace) -> int:
         orders=args.orders,
         anomalies=args.anomalies,
         as_of=world_as_of(settings.home_dir, args.as_of),
+        moves=args.moves,
     )
     credentials = SandboxCredentials.from_settings(settings)
     push_url = args.push or (push_target(settings) if settings.sandbox_push else None)

@@ -180,19 +180,32 @@ def can_move(system: str, record: dict[str, Any]) -> bool:
     return not seen & set(TERMINAL)
 
 
+def next_version(
+    system: str, record: dict[str, Any], at: int | None = None
+) -> dict[str, Any] | None:
+    """The record's next version as ``system`` writes it (None: a tracker that has ended).
+
+    A tracker gets its next tracking detail (:func:`next_scan_at`); any other record a new
+    cursor: ``at`` (epoch seconds, e.g. the time of the change) when that is later than its
+    cursor, else one second after it."""
+    if not can_move(system, record):
+        return None
+    if system == "tms":
+        return _next_tracker(record)
+    cursor = CURSOR_FIELD[system]
+    moved = max(int(instant_seconds(record[cursor])) + 1, at or 0)
+    return {**record, cursor: wire_time(system, moved)}
+
+
 def move_on(
     store: SandboxStore, system: str, key: Any, anomaly: str | None = None
 ) -> dict[str, Any] | None:
     """Change the record ``key`` of ``system`` and upsert it; the new record (None: no such
     record, or a tracker that has reached its end: delivered, returned, cancelled)."""
     record = store.get(system, key)
-    if record is None or not can_move(system, record):
+    changed = None if record is None else next_version(system, record)
+    if changed is None:
         return None
-    if system == "tms":
-        changed = _next_tracker(record)
-    else:
-        cursor = CURSOR_FIELD[system]
-        changed = {**record, cursor: wire_time(system, int(instant_seconds(record[cursor])) + 1)}
     if anomaly is not None:
         changed = ANOMALIES[system][anomaly](changed)
     store.upsert(system, changed)

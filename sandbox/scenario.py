@@ -19,6 +19,7 @@ written from the anomalies, never read from the model.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 from orderhub.sources import API_SYSTEMS
 from sandbox import catalog
 from sandbox.anomalies import Count, inject
+from sandbox.changes import next_version
 from sandbox.clock import epoch, from_epoch
 from sandbox.lifecycle import DAY, draw_stage, ensure_every_stage, plan_steps
 from sandbox.model import STAGES, Order, OrderLine, Step
@@ -45,12 +47,15 @@ _UPS_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 class Scenario:
     """Orders and the records of all four systems, reproducible from ``seed``.
 
-    It plays in one round: the world it serves never moves on (see the messy scenario,
-    :mod:`sandbox.messy`, for one that does).
+    It plays in one round - the world it serves never moves on - unless ``moves`` is given:
+    then in three, and rounds 2 and 3 each move that share of the orders on (the newest,
+    :meth:`changes`), as a business's orders in flight move between two syncs. Two rounds
+    of moves, because the first sync after an initial load re-reads the whole load (the
+    connectors' late-write guarantee, connectors/README.md): round 3 is the steady state.
+    (The messy scenario, :mod:`sandbox.messy`, plays hand-written rounds.)
     """
 
     name = "default"
-    rounds = 1
 
     def __init__(
         self,
@@ -58,15 +63,20 @@ class Scenario:
         orders: int = 400,
         as_of: datetime = DEFAULT_AS_OF,
         anomalies: Count = 1,
+        moves: float = 0.0,
     ) -> None:
         if orders < 0:
             raise ValueError(f"orders must be 0 or more, got {orders}")
+        if not 0 <= moves <= 1:
+            raise ValueError(f"moves must be a share of the orders, 0 to 1, got {moves}")
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
         self.seed = seed
         self.order_count = orders
         self.as_of = as_of.astimezone(UTC)
         self.anomaly_count = anomalies
+        self.moves = moves
+        self.rounds = 3 if moves else 1
         generated = _generate(random.Random(seed), orders, epoch(self.as_of))
         self._orders = inject(generated, seed, anomalies)
 
@@ -74,7 +84,7 @@ class Scenario:
         when = f"{self.as_of:%Y-%m-%dT%H:%M:%SZ}"
         return (
             f"Scenario(seed={self.seed}, orders={self.order_count}, as_of={when}, "
-            f"anomalies={self.anomaly_count})"
+            f"anomalies={self.anomaly_count}, moves={self.moves})"
         )
 
     # ------------------------------------------------------------------ orders
@@ -107,9 +117,11 @@ class Scenario:
 
     def describe(self) -> str:
         """One line on what the scenario is."""
+        moved = len(self.moved_orders())
+        moving = f"; rounds 2 and 3 move the newest {moved} on" if self.moves else ""
         return (
             f"{self.order_count} orders, seed {self.seed}, {len(self.anomalies())} with an "
-            "anomaly (expect exceptions)"
+            f"anomaly (expect exceptions){moving}"
         )
 
     def anomalies(self) -> dict[str, str]:
@@ -154,9 +166,30 @@ class Scenario:
         """TMS ``Tracker`` records, one per order with a shipping label."""
         return [r for r in map(tms_record, self._orders) if r is not None]
 
+    def moved_orders(self) -> list[Order]:
+        """The orders rounds 2 and 3 move on: the newest ``moves`` share (at least one when
+        ``moves`` is above 0)."""
+        if not self.moves:
+            return []
+        count = max(1, round(self.moves * len(self._orders)))
+        return self._orders[-count:]
+
     def changes(self, round_number: int, system: str) -> list[dict[str, Any]]:
-        """The records of ``system`` a later round changes: none, there is one round."""
-        raise ValueError(f"the {self.name} scenario has no round {round_number}")
+        """The records of ``system`` that round ``round_number`` (2 or 3) moves on
+        (:meth:`moved_orders`): each one moved on once per round so far
+        (:func:`sandbox.changes.next_version`, stamped with the time of the change); a
+        tracker that has ended stops moving."""
+        if not 2 <= round_number <= self.rounds:
+            raise ValueError(f"the {self.name} scenario has no round {round_number}")
+        now = int(time.time())
+        moved = []
+        for record, _ in lazy_records(self.moved_orders(), system):
+            version: dict[str, Any] | None = record
+            for _ in range(round_number - 1):
+                version = next_version(system, version, now) if version else None
+            if version is not None:
+                moved.append(version)
+        return moved
 
     def lazy_records(self, system: str) -> Iterator[tuple[dict[str, Any], Lazy]]:
         """Each record of ``system`` once, with the :class:`~sandbox.store.Lazy` that builds

@@ -34,13 +34,17 @@ class World(Protocol):
     def describe(self) -> str: ...
 
 
-def build(name: str, *, seed: int, orders: int, anomalies: float, as_of: datetime) -> World:
-    """The scenario ``name`` at ``as_of`` (``seed``, ``orders`` and ``anomalies`` are the
-    generated scenario's)."""
+def build(
+    name: str, *, seed: int, orders: int, anomalies: float, as_of: datetime, moves: float = 0.0
+) -> World:
+    """The scenario ``name`` at ``as_of`` (``seed``, ``orders``, ``anomalies`` and ``moves``
+    are the generated scenario's)."""
     if name == "default":
         from sandbox.scenario import Scenario
 
-        return Scenario(seed=seed, orders=orders, as_of=as_of, anomalies=anomalies)
+        return Scenario(seed=seed, orders=orders, as_of=as_of, anomalies=anomalies, moves=moves)
+    if moves:
+        raise ValueError(f"--moves applies to the default scenario, not to {name!r}")
     if name == "messy":
         from sandbox.messy import MessyScenario
 

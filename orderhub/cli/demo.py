@@ -6,8 +6,9 @@ them, runs every Dagster asset once in-process against a persistent instance und
 home folder, and prints a summary read back from the warehouse
 (:mod:`orderhub.cli.demo_summary`); it ends with the live path: the sandbox pushes a burst
 of changes to the live service and the latencies measured are printed
-(:mod:`orderhub.live.burst`). A scenario that plays in rounds (``--scenario messy``)
-is run once per round - the sandbox moves its world on between runs, as the world moves on
+(:mod:`orderhub.live.burst`). A scenario that plays in rounds (``--scenario messy``, or the
+default one with ``--moves``: an incremental run after a share of the orders moved on) is
+run once per round - the sandbox moves its world on between runs, as the world moves on
 between two syncs - up to ``--rounds``; the summary is the last run's, and an earlier
 run's failed steps are printed as they happen. After a successful flow it runs the daily
 partitions of the last complete day (demand, forecast as of that day:
@@ -97,11 +98,13 @@ def run_demo(
     rounds: int | None = None,
     first_round: int = 1,
     live: bool = True,
+    moves: float = 0.0,
 ) -> DemoSummary:
     """Run the demo end to end and return its summary (``scenario``, ``orders``, ``seed``,
     ``anomalies``, ``as_of``: see the sandbox; ``rounds``: the last of its rounds to play,
     ``first_round`` the first; ``live``: end with the live path's burst, which moves the
-    world on past the batch)."""
+    world on past the batch; ``moves``: the default scenario's second round moves that share of
+    its orders on, and the flow runs again: an incremental run)."""
     disable_telemetry()
     embedded = settings.database_url is None
     already_running = embedded and EmbeddedPostgres(settings).is_running()
@@ -119,6 +122,7 @@ def run_demo(
         port=0,
         scenario=scenario,
         as_of=as_of,
+        moves=moves,
     )
     command += ["--push", f"http://127.0.0.1:{live_port}"]
     try:

@@ -41,6 +41,10 @@ SCENARIO_HELP = (
     "the world the sandbox serves: default (generated from --orders, --seed, --anomalies) or "
     "messy (hand-written histories that go wrong, played in rounds)"
 )
+MOVES_HELP = (
+    "default scenario: play a second round that moves this share of the orders on (the "
+    "newest; 0.01 = 1%%), as orders in flight move between two syncs (default 0: one round)"
+)
 AS_OF_HELP = (
     "the world's now, ISO 8601 (default: where the world first stood in this home, "
     "<home>/sandbox/as_of)"
@@ -56,17 +60,19 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--anomalies", type=float, default=1, help=ANOMALIES_HELP)
     parser.add_argument("--as-of", default=None, help=AS_OF_HELP)
+    parser.add_argument("--moves", type=float, default=0.0, help=MOVES_HELP)
 
 
 def scenario_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """``scenario``, ``orders``, ``seed``, ``anomalies`` and ``as_of`` from the options,
-    defaulting to the settings."""
+    """``scenario``, ``orders``, ``seed``, ``anomalies``, ``as_of`` and ``moves`` from the
+    options, defaulting to the settings."""
     return {
         "scenario": args.scenario,
         "orders": args.orders or settings.scenario_orders,
         "seed": settings.scenario_seed if args.seed is None else args.seed,
         "anomalies": args.anomalies,
         "as_of": args.as_of,
+        "moves": args.moves,
     }
 
 
@@ -81,6 +87,7 @@ def sandbox_command(
     as_of: str | None = None,
     faults: str | None = None,
     fault_seed: int | None = None,
+    moves: float = 0.0,
 ) -> list[str]:
     """The command line that runs the sandbox for ``settings``' home."""
     command = [
@@ -91,6 +98,8 @@ def sandbox_command(
     ]  # fmt: skip
     if as_of is not None:
         command += ["--as-of", as_of]
+    if moves:
+        command += ["--moves", str(moves)]
     if faults is not None:
         command += ["--faults", faults]
     if fault_seed is not None:

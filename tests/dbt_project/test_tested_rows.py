@@ -1,0 +1,82 @@
+"""A build's data tests on the marts that keep their rows read the rows written since the
+last build whose tests on that mart passed (``macros/tested_rows.sql``): a row written
+after that mark is read until a build passes with it; ``dbt test`` and ``test_all_rows``
+read every row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from dbt_builds import Build, build, database, run_dbt
+
+EVENTS = "marts.fct_order_status_events"
+TEST = "not_null_fct_order_status_events"
+#: the marts that keep their rows and have error tests (dim_status_crosswalk_versions has
+#: none: nothing marks it)
+KEEPING = {
+    "fct_order_current_status",
+    "fct_order_exceptions",
+    "fct_order_status_events",
+    "fct_order_timeline",
+    "fct_shipment_current_status",
+}
+
+
+def _marks(url: str) -> dict[str, datetime]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select table_name, tested_through from orderhub_meta.tested_marts"
+            " where schema_name = 'marts'"
+        ).fetchall()
+    return dict(rows)
+
+
+def _status(step: Build) -> str:
+    (found,) = [str(r.status) for r in step.results.values() if r.node.name == TEST]
+    return found
+
+
+def _set_event_class(url: str, event_id: str, value: str | None, *, now: bool) -> None:
+    with psycopg.connect(url) as conn:
+        stamp = ", built_at = now()" if now else ""
+        conn.execute(
+            f"update {EVENTS} set event_class = %s{stamp} where event_id = %s", (value, event_id)
+        )
+
+
+def test_a_build_tests_the_rows_written_since_its_tests_last_passed(
+    pg_server: str, main_build: Build, tmp_path: Path
+) -> None:
+    with database(pg_server, template=main_build.url) as url:
+        first = _marks(url)
+        # the build passed: every mart that keeps its rows is marked with its stamp
+        assert set(first) == KEEPING and len(set(first.values())) == 1
+        (event_id, event_class), *_ = main_build.query(
+            f"select event_id, event_class from {EVENTS} order by event_id limit 1"
+        )
+        # a row written after the mark (as the live path writes between builds), wrong
+        _set_event_class(url, event_id, None, now=True)
+        second = build(url, tmp_path)
+        assert _status(second) == "fail"
+        assert _marks(url)["fct_order_status_events"] == first["fct_order_status_events"]
+        # the next build rebuilds nothing of it, and reads it again
+        third = build(url, tmp_path)
+        assert _status(third) == "fail"
+        assert third.rows_written("fct_order_status_events") == 0
+        # mended, a build passes and moves the mark past it
+        _set_event_class(url, event_id, event_class, now=True)
+        fourth = build(url, tmp_path)
+        assert fourth.success, fourth.not_passing()
+        moved = _marks(url)
+        assert moved["fct_order_status_events"] > first["fct_order_status_events"]
+        # a row from before the mark is not read by a build, but by `dbt test` and by a
+        # build with test_all_rows
+        _set_event_class(url, event_id, None, now=False)
+        assert _status(build(url, tmp_path)) == "pass"
+        result, _ = run_dbt(url, tmp_path, "test", "--select", TEST)
+        (tested,) = [r for r in result.result.results if r.node.name == TEST]
+        assert str(tested.status) == "fail"
+        every_row = build(url, tmp_path, "--vars", "{test_all_rows: true}")
+        assert _status(every_row) == "fail"
