@@ -183,8 +183,10 @@ class Probe(threading.Thread):
         trees = {pid: {pid, *_children(pid)} for pid in self.processes.values()}
         for name, pid in self.processes.items():
             lines.append(f"process {name}: {self._cpu([pid])}")
-            # the driver's children: PostgreSQL (every session above), not serve or sandbox
-            others = set().union(*(tree for p, tree in trees.items() if p != pid))
+            # the driver's children apart from serve's and the sandbox's trees
+            others = set().union(
+                *(tree for p, tree in trees.items() if p != pid and p in trees[pid])
+            )
             if children := [c for c in trees[pid] - {pid} if c not in others]:
                 lines.append(f"process {name}'s children: {self._cpu(children)}")
         return lines + self._statements()
