@@ -42,7 +42,7 @@ from procrastinate import App, PsycopgConnector
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
-from orderhub.live.webhook_post import POSTS_AT_ONCE, Gated, post
+from orderhub.live.webhook_post import post
 
 LOGGER = logging.getLogger("orderhub.live.dispatch")
 QUEUE = "orderhub_webhooks"
@@ -344,7 +344,7 @@ class Dispatcher:
             conns.put_nowait(
                 await psycopg.AsyncConnection.connect(self.database_url, autocommit=True)
             )
-        async with httpx.AsyncClient(transport=Gated(POSTS_AT_ONCE)) as client:
+        async with httpx.AsyncClient() as client:
 
             @app.task(name=TASK, queue=QUEUE, retry=Backoff())
             async def task(

@@ -1,14 +1,14 @@
-"""One change POSTed to a subscriber, signed per Standard Webhooks, through a bounded pool.
+"""One change POSTed to a subscriber, signed per Standard Webhooks.
 
 :func:`post` sends an outbox row's payload with ``webhook-id`` (``msg_`` and the change's
 cursor: the same on every retry), ``webhook-timestamp`` and ``webhook-signature`` (the
-``standardwebhooks`` package, under the subscription's ``whsec_`` secret). The dispatcher's
-client goes through :class:`Gated`: at most :data:`POSTS_AT_ONCE` requests in httpx at once.
+``standardwebhooks`` package, under the subscription's ``whsec_`` secret). A bound on the
+POSTs in flight (a semaphore before httpx's pool) was measured and taken back
+(docs/live.md, "The dispatcher").
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,30 +18,6 @@ from standardwebhooks import Webhook
 
 #: Seconds a subscriber has to answer.
 TIMEOUT = 5.0
-
-
-#: POSTs in flight at once, and connections kept, per dispatcher process. Without a bound
-#: every order of every running job posted at once (16 orders a job, a job per shard), and
-#: httpcore's pool (100 connections) checked each connection and each queued request on
-#: every request and response (docs/live.md, "The dispatcher"). At 16 a shard's job took
-#: longer and the next waited for it (outbox → job p50 6.6 → 12.6 s at 200/s).
-POSTS_AT_ONCE = 64
-
-
-class Gated(httpx.AsyncBaseTransport):
-    """httpx's transport with at most ``at_once`` requests in it; the rest wait outside."""
-
-    def __init__(self, at_once: int) -> None:
-        limits = httpx.Limits(max_connections=at_once, max_keepalive_connections=at_once)
-        self.inner = httpx.AsyncHTTPTransport(limits=limits)
-        self.gate = asyncio.Semaphore(at_once)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async with self.gate:
-            return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def post(
