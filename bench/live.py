@@ -12,7 +12,7 @@ the least recently moved trackers first) for ``--seconds``, and reports the rate
 (changes made per second of the run) beside these:
 - change → visible in /orders: from the request to the moment the change's event is in
   ``fct_order_status_events`` (written in the transaction that recomputed the order's row of
-  ``/orders``), polled every 20 ms;
+  ``/orders``), polled every 20 ms by the pending changes' orders and event times;
 - change → delivered: from the request to the subscriber's receipt of the order's
   ``status_changed`` whose ``updated_at`` is the change's event time;
 - lost, duplicated after dedupe and reordered deliveries: every outbox row must arrive
@@ -44,11 +44,12 @@ from typing import Any
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "orderhub"))
-sys.path.append(str(Path(__file__).resolve().parent))  # bench/live_probe.py, after the packages
+sys.path.append(str(Path(__file__).resolve().parent))  # bench/live_*.py, after the packages
 
 import httpx
 import live_probe
 import psycopg
+from live_visibility import Visibility
 from subscriber import Subscriber
 
 from connectors.sync import load_records
@@ -110,44 +111,6 @@ def start_service(home: Path, url: str, port: int) -> subprocess.Popen[str]:
     raise RuntimeError("orderhub serve did not start; see serve.log")
 
 
-class Visibility:
-    """Polls which requested changes are in the events mart, and when they were seen."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.pending: dict[tuple[str, str], float] = {}  # (tracker, event time) → asked at
-        self.seen: dict[tuple[str, str], float] = {}
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.deadline = float("inf")
-
-    def add(self, key: str, event_at: str, asked: float) -> None:
-        with self.lock:
-            self.pending[(key, event_at)] = asked
-
-    def run(self) -> None:
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while not self.stop.is_set() or self.pending:
-                with self.lock:
-                    keys = sorted({key for key, _ in self.pending})
-                if keys:
-                    rows = conn.execute(
-                        "select source_record_key, to_char(event_time at time zone 'UTC',"
-                        ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') from marts.fct_order_status_events'
-                        " where source_system = 'tms' and source_record_key = any(%s)",
-                        (keys,),
-                    ).fetchall()
-                    now = time.monotonic()
-                    with self.lock:
-                        for row in rows:
-                            asked = self.pending.pop((row[0], row[1]), None)
-                            if asked is not None:
-                                self.seen[(row[0], row[1])] = now - asked
-                if self.stop.is_set() and time.monotonic() > self.deadline:
-                    break
-                time.sleep(0.02)
-
-
 def drive(
     sandbox: str, rate: int, seconds: float, vis: Visibility, faults: Any
 ) -> tuple[list[Any], float]:
@@ -165,7 +128,7 @@ def drive(
                 f"{sandbox}/changes", json={"system": "tms", "count": max(due, 0), "seed": tick}
             ).json()["changed"]
             for change in changed:
-                vis.add(change["key"], change["event_at"], now)
+                vis.add(change["key"], str(change["order_id"]), change["event_at"], now)
                 asked.append((change, now, time.time()))
             tick += 1
             time.sleep(max(0.0, started + tick * TICK - time.monotonic()))

@@ -139,10 +139,19 @@ class Probe(threading.Thread):
         self.join()
         return self.report()
 
+    def _changes(self) -> int:
+        """Push events stored while the probe ran."""
+        return self.stored[-1][1] - self.stored[0][1] if self.stored else 0
+
     def _cpu(self, pids: list[int]) -> str:
         on = sum(self.last[p][0] - self.first[p][0] for p in pids if p in self.last)
         wait = sum(self.last[p][1] - self.first[p][1] for p in pids if p in self.last)
-        return f"{on:.1f} s on a CPU, {wait:.1f} s runnable waiting for one"
+        per = (
+            f" ({on / changes * 1000:.2f} s per 1,000 changes)"
+            if (changes := self._changes())
+            else ""
+        )
+        return f"{on:.1f} s on a CPU{per}, {wait:.1f} s runnable waiting for one"
 
     def report(self) -> list[str]:
         took = time.monotonic() - self.started
@@ -170,8 +179,16 @@ class Probe(threading.Thread):
             shares = ", ".join(f"{w} {n / total:.0%}" for w, n in Counter(mine).most_common(8))
             pids = [p for p, a in self.backends.items() if a == app]
             lines.append(f"sessions {app} ({len(pids)}): {shares}; {self._cpu(pids)}")
+        lines.append(f"push events stored during the probe: {self._changes()}")
+        trees = {pid: {pid, *_children(pid)} for pid in self.processes.values()}
         for name, pid in self.processes.items():
-            lines.append(f"process {name} and children: {self._cpu([pid, *_children(pid)])}")
+            lines.append(f"process {name}: {self._cpu([pid])}")
+            # the driver's children apart from serve's and the sandbox's trees
+            others = set().union(
+                *(tree for p, tree in trees.items() if p != pid and p in trees[pid])
+            )
+            if children := [c for c in trees[pid] - {pid} if c not in others]:
+                lines.append(f"process {name}'s children: {self._cpu(children)}")
         return lines + self._statements()
 
     def _statements(self) -> list[str]:

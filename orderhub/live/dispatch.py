@@ -37,12 +37,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 import psycopg
 from procrastinate import App, PsycopgConnector
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
-from standardwebhooks import Webhook
+
+from orderhub.live.webhook_post import post
 
 LOGGER = logging.getLogger("orderhub.live.dispatch")
 QUEUE = "orderhub_webhooks"
@@ -53,8 +53,6 @@ GIVE_UP_AFTER = timedelta(hours=24)
 #: Backoff: first pause, longest pause (seconds); each pause is drawn in [0, bound].
 FIRST_PAUSE = 1.0
 LONGEST_PAUSE = 3600.0
-#: Seconds a subscriber has to answer.
-TIMEOUT = 5.0
 #: Seconds between the worker's looks for jobs it may run when no NOTIFY woke it: a job
 #: waiting behind its order's running job, or a retry come due (bench/RESULTS.md, "Live
 #: path": at 1 s, an order's next change waited up to a second behind its previous one).
@@ -159,6 +157,15 @@ update orderhub_meta.deliveries set attempts = attempts + 1,
     delivered_at = case when %s then %s end, dead_at = case when %s then %s end
 where change_id = %s and subscription_id = %s
 """
+#: The deliveries a job delivered, marked together when its orders are sent (a worker
+#: killed before the mark posts them again, as after any POST: at-least-once).
+_DELIVERED = """
+update orderhub_meta.deliveries as d set attempts = d.attempts + 1,
+    first_attempt_at = coalesce(d.first_attempt_at, m.sent_at), last_error = null,
+    delivered_at = m.sent_at
+from unnest(%s::bigint[], %s::timestamptz[]) as m(change_id, sent_at)
+where d.change_id = m.change_id and d.subscription_id = %s
+"""
 #: A refused delivery: marked, its order paused until ``next_attempt_at``, and a job that
 #: wakes the order then (:func:`wake`) - one statement, so no pause is left without it.
 _REFUSED = f"""
@@ -173,26 +180,6 @@ select procrastinate_defer_jobs_v1(array(
         %(now)s + make_interval(secs => %(pause)s))::procrastinate_job_to_defer_v1
     from marked))
 """
-
-
-async def post(
-    client: httpx.AsyncClient, url: str, secret: str, change_id: int, payload: Any
-) -> tuple[datetime, str | None]:
-    """POST one change, signed; when it was sent, and the error (None: delivered)."""
-    body = orjson.dumps(payload)
-    now = datetime.now(UTC)
-    msg_id = f"msg_{change_id}"
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
-    }
-    try:
-        answer = await client.post(url, content=body, headers=headers, timeout=TIMEOUT)
-        return now, None if answer.is_success else f"HTTP {answer.status_code}"
-    except httpx.HTTPError as exc:
-        return now, f"{type(exc).__name__}: {exc}"
 
 
 async def deliver(
@@ -230,13 +217,18 @@ async def deliver(
     for row in await (await conn.execute(query, (sub, key))).fetchall():
         orders.setdefault(row[0], []).append(row[1:])
     gate = asyncio.Semaphore(ORDERS_AT_ONCE)
+    sent: list[tuple[int, datetime]] = []
 
     async def one(pending: list[tuple[Any, ...]]) -> tuple[int, list[int], str | None]:
         async with gate:
             return await _send_order(conn, client, subscriber, sub, pending, (started, clock),
-                                     timings)  # fmt: skip
+                                     timings, sent)  # fmt: skip
 
-    results = await asyncio.gather(*(one(pending) for pending in orders.values()))
+    try:
+        results = await asyncio.gather(*(one(pending) for pending in orders.values()))
+    finally:
+        if sent:
+            await conn.execute(_DELIVERED, ([c for c, _ in sent], [at for _, at in sent], sub))
     dead = [change for _, gone, _ in results for change in gone]
     if timings is not None:
         timings["refused"] = timings.get("refused", 0) + sum(1 for r in results if r[2])
@@ -253,8 +245,10 @@ async def _send_order(
     pending: list[tuple[Any, ...]],
     start: tuple[datetime, float],
     timings: dict[str, float] | None,
+    sent: list[tuple[int, datetime]],
 ) -> tuple[int, list[int], str | None]:
-    """Send one order's pending deliveries in cursor order, marking each; how many were
+    """Send one order's pending deliveries in cursor order; the delivered go to ``sent``
+    (:data:`_DELIVERED` marks them), a refused or dead one is marked at once; how many were
     delivered, the ones dead-lettered, and the error that stopped it (None: none did)."""
     url, secret = subscriber
     dead, delivered = [], 0
@@ -263,18 +257,19 @@ async def _send_order(
             _add(timings, "to_job", (start[0] - created).total_seconds())
             _add(timings, "in_job", time.perf_counter() - start[1])
         now, error = await post(client, url, secret, pending_id, payload)
-        gone = error is not None and first is not None and now - first >= GIVE_UP_AFTER
-        if error is not None and not gone:
+        if error is None:
+            sent.append((pending_id, now))
+            delivered += 1
+            continue
+        gone = first is not None and now - first >= GIVE_UP_AFTER
+        if not gone:
             await conn.execute(_REFUSED, {
                 "now": now, "error": error, "pause": pause(attempts), "change": pending_id,
                 "sub": sub,
             })  # fmt: skip
             return delivered, dead, error
-        await conn.execute(_MARK, (now, error, error is None, now, gone, now, pending_id, sub))
-        if gone:
-            dead.append(pending_id)
-        else:
-            delivered += 1
+        await conn.execute(_MARK, (now, error, False, now, True, now, pending_id, sub))
+        dead.append(pending_id)
     return delivered, dead, None
 
 

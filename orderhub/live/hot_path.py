@@ -62,6 +62,40 @@ BATCH = 160
 SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
+#: The take: the oldest pending records no other worker holds, and every row this transaction
+#: sees of them (their changes are all in the raw tables already, so one derivation covers
+#: them; a row stored later stays for the next batch). A record's lock is tried only on the
+#: rows the LIMIT takes: the queue is read in order without locks, and each row is then
+#: looked up, its record's lock tried and the row locked in a lateral subquery the LIMIT
+#: pulls row by row. With the try in the WHERE of ``order by ... limit ... for update``
+#: that held only while the plan was an index scan in queue order; a sort of the filtered
+#: rows (a plan the planner may choose) locked every pending record and left the other
+#: worker nothing (docs/live.md, "The take's locks"; tested under both plans).
+TAKE = (
+    "with picked as (select l.system, l.record_key from"
+    " (select pending_id from orderhub_meta.live_pending order by pending_id) as queued"
+    " cross join lateral (select q.system, q.record_key from orderhub_meta.live_pending as q"
+    f" where q.pending_id = queued.pending_id and pg_try_advisory_xact_lock({RECORD_LOCK_SQL})"
+    " for update skip locked) as l limit %s)"
+    " delete from orderhub_meta.live_pending as p"
+    " using (select distinct system, record_key from picked) as r"
+    " where p.system = r.system and p.record_key = r.record_key"
+    " returning p.system, p.record_key"
+)
+
+
+def session(database_url: str) -> psycopg.Connection[Any]:
+    """A hot-path session: named, every statement prepared and planned generically."""
+    conn = psycopg.connect(database_url, application_name=APPLICATION_NAME, options=SESSION_OPTIONS)
+    conn.prepare_threshold = 0
+    return conn
+
+
+def take(conn: psycopg.Connection[Any], batch: int) -> list[tuple[str, str]]:
+    """Take (delete, in the open transaction) up to ``batch`` pending records (:data:`TAKE`)."""
+    return conn.execute(TAKE, (batch,)).fetchall()
+
+
 class HotPath:
     """Recomputes touched orders with the compiled selects, one micro-batch at a time."""
 
@@ -107,10 +141,7 @@ class HotPath:
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(
-                self.database_url, application_name=APPLICATION_NAME, options=SESSION_OPTIONS
-            )
-            self._conn.prepare_threshold = 0
+            self._conn = session(self.database_url)
         return self._conn
 
     def step(self) -> int:
@@ -120,19 +151,7 @@ class HotPath:
         with conn.transaction():
             # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
             hold_publish_lock(conn, shared=True)
-            # the oldest pending records no other worker holds, and every row this
-            # transaction sees of them: their changes are all in the raw tables already, so
-            # one derivation covers them (a row stored later stays for the next batch)
-            taken = conn.execute(
-                "with picked as (select system, record_key from orderhub_meta.live_pending"
-                f" where pg_try_advisory_xact_lock({RECORD_LOCK_SQL})"
-                " order by pending_id limit %s for update skip locked)"
-                " delete from orderhub_meta.live_pending as p"
-                " using (select distinct system, record_key from picked) as r"
-                " where p.system = r.system and p.record_key = r.record_key"
-                " returning p.system, p.record_key",
-                (self.batch,),
-            ).fetchall()
+            taken = take(conn, self.batch)
             if not taken:
                 return 0
             records = sorted(set(taken))  # a record changed twice while pending: once

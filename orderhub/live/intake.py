@@ -8,8 +8,16 @@ first - and stores it per system as one extraction batch through the connectors'
 what the poll stored, the quarantine with its reason, the batch's Merkle tree. In the same
 transaction it records each new event id in ``orderhub_meta.push_events`` (a redelivery is
 recognised there and stores nothing) and queues the changed records for the hot path in
-``orderhub_meta.live_pending``. After the commit it appends the batch's
-``extraction_batch`` event to the provenance log, then answers the waiting receivers.
+``orderhub_meta.live_pending``. A second transaction stores the batch's Merkle tree and
+status and appends its ``extraction_batch`` event to the provenance log (on the writer's
+own session, so the event commits with the status it describes); then the writer answers
+the waiting receivers.
+
+Two commits a micro-batch, one WAL flush: the first commits asynchronously
+(``synchronous_commit = off`` for that transaction alone) and the second synchronously,
+which flushes all WAL written before it - the first's rows included - before any receiver
+answers 2xx (docs/live.md, "The intake's commits"). A crash between the two loses at most
+the unanswered batch, whose senders push again.
 """
 
 from __future__ import annotations
@@ -89,6 +97,7 @@ class Intake:
         self.queue: queue.Queue[Item] = queue.Queue(maxsize=queue_size)
         self.counters = {"stored": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
         self._conn: psycopg.Connection[Any] | None = None
+        self._log: ProvenanceLog | None = None  # ``log``'s on the writer's session
         with psycopg.connect(database_url) as conn:
             ensure_schema(conn)
             ensure_live_schema(conn)
@@ -141,6 +150,9 @@ class Intake:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.database_url, application_name="orderhub-live-intake")
+            if self.log is not None:
+                log = self.log
+                self._log = ProvenanceLog(self._conn, log.origin, log.signer, kinds=log.kinds)
         return self._conn
 
     def _store_system(self, system: str, items: Sequence[Item]) -> None:
@@ -148,6 +160,8 @@ class Intake:
         unique = {item.pushed.event_id: item.pushed for item in items}
         # "push-": the SLA clock (dbt_project/macros/clock.sql) moves with polls only
         batch_id = f"push-{system}-{secrets.token_hex(8)}"
+        # durable once the batch's second, synchronous commit flushes the WAL (the module)
+        conn.execute("set local synchronous_commit = off")
         new = {
             row[0]
             for row in conn.execute(
@@ -190,13 +204,14 @@ class Intake:
             " select %s, unnest(%s::text[])",
             (system, sorted(set(keys))),
         )
-        loader.commit(None)
-        result = loader.succeed(started, time.monotonic())
+        loader.commit(None)  # asynchronous: see the module
+        with conn.transaction():  # synchronous: flushes the first commit's WAL too
+            result = loader.succeed(started, time.monotonic())
+            if self._log is not None:
+                self._log.append_event(BATCH_EVENT, extraction_event(result))
         self.counters["stored"] += result.records_stored
         self.counters["quarantined"] += result.records_quarantined
         self.counters["batches"] += 1
-        if self.log is not None:
-            self.log.append_event(BATCH_EVENT, extraction_event(result))
 
 
 def _key(system: str, pushed: Pushed) -> str | None:

@@ -4,7 +4,8 @@ equal, row for row (build stamps aside), to a ``dbt run --full-refresh`` of the 
 data; parallel workers on micro-batches of the same orders never leave a wrong status; a
 worker killed mid-batch leaves its records pending and loses nothing; a change stored
 while a worker holds its record is stored at once; a tracker's new versions alone (the
-narrow path) leave the marts equal to a full refresh too."""
+narrow path) leave the marts equal to a full refresh too; a worker's take locks no record
+beyond its batch."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderhub import recompute
-from orderhub.live.hot_path import APPLICATION_NAME, HotPath
+from orderhub.live.hot_path import APPLICATION_NAME, HotPath, session, take
+from orderhub.live_tables import ensure_live_schema
 from orderhub.recompute import CompiledModel, order_lock_name
 from sandbox.changes import move_on
 from sandbox.clock import iso, parse_instant
@@ -214,3 +216,32 @@ def test_a_trackers_new_versions_alone_equal_a_full_refresh(
 
 def _later(record: dict[str, Any]) -> str:
     return iso(int(parse_instant(record["updated_at"])) + 60)
+
+
+@pytest.mark.parametrize("plan", ["index scan", "sort"])
+def test_a_take_locks_no_record_beyond_its_batch(pg_server: str, plan: str) -> None:
+    """A take tries the locks of the records it takes only, whatever the plan (the queue read
+    by its index, or sorted): while one worker holds a batch of 5 of 300 pending records,
+    another takes all the other 295 at once."""
+    with database(pg_server) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            ensure_live_schema(conn)
+            conn.execute(
+                "insert into orderhub_meta.live_pending (system, record_key)"
+                " select 'tms', 'trk_' || lpad(n::text, 3, '0') from generate_series(1, 300) n"
+            )
+        first, second = session(url), session(url)
+        try:
+            with first.transaction():
+                if plan == "sort":
+                    first.execute("set local enable_indexscan = off")
+                    first.execute("set local enable_bitmapscan = off")
+                taken = take(first, 5)
+                assert sorted(key for _, key in taken) == [f"trk_{n:03}" for n in range(1, 6)]
+                with second.transaction():
+                    rest = take(second, 1000)
+                    assert len(rest) == 295
+                    assert not {key for _, key in rest} & {key for _, key in taken}
+        finally:
+            first.close()
+            second.close()

@@ -74,10 +74,16 @@ fulfillment_orders as (
 
 ),
 
+-- the timeline and the events of the rebuilt orders again (the same set as orders'), by
+-- their order_id index: the hot path's generic plan cannot estimate orders' rows and, with
+-- the join alone, read every step and every event when the marts had no statistics yet
+-- (just built) - ~280 ms a transaction against ~12 (docs/live.md, "The marts per
+-- transaction")
 steps as (
 
     select * from {{ ref('fct_order_timeline') }}
     where order_id in (select order_id from orders)
+        and {{ rebuilt }}
 
 ),
 
@@ -85,6 +91,7 @@ events as (
 
     select * from {{ ref('fct_order_status_events') }}
     where order_id in (select order_id from orders)
+        and {{ rebuilt }}
 
 ),
 
