@@ -43,9 +43,10 @@ the same Airbyte protocol on stdout), with these changes made before it starts:
   schema, reading every field's docstring from source (:func:`skip_attribute_docs`): about a
   second of each start. Here the schema waits for ``Serializer.get_json_schema`` (which no
   connector calls) and has no descriptions; what a serializer writes does not depend on it.
-- The TMS's and the WMS's paging checks (response-filter predicates) and the TMS paginator's
-  cursor value and stop condition, each a Jinja template rendered once a page, are answered
-  in Python where the template is the manifest's own (:mod:`connectors.predicates`), and
+- The ERP's, the TMS's and the WMS's paging checks (response-filter predicates) and the ERP's
+  and the TMS's paginator cursor value and stop condition, each a Jinja template rendered
+  once a page, are answered in Python where the template is the manifest's own
+  (:mod:`connectors.predicates`, :mod:`connectors.erp_paging`), and
   requests skips its cookie jars when no cookie is held or set (:mod:`connectors.cookies`).
 - Per record, a slice's hash is kept and a RECORD message written without serpyco_rs
   (:mod:`connectors.per_record`); a finished read exits at once (``process.end_now``).
@@ -198,8 +199,8 @@ def create_add_fields(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
 
 
 def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
-    """``ModelToComponentFactory.create_http_response_filter``, with a predicate of the TMS's
-    or the WMS's manifest answered in Python (:mod:`connectors.predicates`)."""
+    """``ModelToComponentFactory.create_http_response_filter``, with a predicate of the ERP's,
+    the TMS's or the WMS's manifest answered in Python (:mod:`connectors.predicates`)."""
     from connectors.predicates import page_check
 
     built = _ORIGINAL["create_http_response_filter"](model, config, **kwargs)
@@ -208,7 +209,8 @@ def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
 
 
 def create_cursor_pagination(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
-    """``create_cursor_pagination``, the TMS's answered in Python (``predicates.tms_paging``)."""
+    """``create_cursor_pagination``, the TMS's and the ERP's answered in Python
+    (``predicates.tms_paging``)."""
     from connectors.predicates import tms_paging
 
     return tms_paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
