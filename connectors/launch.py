@@ -48,8 +48,11 @@ the same Airbyte protocol on stdout), with these changes made before it starts:
   once a page, are answered in Python where the template is the manifest's own
   (:mod:`connectors.predicates`, :mod:`connectors.erp_paging`), and
   requests skips its cookie jars when no cookie is held or set (:mod:`connectors.cookies`).
-- Per record, a slice's hash is kept and a RECORD message written without serpyco_rs
-  (:mod:`connectors.per_record`); a finished read exits at once (``process.end_now``).
+- Per record, a slice's hash is kept, the cursor's upper bound (now) asked again only for a
+  record beyond the last answer, and a RECORD message written without serpyco_rs
+  (:mod:`connectors.per_record`); per page, the TMS's request parameters and requests'
+  environment settings are kept (:mod:`connectors.per_page`); a finished read exits at once
+  (``process.end_now``).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -67,7 +70,7 @@ import dpath
 import orjson
 import requests
 
-from connectors import cookies, per_record, process
+from connectors import cookies, per_page, per_record, process
 from connectors.manifest_files import system_manifest
 from connectors.odata import ERP_CURSOR, iso_utc
 
@@ -253,16 +256,27 @@ _INSTANTS = {
 _NEEDS_T = frozenset(f for f in _INSTANTS if "T" in f)
 
 
+#: The last instant :func:`parse` answered from the digits: (text, format, datetime). The
+#: cursor parses each record's value twice (its filter, then ``observe``), one after the other.
+_LAST_PARSED: tuple[Any, str, datetime] | None = None
+
+
 def parse(self: Any, date: Any, format: str) -> datetime:
     """``DatetimeParser.parse`` answered from the digits for a fixed-width UTC instant in
     one of :data:`_INSTANTS`' formats (what ``strptime`` makes of it: the same fields, the
-    fraction right-padded to microseconds, ``timezone.utc``); anything else as before."""
+    fraction right-padded to microseconds, ``timezone.utc``; the same text in the same format
+    as the call before is given the same, immutable, datetime again); anything else as
+    before."""
+    global _LAST_PARSED
+    last = _LAST_PARSED
+    if last is not None and type(date) is str and last[0] == date and last[1] == format:
+        return last[2]
     pattern = _INSTANTS.get(format)
     found = pattern.fullmatch(date) if pattern is not None and type(date) is str else None
     if found is not None:
         year, month, day, hour, minute, second, fraction = found.groups()
         try:
-            return datetime(
+            parsed = datetime(
                 int(year),
                 int(month),
                 int(day),
@@ -272,6 +286,8 @@ def parse(self: Any, date: Any, format: str) -> datetime:
                 int(fraction.ljust(6, "0")),
                 UTC,
             )
+            _LAST_PARSED = (date, format, parsed)
+            return parsed
         except ValueError:
             pass  # an impossible date: strptime says so in its own words
     elif format in _NEEDS_T and type(date) is str and "T" not in date and "t" not in date:
@@ -343,6 +359,7 @@ def install_shortcuts() -> None:
     factory.create_cursor_pagination = create_cursor_pagination
     datetime_parser_class().parse = parse
     per_record.install()
+    per_page.install()
 
 
 def main() -> int:
