@@ -186,3 +186,25 @@ def test_a_parse_kept_is_given_for_the_same_text_and_format_only() -> None:
         launch.parse(parser, text, "%Y-%m-%dT%H:%M:%S.%f%z")
     other = launch.parse(parser, "2026-10-01T10:00:01Z", "%Y-%m-%dT%H:%M:%SZ")
     assert other == original(parser, "2026-10-01T10:00:01Z", "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_erp_cursor_written_from_the_digits_is_strftimes() -> None:
+    """connectors.odata.iso_utc (each day's date kept, the time from the digits) writes what
+    ``strftime`` writes of the same instant, to the millisecond, before and after the epoch
+    and on a day already written."""
+    from datetime import UTC, datetime, timedelta
+
+    from connectors.odata import iso_utc
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    samples = [0, 1, 999, 1000, -1, -999, -1000, -1001, 86_399_999, 86_400_000, -86_400_001,
+               951_782_400_000, 1_759_500_309_123, 1_759_500_309_123, 4_102_444_799_999,
+               253_402_300_799_999, -62_135_596_800_000]  # fmt: skip
+    samples += [1_700_000_000_000 + step * 7_777_777 for step in range(500)]
+    for ms in samples:
+        whole = epoch + timedelta(milliseconds=ms - ms % 1000)
+        expected = f"{whole:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+        for text in (f"/Date({ms})/", f"/Date({ms}+0000)/"):
+            assert iso_utc(text) == expected, text
+    with pytest.raises(OverflowError):
+        iso_utc("/Date(253402300800000)/")  # past 9999-12-31: no ISO 8601 date either way
