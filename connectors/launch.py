@@ -213,10 +213,10 @@ def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
 
 def create_cursor_pagination(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
     """``create_cursor_pagination``, the TMS's and the ERP's answered in Python
-    (``predicates.tms_paging``)."""
-    from connectors.predicates import tms_paging
+    (``predicates.paging``)."""
+    from connectors.predicates import paging
 
-    return tms_paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
+    return paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
 
 
 def component_factory_class() -> Any:

@@ -16,7 +16,7 @@ rendered by airbyte-cdk as before. ``tests/connectors/test_manifest_predicates.p
 both, on every page it has, for the same answer.
 
 The TMS's paginator (and the ERP's, :data:`PAGING`) renders two templates a page as well
-(about 0.2 ms: the cursor value walks the page's trackers inside Jinja): :func:`tms_paging`
+(about 0.2 ms: the cursor value walks the page's trackers inside Jinja): :func:`paging`
 answers the manifest's own ``cursor_value`` and ``stop_condition`` (:class:`PagingValue`,
 character for character) in Python for a page that is an object whose ``trackers`` is a list
 of objects - the id of the last tracker holding a string ``id``, through airbyte-cdk's own
@@ -232,7 +232,7 @@ PAGING: dict[str, tuple[Rows, Callable[..., Any], Callable[..., Any]]] = {
 }
 
 
-def tms_paging(strategy: Any) -> Any:
+def paging(strategy: Any) -> Any:
     """A ``CursorPaginationStrategy`` whose cursor value and stop condition are, character
     for character, the TMS's or the ERP's manifest's, with both answered in Python
     (:class:`PagingValue`); any other strategy as it is."""

@@ -288,7 +288,7 @@ def test_the_paginators_in_python_answer_what_their_templates_answer(system: str
             cursor_value=value, stop_condition=stop, config={}, parameters={}
         )
 
-    python = predicates.tms_paging(strategy(written["cursor_value"], written["stop_condition"]))
+    python = predicates.paging(strategy(written["cursor_value"], written["stop_condition"]))
     assert isinstance(python._cursor_value, predicates.PagingValue)
     assert isinstance(python._stop_condition, predicates.PagingValue)
     template = strategy(written["cursor_value"], written["stop_condition"])
@@ -315,7 +315,7 @@ def test_the_paginators_in_python_answer_what_their_templates_answer(system: str
         assert _answer(python) == expected, body
         assert type(_answer(python)) is type(expected), body
     edited = strategy(written["cursor_value"] + " ", written["stop_condition"])
-    assert not isinstance(predicates.tms_paging(edited)._cursor_value, predicates.PagingValue)
+    assert not isinstance(predicates.paging(edited)._cursor_value, predicates.PagingValue)
 
 
 def _answer(strategy: Any) -> Any:
