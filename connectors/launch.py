@@ -43,12 +43,16 @@ the same Airbyte protocol on stdout), with these changes made before it starts:
   schema, reading every field's docstring from source (:func:`skip_attribute_docs`): about a
   second of each start. Here the schema waits for ``Serializer.get_json_schema`` (which no
   connector calls) and has no descriptions; what a serializer writes does not depend on it.
-- The TMS's and the WMS's paging checks (response-filter predicates) and the TMS paginator's
-  cursor value and stop condition, each a Jinja template rendered once a page, are answered
-  in Python where the template is the manifest's own (:mod:`connectors.predicates`), and
+- The ERP's, the TMS's and the WMS's paging checks (response-filter predicates) and the ERP's
+  and the TMS's paginator cursor value and stop condition, each a Jinja template rendered
+  once a page, are answered in Python where the template is the manifest's own
+  (:mod:`connectors.predicates`, :mod:`connectors.erp_paging`), and
   requests skips its cookie jars when no cookie is held or set (:mod:`connectors.cookies`).
-- Per record, a slice's hash is kept and a RECORD message written without serpyco_rs
-  (:mod:`connectors.per_record`); a finished read exits at once (``process.end_now``).
+- Per record, a slice's hash is kept, the cursor's upper bound (now) asked again only for a
+  record beyond the last answer, and a RECORD message written without serpyco_rs
+  (:mod:`connectors.per_record`); per page, the TMS's request parameters and requests'
+  environment settings are kept (:mod:`connectors.per_page`); a finished read exits at once
+  (``process.end_now``).
 
 ``tests/connectors/test_manifests.py`` reads every manifest through both launchers and compares
 the messages.
@@ -66,7 +70,7 @@ import dpath
 import orjson
 import requests
 
-from connectors import cookies, per_record, process
+from connectors import cookies, per_page, per_record, process
 from connectors.manifest_files import system_manifest
 from connectors.odata import ERP_CURSOR, iso_utc
 
@@ -198,8 +202,8 @@ def create_add_fields(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
 
 
 def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
-    """``ModelToComponentFactory.create_http_response_filter``, with a predicate of the TMS's
-    or the WMS's manifest answered in Python (:mod:`connectors.predicates`)."""
+    """``ModelToComponentFactory.create_http_response_filter``, with a predicate of the ERP's,
+    the TMS's or the WMS's manifest answered in Python (:mod:`connectors.predicates`)."""
     from connectors.predicates import page_check
 
     built = _ORIGINAL["create_http_response_filter"](model, config, **kwargs)
@@ -208,10 +212,11 @@ def create_http_response_filter(model: Any, config: Any, **kwargs: Any) -> Any:
 
 
 def create_cursor_pagination(self: Any, model: Any, config: Any, **kwargs: Any) -> Any:
-    """``create_cursor_pagination``, the TMS's answered in Python (``predicates.tms_paging``)."""
-    from connectors.predicates import tms_paging
+    """``create_cursor_pagination``, the TMS's and the ERP's answered in Python
+    (``predicates.paging``)."""
+    from connectors.predicates import paging
 
-    return tms_paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
+    return paging(_ORIGINAL["create_cursor_pagination"](self, model, config, **kwargs))
 
 
 def component_factory_class() -> Any:
@@ -251,16 +256,27 @@ _INSTANTS = {
 _NEEDS_T = frozenset(f for f in _INSTANTS if "T" in f)
 
 
+#: The last instant :func:`parse` answered from the digits: (text, format, datetime). The
+#: cursor parses each record's value twice (its filter, then ``observe``), one after the other.
+_LAST_PARSED: tuple[Any, str, datetime] | None = None
+
+
 def parse(self: Any, date: Any, format: str) -> datetime:
     """``DatetimeParser.parse`` answered from the digits for a fixed-width UTC instant in
     one of :data:`_INSTANTS`' formats (what ``strptime`` makes of it: the same fields, the
-    fraction right-padded to microseconds, ``timezone.utc``); anything else as before."""
+    fraction right-padded to microseconds, ``timezone.utc``; the same text in the same format
+    as the call before is given the same, immutable, datetime again); anything else as
+    before."""
+    global _LAST_PARSED
+    last = _LAST_PARSED
+    if last is not None and type(date) is str and last[0] == date and last[1] == format:
+        return last[2]
     pattern = _INSTANTS.get(format)
     found = pattern.fullmatch(date) if pattern is not None and type(date) is str else None
     if found is not None:
         year, month, day, hour, minute, second, fraction = found.groups()
         try:
-            return datetime(
+            parsed = datetime(
                 int(year),
                 int(month),
                 int(day),
@@ -270,6 +286,8 @@ def parse(self: Any, date: Any, format: str) -> datetime:
                 int(fraction.ljust(6, "0")),
                 UTC,
             )
+            _LAST_PARSED = (date, format, parsed)
+            return parsed
         except ValueError:
             pass  # an impossible date: strptime says so in its own words
     elif format in _NEEDS_T and type(date) is str and "T" not in date and "t" not in date:
@@ -341,6 +359,7 @@ def install_shortcuts() -> None:
     factory.create_cursor_pagination = create_cursor_pagination
     datetime_parser_class().parse = parse
     per_record.install()
+    per_page.install()
 
 
 def main() -> int:

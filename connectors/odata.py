@@ -58,10 +58,25 @@ def odata_datetime(text: str) -> str | None:
     return None if ms is None or ODATA_DATETIME.match(text) else f"/Date({ms}+0000)/"
 
 
+#: Each day's ``YYYY-MM-DDT`` as :func:`iso_utc` has written it (days since the epoch).
+_DAYS: dict[int, str] = {}
+_KEPT_DAYS = 100_000
+
+
 def iso_utc(value: Any) -> str | None:
-    """``value`` (see :func:`epoch_ms`) as ISO 8601 UTC with milliseconds, or None."""
+    """``value`` (see :func:`epoch_ms`) as ISO 8601 UTC with milliseconds, or None: the
+    date as ``strftime`` writes it (once a day, kept), the time of day from the digits
+    (the ERP's cursor, written for every record)."""
     ms = epoch_ms(value)
     if ms is None:
         return None
-    whole = _EPOCH + timedelta(milliseconds=ms - ms % 1000)
-    return f"{whole:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    seconds, millis = divmod(ms, 1000)
+    day, rest = divmod(seconds, 86400)
+    date = _DAYS.get(day)
+    if date is None:
+        date = f"{_EPOCH + timedelta(days=day):%Y-%m-%dT}"
+        if len(_DAYS) < _KEPT_DAYS:
+            _DAYS[day] = date
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"

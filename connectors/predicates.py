@@ -1,4 +1,5 @@
-"""The TMS's and the WMS's paging checks in Python, for ``python -m connectors.launch``.
+"""The TMS's and the WMS's paging checks in Python, for ``python -m connectors.launch``
+(the ERP's are in :mod:`connectors.erp_paging`, registered here by their text too).
 
 Each page a connector reads passes its error handler's response filters; those with a
 ``predicate`` render a Jinja template over the parsed page (``HttpResponseFilter``'s
@@ -14,14 +15,14 @@ writes them (``is mapping``, ``is sequence``, ``is string``, ``is boolean``, ``i
 rendered by airbyte-cdk as before. ``tests/connectors/test_manifest_predicates.py`` asks
 both, on every page it has, for the same answer.
 
-The TMS's paginator renders two templates a page as well (about 0.2 ms: the cursor value
-walks the page's trackers inside Jinja): :func:`tms_paging` answers the manifest's own
-``cursor_value`` and ``stop_condition`` (:class:`PagingValue`, character for character) in
-Python for a page that is an object whose ``trackers`` is a list of objects - the id of the
-last tracker holding a string ``id``, through airbyte-cdk's own ``_literal_eval`` as the
-template's output goes, and ``not has_more`` - and hands any other page, and any other
-template, to airbyte-cdk's interpolation. ``tests/connectors/test_manifest_predicates.py``
-asks both for the same answer.
+The TMS's paginator (and the ERP's, :data:`PAGING`) renders two templates a page as well
+(about 0.2 ms: the cursor value walks the page's trackers inside Jinja): :func:`paging`
+answers the manifest's own ``cursor_value`` and ``stop_condition`` (:class:`PagingValue`,
+character for character) in Python for a page that is an object whose ``trackers`` is a list
+of objects - the id of the last tracker holding a string ``id``, through airbyte-cdk's own
+``_literal_eval`` as the template's output goes, and ``not has_more`` - and hands any other
+page, and any other template, to airbyte-cdk's interpolation.
+``tests/connectors/test_manifest_predicates.py`` asks both for the same answer.
 """
 
 from __future__ import annotations
@@ -29,44 +30,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from connectors import erp_paging
+from connectors.jinja_tests import is_integer, listed, member
 from connectors.manifest_files import system_manifest
 
 Check = Callable[[Any], bool]
-#: What Jinja's ``getattr`` gives for a key a value lacks (an undefined value).
-_MISSING = object()
-
-
-def is_sequence(value: Any) -> bool:
-    """Jinja's ``sequence`` test."""
-    try:
-        len(value)
-        value.__getitem__  # noqa: B018 - Jinja's own test reads it
-    except Exception:
-        return False
-    return True
-
-
-def is_integer(value: Any) -> bool:
-    """Jinja's ``integer`` test."""
-    return isinstance(value, int) and value is not True and value is not False
-
-
-def member(item: Any, name: str) -> Any:
-    """``item.<name>`` as Jinja's ``getattr`` reads it from a parsed JSON value (no JSON
-    value has an attribute by these names, so it is the item's key, else undefined)."""
-    try:
-        return item[name]
-    except (TypeError, LookupError, AttributeError):
-        return _MISSING
-
-
-def listed(response: Any, field: str) -> bool:
-    """``response is mapping and response.get(field) is sequence and ... is not mapping and
-    ... is not string``: the page holds a list under ``field``."""
-    if not isinstance(response, Mapping):
-        return False
-    value = response.get(field)
-    return is_sequence(value) and not isinstance(value, Mapping) and not isinstance(value, str)
 
 
 def tms_malformed(response: Any) -> bool:
@@ -157,6 +125,7 @@ def wms_out_of_order(response: Any) -> bool:
 
 #: Each manifest's predicates, in the order its error handler lists them.
 CHECKS: dict[str, list[Check]] = {
+    "erp": erp_paging.CHECKS,
     "tms": [tms_malformed, tms_nothing_to_page_from, tms_out_of_order],
     "wms": [
         wms_access_denied,
@@ -211,22 +180,31 @@ def _tms_page(response: Any) -> list[dict[str, Any]] | None:
     return trackers
 
 
-class PagingValue:
-    """An ``InterpolatedString`` or ``InterpolatedBoolean`` of the TMS's paginator answered
-    by ``answer`` for a page :func:`_tms_page` accepts; any other page by ``template``."""
+Rows = Callable[[Any], list[dict[str, Any]] | None]
 
-    def __init__(self, template: Any, answer: Callable[[list[dict[str, Any]], Any], Any]) -> None:
+
+class PagingValue:
+    """An ``InterpolatedString`` or ``InterpolatedBoolean`` of a paginator answered by
+    ``answer`` for a page ``rows`` accepts (its records); any other page by ``template``."""
+
+    def __init__(
+        self,
+        template: Any,
+        answer: Callable[[list[dict[str, Any]], Any], Any],
+        rows: Rows = _tms_page,
+    ) -> None:
         self.template = template
         self.answer = answer
+        self.rows = rows
         self.string = getattr(template, "string", None)
         self.condition = getattr(template, "condition", None)
 
     def eval(self, config: Any, **context: Any) -> Any:
         response = context.get("response")
-        trackers = _tms_page(response)
-        if trackers is None:
+        records = self.rows(response)
+        if records is None:
             return self.template.eval(config, **context)
-        return self.answer(trackers, response)
+        return self.answer(records, response)
 
 
 def _last_tracker_id(trackers: list[dict[str, Any]], response: Any) -> Any:
@@ -247,17 +225,26 @@ def _no_more(trackers: list[dict[str, Any]], response: Any) -> bool:
     return not response.get("has_more")
 
 
-def tms_paging(strategy: Any) -> Any:
+#: Per system: the page's records, the cursor value and the stop condition in Python.
+PAGING: dict[str, tuple[Rows, Callable[..., Any], Callable[..., Any]]] = {
+    "tms": (_tms_page, _last_tracker_id, _no_more),
+    "erp": (erp_paging.erp_page, erp_paging.erp_last_position, erp_paging.erp_no_next),
+}
+
+
+def paging(strategy: Any) -> Any:
     """A ``CursorPaginationStrategy`` whose cursor value and stop condition are, character
-    for character, the TMS manifest's, with both answered in Python (:class:`PagingValue`);
-    any other strategy as it is."""
-    (stream,) = system_manifest("tms")["streams"]
-    expected = stream["retriever"]["paginator"]["pagination_strategy"]
+    for character, the TMS's or the ERP's manifest's, with both answered in Python
+    (:class:`PagingValue`); any other strategy as it is."""
     value, stop = strategy._cursor_value, strategy._stop_condition
-    if (
-        getattr(value, "string", None) == expected["cursor_value"]
-        and getattr(stop, "condition", None) == expected["stop_condition"]
-    ):
-        strategy._cursor_value = PagingValue(value, _last_tracker_id)
-        strategy._stop_condition = PagingValue(stop, _no_more)
+    for system, (rows, value_answer, stop_answer) in PAGING.items():
+        (stream,) = system_manifest(system)["streams"]
+        expected = stream["retriever"]["paginator"]["pagination_strategy"]
+        if (
+            getattr(value, "string", None) == expected["cursor_value"]
+            and getattr(stop, "condition", None) == expected["stop_condition"]
+        ):
+            strategy._cursor_value = PagingValue(value, value_answer, rows)
+            strategy._stop_condition = PagingValue(stop, stop_answer, rows)
+            break
     return strategy
