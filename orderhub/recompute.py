@@ -305,12 +305,17 @@ def recompute_orders(
     seconds: dict[str, float] | None = None,
 ) -> None:
     """Per per-order mart of ``models``, in order, delete the orders' rows and insert what
-    its compiled select derives for them (the seconds each took add to ``seconds``)."""
+    its compiled select derives for them - for a mart of :data:`WRITES_CHANGED_ROWS`, only
+    the rows that differ (:func:`_write_changed`) - (the seconds each took add to
+    ``seconds``)."""
     params = {"orders": list(orders)}
     for model in models:
         started = time.perf_counter()
-        conn.execute(f"delete from {model.relation} where order_id = any(%(orders)s)", params)
-        conn.execute(_insert(conn, model), params)
+        if model.name in WRITES_CHANGED_ROWS:
+            conn.execute(_write_changed(conn, model), params)
+        else:
+            conn.execute(f"delete from {model.relation} where order_id = any(%(orders)s)", params)
+            conn.execute(_insert(conn, model), params)
         if seconds is not None:
             seconds[model.name] = seconds.get(model.name, 0.0) + time.perf_counter() - started
 
@@ -343,4 +348,47 @@ def _insert(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
     return (
         f"insert into {model.relation} ({names}) select {names} from (\n"
         f"{model.select}\n) as hot_path"
+    )
+
+
+#: The marts whose rows the hot path rewrites only where they changed, with their unique
+#: key: a touched order's timeline is mostly the steps it had, and rewriting every step
+#: into the table and its indexes was half the mart's time (docs/live.md, "The timeline's
+#: unchanged steps").
+WRITES_CHANGED_ROWS = {"fct_order_timeline": ("order_id", "step_number")}
+#: The columns a row's content is compared without: the time of the transaction that built
+#: it (an unchanged row keeps the time it was built).
+STAMPS = ("built_at",)
+
+
+def _write_changed(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
+    """One statement: the compiled select's rows for the orders (``fresh``) and the rows the
+    mart has for them (``old``, read once by its order index); the old rows with no
+    identical fresh row deleted (``gone``, by their row ids), then the fresh rows with no
+    identical old row inserted. The orders then have the fresh rows, as after a delete and
+    insert of all of them, but an unchanged row is neither deleted nor written again. The
+    insert's rows wait for ``gone`` (each is filtered on its count), so a replaced row is
+    deleted before its new version meets the mart's unique indexes. Rows are matched on the
+    mart's unique key (:data:`WRITES_CHANGED_ROWS`), then compared column by column."""
+    columns = _columns(conn, model)
+    names = ", ".join(f'"{c}"' for c in columns)
+    compared = [c for c in columns if c not in STAMPS]
+
+    def row(alias: str) -> str:
+        return "(" + ", ".join(f'{alias}."{c}"' for c in compared) + ")"
+
+    def same(a: str, b: str) -> str:
+        key = " and ".join(f'{a}."{c}" = {b}."{c}"' for c in WRITES_CHANGED_ROWS[model.name])
+        return f"{key} and {row(a)} is not distinct from {row(b)}"
+
+    return (
+        f"with fresh as materialized (select {names} from (\n{model.select}\n) as hot_path),\n"
+        f"old as materialized (select ctid as old_row, {names} from {model.relation}"
+        f" where order_id = any(%(orders)s)),\n"
+        f"gone as (delete from {model.relation} where ctid = any(array(select o.old_row"
+        f" from old as o where not exists (select from fresh as f where {same('f', 'o')})))"
+        f" returning 1)\n"
+        f"insert into {model.relation} ({names}) select {names} from fresh as f"
+        f" where (select count(*) from gone) >= 0"
+        f" and not exists (select from old as o where {same('o', 'f')})"
     )

@@ -1,7 +1,8 @@
 """The dispatcher: deliver the outbox to subscribers, signed per Standard Webhooks.
 
 Delivery runs on procrastinate, a PostgreSQL job queue: the hot path queues, in the
-outbox's own transaction, a job for each subscription and shard of orders (:data:`SHARDS`)
+outbox's own transaction, a job for each subscription and shard of orders
+(:data:`orderhub.live_tables.SHARDS`)
 it changed that has no job waiting yet (:func:`queue_jobs` calls procrastinate's
 ``procrastinate_defer_jobs_v1``), so a change is never committed without its delivery job
 nor the reverse. Each job carries the lock ``<subscription>/<shard>``: procrastinate runs
@@ -36,13 +37,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import psycopg
 from procrastinate import App, PsycopgConnector
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
-from orderhub.live.webhook_post import post
+from orderhub.live.webhook_post import Poster, post
+from orderhub.live_tables import SHARD_OF
 
 LOGGER = logging.getLogger("orderhub.live.dispatch")
 QUEUE = "orderhub_webhooks"
@@ -57,15 +58,6 @@ LONGEST_PAUSE = 3600.0
 #: waiting behind its order's running job, or a retry come due (bench/RESULTS.md, "Live
 #: path": at 1 s, an order's next change waited up to a second behind its previous one).
 POLL = 0.1
-
-
-#: Delivery jobs run per subscription and shard of orders: an order's shard is
-#: ``hashtext(order_id) & (SHARDS - 1)`` (:data:`SHARD_OF`), a job's lock
-#: ``<subscription>/<shard>``. Fewer, larger jobs than one per order: procrastinate's
-#: worker fetches one job per query (17-25 ms under load), so at ~190 changes/s one job per
-#: order and change waited seconds to be fetched (docs/live.md, "The dispatcher").
-SHARDS = 16
-SHARD_OF = f"(hashtext({{order}}) & {SHARDS - 1})"
 
 
 def queue_jobs(conn: psycopg.Connection[Any], queued: Sequence[tuple[int, int, str]]) -> int:
@@ -138,7 +130,7 @@ class Backoff(BaseRetryStrategy):
 
 _SUBSCRIBER = "select url, secret from orderhub_meta.subscriptions where subscription_id = %s"
 _PENDING = """
-select d.order_id, d.change_id, o.payload, d.first_attempt_at, o.created_at, d.attempts
+select d.order_id, d.change_id, o.payload::text, d.first_attempt_at, o.created_at, d.attempts
 from orderhub_meta.deliveries as d join orderhub_meta.outbox as o using (change_id)
 where d.subscription_id = %s and {where}
   and d.delivered_at is null and d.dead_at is null
@@ -184,7 +176,7 @@ select procrastinate_defer_jobs_v1(array(
 
 async def deliver(
     conn: psycopg.AsyncConnection[Any],
-    client: httpx.AsyncClient,
+    client: Poster,
     change_id: int,
     sub: int,
     order_id: str | None = None,
@@ -239,7 +231,7 @@ async def deliver(
 
 async def _send_order(
     conn: psycopg.AsyncConnection[Any],
-    client: httpx.AsyncClient,
+    client: Poster,
     subscriber: tuple[str, str],
     sub: int,
     pending: list[tuple[Any, ...]],
@@ -344,7 +336,8 @@ class Dispatcher:
             conns.put_nowait(
                 await psycopg.AsyncConnection.connect(self.database_url, autocommit=True)
             )
-        async with httpx.AsyncClient() as client:
+        client = Poster()
+        try:
 
             @app.task(name=TASK, queue=QUEUE, retry=Backoff())
             async def task(
@@ -387,5 +380,7 @@ class Dispatcher:
                     await asyncio.sleep(0.1)
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
+        finally:
+            await client.aclose()
         while not conns.empty():
             await conns.get_nowait().close()
