@@ -12,7 +12,8 @@ secret's signer is made once.
 of the dispatcher's samples and whose pool checked every kept connection on every request
 (docs/live.md, "The subscribers' side": ~1.6 ms of CPU a POST against ~0.1 ms). A bound on
 the POSTs in flight below that (a semaphore of 16) was measured and taken back
-(docs/live.md, "The dispatcher").
+(docs/live.md, "The dispatcher"). Subscribers are reached directly: no HTTP proxy is used
+(``HTTP_PROXY``/``HTTPS_PROXY`` are not read, as httpx read them); no redirect is followed.
 """
 
 from __future__ import annotations
