@@ -19,7 +19,7 @@
   user's ``HTTPS_PROXY``, ``NO_PROXY`` or ``REQUESTS_CA_BUNDLE`` is read, once, as before).
   A session with ``trust_env`` off is answered by requests as before.
 
-``tests/connectors/test_launch.py`` holds both to airbyte-cdk's and requests' answers.
+``tests/connectors/test_launch_per_page.py`` holds both to airbyte-cdk's and requests' answers.
 """
 
 from __future__ import annotations

@@ -367,9 +367,10 @@ def _write_changed(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
     identical fresh row deleted (``gone``, by their row ids), then the fresh rows with no
     identical old row inserted. The orders then have the fresh rows, as after a delete and
     insert of all of them, but an unchanged row is neither deleted nor written again. The
-    insert's rows wait for ``gone`` (each is filtered on its count), so a replaced row is
-    deleted before its new version meets the mart's unique indexes. Rows are matched on the
-    mart's unique key (:data:`WRITES_CHANGED_ROWS`), then compared column by column."""
+    insert's rows wait for ``gone`` (its row count, read once before the first insert), so a
+    replaced row is deleted before its new version meets the mart's unique indexes. Rows are
+    matched on the mart's unique key (:data:`WRITES_CHANGED_ROWS`), then compared column by
+    column."""
     columns = _columns(conn, model)
     names = ", ".join(f'"{c}"' for c in columns)
     compared = [c for c in columns if c not in STAMPS]

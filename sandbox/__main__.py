@@ -8,7 +8,7 @@ none; ``--faults`` or ``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandb
 <base URL>``, and last ``sandbox serving on <root URL>``, which a parent process waits for.
 
 ``--scenario`` names the world it serves (``default``, generated from ``--orders``,
-``--seed`` and ``--anomalies``, in a second round with ``--moves``; ``messy``,
+``--seed`` and ``--anomalies``, in rounds 2 and 3 with ``--moves``; ``messy``,
 hand-written, in rounds: ``POST /rounds/next`` on the root URL moves it on), ``--as-of``
 where that world stands in time (by default where it first stood in this home, see
 :mod:`sandbox.worlds`). ``--push URL`` (or ``ORDERHUB_SANDBOX_PUSH=1``) pushes every change
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--anomalies", type=float, default=1, help="orders per anomaly kind")
     parser.add_argument("--scenario", default="default", help="default or messy (rounds)")
     parser.add_argument(
-        "--moves", type=float, default=0.0, help="default scenario: share of orders round 2 moves"
+        "--moves", type=float, default=0.0, help="default scenario: orders moved in rounds 2, 3"
     )
     parser.add_argument(
         "--as-of", default=None, help="the world's now (ISO 8601; default: kept in the home)"

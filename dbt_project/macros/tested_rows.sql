@@ -1,29 +1,32 @@
-{#- Data tests on a mart that keeps its rows across builds check the rows built since the
-    last build whose tests on it passed (README, "Tests on the rows a build wrote").
+{#- Data tests on a mart that keeps its rows across builds check the rows built since that
+    test last passed in a build (dbt_project/README.md, "Tests on the rows a build wrote").
 
-    An incremental mart (its meta declares its bookkeeping: built_at on every row) rebuilds
-    only the orders and records a run touched; the rows it did not touch were tested by the
-    build that wrote them. So a generic test of severity error on such a mart reads only
-    the rows with built_at after its tested_through mark (orderhub_meta.tested_marts, per
-    schema and table: each colour of the marts has its own); on-run-end moves the mark to
-    this build's stamp for every such mart this `dbt build` built whose error tests all
-    passed. A failed or skipped test leaves the mark: the next build tests those rows again
-    (with whatever it rebuilt since). Warn tests read every row (a warning stays visible
-    while the data is wrong); so do `dbt test` (every test run on its own), every test with
-    var test_all_rows true, and a test on anything else (views, marts rebuilt in full each
-    run). -#}
+    An incremental mart with built_at on every row rebuilds only the orders and records a
+    run touched; the rows it did not touch were read by the last build in which the same
+    test passed. So a generic test of severity error on one such mart alone (not a test
+    that reads two models, as relationships does: its other side can change under rows
+    that did not) reads only the rows with built_at after its own mark
+    (orderhub_meta.tested_rows, per schema, table and test: each colour of the marts has
+    its own, and a test that is new or changed - another unique_id - has none yet, so it
+    reads every row). On-run-end moves the mark of every such test that passed in this
+    `dbt build`, on a mart the build built, to the build's stamp. A failed or skipped test
+    keeps its mark: the next build reads those rows again, rebuilt or not. Warn tests read
+    every row (a warning stays visible while the data is wrong); so do `dbt test` (every
+    test run on its own), every test with var test_all_rows true, and a test on anything
+    else (views, marts rebuilt in full each run). -#}
 
 
 {#- on-run-start: the table of marks. -#}
-{% macro ensure_tested_marts() -%}
+{% macro ensure_tested_rows() -%}
 do $$
 begin
     create schema if not exists orderhub_meta;
-    create table if not exists orderhub_meta.tested_marts (
+    create table if not exists orderhub_meta.tested_rows (
         schema_name text not null,
         table_name text not null,
+        test_id text not null,
         tested_through timestamptz not null,
-        primary key (schema_name, table_name)
+        primary key (schema_name, table_name, test_id)
     );
 exception
     when duplicate_table or duplicate_schema or unique_violation then null;
@@ -33,15 +36,18 @@ $$
 
 
 {#- Overrides dbt's: the relation a generic test reads (``model``), narrowed by the test's
-    where config and, on a mart that keeps its rows, to the rows not yet tested. -#}
+    where config and, on a mart that keeps its rows, to the rows this test has not read in a
+    passing build. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- if keeps_rows_between_builds(relation) -%}
-        {%- do conditions.append(untested_rows(relation)) -%}
+    {%- if execute and flags.WHICH == 'build' and not var('test_all_rows', false)
+        and (config.get('severity') or 'error') | lower == 'error'
+        and narrowed_mart(model, graph.nodes) is not none -%}
+        {%- do conditions.append(untested_rows(relation, model.unique_id)) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')
@@ -51,69 +57,58 @@ $$
 {%- endmacro %}
 
 
-{#- Whether this test (in a `dbt build`, of severity error, test_all_rows off) reads
-    ``relation`` as a mart that keeps its rows between builds (one of the test's
-    dependencies, by alias, whose meta declares the incremental bookkeeping). -#}
-{% macro keeps_rows_between_builds(relation) -%}
-    {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false) -%}
-        {%- do return(false) -%}
+{#- The mart a test narrows to its untested rows, or none: the test reads nothing but the
+    model it is attached to (no seed, source or other model, as a relationships test does),
+    and that model keeps its rows between builds (incremental, with a built_at column
+    documented). -#}
+{% macro narrowed_mart(test, nodes) -%}
+    {%- set reads = test.depends_on.nodes | list -%}
+    {%- if reads | length != 1 or reads[0] != test.attached_node -%}
+        {%- do return(none) -%}
     {%- endif -%}
-    {%- if (config.get('severity') or 'error') | lower != 'error' -%}
-        {%- do return(false) -%}
+    {%- set node = nodes.get(reads[0]) -%}
+    {%- if node and node.config.materialized == 'incremental' and 'built_at' in node.columns -%}
+        {%- do return(node) -%}
     {%- endif -%}
-    {%- for unique_id in model.depends_on.nodes -%}
-        {%- set node = graph.nodes.get(unique_id) -%}
-        {%- if node and node.resource_type == 'model' and node.alias == relation.identifier
-            and node.config.meta.get('fingerprint_seeds') is not none -%}
-            {%- do return(true) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- do return(false) -%}
+    {%- do return(none) -%}
 {%- endmacro %}
 
 
-{#- SQL condition: the rows of ``relation`` built after its tested_through mark (every row
-    while it has none). -#}
-{% macro untested_rows(relation) -%}
+{#- SQL condition: the rows of ``relation`` built after the mark of the test ``test_id``
+    (every row while it has none). -#}
+{% macro untested_rows(relation, test_id) -%}
     built_at > coalesce((
-        select marks.tested_through from orderhub_meta.tested_marts as marks
+        select marks.tested_through from orderhub_meta.tested_rows as marks
         where marks.schema_name = {{ text_literal(relation.schema) }}
             and marks.table_name = {{ text_literal(relation.identifier) }}
+            and marks.test_id = {{ text_literal(test_id) }}
     ), '-infinity'::timestamptz)
 {%- endmacro %}
 
 
-{#- on-run-end of a `dbt build`: the mark of every mart that keeps its rows, built by this
-    run, with at least one error test on it run and every such test passed, moves to this
-    build's stamp. -#}
-{% macro record_tested_marts(results) -%}
-    {%- if not execute or flags.WHICH != 'build' -%}
+{#- on-run-end of a `dbt build`: the mark of every narrowed error test that passed, on a
+    mart this run built, moves to this build's stamp. -#}
+{% macro record_tested_rows(results) -%}
+    {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false) -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set built = {} -%}
-    {%- set passed = [] -%}
-    {%- set failed = [] -%}
-    {%- for result in results -%}
-        {%- set node = result.node -%}
-        {%- if node.resource_type == 'model' and result.status == 'success'
-            and node.config.meta.get('fingerprint_seeds') is not none -%}
-            {%- do built.update({node.unique_id: node}) -%}
-        {%- elif node.resource_type == 'test'
-            and (node.config.severity or 'error') | lower == 'error' -%}
-            {%- for unique_id in node.depends_on.nodes -%}
-                {%- do (passed if result.status == 'pass' else failed).append(unique_id) -%}
-            {%- endfor -%}
-        {%- endif -%}
+    {%- set built = [] -%}
+    {%- for result in results
+        if result.node.resource_type == 'model' and result.status == 'success' -%}
+        {%- do built.append(result.node.unique_id) -%}
     {%- endfor -%}
     {%- set marks = [] -%}
-    {%- for unique_id, node in built.items()
-        if unique_id in passed and unique_id not in failed -%}
-        {%- do marks.append('(' ~ text_literal(node.schema) ~ ', ' ~ text_literal(node.alias)
-            ~ ', ' ~ build_stamp() ~ ')') -%}
+    {%- for result in results if result.node.resource_type == 'test'
+        and result.status == 'pass' and (result.node.config.severity or 'error') | lower == 'error' -%}
+        {%- set mart = narrowed_mart(result.node, graph.nodes) -%}
+        {%- if mart is not none and mart.unique_id in built -%}
+            {%- do marks.append('(' ~ text_literal(mart.schema) ~ ', ' ~ text_literal(mart.alias)
+                ~ ', ' ~ text_literal(result.node.unique_id) ~ ', ' ~ build_stamp() ~ ')') -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- if marks %}
-insert into orderhub_meta.tested_marts as marks (schema_name, table_name, tested_through)
+insert into orderhub_meta.tested_rows as marks (schema_name, table_name, test_id, tested_through)
 values {{ marks | join(', ') }}
-on conflict (schema_name, table_name) do update set tested_through = excluded.tested_through
+on conflict (schema_name, table_name, test_id) do update set tested_through = excluded.tested_through
     {%- endif -%}
 {%- endmacro %}

@@ -103,8 +103,8 @@ def run_demo(
     """Run the demo end to end and return its summary (``scenario``, ``orders``, ``seed``,
     ``anomalies``, ``as_of``: see the sandbox; ``rounds``: the last of its rounds to play,
     ``first_round`` the first; ``live``: end with the live path's burst, which moves the
-    world on past the batch; ``moves``: the default scenario's second round moves that share of
-    its orders on, and the flow runs again: an incremental run)."""
+    world on past the batch; ``moves``: the default scenario's rounds 2 and 3 each move that share
+    of its orders on, and the flow runs again each time: incremental runs)."""
     disable_telemetry()
     embedded = settings.database_url is None
     already_running = embedded and EmbeddedPostgres(settings).is_running()

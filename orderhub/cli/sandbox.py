@@ -42,7 +42,7 @@ SCENARIO_HELP = (
     "messy (hand-written histories that go wrong, played in rounds)"
 )
 MOVES_HELP = (
-    "default scenario: play a second round that moves this share of the orders on (the "
+    "default scenario: play two more rounds, each moving this share of the orders on (the "
     "newest; 0.01 = 1%%), as orders in flight move between two syncs (default 0: one round)"
 )
 AS_OF_HELP = (

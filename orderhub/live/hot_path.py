@@ -22,9 +22,10 @@ Each :meth:`HotPath.step` is one transaction:
 
 Steps 2 to 4 are the per-order engine, :mod:`orderhub.recompute` (dbt's compiled selects;
 the publish step runs the same engine into the colour it publishes): no rule of the
-crosswalk, the ordering or the exceptions exists here. Rows built here carry the
+crosswalk, the ordering or the exceptions exists here. Rows written here carry the
 transaction's time as ``built_at``, so the next batch build's incremental watermark lies
-after them.
+after them; the timeline's rows that did not change keep theirs (the engine writes only the
+rows that differ there).
 """
 
 from __future__ import annotations

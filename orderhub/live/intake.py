@@ -16,8 +16,12 @@ the waiting receivers.
 Two commits a micro-batch, one WAL flush: the first commits asynchronously
 (``synchronous_commit = off`` for that transaction alone) and the second synchronously,
 which flushes all WAL written before it - the first's rows included - before any receiver
-answers 2xx (docs/live.md, "The intake's commits"). A crash between the two loses at most
-the unanswered batch, whose senders push again.
+answers 2xx (docs/live.md, "The intake's commits"). A crash (or a failure of the second
+transaction) between the two answers no sender, but the first's rows may already be durable
+(the WAL writer flushes within milliseconds): the batch's records and event ids are then
+stored without its tree, status and ``extraction_batch`` event, and the senders' retries
+are recognised as redeliveries - the same window as when the loader's commit and the
+ledger's append were two transactions. Not repaired at start-up (not done).
 """
 
 from __future__ import annotations

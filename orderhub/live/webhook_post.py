@@ -80,18 +80,26 @@ class Poster:
         self._tls = ssl.create_default_context()
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> int:
-        """POST ``body`` to ``url``; the answer's status (raises on a connection error or
-        after :data:`TIMEOUT`). A kept connection the subscriber closed meanwhile is
-        replaced by a new one and the POST sent again (the receiver dedupes)."""
+        """POST ``body`` to ``url``; the answer's status (raises on a connection error,
+        after :data:`TIMEOUT`, or, ValueError, on a URL that is not http(s)). A kept
+        connection the subscriber closed meanwhile is replaced by a new one and the POST
+        sent again (the receiver dedupes)."""
         parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
         tls = parts.scheme == "https"
-        host = parts.hostname or ""
-        origin = (parts.scheme, host, parts.port or (443 if tls else 80))
+        host = parts.hostname
+        origin = (parts.scheme, host, parts.port or (443 if tls else 80))  # a bad port raises
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        named = f"[{host}]" if ":" in host else host  # the Host header: no user info
         request = h11.Request(
             method="POST",
             target=target,
-            headers=[("host", parts.netloc), ("content-length", str(len(body))), *headers.items()],
+            headers=[
+                ("host", named if parts.port is None else f"{named}:{parts.port}"),
+                ("content-length", str(len(body))),
+                *headers.items(),
+            ],
         )
         slots = self._slots.setdefault(origin, asyncio.Semaphore(CONNECTIONS))
         async with slots:
@@ -153,5 +161,5 @@ async def post(
     try:
         status = await client.post(url, headers, body)
         return now, None if 200 <= status < 300 else f"HTTP {status}"
-    except (OSError, TimeoutError, h11.ProtocolError) as exc:
-        return now, f"{type(exc).__name__}: {exc}"
+    except (OSError, TimeoutError, h11.ProtocolError, ValueError) as exc:
+        return now, f"{type(exc).__name__}: {exc}"  # a bad URL too: the delivery's error

@@ -103,3 +103,27 @@ def test_a_refusal_and_an_unreachable_subscriber_are_errors() -> None:
     refused, unreachable = asyncio.run(run())
     assert refused == "HTTP 500"
     assert unreachable is not None and "Error" in unreachable
+
+
+def test_the_host_header_names_the_host_and_a_bad_url_is_an_error() -> None:
+    async def run() -> tuple[Subscriber, list[str | None]]:
+        subscriber = Subscriber()
+        server, url = await _serve(subscriber)
+        poster = Poster()
+        with_user = url.replace("http://", "http://someone:secret@")
+        errors = [
+            (await post(poster, with_user, SECRET, 1, {}))[1],
+            (await post(poster, "ftp://127.0.0.1/hook", SECRET, 2, {}))[1],
+            (await post(poster, "http://127.0.0.1:99999/hook", SECRET, 3, {}))[1],
+        ]
+        await poster.aclose()
+        server.close()
+        return subscriber, errors
+
+    subscriber, errors = asyncio.run(run())
+    ((headers, _),) = subscriber.requests
+    port = int(headers["host"].rsplit(":", 1)[1])
+    assert headers["host"] == f"127.0.0.1:{port}"  # no user info
+    assert errors[0] is None
+    assert errors[1] is not None and errors[1].startswith("ValueError: not an http(s) URL")
+    assert errors[2] is not None and errors[2].startswith("ValueError")
