@@ -78,7 +78,7 @@ def _classify(pid: int, root: int, cmd: str) -> str:
         return "orderhub"
     if cmd.startswith("postgres"):
         return "postgres"
-    if "source-declarative-manifest" in cmd or "airbyte" in cmd:
+    if "connectors.launch" in cmd or "source-declarative-manifest" in cmd or "airbyte" in cmd:
         return "connector"
     if "/dbt " in cmd or cmd.startswith("dbt "):
         return "dbt"

@@ -8,7 +8,8 @@ copy at a time): a third of the ERP read's Python. Here each is answered in Pyth
 template is, character for character, the manifest's own (:mod:`connectors.predicates` finds
 them by their text), deciding what the template decides: Jinja's tests and ``selectattr`` as
 :mod:`connectors.predicates` writes them, airbyte-cdk's own ``regex_search`` semantics (the
-first group of ``re.search``, else ``''``) with the manifest's two patterns, airbyte-cdk's
+first group of ``re.search``, else ``''``) with the manifest's two patterns (the same as
+:mod:`connectors.odata`'s), airbyte-cdk's
 own ``str_to_datetime`` and ``format_datetime`` macros, Jinja's ``int`` filter, and the
 rendered text of a value taken the way ``InterpolatedBoolean`` and ``InterpolatedString``
 take it. ``tests/connectors/test_manifest_predicates.py`` asks the templates and these for
@@ -22,15 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.jinja_tests import listed, member
-
-#: The manifest's two date-time patterns (its text holds both, a test checks it).
-ODATA_PATTERN = "^/Date[(](-?[0-9]+)(?:[+-][0-9]{4})?[)]/$"
-ISO_PATTERN = (
-    "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?"
-    "(Z|[+-][0-9]{2}:[0-9]{2})?)$"
-)
-_ODATA = re.compile(ODATA_PATTERN)
-_ISO = re.compile(ISO_PATTERN)
+from connectors.odata import ISO_DATETIME as _ISO
+from connectors.odata import ODATA_DATETIME as _ODATA
 
 
 def regex_search(value: str, pattern: re.Pattern[str]) -> str:
