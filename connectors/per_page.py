@@ -103,7 +103,8 @@ def merge_environment_settings(
         key = (
             scheme,
             host,
-            tuple(proxies.items()) if proxies else proxies,
+            # airbyte-cdk passes ``{}``: a mapping is kept by its items, an empty one too
+            tuple(proxies.items()) if isinstance(proxies, Mapping) else proxies,
             stream,
             verify,
             cert,

@@ -134,6 +134,27 @@ def test_environment_settings_kept_are_requests_answers(
     assert per_page.merge_environment_settings(fast, *args) == original(slow, *args)
 
 
+def test_environment_settings_are_read_once_for_airbyte_cdks_arguments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """airbyte-cdk asks with ``proxies={}`` for every page: requests is asked once."""
+    per_page.install()
+    original = per_page._ORIGINAL["merge_environment_settings"]
+    asked: list[str] = []
+
+    def counted(self: Any, url: Any, *rest: Any) -> Any:
+        asked.append(url)
+        return original(self, url, *rest)
+
+    monkeypatch.setitem(per_page._ORIGINAL, "merge_environment_settings", counted)
+    session = requests.Session()
+    for page in range(3):
+        url = f"{URLS[2]}?before_id=trk_{page}"
+        answer = per_page.merge_environment_settings(session, url, {}, None, None, None)
+        assert answer == original(requests.Session(), url, {}, None, None, None)
+    assert len(asked) == 1
+
+
 class _Cursor:
     """What ``ConcurrentCursor.should_be_synced`` reads of a cursor, with a clock that moves
     on by one at each call of its end provider."""
