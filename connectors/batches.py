@@ -91,3 +91,45 @@ def store_batch_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTr
         "update orderhub_meta.extraction_batches set merkle_root = %s where batch_id = %s",
         (tree.root().hex(), batch_id),
     )
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """What a batch read, stored new and quarantined, and the cursor it reached."""
+
+    records_read: int
+    records_new: int
+    records_quarantined: int
+    cursor_to: str | None
+
+
+def close_batch(
+    conn: psycopg.Connection[Any],
+    batch_id: str,
+    status: str,
+    counts: BatchCounts,
+    tree: BatchTree | None = None,
+) -> datetime:
+    """Mark ``batch_id`` ``status`` with ``counts`` (and store its ``tree``), in one
+    transaction (a savepoint inside an open one); when it was closed."""
+    with conn.transaction():
+        if tree is not None:
+            store_batch_tree(conn, batch_id, tree)
+        row = conn.execute(
+            "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
+            " closed_xid = pg_current_xact_id(), records_read = %s, records_new = %s,"
+            " records_quarantined = %s, cursor_to = %s"
+            " where batch_id = %s returning finished_at",
+            (
+                status,
+                counts.records_read,
+                counts.records_new,
+                counts.records_quarantined,
+                counts.cursor_to,
+                batch_id,
+            ),
+        ).fetchone()
+    if row is None:
+        raise LookupError(f"no extraction batch {batch_id!r} to close")
+    finished_at: datetime = row[0]
+    return finished_at

@@ -45,7 +45,13 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from connectors.batches import Batch, BatchResult, StoredLeaves, store_batch_tree
+from connectors.batches import (
+    Batch,
+    BatchCounts,
+    BatchResult,
+    StoredLeaves,
+    close_batch,
+)
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.messages import load_messages
@@ -141,26 +147,10 @@ class StreamLoader:
         conn: psycopg.Connection[Any] | None = None,
         tree: BatchTree | None = None,
     ) -> datetime:
-        conn = conn or self.conn
-        with conn.transaction():
-            if tree is not None:
-                store_batch_tree(conn, self.batch.batch_id, tree)
-            row = conn.execute(
-                "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
-                " closed_xid = pg_current_xact_id(), records_read = %s, records_new = %s,"
-                " records_quarantined = %s, cursor_to = %s"
-                " where batch_id = %s returning finished_at",
-                (
-                    status,
-                    self.records_read,
-                    self.records_new,
-                    self.records_quarantined,
-                    self.cursor_to,
-                    self.batch.batch_id,
-                ),
-            ).fetchone()
-        assert row is not None
-        return row[0]
+        counts = BatchCounts(
+            self.records_read, self.records_new, self.records_quarantined, self.cursor_to
+        )
+        return close_batch(conn or self.conn, self.batch.batch_id, status, counts, tree)
 
     # -- rows ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> bool:

@@ -20,8 +20,9 @@ answers 2xx (docs/live.md, "The intake's commits"). A crash (or a failure of the
 transaction) between the two answers no sender, but the first's rows may already be durable
 (the WAL writer flushes within milliseconds): the batch's records and event ids are then
 stored without its tree, status and ``extraction_batch`` event, and the senders' retries
-are recognised as redeliveries - the same window as when the loader's commit and the
-ledger's append were two transactions. Not repaired at start-up (not done).
+are recognised as redeliveries. Each time the writer opens a session (at start-up, and
+after a failure closed the one before) it closes such batches: tree, status and event
+written then (:mod:`orderhub.live.intake_repair`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from connectors.schema import ensure_schema
 from ledger.bundle.format import BATCH_EVENT
 from ledger.log import ProvenanceLog
 from orchestration.provenance import extraction_event
+from orderhub.live.intake_repair import close_open_batches, take_intake_lock
 from orderhub.live.receivers import Pushed
 from orderhub.live_tables import ensure_live_schema
 
@@ -99,7 +101,13 @@ class Intake:
         self.log = log
         self.on_stored = on_stored
         self.queue: queue.Queue[Item] = queue.Queue(maxsize=queue_size)
-        self.counters = {"stored": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
+        self.counters = {
+            "stored": 0,
+            "duplicates": 0,
+            "quarantined": 0,
+            "batches": 0,
+            "batches_closed": 0,
+        }
         self._conn: psycopg.Connection[Any] | None = None
         self._log: ProvenanceLog | None = None  # ``log``'s on the writer's session
         with psycopg.connect(database_url) as conn:
@@ -157,6 +165,10 @@ class Intake:
             if self.log is not None:
                 log = self.log
                 self._log = ProvenanceLog(self._conn, log.origin, log.signer, kinds=log.kinds)
+            if take_intake_lock(self._conn):
+                self.counters["batches_closed"] += len(close_open_batches(self._conn, self._log))
+            else:
+                LOGGER.warning("another intake writes to this warehouse: no open batch closed")
         return self._conn
 
     def _store_system(self, system: str, items: Sequence[Item]) -> None:
