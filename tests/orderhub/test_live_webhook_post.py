@@ -1,13 +1,23 @@
 """The dispatcher's POST: a change signed per Standard Webhooks, sent over HTTP/1.1
 connections kept alive per subscriber - reused while the subscriber keeps them, replaced
 when it closed one meanwhile, and a refusal or an unreachable subscriber reported as the
-delivery's error."""
+delivery's error; over TLS, only to a subscriber whose certificate the system trusts for the
+URL's host."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from standardwebhooks import Webhook
 
 from orderhub.live.webhook_post import Poster, post
@@ -127,3 +137,88 @@ def test_the_host_header_names_the_host_and_a_bad_url_is_an_error() -> None:
     assert errors[0] is None
     assert errors[1] is not None and errors[1].startswith("ValueError: not an http(s) URL")
     assert errors[2] is not None and errors[2].startswith("ValueError")
+
+
+def _certificate(
+    name: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: Any, ca: bool
+) -> x509.Certificate:
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+        )
+    return builder.sign(signer, hashes.SHA256())
+
+
+def _pem(*parts: Any) -> bytes:
+    out = b""
+    for part in parts:
+        if isinstance(part, x509.Certificate):
+            out += part.public_bytes(serialization.Encoding.PEM)
+        else:
+            out += part.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+    return out
+
+
+def _authority(folder: Path, label: str, host: str) -> tuple[Path, ssl.SSLContext]:
+    """A certificate authority (its PEM file) and a server context with a certificate it
+    issued for ``host``."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"orderhub test CA {label}")])
+    ca = _certificate(f"orderhub test CA {label}", ca_key, ca_name, ca_key, ca=True)
+    leaf = _certificate(host, key, ca_name, ca_key, ca=False)
+    (folder / f"{label}-ca.pem").write_bytes(_pem(ca))
+    (folder / f"{label}-server.pem").write_bytes(_pem(leaf, key))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(folder / f"{label}-server.pem")
+    return folder / f"{label}-ca.pem", server
+
+
+def test_a_subscriber_over_tls_is_verified_before_it_gets_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trust store is the system's (here ``SSL_CERT_FILE``): a subscriber whose
+    certificate it trusts for the URL's host gets the change; one it does not, or one
+    certified for another host, gets nothing and the delivery says why."""
+    trusted_ca, trusted = _authority(tmp_path, "trusted", "localhost")
+    _, untrusted = _authority(tmp_path, "untrusted", "localhost")
+    other_ca, other_host = _authority(tmp_path, "other", "subscriber.example")
+    with open(trusted_ca, "ab") as bundle:  # that CA trusted too: only the name is wrong
+        bundle.write(other_ca.read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(trusted_ca))
+
+    async def run() -> tuple[list[Subscriber], list[str | None]]:
+        subscribers, errors = [], []
+        poster = Poster()  # reads the trust store now
+        for context in (trusted, untrusted, other_host):
+            subscriber = Subscriber()
+            server = await asyncio.start_server(subscriber.handle, "127.0.0.1", 0, ssl=context)
+            url = f"https://localhost:{server.sockets[0].getsockname()[1]}/hook"
+            errors.append((await post(poster, url, SECRET, 7, {"status": "shipped"}))[1])
+            subscribers.append(subscriber)
+            server.close()
+        await poster.aclose()
+        return subscribers, errors
+
+    subscribers, errors = asyncio.run(run())
+    assert errors[0] is None
+    ((headers, body),) = subscribers[0].requests
+    Webhook(SECRET).verify(body, headers)
+    assert json.loads(body) == {"status": "shipped"}
+    assert subscribers[1].requests == [] and subscribers[2].requests == []
+    assert errors[1] is not None and "certificate verify failed" in errors[1]
+    assert errors[2] is not None and "match" in errors[2]  # Hostname mismatch
