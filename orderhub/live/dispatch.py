@@ -185,7 +185,8 @@ async def deliver(
 ) -> int:
     """Send every pending delivery of subscription ``sub`` and shard ``shard`` (or, for a
     job queued before the shards, of the order ``order_id`` or of ``change_id``); each
-    order's in cursor order, up to :data:`ORDERS_AT_ONCE` orders side by side; mark each;
+    order's in cursor order, up to :data:`ORDERS_AT_ONCE` orders side by side (when one
+    raises, the others are cancelled and waited for before the job fails); mark each;
     how many were delivered. An order stops at its first refused delivery, which pauses the
     order (:data:`_REFUSED`: its later changes wait, the shard's other orders do not; the
     job :func:`wake` ends the pause); an order in its pause is passed over. One refused for
@@ -216,8 +217,16 @@ async def deliver(
             return await _send_order(conn, client, subscriber, sub, pending, (started, clock),
                                      timings, sent)  # fmt: skip
 
+    tasks = [asyncio.ensure_future(one(pending)) for pending in orders.values()]
     try:
-        results = await asyncio.gather(*(one(pending) for pending in orders.values()))
+        results = await asyncio.gather(*tasks)
+    except BaseException:
+        # the others stop before the job ends: none goes on with the job's session after
+        # it went back to the pool (a POST cut short is sent again: the receiver dedupes)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         if sent:
             await conn.execute(_DELIVERED, ([c for c, _ in sent], [at for _, at in sent], sub))

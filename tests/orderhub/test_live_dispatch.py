@@ -2,14 +2,17 @@
 the change feed (strictly increasing cursors, no gap, the row security of /orders), and is
 delivered to each matching subscriber signed per Standard Webhooks, in order per order; a
 failing subscriber is retried with backoff and blocks nobody, and is dead-lettered after
-24 hours; an order a subscriber refuses holds back no other order; /rpc/subscribe lets a
-partner subscribe to its own shipments only."""
+24 hours; an order a subscriber refuses holds back no other order; a job that fails leaves
+no POST running behind it; /rpc/subscribe lets a partner subscribe to its own shipments
+only."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -19,9 +22,10 @@ from dbt_scenarios import unknown_batches
 from hot_path_world import drain, push, versions
 from subscriber import Subscriber
 
-from orderhub.live import outbox, subscriptions
+from orderhub.live import dispatch, outbox, subscriptions
 from orderhub.live.dispatch import SHARD_OF, WAKE
 from orderhub.live.dispatch_process import DispatcherProcess
+from orderhub.live.webhook_post import Poster
 from orderhub.recompute import CompiledModel
 
 POOL = versions(unknown_batches())
@@ -208,3 +212,52 @@ def test_rpc_subscribe_limits_a_partner_to_its_own_shipments(
     assert _subscribe(url, "analyst", '{"role": "analyst"}', "DHL")[0]["subscription_id"]
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         _subscribe(url, "customer", '{"role": "customer", "customer_id": "C1"}', None)
+
+
+def test_a_job_that_fails_leaves_no_post_running_behind(
+    pg_server: str,
+    hot_template: str,
+    hot_models: list[CompiledModel],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job's orders are sent side by side on the job's session; when one raises, the
+    others stop before the job ends (the session goes back to the pool then)."""
+    with database(pg_server, template=hot_template) as url:
+        with psycopg.connect(url) as conn:
+            sub, _ = subscriptions.add(conn, "http://127.0.0.1:9/never-reached")
+        push(url, [[version] for version in POOL])
+        drain(url, hot_models)
+        shard_of = SHARD_OF.format(order="order_id")
+        shard, failing = query(
+            url,
+            f"select {shard_of}, min(change_id) from orderhub_meta.deliveries"
+            f" group by 1 having count(distinct order_id) > 1 order by 1 limit 1",
+        )[0]
+        running: list[int] = []
+        finished_at: list[float] = []
+
+        async def fake_post(client: Any, to: str, secret: str, change: int, body: Any) -> Any:
+            if change == failing:
+                await asyncio.sleep(0.05)  # the others are under way
+                raise RuntimeError("a bug in one order's send")
+            running.append(change)
+            try:
+                await asyncio.sleep(0.5)
+            finally:
+                running.remove(change)
+                finished_at.append(time.monotonic())
+            return datetime.now(UTC), None
+
+        monkeypatch.setattr(dispatch, "post", fake_post)
+
+        async def job() -> float:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                with pytest.raises(RuntimeError, match="one order's send"):
+                    await dispatch.deliver(conn, Poster(), failing, sub, shard=shard)
+                ended = time.monotonic()
+                assert running == []  # nothing still sending once the job has failed
+                await asyncio.sleep(0.6)
+                return ended
+
+        ended = asyncio.run(job())
+        assert finished_at and max(finished_at) <= ended
