@@ -17,11 +17,12 @@ end to end (level 0, the leaves, first) and its *leaf index*: every leaf hash wi
 position, sorted by hash (:meth:`BatchTree.packed_index`). Both are stored uncompressed
 out of line, so the server reads a slice of them without reading the rest:
 :func:`open_tree` finds a record by a binary search on the leaf index in the server and
-reads its O(log n) proof hashes there (``ledger.tree_proof``, O(log n) slices, one
-round trip: :class:`IndexedTree`), so a proof costs the same in a batch of a million records
-as in one of a thousand. A tree stored before the leaf index was (schema 3) is read whole
-(:class:`StoredTree`, which finds a record by scanning its leaves). The ledger never
-reads a batch's records: whoever stores them builds the tree (:meth:`BatchTree.of_records`).
+reads its O(log n) proof hashes there (``ledger.tree_proof``: a slice per search step, then
+the path's slices in one query; one round trip: :class:`IndexedTree`), so a proof costs the
+same in a batch of a million records as in one of a thousand. A tree stored before the
+leaf index was (schema 3) is read whole (:class:`StoredTree`, which finds a record by
+scanning its leaves). The ledger never reads a batch's records: whoever stores them builds
+the tree (:meth:`BatchTree.of_records`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ declare
     count bigint;
     base bigint := 0;
     at bigint;
+    offsets bigint[] := '{}';
 begin
     select tree_size into size from ledger.batch_trees
         where batch_id = tree and leaf_index is not null;
@@ -87,20 +89,23 @@ begin
     end if;
     idx := (get_byte(probe, 32)::bigint << 24) | (get_byte(probe, 33) << 16)
         | (get_byte(probe, 34) << 8) | get_byte(probe, 35);
-    -- the sibling on each level, levels packed leaves first (ledger.batches.level_sizes)
-    path := '{}';
+    -- the sibling on each level, levels packed leaves first (ledger.batches.level_sizes):
+    -- their offsets first, then every hash in one query
     count := size;
     at := idx;
     while count > 1 loop
         if (at # 1) < count then
-            select substring(levels from ((base + (at # 1)) * 32 + 1)::int for 32) into probe
-                from ledger.batch_trees where batch_id = tree;
-            path := path || probe;
+            offsets := offsets || (base + (at # 1));
         end if;
         base := base + count;
         count := (count + 1) / 2;
         at := at >> 1;
     end loop;
+    select coalesce(array_agg(substring(t.levels from (o.at * 32 + 1)::int for 32)
+                              order by o.n), '{}')
+        into path
+        from ledger.batch_trees t, unnest(offsets) with ordinality as o(at, n)
+        where t.batch_id = tree;
 end $$;
 """
 

@@ -150,11 +150,13 @@ create or replace trigger anchor_receipts_append_only before update or delete or
 create or replace trigger checkpoints_never_shrink before insert
     on ledger.checkpoints for each row execute function ledger.checkpoint_never_shrinks();
 
-comment on schema ledger is 'orderhub provenance ledger, schema 4';
+comment on schema ledger is 'orderhub provenance ledger, schema 5';
 """
 
-#: The comment the last DDL statement puts on the schema: its presence means "up to date".
-_SCHEMA_MARK = "orderhub provenance ledger, schema 4"
+#: The comment the last DDL statement puts on the schema: its presence means "up to date"
+#: (schema 5: ``ledger.tree_proof`` reads a proof's path in one query; the tables are
+#: those of schema 4, so an older ledger only runs the idempotent DDL again).
+_SCHEMA_MARK = "orderhub provenance ledger, schema 5"
 
 #: Key of the transaction-level advisory lock that serialises schema creation.
 _SCHEMA_LOCK = 0x6C6F67_0001
