@@ -12,7 +12,8 @@ log, and ``orderhub audit verify`` re-derives it from the order's source records
 (:func:`claims_in_order`), one order's rows at a time, so a build's memory does not grow
 with its orders' claims. :func:`event_rows` reads an order's canonical events in the
 bundle's row form;
-:func:`claim_and_events` reads one order's claim and events in one round trip.
+:func:`claim_and_events` reads one order's claim and events in one round trip (its three
+reads, :func:`claim_reads`, can go with a caller's others: :func:`ledger.sessions.together`).
 """
 
 from __future__ import annotations
