@@ -16,10 +16,12 @@ A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`) as its level
 end to end (level 0, the leaves, first) and its *leaf index*: every leaf hash with its
 position, sorted by hash (:meth:`BatchTree.packed_index`). Both are stored uncompressed
 out of line, so the server reads a slice of them without reading the rest:
-:func:`open_tree` finds a record by a binary search on the leaf index in the server and
-reads its O(log n) proof hashes there (``ledger.tree_proof``: a slice per search step, then
-the path's slices in one query; one round trip: :class:`IndexedTree`), so a proof costs the
-same in a batch of a million records as in one of a thousand. A tree stored before the
+:func:`open_tree` finds a record by a search on the leaf index in the server and reads its
+O(log n) proof hashes there (``ledger.tree_proof``: the entries around where the leaf's
+first bytes put it in one slice - leaf hashes are uniform - and a binary search on slices
+when it is not among them, then the path's slices in one query; one round trip:
+:class:`IndexedTree`), so a proof costs about the same in a batch of a million records as
+in one of a thousand. A tree stored before the
 leaf index was (schema 3) is read whole (:class:`StoredTree`, which finds a record by
 scanning its leaves). The ledger never reads a batch's records: whoever stores them builds
 the tree (:meth:`BatchTree.of_records`).
@@ -63,6 +65,9 @@ declare
     hi bigint;
     mid bigint;
     probe bytea;
+    block bytea;
+    first bigint;
+    last bigint;
     count bigint;
     base bigint := 0;
     at bigint;
@@ -73,17 +78,48 @@ begin
     if size is null then
         return;
     end if;
-    -- the first entry of the leaf index not below the leaf: a binary search on slices
-    hi := size;
+    idx := -1;
+    if octet_length(leaf) <> 32 then
+        return;
+    end if;
+    -- the first entry of the leaf index not below the leaf. Leaf hashes are uniform, so
+    -- it is near where the leaf's first four bytes put it: read the entries within twice
+    -- the square root of the size of there in one slice and search them in memory; when
+    -- the entry is outside them, a binary search on slices of the rest finds it.
+    mid := (((get_byte(leaf, 0)::bigint << 24) | (get_byte(leaf, 1) << 16)
+        | (get_byte(leaf, 2) << 8) | get_byte(leaf, 3)) * size) >> 32;
+    at := greatest(32, 2 * ceil(sqrt(size)))::bigint;
+    first := greatest(0, mid - at);
+    last := least(size, mid + at);
+    select substring(leaf_index from (first * 36 + 1)::int for ((last - first) * 36)::int)
+        into block from ledger.batch_trees where batch_id = tree;
+    if first > 0 and substring(block from 1 for 32) >= leaf then
+        hi := first;
+    elsif last < size
+        and substring(block from ((last - first - 1) * 36 + 1)::int for 32) < leaf then
+        lo := last;
+        hi := size;
+    else
+        lo := first;
+        hi := last;
+        while lo < hi loop
+            mid := (lo + hi) / 2;
+            if substring(block from ((mid - first) * 36 + 1)::int for 32) < leaf then
+                lo := mid + 1; else hi := mid; end if;
+        end loop;
+    end if;
     while lo < hi loop
         mid := (lo + hi) / 2;
         select substring(leaf_index from (mid * 36 + 1)::int for 32) into probe
             from ledger.batch_trees where batch_id = tree;
         if probe < leaf then lo := mid + 1; else hi := mid; end if;
     end loop;
-    select substring(leaf_index from (lo * 36 + 1)::int for 36) into probe
-        from ledger.batch_trees where batch_id = tree;
-    idx := -1;
+    if lo >= first and lo < last then
+        probe := substring(block from ((lo - first) * 36 + 1)::int for 36);
+    else
+        select substring(leaf_index from (lo * 36 + 1)::int for 36) into probe
+            from ledger.batch_trees where batch_id = tree;
+    end if;
     if octet_length(probe) is distinct from 36 or substring(probe from 1 for 32) <> leaf then
         return;
     end if;

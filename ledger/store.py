@@ -154,8 +154,8 @@ comment on schema ledger is 'orderhub provenance ledger, schema 5';
 """
 
 #: The comment the last DDL statement puts on the schema: its presence means "up to date"
-#: (schema 5: ``ledger.tree_proof`` reads a proof's path in one query; the tables are
-#: those of schema 4, so an older ledger only runs the idempotent DDL again).
+#: (schema 5: a faster ``ledger.tree_proof``, the same answers; the tables are those of
+#: schema 4, so an older ledger only runs the idempotent DDL again).
 _SCHEMA_MARK = "orderhub provenance ledger, schema 5"
 
 #: Key of the transaction-level advisory lock that serialises schema creation.
