@@ -12,7 +12,8 @@ order: bytewise by the record key's UTF-8 bytes, then by the 32 content-hash byt
 record is then in its batch when :func:`verify_record` accepts its inclusion proof
 against the logged root, the same RFC 9162 §2.1.3.2 check as for log entries.
 
-A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels packed
+A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`; the table and
+``ledger.tree_proof`` are created by :mod:`ledger.batch_trees_ddl`) as its levels packed
 end to end (level 0, the leaves, first) and its *leaf index*: every leaf hash with its
 position, sorted by hash (:meth:`BatchTree.packed_index`). Both are stored uncompressed
 out of line, so the server reads a slice of them without reading the rest:
@@ -21,10 +22,9 @@ O(log n) proof hashes there (``ledger.tree_proof``: the entries around where the
 first bytes put it in one slice - leaf hashes are uniform - and a binary search on slices
 when it is not among them, then the path's slices in one query; one round trip:
 :class:`IndexedTree`), so a proof costs about the same in a batch of a million records as
-in one of a thousand. A tree stored before the
-leaf index was (schema 3) is read whole (:class:`StoredTree`, which finds a record by
-scanning its leaves). The ledger never reads a batch's records: whoever stores them builds
-the tree (:meth:`BatchTree.of_records`).
+in one of a thousand. A tree stored before the leaf index was (schema 3) is read whole
+(:class:`StoredTree`, which finds a record by scanning its leaves). The ledger never reads
+a batch's records: whoever stores them builds the tree (:meth:`BatchTree.of_records`).
 """
 
 from __future__ import annotations
@@ -40,110 +40,6 @@ from ledger.errors import ProofError
 from ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from ledger.proofs import verify_inclusion
 from ledger.sessions import reading
-
-#: The table of stored trees and the server-side search of a leaf in one (see the module).
-BATCH_TREES_DDL = """
-create table if not exists ledger.batch_trees (
-    batch_id text primary key,
-    tree_size bigint not null check (tree_size >= 0),
-    root_hash bytea not null check (octet_length(root_hash) = 32),
-    levels bytea not null
-);
-alter table ledger.batch_trees add column if not exists leaf_index bytea;
-alter table ledger.batch_trees alter column levels set storage external;
-alter table ledger.batch_trees alter column leaf_index set storage external;
-comment on table ledger.batch_trees is
-    'Levels and sorted leaf index of each stored record tree (ledger.batches): proofs are '
-    'slices, not rebuilds.';
-
-create or replace function ledger.tree_proof(
-    tree text, leaf bytea, out idx bigint, out path bytea[]
-) language plpgsql stable strict as $$
-declare
-    size bigint;
-    lo bigint := 0;
-    hi bigint;
-    mid bigint;
-    probe bytea;
-    block bytea;
-    first bigint;
-    last bigint;
-    count bigint;
-    base bigint := 0;
-    at bigint;
-    offsets bigint[] := '{}';
-begin
-    select tree_size into size from ledger.batch_trees
-        where batch_id = tree and leaf_index is not null;
-    if size is null then
-        return;
-    end if;
-    idx := -1;
-    if octet_length(leaf) <> 32 then
-        return;
-    end if;
-    -- the first entry of the leaf index not below the leaf. Leaf hashes are uniform, so
-    -- it is near where the leaf's first four bytes put it: read the entries within twice
-    -- the square root of the size of there in one slice and search them in memory; when
-    -- the entry is outside them, a binary search on slices of the rest finds it.
-    mid := (((get_byte(leaf, 0)::bigint << 24) | (get_byte(leaf, 1) << 16)
-        | (get_byte(leaf, 2) << 8) | get_byte(leaf, 3)) * size) >> 32;
-    at := greatest(32, 2 * ceil(sqrt(size)))::bigint;
-    first := greatest(0, mid - at);
-    last := least(size, mid + at);
-    select substring(leaf_index from (first * 36 + 1)::int for ((last - first) * 36)::int)
-        into block from ledger.batch_trees where batch_id = tree;
-    if first > 0 and substring(block from 1 for 32) >= leaf then
-        hi := first;
-    elsif last < size
-        and substring(block from ((last - first - 1) * 36 + 1)::int for 32) < leaf then
-        lo := last;
-        hi := size;
-    else
-        lo := first;
-        hi := last;
-        while lo < hi loop
-            mid := (lo + hi) / 2;
-            if substring(block from ((mid - first) * 36 + 1)::int for 32) < leaf then
-                lo := mid + 1; else hi := mid; end if;
-        end loop;
-    end if;
-    while lo < hi loop
-        mid := (lo + hi) / 2;
-        select substring(leaf_index from (mid * 36 + 1)::int for 32) into probe
-            from ledger.batch_trees where batch_id = tree;
-        if probe < leaf then lo := mid + 1; else hi := mid; end if;
-    end loop;
-    if lo >= first and lo < last then
-        probe := substring(block from ((lo - first) * 36 + 1)::int for 36);
-    else
-        select substring(leaf_index from (lo * 36 + 1)::int for 36) into probe
-            from ledger.batch_trees where batch_id = tree;
-    end if;
-    if octet_length(probe) is distinct from 36 or substring(probe from 1 for 32) <> leaf then
-        return;
-    end if;
-    idx := (get_byte(probe, 32)::bigint << 24) | (get_byte(probe, 33) << 16)
-        | (get_byte(probe, 34) << 8) | get_byte(probe, 35);
-    -- the sibling on each level, levels packed leaves first (ledger.batches.level_sizes):
-    -- their offsets first, then every hash in one query
-    count := size;
-    at := idx;
-    while count > 1 loop
-        if (at # 1) < count then
-            offsets := offsets || (base + (at # 1));
-        end if;
-        base := base + count;
-        count := (count + 1) / 2;
-        at := at >> 1;
-    end loop;
-    select coalesce(array_agg(substring(t.levels from (o.at * 32 + 1)::int for 32)
-                              order by o.n), '{}')
-        into path
-        from ledger.batch_trees t, unnest(offsets) with ordinality as o(at, n)
-        where t.batch_id = tree;
-end $$;
-"""
 
 #: Bytes of one leaf-index entry: the leaf hash, then its position as 4 bytes big-endian.
 _INDEX_ENTRY = HASH_SIZE + 4

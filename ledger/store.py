@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 
 from ledger import compact, layout
-from ledger.batches import BATCH_TREES_DDL
+from ledger.batch_trees_ddl import BATCH_TREES_DDL
 from ledger.bulk import batch_entries, fetch_subtrees, subtrees_read
 from ledger.canonical import canonical_json
 from ledger.errors import StoreError
