@@ -12,16 +12,19 @@ order: bytewise by the record key's UTF-8 bytes, then by the 32 content-hash byt
 record is then in its batch when :func:`verify_record` accepts its inclusion proof
 against the logged root, the same RFC 9162 §2.1.3.2 check as for log entries.
 
-A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`) as its levels packed
+A built tree is kept in ``ledger.batch_trees`` (:func:`store_tree`; the table and
+``ledger.tree_proof`` are created by :mod:`ledger.batch_trees_ddl`) as its levels packed
 end to end (level 0, the leaves, first) and its *leaf index*: every leaf hash with its
 position, sorted by hash (:meth:`BatchTree.packed_index`). Both are stored uncompressed
 out of line, so the server reads a slice of them without reading the rest:
-:func:`open_tree` finds a record by a binary search on the leaf index in the server and
-reads its O(log n) proof hashes there (``ledger.tree_proof``, O(log n) slices, one
-round trip: :class:`IndexedTree`), so a proof costs the same in a batch of a million records
-as in one of a thousand. A tree stored before the leaf index was (schema 3) is read whole
-(:class:`StoredTree`, which finds a record by scanning its leaves). The ledger never
-reads a batch's records: whoever stores them builds the tree (:meth:`BatchTree.of_records`).
+:func:`open_tree` finds a record by a search on the leaf index in the server and reads its
+O(log n) proof hashes there (``ledger.tree_proof``: the entries around where the leaf's
+first bytes put it in one slice - leaf hashes are uniform - and a binary search on slices
+when it is not among them, then the path's slices in one query; one round trip:
+:class:`IndexedTree`), so a proof costs about the same in a batch of a million records as
+in one of a thousand. A tree stored before the leaf index was (schema 3) is read whole
+(:class:`StoredTree`, which finds a record by scanning its leaves). The ledger never reads
+a batch's records: whoever stores them builds the tree (:meth:`BatchTree.of_records`).
 """
 
 from __future__ import annotations
@@ -37,72 +40,6 @@ from ledger.errors import ProofError
 from ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from ledger.proofs import verify_inclusion
 from ledger.sessions import reading
-
-#: The table of stored trees and the server-side search of a leaf in one (see the module).
-BATCH_TREES_DDL = """
-create table if not exists ledger.batch_trees (
-    batch_id text primary key,
-    tree_size bigint not null check (tree_size >= 0),
-    root_hash bytea not null check (octet_length(root_hash) = 32),
-    levels bytea not null
-);
-alter table ledger.batch_trees add column if not exists leaf_index bytea;
-alter table ledger.batch_trees alter column levels set storage external;
-alter table ledger.batch_trees alter column leaf_index set storage external;
-comment on table ledger.batch_trees is
-    'Levels and sorted leaf index of each stored record tree (ledger.batches): proofs are '
-    'slices, not rebuilds.';
-
-create or replace function ledger.tree_proof(
-    tree text, leaf bytea, out idx bigint, out path bytea[]
-) language plpgsql stable strict as $$
-declare
-    size bigint;
-    lo bigint := 0;
-    hi bigint;
-    mid bigint;
-    probe bytea;
-    count bigint;
-    base bigint := 0;
-    at bigint;
-begin
-    select tree_size into size from ledger.batch_trees
-        where batch_id = tree and leaf_index is not null;
-    if size is null then
-        return;
-    end if;
-    -- the first entry of the leaf index not below the leaf: a binary search on slices
-    hi := size;
-    while lo < hi loop
-        mid := (lo + hi) / 2;
-        select substring(leaf_index from (mid * 36 + 1)::int for 32) into probe
-            from ledger.batch_trees where batch_id = tree;
-        if probe < leaf then lo := mid + 1; else hi := mid; end if;
-    end loop;
-    select substring(leaf_index from (lo * 36 + 1)::int for 36) into probe
-        from ledger.batch_trees where batch_id = tree;
-    idx := -1;
-    if octet_length(probe) is distinct from 36 or substring(probe from 1 for 32) <> leaf then
-        return;
-    end if;
-    idx := (get_byte(probe, 32)::bigint << 24) | (get_byte(probe, 33) << 16)
-        | (get_byte(probe, 34) << 8) | get_byte(probe, 35);
-    -- the sibling on each level, levels packed leaves first (ledger.batches.level_sizes)
-    path := '{}';
-    count := size;
-    at := idx;
-    while count > 1 loop
-        if (at # 1) < count then
-            select substring(levels from ((base + (at # 1)) * 32 + 1)::int for 32) into probe
-                from ledger.batch_trees where batch_id = tree;
-            path := path || probe;
-        end if;
-        base := base + count;
-        count := (count + 1) / 2;
-        at := at >> 1;
-    end loop;
-end $$;
-"""
 
 #: Bytes of one leaf-index entry: the leaf hash, then its position as 4 bytes big-endian.
 _INDEX_ENTRY = HASH_SIZE + 4

@@ -13,6 +13,10 @@ together:
   every pair in one statement) with each tree's size and root; a tree stored without a
   leaf index (schema 3) is read whole and searched here.
 
+:func:`subtrees_read` and :func:`records_read` are the same statements as
+:class:`~ledger.sessions.Read` values, for a caller that sends them in one pipeline with
+other reads (:func:`ledger.sessions.together`).
+
 Nothing here checks a proof against a root: the caller does (and the verifier again).
 """
 
@@ -27,7 +31,7 @@ import psycopg
 from ledger import layout
 from ledger.batches import RecordProof, indexed_proof, load_tree, record_leaf
 from ledger.errors import StoreError
-from ledger.sessions import reading
+from ledger.sessions import Read, reading
 
 #: An ``extraction_batch`` entry, told by its first bytes (RFC 8785 sorts ``kind`` first).
 EXTRACTION_BATCH_SQL = 'substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
@@ -35,17 +39,33 @@ EXTRACTION_BATCH_SQL = 'substring(body from 1 for 27) = \'{"kind":"extraction_ba
 BATCH_ID_SQL = "ledger.entry(body) #>> '{payload,batch_id}'"
 
 
-def fetch_subtrees(
-    conn: psycopg.Connection[Any], nodes: Iterable[layout.Node], bodies: Iterable[int] = ()
-) -> tuple[dict[layout.Node, bytes], dict[int, bytes]]:
-    """The hashes of ``nodes`` and the bodies of entries ``bodies``, in one round trip;
-    StoreError if any is missing."""
+def subtrees_read(
+    nodes: Iterable[layout.Node], bodies: Iterable[int] = ()
+) -> Read[tuple[dict[layout.Node, bytes], dict[int, bytes]]]:
+    """:func:`fetch_subtrees` as a :class:`~ledger.sessions.Read` (no statement when
+    nothing is wanted), to send with others."""
     wanted, entries = set(nodes), sorted(set(bodies))
     if not wanted and not entries:
-        return {}, {}
+        return Read(None, None, lambda _: ({}, {}))
     leaves = [i for lv, i in wanted if lv == 0]
     inner = [(lv, i) for lv, i in wanted if lv > 0]
-    rows = conn.execute(
+
+    def parse(rows: list[Any]) -> tuple[dict[layout.Node, bytes], dict[int, bytes]]:
+        found = {(int(lv), int(i)): bytes(h) for lv, i, h in rows if lv >= 0}
+        found_bodies = {int(i): bytes(b) for lv, i, b in rows if lv < 0}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            lv, i = missing[0]
+            raise StoreError(
+                f"stored subtree (level {lv}, index {i}) is missing "
+                f"({len(missing)} missing in all): the ledger tables are incomplete"
+            )
+        absent = [i for i in entries if i not in found_bodies]
+        if absent:
+            raise StoreError(f"entry {absent[0]} is not in the log")
+        return {node: found[node] for node in wanted}, found_bodies
+
+    return Read(
         """
         select 0::smallint, idx, leaf_hash from ledger.leaves where idx = any(%s::bigint[])
         union all
@@ -55,20 +75,19 @@ def fetch_subtrees(
         select -1::smallint, idx, body from ledger.leaves where idx = any(%s::bigint[])
         """,
         (leaves, [lv for lv, _ in inner], [i for _, i in inner], entries),
-    ).fetchall()
-    found = {(int(lv), int(i)): bytes(h) for lv, i, h in rows if lv >= 0}
-    found_bodies = {int(i): bytes(b) for lv, i, b in rows if lv < 0}
-    missing = sorted(wanted - found.keys())
-    if missing:
-        lv, i = missing[0]
-        raise StoreError(
-            f"stored subtree (level {lv}, index {i}) is missing "
-            f"({len(missing)} missing in all): the ledger tables are incomplete"
-        )
-    absent = [i for i in entries if i not in found_bodies]
-    if absent:
-        raise StoreError(f"entry {absent[0]} is not in the log")
-    return {node: found[node] for node in wanted}, found_bodies
+        parse,
+    )
+
+
+def fetch_subtrees(
+    conn: psycopg.Connection[Any], nodes: Iterable[layout.Node], bodies: Iterable[int] = ()
+) -> tuple[dict[layout.Node, bytes], dict[int, bytes]]:
+    """The hashes of ``nodes`` and the bodies of entries ``bodies``, in one round trip;
+    StoreError if any is missing."""
+    read = subtrees_read(nodes, bodies)
+    if read.query is None:
+        return read.parse([])
+    return read.parse(conn.execute(read.query, read.params).fetchall())
 
 
 def batch_entries(conn: psycopg.Connection[Any], batch_ids: Iterable[str]) -> dict[str, int]:
@@ -104,24 +123,32 @@ class ProvedRecords:
     proofs: dict[tuple[str, bytes], RecordProof]
 
 
-def prove_records(
-    conn: psycopg.Connection[Any], wanted: Sequence[tuple[str, bytes]]
-) -> ProvedRecords:
-    """Each ``(tree id, content hash)``'s proof in the stored tree, in one round trip (one
-    more per tree stored without a leaf index, read whole)."""
+def records_read(wanted: Sequence[tuple[str, bytes]]) -> Read[list[Any]]:
+    """The statement of :func:`prove_records` (its rows, for :func:`proved_from`) as a
+    :class:`~ledger.sessions.Read`, to send with others; no statement when nothing is
+    wanted."""
     pairs = sorted(set(wanted))
-    heads: dict[str, TreeHead] = {}
-    proofs: dict[tuple[str, bytes], RecordProof] = {}
-    whole: list[tuple[str, bytes]] = []
     if not pairs:
-        return ProvedRecords(heads, proofs)
-    rows = conn.execute(
+        return Read(None, None, list)
+    return Read(
         "select w.n, t.tree_size, t.root_hash, t.leaf_index is not null, p.idx, p.path"
         " from unnest(%s::text[], %s::bytea[]) with ordinality as w(tree, leaf, n)"
         " join ledger.batch_trees t on t.batch_id = w.tree"
         " left join lateral ledger.tree_proof(w.tree, w.leaf) p on true",
         ([tree for tree, _ in pairs], [record_leaf(digest) for _, digest in pairs]),
-    ).fetchall()
+        list,
+    )
+
+
+def proved_from(
+    conn: psycopg.Connection[Any], wanted: Sequence[tuple[str, bytes]], rows: list[Any]
+) -> ProvedRecords:
+    """What :func:`prove_records` answers from the rows of :func:`records_read` (one more
+    round trip per tree stored without a leaf index, read whole)."""
+    pairs = sorted(set(wanted))
+    heads: dict[str, TreeHead] = {}
+    proofs: dict[tuple[str, bytes], RecordProof] = {}
+    whole: list[tuple[str, bytes]] = []
     for n, size, root, indexed, index, path in rows:
         tree, digest = pairs[int(n) - 1]
         heads[tree] = TreeHead(int(size), bytes(root))
@@ -142,6 +169,16 @@ def prove_records(
     return ProvedRecords(heads, proofs)
 
 
+def prove_records(
+    conn: psycopg.Connection[Any], wanted: Sequence[tuple[str, bytes]]
+) -> ProvedRecords:
+    """Each ``(tree id, content hash)``'s proof in the stored tree, in one round trip (one
+    more per tree stored without a leaf index, read whole)."""
+    read = records_read(wanted)
+    rows = [] if read.query is None else conn.execute(read.query, read.params).fetchall()
+    return proved_from(conn, wanted, rows)
+
+
 __all__ = [
     "BATCH_ID_SQL",
     "EXTRACTION_BATCH_SQL",
@@ -150,4 +187,7 @@ __all__ = [
     "batch_entries",
     "fetch_subtrees",
     "prove_records",
+    "proved_from",
+    "records_read",
+    "subtrees_read",
 ]

@@ -29,7 +29,7 @@ from ledger.errors import CheckpointConflictError, StoreError
 from ledger.keys import Signer
 from ledger.kinds import EventKinds
 from ledger.note import split_note
-from ledger.sessions import reading
+from ledger.sessions import Read, alone
 
 
 @dataclass(frozen=True)
@@ -81,20 +81,30 @@ def _signed_from_row(
     return SignedCheckpoint(checkpoint, note, created_at)
 
 
+def _latest_of(rows: list[Any]) -> SignedCheckpoint | None:
+    if not rows:
+        return None
+    tree_size, root_hash, note, created_at = rows[0]
+    return _signed_from_row(int(tree_size), bytes(root_hash), str(note), created_at)
+
+
+def latest_checkpoint_read() -> Read[SignedCheckpoint | None]:
+    """:func:`latest_checkpoint` as a :class:`~ledger.sessions.Read`, to send with others."""
+    return Read(
+        "select tree_size, root_hash, note, created_at from ledger.checkpoints "
+        "order by tree_size desc, id desc limit 1",
+        None,
+        _latest_of,
+    )
+
+
 def latest_checkpoint(conn: psycopg.Connection[Any]) -> SignedCheckpoint | None:
     """The largest stored checkpoint (the newest of that size), or None.
 
     The note is parsed, not verified: verify it with
     :func:`ledger.checkpoint.open_checkpoint` and a trusted verifier key.
     """
-    with reading(conn):
-        row = conn.execute(
-            "select tree_size, root_hash, note, created_at from ledger.checkpoints "
-            "order by tree_size desc, id desc limit 1"
-        ).fetchone()
-    if row is None:
-        return None
-    return _signed_from_row(int(row[0]), bytes(row[1]), str(row[2]), row[3])
+    return alone(conn, latest_checkpoint_read())
 
 
 class ProvenanceLog:

@@ -22,7 +22,7 @@ import psycopg
 from ledger.anchors.base import Anchor, AnchorError, AnchorReceipt
 from ledger.errors import LedgerError
 from ledger.log import ProvenanceLog
-from ledger.sessions import reading
+from ledger.sessions import Read, alone
 
 #: The kind of the log event that records an anchor receipt, and the payload it carries.
 ANCHOR_EVENT = "anchor"
@@ -47,21 +47,29 @@ def record_receipt(log: ProvenanceLog, receipt: AnchorReceipt) -> int:
     return index
 
 
+def _receipts(rows: list[Any]) -> list[tuple[AnchorReceipt, int | None]]:
+    return [
+        (AnchorReceipt.from_json(json.loads(bytes(body))), None if idx is None else int(idx))
+        for body, idx in rows
+    ]
+
+
+def receipts_read(tree_size: int, root_hash: bytes) -> Read[list[tuple[AnchorReceipt, int | None]]]:
+    """:func:`receipts_for` as a :class:`~ledger.sessions.Read`, to send with others."""
+    return Read(
+        "select receipt, log_index from ledger.anchor_receipts"
+        " where tree_size = %s and root_hash = %s order by id",
+        (tree_size, root_hash),
+        _receipts,
+    )
+
+
 def receipts_for(
     conn: psycopg.Connection[Any], tree_size: int, root_hash: bytes
 ) -> list[tuple[AnchorReceipt, int | None]]:
     """The receipts stored for the checkpoint ``(tree_size, root_hash)``, oldest first,
     each with the index of the log entry that recorded it."""
-    with reading(conn):
-        rows = conn.execute(
-            "select receipt, log_index from ledger.anchor_receipts"
-            " where tree_size = %s and root_hash = %s order by id",
-            (tree_size, root_hash),
-        ).fetchall()
-    return [
-        (AnchorReceipt.from_json(json.loads(bytes(body))), None if idx is None else int(idx))
-        for body, idx in rows
-    ]
+    return alone(conn, receipts_read(tree_size, root_hash))
 
 
 def anchor_latest(

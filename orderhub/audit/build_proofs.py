@@ -1,15 +1,18 @@
 """What ``orderhub audit trace`` proves an order's status against: the logged build.
 
-:func:`build_index` finds the latest ``dbt_build`` entry of the checkpoint that logged
-the orders' claims (its entry and inclusion proof are read with the batches' ones, in one
-round trip). :func:`order_claim` reads the order's claim (and its events) from the marts now and
-:func:`claim_proof` proves it out of the claims tree that build stored
-(``ledger.batch_trees``, ``claims:<log index>``, proved with the records in one round trip;
-rebuilt from the marts when gone); a claim that is not the committed one means the marts
-moved on since that build: publish (run the flow) and trace again. :func:`crosswalk_rows`
-reads the logged crosswalk version's rows (``marts.dim_status_crosswalk_versions``) and
-checks them against the logged root (rows equal to the ones last checked are not hashed
-again); :func:`crosswalk_proofs` proves the runs of rows a derivation used.
+The reads here are :class:`ledger.sessions.Read` values that a trace sends with its
+others (:func:`ledger.sessions.together`); the functions of the same name check their
+answers. :func:`build_index_read` finds the latest ``dbt_build`` entry of the checkpoint
+that logged the orders' claims (its entry and inclusion proof are read with the batches'
+ones). :func:`order_claim` checks the order's claim (and its events) as the marts serve it
+now (:func:`orderhub.claims.claim_reads`) and :func:`claim_proof` proves it out of the
+claims tree that build stored (``ledger.batch_trees``, ``claims:<log index>``, proved with
+the records in one statement; rebuilt from the marts when gone); a claim that is not the
+committed one means the marts moved on since that build: publish (run the flow) and trace
+again. :func:`crosswalk_read` reads the logged crosswalk version's rows
+(``marts.dim_status_crosswalk_versions``) and :func:`crosswalk_rows` checks them against
+the logged root (rows equal to the ones last checked are not hashed again);
+:func:`crosswalk_proofs` proves the runs of rows a derivation used.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from ledger.bundle.build import proved_row
 from ledger.bundle.format import BUILD_EVENT, CROSSWALK_COLUMNS, CROSSWALK_KEY
 from ledger.bundle.tables import key_bytes, ordered, prefix_run, row_hash
 from ledger.checkpoint import Checkpoint
+from ledger.sessions import Read
 from orchestration.derived_state import claims_tree_id
 from orderhub.audit.queries import AuditError
-from orderhub.claims import EVENTS, claim_and_events, claims_tree_of
+from orderhub.claims import EVENTS, claims_tree_of
 
 PUBLISH_HINT = "run the flow (it builds, logs and signs a checkpoint), then trace again"
 
@@ -48,10 +52,15 @@ class ProvedBuild:
         return dict(self.entry["payload"])
 
 
-def build_index(conn: psycopg.Connection[Any], checkpoint: Checkpoint) -> int:
-    """The log index of the latest build of the checkpoint that logged the orders' claims
-    (its entry and proof are read with the batches' ones, :func:`ledger.store.proved_entries`)."""
-    index = store.latest_entry(conn, BUILD_EVENT, checkpoint.size, "claims_root")
+def build_index_read(checkpoint: Checkpoint) -> Read[int | None]:
+    """The read of the log index of the latest build of the checkpoint that logged the
+    orders' claims (:func:`build_index` checks its answer)."""
+    return store.latest_entry_read(BUILD_EVENT, checkpoint.size, "claims_root")
+
+
+def build_index(checkpoint: Checkpoint, index: int | None) -> int:
+    """``index``, the answer of :func:`build_index_read` (its entry and proof are read with
+    the batches' ones, :func:`ledger.store.proved_entries`); AuditError when there is none."""
     if index is None:
         raise AuditError(
             f"no {BUILD_EVENT} entry up to checkpoint {checkpoint.size} logged the orders' "
@@ -61,10 +70,10 @@ def build_index(conn: psycopg.Connection[Any], checkpoint: Checkpoint) -> int:
 
 
 def order_claim(
-    conn: psycopg.Connection[Any], order_id: str
+    order_id: str, claim: dict[str, Any] | None, events: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The order's claim as the marts serve it now, and its canonical events."""
-    claim, events = claim_and_events(conn, order_id)
+    """The order's claim as the marts serve it now (read by :func:`orderhub.claims.claim_reads`),
+    and its canonical events; AuditError when it has none."""
     if claim is None:
         raise AuditError(f"order {order_id!r} has no canonical event in {EVENTS}")
     return claim, events
@@ -99,7 +108,7 @@ def claim_proof(
 
 
 @dataclass(frozen=True)
-class _Crosswalk:
+class Crosswalk:
     """A crosswalk version's rows in leaf order and their stored tree, as last read."""
 
     read: list[tuple[Any, ...]]
@@ -110,18 +119,27 @@ class _Crosswalk:
 #: The rows last read and checked, by crosswalk version: a trace that reads the same rows
 #: again reuses their ordering and tree (the rows are read every time; only the hashing of
 #: rows equal to those already hashed is skipped).
-_checked: dict[str, _Crosswalk] = {}
+_checked: dict[str, Crosswalk] = {}
 
 
-def crosswalk_rows(conn: psycopg.Connection[Any], build: ProvedBuild) -> _Crosswalk:
-    """The logged crosswalk version's rows in leaf order, checked against its root."""
-    version = build.payload["crosswalk_version"]
+def crosswalk_read(build_at: int) -> Read[list[tuple[Any, ...]]]:
+    """The rows of the crosswalk version the build at log entry ``build_at`` logged, in
+    leaf order (the version read from that entry's body in the same statement, so this
+    goes with the entry's own read; :func:`crosswalk_rows` checks the rows)."""
     columns = ", ".join(CROSSWALK_COLUMNS)
-    read = conn.execute(
+    return Read(
         f"select {columns} from marts.dim_status_crosswalk_versions"
-        " where crosswalk_version = %s order by 1, 2, 3",
-        (version,),
-    ).fetchall()
+        " where crosswalk_version = (select ledger.entry(body) -> 'payload' ->>"
+        " 'crosswalk_version' from ledger.leaves where idx = %s) order by 1, 2, 3",
+        (build_at,),
+        list,
+    )
+
+
+def crosswalk_rows(build: ProvedBuild, read: list[tuple[Any, ...]]) -> Crosswalk:
+    """The logged crosswalk version's rows (``read`` by :func:`crosswalk_read` for the same
+    entry) in leaf order, checked against its root."""
+    version = build.payload["crosswalk_version"]
     kept = _checked.get(version)
     if kept is not None and kept.read == read:
         return kept
@@ -132,12 +150,12 @@ def crosswalk_rows(conn: psycopg.Connection[Any], build: ProvedBuild) -> _Crossw
             f"the crosswalk rows kept for version {version} ({tree.size} rows) do not give "
             f"the version the build at log entry {build.index} logged"
         )
-    kept = _checked[version] = _Crosswalk(read, rows, tree.stored())
+    kept = _checked[version] = Crosswalk(read, rows, tree.stored())
     return kept
 
 
 def crosswalk_proofs(
-    crosswalk: _Crosswalk, fields: Iterable[tuple[str, str]]
+    crosswalk: Crosswalk, fields: Iterable[tuple[str, str]]
 ) -> list[dict[str, Any]]:
     """Each row of each used ``(system, field)`` and the rows around each run, proved."""
     rows, tree = crosswalk.rows, crosswalk.tree
@@ -150,10 +168,13 @@ def crosswalk_proofs(
 
 
 __all__ = [
+    "Crosswalk",
     "ProvedBuild",
     "build_index",
+    "build_index_read",
     "claim_proof",
     "crosswalk_proofs",
+    "crosswalk_read",
     "crosswalk_rows",
     "order_claim",
 ]

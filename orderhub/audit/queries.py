@@ -119,7 +119,12 @@ def latest_signed(
     """The latest signed checkpoint; AuditError when there is no ledger or none yet (or
     when one of the relations ``also`` names is missing: :func:`require`, same query)."""
     require(conn, {"ledger.checkpoints": NO_LEDGER, **(also or {})})
-    latest = latest_checkpoint(conn)
+    return signed(latest_checkpoint(conn))
+
+
+def signed(latest: SignedCheckpoint | None) -> SignedCheckpoint:
+    """``latest`` (what :func:`ledger.log.latest_checkpoint` answered); AuditError when
+    the ledger has no checkpoint yet."""
     if latest is None:
         raise AuditError("the ledger has no signed checkpoint yet (run the flow's publish step)")
     return latest

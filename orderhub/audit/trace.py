@@ -19,12 +19,15 @@ events are not what the records derive. Nothing is rebuilt: a batch without a st
 is an error naming ``orderhub audit repair-trees``. The document is assembled by
 :class:`ledger.bundle.BundleBuilder`.
 
-A trace is a bounded number of round trips, whatever the order's records or the size of
-their batches (:mod:`ledger.bulk`), one per kind of read - the relations, the checkpoint,
-the build's index, the claim and the events (three statements in one pipeline), the record
-versions of all raw tables, the batches' log indexes, the log entries and inclusion proofs
-of the build and every batch together, the proofs of every record and of the claim in their
-stored trees together, the crosswalk rows, the anchor receipts: ten in all.
+A trace is four round trips whatever the order's records or the size of their batches
+(:mod:`ledger.bulk`; the independent reads of each step go in one pipeline,
+:func:`ledger.sessions.together`): the relations (one query for all, alone, so that a
+missing one is named); the checkpoint, the claim and the events (four statements); the
+build's log index, the checkpoint's anchor receipts and the record versions of all raw
+tables with each batch's log index (three statements); the log entries and inclusion
+proofs of the build and every batch, the proofs of every record and of the claim in their
+stored trees, and the crosswalk rows of the build's version (three statements): eleven
+statements. A tree stored without a leaf index (schema 3) costs a round trip more.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import psycopg
 
 from ledger import store
 from ledger.batches import RecordProof, verify_record
-from ledger.bulk import ProvedRecords, batch_entries, prove_records
+from ledger.bulk import ProvedRecords, proved_from, records_read
 from ledger.bundle import BundleBuilder
 from ledger.bundle.derive import Derivation, Version, derive_events
 from ledger.bundle.tables import row_hash
@@ -46,27 +49,35 @@ from ledger.bundle.values import read_iso_utc
 from ledger.canonical import canonical_hash
 from ledger.checkpoint import Checkpoint
 from ledger.errors import ProofError
-from ledger.receipts import receipts_for
+from ledger.log import latest_checkpoint_read
+from ledger.receipts import receipts_read
+from ledger.sessions import together
 from orchestration.derived_state import claims_tree_id
 from orderhub.audit.build_proofs import (
     PUBLISH_HINT,
+    Crosswalk,
     ProvedBuild,
     build_index,
+    build_index_read,
     claim_proof,
     crosswalk_proofs,
+    crosswalk_read,
     crosswalk_rows,
     order_claim,
 )
 from orderhub.audit.queries import (
     CANONICAL_TABLE,
+    NO_LEDGER,
     REPAIR_COMMAND,
     AuditError,
     LoggedBatch,
     Progress,
-    latest_signed,
     quiet,
+    require,
+    signed,
 )
-from orderhub.audit.records import StoredVersion, record_versions
+from orderhub.audit.records import StoredVersion, versions_read
+from orderhub.claims import claim_from, claim_reads
 from orderhub.derivation import event_tables, hashed_spec
 from orderhub.seeds import PROJECT_DIR
 
@@ -80,16 +91,16 @@ _READS = {
 
 
 def _batch_indexes(
-    conn: psycopg.Connection[Any], versions: Sequence[StoredVersion], checkpoint: Checkpoint
+    versions: Sequence[StoredVersion], found: dict[str, int], checkpoint: Checkpoint
 ) -> dict[str, int]:
-    """Each batch's ``extraction_batch`` log index, within ``checkpoint``."""
+    """Each batch's ``extraction_batch`` log index (``found`` with the versions), within
+    ``checkpoint``."""
     for record in versions:
         if canonical_hash(record.data) != record.content_hash:
             raise AuditError(
                 f"record {record.record_key} of {record.relation}: its data no longer "
                 f"hashes to its content hash {record.content_hash} (run `orderhub audit check`)"
             )
-    found = batch_entries(conn, {v.batch_id for v in versions})
     for batch_id in dict.fromkeys(v.batch_id for v in versions):
         index = found.get(batch_id)
         if index is None:
@@ -99,7 +110,7 @@ def _batch_indexes(
                 f"batch {batch_id} is log entry {index}, after the latest checkpoint "
                 f"(size {checkpoint.size}): publish (sign a checkpoint) before tracing it"
             )
-    return found
+    return {b: found[b] for b in dict.fromkeys(v.batch_id for v in versions)}
 
 
 def _check_tree(batch_id: str, proved: ProvedRecords, logged: LoggedBatch) -> None:
@@ -158,13 +169,12 @@ def _add_records(
 
 
 def _derive(
-    conn: psycopg.Connection[Any],
+    crosswalk: Crosswalk,
     build: ProvedBuild,
     versions: Sequence[StoredVersion],
     spec: dict[str, Any],
 ) -> tuple[Derivation, list[dict[str, Any]]]:
     """What ``spec`` derives from the versions, and the proved crosswalk rows it used."""
-    crosswalk = crosswalk_rows(conn, build)
     by_field: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in crosswalk.rows:
         by_field.setdefault((row["source_system"], row["source_field"]), []).append(row)
@@ -209,35 +219,49 @@ def trace_order(
     progress: Progress = quiet,
     project: Path = PROJECT_DIR,
 ) -> dict[str, Any]:
-    """The audit bundle of ``order_id`` (see :mod:`ledger.bundle`), in a bounded number of
-    round trips: the log entries and proofs of the build and of every batch together, and
-    every record's proof (and the claim's) in one call of ``ledger.tree_proof``."""
-    latest = latest_signed(conn, _READS)
-    checkpoint = latest.checkpoint
-    build_at = build_index(conn, checkpoint)
-    claim, rows = order_claim(conn, order_id)
-    progress(f"order {order_id}: {len(rows)} canonical events, {claim['canonical_status']}")
+    """The audit bundle of ``order_id`` (see :mod:`ledger.bundle`), in four round trips
+    (see the module), one more per tree stored without a leaf index."""
+    require(conn, {"ledger.checkpoints": NO_LEDGER, **_READS})
+    latest, *marts = together(conn, latest_checkpoint_read(), *claim_reads(order_id))
+    checkpoint = signed(latest).checkpoint
+    found_claim, found_rows = claim_from(order_id, marts)
     spec, spec_digest = hashed_spec(project)
-    keys = {(r["source_system"], r["source_record_key"]) for r in rows}
-    versions = record_versions(conn, keys, event_tables(spec))
-    batches = _batch_indexes(conn, versions, checkpoint)
-    entries = store.proved_entries(conn, [build_at, *batches.values()], checkpoint.size)
+    keys = {(r["source_system"], r["source_record_key"]) for r in found_rows}
+    found_at, receipts, (versions, found_batches) = together(
+        conn,
+        build_index_read(checkpoint),
+        receipts_read(checkpoint.size, checkpoint.root_hash),
+        versions_read(keys, event_tables(spec)),
+    )
+    build_at = build_index(checkpoint, found_at)
+    claim, rows = order_claim(order_id, found_claim, found_rows)
+    progress(f"order {order_id}: {len(rows)} canonical events, {claim['canonical_status']}")
+    batches = _batch_indexes(versions, found_batches, checkpoint)
+    wanted = [(claims_tree_id(build_at), row_hash(claim))] + [
+        (v.batch_id, bytes.fromhex(v.content_hash)) for v in versions
+    ]
+    entries, proof_rows, crosswalk_read_rows = together(
+        conn,
+        store.proved_entries_read([build_at, *batches.values()], checkpoint.size),
+        records_read(wanted),
+        crosswalk_read(build_at),
+    )
     build = ProvedBuild(build_at, *entries[build_at])
     if spec_digest != build.payload["derivation_spec"]:
         raise AuditError(
             f"the derivation spec of this project is not the one the build at log entry "
             f"{build.index} applied: {PUBLISH_HINT}"
         )
-    wanted = [(v.batch_id, bytes.fromhex(v.content_hash)) for v in versions]
-    proved = prove_records(conn, [(claims_tree_id(build_at), row_hash(claim)), *wanted])
+    proved = proved_from(conn, wanted, proof_rows)
     proof = claim_proof(conn, order_id, claim, build, proved)
     bundle = BundleBuilder({"order_id": order_id})
     logged = {b: (LoggedBatch(i, entries[i][0]), entries[i][1]) for b, i in batches.items()}
     _add_records(bundle, versions, logged, proved)
-    derivation, crosswalk = _derive(conn, build, versions, spec)
+    crosswalk = crosswalk_rows(build, crosswalk_read_rows)
+    derivation, crosswalk_used = _derive(crosswalk, build, versions, spec)
     _check_events(order_id, rows, derivation)
     bundle.set_build(build.index, build.entry, build.proof)
-    bundle.set_derivation(spec, crosswalk)
+    bundle.set_derivation(spec, crosswalk_used)
     bundle.set_claim(claim, proof)
     for row in rows:
         key = (row["source_system"], row["source_record_key"], row["source_content_hash"])
@@ -246,10 +270,9 @@ def trace_order(
             raise AuditError(f"event {row['event_id']}: its source record {key} is gone")
         bundle.add_event(row, position)
     bundle.set_not_events(derivation.not_events)
-    receipts = [receipt for receipt, _ in receipts_for(conn, checkpoint.size, checkpoint.root_hash)]
     progress(
         f"order {order_id}: {len(versions)} source record versions in {len(batches)} "
         f"batches, build at log entry {build.index}, checkpoint {checkpoint.size}, "
         f"{len(receipts)} anchor receipts"
     )
-    return bundle.build(checkpoint, latest.note, receipts, _now())
+    return bundle.build(checkpoint, latest.note, [r for r, _ in receipts], _now())
