@@ -133,3 +133,31 @@ def close_batch(
         raise LookupError(f"no extraction batch {batch_id!r} to close")
     finished_at: datetime = row[0]
     return finished_at
+
+
+def succeed_batch(
+    conn: psycopg.Connection[Any],
+    batch: Batch,
+    counts: BatchCounts,
+    tree: BatchTree,
+    seconds: float | None = None,
+) -> BatchResult:
+    """Store ``tree``, mark ``batch`` ``succeeded`` with ``counts`` (one transaction) and
+    describe it; ``seconds`` it took (by default from its start to its close, as the
+    warehouse's clock says)."""
+    finished_at = close_batch(conn, batch.batch_id, "succeeded", counts, tree)
+    return BatchResult(
+        batch_id=batch.batch_id,
+        system=batch.system,
+        stream=batch.stream,
+        records_read=counts.records_read,
+        records_new=counts.records_new,
+        cursor_from=batch.cursor_from,
+        cursor_to=counts.cursor_to or batch.cursor_from,
+        started_at=batch.started_at,
+        finished_at=finished_at,
+        seconds=(finished_at - batch.started_at).total_seconds() if seconds is None else seconds,
+        merkle_root=tree.root().hex(),
+        records_stored=tree.size,
+        records_quarantined=counts.records_quarantined,
+    )

@@ -51,6 +51,7 @@ from connectors.batches import (
     BatchResult,
     StoredLeaves,
     close_batch,
+    succeed_batch,
 )
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
@@ -147,10 +148,12 @@ class StreamLoader:
         conn: psycopg.Connection[Any] | None = None,
         tree: BatchTree | None = None,
     ) -> datetime:
-        counts = BatchCounts(
+        return close_batch(conn or self.conn, self.batch.batch_id, status, self._counts(), tree)
+
+    def _counts(self) -> BatchCounts:
+        return BatchCounts(
             self.records_read, self.records_new, self.records_quarantined, self.cursor_to
         )
-        return close_batch(conn or self.conn, self.batch.batch_id, status, counts, tree)
 
     # -- rows ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> bool:
@@ -335,22 +338,8 @@ class StreamLoader:
 
     def succeed(self, started: float, now: float) -> BatchResult:
         """Store the batch's tree, mark it ``succeeded`` (one transaction) and describe it."""
-        tree = self._leaves.tree()
-        finished_at = self._close_batch("succeeded", tree=tree)
-        return BatchResult(
-            batch_id=self.batch.batch_id,
-            system=self.batch.system,
-            stream=self.batch.stream,
-            records_read=self.records_read,
-            records_new=self.records_new,
-            cursor_from=self.batch.cursor_from,
-            cursor_to=self.cursor_to or self.batch.cursor_from,
-            started_at=self.batch.started_at,
-            finished_at=finished_at,
-            seconds=now - started,
-            merkle_root=tree.root().hex(),
-            records_stored=tree.size,
-            records_quarantined=self.records_quarantined,
+        return succeed_batch(
+            self.conn, self.batch, self._counts(), self._leaves.tree(), now - started
         )
 
     def fail(self) -> None:

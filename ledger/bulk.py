@@ -8,14 +8,15 @@ together:
 - :func:`fetch_subtrees`: the hashes of perfect subtrees (:mod:`ledger.layout`) and the
   bodies of entries, by position (what :mod:`ledger.store` folds roots and proofs from);
 - :func:`batch_entries`: the first ``extraction_batch`` entry of each batch id, found by
-  the partial index on ``ledger.entry(body)``;
-- :func:`prove_records`: each record's proof in a stored tree (``ledger.tree_proof`` for
-  every pair in one statement) with each tree's size and root; a tree stored without a
-  leaf index (schema 3) is read whole and searched here.
+  the partial index on ``ledger.entry(body)`` (:func:`first_batch_entry_sql`, the same
+  rule for a query that finds it beside other rows);
+- :func:`records_read` and :func:`proved_from`: each record's proof in a stored tree
+  (``ledger.tree_proof`` for every pair in one statement) with each tree's size and root;
+  a tree stored without a leaf index (schema 3) is read whole and searched here.
 
-:func:`subtrees_read` and :func:`records_read` are the same statements as
-:class:`~ledger.sessions.Read` values, for a caller that sends them in one pipeline with
-other reads (:func:`ledger.sessions.together`).
+:func:`subtrees_read` and :func:`records_read` are :class:`~ledger.sessions.Read` values,
+for a caller that sends them in one pipeline with other reads
+(:func:`ledger.sessions.together`).
 
 Nothing here checks a proof against a root: the caller does (and the verifier again).
 """
@@ -31,7 +32,7 @@ import psycopg
 from ledger import layout
 from ledger.batches import RecordProof, indexed_proof, load_tree, record_leaf
 from ledger.errors import StoreError
-from ledger.sessions import Read, reading
+from ledger.sessions import Read, alone, reading
 
 #: An ``extraction_batch`` entry, told by its first bytes (RFC 8785 sorts ``kind`` first).
 EXTRACTION_BATCH_SQL = 'substring(body from 1 for 27) = \'{"kind":"extraction_batch",\'::bytea'
@@ -84,10 +85,16 @@ def fetch_subtrees(
 ) -> tuple[dict[layout.Node, bytes], dict[int, bytes]]:
     """The hashes of ``nodes`` and the bodies of entries ``bodies``, in one round trip;
     StoreError if any is missing."""
-    read = subtrees_read(nodes, bodies)
-    if read.query is None:
-        return read.parse([])
-    return read.parse(conn.execute(read.query, read.params).fetchall())
+    return alone(conn, subtrees_read(nodes, bodies))
+
+
+def first_batch_entry_sql(batch_id: str) -> str:
+    """The index of the first ``extraction_batch`` entry naming the batch id the SQL
+    expression ``batch_id`` gives (null when none does): a scalar subquery."""
+    return (
+        f"(select min(idx) from ledger.leaves where {EXTRACTION_BATCH_SQL}"
+        f" and {BATCH_ID_SQL} = {batch_id})"
+    )
 
 
 def batch_entries(conn: psycopg.Connection[Any], batch_ids: Iterable[str]) -> dict[str, int]:
@@ -98,11 +105,9 @@ def batch_entries(conn: psycopg.Connection[Any], batch_ids: Iterable[str]) -> di
         return {}
     with reading(conn):
         rows = conn.execute(
-            f"select {BATCH_ID_SQL}, min(idx) from ledger.leaves"
-            f" where {EXTRACTION_BATCH_SQL} and {BATCH_ID_SQL} = any(%s::text[]) group by 1",
-            (ids,),
+            f"select b, {first_batch_entry_sql('b')} from unnest(%s::text[]) as b", (ids,)
         ).fetchall()
-    return {str(batch): int(idx) for batch, idx in rows}
+    return {str(batch): int(idx) for batch, idx in rows if idx is not None}
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class TreeHead:
 
 @dataclass(frozen=True)
 class ProvedRecords:
-    """What :func:`prove_records` found: the head of each stored tree asked about (trees
+    """What :func:`proved_from` found: the head of each stored tree asked about (trees
     not stored are left out) and each ``(tree id, content hash)`` proved in it (records
     that are not a leaf of their tree, or whose stored path is short, are left out)."""
 
@@ -124,9 +129,9 @@ class ProvedRecords:
 
 
 def records_read(wanted: Sequence[tuple[str, bytes]]) -> Read[list[Any]]:
-    """The statement of :func:`prove_records` (its rows, for :func:`proved_from`) as a
-    :class:`~ledger.sessions.Read`, to send with others; no statement when nothing is
-    wanted."""
+    """The statement that proves each ``(tree id, content hash)`` in its stored tree (its
+    rows, for :func:`proved_from`) as a :class:`~ledger.sessions.Read`, to send with others;
+    no statement when nothing is wanted."""
     pairs = sorted(set(wanted))
     if not pairs:
         return Read(None, None, list)
@@ -143,8 +148,9 @@ def records_read(wanted: Sequence[tuple[str, bytes]]) -> Read[list[Any]]:
 def proved_from(
     conn: psycopg.Connection[Any], wanted: Sequence[tuple[str, bytes]], rows: list[Any]
 ) -> ProvedRecords:
-    """What :func:`prove_records` answers from the rows of :func:`records_read` (one more
-    round trip per tree stored without a leaf index, read whole)."""
+    """Each wanted record's proof and each tree's head, from the rows of
+    :func:`records_read` (one more round trip per tree stored without a leaf index, read
+    whole)."""
     pairs = sorted(set(wanted))
     heads: dict[str, TreeHead] = {}
     proofs: dict[tuple[str, bytes], RecordProof] = {}
@@ -169,16 +175,6 @@ def proved_from(
     return ProvedRecords(heads, proofs)
 
 
-def prove_records(
-    conn: psycopg.Connection[Any], wanted: Sequence[tuple[str, bytes]]
-) -> ProvedRecords:
-    """Each ``(tree id, content hash)``'s proof in the stored tree, in one round trip (one
-    more per tree stored without a leaf index, read whole)."""
-    read = records_read(wanted)
-    rows = [] if read.query is None else conn.execute(read.query, read.params).fetchall()
-    return proved_from(conn, wanted, rows)
-
-
 __all__ = [
     "BATCH_ID_SQL",
     "EXTRACTION_BATCH_SQL",
@@ -186,7 +182,7 @@ __all__ = [
     "TreeHead",
     "batch_entries",
     "fetch_subtrees",
-    "prove_records",
+    "first_batch_entry_sql",
     "proved_from",
     "records_read",
     "subtrees_read",

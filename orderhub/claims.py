@@ -12,8 +12,9 @@ log, and ``orderhub audit verify`` re-derives it from the order's source records
 (:func:`claims_in_order`), one order's rows at a time, so a build's memory does not grow
 with its orders' claims. :func:`event_rows` reads an order's canonical events in the
 bundle's row form;
-:func:`claim_and_events` reads one order's claim and events in one round trip (its three
-reads, :func:`claim_reads`, can go with a caller's others: :func:`ledger.sessions.together`).
+:func:`claim_reads` are the three reads of one order's claim and events, sent with a
+caller's others in one round trip (:func:`ledger.sessions.together`), and :func:`claim_from`
+makes the claim from their answers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ledger.bundle.format import CLAIM_KEY
 from ledger.bundle.rollup import SHIPMENT_FIELDS, order_claim
 from ledger.bundle.tables import row_hash, table_tree
 from ledger.bundle.values import iso_utc
-from ledger.sessions import Read, together
+from ledger.sessions import Read
 
 EVENTS = "marts.fct_order_status_events"
 ORDERS = "marts.fct_order_current_status"
@@ -89,9 +90,10 @@ def event_rows(conn: psycopg.Connection[Any], order_id: str) -> list[dict[str, A
 
 
 def claim_reads(order_id: str) -> list[Read[list[dict[str, Any]]]]:
-    """The three reads of :func:`claim_and_events` (the order's status, its shipments, its
-    events) as :class:`~ledger.sessions.Read` values, to send with others; their answers
-    make the claim by :func:`claim_from`."""
+    """The three reads of an order's claim and events (its status, its shipments, its
+    events, as :func:`order_claims` and :func:`event_rows` read them) as
+    :class:`~ledger.sessions.Read` values, to send with others; their answers make the
+    claim by :func:`claim_from`."""
     reads = (
         (ORDERS, ("order_id", *STATUS_COLUMNS)),
         (SHIPMENTS, ("order_id", *SHIPMENT_FIELDS)),
@@ -110,23 +112,14 @@ def _as_rows(columns: Sequence[str]) -> Callable[[list[Any]], list[dict[str, Any
 def claim_from(
     order_id: str, answers: Sequence[list[dict[str, Any]]]
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The claim and events :func:`claim_and_events` answers, from the answers of
-    :func:`claim_reads`."""
+    """The claim of ``order_id`` (None when it has no canonical event) and its events in
+    time order, from the answers of :func:`claim_reads`."""
     statuses, shipments, events = answers
     if not statuses and not events:
         return None, []
     status = statuses[0] if statuses else None
     claim = order_claim(order_id, status, shipments, [e["event_id"] for e in events])
     return claim, _by_time(events)
-
-
-def claim_and_events(
-    conn: psycopg.Connection[Any], order_id: str
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The claim of ``order_id`` (None when it has no canonical event) and its
-    :func:`event_rows`, as :func:`order_claims` and :func:`event_rows` read them: the
-    three reads sent together (a pipeline), one round trip."""
-    return claim_from(order_id, together(conn, *claim_reads(order_id)))
 
 
 def _in(relation: str, marts: str) -> str:
@@ -208,7 +201,6 @@ def claims_tree_of(
 
 
 __all__ = [
-    "claim_and_events",
     "claim_from",
     "claim_reads",
     "claims_in_order",

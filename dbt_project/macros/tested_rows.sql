@@ -44,9 +44,7 @@ $$
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- if execute and flags.WHICH == 'build' and not var('test_all_rows', false)
-        and (config.get('severity') or 'error') | lower == 'error'
-        and narrowed_mart(model, graph.nodes) is not none -%}
+    {%- if narrowed_mart(model, config.get('severity')) is not none -%}
         {%- do conditions.append(untested_rows(relation, model.unique_id)) -%}
     {%- endif -%}
     {%- if conditions -%}
@@ -57,16 +55,21 @@ $$
 {%- endmacro %}
 
 
-{#- The mart a test narrows to its untested rows, or none: the test reads nothing but the
-    model it is attached to (no seed, source or other model, as a relationships test does),
-    and that model keeps its rows between builds (incremental, with a built_at column
-    documented). -#}
-{% macro narrowed_mart(test, nodes) -%}
+{#- The mart a test of ``severity`` narrows to its untested rows, or none: only in a
+    `dbt build` without test_all_rows, only an error test, only one that reads nothing but
+    the model it is attached to (no seed, source or other model, as a relationships test
+    does), and that model keeps its rows between builds (incremental, with a built_at column
+    documented). The one rule for the test's read and for moving its mark. -#}
+{% macro narrowed_mart(test, severity) -%}
+    {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false)
+        or (severity or 'error') | lower != 'error' -%}
+        {%- do return(none) -%}
+    {%- endif -%}
     {%- set reads = test.depends_on.nodes | list -%}
     {%- if reads | length != 1 or reads[0] != test.attached_node -%}
         {%- do return(none) -%}
     {%- endif -%}
-    {%- set node = nodes.get(reads[0]) -%}
+    {%- set node = graph.nodes.get(reads[0]) -%}
     {%- if node and node.config.materialized == 'incremental' and 'built_at' in node.columns -%}
         {%- do return(node) -%}
     {%- endif -%}
@@ -89,18 +92,14 @@ $$
 {#- on-run-end of a `dbt build`: the mark of every narrowed error test that passed, on a
     mart this run built, moves to this build's stamp. -#}
 {% macro record_tested_rows(results) -%}
-    {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false) -%}
-        {{ return('') }}
-    {%- endif -%}
     {%- set built = [] -%}
     {%- for result in results
         if result.node.resource_type == 'model' and result.status == 'success' -%}
         {%- do built.append(result.node.unique_id) -%}
     {%- endfor -%}
     {%- set marks = [] -%}
-    {%- for result in results if result.node.resource_type == 'test'
-        and result.status == 'pass' and (result.node.config.severity or 'error') | lower == 'error' -%}
-        {%- set mart = narrowed_mart(result.node, graph.nodes) -%}
+    {%- for result in results if result.node.resource_type == 'test' and result.status == 'pass' -%}
+        {%- set mart = narrowed_mart(result.node, result.node.config.severity) -%}
         {%- if mart is not none and mart.unique_id in built -%}
             {%- do marks.append('(' ~ text_literal(mart.schema) ~ ', ' ~ text_literal(mart.alias)
                 ~ ', ' ~ text_literal(result.node.unique_id) ~ ', ' ~ build_stamp() ~ ')') -%}

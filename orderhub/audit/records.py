@@ -22,10 +22,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ledger.bulk import BATCH_ID_SQL, EXTRACTION_BATCH_SQL
+from ledger.bulk import first_batch_entry_sql
 from ledger.bundle.values import iso_utc
 from ledger.canonical import MAX_SAFE_INTEGER
-from ledger.sessions import Read, together
+from ledger.sessions import Read, alone
 from orderhub.audit.queries import raw_tables
 
 
@@ -89,10 +89,9 @@ def versions_read(
         ).format(n=sql.Literal(n), table=sql.Identifier(schema, table))
         for n, (_, schema, table) in enumerate(read)
     )
-    query = sql.SQL(
-        "select v.*, (select min(idx) from ledger.leaves where {batch} and {batch_id} ="
-        " v.batch_id) from ({union}) v order by 1, 2, 6, 3"
-    ).format(batch=sql.SQL(EXTRACTION_BATCH_SQL), batch_id=sql.SQL(BATCH_ID_SQL), union=union)
+    query = sql.SQL("select v.*, {entry} from ({union}) v order by 1, 2, 6, 3").format(
+        entry=sql.SQL(first_batch_entry_sql("v.batch_id")), union=union
+    )
 
     def parse(rows: list[Any]) -> tuple[list[StoredVersion], dict[str, int]]:
         versions = [
@@ -114,7 +113,7 @@ def record_versions(
     """Every stored version of each ``(system, record_key)`` in the raw ``tables``
     (``schema.table``: :func:`orderhub.derivation.event_tables`), by system, table, key and
     extraction: one query over all the tables."""
-    ((versions, _),) = together(conn, versions_read(records, tables))
+    versions, _ = alone(conn, versions_read(records, tables))
     return versions
 
 

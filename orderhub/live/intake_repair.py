@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 
-from connectors.batches import BatchCounts, BatchResult, close_batch
+from connectors.batches import Batch, BatchCounts, succeed_batch
 from connectors.catalog import CONNECTORS
 from ledger.batches import BatchTree
 from ledger.bundle.format import BATCH_EVENT
@@ -71,26 +71,10 @@ def close_open_batches(conn: psycopg.Connection[Any], log: ProvenanceLog | None)
         new,
         held,
     ) in open_batches:
-        connector = CONNECTORS[system]
+        batch = Batch(batch_id, system, stream, started_at, cursor_from)
         with conn.transaction():
-            tree = BatchTree(batch_hashes(conn, connector.raw_schema, stream, batch_id))
-            counts = BatchCounts(read, new, held, cursor_to)
-            finished_at = close_batch(conn, batch_id, "succeeded", counts, tree)
-            result = BatchResult(
-                batch_id=batch_id,
-                system=system,
-                stream=stream,
-                records_read=read,
-                records_new=new,
-                cursor_from=cursor_from,
-                cursor_to=cursor_to or cursor_from,
-                started_at=started_at,
-                finished_at=finished_at,
-                seconds=(finished_at - started_at).total_seconds(),
-                merkle_root=tree.root().hex(),
-                records_stored=tree.size,
-                records_quarantined=held,
-            )
+            tree = BatchTree(batch_hashes(conn, CONNECTORS[system].raw_schema, stream, batch_id))
+            result = succeed_batch(conn, batch, BatchCounts(read, new, held, cursor_to), tree)
             if log is not None:
                 log.append_event(BATCH_EVENT, extraction_event(result))
         LOGGER.warning(
