@@ -147,7 +147,7 @@ def main() -> int:
             Scenario(seed=7, orders=args.orders, as_of=as_of, anomalies=0)
         )
         models = compile_models(url, home / "hot_path")
-        worker, intake = HotPath(url, lambda: models, args.batch), Intake(url, None)
+        worker, intake = HotPath(url, lambda _colour: models, args.batch), Intake(url, None)
         if args.sizes:
             _sweep("at the start", worker, intake, store, args.sizes)
         fifth, records, started = max(args.transactions // 5, 1), 0, time.monotonic()

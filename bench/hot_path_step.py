@@ -50,7 +50,7 @@ def main() -> int:
     try:
         _build_warehouse()(settings, url, args.orders)  # type: ignore[operator]
         models = compile_models(url, home / "hot_path")
-        worker = HotPath(url, lambda: models)
+        worker = HotPath(url, lambda _colour: models)
         with psycopg.connect(url, autocommit=True) as conn:
             keys = [row[0] for row in conn.execute(
                 "select distinct record_key from raw_tms.trackers order by 1"

@@ -364,9 +364,11 @@ STAMPS = ("built_at",)
 def _write_changed(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
     """One statement: the compiled select's rows for the orders (``fresh``) and the rows the
     mart has for them (``old``, read once by its order index); the old rows with no
-    identical fresh row deleted (``gone``, by their row ids), then the fresh rows with no
-    identical old row inserted. The orders then have the fresh rows, as after a delete and
-    insert of all of them, but an unchanged row is neither deleted nor written again. The
+    identical fresh row deleted (``gone``, by their unique key: the mart may be the
+    ``marts`` schema's view of a published colour, which has no row ids), then the fresh
+    rows with no identical old row inserted. The orders then have the fresh rows, as after a
+    delete and insert of all of them, but an unchanged row is neither deleted nor written
+    again. The
     insert's rows wait for ``gone`` (its row count, read once before the first insert), so a
     replaced row is deleted before its new version meets the mart's unique indexes. Rows are
     matched on the mart's unique key (:data:`WRITES_CHANGED_ROWS`), then compared column by
@@ -382,12 +384,15 @@ def _write_changed(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
         key = " and ".join(f'{a}."{c}" = {b}."{c}"' for c in WRITES_CHANGED_ROWS[model.name])
         return f"{key} and {row(a)} is not distinct from {row(b)}"
 
+    key = ", ".join(f'"{c}"' for c in WRITES_CHANGED_ROWS[model.name])
+    old_key = ", ".join(f'o."{c}"' for c in WRITES_CHANGED_ROWS[model.name])
     return (
         f"with fresh as materialized (select {names} from (\n{model.select}\n) as hot_path),\n"
-        f"old as materialized (select ctid as old_row, {names} from {model.relation}"
+        f"old as materialized (select {names} from {model.relation}"
         f" where order_id = any(%(orders)s)),\n"
-        f"gone as (delete from {model.relation} where ctid = any(array(select o.old_row"
-        f" from old as o where not exists (select from fresh as f where {same('f', 'o')})))"
+        f"gone as (delete from {model.relation} where order_id = any(%(orders)s)"
+        f" and ({key}) in (select {old_key}"
+        f" from old as o where not exists (select from fresh as f where {same('f', 'o')}))"
         f" returning 1)\n"
         f"insert into {model.relation} ({names}) select {names} from fresh as f"
         f" where (select count(*) from gone) >= 0"

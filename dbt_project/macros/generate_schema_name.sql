@@ -2,7 +2,10 @@
     seeds), not prefixed with the target schema - but the marts go to the colour a
     write-audit-publish build names (var mart_colour: blue or green, schema marts_<colour>;
     README, "Publishing"). Without the var a build writes the schema marts itself, as a
-    development build or the dbt tests do. -#}
+    development build or the dbt tests do. The intermediate views that read a mart (the
+    steps, the customers' tiers, the order attributes) are configured into marts too, so
+    each colour has its own, reading its own marts: a reader of a colour (the live hot
+    path, the publish step's recompute) never reads another colour's rows through them. -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {%- set colour = var('mart_colour', none) -%}
     {%- if custom_schema_name is none -%}

@@ -39,7 +39,7 @@ from typing import Any
 import psycopg
 
 from orderhub.live.outbox import order_states, write_outbox
-from orderhub.publishing import hold_publish_lock
+from orderhub.publishing import hold_publish_lock, published_colour
 from orderhub.recompute import (
     RECORD_LOCK_SQL,
     CompiledModel,
@@ -103,9 +103,11 @@ class HotPath:
     def __init__(
         self,
         database_url: str,
-        models: Callable[[], Sequence[CompiledModel]],
+        models: Callable[[str | None], Sequence[CompiledModel]],
         batch: int = BATCH,
     ) -> None:
+        """``models(colour)``: the compiled selects that read and write ``colour``'s marts,
+        the published one (None before any publish: the ``marts`` schema's own tables)."""
         self.database_url = database_url
         self.models = models
         self.batch = batch
@@ -148,13 +150,14 @@ class HotPath:
     def step(self) -> int:
         """One micro-batch in one transaction; how many pending records it took."""
         conn = self._connection()
-        models = list(self.models())
         with conn.transaction():
             # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
             hold_publish_lock(conn, shared=True)
             taken = take(conn, self.batch)
             if not taken:
                 return 0
+            # the colour served now, which no publish changes before this batch commits
+            models = list(self.models(published_colour(conn)))
             records = sorted(set(taken))  # a record changed twice while pending: once
             started = time.perf_counter()
             orders = rederive_events(conn, models[0], records)

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import psycopg
+
 from ledger.keys import load_or_create_signer
 from ledger.log import ProvenanceLog
 from orderhub.cases.workers import CaseWorkers
@@ -19,6 +21,7 @@ from orderhub.live.intake import Intake
 from orderhub.live.service import LiveService, build_app
 from orderhub.live.signatures import webhook_secret
 from orderhub.provenance import PROVENANCE_KINDS
+from orderhub.publishing import published_colour
 from orderhub.recompute import CompiledModel, compile_models, project_fingerprint
 from orderhub.settings import SIGNING_KEY_FILE, Settings
 from orderhub.sources import API_SYSTEMS
@@ -35,28 +38,32 @@ def provenance_log(settings: Settings, url: str) -> ProvenanceLog:
 
 
 class CompiledSelects:
-    """The hot path's compiled selects, compiled at start and again after a project change."""
+    """The hot path's compiled selects per colour of the marts (None: the ``marts`` schema's
+    own tables, before any publish), each compiled when first asked for and all again after
+    a project change. The published colour's are compiled at start."""
 
     def __init__(self, url: str, work: Path) -> None:
         self.url, self.work = url, work
         self.fingerprint = project_fingerprint()
-        self.models = compile_models(url, work)
         self.checked = time.monotonic()
         self._lock = threading.Lock()
+        self._models: dict[str | None, Sequence[CompiledModel]] = {}
+        with psycopg.connect(url) as conn:
+            self(published_colour(conn))
 
-    def __call__(self) -> Sequence[CompiledModel]:
+    def __call__(self, colour: str | None) -> Sequence[CompiledModel]:
         with self._lock:
-            return self._current()
-
-    def _current(self) -> Sequence[CompiledModel]:
-        if time.monotonic() - self.checked > RECHECK:
-            self.checked = time.monotonic()
-            fingerprint = project_fingerprint()
-            if fingerprint != self.fingerprint:
-                LOGGER.info("the dbt project changed: compiling the hot path again")
-                self.models = compile_models(self.url, self.work)
-                self.fingerprint = fingerprint
-        return self.models
+            if time.monotonic() - self.checked > RECHECK:
+                self.checked = time.monotonic()
+                fingerprint = project_fingerprint()
+                if fingerprint != self.fingerprint:
+                    LOGGER.info("the dbt project changed: compiling the hot path again")
+                    self._models.clear()
+                    self.fingerprint = fingerprint
+            if colour not in self._models:
+                work = self.work / (colour or "marts")
+                self._models[colour] = compile_models(self.url, work, colour=colour)
+            return self._models[colour]
 
 
 #: Hot-path workers (they take different pending records; locks keep them apart).

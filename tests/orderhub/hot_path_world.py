@@ -83,7 +83,7 @@ def drain(url: str, models: Sequence[CompiledModel], workers: int = 1, batch: in
     errors: list[BaseException] = []
 
     def work() -> None:
-        hot = HotPath(url, lambda: models, batch=batch)
+        hot = HotPath(url, lambda _colour: models, batch=batch)
         try:
             while hot.step() or pending(url):
                 pass

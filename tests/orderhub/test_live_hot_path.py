@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
         # records and rewriting their events, then end its session there
         blocker = psycopg.connect(url, autocommit=True)
         blocker.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (LOCKED,))
-        hot = HotPath(url, lambda: hot_models)
+        hot = HotPath(url, lambda _colour: hot_models)
         failures: list[BaseException] = []
 
         def step() -> None:
@@ -135,7 +135,7 @@ def test_a_record_changed_while_a_worker_holds_it_is_stored_at_once(
         push(url, [POOL])
         blocker = psycopg.connect(url, autocommit=True)
         blocker.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (LOCKED,))
-        worker = threading.Thread(target=HotPath(url, lambda: hot_models).step)
+        worker = threading.Thread(target=HotPath(url, lambda _colour: hot_models).step)
         worker.start()
         try:
             _wait_for_lock_wait(blocker)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,14 @@ from api_world import SCENARIO, ApiWorld, Built, served
 from dbt_builds import build, database, load
 from dbt_records import Batch
 from dbt_worlds import extracted
+from hot_path_world import pending, push
 
 from orchestration import wap
 from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub import publish_recompute, publishing
 from orderhub.cases import open_cases
+from orderhub.live.hot_path import HotPath
+from orderhub.live.runtime import CompiledSelects
 from orderhub.sources import API_SYSTEMS
 
 API_MODELS = Path(__file__).resolve().parents[2] / "dbt_project/models/api/_api__models.yml"
@@ -295,3 +298,53 @@ def test_the_live_engine_recomputes_a_later_change_into_the_colour_it_publishes(
         tracker,
     )
     assert served_events[0][0] > 0
+
+
+def _moved_on_tracker(world: ApiWorld, token: str) -> tuple[dict[str, Any], str]:
+    """A tracker whose order the API serves in transit, as its carrier reports it an hour
+    after the order's last event: delivered; and its order. From the last tracker on: the
+    test before moves the first to another order."""
+    for tracker in reversed(SCENARIO.records("tms")):
+        details = tracker["tracking_details"]
+        order = tracker["reference"]
+        served_now = world.rows("orders", token, order_id=f"eq.{order}")
+        if not served_now or served_now[0]["canonical_status"] != "in_transit":
+            continue
+        ((last,),) = world.query(
+            "select max(event_time) from marts.fct_order_status_events where order_id = %s", order
+        )
+        later = (last + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = {"status": "delivered", "status_detail": "arrived_at_destination"}
+        delivered = {**details[-1], **status, "message": "Delivered", "datetime": later}
+        moved = {
+            **tracker,
+            **status,
+            "updated_at": later,
+            "tracking_details": [*details, delivered],
+        }
+        return moved, order
+    raise AssertionError("the scenario has no order in transit")
+
+
+def test_the_hot_path_recomputes_the_published_colour_after_another_was_built(
+    world: ApiWorld, tmp_path: Path
+) -> None:
+    # `orderhub serve` after a publish, with the other colour built since (as a build whose
+    # checks failed leaves it): the hot path recomputes into the published colour, reading
+    # that colour's steps; a pushed tracker moves its order to delivered, PostgREST serves it
+    with psycopg.connect(world.url) as conn:
+        served_colour = publishing.published_colour(conn)
+    assert _build(world.url, tmp_path) != served_colour
+    token = world.token("analyst")
+    tracker, order = _moved_on_tracker(world, token)
+    push(world.url, [[("tms", tracker)]])
+    worker = HotPath(world.url, CompiledSelects(world.url, tmp_path / "hot"))
+    while worker.step():
+        pass
+    assert pending(world.url) == 0
+    (served_row,) = world.rows("orders", token, order_id=f"eq.{order}")
+    assert served_row["canonical_status"] == "delivered"
+    (last_step,) = world.rows(
+        "order_timeline", token, order_id=f"eq.{order}", order="step_number.desc", limit="1"
+    )
+    assert last_step["canonical_status"] == "delivered"
