@@ -35,16 +35,28 @@ SortKey = tuple[str, Any]
 
 
 class Lazy:
-    """A record not built yet: ``build(arg)`` builds it (a new dict each time)."""
+    """A record not built yet: ``build(arg)`` builds it (a new dict each time); ``head(arg)``,
+    when given, some of its fields without building it (what a view sorts by)."""
 
-    __slots__ = ("arg", "build")
+    __slots__ = ("arg", "build", "head")
 
-    def __init__(self, build: Callable[[Any], Record], arg: Any) -> None:
-        self.build, self.arg = build, arg
+    def __init__(
+        self,
+        build: Callable[[Any], Record],
+        arg: Any,
+        head: Callable[[Any], Record] | None = None,
+    ) -> None:
+        self.build, self.arg, self.head = build, arg, head
 
 
 def _built(entry: Record | Lazy) -> Record:
     return entry.build(entry.arg) if type(entry) is Lazy else entry  # type: ignore[union-attr,return-value]
+
+
+def _head(entry: Record | Lazy) -> Mapping[str, Any]:
+    if type(entry) is Lazy and entry.head is not None:  # type: ignore[union-attr]
+        return entry.head(entry.arg)  # type: ignore[union-attr]
+    return _built(entry)
 
 
 #: Each table's cursor field and primary key (docs/sources.md): one table per system; a system
@@ -253,6 +265,13 @@ class SandboxStore:
         with self._lock:
             entries = list(self._table(system).records)
         return map(_built, entries)
+
+    def iter_heads(self, system: str) -> Iterator[Mapping[str, Any]]:
+        """``system``'s records in API order as of the call, a record not built yet as its
+        :class:`Lazy`'s head when it has one (only the fields the head gives), else built."""
+        with self._lock:
+            entries = list(self._table(system).records)
+        return map(_head, entries)
 
     def last_cursor(self, system: str) -> str | None:
         """The greatest cursor value of ``system``'s records (in the sortable ISO form), or

@@ -172,3 +172,14 @@ def test_every_read_of_a_wms_picking_is_a_record_of_its_own() -> None:
     assert lazy.get("wms", first["id"]) == first
     again = [lazy.get("wms", second["id"]) for _ in range(2)]
     assert again[0] == again[1] == second and again[0] is not again[1]
+
+
+def test_a_trackers_head_is_its_place_without_building_it() -> None:
+    """The TMS's list order is read from each tracker's head (created_at, id) without
+    building it: the same fields the built tracker has, anomalies (late scans, unknown codes,
+    misroutes) included."""
+    store = SandboxStore.from_scenario(Scenario(seed=3, orders=400, anomalies=40))
+    built = [{"created_at": r["created_at"], "id": r["id"]} for r in store.iter_records("tms")]
+    heads = list(store.iter_heads("tms"))
+    assert all(len(head) == 2 for head in heads)  # heads, not trackers built
+    assert built and heads == built
