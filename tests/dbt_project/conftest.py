@@ -46,6 +46,11 @@ def main_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield build(url, tmp_path_factory.mktemp("dbt-main"))
 
 
+#: the scenario builds run the data tests on their data; the unit tests, which read no data,
+#: run once, in main_build
+WORLD_BUILD = FLOW_BUILD_EXCLUDES
+
+
 @pytest.fixture(scope="session")
 def incremental(
     pg_server: str, tmp_path_factory: pytest.TempPathFactory
@@ -54,11 +59,11 @@ def incremental(
     batches = main_batches()
     with database(pg_server) as url:
         load(url, [b for b in batches if b.extracted_at <= at(7)])
-        first = build(url, work)
+        first = build(url, work, *WORLD_BUILD)
         load(url, [b for b in batches if b.extracted_at > at(7)])
-        second = build(url, work)
+        second = build(url, work, *WORLD_BUILD)
         tables = second.tables()
-        idle = build(url, work)
+        idle = build(url, work, *WORLD_BUILD)
         yield IncrementalBuilds(first, second, idle, tables)
 
 
@@ -69,7 +74,7 @@ def unknown_build(
     """The incremental database with the main records, plus an unknown WMS state."""
     with database(pg_server, template=incremental.idle.url) as url:
         load(url, unknown_batches()[len(main_batches()) :])
-        yield build(url, tmp_path_factory.mktemp("dbt-unknown"))
+        yield build(url, tmp_path_factory.mktemp("dbt-unknown"), *WORLD_BUILD)
 
 
 @pytest.fixture(scope="session")
@@ -83,19 +88,14 @@ def remapped(
     with crosswalk.open("a", encoding="utf-8") as handle:
         handle.write(UNKNOWN_ROW)
     with database(pg_server, template=unknown_build.url) as url:
-        rebuilt = build(url, work, project=project)
+        rebuilt = build(url, work, *WORLD_BUILD, project=project)
         tables = rebuilt.tables()
         history = rebuilt.query(
             "select crosswalk_version, count(*) filter (where source_code = 'partially_available')"
             " from marts.dim_status_crosswalk_versions group by 1 order by 2"
         )
-        refreshed = build(url, work, "--full-refresh", project=project)
+        refreshed = build(url, work, *WORLD_BUILD, "--full-refresh", project=project)
         yield Remapped(rebuilt, tables, history, refreshed, (old, crosswalk_version(crosswalk)))
-
-
-#: the scenario builds run the data tests on their data; the unit tests, which read no data,
-#: run once, in main_build
-WORLD_BUILD = FLOW_BUILD_EXCLUDES
 
 
 @pytest.fixture(scope="session")
