@@ -364,15 +364,13 @@ STAMPS = ("built_at",)
 def _write_changed(conn: psycopg.Connection[Any], model: CompiledModel) -> str:
     """One statement: the compiled select's rows for the orders (``fresh``) and the rows the
     mart has for them (``old``, read once by its order index); the old rows with no
-    identical fresh row deleted (``gone``, by their unique key: the mart may be the
-    ``marts`` schema's view of a published colour, which has no row ids), then the fresh
-    rows with no identical old row inserted. The orders then have the fresh rows, as after a
-    delete and insert of all of them, but an unchanged row is neither deleted nor written
-    again. The
-    insert's rows wait for ``gone`` (its row count, read once before the first insert), so a
-    replaced row is deleted before its new version meets the mart's unique indexes. Rows are
-    matched on the mart's unique key (:data:`WRITES_CHANGED_ROWS`), then compared column by
-    column."""
+    identical fresh row deleted (``gone``, by their unique key, which a view of the mart
+    has too), then the fresh rows with no identical old row inserted. The orders then have
+    the fresh rows, as after a delete and insert of all of them, but an unchanged row is
+    neither deleted nor written again. The insert's rows wait for ``gone`` (its row count,
+    read once before the first insert), so a replaced row is deleted before its new version
+    meets the mart's unique indexes. Rows are matched on the mart's unique key
+    (:data:`WRITES_CHANGED_ROWS`), then compared column by column."""
     columns = _columns(conn, model)
     names = ", ".join(f'"{c}"' for c in columns)
     compared = [c for c in columns if c not in STAMPS]

@@ -14,7 +14,9 @@
 
 
 {#- Whether ``old_relation`` has the columns create_csv_table would give it: each CSV
-    column's name and type (its column_types override, else the type inferred), in order. -#}
+    column's name and type (its column_types override, else the type inferred), in order.
+    Types are compared without modifiers (numeric(10,2) is numeric(12,4) here: the seeds
+    declare none), and the refill leaves indexes as they are (no seed declares any). -#}
 {% macro seed_columns_unchanged(model, old_relation, agate_table) %}
     {%- set column_override = model['config'].get('column_types', {}) -%}
     {%- set wanted = [] -%}

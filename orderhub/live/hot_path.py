@@ -20,7 +20,10 @@ Each :meth:`HotPath.step` is one transaction:
    order delete the orders' rows and insert its compiled select's rows for them;
 5. write the outbox (:mod:`.outbox`) from the before and after, and commit.
 
-Steps 2 to 4 are the per-order engine, :mod:`orderhub.recompute` (dbt's compiled selects;
+Steps 2 to 4 run the selects compiled for the colour the API serves, read under the
+publish lock after step 1 (none published: the ``marts`` schema's own tables); a colour not
+compiled yet rolls the micro-batch back and is compiled outside it (:class:`NotCompiled`).
+They are the per-order engine, :mod:`orderhub.recompute` (dbt's compiled selects;
 the publish step runs the same engine into the colour it publishes): no rule of the
 crosswalk, the ordering or the exceptions exists here. Rows written here carry the
 transaction's time as ``built_at``, so the next batch build's incremental watermark lies
@@ -97,6 +100,17 @@ def take(conn: psycopg.Connection[Any], batch: int) -> list[tuple[str, str]]:
     return conn.execute(TAKE, (batch,)).fetchall()
 
 
+class NotCompiled(Exception):
+    """The selects for a colour are not compiled yet: ``compile()`` compiles them. Raised
+    by a ``models`` callable inside a micro-batch, which then rolls back (its records are
+    pending again), compiles outside any transaction and lock, and is taken again: a
+    ``dbt compile`` of tens of seconds never holds the publish lock or taken records."""
+
+    def __init__(self, compile: Callable[[], None]) -> None:
+        super().__init__("the hot path's selects for this colour are not compiled yet")
+        self.compile = compile
+
+
 class HotPath:
     """Recomputes touched orders with the compiled selects, one micro-batch at a time."""
 
@@ -107,7 +121,8 @@ class HotPath:
         batch: int = BATCH,
     ) -> None:
         """``models(colour)``: the compiled selects that read and write ``colour``'s marts,
-        the published one (None before any publish: the ``marts`` schema's own tables)."""
+        the published one (None before any publish: the ``marts`` schema's own tables), or
+        :class:`NotCompiled`."""
         self.database_url = database_url
         self.models = models
         self.batch = batch
@@ -148,8 +163,15 @@ class HotPath:
         return self._conn
 
     def step(self) -> int:
-        """One micro-batch in one transaction; how many pending records it took."""
-        conn = self._connection()
+        """One micro-batch in one transaction; how many pending records it took (none
+        when the published colour's selects had to be compiled first)."""
+        try:
+            return self._step(self._connection())
+        except NotCompiled as missing:
+            missing.compile()
+            return 0
+
+    def _step(self, conn: psycopg.Connection[Any]) -> int:
         with conn.transaction():
             # a publish (write-audit-publish) waits for this micro-batch, and it for a publish
             hold_publish_lock(conn, shared=True)

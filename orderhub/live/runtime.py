@@ -16,7 +16,7 @@ from ledger.log import ProvenanceLog
 from orderhub.cases.workers import CaseWorkers
 from orderhub.live.case_events import CaseEvents
 from orderhub.live.dispatch_process import DispatcherProcess
-from orderhub.live.hot_path import HotPath
+from orderhub.live.hot_path import HotPath, NotCompiled
 from orderhub.live.intake import Intake
 from orderhub.live.service import LiveService, build_app
 from orderhub.live.signatures import webhook_secret
@@ -39,8 +39,9 @@ def provenance_log(settings: Settings, url: str) -> ProvenanceLog:
 
 class CompiledSelects:
     """The hot path's compiled selects per colour of the marts (None: the ``marts`` schema's
-    own tables, before any publish), each compiled when first asked for and all again after
-    a project change. The published colour's are compiled at start."""
+    own tables, before any publish). The published colour's are compiled at start; another
+    colour's, and all of them after a project change, when a micro-batch first asks for
+    them - it raises :class:`NotCompiled` and the worker compiles outside its transaction."""
 
     def __init__(self, url: str, work: Path) -> None:
         self.url, self.work = url, work
@@ -49,7 +50,15 @@ class CompiledSelects:
         self._lock = threading.Lock()
         self._models: dict[str | None, Sequence[CompiledModel]] = {}
         with psycopg.connect(url) as conn:
-            self(published_colour(conn))
+            colour = published_colour(conn)
+        self.compile(colour)
+
+    def compile(self, colour: str | None) -> None:
+        """Compile ``colour``'s selects (once, whichever worker asks first)."""
+        with self._lock:
+            if colour not in self._models:
+                work = self.work / (colour or "marts")
+                self._models[colour] = compile_models(self.url, work, colour=colour)
 
     def __call__(self, colour: str | None) -> Sequence[CompiledModel]:
         with self._lock:
@@ -61,8 +70,7 @@ class CompiledSelects:
                     self._models.clear()
                     self.fingerprint = fingerprint
             if colour not in self._models:
-                work = self.work / (colour or "marts")
-                self._models[colour] = compile_models(self.url, work, colour=colour)
+                raise NotCompiled(lambda: self.compile(colour))
             return self._models[colour]
 
 

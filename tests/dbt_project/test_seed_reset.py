@@ -1,5 +1,6 @@
 """A seed is emptied and filled again when its columns are unchanged, so the views reading
-it survive a build (``macros/seed_reset.sql``); a seed whose columns changed is recreated."""
+it survive a build (``macros/seed_reset.sql``); a seed whose columns changed (a type, a
+new column) is recreated."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ def _columns(url: str) -> list[str]:
             (SEED,),
         ).fetchall()
     return [row[0] for row in rows]
+
+
+def _type(url: str, column: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "select data_type from information_schema.columns"
+            " where table_schema = 'seeds' and table_name = %s and column_name = %s",
+            (SEED, column),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def _reader_exists(url: str) -> bool:
@@ -47,6 +59,19 @@ def test_a_seed_keeps_its_readers_until_its_columns_change(
         assert _reader_exists(url)
         with psycopg.connect(url) as conn:
             assert conn.execute(f"select count(*) from {READER}").fetchall() == rows_before
+        # a column's type changed, the names the same: recreated, the reader gone
+        seeds_yml = project / "seeds" / "_seeds.yml"
+        declared = seeds_yml.read_text(encoding="utf-8")
+        retyped = declared.replace(
+            "payment_required_before_shipping: boolean", "payment_required_before_shipping: text"
+        )
+        assert retyped != declared
+        seeds_yml.write_text(retyped, encoding="utf-8")
+        _seed(url, tmp_path, project)
+        assert not _reader_exists(url)
+        assert _type(url, "payment_required_before_shipping") == "text"
+        with psycopg.connect(url) as conn:
+            conn.execute(f"create view {READER} as select * from seeds.{SEED}")
         # a new column: the table is recreated (its readers go with the old one)
         lines = csv.read_text(encoding="utf-8").splitlines()
         csv.write_text(

@@ -5,7 +5,7 @@ data; parallel workers on micro-batches of the same orders never leave a wrong s
 worker killed mid-batch leaves its records pending and loses nothing; a change stored
 while a worker holds its record is stored at once; a tracker's new versions alone (the
 narrow path) leave the marts equal to a full refresh too; a worker's take locks no record
-beyond its batch."""
+beyond its batch; a colour's selects not compiled yet are compiled outside the micro-batch."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderhub import recompute
-from orderhub.live.hot_path import APPLICATION_NAME, HotPath, session, take
+from orderhub.live.hot_path import APPLICATION_NAME, HotPath, NotCompiled, session, take
 from orderhub.live_tables import ensure_live_schema
 from orderhub.recompute import CompiledModel, order_lock_name
 from sandbox.changes import move_on
@@ -122,6 +122,32 @@ def test_a_worker_killed_mid_batch_loses_nothing(
         hot_tables = marts(url)
         full_refresh(url, tmp_path)
         assert hot_tables == marts(url)
+
+
+def test_selects_not_compiled_yet_are_compiled_outside_the_micro_batch(
+    pg_server: str, hot_template: str, hot_models: list[CompiledModel]
+) -> None:
+    """The first micro-batch after a publish of a colour not compiled yet: it rolls back,
+    the worker compiles with no transaction open (no publish lock, no record taken), and
+    the next micro-batch takes the records."""
+    with database(pg_server, template=hot_template) as url:
+        push(url, [POOL])
+        before = pending(url)
+        states: list[tuple[psycopg.pq.TransactionStatus, int]] = []
+        hot: HotPath
+
+        def models(colour: str | None) -> list[CompiledModel]:
+            if not states:
+                conn = hot._connection()
+                raise NotCompiled(
+                    lambda: states.append((conn.info.transaction_status, pending(url)))
+                )
+            return hot_models
+
+        hot = HotPath(url, models)
+        assert hot.step() == 0
+        assert states == [(psycopg.pq.TransactionStatus.IDLE, before)]
+        assert hot.step() > 0
 
 
 def test_a_record_changed_while_a_worker_holds_it_is_stored_at_once(
