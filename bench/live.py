@@ -276,10 +276,12 @@ def run_rate(
     ]
     stopped, started = faults.down
     up = [took for wall, took in to_sub if not stopped <= wall <= started]
+    back = [took for wall, took in to_sub if wall > started]
     for name, values in (
         ("→ /orders", shown),
         ("→ subscriber", [took for _, took in to_sub]),
         ("→ subscriber, changes made while it was up", up),
+        ("→ subscriber, changes made after it came back", back),
     ):
         if values:
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99))
