@@ -27,6 +27,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().p
 
 import psycopg
 
+from connectors.batches import stream_totals
+from connectors.catalog import SYSTEMS
 from connectors.config import source_config
 from connectors.loader import ensure_schema
 from connectors.sync import sync_system
@@ -71,11 +73,12 @@ def run_size(orders: int, systems: list[str], server: str, home: Path) -> None:
                 with psycopg.connect(url) as conn:
                     ensure_schema(conn)
                 started = time.perf_counter()
-                first, *_ = sync_system(system, config, url)
+                results = sync_system(system, config, url)
                 seconds = time.perf_counter() - started
+            read = stream_totals(results, SYSTEMS[system].stream_names[0])[0]
             print(
-                f"{orders} orders: {system} first sync {first.records_read} records in "
-                f"{seconds:.1f} s ({first.records_read / seconds:,.0f} records/s); sandbox "
+                f"{orders} orders: {system} first sync {read} records in "
+                f"{seconds:.1f} s ({read / seconds:,.0f} records/s); sandbox "
                 f"{memory(pid)}",
                 flush=True,
             )

@@ -13,9 +13,10 @@ the :class:`BatchResult`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -45,6 +46,11 @@ class BatchResult:
     records_quarantined: int = 0
 
 
+def batch_id(system: str, stream: str, started_at: datetime) -> str:
+    """A new extraction batch's id: system, stream, start time and a random suffix."""
+    return f"{system}-{stream}-{started_at:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
+
+
 @dataclass(frozen=True)
 class Batch:
     """The identity of a batch being loaded."""
@@ -54,6 +60,13 @@ class Batch:
     stream: str
     started_at: datetime
     cursor_from: str | None
+
+    def next_part(self, cursor_from: str | None) -> Batch:
+        """The batch a stream goes on in when this one is closed before the stream ends
+        (``StreamLoader.max_batch_rows``): same system and stream, a new id and start."""
+        now = datetime.now(UTC)
+        return Batch(batch_id(self.system, self.stream, now), self.system, self.stream, now,
+                     cursor_from)  # fmt: skip
 
 
 class StoredLeaves:
@@ -70,6 +83,11 @@ class StoredLeaves:
         self._open.extend((key, bytes.fromhex(digest)) for key, digest in rows)
         return len(self._open) - before
 
+    @property
+    def size(self) -> int:
+        """Rows stored so far, committed or in the open checkpoint."""
+        return len(self._committed) + len(self._open)
+
     def commit(self) -> None:
         """The open checkpoint committed: its rows are the batch's."""
         self._committed.extend(self._open)
@@ -82,6 +100,17 @@ class StoredLeaves:
     def tree(self) -> BatchTree:
         """The batch's Merkle tree over its committed rows, in leaf order."""
         return BatchTree.of_records(self._committed)
+
+
+def stream_totals(results: Iterable[BatchResult], stream: str) -> tuple[int, int, float]:
+    """Records read, records stored new and seconds of ``stream``'s batches among a sync's
+    ``results``: a long stream closes several (``StreamLoader.max_batch_rows``)."""
+    mine = [result for result in results if result.stream == stream]
+    return (
+        sum(r.records_read for r in mine),
+        sum(r.records_new for r in mine),
+        sum(r.seconds for r in mine),
+    )
 
 
 def store_batch_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) -> None:

@@ -20,8 +20,10 @@ A keyset-paged read (``StreamSpec.keyset``; the sync asks for ``check_order``) d
 records in (cursor, primary key) order; a record sorting before the one received before it
 fails the run rather than trust a paging position the server did not keep.
 
-A pushed micro-batch (:mod:`orderhub.live`) goes through the same loader on a session the
-receiver lends, with no connector state (``commit(None)``).
+With ``max_batch_rows`` (a sync's, ``connectors.sync.MAX_BATCH_ROWS``) a stream goes on in a
+new batch each time its batch has stored that many rows (connectors/README.md, "Batches of
+bounded size"). A pushed micro-batch (:mod:`orderhub.live`) goes through the same loader on a
+session the receiver lends, with no connector state (``commit(None)``).
 
 Rows, quarantined records and state commit in one transaction at each STATE message. When
 the run fails (non-zero exit, a TRACE error, a malformed line, rows no STATE covered, the
@@ -92,8 +94,14 @@ class StreamLoader:
         check_order: bool = False,
         newest: NewestCursor | None = None,
         conn: psycopg.Connection[Any] | None = None,
+        max_batch_rows: int | None = None,
     ) -> None:
         self.connector = connector
+        #: Rows a batch stores at most before it is closed and the stream goes on in a new
+        #: one (:meth:`_close_part`); None: one batch, however long the stream.
+        self.max_batch_rows = max_batch_rows
+        #: The batches this loader closed along the way, in order (the last is not here).
+        self.finished: list[BatchResult] = []
         #: Kept in every state this loader commits, beside the connector's own.
         self.state_extra = dict(state_extra or {})
         #: Whether records must arrive in (cursor, key) order (one keyset-paged read).
@@ -118,6 +126,9 @@ class StreamLoader:
         self._pending: list[tuple[str, str, str, str | None]] = []
         self._quarantine: list[dict[str, Any]] = []
         self._uncommitted = 0
+        #: Of the records since the last STATE, those counted into a batch already closed.
+        self._closed_since_state = 0
+        self._last_cursor: str | None = None
         #: Rows moved into the raw table by the open (uncommitted) checkpoint.
         self._inserted = 0
         #: The (cursor, key) of the last record received (keyset streams arrive in order).
@@ -193,8 +204,11 @@ class StreamLoader:
             )
             return False
         self._pending.append((str(key), digest, text, cursor_text))
+        self._last_cursor = cursor_text
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
+            if self.max_batch_rows is not None and self._leaves.size >= self.max_batch_rows:
+                self._close_part()
         return True
 
     def _in_order(self, cursor: str, key: str | int) -> None:
@@ -257,7 +271,7 @@ class StreamLoader:
             "update orderhub_meta.extraction_batches set records_read = %s, records_new = %s,"
             " records_quarantined = %s, cursor_to = %s where batch_id = %s",
             (
-                self.records_read + self._uncommitted,
+                self.records_read + self._uncommitted - self._closed_since_state,
                 self.records_new + inserted,
                 self.records_quarantined + quarantined,
                 None if cursor_to is None else str(cursor_to),
@@ -268,11 +282,11 @@ class StreamLoader:
         self._leaves.commit()
         self._inserted = 0
         self._quarantine.clear()
-        self.records_read += self._uncommitted
+        self.records_read += self._uncommitted - self._closed_since_state
         self.records_new += inserted
         self.records_quarantined += quarantined
         self.cursor_to = None if cursor_to is None else str(cursor_to)
-        committed, self._uncommitted = self._uncommitted, 0
+        committed, self._uncommitted, self._closed_since_state = self._uncommitted, 0, 0
         self.checkpoints += 1
         if quarantined:
             LOGGER.warning(
@@ -332,15 +346,45 @@ class StreamLoader:
         self._pending.clear()
         self._quarantine.clear()
         self._uncommitted = 0
+        self._closed_since_state = 0
         self._inserted = 0
         self._leaves.rollback()
         self.conn.rollback()
 
+    def _close_part(self) -> None:
+        """Close the batch where it stands, between two STATE messages, and go on in a new
+        one: its rows so far commit with its tree (the connector's state stays at the last
+        STATE, so a run failing later re-reads them and stores nothing twice). What the
+        loader holds per batch - a key and a hash per stored row, then the tree - is so
+        bounded by ``max_batch_rows``, not by the stream's length."""
+        inserted, quarantined = self._inserted, self._store_quarantine()
+        counts = BatchCounts(
+            self.records_read + self._uncommitted - self._closed_since_state,
+            self.records_new + inserted,
+            self.records_quarantined + quarantined,
+            self._last_cursor or self.cursor_to,
+        )
+        self._leaves.commit()  # the open checkpoint's rows are this batch's: it commits now
+        closed = succeed_batch(self.conn, self.batch, counts, self._leaves.tree())
+        self.conn.commit()
+        self.finished.append(closed)
+        self._closed_since_state = self._uncommitted
+        self._inserted, self.records_read, self.records_new, self.records_quarantined = 0, 0, 0, 0
+        self._quarantine.clear()
+        self._leaves = StoredLeaves()
+        self.batch = self.batch.next_part(closed.cursor_to)
+        self.open_batch()
+        if self.progress is not None:
+            self.progress(
+                f"{self._where}: batch {closed.batch_id} closed at {closed.records_stored}"
+                f" stored records (at most {self.max_batch_rows} a batch); going on in"
+                f" {self.batch.batch_id}"
+            )
+
     def succeed(self, started: float, now: float) -> BatchResult:
         """Store the batch's tree, mark it ``succeeded`` (one transaction) and describe it."""
-        return succeed_batch(
-            self.conn, self.batch, self._counts(), self._leaves.tree(), now - started
-        )
+        seconds = None if self.finished else now - started  # a later batch: from its start
+        return succeed_batch(self.conn, self.batch, self._counts(), self._leaves.tree(), seconds)
 
     def fail(self) -> None:
         """Roll back the open checkpoint and mark the batch ``failed``.

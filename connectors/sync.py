@@ -2,9 +2,12 @@
 
 :func:`sync_system` reads the stored state of a system's streams, runs its declarative
 connector (``connectors.runner``) from there, and loads what it emits into
-``raw_<system>.<stream>`` (``connectors.loader``), one extraction batch per stream. It returns
-one :class:`BatchResult` per stream, or raises :class:`ConnectorError` naming the system, the
-stream and the cause, with the previous rows and state intact. :func:`load_records` loads
+``raw_<system>.<stream>`` (``connectors.loader``), one extraction batch per stream - and a
+stream that stores more than :data:`MAX_BATCH_ROWS` rows goes on in a new batch each time it
+has, so the loader's memory is bounded by the batch, not by the load. It returns one
+:class:`BatchResult` per batch, or raises :class:`ConnectorError` naming the system, the
+stream and the cause, with the previous rows and state intact - but for the batches it
+closed before the failure, whose rows are stored and which its ``finished`` names. :func:`load_records` loads
 records extracted elsewhere (test fixtures, benchmarks) through the same loader.
 
 A sync that died without marking its batches (the process killed, the machine gone) left them
@@ -20,7 +23,6 @@ is read by the next one.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,12 +32,14 @@ from typing import Any
 import psycopg
 
 from connectors import runner
+from connectors.batches import batch_id
 from connectors.catalog import SYSTEMS, ConnectorSpec, StreamSpec, get_connector
 from connectors.errors import ConnectorError
 from connectors.loader import Batch, BatchResult, StreamLoader, ensure_schema, load_messages
 from connectors.resume import RESUME_KEY, NewestCursor, connector_state, resume_from
 
 __all__ = [
+    "MAX_BATCH_ROWS",
     "BatchResult",
     "ConnectorError",
     "Progress",
@@ -52,6 +56,11 @@ __all__ = [
 
 LOGGER = logging.getLogger("connectors.sync")
 Progress = Callable[[str], None]
+#: Rows one extraction batch of a sync stores at most: the loader keeps a key and a hash per
+#: stored row until its batch closes, and then its Merkle tree (about 600 bytes a row at the
+#: peak, bench/RESULTS.md), so this bounds the syncing process's memory, whatever the size of
+#: a first load; a proof of a record reads a tree of at most this size.
+MAX_BATCH_ROWS = 50_000
 
 
 class SyncError(ConnectorError):
@@ -97,11 +106,6 @@ def system_lock(system: str, database_url: str) -> Iterator[dict[str, dict[str, 
         for (dead,) in abandoned:
             LOGGER.warning("%s: batch %s was left running by a sync that died", system, dead)
         yield read_state(guard, system)
-
-
-def batch_id(system: str, stream: str, started_at: datetime) -> str:
-    """A new extraction batch's id: system, stream, start time and a random suffix."""
-    return f"{system}-{stream}-{started_at:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
 
 
 def load_records(
@@ -156,8 +160,11 @@ def sync_system(
     *,
     progress: Progress | None = None,
     timeout: float | None = None,
+    max_batch_rows: int | None = MAX_BATCH_ROWS,
 ) -> list[BatchResult]:
-    """Extract ``system`` incrementally into its raw tables; one result per stream.
+    """Extract ``system`` incrementally into its raw tables; one result per batch: one per
+    stream, and a stream that stores more than ``max_batch_rows`` rows goes on in a new
+    batch each time it has (:data:`MAX_BATCH_ROWS`; None: one batch however long).
 
     ``config`` is the connector's config (see :func:`connectors.config.source_config`);
     ``timeout`` bounds the connector process in seconds. Two syncs of one system never run
@@ -166,7 +173,9 @@ def sync_system(
     streams = ",".join(get_connector(system).stream_names)
     with system_lock(system, database_url) as state:
         try:
-            results = _extract(system, config, database_url, state, progress, timeout)
+            results = _extract(
+                system, config, database_url, state, progress, timeout, max_batch_rows
+            )
         except ConnectorError as error:
             LOGGER.error("%s", error)
             if error.stream:
@@ -198,8 +207,10 @@ def _extract(
     state: Mapping[str, Mapping[str, Any]],
     progress: Progress | None,
     timeout: float | None,
+    max_batch_rows: int | None,
 ) -> list[BatchResult]:
-    """One connector run from ``state``, one batch per stream; failed batches on any error."""
+    """One connector run from ``state``, a batch per stream (and one more each
+    ``max_batch_rows`` stored rows); the open batches failed on any error."""
     connector = get_connector(system)
     started_at = datetime.now(UTC)
     started = time.monotonic()
@@ -228,6 +239,7 @@ def _extract(
                 state_extra={RESUME_KEY: resume_from(stream, stored, start_date, started_at)},
                 check_order=stream.keyset,
                 newest=NewestCursor(stream),
+                max_batch_rows=max_batch_rows,
             )
             loaders[stream.name].open_batch()
             if progress is not None:
@@ -237,12 +249,18 @@ def _extract(
                 system, config, state=read_from, timeout=timeout, progress=progress
             ) as messages:
                 load_messages(system, messages, loaders, progress)
-            return [loader.succeed(started, time.monotonic()) for loader in loaders.values()]
+            return [
+                result
+                for loader in loaders.values()
+                for result in (*loader.finished, loader.succeed(started, time.monotonic()))
+            ]
         except psycopg.Error as error:
             raise ConnectorError.from_warehouse(system, error, "loading") from error
-    except BaseException:
+    except BaseException as error:
         for loader in loaders.values():
             loader.fail()
+        if isinstance(error, ConnectorError):
+            error.finished = [result for loader in loaders.values() for result in loader.finished]
         raise
     finally:
         for loader in loaders.values():
@@ -274,6 +292,7 @@ def sync_all(
             )
         except ConnectorError as error:
             errors[system] = error
+            results += error.finished
             if progress is not None:
                 progress(str(error))
     if errors:

@@ -26,6 +26,7 @@ from dagster import (
 )
 
 from connectors.catalog import FILE_CONNECTOR, SYSTEMS
+from connectors.errors import ConnectorError
 from connectors.sync import sync_system
 from orchestration.provenance import log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
@@ -72,13 +73,19 @@ def connector_asset(system: str) -> AssetsDefinition:
         ledger: LedgerResource,
     ) -> Iterator[MaterializeResult]:
         url = warehouse.url()
-        batches = sync_system(
-            system,
-            sources.config(system),
-            url,
-            progress=context.log.info,
-            timeout=sources.timeout_seconds,
-        )
+        try:
+            batches = sync_system(
+                system,
+                sources.config(system),
+                url,
+                progress=context.log.info,
+                timeout=sources.timeout_seconds,
+            )
+        except ConnectorError as error:
+            # batches a long stream closed before the failure hold stored rows: logged as
+            # a finished run's are, so every stored row stays traceable
+            log_extraction_batches(ledger.log(url), error.finished, context.log.info)
+            raise
         log = ledger.log(url)
         for stream in spec.streams:
             ran = [batch for batch in batches if batch.stream == stream.name]
