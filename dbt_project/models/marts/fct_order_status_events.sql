@@ -1,4 +1,5 @@
-{%- set bookkeeping = {'fingerprint_seeds': [
+{#- per_source_record: it rebuilds by source record (macro source_records_condition) -#}
+{%- set bookkeeping = {'per_source_record': true, 'fingerprint_seeds': [
     'status_crosswalk', 'status_fields', 'source_precedence', 'clock_skew_tolerances',
 ]} -%}
 {{ config(
