@@ -274,7 +274,9 @@
 {#- The source records fct_order_status_events re-derives in an incremental run: per
     system, the records with a version extracted after the latest extraction time already
     derived for that system. A system's extraction batches run one after the other (the
-    connector keeps one cursor per stream), so a later batch has a later extracted_at.
+    connector keeps one cursor per stream), so a later batch has a later extracted_at
+    (each system's latest, read backwards on the mart's index on source_system,
+    source_extracted_at: the mart's build and each test of a view it reads ask).
     Returns {system: [record_key, ...]}; the keys become literal filters, which PostgreSQL
     pushes through the staging and intermediate views down to the raw tables. -#}
 {% macro changed_source_records(mart=none) %}
@@ -284,11 +286,17 @@
         'wms': source('wms', 'pickings'),
         'tms': source('tms', 'trackers'),
     } -%}
+    {%- set latest -%}
+        {%- for system in raw_tables %}
+        {% if not loop.first %}union all {% endif -%}
+        select '{{ system }}', (
+            select max(source_extracted_at)::text from {{ incremental_relation(mart) }}
+            where source_system = '{{ system }}'
+        )
+        {%- endfor %}
+    {%- endset -%}
     {%- set watermarks = {} -%}
-    {%- for row in run_query(
-        "select source_system, max(source_extracted_at)::text from "
-        ~ incremental_relation(mart) ~ " group by 1"
-    ).rows -%}
+    {%- for row in run_query(latest).rows if row[1] is not none -%}
         {%- do watermarks.update({row[0]: row[1]}) -%}
     {%- endfor -%}
     {%- set changed = {} -%}
