@@ -13,7 +13,10 @@
     keeps its mark: the next build reads those rows again, rebuilt or not. Warn tests read
     every row (a warning stays visible while the data is wrong); so do `dbt test` (every
     test run on its own), every test with var test_all_rows true, and a test on anything
-    else (views, marts rebuilt in full each run). -#}
+    else (marts rebuilt in full each run, views) - but a view or ephemeral model read only
+    through one such mart (meta tests_narrowed_by): its tests read the orders or records
+    that mart rebuilds in this build, and keep their marks on its table
+    (macros/rebuilt_rows.sql). -#}
 
 
 {#- on-run-start: the table of marks. -#}
@@ -37,15 +40,21 @@ $$
 
 {#- Overrides dbt's: the relation a generic test reads (``model``), narrowed by the test's
     where config and, on a mart that keeps its rows, to the rows this test has not read in a
-    passing build. -#}
+    passing build; on a model read through one such mart, to the rows it rebuilds now. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- if narrowed_mart(model, config.get('severity')) is not none -%}
+    {%- set mart = narrowed_mart(model, config.get('severity')) -%}
+    {%- if mart is not none and mart.unique_id == model.attached_node -%}
         {%- do conditions.append(untested_rows(relation, model.unique_id)) -%}
+    {%- elif mart is not none -%}
+        {%- set rebuilt = rebuilt_rows(mart, graph.nodes[model.attached_node], model.unique_id) -%}
+        {%- if rebuilt is not none -%}
+            {%- do conditions.append('(' ~ rebuilt ~ ')') -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')
@@ -55,11 +64,12 @@ $$
 {%- endmacro %}
 
 
-{#- The mart a test of ``severity`` narrows to its untested rows, or none: only in a
-    `dbt build` without test_all_rows, only an error test, only one that reads nothing but
-    the model it is attached to (no seed, source or other model, as a relationships test
-    does), and that model keeps its rows between builds (incremental, with a built_at column
-    documented). The one rule for the test's read and for moving its mark. -#}
+{#- The mart a test of ``severity`` is narrowed by, or none: only in a `dbt build` without
+    test_all_rows, only an error test, only one that reads nothing but the model it is
+    attached to (no seed, source or other model, as a relationships test does), and that
+    model keeps its rows between builds (incremental, with a built_at column documented:
+    the mart itself) or is read only through such a mart (its tests_narrowed_by,
+    narrowing_mart()). The one rule for the test's read and for moving its mark. -#}
 {% macro narrowed_mart(test, severity) -%}
     {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false)
         or (severity or 'error') | lower != 'error' -%}
@@ -73,7 +83,7 @@ $$
     {%- if node and node.config.materialized == 'incremental' and 'built_at' in node.columns -%}
         {%- do return(node) -%}
     {%- endif -%}
-    {%- do return(none) -%}
+    {%- do return(narrowing_mart(node) if node else none) -%}
 {%- endmacro %}
 
 
@@ -90,7 +100,8 @@ $$
 
 
 {#- on-run-end of a `dbt build`: the mark of every narrowed error test that passed, on a
-    mart this run built, moves to this build's stamp. -#}
+    mart this run built (the test's model, or the mart that narrows it), moves to this
+    build's stamp. -#}
 {% macro record_tested_rows(results) -%}
     {%- set built = [] -%}
     {%- for result in results

@@ -28,8 +28,7 @@ from dbt_builds import (
     database,
     load,
 )
-from dbt_records import at
-from dbt_scenarios import UNKNOWN_ROW, main_batches, unknown_batches
+from dbt_scenarios import UNKNOWN_ROW, main_batches, main_deliveries, unknown_batches
 from dbt_worlds import AS_OF, WorldBuilds, api_rows, generated_deliveries, messy_round
 from messy_served import differences as messy_differences
 
@@ -56,11 +55,11 @@ def incremental(
     pg_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IncrementalBuilds]:
     work = tmp_path_factory.mktemp("dbt-incremental")
-    batches = main_batches()
+    early, late = main_deliveries()
     with database(pg_server) as url:
-        load(url, [b for b in batches if b.extracted_at <= at(7)])
+        load(url, early)
         first = build(url, work, *WORLD_BUILD)
-        load(url, [b for b in batches if b.extracted_at > at(7)])
+        load(url, late)
         second = build(url, work, *WORLD_BUILD)
         tables = second.tables()
         idle = build(url, work, *WORLD_BUILD)

@@ -61,6 +61,11 @@ class Build:
         assert len(matches) == 1, f"{name}: {sorted(self.results)}"
         return str(matches[0].status)
 
+    def result_of(self, name: str) -> Any:
+        """The result of the node (model or test) named ``name``."""
+        (found,) = [r for r in self.results.values() if r.node.name == name]
+        return found
+
     def rows_written(self, model: str) -> int:
         """Rows the model's run wrote (inserted by an incremental run, created by a full)."""
         return int(self.results[f"model.orderhub.{model}"].adapter_response["rows_affected"])

@@ -161,6 +161,16 @@ def main_batches() -> list[Batch]:
     return [*erp_batches(), *crm_batches(), *wms_batches(), *tms_batches()]
 
 
+def main_deliveries() -> tuple[list[Batch], list[Batch]]:
+    """The main scenario in two deliveries: what was extracted by 7 h after T0, then the
+    rest (new versions of 7 of the 23 source records, of orders 1, 2, 4, 5 and 6)."""
+    batches = main_batches()
+    return (
+        [b for b in batches if b.extracted_at <= at(7)],
+        [b for b in batches if b.extracted_at > at(7)],
+    )
+
+
 def unknown_batches() -> list[Batch]:
     """The main scenario plus a WMS state the crosswalk lacks (Odoo <= 12's partial state)."""
     return [

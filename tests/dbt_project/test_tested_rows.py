@@ -42,8 +42,7 @@ def _mark_of(marks: dict[tuple[str, str], datetime], table: str) -> datetime:
 
 
 def _status(step: Build) -> str:
-    (found,) = [str(r.status) for r in step.results.values() if r.node.name == TEST]
-    return found
+    return str(step.result_of(TEST).status)
 
 
 def _set_event_class(url: str, event_id: str, value: str | None, *, now: bool) -> None:

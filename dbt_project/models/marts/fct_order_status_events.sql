@@ -1,4 +1,5 @@
-{%- set bookkeeping = {'fingerprint_seeds': [
+{#- per_source_record: it rebuilds by source record (macro source_records_condition) -#}
+{%- set bookkeeping = {'per_source_record': true, 'fingerprint_seeds': [
     'status_crosswalk', 'status_fields', 'source_precedence', 'clock_skew_tolerances',
 ]} -%}
 {{ config(
@@ -15,7 +16,14 @@
         {'columns': ['event_time']},
         {'columns': ['previous_order_ids'], 'type': 'gin'},
     ],
+    post_hook=[
+        "create index if not exists fct_order_status_events_latest_extraction"
+        ~ " on {{ this }} (source_system, source_extracted_at)",
+    ],
 ) }}
+{#- each system's latest extraction derived (macro changed_source_records: this build and
+    each test of a view it reads): a post-hook, not `indexes`, so that a table built before
+    it gets it too (dbt creates `indexes` with a new table only) -#}
 
 -- depends_on: {{ source('erp', 'sales_orders') }}
 -- depends_on: {{ source('crm', 'fulfillment_orders') }}
