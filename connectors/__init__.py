@@ -8,7 +8,7 @@
   (:mod:`connectors.reporting`);
 - :mod:`connectors.validation`: schema drift, decided per record (quarantine or load);
 - :mod:`connectors.loader`: RECORDs into ``raw_<system>.<stream>`` (or the quarantine),
-  committed with their STATE;
+  committed with their STATE (or when a long stream's batch closes);
 - :mod:`connectors.resume`: where a sync starts reading (the lookback measured from where
   the sync before it started) and the committed state's cursor in UTC;
 - :mod:`connectors.sync`: ``sync_system`` / ``sync_all``, the entry points;

@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -63,10 +63,11 @@ class Batch:
 
     def next_part(self, cursor_from: str | None) -> Batch:
         """The batch a stream goes on in when this one is closed before the stream ends
-        (``StreamLoader.max_batch_rows``): same system and stream, a new id and start."""
-        now = datetime.now(UTC)
-        return Batch(batch_id(self.system, self.stream, now), self.system, self.stream, now,
-                     cursor_from)  # fmt: skip
+        (``StreamLoader.max_batch_rows``): a new id; the same system, stream and start - the
+        sync's, so its rows' ``extracted_at`` is every other row's of that sync, and the
+        SLA clock counts the sync only once all of its batches succeeded."""
+        return Batch(batch_id(self.system, self.stream, self.started_at), self.system,
+                     self.stream, self.started_at, cursor_from)  # fmt: skip
 
 
 class StoredLeaves:
@@ -145,10 +146,10 @@ def close_batch(
         if tree is not None:
             store_batch_tree(conn, batch_id, tree)
         row = conn.execute(
-            "update orderhub_meta.extraction_batches set status = %s, finished_at = now(),"
-            " closed_xid = pg_current_xact_id(), records_read = %s, records_new = %s,"
-            " records_quarantined = %s, cursor_to = %s"
-            " where batch_id = %s returning finished_at",
+            "update orderhub_meta.extraction_batches set status = %s,"
+            " finished_at = clock_timestamp(), closed_xid = pg_current_xact_id(),"
+            " records_read = %s, records_new = %s, records_quarantined = %s, cursor_to = %s"
+            " where batch_id = %s and status = 'running' returning finished_at",
             (
                 status,
                 counts.records_read,
@@ -159,7 +160,7 @@ def close_batch(
             ),
         ).fetchone()
     if row is None:
-        raise LookupError(f"no extraction batch {batch_id!r} to close")
+        raise LookupError(f"no running extraction batch {batch_id!r} to close")
     finished_at: datetime = row[0]
     return finished_at
 

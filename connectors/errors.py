@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class ConnectorError(RuntimeError):
     """A connector run failed; the message names the system, the stream and the cause.
@@ -16,10 +14,6 @@ class ConnectorError(RuntimeError):
         self.system = system
         self.stream = stream
         self.cause = cause
-        #: Batches the run closed and marked succeeded before it failed (a long stream goes
-        #: on in a new batch every ``max_batch_rows`` stored rows): their rows are stored, and
-        #: the caller logs them as it logs a finished run's (``connectors.batches.BatchResult``).
-        self.finished: list[Any] = []
         where = f"{system}.{stream}" if stream else system
         super().__init__(f"connector {where} failed: {cause}")
 
@@ -29,7 +23,6 @@ class ConnectorError(RuntimeError):
             return self
         error = ConnectorError(self.system, self.cause, stream)
         error.__cause__ = self.__cause__
-        error.finished = self.finished
         return error
 
     @classmethod

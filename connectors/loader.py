@@ -25,7 +25,8 @@ new batch each time its batch has stored that many rows (connectors/README.md, "
 bounded size"). A pushed micro-batch (:mod:`orderhub.live`) goes through the same loader on a
 session the receiver lends, with no connector state (``commit(None)``).
 
-Rows, quarantined records and state commit in one transaction at each STATE message. When
+Rows, quarantined records and state commit in one transaction at each STATE message (and
+rows, without the state, when a batch is closed at ``max_batch_rows``). When
 the run fails (non-zero exit, a TRACE error, a malformed line, rows no STATE covered, the
 session lost) the open checkpoint rolls back, the batch is marked ``failed`` in
 ``orderhub_meta.extraction_batches`` and :class:`ConnectorError` is raised (batch status:
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -58,7 +60,7 @@ from connectors.batches import (
 from connectors.catalog import ConnectorSpec, StreamSpec
 from connectors.errors import ConnectorError
 from connectors.messages import load_messages
-from connectors.resume import NewestCursor
+from connectors.resume import NewestCursor, utc
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
 from ledger.batches import BatchTree
@@ -95,13 +97,17 @@ class StreamLoader:
         newest: NewestCursor | None = None,
         conn: psycopg.Connection[Any] | None = None,
         max_batch_rows: int | None = None,
+        on_closed: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self.connector = connector
         #: Rows a batch stores at most before it is closed and the stream goes on in a new
         #: one (:meth:`_close_part`); None: one batch, however long the stream.
         self.max_batch_rows = max_batch_rows
-        #: The batches this loader closed along the way, in order (the last is not here).
+        #: The batches this loader closed along the way, in order (the last is not here);
+        #: each is handed to ``on_closed`` once committed (the sync's caller logs it then).
         self.finished: list[BatchResult] = []
+        self.on_closed = on_closed
+        self._opened = time.monotonic()
         #: Kept in every state this loader commits, beside the connector's own.
         self.state_extra = dict(state_extra or {})
         #: Whether records must arrive in (cursor, key) order (one keyset-paged read).
@@ -138,19 +144,14 @@ class StreamLoader:
         self._where = f"{connector.name}.{stream.name}"
 
     # -- batch bookkeeping -------------------------------------------------------------
-    def open_batch(self) -> None:
-        """Record the batch as ``running``."""
+    def open_batch(self, batch: Batch | None = None) -> None:
+        """Record the batch (``batch``, else this loader's) as ``running``."""
+        batch = batch or self.batch
         with self.conn.transaction():
             self.conn.execute(
                 "insert into orderhub_meta.extraction_batches (batch_id, system, stream,"
                 " started_at, cursor_from, status) values (%s, %s, %s, %s, %s, 'running')",
-                (
-                    self.batch.batch_id,
-                    self.batch.system,
-                    self.batch.stream,
-                    self.batch.started_at,
-                    self.batch.cursor_from,
-                ),
+                (batch.batch_id, batch.system, batch.stream, batch.started_at, batch.cursor_from),
             )
 
     def _close_batch(
@@ -168,7 +169,8 @@ class StreamLoader:
 
     # -- rows ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> bool:
-        """Buffer one record (it commits with the next STATE of this stream); False when it
+        """Buffer one record (it commits with the next STATE of this stream, or when its batch is
+        closed at ``max_batch_rows``); False when it
         fits no schema (quarantined instead); ``StreamSpec.as_read`` adds a derived cursor."""
         key = (record := self.stream.as_read(record)).get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
@@ -301,6 +303,8 @@ class StreamLoader:
                 f"{self._where}: checkpoint at {self.cursor_to}: {self.records_read} records read,"
                 f" {self.records_new} new{kept}"
             )
+        if self.max_batch_rows is not None and self._leaves.size >= self.max_batch_rows:
+            self._close_part()  # right after a STATE: the batch ends where the state does
 
     def _store_state(self, state: Mapping[str, Any] | None) -> Any:
         """Store the connector's state (none for a push); the cursor it reached."""
@@ -362,18 +366,22 @@ class StreamLoader:
             self.records_read + self._uncommitted - self._closed_since_state,
             self.records_new + inserted,
             self.records_quarantined + quarantined,
-            self._last_cursor or self.cursor_to,
+            self._reached(),
         )
         self._leaves.commit()  # the open checkpoint's rows are this batch's: it commits now
-        closed = succeed_batch(self.conn, self.batch, counts, self._leaves.tree())
+        seconds = time.monotonic() - self._opened
+        closed = succeed_batch(self.conn, self.batch, counts, self._leaves.tree(), seconds)
         self.conn.commit()
         self.finished.append(closed)
+        if self.on_closed is not None:
+            self.on_closed(closed)
         self._closed_since_state = self._uncommitted
         self._inserted, self.records_read, self.records_new, self.records_quarantined = 0, 0, 0, 0
         self._quarantine.clear()
         self._leaves = StoredLeaves()
-        self.batch = self.batch.next_part(closed.cursor_to)
-        self.open_batch()
+        following = self.batch.next_part(closed.cursor_to)
+        self.open_batch(following)  # if it fails, the batch left is the closed one
+        self.batch, self._opened, self.cursor_to = following, time.monotonic(), closed.cursor_to
         if self.progress is not None:
             self.progress(
                 f"{self._where}: batch {closed.batch_id} closed at {closed.records_stored}"
@@ -381,9 +389,18 @@ class StreamLoader:
                 f" {self.batch.batch_id}"
             )
 
+    def _reached(self) -> str | None:
+        """The cursor a batch closed between two STATE messages reached: the state's when
+        nothing was read since it, else the newest read (in UTC, as a state writes it)."""
+        if not self._uncommitted:
+            return self.cursor_to
+        if self.newest is not None and self.newest.newest is not None:
+            return utc(self.newest.newest)
+        return self._last_cursor or self.cursor_to
+
     def succeed(self, started: float, now: float) -> BatchResult:
         """Store the batch's tree, mark it ``succeeded`` (one transaction) and describe it."""
-        seconds = None if self.finished else now - started  # a later batch: from its start
+        seconds = now - (self._opened if self.finished else started)  # a later batch: its own
         return succeed_batch(self.conn, self.batch, self._counts(), self._leaves.tree(), seconds)
 
     def fail(self) -> None:
@@ -396,6 +413,8 @@ class StreamLoader:
             self.rollback()
             self._close_batch("failed")
             return
+        except LookupError:
+            return  # the batch was closed already (the next one could not be opened)
         except psycopg.Error as error:
             LOGGER.warning("batch %s: loader session unusable (%s)", self.batch.batch_id, error)
         try:

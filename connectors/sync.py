@@ -7,13 +7,15 @@ stream that stores more than :data:`MAX_BATCH_ROWS` rows goes on in a new batch 
 has, so the loader's memory is bounded by the batch, not by the load. It returns one
 :class:`BatchResult` per batch, or raises :class:`ConnectorError` naming the system, the
 stream and the cause, with the previous rows and state intact - but for the batches it
-closed before the failure, whose rows are stored and which its ``finished`` names. :func:`load_records` loads
-records extracted elsewhere (test fixtures, benchmarks) through the same loader.
+closed before the failure, whose rows are stored (and which ``on_closed`` was told of).
+:func:`load_records` loads records extracted elsewhere (test fixtures, benchmarks) through
+the same loader.
 
 A sync that died without marking its batches (the process killed, the machine gone) left them
 ``running``; the next sync of the system, which holds the system's lock, marks them
-``failed``. Their rows, if any, were committed with a STATE and stay; nothing else of theirs
-was kept, so the next run resumes from the last committed state.
+``failed``. Their rows, if any, were committed with a STATE (or with a batch the run closed
+before, ``succeeded``) and stay; nothing else of theirs was kept, so the next run resumes
+from the last committed state.
 
 Where a sync starts reading is :mod:`connectors.resume`: the lookback is measured from where
 the sync before it started, so a write landing behind the paging position while a sync runs
@@ -161,10 +163,14 @@ def sync_system(
     progress: Progress | None = None,
     timeout: float | None = None,
     max_batch_rows: int | None = MAX_BATCH_ROWS,
+    on_closed: Callable[[BatchResult], None] | None = None,
 ) -> list[BatchResult]:
     """Extract ``system`` incrementally into its raw tables; one result per batch: one per
     stream, and a stream that stores more than ``max_batch_rows`` rows goes on in a new
-    batch each time it has (:data:`MAX_BATCH_ROWS`; None: one batch however long).
+    batch each time it has (:data:`MAX_BATCH_ROWS`; None: one batch however long). Each
+    batch closed before the stream ended is handed to ``on_closed`` as soon as it is
+    committed (the orchestrator logs it in the ledger then: its rows are stored whatever
+    happens to the rest of the run); it is among the results too.
 
     ``config`` is the connector's config (see :func:`connectors.config.source_config`);
     ``timeout`` bounds the connector process in seconds. Two syncs of one system never run
@@ -174,7 +180,7 @@ def sync_system(
     with system_lock(system, database_url) as state:
         try:
             results = _extract(
-                system, config, database_url, state, progress, timeout, max_batch_rows
+                system, config, database_url, state, progress, timeout, (max_batch_rows, on_closed)
             )
         except ConnectorError as error:
             LOGGER.error("%s", error)
@@ -207,10 +213,10 @@ def _extract(
     state: Mapping[str, Mapping[str, Any]],
     progress: Progress | None,
     timeout: float | None,
-    max_batch_rows: int | None,
+    parts: tuple[int | None, Callable[[BatchResult], None] | None],
 ) -> list[BatchResult]:
-    """One connector run from ``state``, a batch per stream (and one more each
-    ``max_batch_rows`` stored rows); the open batches failed on any error."""
+    """One connector run from ``state``, a batch per stream (and one more each ``parts[0]``
+    stored rows, each handed to ``parts[1]``); the open batches failed on any error."""
     connector = get_connector(system)
     started_at = datetime.now(UTC)
     started = time.monotonic()
@@ -239,7 +245,8 @@ def _extract(
                 state_extra={RESUME_KEY: resume_from(stream, stored, start_date, started_at)},
                 check_order=stream.keyset,
                 newest=NewestCursor(stream),
-                max_batch_rows=max_batch_rows,
+                max_batch_rows=parts[0],
+                on_closed=parts[1],
             )
             loaders[stream.name].open_batch()
             if progress is not None:
@@ -256,11 +263,9 @@ def _extract(
             ]
         except psycopg.Error as error:
             raise ConnectorError.from_warehouse(system, error, "loading") from error
-    except BaseException as error:
+    except BaseException:
         for loader in loaders.values():
             loader.fail()
-        if isinstance(error, ConnectorError):
-            error.finished = [result for loader in loaders.values() for result in loader.finished]
         raise
     finally:
         for loader in loaders.values():
@@ -292,7 +297,6 @@ def sync_all(
             )
         except ConnectorError as error:
             errors[system] = error
-            results += error.finished
             if progress is not None:
                 progress(str(error))
     if errors:

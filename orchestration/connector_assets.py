@@ -26,9 +26,8 @@ from dagster import (
 )
 
 from connectors.catalog import FILE_CONNECTOR, SYSTEMS
-from connectors.errors import ConnectorError
-from connectors.sync import sync_system
-from orchestration.provenance import log_extraction_batches
+from connectors.sync import BatchResult, sync_system
+from orchestration.provenance import extraction_metadata, log_extraction_batches
 from orchestration.resources import LedgerResource, SourcesResource, WarehouseResource
 from orchestration.sync_policy import (
     OWNER,
@@ -73,23 +72,28 @@ def connector_asset(system: str) -> AssetsDefinition:
         ledger: LedgerResource,
     ) -> Iterator[MaterializeResult]:
         url = warehouse.url()
-        try:
-            batches = sync_system(
-                system,
-                sources.config(system),
-                url,
-                progress=context.log.info,
-                timeout=sources.timeout_seconds,
-            )
-        except ConnectorError as error:
-            # batches a long stream closed before the failure hold stored rows: logged as
-            # a finished run's are, so every stored row stays traceable
-            log_extraction_batches(ledger.log(url), error.finished, context.log.info)
-            raise
         log = ledger.log(url)
+        logged: set[str] = set()
+
+        def closed(batch: BatchResult) -> None:
+            # a batch a long stream closed holds stored rows: logged at once, so they stay
+            # traceable whatever happens to the rest of the run
+            log_extraction_batches(log, [batch], context.log.info)
+            logged.add(batch.batch_id)
+
+        batches = sync_system(
+            system,
+            sources.config(system),
+            url,
+            progress=context.log.info,
+            timeout=sources.timeout_seconds,
+            on_closed=closed,
+        )
         for stream in spec.streams:
             ran = [batch for batch in batches if batch.stream == stream.name]
-            metadata = log_extraction_batches(log, ran, context.log.info)
+            unlogged = [batch for batch in ran if batch.batch_id not in logged]
+            log_extraction_batches(log, unlogged, context.log.info)
+            metadata = extraction_metadata(ran)
             yield MaterializeResult(asset_key=raw_asset_key(system, stream.name), metadata=metadata)
 
     return _sync

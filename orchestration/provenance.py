@@ -187,12 +187,18 @@ def model_promotion_event(result: ForecastResult) -> dict[str, Any]:
 def log_extraction_batches(
     log: ProvenanceLog, batches: Sequence[BatchResult], say: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Append one ``extraction_batch`` event per batch to ``log``; the materialization's
-    metadata (records read, stored and quarantined, batch ids, cursor, Merkle roots): the
-    names the ``extraction_batch`` payload uses."""
+    """Append one ``extraction_batch`` event per batch to ``log``; their
+    :func:`extraction_metadata`."""
     for batch in batches:
         index = log.append_event(BATCH_EVENT, extraction_event(batch))
         say(f"{batch.system}.{batch.stream}: batch {batch.batch_id} is ledger leaf {index}")
+    return extraction_metadata(batches)
+
+
+def extraction_metadata(batches: Sequence[BatchResult]) -> dict[str, Any]:
+    """A materialization's metadata of ``batches`` (one stream's of one run): records read,
+    stored and quarantined, batch ids, cursor, Merkle roots - the ``extraction_batch``
+    payload's names."""
     return {
         "records_read": sum(b.records_read for b in batches),
         "records_stored": sum(b.records_stored for b in batches),
