@@ -14,9 +14,7 @@ sync. Progress goes to stderr, the figures to stdout.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,22 +23,16 @@ from pathlib import Path
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
+sys.path.append(str(Path(__file__).resolve().parent))  # bench/sandbox_sizes.py, after the packages
+
 import psycopg
+from sandbox_sizes import sandbox_of, warehouse_server
 
 from connectors.batches import stream_totals
 from connectors.catalog import SYSTEMS
-from connectors.config import source_config
 from connectors.loader import ensure_schema
 from connectors.sync import sync_system
-from orderhub.cli.sandbox import SandboxProcess, sandbox_command
-from orderhub.secrets import secret_env_name
-from orderhub.settings import Settings, disable_telemetry
-from orderhub.sources import SOURCE_OPTIONS
-from orderhub.warehouse import EmbeddedPostgres, scratch_database
-from sandbox.credentials import SECRET_NAMES, SandboxCredentials
-
-#: The largest page each API serves (docs/sources.md; as bench/connectors.py uses them).
-PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
+from orderhub.warehouse import scratch_database
 
 
 def memory(pid: int) -> str:
@@ -53,22 +45,9 @@ def memory(pid: int) -> str:
 
 
 def run_size(orders: int, systems: list[str], server: str, home: Path) -> None:
-    credentials = SandboxCredentials.generate()
-    for attribute, secret in SECRET_NAMES.items():
-        os.environ[secret_env_name(secret)] = getattr(credentials, attribute)
-    command = sandbox_command(Settings(home=home), orders=orders, seed=7, anomalies=1, port=0)
-    with SandboxProcess(command, start_timeout=900) as sandbox:
-        pid = sandbox.pid
-        assert pid is not None
+    with sandbox_of(orders, home, systems) as (pid, configs):
         print(f"{orders} orders: sandbox started, {memory(pid)}", flush=True)
-        for system in systems:
-            config = source_config(
-                system,
-                sandbox.urls[system],
-                credentials.for_system(system),
-                page_size=PAGE_SIZE[system],
-                options=SOURCE_OPTIONS.get(system),
-            )
+        for system, config in configs.items():
             with scratch_database(server, prefix=f"bench_sync_{system}") as url:
                 with psycopg.connect(url) as conn:
                     ensure_schema(conn)
@@ -89,17 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--systems", default="wms,tms")
     args = parser.parse_args(argv)
-    disable_telemetry()
-    with tempfile.TemporaryDirectory(prefix="orderhub-bench-sync-") as home:
-        postgres = EmbeddedPostgres(Settings(home=Path(home) / "warehouse"))
-        server = postgres.start().rpartition("/")[0] + "/postgres"
-        try:
-            for orders in args.orders:
-                sandbox_home = Path(home) / f"sandbox-{orders}"
-                sandbox_home.mkdir()
-                run_size(orders, args.systems.split(","), server, sandbox_home)
-        finally:
-            postgres.stop()
+    with warehouse_server("orderhub-bench-sync-") as (server, home):
+        for orders in args.orders:
+            run_size(orders, args.systems.split(","), server, home / f"sandbox-{orders}")
         print(f"load {Path('/proc/loadavg').read_text().strip()}")
     return 0
 

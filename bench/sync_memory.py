@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,9 +24,9 @@ from pathlib import Path
 # would shadow the ``connectors`` package: drop it before importing the project.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
+sys.path.append(str(Path(__file__).resolve().parent))  # bench/sandbox_sizes.py, after the packages
 
-#: The largest page each API serves (docs/sources.md; as bench/connectors.py uses them).
-PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
+from sandbox_sizes import sandbox_of, warehouse_server
 
 
 def _peak_mib() -> float:
@@ -63,28 +61,11 @@ def child(system: str, config_json: str, url: str, bound: int | None) -> str:
 
 
 def run_size(orders: int, systems: list[str], server: str, home: Path) -> None:
-    from connectors.config import source_config
     from connectors.sync import MAX_BATCH_ROWS
-    from orderhub.cli.sandbox import SandboxProcess, sandbox_command
-    from orderhub.secrets import secret_env_name
-    from orderhub.settings import Settings
-    from orderhub.sources import SOURCE_OPTIONS
     from orderhub.warehouse import scratch_database
-    from sandbox.credentials import SECRET_NAMES, SandboxCredentials
 
-    credentials = SandboxCredentials.generate()
-    for attribute, secret in SECRET_NAMES.items():
-        os.environ[secret_env_name(secret)] = getattr(credentials, attribute)
-    command = sandbox_command(Settings(home=home), orders=orders, seed=7, anomalies=1, port=0)
-    with SandboxProcess(command, start_timeout=900) as sandbox:
-        for system in systems:
-            config = source_config(
-                system,
-                sandbox.urls[system],
-                credentials.for_system(system),
-                page_size=PAGE_SIZE[system],
-                options=SOURCE_OPTIONS.get(system),
-            )
+    with sandbox_of(orders, home, systems) as (_, configs):
+        for system, config in configs.items():
             for bound in (None, MAX_BATCH_ROWS):
                 with scratch_database(server, prefix=f"bench_mem_{system}") as url:
                     row = subprocess.run(
@@ -104,23 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--systems", default="wms")
     args = parser.parse_args(argv)
-    from orderhub.settings import Settings, disable_telemetry
-    from orderhub.warehouse import EmbeddedPostgres
-
-    disable_telemetry()
     print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
     print("| orders | system | bound | records | batches | sync | peak before | peak after |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    with tempfile.TemporaryDirectory(prefix="orderhub-bench-mem-") as home:
-        postgres = EmbeddedPostgres(Settings(home=Path(home) / "warehouse"))
-        server = postgres.start().rpartition("/")[0] + "/postgres"
-        try:
-            for orders in args.orders:
-                sandbox_home = Path(home) / f"sandbox-{orders}"
-                sandbox_home.mkdir()
-                run_size(orders, args.systems.split(","), server, sandbox_home)
-        finally:
-            postgres.stop()
+    with warehouse_server("orderhub-bench-mem-") as (server, home):
+        for orders in args.orders:
+            run_size(orders, args.systems.split(","), server, home / f"sandbox-{orders}")
     print(f"load after: {Path('/proc/loadavg').read_text().strip()}")
     return 0
 

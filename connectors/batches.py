@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg
 
 from ledger.batches import BatchTree, store_tree
@@ -112,6 +113,36 @@ def stream_totals(results: Iterable[BatchResult], stream: str) -> tuple[int, int
         sum(r.records_new for r in mine),
         sum(r.seconds for r in mine),
     )
+
+
+def store_quarantined(
+    conn: psycopg.Connection[Any], batch: Batch, stream: str, rows: list[dict[str, Any]]
+) -> int:
+    """Insert ``rows`` (record_key, content_hash, cursor_value, reason, payload) into
+    ``orderhub_meta.quarantine`` as ``batch``'s, each unless its stream holds one with the
+    same content already (read again), in the open transaction; how many were new."""
+    if not rows:
+        return 0
+    cur = conn.execute(
+        "insert into orderhub_meta.quarantine (batch_id, system, stream, record_key,"
+        " content_hash, cursor_value, reason, payload, quarantined_at)"
+        " select %(batch)s, %(system)s, %(stream)s, q.record_key, q.content_hash,"
+        " q.cursor_value, q.reason, q.payload::jsonb, %(at)s"
+        " from jsonb_to_recordset(%(rows)s::jsonb) as q(record_key text,"
+        " content_hash text, cursor_value text, reason text, payload text)"
+        " where not exists (select from orderhub_meta.quarantine held"
+        " where held.system = %(system)s and held.stream = %(stream)s"
+        " and held.content_hash = q.content_hash)"
+        " on conflict (batch_id, content_hash) do nothing",
+        {
+            "batch": batch.batch_id,
+            "system": batch.system,
+            "stream": stream,
+            "at": batch.started_at,
+            "rows": orjson.dumps(rows).decode(),
+        },
+    )
+    return max(cur.rowcount, 0)
 
 
 def store_batch_tree(conn: psycopg.Connection[Any], batch_id: str, tree: BatchTree) -> None:

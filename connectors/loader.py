@@ -55,6 +55,7 @@ from connectors.batches import (
     BatchResult,
     StoredLeaves,
     close_batch,
+    store_quarantined,
     succeed_batch,
 )
 from connectors.catalog import ConnectorSpec, StreamSpec
@@ -63,7 +64,6 @@ from connectors.messages import load_messages
 from connectors.resume import NewestCursor, utc
 from connectors.schema import ensure_schema
 from connectors.validation import RecordCheck, reason
-from ledger.batches import BatchTree
 from ledger.canonical import canonical_json
 
 __all__ = [
@@ -154,13 +154,8 @@ class StreamLoader:
                 (batch.batch_id, batch.system, batch.stream, batch.started_at, batch.cursor_from),
             )
 
-    def _close_batch(
-        self,
-        status: str,
-        conn: psycopg.Connection[Any] | None = None,
-        tree: BatchTree | None = None,
-    ) -> datetime:
-        return close_batch(conn or self.conn, self.batch.batch_id, status, self._counts(), tree)
+    def _close_batch(self, status: str, conn: psycopg.Connection[Any] | None = None) -> datetime:
+        return close_batch(conn or self.conn, self.batch.batch_id, status, self._counts())
 
     def _counts(self) -> BatchCounts:
         return BatchCounts(
@@ -169,9 +164,9 @@ class StreamLoader:
 
     # -- rows ----------------------------------------------------------------------------
     def add(self, record: Mapping[str, Any]) -> bool:
-        """Buffer one record (it commits with the next STATE of this stream, or when its batch is
-        closed at ``max_batch_rows``); False when it
-        fits no schema (quarantined instead); ``StreamSpec.as_read`` adds a derived cursor."""
+        """Buffer one record (it commits with the next STATE of this stream, or when its batch
+        closes at ``max_batch_rows``); False when it fits no schema (quarantined instead);
+        ``StreamSpec.as_read`` adds a derived cursor."""
         key = (record := self.stream.as_read(record)).get(self.stream.primary_key)
         cursor = record.get(self.stream.cursor_field)
         if (
@@ -320,30 +315,8 @@ class StreamLoader:
         return state.get(self.stream.cursor_field)
 
     def _store_quarantine(self) -> int:
-        """Insert the buffered quarantined records not quarantined before with the same
-        content (in the open transaction); how many were new."""
-        if not self._quarantine:
-            return 0
-        cur = self.conn.execute(
-            "insert into orderhub_meta.quarantine (batch_id, system, stream, record_key,"
-            " content_hash, cursor_value, reason, payload, quarantined_at)"
-            " select %(batch)s, %(system)s, %(stream)s, q.record_key, q.content_hash,"
-            " q.cursor_value, q.reason, q.payload::jsonb, %(at)s"
-            " from jsonb_to_recordset(%(rows)s::jsonb) as q(record_key text,"
-            " content_hash text, cursor_value text, reason text, payload text)"
-            " where not exists (select from orderhub_meta.quarantine held"
-            " where held.system = %(system)s and held.stream = %(stream)s"
-            " and held.content_hash = q.content_hash)"
-            " on conflict (batch_id, content_hash) do nothing",
-            {
-                "batch": self.batch.batch_id,
-                "system": self.connector.name,
-                "stream": self.stream.name,
-                "at": self.batch.started_at,
-                "rows": orjson.dumps(self._quarantine).decode(),
-            },
-        )
-        return max(cur.rowcount, 0)
+        """The buffered quarantined records stored (in the open transaction); how many new."""
+        return store_quarantined(self.conn, self.batch, self.stream.name, self._quarantine)
 
     def rollback(self) -> None:
         """Drop everything since the last committed STATE."""
@@ -385,8 +358,7 @@ class StreamLoader:
         if self.progress is not None:
             self.progress(
                 f"{self._where}: batch {closed.batch_id} closed at {closed.records_stored}"
-                f" stored records (at most {self.max_batch_rows} a batch); going on in"
-                f" {self.batch.batch_id}"
+                f" rows (at most {self.max_batch_rows} a batch), going on in {self.batch.batch_id}"
             )
 
     def _reached(self) -> str | None:

@@ -72,7 +72,8 @@ $$
     narrowing_mart()). The one rule for the test's read and for moving its mark. -#}
 {% macro narrowed_mart(test, severity) -%}
     {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false)
-        or (severity or 'error') | lower != 'error' -%}
+        or (severity or 'error') | lower != 'error'
+        or test.config.meta.get('reads_every_row') -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- set reads = test.depends_on.nodes | list -%}

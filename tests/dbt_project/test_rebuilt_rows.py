@@ -148,3 +148,32 @@ def test_a_second_model_reading_a_narrowed_view_fails_its_tests(
         )
     errors = [str(r.message) for r in result.result.results if str(r.status) == "error"]
     assert errors and all("int_source_records__reread reads it too" in m for m in errors)
+
+
+def _extraction_indexes(url: str) -> list[str]:
+    """The indexes of the events mart on (source_system, source_extracted_at)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select indexname from pg_indexes where schemaname = 'marts'"
+            " and tablename = 'fct_order_status_events'"
+            " and indexdef like '%(source_system, source_extracted_at)'"
+        ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_the_events_mart_keeps_one_index_on_each_systems_extraction(
+    pg_server: str, main_build: Build, tmp_path: Path
+) -> None:
+    """Created with the table; given by the post-hook to a table that lacks it; never a
+    second one, after an incremental build or a full refresh."""
+    events = ("--select", "fct_order_status_events")
+    with database(pg_server, template=main_build.url) as url:
+        (made,) = _extraction_indexes(url)
+        with psycopg.connect(url) as conn:
+            conn.execute(f'drop index marts."{made}"')
+        assert build(url, tmp_path, *events).success
+        assert len(_extraction_indexes(url)) == 1  # a table built before it gets it
+        assert build(url, tmp_path, *events).success
+        assert len(_extraction_indexes(url)) == 1
+        assert build(url, tmp_path, "--full-refresh", *events).success
+        assert len(_extraction_indexes(url)) == 1

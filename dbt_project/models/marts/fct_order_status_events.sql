@@ -15,15 +15,14 @@
         {'columns': ['built_at']},
         {'columns': ['event_time']},
         {'columns': ['previous_order_ids'], 'type': 'gin'},
+        {'columns': ['source_system', 'source_extracted_at']},
     ],
-    post_hook=[
-        "create index if not exists fct_order_status_events_latest_extraction"
-        ~ " on {{ this }} (source_system, source_extracted_at)",
-    ],
+    post_hook=["{{ ensure_index_sql(this, ['source_system', 'source_extracted_at']) }}"],
 ) }}
-{#- each system's latest extraction derived (macro changed_source_records: this build and
-    each test of a view it reads): a post-hook, not `indexes`, so that a table built before
-    it gets it too (dbt creates `indexes` with a new table only) -#}
+{#- (source_system, source_extracted_at): each system's latest extraction derived (macro
+    changed_source_records: this build and each test of a view it reads). dbt creates
+    `indexes` with a new or fully refreshed table only; the post-hook gives a table built
+    before it the index, once (macros/ensure_index.sql: no lock when it is there) -#}
 
 -- depends_on: {{ source('erp', 'sales_orders') }}
 -- depends_on: {{ source('crm', 'fulfillment_orders') }}
