@@ -103,10 +103,10 @@ class StreamLoader:
         #: Rows a batch stores at most before it is closed and the stream goes on in a new
         #: one (:meth:`_close_part`); None: one batch, however long the stream.
         self.max_batch_rows = max_batch_rows
-        #: The batches this loader closed along the way, in order (the last is not here);
-        #: each is handed to ``on_closed`` once committed (the sync's caller logs it then).
+        #: The batches closed along the way, in order (the last is not here); each, and the
+        #: last, goes to ``on_closed`` once committed (the sync's caller logs it then).
         self.finished: list[BatchResult] = []
-        self.on_closed = on_closed
+        self.on_closed = on_closed or (lambda _: None)
         self._opened = time.monotonic()
         #: Kept in every state this loader commits, beside the connector's own.
         self.state_extra = dict(state_extra or {})
@@ -134,7 +134,6 @@ class StreamLoader:
         self._uncommitted = 0
         #: Of the records since the last STATE, those counted into a batch already closed.
         self._closed_since_state = 0
-        self._last_cursor: str | None = None
         #: Rows moved into the raw table by the open (uncommitted) checkpoint.
         self._inserted = 0
         #: The (cursor, key) of the last record received (keyset streams arrive in order).
@@ -201,7 +200,6 @@ class StreamLoader:
             )
             return False
         self._pending.append((str(key), digest, text, cursor_text))
-        self._last_cursor = cursor_text
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
             if self.max_batch_rows is not None and self._leaves.size >= self.max_batch_rows:
@@ -346,8 +344,7 @@ class StreamLoader:
         closed = succeed_batch(self.conn, self.batch, counts, self._leaves.tree(), seconds)
         self.conn.commit()
         self.finished.append(closed)
-        if self.on_closed is not None:
-            self.on_closed(closed)
+        self.on_closed(closed)
         self._closed_since_state = self._uncommitted
         self._inserted, self.records_read, self.records_new, self.records_quarantined = 0, 0, 0, 0
         self._quarantine.clear()
@@ -368,12 +365,14 @@ class StreamLoader:
             return self.cursor_to
         if self.newest is not None and self.newest.newest is not None:
             return utc(self.newest.newest)
-        return self._last_cursor or self.cursor_to
+        return self.cursor_to
 
     def succeed(self, started: float, now: float) -> BatchResult:
         """Store the batch's tree, mark it ``succeeded`` (one transaction) and describe it."""
         seconds = now - (self._opened if self.finished else started)  # a later batch: its own
-        return succeed_batch(self.conn, self.batch, self._counts(), self._leaves.tree(), seconds)
+        done = succeed_batch(self.conn, self.batch, self._counts(), self._leaves.tree(), seconds)
+        self.on_closed(done)
+        return done
 
     def fail(self) -> None:
         """Roll back the open checkpoint and mark the batch ``failed``.

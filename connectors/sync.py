@@ -168,9 +168,9 @@ def sync_system(
     """Extract ``system`` incrementally into its raw tables; one result per batch: one per
     stream, and a stream that stores more than ``max_batch_rows`` rows goes on in a new
     batch each time it has (:data:`MAX_BATCH_ROWS`; None: one batch however long). Each
-    batch closed before the stream ended is handed to ``on_closed`` as soon as it is
-    committed (the orchestrator logs it in the ledger then: its rows are stored whatever
-    happens to the rest of the run); it is among the results too.
+    batch that succeeds is handed to ``on_closed`` as soon as it is committed (the
+    orchestrator logs it in the ledger then: its rows are stored whatever happens to the
+    rest of the run); it is among the results too.
 
     ``config`` is the connector's config (see :func:`connectors.config.source_config`);
     ``timeout`` bounds the connector process in seconds. Two syncs of one system never run
@@ -180,7 +180,7 @@ def sync_system(
     with system_lock(system, database_url) as state:
         try:
             results = _extract(
-                system, config, database_url, state, progress, timeout, (max_batch_rows, on_closed)
+                system, config, database_url, state, progress, timeout, max_batch_rows, on_closed
             )
         except ConnectorError as error:
             LOGGER.error("%s", error)
@@ -213,10 +213,12 @@ def _extract(
     state: Mapping[str, Mapping[str, Any]],
     progress: Progress | None,
     timeout: float | None,
-    parts: tuple[int | None, Callable[[BatchResult], None] | None],
+    max_batch_rows: int | None,
+    on_closed: Callable[[BatchResult], None] | None,
 ) -> list[BatchResult]:
-    """One connector run from ``state``, a batch per stream (and one more each ``parts[0]``
-    stored rows, each handed to ``parts[1]``); the open batches failed on any error."""
+    """One connector run from ``state``, a batch per stream (and one more each
+    ``max_batch_rows`` stored rows), each handed to ``on_closed`` as it commits; the open
+    batches failed on any error."""
     connector = get_connector(system)
     started_at = datetime.now(UTC)
     started = time.monotonic()
@@ -245,8 +247,8 @@ def _extract(
                 state_extra={RESUME_KEY: resume_from(stream, stored, start_date, started_at)},
                 check_order=stream.keyset,
                 newest=NewestCursor(stream),
-                max_batch_rows=parts[0],
-                on_closed=parts[1],
+                max_batch_rows=max_batch_rows,
+                on_closed=on_closed,
             )
             loaders[stream.name].open_batch()
             if progress is not None:

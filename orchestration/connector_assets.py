@@ -73,13 +73,11 @@ def connector_asset(system: str) -> AssetsDefinition:
     ) -> Iterator[MaterializeResult]:
         url = warehouse.url()
         log = ledger.log(url)
-        logged: set[str] = set()
 
         def closed(batch: BatchResult) -> None:
-            # a batch a long stream closed holds stored rows: logged at once, so they stay
-            # traceable whatever happens to the rest of the run
+            # each batch is logged as it commits (a long stream closes several): its stored
+            # rows stay traceable whatever happens to the rest of the run
             log_extraction_batches(log, [batch], context.log.info)
-            logged.add(batch.batch_id)
 
         batches = sync_system(
             system,
@@ -91,8 +89,6 @@ def connector_asset(system: str) -> AssetsDefinition:
         )
         for stream in spec.streams:
             ran = [batch for batch in batches if batch.stream == stream.name]
-            unlogged = [batch for batch in ran if batch.batch_id not in logged]
-            log_extraction_batches(log, unlogged, context.log.info)
             metadata = extraction_metadata(ran)
             yield MaterializeResult(asset_key=raw_asset_key(system, stream.name), metadata=metadata)
 

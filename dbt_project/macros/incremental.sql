@@ -286,11 +286,12 @@
         'wms': source('wms', 'pickings'),
         'tms': source('tms', 'trackers'),
     } -%}
+    {%- set relation = incremental_relation(mart) -%}
     {%- set latest -%}
         {%- for system in raw_tables %}
         {% if not loop.first %}union all {% endif -%}
         select '{{ system }}', (
-            select max(source_extracted_at)::text from {{ incremental_relation(mart) }}
+            select max(source_extracted_at)::text from {{ relation }}
             where source_system = '{{ system }}'
         )
         {%- endfor %}
