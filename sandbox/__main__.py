@@ -2,10 +2,12 @@
 
 The sandbox runs as a process of its own, like the systems it stands for: orderhub knows
 it only by the base URLs of its source configuration (``orderhub sandbox`` runs this
-module in the foreground; ``orderhub demo`` runs it as a child on a free port). Once it
-accepts connections it prints its scenario, the faults it injects (``none`` when it injects
-none; ``--faults`` or ``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandbox <system>:
-<base URL>``, and last ``sandbox serving on <root URL>``, which a parent process waits for.
+module in the foreground; ``orderhub demo`` runs it as a child on a free port). While it
+prepares its world it prints ``sandbox preparing: ...`` lines, at least one every 10 s
+(:mod:`sandbox.preparing`). Once it accepts connections it prints its scenario, the
+faults it injects (``none`` when it injects none; ``--faults`` or
+``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandbox <system>: <base URL>``, and
+last ``sandbox serving on <root URL>``, which a parent process waits for.
 
 ``--scenario`` names the world it serves (``default``, generated from ``--orders``,
 ``--seed`` and ``--anomalies``, in rounds 2 and 3 with ``--moves``; ``messy``,
@@ -70,6 +72,7 @@ def serve(args: argparse.Namespace) -> int:
     """Start the server, print where it listens, wait for SIGINT or SIGTERM, stop."""
     from sandbox.credentials import SandboxCredentials
     from sandbox.faults import FaultPlan
+    from sandbox.preparing import Preparing
     from sandbox.push import Pusher, push_target
     from sandbox.server import SandboxServer
     from sandbox.worlds import build, world_as_of
@@ -79,20 +82,24 @@ def serve(args: argparse.Namespace) -> int:
         faults = FaultPlan.parse(args.faults, 7 if args.fault_seed is None else args.fault_seed)
     else:
         faults = FaultPlan.from_env()
-    scenario = build(
-        args.scenario,
-        seed=args.seed,
-        orders=args.orders,
-        anomalies=args.anomalies,
-        as_of=world_as_of(settings.home_dir, args.as_of),
-        moves=args.moves,
-    )
-    credentials = SandboxCredentials.from_settings(settings)
-    push_url = args.push or (push_target(settings) if settings.sandbox_push else None)
-    pusher = Pusher(settings, push_url) if push_url else None
-    server = SandboxServer(
-        scenario, credentials, host=args.host, port=args.port, faults=faults, pusher=pusher
-    )
+    with Preparing().running() as preparing:
+        what = f"{args.orders} orders" if args.scenario == "default" else "its records"
+        preparing.phase(f"generating the {args.scenario} scenario ({what})")
+        scenario = build(
+            args.scenario,
+            seed=args.seed,
+            orders=args.orders,
+            anomalies=args.anomalies,
+            as_of=world_as_of(settings.home_dir, args.as_of),
+            moves=args.moves,
+        )
+        credentials = SandboxCredentials.from_settings(settings)
+        push_url = args.push or (push_target(settings) if settings.sandbox_push else None)
+        pusher = Pusher(settings, push_url) if push_url else None
+        preparing.phase("building the four systems' records")
+        server = SandboxServer(
+            scenario, credentials, host=args.host, port=args.port, faults=faults, pusher=pusher
+        )
     # Block the stop signals before the server thread starts (it inherits the mask), so that
     # sigwait receives them: unblocked, SIGTERM kills the process before the cleanup below.
     stop_signals = {signal.SIGINT, signal.SIGTERM}

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -107,6 +108,33 @@ def sandbox_command(
     return command
 
 
+class _Silence:
+    """Kills ``process`` once it has printed nothing for ``seconds``; :meth:`heard` each line.
+
+    A sandbox preparing a million orders takes minutes to start but prints a line at least
+    every 10 s; one that hangs says nothing."""
+
+    def __init__(self, process: subprocess.Popen[str], seconds: float) -> None:
+        self.process, self.seconds = process, seconds
+        self.fired = False
+        self._last = time.monotonic()
+        self._stopped = threading.Event()
+        threading.Thread(target=self._watch, name="sandbox-start", daemon=True).start()
+
+    def heard(self) -> None:
+        self._last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(min(1.0, self.seconds)):
+            if time.monotonic() - self._last > self.seconds:
+                self.fired = True
+                self.process.kill()
+                return
+
+
 class SandboxProcess:
     """The sandbox as a child process: start it, learn its base URLs, stop it.
 
@@ -115,6 +143,7 @@ class SandboxProcess:
     """
 
     def __init__(self, command: list[str], start_timeout: float = 60.0) -> None:
+        """``start_timeout``: the seconds the sandbox may print nothing while it starts."""
         self.command = command
         self.start_timeout = start_timeout
         self.urls: dict[str, str] = {}
@@ -151,21 +180,27 @@ class SandboxProcess:
             text=True,
         )
         self._process = process
-        timer = threading.Timer(self.start_timeout, process.kill)
-        timer.start()
+        watchdog = _Silence(process, self.start_timeout)
         try:
             assert process.stdout is not None
             for line in process.stdout:
+                watchdog.heard()
                 line = line.rstrip("\n")
                 if line.startswith(READY_PREFIX):
                     self.root_url = line.removeprefix(READY_PREFIX)
                     break
                 say(line)
         finally:
-            timer.cancel()
+            watchdog.stop()
         if not self.root_url:
             _, err = process.communicate(timeout=30)
-            problem = " ".join(err.split()) or f"exit code {process.returncode}"
+            if watchdog.fired:
+                problem = (
+                    f"it printed nothing for {self.start_timeout:g} s while starting and was "
+                    "stopped (a sandbox preparing a large world says so every 10 s)"
+                )
+            else:
+                problem = " ".join(err.split()) or f"exit code {process.returncode}"
             raise RuntimeError(f"the sandbox did not start: {problem}")
         self.urls = {system: f"{self.root_url}/{system}" for system in API_SYSTEMS}
         threading.Thread(target=self._drain, args=(process,), daemon=True).start()
