@@ -189,7 +189,7 @@ def dbt_builds(home: Path) -> list[list[tuple[str, float]]]:
     return builds
 
 
-def run(orders: int, seed: int, top: int, moves: float) -> None:
+def run(orders: int, seed: int, top: int, moves: float, keep: bool = False) -> None:
     home = Path(tempfile.mkdtemp(prefix="orderhub-bench-scale-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERHUB_")}
     env["ORDERHUB_HOME"] = str(home)
@@ -212,7 +212,10 @@ def run(orders: int, seed: int, top: int, moves: float) -> None:
         report_runs(orders, run_times(home), dbt_builds(home), top)
         report_processes(sampler, load_before)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if keep:
+            print(f"home kept: {home} (ORDERHUB_HOME={home} orderhub api starts its warehouse)")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def report_runs(
@@ -266,8 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         "--moves", type=float, default=0.0,
         help="then move this share of the orders on and run again (0.01: 1%%)",
     )  # fmt: skip
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep the home afterwards (to EXPLAIN a model or profile a step on its warehouse)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    run(args.orders, args.seed, args.top, args.moves)
+    run(args.orders, args.seed, args.top, args.moves, args.keep)
     return 0
 
 
