@@ -94,6 +94,8 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.root, self.pgdata = root, str(pgdata)
         self.peak_rss: dict[str, int] = defaultdict(int)
+        #: when (epoch seconds) each kind's peak was sampled
+        self.peak_at: dict[str, float] = {}
         self.peak_pg_pss = 0
         self.cpu: dict[int, tuple[str, float]] = {}
         self.done = threading.Event()
@@ -115,13 +117,19 @@ class Sampler(threading.Thread):
                 seen.add(pid)
                 todo.extend(children[pid])
         pg_pss = 0
+        now = time.time()
         for pid in seen:
             # classified at every sample: a child seen between fork and exec still has
-            # its parent's command line
-            kind = _classify(pid, self.root, _cmdline(pid))
+            # its parent's command line; an exiting process has none (keep what it was)
+            cmd = _cmdline(pid)
+            if cmd or pid not in self.cpu:
+                kind = _classify(pid, self.root, cmd)
+            else:
+                kind = self.cpu[pid][0]
             _, cpu, rss = stats[pid]
             self.cpu[pid] = (kind, cpu)
-            self.peak_rss[kind] = max(self.peak_rss[kind], rss)
+            if rss > self.peak_rss[kind]:
+                self.peak_rss[kind], self.peak_at[kind] = rss, now
             if kind == "postgres":
                 pg_pss += _pss(pid)
         self.peak_pg_pss = max(self.peak_pg_pss, pg_pss)
@@ -152,7 +160,7 @@ class RunTimes:
     job: str
     partition: str | None
     seconds: float
-    steps: list[tuple[str, float]]
+    steps: list[tuple[str, float, float]]  # key, seconds, start (epoch seconds)
 
 
 def run_times(home: Path) -> list[RunTimes]:
@@ -167,7 +175,10 @@ def run_times(home: Path) -> list[RunTimes]:
             stats = instance.get_run_step_stats(record.dagster_run.run_id)
             timed = sorted((s for s in stats if s.start_time and s.end_time),
                            key=lambda s: s.start_time or 0)  # fmt: skip
-            steps = [(s.step_key, (s.end_time or 0) - (s.start_time or 0)) for s in timed]
+            steps = [
+                (s.step_key, (s.end_time or 0) - (s.start_time or 0), s.start_time or 0)
+                for s in timed
+            ]
             wall = (record.end_time or 0) - (record.start_time or 0)
             found.append((record.start_time or 0, RunTimes(
                 record.dagster_run.job_name, record.dagster_run.tags.get("dagster/partition"),
@@ -209,8 +220,9 @@ def run(orders: int, seed: int, top: int, moves: float, keep: bool = False) -> N
             raise SystemExit(f"{' '.join(command[1:])} failed (status {status})")
         print(f"\nscale benchmark: {' '.join(['orderhub', *command[1:]])}, {seconds:.1f} s "
               f"wall, {seconds * 1000 / orders:.2f} ms/order")  # fmt: skip
-        report_runs(orders, run_times(home), dbt_builds(home), top)
-        report_processes(sampler, load_before)
+        runs = run_times(home)
+        report_runs(orders, runs, dbt_builds(home), top)
+        report_processes(sampler, runs, load_before)
     finally:
         if keep:
             print(f"home kept: {home} (ORDERHUB_HOME={home} orderhub api starts its warehouse)")
@@ -231,7 +243,7 @@ def report_runs(
             name += RUN_LABELS[min(main_runs, len(RUN_LABELS)) - 1]
         print(f"\n{name}: {run.seconds:.1f} s wall")
         print(f"{'step':<44} {'s':>8} {'ms/order':>9}")
-        for key, spent in run.steps:
+        for key, spent, _ in run.steps:
             print(f"{key:<44} {spent:8.1f} {spent * per:9.3f}")
     for number, models in enumerate(builds, 1):
         print(f"\nbuild {number} of the canonical models: dbt models (slowest {top})"
@@ -249,12 +261,23 @@ def report_runs(
         ))  # fmt: skip
 
 
-def report_processes(sampler: Sampler, load_before: str) -> None:
-    """Peak memory and CPU per process class, and the load around the run."""
+def step_at(runs: list[RunTimes], moment: float | None) -> str:
+    """The Dagster step that was running at ``moment`` (epoch seconds), if any."""
+    for run in runs:
+        for key, spent, start in run.steps:
+            if moment is not None and start <= moment <= start + spent:
+                return key
+    return "-"
+
+
+def report_processes(sampler: Sampler, runs: list[RunTimes], load_before: str) -> None:
+    """Peak memory (and the step it was reached in) and CPU per process class, and the
+    load around the run."""
     cpu = sampler.cpu_seconds()
-    print(f"\n{'process':<12} {'peak RSS MiB':>13} {'CPU s':>8}")
+    print(f"\n{'process':<12} {'peak RSS MiB':>13} {'CPU s':>8}  peak reached in step")
     for kind in ("orderhub", "connector", "dbt", "postgres", "sandbox", "other"):
-        print(f"{kind:<12} {sampler.peak_rss[kind] / 2**20:13.0f} {cpu.get(kind, 0):8.1f}")
+        at = step_at(runs, sampler.peak_at.get(kind))
+        print(f"{kind:<12} {sampler.peak_rss[kind] / 2**20:13.0f} {cpu.get(kind, 0):8.1f}  {at}")
     print(f"postgres, all processes: peak PSS {sampler.peak_pg_pss / 2**20:.0f} MiB")
     print(f"load before: {load_before}")
     print(f"load after:  {Path('/proc/loadavg').read_text().strip()}")
