@@ -19,12 +19,15 @@ and prints:
   dbt, the checks, the forecast, fulfilment, the ledger);
 - per build of the canonical models, the dbt models that cost most, in microseconds per
   order;
-- per process class: the peak resident memory of its largest process and the CPU
-  seconds of all of them (PostgreSQL: also the peak of the sum of its processes'
-  proportional set size, which counts shared buffers once);
+- per process class: the peak resident memory of its largest process, the Dagster step
+  running when that peak was sampled (where the high-water mark was last raised, not
+  necessarily what holds the memory) and the CPU seconds of all of them (PostgreSQL: also
+  the peak of the sum of its processes' proportional set size, which counts shared
+  buffers once);
 - ``/proc/loadavg`` before and after (the machine is shared: read the figures with it).
 
-One size per invocation; run sizes one at a time (two cores).
+One size per invocation; run sizes one at a time (two cores). ``--keep`` keeps the home
+afterwards, to read a model's plan or profile a step on its warehouse.
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ class RunTimes:
 
 def run_times(home: Path) -> list[RunTimes]:
     """Every Dagster run of the home (the demo launches the main job once per round, then
-    the daily partitions), oldest first, with each step's (key, seconds) in start order."""
+    the daily partitions), oldest first, with each step's (key, seconds, start in epoch
+    seconds) in start order."""
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     from dagster import DagsterInstance
 

@@ -3,7 +3,7 @@
 The sandbox runs as a process of its own, like the systems it stands for: orderhub knows
 it only by the base URLs of its source configuration (``orderhub sandbox`` runs this
 module in the foreground; ``orderhub demo`` runs it as a child on a free port). While it
-prepares its world it prints ``sandbox preparing: ...`` lines, at least one every 10 s
+prepares its world it prints ``sandbox preparing: ...`` lines, about one every 10 s
 (:mod:`sandbox.preparing`). Once it accepts connections it prints its scenario, the
 faults it injects (``none`` when it injects none; ``--faults`` or
 ``ORDERHUB_SANDBOX_FAULTS``), one line per system, ``sandbox <system>: <base URL>``, and

@@ -111,7 +111,7 @@ def sandbox_command(
 class _Silence:
     """Kills ``process`` once it has printed nothing for ``seconds``; :meth:`heard` each line.
 
-    A sandbox preparing a million orders takes minutes to start but prints a line at least
+    A sandbox preparing a million orders takes minutes to start but prints a line about
     every 10 s; one that hangs says nothing."""
 
     def __init__(self, process: subprocess.Popen[str], seconds: float) -> None:
@@ -192,12 +192,14 @@ class SandboxProcess:
                 say(line)
         finally:
             watchdog.stop()
+        if watchdog.fired:  # killed as its ready line came: not started
+            self.root_url = ""
         if not self.root_url:
             _, err = process.communicate(timeout=30)
             if watchdog.fired:
                 problem = (
                     f"it printed nothing for {self.start_timeout:g} s while starting and was "
-                    "stopped (a sandbox preparing a large world says so every 10 s)"
+                    "stopped (a sandbox preparing a large world says so about every 10 s)"
                 )
             else:
                 problem = " ".join(err.split()) or f"exit code {process.returncode}"
