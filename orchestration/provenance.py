@@ -113,6 +113,8 @@ def validation_event(outcome: ValidationOutcome) -> dict[str, Any]:
         "suite_version": outcome.suite_version,
         "table": outcome.table,
         "success": outcome.success,
+        # the rows read: written after this stamp (a narrowed suite), or every row (None)
+        "rows_since": None if outcome.rows_since is None else outcome.rows_since.isoformat(),
         "expectations": len(outcome.expectations),
         "results": [
             {

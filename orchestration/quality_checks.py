@@ -22,7 +22,7 @@ from orchestration.dbt_assets import model_key
 from orchestration.provenance import validation_event
 from orchestration.resources import LedgerResource, WarehouseResource
 from quality.guards import GUARDS, Guard, check_guard
-from quality.runner import validate
+from quality.new_rows import validate_built
 from quality.suites import SUITES, Suite
 
 #: What a failed check blocks, as its metadata says.
@@ -68,7 +68,7 @@ def suite_check(suite: Suite) -> AssetChecksDefinition:
     ) -> AssetCheckResult:
         url = warehouse.url()
         built, _ = wap.colours(url)
-        outcome = validate(url, suite, built.marts)
+        outcome = validate_built(url, suite, built.marts)
         event = validation_event(outcome)
         ledger.log(url).append_event("validation", event)
         context.log.info(outcome.summary())

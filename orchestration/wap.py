@@ -36,7 +36,7 @@ from orderhub import publish_recompute, publishing
 from orderhub.cases import raise_case
 from orderhub.cases.store import raise_from_marts
 from quality.guards import GUARDS, check_guard
-from quality.runner import validate
+from quality.new_rows import validate_built
 from quality.suites import SUITES
 
 API_SELECTION = "path:models/api"
@@ -80,7 +80,7 @@ def audit_build(url: str) -> list[CheckOutcome]:
         CheckOutcome(
             f"gx_{suite.name}",
             suite.table,
-            (found := validate(url, suite, built.marts)).success,
+            (found := validate_built(url, suite, built.marts)).success,
             found.summary(),
         )
         for suite in SUITES.values()

@@ -66,6 +66,7 @@ PROVENANCE_KINDS = EventKinds(
             "suite_version",
             "table",
             "success",
+            "rows_since",
             "expectations",
             "results",
             "failed",

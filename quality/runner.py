@@ -1,16 +1,19 @@
 """Run an expectation suite against the warehouse with Great Expectations 1.x.
 
 An ephemeral GX context, a PostgreSQL data source on the warehouse URL, a
-whole-table batch: the queries run in PostgreSQL, nothing is pulled into memory.
+whole-table batch: the queries run in PostgreSQL, nothing is pulled into memory. With
+``since`` (a suite with a :class:`~quality.suites.Narrowing`), the expectations read the
+rows its narrowing names instead (query batches; :mod:`quality.new_rows` keeps the marks).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from quality.suites import Suite
+from quality.suites import BETWEEN_ROWS, WHOLE_TABLE, Expectation, Suite
 
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
@@ -35,6 +38,8 @@ class ValidationOutcome:
     table: str
     success: bool
     expectations: tuple[ExpectationOutcome, ...]
+    #: the stamp after which the rows read were written (None: every row was read)
+    rows_since: datetime | None = None
 
     @property
     def failures(self) -> list[ExpectationOutcome]:
@@ -42,9 +47,12 @@ class ValidationOutcome:
 
     def summary(self) -> str:
         """One line per failed expectation, naming table, column and what was wrong."""
+        rows = "" if self.rows_since is None else f" (rows written after {self.rows_since})"
         if self.success:
-            return f"{self.suite}: all {len(self.expectations)} expectations met on {self.table}"
-        lines = [f"{self.suite}: {len(self.failures)} expectation(s) failed on {self.table}"]
+            return (
+                f"{self.suite}: all {len(self.expectations)} expectations met on {self.table}{rows}"
+            )
+        lines = [f"{self.suite}: {len(self.failures)} expectation(s) failed on {self.table}{rows}"]
         for failure in self.failures:
             where = f" column {failure.column}" if failure.column else ""
             sample = (
@@ -68,9 +76,44 @@ def _sqlalchemy_url(database_url: str, schema: str) -> str:
     return f"{database_url}{separator}options=-csearch_path%3D{schema}"
 
 
-def validate(database_url: str, suite: Suite, schema: str | None = None) -> ValidationOutcome:
+def _queries(suite: Suite, schema: str, since: datetime | None) -> dict[str, str | None]:
+    """The query each kind of expectation reads (None: the whole table), by kind."""
+    if since is None or suite.narrowing is None:
+        return {"table": None, "rows": None, "records": None}
+    table = f'"{schema}"."{suite.table}"'
+    stamp = f"{suite.narrowing.stamp} > timestamptz '{since.isoformat()}'"
+    key = ", ".join(suite.narrowing.record_key)
+    return {
+        "table": None,
+        "rows": f"select * from {table} where {stamp}",
+        "records": f"select * from {table} where ({key}) in"
+        f" (select {key} from {table} where {stamp})",
+    }
+
+
+def _kind(expectation: Expectation) -> str:
+    if expectation.type in WHOLE_TABLE:
+        return "table"
+    return "records" if expectation.type in BETWEEN_ROWS else "rows"
+
+
+def _outcome(result: Any) -> ExpectationOutcome:
+    config = result.expectation_config
+    return ExpectationOutcome(
+        type=type(config.to_domain_obj()).__name__ if config is not None else "unknown",
+        column=(config.kwargs.get("column") if config else None),
+        success=bool(result.success),
+        unexpected_count=result.result.get("unexpected_count"),
+        partial_unexpected=list(result.result.get("partial_unexpected_list") or []),
+    )
+
+
+def validate(
+    database_url: str, suite: Suite, schema: str | None = None, since: datetime | None = None
+) -> ValidationOutcome:
     """Validate ``suite``'s table in the warehouse and return the outcome; ``schema``: where
-    the table is when not in the suite's schema (a build's colour, ``marts_green``)."""
+    the table is when not in the suite's schema (a build's colour, ``marts_green``);
+    ``since``: read the rows the suite's narrowing names after that stamp (see the module)."""
     schema = schema or suite.schema
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -80,31 +123,33 @@ def validate(database_url: str, suite: Suite, schema: str | None = None) -> Vali
     source = context.data_sources.add_postgres(
         "warehouse", connection_string=_sqlalchemy_url(database_url, schema)
     )
-    asset = source.add_table_asset(suite.table, table_name=suite.table)
-    batch = asset.add_batch_definition_whole_table("whole_table")
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-    for expectation in suite.expectations:
-        gx_suite.add_expectation(getattr(gx.expectations, expectation.type)(**expectation.kwargs))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite.name}-run", data=batch, suite=gx_suite)
-    )
-    result = definition.run(result_format="SUMMARY")
-    outcomes = tuple(
-        ExpectationOutcome(
-            type=type(r.expectation_config.to_domain_obj()).__name__
-            if r.expectation_config is not None
-            else "unknown",
-            column=(r.expectation_config.kwargs.get("column") if r.expectation_config else None),
-            success=bool(r.success),
-            unexpected_count=r.result.get("unexpected_count"),
-            partial_unexpected=list(r.result.get("partial_unexpected_list") or []),
+    queries = _queries(suite, schema, since)
+    groups: dict[str | None, list[int]] = {}
+    for n, expectation in enumerate(suite.expectations):
+        groups.setdefault(queries[_kind(expectation)], []).append(n)
+    outcomes: list[ExpectationOutcome] = []
+    for g, (query, members) in enumerate(groups.items()):
+        if query is None:
+            asset = source.add_table_asset(f"{suite.table}_{g}", table_name=suite.table)
+        else:
+            asset = source.add_query_asset(f"{suite.table}_{g}", query=query)
+        batch = asset.add_batch_definition_whole_table(f"batch_{g}")
+        gx_suite = context.suites.add(gx.ExpectationSuite(name=f"{suite.name}_{g}"))
+        for n in members:
+            expectation = suite.expectations[n]
+            gx_suite.add_expectation(
+                getattr(gx.expectations, expectation.type)(**expectation.kwargs)
+            )
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{suite.name}-run-{g}", data=batch, suite=gx_suite)
         )
-        for r in result.results
-    )
+        result = definition.run(result_format="SUMMARY")
+        outcomes.extend(map(_outcome, result.results))
     return ValidationOutcome(
         suite=suite.name,
         suite_version=suite.version,
         table=f"{schema}.{suite.table}",
-        success=bool(result.success),
-        expectations=outcomes,
+        success=all(o.success for o in outcomes),
+        expectations=tuple(outcomes),
+        rows_since=since if suite.narrowing is not None else None,
     )

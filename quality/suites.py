@@ -1,7 +1,11 @@
-"""Expectation suites, declared as data: which table, which expectations.
+"""Expectation suites, declared as data: which table, which expectations, and which rows
+a build's validation reads.
 
 Each suite is a small, versioned description; its hash (over the canonical JSON
-of the description) is the suite version recorded in provenance events.
+of the description) is the suite version recorded in provenance events. A suite on a
+mart that keeps its rows between builds may declare a :class:`Narrowing`: a build then
+validates the rows written since the suite last passed on that table
+(:mod:`quality.new_rows`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,34 @@ class Expectation:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+#: Expectations about the whole table (a count, the distinct values): never narrowed.
+WHOLE_TABLE = frozenset(
+    {"ExpectTableRowCountToBeBetween", "ExpectColumnUniqueValueCountToBeBetween"}
+)
+#: Expectations about rows against each other: narrowed to every row of the records with a
+#: new row, so a new row that repeats an older one of its record is seen.
+BETWEEN_ROWS = frozenset({"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"})
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """How a build's validation of a mart that keeps its rows reads only what is new.
+
+    ``stamp``: the column every row carries with the time it was (re)written (``built_at``);
+    ``record_key``: the columns of the source record whose rows are always rewritten
+    together. An expectation on single rows reads the rows stamped after the suite's mark;
+    one on rows against each other (:data:`BETWEEN_ROWS`) reads every row of the records
+    with such a row - sound when what must be unique includes ``record_key``; one on the
+    whole table (:data:`WHOLE_TABLE`) reads the whole table.
+    """
+
+    stamp: str
+    record_key: tuple[str, ...]
+
+    def describe(self) -> dict[str, Any]:
+        return {"stamp": self.stamp, "record_key": list(self.record_key)}
+
+
 @dataclass(frozen=True)
 class Suite:
     """A named list of expectations on one warehouse table."""
@@ -32,14 +64,18 @@ class Suite:
     schema: str
     table: str
     expectations: tuple[Expectation, ...]
+    narrowing: Narrowing | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {
+        description: dict[str, Any] = {
             "name": self.name,
             "schema": self.schema,
             "table": self.table,
             "expectations": [{"type": e.type, "kwargs": e.kwargs} for e in self.expectations],
         }
+        if self.narrowing is not None:
+            description["narrowing"] = self.narrowing.describe()
+        return description
 
     @property
     def version(self) -> str:
@@ -102,6 +138,9 @@ CANONICAL_EVENTS = Suite(
         in_set("canonical_status", CANONICAL_STATUSES),
         between("lifecycle_rank", 0, 100),
     ),
+    # every event of a source record is re-derived together (delete+insert on the record,
+    # dbt_project/README.md "Incremental builds"), and the identity includes the record
+    narrowing=Narrowing(stamp="built_at", record_key=EVENT_IDENTITY[:2]),
 )
 
 CURRENT_STATUS = Suite(

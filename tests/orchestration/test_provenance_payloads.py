@@ -4,6 +4,7 @@ what the product's event kinds (orderhub.provenance) require."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from forecast_runs import RUN
 
@@ -30,6 +31,7 @@ def test_validation_event_names_suite_version_result_and_each_expectation() -> N
                 "expect_column_values_to_be_in_set", "source_system", False, 3, ["x"]
             ),
         ),
+        rows_since=datetime(2026, 10, 1, tzinfo=UTC),
     )
     event = validation_event(outcome)
     assert event == {
@@ -37,6 +39,7 @@ def test_validation_event_names_suite_version_result_and_each_expectation() -> N
         "suite_version": "sha256:3b9c",
         "table": "marts.fct_order_status_events",
         "success": False,
+        "rows_since": "2026-10-01T00:00:00+00:00",
         "expectations": 2,
         "results": [
             {

@@ -108,24 +108,27 @@ def _serving(world: ApiWorld) -> tuple[str | None, set[str]]:
 
 
 def _bad_status(conn: psycopg.Connection[Any]) -> Callable[[], None]:
-    event, status = conn.execute(
-        "select event_id, canonical_status from marts_green.fct_order_status_events"
+    """A status outside the vocabulary, written as a build writes: with a new stamp (the
+    events suite reads the rows written since it last passed, quality.new_rows)."""
+    event, status, stamp = conn.execute(
+        "select event_id, canonical_status, built_at from marts_green.fct_order_status_events"
         " order by event_id limit 1"
     ).fetchone()
     conn.execute(
-        "update marts_green.fct_order_status_events set canonical_status = 'teleported'"
-        " where event_id = %s",
+        "update marts_green.fct_order_status_events set canonical_status = 'teleported',"
+        " built_at = clock_timestamp() where event_id = %s",
         (event,),
     )
     return lambda: conn.execute(
-        "update marts_green.fct_order_status_events set canonical_status = %s where event_id = %s",
-        (status, event),
+        "update marts_green.fct_order_status_events set canonical_status = %s, built_at = %s"
+        " where event_id = %s",
+        (status, stamp, event),
     )
 
 
 def _duplicated_event(conn: psycopg.Connection[Any]) -> Callable[[], None]:
     """The first event again, under another id (the event id's unique index forbids the
-    same id twice)."""
+    same id twice), with a new stamp as a build writes it."""
     columns = [
         row[0]
         for row in conn.execute(
@@ -133,7 +136,8 @@ def _duplicated_event(conn: psycopg.Connection[Any]) -> Callable[[], None]:
             " 'marts_green' and table_name = 'fct_order_status_events' order by ordinal_position"
         )
     ]
-    copied = ", ".join("'dup-' || event_id" if c == "event_id" else c for c in columns)
+    replaced = {"event_id": "'dup-' || event_id", "built_at": "clock_timestamp()"}
+    copied = ", ".join(replaced.get(c, c) for c in columns)
     conn.execute(
         f"insert into marts_green.fct_order_status_events select {copied} from"
         " marts_green.fct_order_status_events order by event_id limit 1"
