@@ -34,6 +34,10 @@ SHARED_WORLDS = (
     "generated",
 )
 
+#: worlds whose tests read another world too (test_incremental compares the incremental
+#: builds with main_build): grouped with that world, so that each is built on one worker
+JOINED_WORLDS = {"incremental": "main_build"}
+
 
 #: the longest groups, started first so that no worker is left with one at the end
 LONGEST_FIRST = ("tests/test_end_to_end_messy.py", "tests/test_end_to_end.py", *SHARED_WORLDS)
@@ -61,7 +65,7 @@ def _group(item: pytest.Item) -> str:
     """The shared world ``item`` uses, else its file."""
     fixtures = getattr(item, "fixturenames", ())
     world = next((name for name in SHARED_WORLDS if name in fixtures), None)
-    return world or item.nodeid.split("::")[0]
+    return JOINED_WORLDS.get(world, world) if world else item.nodeid.split("::")[0]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
