@@ -12,12 +12,15 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from orderhub.settings import Settings, disable_telemetry
 from orderhub.warehouse import EmbeddedPostgres, scratch_database
+
+if TYPE_CHECKING:
+    from audit_warehouse import AuditWarehouse
 
 disable_telemetry()
 
@@ -139,6 +142,20 @@ def pg_server() -> Iterator[str]:
         yield server.url("postgres")
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def audit_template(pg_server: str) -> Iterator[AuditWarehouse]:
+    """The audited state (tests/orderhub/audit_warehouse.py), built once: read by the
+    orchestration tests as it is, copied for each orderhub test that changes it."""
+    from audit_warehouse import build
+
+    home = _server_home("audit-template")
+    try:
+        with scratch_database(pg_server, prefix="audit_template") as url:
+            yield build(url, home)
+    finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
