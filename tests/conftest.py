@@ -12,12 +12,15 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from orderhub.settings import Settings, disable_telemetry
 from orderhub.warehouse import EmbeddedPostgres, scratch_database
+
+if TYPE_CHECKING:
+    from audit_warehouse import AuditWarehouse
 
 disable_telemetry()
 
@@ -33,6 +36,10 @@ SHARED_WORLDS = (
     "messy",
     "generated",
 )
+
+#: worlds whose tests read another world too (test_incremental compares the incremental
+#: builds with main_build): grouped with that world, so that each is built on one worker
+JOINED_WORLDS = {"incremental": "main_build"}
 
 
 #: the longest groups, started first so that no worker is left with one at the end
@@ -61,7 +68,7 @@ def _group(item: pytest.Item) -> str:
     """The shared world ``item`` uses, else its file."""
     fixtures = getattr(item, "fixturenames", ())
     world = next((name for name in SHARED_WORLDS if name in fixtures), None)
-    return world or item.nodeid.split("::")[0]
+    return JOINED_WORLDS.get(world, world) if world else item.nodeid.split("::")[0]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -135,6 +142,20 @@ def pg_server() -> Iterator[str]:
         yield server.url("postgres")
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def audit_template(pg_server: str) -> Iterator[AuditWarehouse]:
+    """The audited state (tests/orderhub/audit_warehouse.py), built once: read by the
+    orchestration tests as it is, copied for each orderhub test that changes it."""
+    from audit_warehouse import build
+
+    home = _server_home("audit-template")
+    try:
+        with scratch_database(pg_server, prefix="audit_template") as url:
+            yield build(url, home)
+    finally:
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -4,7 +4,8 @@ seconds each) and shared by the test modules, one per model family:
 - ``main_build``: the nine orders of ``dbt_scenarios.main_batches()``, a full build; it
   must pass, unit tests included.
 - ``incremental``: the same records in two deliveries, built after each (incremental
-  runs), then once more with nothing new.
+  runs), then once more with nothing new; a copy of its database after the first build is
+  kept, to start from.
 - ``unknown_build``: a copy of the incremental database plus one WMS state the crosswalk
   lacks, built incrementally.
 - ``remapped``: a copy of ``unknown_build`` built with a project whose crosswalk maps that
@@ -59,11 +60,12 @@ def incremental(
     with database(pg_server) as url:
         load(url, early)
         first = build(url, work, *WORLD_BUILD)
-        load(url, late)
-        second = build(url, work, *WORLD_BUILD)
-        tables = second.tables()
-        idle = build(url, work, *WORLD_BUILD)
-        yield IncrementalBuilds(first, second, idle, tables)
+        with database(pg_server, template=url) as after_first:
+            load(url, late)
+            second = build(url, work, *WORLD_BUILD)
+            tables = second.tables()
+            idle = build(url, work, *WORLD_BUILD)
+            yield IncrementalBuilds(first, second, idle, tables, after_first)
 
 
 @pytest.fixture(scope="session")

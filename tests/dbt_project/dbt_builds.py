@@ -1,12 +1,21 @@
 """Building the dbt project for real in the tests: a scratch database with the raw tables
 (optionally a copy of another), ``dbt build`` through dbtRunner in this process, and what
 a build leaves behind (its results, its log lines, its mart tables).
+
+A full parse of the project takes dbt 5-9 s, and a parse holds the database it was made
+against (dbt parses afresh when the profile's database differs). So the scratch databases
+of a test process are named by slot - the lowest number no live one holds - and a database
+made after another was dropped takes its name; every dbt invocation starts from the parse
+last made for its project, ``--vars`` and database (kept as :mod:`orderhub.dbt_parse`
+keeps the flow's), and dbt itself decides whether it still fits.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
-import uuid
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +29,7 @@ from dbt.cli.main import dbtRunner
 from dbt_records import Batch, create_ml_and_ledger_tables, create_raw_tables, store_batch
 
 from orderhub.dbt_env import dbt_env
+from orderhub.dbt_parse import PARTIAL_PARSE, cached_parse, keep_copy
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 #: the tables the canonical build writes, compared between full and incremental builds
@@ -40,6 +50,12 @@ MART_TABLES = (
 BUILD_STAMPS = {"built_at", "first_built_at"}
 
 Tables = dict[str, tuple[list[str], list[str]]]
+
+#: the parses this test process made, per project, --vars and database
+PARSES = Path(tempfile.mkdtemp(prefix="orderhub-test-parses-"))
+atexit.register(shutil.rmtree, PARSES, ignore_errors=True)
+#: the slots of this process's live scratch databases
+_SLOTS: set[int] = set()
 
 
 @dataclass
@@ -105,6 +121,7 @@ class IncrementalBuilds:
     second: Build
     idle: Build
     tables_after_second: Tables
+    after_first: str  # a copy of the database as the first build left it (a template)
 
 
 @dataclass
@@ -128,8 +145,10 @@ def run_dbt(url: str, work: Path, *args: str, project: Path = PROJECT) -> tuple[
         if event.info.name == "JinjaLogInfo":
             log_lines.append(event.data.msg)
 
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in dbt_env(url).items():
+    values = dbt_env(url)
+    parse = _last_parse(project, args, work / "target", values["ORDERHUB_PGDATABASE"])
+    with pytest.MonkeyPatch.context() as env, parse:
+        for key, value in values.items():
             env.setenv(key, value)
         result = dbtRunner(callbacks=[collect]).invoke(
             [
@@ -146,6 +165,23 @@ def run_dbt(url: str, work: Path, *args: str, project: Path = PROJECT) -> tuple[
             ]
         )
     return result, log_lines
+
+
+@contextmanager
+def _last_parse(
+    project: Path, args: tuple[str, ...], target: Path, database: str
+) -> Iterator[None]:
+    """Around one invocation: the last parse made for ``project``, the ``--vars`` of ``args``
+    and ``database`` put into ``target`` (over the one there, which may be another
+    database's), and afterwards the parse the invocation saved kept for them."""
+    kept = cached_parse(PARSES, project, args, database)
+    saved = target / PARTIAL_PARSE
+    if kept.is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, saved)
+    yield
+    if saved.is_file():
+        keep_copy(saved, kept)
 
 
 def build(url: str, work: Path, *args: str, project: Path = PROJECT) -> Build:
@@ -167,28 +203,36 @@ def load(url: str, batches: list[Batch]) -> None:
 @contextmanager
 def database(pg_server: str, template: str | None = None) -> Iterator[str]:
     """A new database (a copy of ``template``'s when given, else with empty raw, ml and
-    ledger tables), dropped afterwards."""
-    name = f"dbt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        if template is None:
-            conn.execute(f'create database "{name}"')
-        else:
-            source = template.rpartition("/")[2]
-            conn.execute(
-                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
-                (source,),
-            )
-            conn.execute(f'create database "{name}" template "{source}"')
+    ledger tables), dropped afterwards. Named by this process and the lowest free slot
+    (see the module)."""
+    slot = min(set(range(len(_SLOTS) + 1)) - _SLOTS)
+    _SLOTS.add(slot)
+    name = f"dbt_{os.getpid()}_{slot}"
     url = f"{pg_server.rpartition('/')[0]}/{name}"
     try:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            # one left by an earlier process of the same id, on a server that outlived it
+            conn.execute(f'drop database if exists "{name}" with (force)')
+            if template is None:
+                conn.execute(f'create database "{name}"')
+            else:
+                source = template.rpartition("/")[2]
+                conn.execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+                    (source,),
+                )
+                conn.execute(f'create database "{name}" template "{source}"')
         if template is None:
             with psycopg.connect(url) as conn:
                 create_raw_tables(conn)
                 create_ml_and_ledger_tables(conn)
         yield url
     finally:
-        with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        try:
+            with psycopg.connect(pg_server, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+        finally:
+            _SLOTS.discard(slot)
 
 
 def copy_of_project(work: Path) -> Path:

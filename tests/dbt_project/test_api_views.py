@@ -127,7 +127,7 @@ def test_a_build_without_the_api_views_keeps_serving_them(
     # their grants and the tables' policies.
     views = "select table_name from information_schema.views where table_schema = 'api'"
     with database(pg_server, template=main_build.url) as url:
-        rebuilt = build(url, tmp_path, "--exclude", "path:models/api")
+        rebuilt = build(url, tmp_path, *FLOW_BUILD_EXCLUDES, "--exclude", "path:models/api")
         assert rebuilt.success, rebuilt.not_passing()
         assert rebuilt.status_of("fct_order_tags") == "success"
         assert "model.orderhub.api_order_tags" not in rebuilt.results

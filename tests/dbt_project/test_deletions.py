@@ -16,8 +16,12 @@ from dbt_builds import Build, build, database, load
 from dbt_records import Batch, at, crm_fulfillment_order, erp_order, iso, tms_tracker
 from test_audit_derivation import differences
 
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.live.receivers import read_push
 from sandbox.push import deletion_message
+
+#: the flow's build: the unit tests, which read no data, run once, in main_build
+WORLD_BUILD = FLOW_BUILD_EXCLUDES
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +41,7 @@ def deleted_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
     ]
     with database(pg_server) as url:
         load(url, batches)
-        yield build(url, tmp_path_factory.mktemp("dbt-deleted"))
+        yield build(url, tmp_path_factory.mktemp("dbt-deleted"), *WORLD_BUILD)
 
 
 def test_a_deletion_is_an_event_mapped_by_the_crosswalk(deleted_build: Build) -> None:
@@ -90,7 +94,7 @@ def sap_deleted_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) 
     ]
     with database(pg_server) as url:
         load(url, batches)
-        yield build(url, tmp_path_factory.mktemp("dbt-sap-deleted"))
+        yield build(url, tmp_path_factory.mktemp("dbt-sap-deleted"), *WORLD_BUILD)
 
 
 def test_a_sap_deletion_event_is_an_event_mapped_by_the_crosswalk(

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from dbt_builds import Build, build, copy_of_project, database, load, run_dbt
+from dbt_builds import (
+    Build,
+    IncrementalBuilds,
+    build,
+    copy_of_project,
+    database,
+    load,
+    run_dbt,
+)
 from dbt_scenarios import main_deliveries
 
 from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
@@ -79,13 +87,13 @@ def _tested(result: Any, name: str) -> tuple[str, str]:
 
 
 def test_a_build_tests_a_rule_on_the_orders_its_mart_rebuilds(
-    pg_server: str, tmp_path: Path
+    pg_server: str, incremental: IncrementalBuilds, tmp_path: Path
 ) -> None:
-    early, late = main_deliveries()
-    with database(pg_server) as url:
-        load(url, early)
-        first = build(url, tmp_path, *FLOW_BUILD_EXCLUDES)
-        assert first.success, first.not_passing()
+    # the first delivery loaded and built (the same flow build): a copy of the incremental
+    # builds' database as their first build left it
+    _, late = main_deliveries()
+    assert incremental.first.success, incremental.first.not_passing()
+    with database(pg_server, template=incremental.after_first) as url:
         _plant(url, left_order=TOUCHED)
         load(url, late)
         second = build(url, tmp_path, *FLOW_BUILD_EXCLUDES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from dagster import materialize
@@ -22,6 +23,9 @@ from orchestration.anchor_assets import ANCHORS_KEY, CHECKPOINT_KEY, ledger_anch
 from orchestration.anchoring import WITNESS_KEY_FILE, configured_anchors, witness_state_file
 from orchestration.resources import LedgerResource, WarehouseResource
 from orderhub.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from audit_warehouse import AuditWarehouse
 
 
 def publish_payload(run: str) -> dict[str, object]:
@@ -106,15 +110,12 @@ def test_a_misconfigured_anchor_fails_the_asset_naming_what_is_missing(
         configured_anchors(get_settings(), log, LedgerResource().signer())
 
 
-def test_batch_trees_are_stored_as_batches_load(
-    home: Settings,
-) -> None:
-    from audit_warehouse import build
-
+def test_batch_trees_are_stored_as_batches_load(audit_template: AuditWarehouse) -> None:
     from orchestration.derived_state import CLAIMS_TREE_PREFIX
     from orderhub.warehouse import connect
 
-    warehouse = build(str(home.database_url), home.home)  # load, log, publish, anchor
+    # the session's audit warehouse (load, log, build, publish, anchor), read as it is
+    warehouse = audit_template
     with connect(warehouse.url) as conn:
         stored = dict(conn.execute("select batch_id, root_hash from ledger.batch_trees"))
     claims = [batch_id for batch_id in stored if batch_id.startswith(CLAIMS_TREE_PREFIX)]

@@ -1,7 +1,7 @@
-"""Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py),
-built once per session and copied for each test that uses it, and a built world served by
-PostgREST for the API tests (see api_world.py), built once; and Debian's headless Chromium
-under Selenium for the tracking page's tests (see browser.py)."""
+"""Fixtures for the orderhub tests: a small warehouse to audit (see audit_warehouse.py), a
+copy of the session's audit_template (tests/conftest.py) for each test that uses it; a
+built world served by PostgREST for the API tests (see api_world.py), built once; and
+Debian's headless Chromium under Selenium for the tracking page's tests (see browser.py)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,9 @@ from typing import Any
 
 import pytest
 from api_world import ApiWorld, Built, build_world, served
-from audit_warehouse import AuditWarehouse, build, copy, drop
+from audit_warehouse import AuditWarehouse, copy, drop
 from browser import selenium_chromium
 from selenium.webdriver.remote.webdriver import WebDriver
-
-from orderhub.warehouse import scratch_database
-
-
-@pytest.fixture(scope="session")
-def audit_template(pg_server: str, server_home: Callable[[str], Path]) -> Iterator[AuditWarehouse]:
-    """The audited state, built once: its database is the template of every copy."""
-    home = server_home("audit-template")
-    try:
-        with scratch_database(pg_server, prefix="audit_template") as url:
-            yield build(url, home)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
