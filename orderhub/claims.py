@@ -153,19 +153,39 @@ def claims_tree(claims: dict[str, dict[str, Any]]) -> BatchTree:
     return table_tree(claims.values(), CLAIM_KEY)
 
 
+def _ordered(
+    conn: psycopg.Connection[Any], name: str, query: sql.Composed, page: int
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` through a server-side cursor ``page`` rows at a time."""
+    with conn.cursor(name=f"claims_{name}") as cursor:
+        cursor.itersize = page
+        cursor.execute(query)
+        yield from cursor
+
+
 def _groups(
     conn: psycopg.Connection[Any], relation: str, columns: Sequence[str], page: int
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """The rows of ``relation`` grouped by order, in leaf order (order ids bytewise: the
-    ``C`` collation), read through a server-side cursor ``page`` rows at a time."""
+    ``C`` collation), read ``page`` rows at a time."""
     query = sql.SQL('select {} from {} where order_id is not null order by order_id collate "C"')
     query = query.format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(relation))
-    with conn.cursor(name=f"claims_{relation.rsplit('.', 1)[-1]}") as cursor:
-        cursor.itersize = page
-        cursor.execute(query)
-        rows = (dict(zip(columns, map(_plain, row), strict=True)) for row in cursor)
-        for order, group in groupby(rows, key=itemgetter("order_id")):
-            yield order, list(group)
+    found = _ordered(conn, relation.rsplit(".", 1)[-1], query, page)
+    rows = (dict(zip(columns, map(_plain, row), strict=True)) for row in found)
+    for order, group in groupby(rows, key=itemgetter("order_id")):
+        yield order, list(group)
+
+
+def _event_ids(
+    conn: psycopg.Connection[Any], relation: str, page: int
+) -> Iterator[tuple[str, list[str]]]:
+    """Each order's event ids, in leaf order, gathered by the warehouse: one row an order
+    rather than one an event (a tenth of the rows to fetch and make into values)."""
+    query = sql.SQL(
+        'select order_id collate "C", array_agg(event_id) from {}'
+        " where order_id is not null group by 1 order by 1"
+    ).format(sql.SQL(relation))
+    return _ordered(conn, "event_ids", query, page)  # type: ignore[return-value]
 
 
 def claims_in_order(
@@ -176,7 +196,7 @@ def claims_in_order(
     are read in order id order, side by side, in the caller's transaction."""
     statuses = _groups(conn, _in(ORDERS, marts), ("order_id", *STATUS_COLUMNS), page)
     shipments = _groups(conn, _in(SHIPMENTS, marts), ("order_id", *SHIPMENT_FIELDS), page)
-    events = _groups(conn, _in(EVENTS, marts), ("order_id", "event_id"), page)
+    events = _event_ids(conn, _in(EVENTS, marts), page)
     status, shipment, event = next(statuses, None), next(shipments, None), next(events, None)
     while status is not None or event is not None:
         order = min(head[0] for head in (status, event) if head is not None)
@@ -188,7 +208,7 @@ def claims_in_order(
         if shipment is not None and shipment[0] == order:
             rows, shipment = shipment[1], next(shipments, None)
         if event is not None and event[0] == order:
-            ids, event = [e["event_id"] for e in event[1]], next(events, None)
+            ids, event = event[1], next(events, None)
         yield order_claim(order, row, rows, ids)
 
 
