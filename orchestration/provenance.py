@@ -114,7 +114,7 @@ def validation_event(outcome: ValidationOutcome) -> dict[str, Any]:
         "table": outcome.table,
         "success": outcome.success,
         # the rows read: written after this stamp (a narrowed suite), or every row (None)
-        "rows_since": None if outcome.rows_since is None else outcome.rows_since.isoformat(),
+        "rows_since": iso_utc(outcome.rows_since),
         "expectations": len(outcome.expectations),
         "results": [
             {

@@ -11,8 +11,8 @@ refuses an event of another kind, or one whose payload lacks a field listed here
 - ``dbt_build``: the invocation, what ran with which checksum, the code revision, and
   what an audit bundle proves a status against: the crosswalk version (a Merkle root) and
   its row count, the derivation spec's hash, the root and size of the orders' claims;
-- ``validation``: a Great Expectations suite (and its version) on a table, and each
-  expectation's outcome;
+- ``validation``: a Great Expectations suite (and its version) on a table, the rows it
+  read (written after ``rows_since``, or every row), and each expectation's outcome;
 - ``model_training``: the MLflow run, the registered model version, the hash of the data
   it trained on and its backtest metrics;
 - ``model_promotion``: the challenger against the champion: the versions, whether the

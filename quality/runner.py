@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from quality.suites import BETWEEN_ROWS, WHOLE_TABLE, Expectation, Suite
+from quality.suites import PER_ROW, Expectation, Suite
 
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
@@ -76,25 +76,35 @@ def _sqlalchemy_url(database_url: str, schema: str) -> str:
     return f"{database_url}{separator}options=-csearch_path%3D{schema}"
 
 
-def _queries(suite: Suite, schema: str, since: datetime | None) -> dict[str, str | None]:
-    """The query each kind of expectation reads (None: the whole table), by kind."""
-    if since is None or suite.narrowing is None:
-        return {"table": None, "rows": None, "records": None}
-    table = f'"{schema}"."{suite.table}"'
-    stamp = f"{suite.narrowing.stamp} > timestamptz '{since.isoformat()}'"
-    key = ", ".join(suite.narrowing.record_key)
-    return {
-        "table": None,
-        "rows": f"select * from {table} where {stamp}",
-        "records": f"select * from {table} where ({key}) in"
-        f" (select {key} from {table} where {stamp})",
-    }
+def _name(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
-def _kind(expectation: Expectation) -> str:
-    if expectation.type in WHOLE_TABLE:
-        return "table"
-    return "records" if expectation.type in BETWEEN_ROWS else "rows"
+def _read_by(
+    suite: Suite, schema: str, since: datetime | None, expectation: Expectation
+) -> str | None:
+    """The query ``expectation`` reads in a validation of the rows after ``since`` (None: the
+    whole table; see :class:`~quality.suites.Narrowing`)."""
+    narrowing = suite.narrowing
+    if since is None or narrowing is None:
+        return None
+    if since.tzinfo is None:
+        raise ValueError(f"validating {suite.name} since {since!r}: the time has no time zone")
+    table = f"{_name(schema)}.{_name(suite.table)}"
+    stamp = _name(narrowing.stamp)
+    new = f"({stamp} > timestamptz '{since.isoformat()}' or {stamp} is null)"
+    if expectation.type in PER_ROW:
+        return f"select * from {table} where {new}"
+    if expectation.type == "ExpectColumnValuesToBeUnique":
+        compared: list[str] = [expectation.kwargs["column"]]
+    elif expectation.type == "ExpectCompoundColumnsToBeUnique" and set(narrowing.record_key) <= set(
+        expectation.kwargs["column_list"]
+    ):
+        compared = list(narrowing.record_key)
+    else:
+        return None
+    key = ", ".join(map(_name, compared))
+    return f"select * from {table} where ({key}) in (select {key} from {table} where {new})"
 
 
 def _outcome(result: Any) -> ExpectationOutcome:
@@ -123,10 +133,9 @@ def validate(
     source = context.data_sources.add_postgres(
         "warehouse", connection_string=_sqlalchemy_url(database_url, schema)
     )
-    queries = _queries(suite, schema, since)
     groups: dict[str | None, list[int]] = {}
     for n, expectation in enumerate(suite.expectations):
-        groups.setdefault(queries[_kind(expectation)], []).append(n)
+        groups.setdefault(_read_by(suite, schema, since, expectation), []).append(n)
     outcomes: list[ExpectationOutcome] = []
     for g, (query, members) in enumerate(groups.items()):
         if query is None:

@@ -28,12 +28,18 @@ class Expectation:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-#: Expectations about the whole table (a count, the distinct values): never narrowed.
-WHOLE_TABLE = frozenset(
-    {"ExpectTableRowCountToBeBetween", "ExpectColumnUniqueValueCountToBeBetween"}
+#: Expectations each row meets on its own: narrowed to the rows stamped after the mark.
+PER_ROW = frozenset(
+    {
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeInSet",
+        "ExpectColumnValuesToBeBetween",
+    }
 )
-#: Expectations about rows against each other: narrowed to every row of the records with a
-#: new row, so a new row that repeats an older one of its record is seen.
+#: Expectations about rows against each other: narrowed to every row that shares the
+#: compared value with a row stamped after the mark, so a new row repeating an older one is
+#: seen. Any other expectation (a count, the distinct values, anything not listed) reads
+#: the whole table.
 BETWEEN_ROWS = frozenset({"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"})
 
 
@@ -42,18 +48,24 @@ class Narrowing:
     """How a build's validation of a mart that keeps its rows reads only what is new.
 
     ``stamp``: the column every row carries with the time it was (re)written (``built_at``);
-    ``record_key``: the columns of the source record whose rows are always rewritten
-    together. An expectation on single rows reads the rows stamped after the suite's mark;
-    one on rows against each other (:data:`BETWEEN_ROWS`) reads every row of the records
-    with such a row - sound when what must be unique includes ``record_key``; one on the
-    whole table (:data:`WHOLE_TABLE`) reads the whole table.
+    ``record_key``: columns that every compound key checked for uniqueness includes (the
+    source record), so the rows of the records with a new row hold every row that could
+    repeat a new one. What each expectation reads: :data:`PER_ROW` the rows stamped after
+    the mark (or with no stamp); a single column's uniqueness every row with a value a new
+    row has; a compound key's every row of the records with a new row (the whole table
+    when the key does not include ``record_key``); anything else the whole table.
     """
 
     stamp: str
     record_key: tuple[str, ...]
 
     def describe(self) -> dict[str, Any]:
-        return {"stamp": self.stamp, "record_key": list(self.record_key)}
+        return {
+            "stamp": self.stamp,
+            "record_key": list(self.record_key),
+            "per_row": sorted(PER_ROW),
+            "between_rows": sorted(BETWEEN_ROWS),
+        }
 
 
 @dataclass(frozen=True)
@@ -138,8 +150,9 @@ CANONICAL_EVENTS = Suite(
         in_set("canonical_status", CANONICAL_STATUSES),
         between("lifecycle_rank", 0, 100),
     ),
-    # every event of a source record is re-derived together (delete+insert on the record,
-    # dbt_project/README.md "Incremental builds"), and the identity includes the record
+    # an event's identity includes its source record: the rows of the records with a new
+    # row hold every row that could repeat one (whether the record's older events were
+    # re-derived with it, as by a build, or kept, as by the hot path's new tracker versions)
     narrowing=Narrowing(stamp="built_at", record_key=EVENT_IDENTITY[:2]),
 )
 

@@ -39,7 +39,7 @@ def test_validation_event_names_suite_version_result_and_each_expectation() -> N
         "suite_version": "sha256:3b9c",
         "table": "marts.fct_order_status_events",
         "success": False,
-        "rows_since": "2026-10-01T00:00:00+00:00",
+        "rows_since": "2026-10-01T00:00:00.000000Z",
         "expectations": 2,
         "results": [
             {

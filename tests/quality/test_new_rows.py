@@ -94,6 +94,20 @@ def test_a_new_row_repeating_an_older_one_of_its_record_fails_until_it_is_gone(
         assert mark_of(conn, SCHEMA, CANONICAL_EVENTS) == FIRST
 
 
+def test_a_new_row_with_an_older_rows_event_id_fails_whatever_its_record(db_url: str) -> None:
+    _first_build(db_url)
+    _events(db_url, [("e1", "1000009", "tms", "delivered", "TR-9", "v1", LATER)])
+    outcome = validate_built(db_url, CANONICAL_EVENTS, SCHEMA)
+    assert _failed(outcome) == {("ExpectColumnValuesToBeUnique", "event_id")}, outcome.summary()
+
+
+def test_a_row_without_a_stamp_is_read(db_url: str) -> None:
+    _first_build(db_url)
+    _events(db_url, [("e6", "1000006", "erp", "teleported", "SO-6", "v1", None)])
+    outcome = validate_built(db_url, CANONICAL_EVENTS, SCHEMA)
+    assert _failed(outcome) == {("ExpectColumnValuesToBeInSet", "canonical_status")}
+
+
 def test_new_bad_rows_fail_naming_the_column(db_url: str) -> None:
     _first_build(db_url)
     _events(db_url, [("e4", None, "sap", "teleported", "X-4", "v1", LATER)])
