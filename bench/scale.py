@@ -267,9 +267,11 @@ def report_runs(
 
 def step_at(runs: list[RunTimes], moment: float | None) -> str:
     """The Dagster step that was running at ``moment`` (epoch seconds), if any."""
+    if moment is None:
+        return "-"
     for run in runs:
         for key, spent, start in run.steps:
-            if moment is not None and start <= moment <= start + spent:
+            if start <= moment <= start + spent:
                 return key
     return "-"
 

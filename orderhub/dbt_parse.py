@@ -49,13 +49,14 @@ def partial_parse(
     cache: Path, project: Path, args: Sequence[str], target: Path, database: str
 ) -> Iterator[None]:
     """Around one dbt invocation against ``database`` writing to ``target``: seed it with
-    the kept parse (unless it holds one already), and afterwards keep the parse it saved
-    (whole: written aside, then renamed). A cache that cannot be read or written is passed
-    over."""
+    the kept parse, over any parse the folder holds (a folder used again may hold one made
+    with other ``--vars``, or against another database), and afterwards keep the parse it
+    saved (whole: written aside, then renamed). A cache that cannot be read or written is
+    passed over."""
     kept = cached_parse(cache, project, args, database)
     saved = target / PARTIAL_PARSE
     try:
-        if kept.is_file() and not saved.exists():
+        if kept.is_file():
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kept, saved)
     except OSError:

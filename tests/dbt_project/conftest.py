@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from dbt_builds import (
+    WORLD_BUILD,
     Build,
     IncrementalBuilds,
     Remapped,
@@ -33,7 +34,6 @@ from dbt_scenarios import UNKNOWN_ROW, main_batches, main_deliveries, unknown_ba
 from dbt_worlds import AS_OF, WorldBuilds, api_rows, generated_deliveries, messy_round
 from messy_served import differences as messy_differences
 
-from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.crosswalk import crosswalk_version
 from sandbox.messy import MessyScenario
 from sandbox.scenario import Scenario
@@ -44,11 +44,6 @@ def main_build(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with database(pg_server) as url:
         load(url, main_batches())
         yield build(url, tmp_path_factory.mktemp("dbt-main"))
-
-
-#: the scenario builds run the data tests on their data; the unit tests, which read no data,
-#: run once, in main_build
-WORLD_BUILD = FLOW_BUILD_EXCLUDES
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ A full parse of the project takes dbt 5-9 s, and a parse holds the database it w
 against (dbt parses afresh when the profile's database differs). So the scratch databases
 of a test process are named by slot - the lowest number no live one holds - and a database
 made after another was dropped takes its name; every dbt invocation starts from the parse
-last made for its project, ``--vars`` and database (kept as :mod:`orderhub.dbt_parse`
-keeps the flow's), and dbt itself decides whether it still fits.
+last made for its project, ``--vars`` and database (:func:`orderhub.dbt_parse.partial_parse`,
+as the flow's), and dbt itself decides whether it still fits.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import pytest
 from dbt.cli.main import dbtRunner
 from dbt_records import Batch, create_ml_and_ledger_tables, create_raw_tables, store_batch
 
+from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.dbt_env import dbt_env
-from orderhub.dbt_parse import PARTIAL_PARSE, cached_parse, keep_copy
+from orderhub.dbt_parse import partial_parse
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 #: the tables the canonical build writes, compared between full and incremental builds
@@ -50,6 +51,10 @@ MART_TABLES = (
 BUILD_STAMPS = {"built_at", "first_built_at"}
 
 Tables = dict[str, tuple[list[str], list[str]]]
+
+#: the scenario builds run the data tests on their data; the unit tests, which read no data,
+#: run once, in main_build
+WORLD_BUILD = FLOW_BUILD_EXCLUDES
 
 #: the parses this test process made, per project, --vars and database
 PARSES = Path(tempfile.mkdtemp(prefix="orderhub-test-parses-"))
@@ -146,7 +151,7 @@ def run_dbt(url: str, work: Path, *args: str, project: Path = PROJECT) -> tuple[
             log_lines.append(event.data.msg)
 
     values = dbt_env(url)
-    parse = _last_parse(project, args, work / "target", values["ORDERHUB_PGDATABASE"])
+    parse = partial_parse(PARSES, project, args, work / "target", values["ORDERHUB_PGDATABASE"])
     with pytest.MonkeyPatch.context() as env, parse:
         for key, value in values.items():
             env.setenv(key, value)
@@ -165,23 +170,6 @@ def run_dbt(url: str, work: Path, *args: str, project: Path = PROJECT) -> tuple[
             ]
         )
     return result, log_lines
-
-
-@contextmanager
-def _last_parse(
-    project: Path, args: tuple[str, ...], target: Path, database: str
-) -> Iterator[None]:
-    """Around one invocation: the last parse made for ``project``, the ``--vars`` of ``args``
-    and ``database`` put into ``target`` (over the one there, which may be another
-    database's), and afterwards the parse the invocation saved kept for them."""
-    kept = cached_parse(PARSES, project, args, database)
-    saved = target / PARTIAL_PARSE
-    if kept.is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept, saved)
-    yield
-    if saved.is_file():
-        keep_copy(saved, kept)
 
 
 def build(url: str, work: Path, *args: str, project: Path = PROJECT) -> Build:

@@ -12,16 +12,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from dbt_builds import Build, build, database, load
+from dbt_builds import WORLD_BUILD, Build, build, database, load
 from dbt_records import Batch, at, crm_fulfillment_order, erp_order, iso, tms_tracker
 from test_audit_derivation import differences
 
-from orchestration.dbt_run import FLOW_BUILD_EXCLUDES
 from orderhub.live.receivers import read_push
 from sandbox.push import deletion_message
-
-#: the flow's build: the unit tests, which read no data, run once, in main_build
-WORLD_BUILD = FLOW_BUILD_EXCLUDES
 
 
 @pytest.fixture(scope="module")

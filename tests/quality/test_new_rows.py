@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from quality.new_rows import mark_of, validate_built
-from quality.runner import validate
+from quality.runner import ValidationOutcome, validate
 from quality.suites import CANONICAL_EVENTS
 
 SCHEMA = "marts_blue"
@@ -38,7 +38,7 @@ def _events(db_url: str, rows: list[tuple]) -> None:
         )
 
 
-def _failed(outcome) -> set[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+def _failed(outcome: ValidationOutcome) -> set[tuple[str, str | None]]:
     return {(f.type, f.column) for f in outcome.failures}
 
 
