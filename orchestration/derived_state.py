@@ -4,8 +4,9 @@
 against (``docs/audit-bundle.md``): the crosswalk version the events were mapped with (the
 Merkle root the models computed) and how many rows it has, the SHA-256 of the derivation
 spec the project applies, and - when the invocation built ``fct_order_current_status`` -
-the claims of all orders as a Merkle tree (:mod:`orderhub.claims`), streamed from the marts
-in order id order a page at a time: the process holds the tree's hashes, not the claims.
+the claims of all orders as a Merkle tree (:mod:`orderhub.claims`), from the leaves kept
+since the colour's last build with the claims of the orders whose rows changed read again
+(:mod:`orderhub.claim_leaves`): the process holds the tree's hashes, not the claims.
 :func:`log_dbt_build` appends the event and keeps the claims tree in ``ledger.batch_trees`` under
 ``claims:<log index>`` (the latest :data:`KEEP_CLAIM_TREES`), so ``orderhub audit trace``
 slices an order's proof out of it instead of re-reading every order.
@@ -24,7 +25,7 @@ from ledger.batches import BatchTree, store_tree
 from ledger.bundle.format import BUILD_EVENT
 from ledger.log import ProvenanceLog
 from orchestration.provenance import crosswalk_version, dbt_build_event
-from orderhub.claims import claims_tree_of
+from orderhub.claim_leaves import kept_claims_tree
 from orderhub.derivation import derivation_spec, spec_hash
 from orderhub.seeds import PROJECT_DIR
 
@@ -64,7 +65,7 @@ def derived_state(
             ).fetchone()
             rows = int(found[0]) if found else None
         if claims and version is not None:
-            tree = claims_tree_of(conn, marts=marts)
+            tree = kept_claims_tree(url, marts)
     fields = {
         "crosswalk_version": version,
         "crosswalk_rows": rows,

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import yaml
 from cli_process import served_api
 from messy_served import differences
 from postgrest import SyncPostgrestClient
 
+from ledger.batches import load_tree
+from orderhub.claims import claims_tree_of
 from orderhub.settings import Settings
 from orderhub.warehouse import EmbeddedPostgres, free_port
 from sandbox.messy import MessyScenario
@@ -120,3 +123,14 @@ def test_round_three_serves_its_ground_truth(home: tuple[Path, dict[str, str]], 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "moved on to round 3 of 3 without a run" in result.stdout
     assert differences(SCENARIO, 3, _fetch(api)) == []
+    # round 3 built the colour round 2 built, from round 2's kept claim leaves: its logged
+    # claims tree is the tree of every claim the marts it published hold, read whole
+    with psycopg.connect(EmbeddedPostgres(Settings(home=home[0])).url()) as conn:
+        latest = conn.execute(
+            "select batch_id from ledger.batch_trees where batch_id like 'claims:%'"
+            " order by batch_id desc limit 1"
+        ).fetchone()
+        assert latest is not None
+        logged = load_tree(conn, latest[0])
+        whole = claims_tree_of(conn)
+    assert logged is not None and (logged.root(), logged.size) == (whole.root(), whole.size)
