@@ -395,14 +395,6 @@ class SandboxStore:
 
 
 __all__ = [
-    "CURSOR_FIELD",
-    "KEY_FIELD",
-    "ChangeLog",
-    "Lazy",
-    "SandboxStore",
-    "SortKey",
-    "Taken",
-    "built",
-    "sortable",
+    "CURSOR_FIELD", "KEY_FIELD", "Lazy", "SandboxStore", "SortKey", "built", "sortable",
     "wire_time",
-]
+]  # fmt: skip
