@@ -12,18 +12,23 @@ A generated scenario's records are not kept: the table keeps each one's sort key
 builds its records when it is served (:meth:`SandboxStore.from_scenario` takes them from
 the scenario's ``lazy_records``). A built record is the same, byte for byte, every time;
 a record upserted is kept as it is. :meth:`SandboxStore.version` changes with every change
-to a table, for whoever caches what it derives from its records.
+to a table, for whoever caches what it derives from its records; one that keeps it up to date
+instead watches the table (:meth:`SandboxStore.watch`, a :class:`ChangeLog`) and takes what
+changed since it last looked (:meth:`SandboxStore.take`): the WMS's stock does
+(:mod:`sandbox.quant_tally`).
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orderhub.sources import API_SYSTEMS
+from sandbox.changelog import ChangeLog, Taken
 from sandbox.clock import ISO_PATTERN, ODATA_PATTERN, ODOO_PATTERN, iso, odata, odoo
 
 if TYPE_CHECKING:
@@ -56,6 +61,12 @@ def _built(entry: Record | Lazy) -> Record:
 def _head(entry: Record | Lazy) -> Mapping[str, Any]:
     if type(entry) is Lazy and entry.head is not None:  # type: ignore[union-attr]
         return entry.head(entry.arg)  # type: ignore[union-attr]
+    return _built(entry)
+
+
+def built(entry: Record | Lazy) -> Record:
+    """A table entry as a record: a :class:`Lazy` built (a new dict), a kept record as it is
+    (the store's own: do not mutate)."""
     return _built(entry)
 
 
@@ -102,6 +113,10 @@ def sortable(value: Any) -> str | None:
     return None
 
 
+#: A change log holds this many keys at least before it gives up for a reload (ChangeLog).
+LOG_FLOOR = 1024
+
+
 class _Table:
     """One system's records in API order, with their sort keys and an index by key."""
 
@@ -114,6 +129,18 @@ class _Table:
         self.by_key: dict[Any, SortKey] = {}
         #: Moves on with every change, so a view derived from the table can be cached.
         self.version = 0
+        #: The readers keeping up with the table's changes (:class:`ChangeLog`).
+        self.logs: weakref.WeakSet[ChangeLog] = weakref.WeakSet()
+
+    def _changing(self, key: Any, entry: Record | Lazy | None) -> None:
+        for log in self.logs:
+            if log.reloaded or key in log.before:
+                continue
+            if len(log.before) >= max(LOG_FLOOR, len(self.keys) // 2):  # as dear as a walk
+                log.before.clear()
+                log.reloaded = True
+            else:
+                log.before[key] = entry
 
     def sort_key(self, record: Mapping[str, Any]) -> SortKey:
         try:
@@ -138,14 +165,20 @@ class _Table:
         self.records = [record for _, record in pairs]
         self.by_key = {key[1]: key for key in self.keys}
         self.version += 1
+        for log in self.logs:
+            log.before.clear()
+            log.reloaded = True
         if len(self.by_key) != len(self.keys):
             raise ValueError(f"{self.system} records repeat a {self.key_field}")
 
     def upsert(self, record: Record) -> None:
         new = self.sort_key(record)
         old = self.by_key.get(new[1])
-        if old is not None:
+        if old is None:
+            self._changing(new[1], None)
+        else:
             at = bisect_left(self.keys, old)
+            self._changing(new[1], self.records[at])
             del self.keys[at]
             del self.records[at]
         at = bisect_left(self.keys, new)
@@ -159,10 +192,15 @@ class _Table:
         if old is None:
             return False
         at = bisect_left(self.keys, old)
+        self._changing(key, self.records[at])
         del self.keys[at]
         del self.records[at]
         self.version += 1
         return True
+
+    def at(self, key: Any) -> Record | Lazy | None:
+        place = self.by_key.get(key)
+        return None if place is None else self.records[bisect_left(self.keys, place)]
 
 
 class SandboxStore:
@@ -224,14 +262,40 @@ class SandboxStore:
         whether there was one."""
         table = self._table(system)
         with self._lock:
-            place = table.by_key.get(key)
-            gone = None if place is None else table.records[bisect_left(table.keys, place)]
+            gone = table.at(key)
             deleted = table.delete(key)
         if deleted and gone is not None:
             last = _built(gone)
             for listener in self.deletion_listeners:
                 listener(system, copy.deepcopy(last))
         return deleted
+
+    # ------------------------------------------------------------------ keeping up
+
+    def watch(self, system: str) -> ChangeLog:
+        """A new log of ``system``'s changes, ``reloaded`` until first taken; the store keeps
+        it while the caller does."""
+        log = ChangeLog()
+        with self._lock:
+            self._table(system).logs.add(log)
+        return log
+
+    def take(self, system: str, log: ChangeLog) -> Taken:
+        """What changed in ``system`` since ``log`` was last taken (every entry when it was
+        ``reloaded``), with the table's version and last cursor at that same instant; empties
+        ``log``. Costs the keys changed, or a copy of the entry list when reloaded."""
+        table = self._table(system)
+        with self._lock:
+            if log not in table.logs:
+                raise ValueError(f"that log does not watch {system}")
+            last = table.keys[-1][0] if table.keys else None
+            if log.reloaded:
+                log.reloaded = False
+                log.before.clear()
+                return Taken(table.version, last, None, list(table.records))
+            changes = [(key, old, table.at(key)) for key, old in log.before.items()]
+            log.before = {}
+            return Taken(table.version, last, changes, None)
 
     # ------------------------------------------------------------------ reading
 
@@ -330,4 +394,7 @@ class SandboxStore:
         return [_built(entry) for entry in page], more
 
 
-__all__ = ["CURSOR_FIELD", "KEY_FIELD", "Lazy", "SandboxStore", "SortKey", "sortable", "wire_time"]
+__all__ = [
+    "CURSOR_FIELD", "KEY_FIELD", "Lazy", "SandboxStore", "SortKey", "built", "sortable",
+    "wire_time",
+]  # fmt: skip
