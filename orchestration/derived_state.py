@@ -4,9 +4,11 @@
 against (``docs/audit-bundle.md``): the crosswalk version the events were mapped with (the
 Merkle root the models computed) and how many rows it has, the SHA-256 of the derivation
 spec the project applies, and - when the invocation built ``fct_order_current_status`` -
-the claims of all orders as a Merkle tree (:mod:`orderhub.claims`), from the leaves kept
-since the colour's last build with the claims of the orders whose rows changed read again
-(:mod:`orderhub.claim_leaves`): the process holds the tree's hashes, not the claims.
+the claims of all orders as a Merkle tree (:mod:`orderhub.claims`): in a colour of the
+marts (a write-audit-publish build), from the leaves kept since the colour's last build
+with the claims of the orders whose rows changed read again (:mod:`orderhub.claim_leaves`);
+in the plain ``marts`` schema, which the live path may write meanwhile, every claim,
+streamed. The process holds the tree's hashes, not the claims.
 :func:`log_dbt_build` appends the event and keeps the claims tree in ``ledger.batch_trees`` under
 ``claims:<log index>`` (the latest :data:`KEEP_CLAIM_TREES`), so ``orderhub audit trace``
 slices an order's proof out of it instead of re-reading every order.
@@ -26,6 +28,7 @@ from ledger.bundle.format import BUILD_EVENT
 from ledger.log import ProvenanceLog
 from orchestration.provenance import crosswalk_version, dbt_build_event
 from orderhub.claim_leaves import kept_claims_tree
+from orderhub.claims import claims_tree_of
 from orderhub.derivation import derivation_spec, spec_hash
 from orderhub.seeds import PROJECT_DIR
 
@@ -64,8 +67,10 @@ def derived_state(
                 (version,),
             ).fetchone()
             rows = int(found[0]) if found else None
-        if claims and version is not None:
-            tree = kept_claims_tree(url, marts)
+        if claims and version is not None and marts == "marts":
+            tree = claims_tree_of(conn, marts=marts)
+    if claims and version is not None and marts != "marts":
+        tree = kept_claims_tree(url, marts)  # a colour: nothing writes it while unpublished
     fields = {
         "crosswalk_version": version,
         "crosswalk_rows": rows,

@@ -31,6 +31,7 @@ from postgrest import SyncPostgrestClient
 
 from ledger.batches import load_tree
 from orderhub.claims import claims_tree_of
+from orderhub.publishing import ColourSchemas, published_colour
 from orderhub.settings import Settings
 from orderhub.warehouse import EmbeddedPostgres, free_port
 from sandbox.messy import MessyScenario
@@ -124,13 +125,18 @@ def test_round_three_serves_its_ground_truth(home: tuple[Path, dict[str, str]], 
     assert "moved on to round 3 of 3 without a run" in result.stdout
     assert differences(SCENARIO, 3, _fetch(api)) == []
     # round 3 built the colour round 2 built, from round 2's kept claim leaves: its logged
-    # claims tree is the tree of every claim the marts it published hold, read whole
+    # claims tree is the tree of every claim that colour's marts hold, read whole
     with psycopg.connect(EmbeddedPostgres(Settings(home=home[0])).url()) as conn:
+        colour = ColourSchemas.of(published_colour(conn) or "").marts
         latest = conn.execute(
             "select batch_id from ledger.batch_trees where batch_id like 'claims:%'"
             " order by batch_id desc limit 1"
         ).fetchone()
-        assert latest is not None
+        marked = conn.execute(
+            "select count(*) from orderhub_meta.claim_leaf_marks where marts_schema = %s",
+            (colour,),
+        ).fetchone()
+        assert latest is not None and marked == (1,)
         logged = load_tree(conn, latest[0])
-        whole = claims_tree_of(conn)
+        whole = claims_tree_of(conn, marts=colour)
     assert logged is not None and (logged.root(), logged.size) == (whole.root(), whole.size)
