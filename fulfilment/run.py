@@ -180,7 +180,8 @@ def run_carbon(conn: psycopg.Connection[Any], rules: Rules) -> tuple[int, int]:
     """Emissions per shipment and order, consolidation suggestions: (shipments, groups)."""
     shipments = carbon.read_shipments(conn, seeds_schema(conn))
     sites = {s.code: s for s in read_sites(conn)}
-    rows = [r for s in shipments if (r := carbon.shipment_emissions(s, sites, rules)) is not None]
+    chain = carbon.Chain(sites, rules)
+    rows = [r for s in shipments if (r := carbon.shipment_emissions(s, sites, rules, chain))]
     orders = carbon.order_emissions(rows, rules)
     groups = carbon.consolidation(shipments, rows, rules)
     with conn.transaction():
