@@ -81,6 +81,9 @@ create table if not exists orderhub_meta.claim_leaves (
     event_rows int,
     primary key (marts_schema, order_id)
 );
+-- (the rows per mart came after the first leaves)
+alter table orderhub_meta.claim_leaves add column if not exists status_rows int,
+    add column if not exists shipment_rows int, add column if not exists event_rows int;
 create table if not exists orderhub_meta.claim_leaf_marks (
     marts_schema text primary key,
     covered_through timestamptz,
@@ -182,41 +185,44 @@ def _changed_orders(conn: psycopg.Connection[Any], marts: str, mark: datetime | 
     return [row[0] for row in conn.execute(query) if row[0] is not None]
 
 
-def _count_rows(conn: psycopg.Connection[Any], marts: str, orders: Sequence[str] | None) -> None:
-    """Write the kept leaves' row counts (of ``orders``, or of every order)."""
-    where = (
-        sql.SQL("true")
-        if orders is None
-        else sql.SQL("order_id = any({})").format(sql.Literal(list(orders)))
+def _store(
+    conn: psycopg.Connection[Any],
+    marts: str,
+    leaves: Iterable[tuple[str, bytes]],
+    orders: Sequence[str] | None,
+) -> None:
+    """Keep ``leaves`` (of ``orders``, or of every order) with each order's rows per mart:
+    COPYed in sets of :data:`WRITE_ROWS` into a scratch table (made between the COPYs: the
+    claims are read from server-side cursors of the same connection), then inserted with
+    the counts in one statement."""
+    conn.execute(
+        "create temporary table if not exists claim_leaves_made"
+        " (order_id text, content_hash bytea) on commit drop"
     )
+    copy_sql = "copy claim_leaves_made (order_id, content_hash) from stdin"
+    for chunk in _batched(leaves, WRITE_ROWS):
+        with conn.cursor().copy(copy_sql) as copy:
+            for row in chunk:
+                copy.write_row(row)
+    where = sql.SQL("true")
+    if orders is not None:
+        where = sql.SQL("order_id = any({})").format(sql.Literal(list(orders)))
     conn.execute(
         sql.SQL(
-            "update orderhub_meta.claim_leaves as kept set status_rows = now.status_rows,"
-            " shipment_rows = now.shipment_rows, event_rows = now.event_rows"
-            " from ({counted}) as now"
-            " where kept.marts_schema = {schema} and kept.order_id = now.order_id"
-        ).format(counted=_counted(marts, where), schema=sql.Literal(marts))
+            "insert into orderhub_meta.claim_leaves (marts_schema, order_id, content_hash,"
+            " status_rows, shipment_rows, event_rows)"
+            " select {schema}, made.order_id, made.content_hash, now.status_rows,"
+            " now.shipment_rows, now.event_rows"
+            " from claim_leaves_made as made left join ({counted}) as now using (order_id)"
+        ).format(schema=sql.Literal(marts), counted=_counted(marts, where))
     )
-
-
-def _write_leaves(
-    conn: psycopg.Connection[Any], marts: str, leaves: Iterable[tuple[str, bytes]]
-) -> None:
-    """COPY the leaves in sets of :data:`WRITE_ROWS` (made between the COPYs: the claims
-    are read from server-side cursors of the same connection)."""
-    for chunk in _batched(leaves, WRITE_ROWS):
-        with conn.cursor().copy(
-            "copy orderhub_meta.claim_leaves (marts_schema, order_id, content_hash) from stdin"
-        ) as copy:
-            for order_id, content_hash in chunk:
-                copy.write_row((marts, order_id, content_hash))
+    conn.execute("truncate claim_leaves_made")
 
 
 def _rewrite_all(conn: psycopg.Connection[Any], marts: str) -> None:
     conn.execute("delete from orderhub_meta.claim_leaves where marts_schema = %s", (marts,))
     claims = claims_in_order(conn, marts=marts)
-    _write_leaves(conn, marts, ((c["order_id"], row_hash(c)) for c in claims))
-    _count_rows(conn, marts, None)
+    _store(conn, marts, ((c["order_id"], row_hash(c)) for c in claims), None)
 
 
 def _rewrite(conn: psycopg.Connection[Any], marts: str, orders: Sequence[str]) -> None:
@@ -225,8 +231,7 @@ def _rewrite(conn: psycopg.Connection[Any], marts: str, orders: Sequence[str]) -
         (marts, list(orders)),
     )
     claims = order_claims(conn, orders, marts=marts)
-    _write_leaves(conn, marts, ((order, row_hash(claim)) for order, claim in claims.items()))
-    _count_rows(conn, marts, orders)
+    _store(conn, marts, ((order, row_hash(claim)) for order, claim in claims.items()), orders)
 
 
 def _kept_tree(conn: psycopg.Connection[Any], marts: str) -> BatchTree:
