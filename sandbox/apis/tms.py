@@ -113,9 +113,10 @@ def _page(order: CreationOrder, request: Request, size: int) -> tuple[list[dict[
     climbed = after is not None and before is None
     walk = range(first, last) if climbed else reversed(range(first, last))
     chosen: list[dict[str, Any]] = []
+    filtered = carrier is not None or code is not None
     for i in walk:
         record = order.tracker(places[i])
-        if record is not None and _fits(record, carrier, code):
+        if record is not None and (not filtered or _fits(record, carrier, code)):
             if len(chosen) == size:
                 return chosen[::-1] if climbed else chosen, True
             chosen.append(record)
