@@ -1,6 +1,6 @@
 """The TMS tracker builder serves byte for byte what it served before it was made faster.
 
-:func:`reference_tms_record` below is a copy of ``sandbox.records.tms_record`` as it was
+:func:`reference_tms_record` below is a copy of ``sandbox.trackers.tms_record`` as it was
 (with ``tracking_detail``, ``tracker`` and ``iso`` of that time): every tracker of a default
 scenario, of scenarios with many anomalies (late_arrival, regression, unknown_code, misroute,
 ...) and of the TMS list's pages must dump (orjson, key order and all) the same as it.
@@ -24,9 +24,9 @@ from sandbox.credentials import SandboxCredentials
 from sandbox.messy import MessyScenario
 from sandbox.model import Order, Step
 from sandbox.model import StepKind as K
-from sandbox.records import tms_record
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
+from sandbox.trackers import tms_record
 
 Record = dict[str, Any]
 
@@ -173,7 +173,7 @@ def _ref_anomalous_details(order: Order, details: list[Record]) -> tuple[list[Re
 
 
 def reference_tms_record(order: Order) -> Record | None:
-    """``sandbox.records.tms_record`` as it was before it was made faster."""
+    """``sandbox.trackers.tms_record`` as it was before it was made faster."""
     steps = [step for step in order.steps if step.kind.startswith("tms.")]
     if not steps:
         return None
@@ -237,7 +237,7 @@ def test_the_anomalies_that_bend_trackers_are_compared() -> None:
 
 def test_a_built_tracker_can_be_changed_without_changing_the_next() -> None:
     """A tracker and its details are new dicts each build (a tracking_location is shared by
-    every detail at its place, never to be changed: sandbox/records.py)."""
+    every detail at its place, never to be changed: sandbox/trackers.py)."""
     order = next(o for o in WORLDS[0] if tms_record(o) is not None)
     first = tms_record(order)
     assert first is not None
