@@ -4,7 +4,8 @@ Each system's record is the state the order's steps left it in, and its cursor f
 the time of the last step that changed it; an order's :class:`~sandbox.model.
 Anomaly` bends the record of the system it concerns. These functions build fresh dicts
 on every call, exactly as the APIs put them on the wire (a WMS picking served lazily may
-have been built with its order's others for an earlier call; each is handed out once);
+have been built with its order's others for an earlier call; each is handed out once; a
+TMS tracker, :mod:`sandbox.trackers`, shares each place's ``tracking_location``);
 :func:`lazy_records` pairs each record with the :class:`~sandbox.store.Lazy` that
 builds it again, which is what the sandbox's store keeps of a generated scenario.
 """
@@ -16,22 +17,19 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sandbox.catalog import HUBS, WAREHOUSES, Place
-from sandbox.clock import iso
-from sandbox.model import Order, Step
+from sandbox.catalog import Place
+from sandbox.model import Order
 from sandbox.model import StepKind as K
 from sandbox.shapes import (
     PickingHead,
     Record,
     SalesOrderHead,
-    TrackerHead,
     fulfillment_order,
     picking,
     sales_order,
-    tracker,
-    tracking_detail,
 )
 from sandbox.store import Lazy
+from sandbox.trackers import tms_head, tms_record
 
 # ---------------------------------------------------------------------------- erp
 
@@ -180,118 +178,6 @@ def wms_records(order: Order) -> list[Record]:
         )
         for n, type_code in enumerate(PICKING_TYPES)
     ]
-
-
-# ---------------------------------------------------------------------------- tms
-
-#: Per TMS step: EasyPost status, status_detail and message.
-_TRACKING: dict[str, tuple[str, str, str]] = {
-    K.TMS_LABEL: ("pre_transit", "label_created", "Shipping label created"),
-    K.TMS_OUT_FOR_DELIVERY: ("out_for_delivery", "out_for_delivery", "Out for delivery"),
-    K.TMS_AVAILABLE_FOR_PICKUP: (
-        "available_for_pickup",
-        "arrived_at_pickup_location",
-        "Available for pickup at the access point",
-    ),
-    K.TMS_DELIVERED: ("delivered", "arrived_at_destination", "Delivered"),
-    K.TMS_PICKED_UP: ("delivered", "arrived_at_destination", "Picked up by the recipient"),
-    K.TMS_FAILURE: ("failure", "delivery_exception", "Delivery failed: recipient not found"),
-    K.TMS_RETURN_TO_SENDER: ("return_to_sender", "return", "Returned to sender"),
-}
-_FIRST_SCAN = ("in_transit", "received_at_origin_facility", "Received at the origin facility")
-_HUB_SCAN = ("in_transit", "arrived_at_facility", "Arrived at a carrier facility")
-
-#: Days from the label to the estimated delivery.
-_DAYS_TO_DELIVERY: dict[str, int] = {"Express": 1, "Standard": 3, "Pickup": 3}
-#: Carriers whose trackers carry no delivery estimate (EasyPost sends est_delivery_date null).
-_NO_ESTIMATE: frozenset[str] = frozenset({"USPS"})
-
-
-def _place(order: Order, where: str) -> Place:
-    if where == "dest":
-        return Place(
-            order.ship_to_country, order.ship_to_region, order.ship_to_city, order.ship_to_zip
-        )
-    if where.startswith("hub:"):
-        return HUBS[int(where[4:])]
-    return WAREHOUSES[order.warehouse].place
-
-
-def _detail(order: Order, step: Step) -> Record:
-    if step.kind == K.TMS_IN_TRANSIT:
-        status, status_detail, message = _FIRST_SCAN if step.where == "wh" else _HUB_SCAN
-    else:
-        status, status_detail, message = _TRACKING[step.kind]
-    place = _place(order, step.where)
-    anomaly = order.anomaly
-    if anomaly is not None and anomaly.kind == "misroute" and step.where == "dest":
-        place = anomaly.place or place
-    return _render_detail(order, step.at, status, status_detail, message, place)
-
-
-def _render_detail(
-    order: Order, at: int, status: str, status_detail: str, message: str, place: Place
-) -> Record:
-    return tracking_detail(at, status, status_detail, message, order.carrier, place)
-
-
-def _anomalous_details(order: Order, details: list[Record]) -> tuple[list[Record], str]:
-    """The tracking details as the carrier reports them, and the tracker's updated_at.
-
-    A late-arriving scan is appended after the details that followed it in time (the
-    carrier reported it late); a scan after the delivery and an unknown status are
-    details like the others, in time order.
-    """
-    anomaly = order.anomaly
-    updated = details[-1]["datetime"]
-    if anomaly is None or anomaly.place is None:
-        return details, updated
-    if anomaly.kind in ("late_arrival", "regression"):
-        status, status_detail, message = _HUB_SCAN
-        extra = _render_detail(order, anomaly.at, status, status_detail, message, anomaly.place)
-        updated = iso(max(anomaly.reported_at, anomaly.at))
-        return [*details, extra], max(updated, details[-1]["datetime"])
-    if anomaly.kind == "unknown_code":
-        extra = _render_detail(
-            order, anomaly.at, anomaly.code, "arrived_at_facility", _HUB_SCAN[2], anomaly.place
-        )
-        merged = sorted([*details, extra], key=lambda detail: detail["datetime"])
-        return merged, merged[-1]["datetime"]
-    return details, updated
-
-
-def tms_head(order: Order) -> Record:
-    """The ``created_at`` and ``id`` of :func:`tms_record`'s tracker (its place in EasyPost's
-    list), without building it; only for an order that has one."""
-    first = next(step for step in order.steps if step.kind.startswith("tms."))
-    return {"created_at": iso(first.at), "id": order.tracker_id}
-
-
-def tms_record(order: Order) -> Record | None:
-    """The EasyPost ``Tracker``, or ``None`` before a label was bought."""
-    steps = [step for step in order.steps if step.kind.startswith("tms.")]
-    if not steps:
-        return None
-    details, updated = _anomalous_details(order, [_detail(order, step) for step in steps])
-    # the tracker's status is the latest status in time, wherever the detail sits
-    last = max(details, key=lambda detail: detail["datetime"])
-    created = steps[0].at
-    head = TrackerHead(
-        tracker_id=order.tracker_id,
-        tracking_code=order.tracking_code,
-        carrier=order.carrier,
-        created=created,
-        est_delivery=None
-        if order.carrier in _NO_ESTIMATE
-        else created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400,
-    )
-    return tracker(
-        head,
-        reference=order.order_id,
-        details=details,
-        updated=updated,
-        signed_by=order.signed_by if last["status"] == "delivered" else None,
-    )
 
 
 #: An order's pickings built but not handed out yet, for the last orders served (a picking

@@ -3,7 +3,10 @@
 Every scenario renders its records through these builders: the generated one
 (:mod:`sandbox.records`, from an order's steps) and the messy one
 (:mod:`sandbox.messy`, from hand-written record versions). Each returns a fresh dict as
-the API puts it on the wire; times are epoch seconds, rendered as ISO 8601 UTC.
+the API puts it on the wire; times are epoch seconds, rendered as ISO 8601 UTC. The
+generated TMS tracker alone is written in one pass in :mod:`sandbox.trackers` (its CPU is
+what a TMS page costs), held to the shape of :func:`tracker` and :func:`tracking_detail` by
+tests/sandbox/test_sandbox_tms_build.py.
 """
 
 from __future__ import annotations
