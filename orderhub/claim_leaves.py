@@ -58,6 +58,7 @@ from orderhub.claims import (
     claims_tree_of,
     order_claims,
 )
+from orderhub.warehouse import apply_ddl
 
 #: The rule a kept leaf was made by: change it whenever a claim's content or its hash
 #: changes (``order_claim``, ``row_hash``, the columns a claim reads), so that every kept
@@ -81,9 +82,6 @@ create table if not exists orderhub_meta.claim_leaves (
     event_rows int,
     primary key (marts_schema, order_id)
 );
--- (the rows per mart came after the first leaves)
-alter table orderhub_meta.claim_leaves add column if not exists status_rows int,
-    add column if not exists shipment_rows int, add column if not exists event_rows int;
 create table if not exists orderhub_meta.claim_leaf_marks (
     marts_schema text primary key,
     covered_through timestamptz,
@@ -99,20 +97,22 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+#: The three marts' table names (their schema is the colour's).
+TABLE_NAMES: tuple[str, ...] = tuple(name.split(".", 1)[1] for name in (ORDERS, SHIPMENTS, EVENTS))
+
+
 def _relations(marts: str) -> list[sql.Composable]:
-    return [sql.Identifier(marts, name.split(".", 1)[1]) for name in (ORDERS, SHIPMENTS, EVENTS)]
+    return [sql.Identifier(marts, name) for name in TABLE_NAMES]
 
 
 def _ensure(conn: psycopg.Connection[Any]) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('orderhub_meta.claim_leaves'))")
-        conn.execute(TABLES)
+    apply_ddl(conn, "orderhub_meta.claim_leaves", TABLES)
 
 
 def _keepable(conn: psycopg.Connection[Any], marts: str) -> bool:
     """Whether each of the three marts has a ``built_at`` column, and the events mart its
     ``previous_order_ids``."""
-    names = [name.split(".", 1)[1] for name in (ORDERS, SHIPMENTS, EVENTS)]
+    names = list(TABLE_NAMES)
     found = conn.execute(
         "select count(*) filter (where column_name = 'built_at'),"
         " count(*) filter (where column_name = 'previous_order_ids' and table_name = %s)"

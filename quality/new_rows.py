@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from orderhub.warehouse import apply_ddl
 from quality.runner import ValidationOutcome, validate
 from quality.suites import Suite
 
@@ -40,9 +41,7 @@ create table if not exists orderhub_meta.validated_rows (
 
 
 def _ensure(conn: psycopg.Connection[Any]) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('orderhub_meta.validated_rows'))")
-        conn.execute(MARKS)
+    apply_ddl(conn, "orderhub_meta.validated_rows", MARKS)
 
 
 def mark_of(conn: psycopg.Connection[Any], schema: str, suite: Suite) -> datetime | None:
