@@ -12,7 +12,10 @@ temporary home, and the benchmark measures:
   lookback is measured from where the first started, connectors/resume.py) and must store
   nothing new (seconds);
 - no-change sync: the next sync again with nothing new at the source (seconds; it re-reads
-  the lookback window and must store nothing new): every later sync of a quiet source.
+  the lookback window and must store nothing new): every later sync of a quiet source;
+- the first sync's CPU per record of each process (``/proc``, :mod:`proc_stats`): the
+  connector, the loader (this process), PostgreSQL (all its processes) and the sandbox,
+  and the records per second their sum allows on this machine's cores when all are busy.
 
 Page sizes are each API's maximum (docs/sources.md). Usage: ``uv run python bench/connectors.py
 [--records N] [--seed S] [--systems erp,crm,...]``. Progress goes to stderr, the figures to
@@ -37,7 +40,11 @@ from typing import Any
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the
 # ``connectors`` package: drop it before importing the project.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    import proc_stats  # this folder's, before it leaves the path
+
     sys.path.pop(0)
+else:
+    from bench import proc_stats
 
 import httpx
 import psycopg
@@ -59,6 +66,8 @@ from sandbox.scenario import Scenario
 #: The largest page each API serves (docs/sources.md).
 PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
 LOADER_SAMPLE = 20_000
+#: The cores every process of a sync shares (the figures' ceiling: all of them busy).
+CORES = len(os.sched_getaffinity(0))
 #: Records per order of each system, measured on a small scenario to size the big ones.
 RATIO_ORDERS = 3000
 
@@ -76,23 +85,48 @@ class Figures:
     second_seconds: float
     second_read: int
     second_new: int
+    #: CPU seconds per record of the first sync, per process (connector, loader, ...)
+    cpu: dict[str, float]
 
 
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class Processes:
+    """The processes whose CPU a sync spends besides this one (which loads and starts the
+    connector): the sandbox and PostgreSQL's postmaster."""
+
+    sandbox: int
+    postgres: int
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far: the connectors this process waited for, this process, every
+        PostgreSQL process, the sandbox."""
+        own = proc_stats.stat(os.getpid())
+        assert own is not None
+        return {
+            "connector": own.reaped_cpu,
+            "loader": own.cpu,
+            "postgres": proc_stats.tree_cpu(self.postgres),
+            "sandbox": proc_stats.tree_cpu(self.sandbox),
+        }
+
+
 @contextmanager
 def sandbox_process(
     orders: int, seed: int, credentials: SandboxCredentials, home: Path
-) -> Iterator[dict[str, str]]:
-    """``orderhub sandbox`` serving ``orders`` orders in its own process; yields base URLs."""
+) -> Iterator[tuple[dict[str, str], int]]:
+    """``orderhub sandbox`` serving ``orders`` orders in its own process; yields its base
+    URLs and its process id."""
     for attribute, secret in SECRET_NAMES.items():
         os.environ[secret_env_name(secret)] = getattr(credentials, attribute)
     settings = Settings(home=home)
     command = sandbox_command(settings, orders=orders, seed=seed, anomalies=1, port=0)
     with SandboxProcess(command, start_timeout=600) as sandbox:
-        yield sandbox.urls
+        assert sandbox.pid is not None
+        yield sandbox.urls, sandbox.pid
 
 
 def connector_only(system: str, config: dict[str, Any]) -> tuple[int, float, list[dict[str, Any]]]:
@@ -142,7 +176,12 @@ def loader_only(server_url: str, system: str, sample: list[dict[str, Any]]) -> f
 
 
 def bench_system(
-    system: str, base_url: str, credentials: SandboxCredentials, warehouse: str, orders: int
+    system: str,
+    base_url: str,
+    credentials: SandboxCredentials,
+    warehouse: str,
+    orders: int,
+    processes: Processes,
 ) -> Figures:
     config = source_config(
         system,
@@ -157,7 +196,9 @@ def bench_system(
     loader_rate = loader_only(warehouse.rpartition("/")[0] + "/postgres", system, sample)
     say(f"{system}: first sync ...")
     stream = SYSTEMS[system].stream_names[0]
+    cpu_before = processes.cpu()
     first = stream_totals(sync_system(system, config, warehouse, progress=say), stream)
+    cpu = {name: (spent - cpu_before[name]) / first[0] for name, spent in processes.cpu().items()}
     say(f"{system}: the sync after the first (re-reads what the first read) ...")
     started = time.perf_counter()
     reread = stream_totals(sync_system(system, config, warehouse), stream)
@@ -180,6 +221,7 @@ def bench_system(
         second_seconds=second_seconds,
         second_read=second[0],
         second_new=second[1],
+        cpu=cpu,
     )
 
 
@@ -196,6 +238,23 @@ def report(figures: list[Figures]) -> None:
             f"{f.reread_seconds:>8.1f}{f.second_seconds:>13.2f}{f.second_read:>9}"
             f"{f.second_new:>5}"
         )
+    print("first sync's CPU per record (µs), and the records/s it allows on", CORES, "cores")
+    names = list(figures[0].cpu) if figures else []
+    print(
+        f"{'system':<7}" + "".join(f"{name:>11}" for name in names) + f"{'all':>8}{'allows/s':>10}"
+    )
+    for f in figures:
+        total = sum(f.cpu.values())
+        print(
+            f"{f.system:<7}"
+            + "".join(f"{f.cpu[name] * 1e6:>11.1f}" for name in names)
+            + f"{total * 1e6:>8.1f}{CORES / total:>10.0f}"
+        )
+
+
+def postmaster_pid(postgres: EmbeddedPostgres) -> int:
+    """The process id PostgreSQL's ``postmaster.pid`` names (its first line)."""
+    return int((postgres.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
 
 
 def orders_needed(records: int, seed: int, systems: list[str]) -> dict[str, int]:
@@ -233,12 +292,16 @@ def main(argv: list[str] | None = None) -> None:
                 say(f"sandbox: {orders} orders for {', '.join(members)} (generating ...)")
                 sandbox_home = Path(home) / f"sandbox-{orders}"
                 sandbox_home.mkdir()
-                with sandbox_process(orders, args.seed, credentials, sandbox_home) as urls:
+                with sandbox_process(orders, args.seed, credentials, sandbox_home) as (
+                    urls,
+                    sandbox_pid,
+                ):
+                    processes = Processes(sandbox_pid, postmaster_pid(postgres))
                     counts = httpx.get(urls["erp"].rsplit("/", 1)[0] + "/", timeout=60).json()
                     say(f"sandbox: serving {counts['systems']}")
                     for system in members:
                         figures[system] = bench_system(
-                            system, urls[system], credentials, warehouse, orders
+                            system, urls[system], credentials, warehouse, orders, processes
                         )
         finally:
             postgres.stop()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from proc_stats import children, schedstat
 
 from orderhub.settings import Settings
 from orderhub.warehouse import EmbeddedPostgres
@@ -53,28 +54,6 @@ def instrument(settings: Settings, url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create extension if not exists pg_stat_statements")
     return url
-
-
-def _schedstat(pid: int) -> tuple[float, float]:
-    """Seconds on a CPU and seconds runnable waiting for one, of process ``pid`` (all threads)."""
-    on = wait = 0.0
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            fields = (task / "schedstat").read_text().split()
-            on, wait = on + int(fields[0]) / 1e9, wait + int(fields[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        pass
-    return on, wait
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path("/proc").glob(f"{pid}/task/*/children"):
-        try:
-            found += [int(p) for p in task.read_text().split()]
-        except OSError:
-            continue
-    return found + [c for p in found for c in _children(p)]
 
 
 def _busy() -> tuple[float, float]:
@@ -103,7 +82,7 @@ class Probe(threading.Thread):
         self.started = time.monotonic()
 
     def _watch(self, pid: int) -> None:
-        stat = _schedstat(pid)
+        stat = schedstat(pid)
         self.first.setdefault(pid, stat)
         self.last[pid] = stat
 
@@ -121,7 +100,7 @@ class Probe(threading.Thread):
                     self.states[(app, wait if state == "active" else str(state))] += 1
                     self._watch(pid)
                 for pid in self.processes.values():
-                    for each in [pid, *_children(pid)]:
+                    for each in [pid, *children(pid)]:
                         self._watch(each)
                 row = conn.execute(
                     "select count(*), coalesce(extract(epoch from now() - min(queued_at)), 0),"
@@ -180,15 +159,15 @@ class Probe(threading.Thread):
             pids = [p for p, a in self.backends.items() if a == app]
             lines.append(f"sessions {app} ({len(pids)}): {shares}; {self._cpu(pids)}")
         lines.append(f"push events stored during the probe: {self._changes()}")
-        trees = {pid: {pid, *_children(pid)} for pid in self.processes.values()}
+        trees = {pid: {pid, *children(pid)} for pid in self.processes.values()}
         for name, pid in self.processes.items():
             lines.append(f"process {name}: {self._cpu([pid])}")
             # the driver's children apart from serve's and the sandbox's trees
             others = set().union(
                 *(tree for p, tree in trees.items() if p != pid and p in trees[pid])
             )
-            if children := [c for c in trees[pid] - {pid} if c not in others]:
-                lines.append(f"process {name}'s children: {self._cpu(children)}")
+            if own_children := [c for c in trees[pid] - {pid} if c not in others]:
+                lines.append(f"process {name}'s children: {self._cpu(own_children)}")
         return lines + self._statements()
 
     def _statements(self) -> list[str]:

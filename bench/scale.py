@@ -45,18 +45,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import proc_stats
+
 ORDERHUB = Path(sys.executable).with_name("orderhub")
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> tuple[int, float, int] | None:
-    """(parent pid, CPU seconds, resident bytes) of ``pid``, or None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, int(fields[21]) * PAGE
 
 
 def _cmdline(pid: int) -> str:
@@ -106,11 +97,11 @@ class Sampler(threading.Thread):
     def _sample(self) -> None:
         stats = {}
         for entry in os.listdir("/proc"):
-            if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+            if entry.isdigit() and (stat := proc_stats.stat(int(entry))) is not None:
                 stats[int(entry)] = stat
         children: dict[int, list[int]] = defaultdict(list)
-        for pid, (ppid, _, _) in stats.items():
-            children[ppid].append(pid)
+        for pid, found in stats.items():
+            children[found.parent].append(pid)
         roots = [self.root]
         roots += [p for p in stats if self.pgdata in _cmdline(p) and "postgres" in _cmdline(p)]
         seen, todo = set(), list(roots)
@@ -129,7 +120,7 @@ class Sampler(threading.Thread):
                 kind = _classify(pid, self.root, cmd)
             else:
                 kind = self.cpu[pid][0]
-            _, cpu, rss = stats[pid]
+            cpu, rss = stats[pid].cpu, stats[pid].resident
             self.cpu[pid] = (kind, cpu)
             if rss > self.peak_rss[kind]:
                 self.peak_rss[kind], self.peak_at[kind] = rss, now
