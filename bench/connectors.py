@@ -15,7 +15,9 @@ temporary home, and the benchmark measures:
   the lookback window and must store nothing new): every later sync of a quiet source;
 - the first sync's CPU per record of each process (``/proc``, :mod:`proc_stats`): the
   connector, the loader (this process), PostgreSQL (all its processes) and the sandbox,
-  and the records per second their sum allows on this machine's cores when all are busy.
+  and the records per second their sum allows on this machine's cores when all are busy
+  (the CPU of every stream and of the connector's start, over the first stream's records:
+  a figure of a sync this size).
 
 Page sizes are each API's maximum (docs/sources.md). Usage: ``uv run python bench/connectors.py
 [--records N] [--seed S] [--systems erp,crm,...]``. Progress goes to stderr, the figures to
@@ -67,7 +69,7 @@ from sandbox.scenario import Scenario
 PAGE_SIZE = {"erp": 1000, "crm": 2000, "wms": 500, "tms": 100}
 LOADER_SAMPLE = 20_000
 #: The cores every process of a sync shares (the figures' ceiling: all of them busy).
-CORES = len(os.sched_getaffinity(0))
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 #: Records per order of each system, measured on a small scenario to size the big ones.
 RATIO_ORDERS = 3000
 
@@ -198,7 +200,7 @@ def bench_system(
     stream = SYSTEMS[system].stream_names[0]
     cpu_before = processes.cpu()
     first = stream_totals(sync_system(system, config, warehouse, progress=say), stream)
-    cpu = {name: (spent - cpu_before[name]) / first[0] for name, spent in processes.cpu().items()}
+    cpu_after = processes.cpu()
     say(f"{system}: the sync after the first (re-reads what the first read) ...")
     started = time.perf_counter()
     reread = stream_totals(sync_system(system, config, warehouse), stream)
@@ -209,6 +211,7 @@ def bench_system(
     second_seconds = time.perf_counter() - started
     if (first[0], first[1], reread[0]) != (records, records, records) or reread[1] or second[1]:
         raise SystemExit(f"{system}: unexpected counts {first} / {reread} / {second}")
+    cpu = {name: (cpu_after[name] - spent) / first[0] for name, spent in cpu_before.items()}
     return Figures(
         system=system,
         orders=orders,

@@ -74,12 +74,20 @@ def children(pid: int) -> list[int]:
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and every descendant, live or waited for."""
+    """CPU seconds of ``pid`` and every descendant, live or waited for.
+
+    A child waited for between the listing of the children and the reading of its own stat
+    would be counted nowhere (gone, and not yet in the parent's stat as read): the reading is
+    taken again whenever the parent's waited-for CPU moved meanwhile, at each level."""
     total = 0.0
-    for each in (pid, *children(pid)):
-        found = stat(each)
-        if found is not None:
-            total += found.cpu + found.reaped_cpu
+    for _ in range(20):
+        first = stat(pid)
+        if first is None:
+            return 0.0
+        total = first.cpu + first.reaped_cpu + sum(map(tree_cpu, direct_children(pid)))
+        again = stat(pid)
+        if again is None or again.reaped_cpu == first.reaped_cpu:
+            return total
     return total
 
 
