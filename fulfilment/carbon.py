@@ -61,8 +61,17 @@ def _trunk(rules: Rules) -> str:
     return next(v for v, row in rules.factors.items() if row["is_default"])
 
 
+def _factor(rules: Rules, vehicle: str, scope: str) -> float:
+    """g CO2e per tonne-km of ``vehicle`` in ``scope`` (``wtw`` or ``ttw``)."""
+    return float(rules.factors[vehicle][f"{scope}_g_co2e_per_tkm"])
+
+
+def _kg(tonnes_km: float, factor: float) -> float:
+    return tonnes_km * factor / 1000.0
+
+
 def _road_kg(rules: Rules, vehicle: str, tonnes_km: float, scope: str) -> float:
-    return tonnes_km * float(rules.factors[vehicle][f"{scope}_g_co2e_per_tkm"]) / 1000.0
+    return _kg(tonnes_km, _factor(rules, vehicle, scope))
 
 
 def hub_kg(rules: Rules) -> float:
@@ -80,7 +89,7 @@ class Chain:
     def __init__(self, sites: dict[str, Site], rules: Rules) -> None:
         self.sites, self.rules, self.trunk = sites, rules, _trunk(rules)
         self.factors = {
-            (vehicle, scope): float(rules.factors[vehicle][f"{scope}_g_co2e_per_tkm"])
+            (vehicle, scope): _factor(rules, vehicle, scope)
             for vehicle in (self.trunk, LAST_MILE)
             for scope in ("wtw", "ttw")
         }
@@ -98,7 +107,7 @@ class Chain:
 
     def road_kg(self, vehicle: str, tonnes_km: float, scope: str) -> float:
         """:func:`_road_kg` with the factor looked up once."""
-        return tonnes_km * self.factors[vehicle, scope] / 1000.0
+        return _kg(tonnes_km, self.factors[vehicle, scope])
 
 
 def shipment_emissions(

@@ -52,6 +52,15 @@ def claims_tree_id(log_index: int) -> str:
     return f"{CLAIMS_TREE_PREFIX}{log_index:012d}"
 
 
+def _claims_tree(url: str, marts: str) -> BatchTree:
+    """The claims tree of ``marts``: from the kept leaves in a colour (nothing writes it while
+    it is not published), every claim streamed in the plain ``marts`` the live path writes."""
+    if marts != "marts":
+        return kept_claims_tree(url, marts)
+    with psycopg.connect(url) as conn:
+        return claims_tree_of(conn, marts=marts)
+
+
 def derived_state(
     url: str, *, claims: bool, project: Path = PROJECT_DIR, marts: str = "marts"
 ) -> DerivedState:
@@ -67,10 +76,8 @@ def derived_state(
                 (version,),
             ).fetchone()
             rows = int(found[0]) if found else None
-        if claims and version is not None and marts == "marts":
-            tree = claims_tree_of(conn, marts=marts)
-    if claims and version is not None and marts != "marts":
-        tree = kept_claims_tree(url, marts)  # a colour: nothing writes it while unpublished
+    if claims and version is not None:
+        tree = _claims_tree(url, marts)
     fields = {
         "crosswalk_version": version,
         "crosswalk_rows": rows,

@@ -225,6 +225,17 @@ def picking(
     return record
 
 
+def tracking_location(place: Place) -> Record:
+    """The ``TrackingLocation`` of a place."""
+    return {
+        "object": "TrackingLocation",
+        "city": place.city,
+        "state": place.region,
+        "country": place.country,
+        "zip": place.zip,
+    }
+
+
 def tracking_detail(
     at: int, status: str, status_detail: str, message: str, carrier: str, place: Place
 ) -> Record:
@@ -236,13 +247,7 @@ def tracking_detail(
         "status_detail": status_detail,
         "datetime": iso(at),
         "source": carrier,
-        "tracking_location": {
-            "object": "TrackingLocation",
-            "city": place.city,
-            "state": place.region,
-            "country": place.country,
-            "zip": place.zip,
-        },
+        "tracking_location": tracking_location(place),
     }
 
 
@@ -299,4 +304,5 @@ __all__ = [
     "salesforce_id",
     "tracker",
     "tracking_detail",
+    "tracking_location",
 ]

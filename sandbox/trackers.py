@@ -19,7 +19,7 @@ from sandbox.catalog import HUBS, WAREHOUSES, Place
 from sandbox.clock import ISO_MINUTE_SECOND, iso, iso_hour
 from sandbox.model import Order
 from sandbox.model import StepKind as K
-from sandbox.shapes import Record, tracking_detail
+from sandbox.shapes import Record, tracking_detail, tracking_location
 
 #: Per TMS step: EasyPost status, status_detail and message.
 _TRACKING: dict[str, tuple[str, str, str]] = {
@@ -52,36 +52,28 @@ _IN_TRANSIT = K.TMS_IN_TRANSIT
 _DATETIME = itemgetter("datetime")
 
 
-def _location_of(place: Place) -> Record:
-    return {
-        "object": "TrackingLocation",
-        "city": place.city,
-        "state": place.region,
-        "country": place.country,
-        "zip": place.zip,
-    }
-
-
 #: The ``TrackingLocation`` of each hub (by step ``where``) and warehouse. A location is one
 #: dict shared by every detail built there, never to be changed: nothing that reads a built
 #: tracker changes one (the store deep-copies what it keeps and hands out; the faults rewrite
 #: a page decoded from its bytes; sandbox.changes copies the location it moves on), and a
 #: detail takes 0.4 µs less than with a copy of its own (20k orders).
-_HUB_LOCATIONS: dict[str, Record] = {f"hub:{n}": _location_of(hub) for n, hub in enumerate(HUBS)}
+_HUB_LOCATIONS: dict[str, Record] = {
+    f"hub:{n}": tracking_location(hub) for n, hub in enumerate(HUBS)
+}
 _WAREHOUSE_LOCATIONS: dict[str, Record] = {
-    code: _location_of(warehouse.place) for code, warehouse in WAREHOUSES.items()
+    code: tracking_location(warehouse.place) for code, warehouse in WAREHOUSES.items()
 }
 
 
 @lru_cache(maxsize=1024)
 def _ship_to_location(country: str, region: str, city: str, zip_code: str) -> Record:
     """A ship-to place's ``TrackingLocation`` (the catalog has a dozen: the cache stays small)."""
-    return _location_of(Place(country, region, city, zip_code))
+    return tracking_location(Place(country, region, city, zip_code))
 
 
 @lru_cache(maxsize=256)
 def _place_location(place: Place) -> Record:
-    return _location_of(place)
+    return tracking_location(place)
 
 
 def _destination(order: Order) -> Record:

@@ -30,6 +30,7 @@ from messy_served import differences
 from postgrest import SyncPostgrestClient
 
 from ledger.batches import load_tree
+from orchestration.derived_state import CLAIMS_TREE_PREFIX
 from orderhub.claims import claims_tree_of
 from orderhub.publishing import ColourSchemas, published_colour
 from orderhub.settings import Settings
@@ -129,8 +130,9 @@ def test_round_three_serves_its_ground_truth(home: tuple[Path, dict[str, str]], 
     with psycopg.connect(EmbeddedPostgres(Settings(home=home[0])).url()) as conn:
         colour = ColourSchemas.of(published_colour(conn) or "").marts
         latest = conn.execute(
-            "select batch_id from ledger.batch_trees where batch_id like 'claims:%'"
-            " order by batch_id desc limit 1"
+            "select batch_id from ledger.batch_trees where batch_id like %s"
+            " order by batch_id desc limit 1",
+            (f"{CLAIMS_TREE_PREFIX}%",),
         ).fetchone()
         marked = conn.execute(
             "select count(*) from orderhub_meta.claim_leaf_marks where marts_schema = %s",

@@ -1,5 +1,6 @@
 """Run ``orderhub`` as a user runs it: ``python -m orderhub.cli`` in its own process, with a
-fresh ``ORDERHUB_HOME`` under the test's folder and no other ``ORDERHUB_*`` variable."""
+fresh ``ORDERHUB_HOME`` under the test's folder and no other ``ORDERHUB_*`` variable; and
+the processes it left running, read from ``/proc``."""
 
 from __future__ import annotations
 
@@ -115,3 +116,38 @@ def served_api(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _live_processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process that is not a zombie."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                fields = (entry / "stat").read_text().split(")")[-1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                yield int(entry.name), int(fields[1]), command
+
+
+def processes_naming(text: str) -> list[int]:
+    """Pids of the processes whose command line contains ``text``."""
+    return [pid for pid, _, command in _live_processes() if text in command]
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the live children of ``pid``."""
+    return [child for child, parent, _ in _live_processes() if parent == pid]
+
+
+def descendants(pid: int) -> list[str]:
+    """The command lines of every live process under ``pid``."""
+    processes = list(_live_processes())
+    found: list[str] = []
+    parents = {pid}
+    while parents:
+        below = [(child, command) for child, parent, command in processes if parent in parents]
+        found += [command for _, command in below]
+        parents = {child for child, _ in below}
+    return found

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
-from cli_process import CLI, cli_env
+from cli_process import CLI, cli_env, descendants
 
 from orderhub.cli.mlflow import JOB_EXECUTION, mlflow_command, mlflow_environment
 from orderhub.settings import Settings
@@ -33,21 +33,6 @@ def test_mlflows_job_execution_is_off_unless_the_environment_says() -> None:
     assert mlflow_environment({JOB_EXECUTION: "true"})[JOB_EXECUTION] == "true"
 
 
-def _descendants(pid: int) -> list[str]:
-    """The command lines of every live process under ``pid``."""
-    found: list[str] = []
-    for task in Path("/proc").glob(f"{pid}/task/*/children"):
-        for child in task.read_text().split():
-            try:
-                found.append(
-                    Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                )
-            except OSError:
-                continue
-            found += _descendants(int(child))
-    return found
-
-
 def test_the_ui_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
@@ -69,7 +54,7 @@ def test_the_ui_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
                 time.sleep(0.5)
         assert answered is not None and answered.status_code == 200, process.poll()
         # the UI's server and nothing of MLflow's job execution (no runner, no consumers)
-        running = _descendants(process.pid)
+        running = descendants(process.pid)
         assert any("uvicorn" in command for command in running), running
         assert not [c for c in running if "huey" in c or "_job_runner" in c], running
     finally:

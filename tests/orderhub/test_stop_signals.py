@@ -16,40 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from api_world import ApiWorld, free_port
-from cli_process import CLI, cli_env, wait_until_answers
+from cli_process import CLI, children, cli_env, processes_naming, wait_until_answers
 
 #: What a supervisor waits before it kills: the product kills what it started after 8 s,
 #: and is gone soon after; the rest allows for a loaded shared machine (tests run side by side)
 GRACE = 25.0
-
-
-def _processes_naming(text: str) -> list[int]:
-    """Pids of the processes whose command line contains ``text``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                state = (entry / "stat").read_text().split(")")[-1].split()[0]
-            except OSError:
-                continue
-            if text in cmdline and state != "Z":
-                found.append(int(entry.name))
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    """Pids of the live children of ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().split(")")[-1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
 
 
 def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
@@ -92,7 +63,7 @@ def test_orderhub_api_stops_with_postgrest_and_the_site(
     api, site = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{site_port}"
     _wait_for(f"{api}/", process)
     _wait_for(f"{site}/track", process)
-    (postgrest,) = _processes_naming(str(home / "run" / "postgrest.conf"))
+    (postgrest,) = processes_naming(str(home / "run" / "postgrest.conf"))
 
     took = _stopped_within(process, signum)
     out, err = process.communicate()
@@ -114,13 +85,13 @@ def test_orderhub_mlflow_stops_on_sigterm(tmp_path: Path) -> None:
         text=True,
     )  # fmt: skip
     _wait_for(f"http://127.0.0.1:{port}/", process, timeout=120)
-    assert _processes_naming(str(home / "mlflow"))
+    assert processes_naming(str(home / "mlflow"))
     _stopped_within(process, signal.SIGTERM)
     process.communicate()
     deadline = time.monotonic() + 5
-    while _processes_naming(str(home / "mlflow")) and time.monotonic() < deadline:
+    while processes_naming(str(home / "mlflow")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _processes_naming(str(home / "mlflow")) == []
+    assert processes_naming(str(home / "mlflow")) == []
     assert _refused(f"http://127.0.0.1:{port}/")
 
 
@@ -149,7 +120,7 @@ def test_the_foreground_runner_stops_its_child_with_its_own_signal(
         [sys.executable, "-c", runner], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    (child,) = _children(process.pid)
+    (child,) = children(process.pid)
     took = _stopped_within(process, signum)
     assert process.wait() == 0 and took < 5
     with pytest.raises(ProcessLookupError):

@@ -1,17 +1,19 @@
-"""The TMS tracker builder serves byte for byte what it served before it was made faster.
+"""The TMS tracker builder, written in one pass for speed (``sandbox.trackers``), serves
+byte for byte what the shapes' builders compose (``sandbox.shapes.tracker`` and
+``tracking_detail``, which the messy world renders its trackers with).
 
-:func:`reference_tms_record` below is a copy of ``sandbox.trackers.tms_record`` as it was
-(with ``tracking_detail``, ``tracker`` and ``iso`` of that time): every tracker of a default
-scenario, of scenarios with many anomalies (late_arrival, regression, unknown_code, misroute,
-...) and of the TMS list's pages must dump (orjson, key order and all) the same as it.
+:func:`reference_tms_record` below is ``sandbox.trackers.tms_record`` as it was before, one
+step at a time through the shapes' builders, with its own copy of the steps' words: every
+tracker of a default scenario, of scenarios with many anomalies (late_arrival, regression,
+unknown_code, misroute, ...) and of the TMS list's pages must dump (orjson, key order and
+all) the same as it. The timestamps the one pass writes from the hour and a table of
+minutes and seconds are held to ``time.strftime``.
 """
 
 from __future__ import annotations
 
-import importlib
+import random
 import time
-from dataclasses import dataclass
-from functools import cache, lru_cache
 from typing import Any
 
 import httpx
@@ -20,90 +22,18 @@ import pytest
 
 from sandbox.apis import tms
 from sandbox.catalog import HUBS, WAREHOUSES, Place
+from sandbox.clock import ISO_MINUTE_SECOND, iso, iso_hour
 from sandbox.credentials import SandboxCredentials
-from sandbox.messy import MessyScenario
 from sandbox.model import Order, Step
 from sandbox.model import StepKind as K
 from sandbox.scenario import Scenario
 from sandbox.server import SandboxServer
+from sandbox.shapes import TrackerHead, tracker, tracking_detail
 from sandbox.trackers import tms_record
 
 Record = dict[str, Any]
 
-# ------------------------------------------------------------------ the reference, as it was
-
-
-@lru_cache(maxsize=4096)
-def _ref_day(day: int) -> str:
-    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-
-
-@cache
-def _ref_time_of_day(second: int) -> str:
-    hour, rest = divmod(second, 3600)
-    minute, second = divmod(rest, 60)
-    return f"{hour:02d}:{minute:02d}:{second:02d}Z"
-
-
-def _ref_iso(seconds: int) -> str:
-    day, rest = divmod(int(seconds), 86400)
-    return _ref_day(day) + _ref_time_of_day(rest)
-
-
-def _ref_tracking_detail(
-    at: int, status: str, status_detail: str, message: str, carrier: str, place: Place
-) -> Record:
-    return {
-        "object": "TrackingDetail",
-        "message": message,
-        "status": status,
-        "status_detail": status_detail,
-        "datetime": _ref_iso(at),
-        "source": carrier,
-        "tracking_location": {
-            "object": "TrackingLocation",
-            "city": place.city,
-            "state": place.region,
-            "country": place.country,
-            "zip": place.zip,
-        },
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class _RefTrackerHead:
-    tracker_id: str
-    tracking_code: str
-    carrier: str
-    created: int
-    est_delivery: int | None
-
-
-def _ref_tracker(
-    head: _RefTrackerHead,
-    *,
-    reference: str | None,
-    details: list[Record],
-    updated: str,
-    signed_by: str | None,
-) -> Record:
-    last = max(details, key=lambda detail: detail["datetime"])
-    return {
-        "id": head.tracker_id,
-        "object": "Tracker",
-        "mode": "test",
-        "tracking_code": head.tracking_code,
-        "carrier": head.carrier,
-        "reference": reference,
-        "status": last["status"],
-        "status_detail": last["status_detail"],
-        "created_at": _ref_iso(head.created),
-        "updated_at": updated,
-        "est_delivery_date": None if head.est_delivery is None else _ref_iso(head.est_delivery),
-        "signed_by": signed_by,
-        "tracking_details": list(details),
-    }
-
+# ------------------------------------------------------------------ the reference
 
 _TRACKING: dict[str, tuple[str, str, str]] = {
     K.TMS_LABEL: ("pre_transit", "label_created", "Shipping label created"),
@@ -143,7 +73,7 @@ def _ref_detail(order: Order, step: Step) -> Record:
     anomaly = order.anomaly
     if anomaly is not None and anomaly.kind == "misroute" and step.where == "dest":
         place = anomaly.place or place
-    return _ref_tracking_detail(step.at, status, status_detail, message, order.carrier, place)
+    return tracking_detail(step.at, status, status_detail, message, order.carrier, place)
 
 
 def _ref_anomalous_details(order: Order, details: list[Record]) -> tuple[list[Record], str]:
@@ -153,13 +83,13 @@ def _ref_anomalous_details(order: Order, details: list[Record]) -> tuple[list[Re
         return details, updated
     if anomaly.kind in ("late_arrival", "regression"):
         status, status_detail, message = _HUB_SCAN
-        extra = _ref_tracking_detail(
+        extra = tracking_detail(
             anomaly.at, status, status_detail, message, order.carrier, anomaly.place
         )
-        updated = _ref_iso(max(anomaly.reported_at, anomaly.at))
+        updated = iso(max(anomaly.reported_at, anomaly.at))
         return [*details, extra], max(updated, details[-1]["datetime"])
     if anomaly.kind == "unknown_code":
-        extra = _ref_tracking_detail(
+        extra = tracking_detail(
             anomaly.at,
             anomaly.code,
             "arrived_at_facility",
@@ -180,7 +110,7 @@ def reference_tms_record(order: Order) -> Record | None:
     details, updated = _ref_anomalous_details(order, [_ref_detail(order, s) for s in steps])
     last = max(details, key=lambda detail: detail["datetime"])
     created = steps[0].at
-    head = _RefTrackerHead(
+    head = TrackerHead(
         tracker_id=order.tracker_id,
         tracking_code=order.tracking_code,
         carrier=order.carrier,
@@ -189,7 +119,7 @@ def reference_tms_record(order: Order) -> Record | None:
         if order.carrier in _NO_ESTIMATE
         else created + _DAYS_TO_DELIVERY[order.delivery_method] * 86400,
     )
-    return _ref_tracker(
+    return tracker(
         head,
         reference=order.order_id,
         details=details,
@@ -280,13 +210,14 @@ def test_the_tms_list_serves_the_same_bytes_as_the_reference() -> None:
     assert pages == -(-sum(1 for o in world if reference_tms_record(o)) // 100)
 
 
-def test_the_messy_world_renders_its_trackers_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The messy world renders its trackers with the shapes' builders, not tms_record."""
-    world = MessyScenario()
-    served = [orjson.dumps(world.world(n, "tms")) for n in range(1, world.rounds + 1)]
-    render = importlib.import_module("sandbox.messy.render")  # the package names a function so
-    monkeypatch.setattr(render, "tracking_detail", _ref_tracking_detail)
-    monkeypatch.setattr(render, "tracker", _ref_tracker)
-    monkeypatch.setattr(render, "TrackerHead", _RefTrackerHead)
-    monkeypatch.setattr(render, "iso", _ref_iso)
-    assert served == [orjson.dumps(world.world(n, "tms")) for n in range(1, world.rounds + 1)]
+def test_iso_writes_each_second_as_strftime_does() -> None:
+    """``iso`` and the one pass's form of it (the hour cached, minutes and seconds from a
+    table) against ``time.strftime``: hour and day boundaries, and hours beyond the cache."""
+    rng = random.Random(7)
+    day = 86400
+    seconds = [0, 59, 3599, 3600, 86399, day * 20000 - 1, day * 20000]
+    seconds += [rng.randrange(0, day * 40000) for _ in range(20000)]
+    for second in seconds:
+        expected = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        assert iso(second) == expected
+        assert iso_hour(second // 3600) + ISO_MINUTE_SECOND[second % 3600] == expected
